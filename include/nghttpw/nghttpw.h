@@ -1,0 +1,288 @@
+/*
+ * nghttpw: asynchronous HTTP/1.1 connections, clients and servers.
+ *
+ * This header holds the core of the library: errors, time, the aio handle
+ * that drives every operation, URLs, socket addresses and byte streams.
+ * The names, argument orders and semantics follow nng 1.x, so that a
+ * program written against nng becomes an nghttpw program by renaming
+ * nng_ to nghttpw_ and NNG_ to NGHTTPW_.
+ */
+#ifndef NGHTTPW_NGHTTPW_H
+#define NGHTTPW_NGHTTPW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && !defined(NGHTTPW_STATIC_LIB)
+#define NGHTTPW_DECL __attribute__((visibility("default")))
+#else
+#define NGHTTPW_DECL
+#endif
+
+#define NGHTTPW_MAJOR_VERSION 0
+#define NGHTTPW_MINOR_VERSION 1
+#define NGHTTPW_PATCH_VERSION 0
+
+/* Error codes.  The numbers match nng's so that code comparing them keeps
+ * working.  NGHTTPW_ESYSERR is OR'ed with the errno that caused it. */
+enum nghttpw_errno_enum {
+	NGHTTPW_EINTR        = 1,
+	NGHTTPW_ENOMEM       = 2,
+	NGHTTPW_EINVAL       = 3,
+	NGHTTPW_EBUSY        = 4,
+	NGHTTPW_ETIMEDOUT    = 5,
+	NGHTTPW_ECONNREFUSED = 6,
+	NGHTTPW_ECLOSED      = 7,
+	NGHTTPW_EAGAIN       = 8,
+	NGHTTPW_ENOTSUP      = 9,
+	NGHTTPW_EADDRINUSE   = 10,
+	NGHTTPW_ESTATE       = 11,
+	NGHTTPW_ENOENT       = 12,
+	NGHTTPW_EPROTO       = 13,
+	NGHTTPW_EUNREACHABLE = 14,
+	NGHTTPW_EADDRINVAL   = 15,
+	NGHTTPW_EPERM        = 16,
+	NGHTTPW_EMSGSIZE     = 17,
+	NGHTTPW_ECONNABORTED = 18,
+	NGHTTPW_ECONNRESET   = 19,
+	NGHTTPW_ECANCELED    = 20,
+	NGHTTPW_ENOFILES     = 21,
+	NGHTTPW_ENOSPC       = 22,
+	NGHTTPW_EEXIST       = 23,
+	NGHTTPW_EREADONLY    = 24,
+	NGHTTPW_EWRITEONLY   = 25,
+	NGHTTPW_ECRYPTO      = 26,
+	NGHTTPW_EPEERAUTH    = 27,
+	NGHTTPW_ENOARG       = 28,
+	NGHTTPW_EAMBIGUOUS   = 29,
+	NGHTTPW_EBADTYPE     = 30,
+	NGHTTPW_ECONNSHUT    = 31,
+	NGHTTPW_EINTERNAL    = 1000,
+	NGHTTPW_ESYSERR      = 0x10000000,
+	NGHTTPW_ETRANERR     = 0x20000000,
+};
+
+NGHTTPW_DECL const char *nghttpw_strerror(int);
+
+/* Time.  A duration is relative, in milliseconds; a time is an absolute
+ * reading of nghttpw_clock(), also in milliseconds. */
+typedef int32_t  nghttpw_duration;
+typedef uint64_t nghttpw_time;
+
+#define NGHTTPW_DURATION_INFINITE (-1)
+#define NGHTTPW_DURATION_DEFAULT (-2)
+#define NGHTTPW_DURATION_ZERO (0)
+
+NGHTTPW_DECL nghttpw_time nghttpw_clock(void);
+NGHTTPW_DECL void         nghttpw_msleep(nghttpw_duration);
+
+/* Library start-up and shut-down.  The runtime starts by itself on first
+ * use; parameters may be set only before that. */
+typedef enum {
+	NGHTTPW_INIT_NUM_POLLER_THREADS = 1,
+} nghttpw_init_parameter;
+
+NGHTTPW_DECL int  nghttpw_init_set_parameter(nghttpw_init_parameter, uint64_t);
+NGHTTPW_DECL void nghttpw_fini(void);
+
+/* Asynchronous I/O. */
+typedef struct nghttpw_aio nghttpw_aio;
+
+typedef struct nghttpw_iov {
+	void  *iov_buf;
+	size_t iov_len;
+} nghttpw_iov;
+
+typedef void (*nghttpw_aio_cancelfn)(nghttpw_aio *, void *, int);
+
+NGHTTPW_DECL int    nghttpw_aio_alloc(nghttpw_aio **, void (*)(void *), void *);
+NGHTTPW_DECL void   nghttpw_aio_free(nghttpw_aio *);
+NGHTTPW_DECL void   nghttpw_aio_reap(nghttpw_aio *);
+NGHTTPW_DECL void   nghttpw_aio_stop(nghttpw_aio *);
+NGHTTPW_DECL int    nghttpw_aio_result(nghttpw_aio *);
+NGHTTPW_DECL size_t nghttpw_aio_count(nghttpw_aio *);
+NGHTTPW_DECL void   nghttpw_aio_cancel(nghttpw_aio *);
+NGHTTPW_DECL void   nghttpw_aio_abort(nghttpw_aio *, int);
+NGHTTPW_DECL void   nghttpw_aio_wait(nghttpw_aio *);
+NGHTTPW_DECL bool   nghttpw_aio_busy(nghttpw_aio *);
+NGHTTPW_DECL void   nghttpw_aio_set_timeout(nghttpw_aio *, nghttpw_duration);
+NGHTTPW_DECL void   nghttpw_aio_set_expire(nghttpw_aio *, nghttpw_time);
+NGHTTPW_DECL int    nghttpw_aio_set_iov(nghttpw_aio *, unsigned, const nghttpw_iov *);
+NGHTTPW_DECL int    nghttpw_aio_set_input(nghttpw_aio *, unsigned, void *);
+NGHTTPW_DECL void  *nghttpw_aio_get_input(nghttpw_aio *, unsigned);
+NGHTTPW_DECL int    nghttpw_aio_set_output(nghttpw_aio *, unsigned, void *);
+NGHTTPW_DECL void  *nghttpw_aio_get_output(nghttpw_aio *, unsigned);
+
+/* The provider side: for code that implements an operation of its own. */
+NGHTTPW_DECL bool nghttpw_aio_begin(nghttpw_aio *);
+NGHTTPW_DECL bool nghttpw_aio_defer(nghttpw_aio *, nghttpw_aio_cancelfn, void *);
+NGHTTPW_DECL void nghttpw_aio_finish(nghttpw_aio *, int);
+NGHTTPW_DECL void nghttpw_aio_set_count(nghttpw_aio *, size_t);
+NGHTTPW_DECL unsigned nghttpw_aio_get_iov(nghttpw_aio *, nghttpw_iov **);
+
+NGHTTPW_DECL void nghttpw_sleep_aio(nghttpw_duration, nghttpw_aio *);
+
+/* URLs. */
+typedef struct nghttpw_url {
+	char *u_rawurl;   /* the string as given */
+	char *u_scheme;   /* lower case */
+	char *u_userinfo; /* NULL when absent */
+	char *u_host;     /* hostname[:port], brackets kept for IPv6 */
+	char *u_hostname; /* without brackets; may be empty */
+	char *u_port;     /* the scheme's default when not given */
+	char *u_path;     /* "" or starts with "/" */
+	char *u_query;    /* NULL when absent */
+	char *u_fragment; /* NULL when absent */
+	char *u_requri;   /* path[?query], "/" when the path is empty */
+} nghttpw_url;
+
+NGHTTPW_DECL int  nghttpw_url_parse(nghttpw_url **, const char *);
+NGHTTPW_DECL void nghttpw_url_free(nghttpw_url *);
+NGHTTPW_DECL int  nghttpw_url_clone(nghttpw_url **, const nghttpw_url *);
+
+/* Socket addresses.  Ports and addresses are in network byte order. */
+enum nghttpw_sockaddr_family {
+	NGHTTPW_AF_UNSPEC = 0,
+	NGHTTPW_AF_INET   = 3,
+	NGHTTPW_AF_INET6  = 4,
+};
+
+typedef struct nghttpw_sockaddr_in {
+	uint16_t sa_family;
+	uint16_t sa_port;
+	uint32_t sa_addr;
+} nghttpw_sockaddr_in;
+
+typedef struct nghttpw_sockaddr_in6 {
+	uint16_t sa_family;
+	uint16_t sa_port;
+	uint8_t  sa_addr[16];
+	uint32_t sa_scope;
+} nghttpw_sockaddr_in6;
+
+typedef union nghttpw_sockaddr {
+	uint16_t             s_family;
+	nghttpw_sockaddr_in  s_in;
+	nghttpw_sockaddr_in6 s_in6;
+} nghttpw_sockaddr;
+
+/* Option names, as nng spells them. */
+#define NGHTTPW_OPT_URL "url"
+#define NGHTTPW_OPT_LOCADDR "local-address"
+#define NGHTTPW_OPT_REMADDR "remote-address"
+#define NGHTTPW_OPT_TCP_NODELAY "tcp-nodelay"
+#define NGHTTPW_OPT_TCP_KEEPALIVE "tcp-keepalive"
+#define NGHTTPW_OPT_TCP_BOUND_PORT "tcp-bound-port"
+
+/* The type of an option's value, passed to a stream's get and set. */
+typedef enum {
+	NGHTTPW_TYPE_OPAQUE   = 0,
+	NGHTTPW_TYPE_BOOL     = 1,
+	NGHTTPW_TYPE_INT      = 2,
+	NGHTTPW_TYPE_DURATION = 3,
+	NGHTTPW_TYPE_SIZE     = 4,
+	NGHTTPW_TYPE_STRING   = 5,
+	NGHTTPW_TYPE_POINTER  = 6,
+	NGHTTPW_TYPE_SOCKADDR = 7,
+} nghttpw_type;
+
+/* Byte streams. */
+typedef struct nghttpw_stream          nghttpw_stream;
+typedef struct nghttpw_stream_dialer   nghttpw_stream_dialer;
+typedef struct nghttpw_stream_listener nghttpw_stream_listener;
+
+/* The table that a stream implements.  Every entry is required except get
+ * and set, which may be NULL (every option then gives NGHTTPW_ENOTSUP).
+ * send and recv move some of the aio's iov and complete it through the
+ * provider functions above; close aborts pending operations with
+ * NGHTTPW_ECLOSED; stop is close plus waiting until no callback of the
+ * stream's own runs; free releases everything.  For get, *szp holds the
+ * size of buf on entry and the size of the value on return; a string is
+ * returned as a char * that the caller frees with nghttpw_strfree(). */
+typedef struct nghttpw_stream_ops {
+	void (*s_free)(void *arg);
+	void (*s_close)(void *arg);
+	void (*s_stop)(void *arg);
+	void (*s_send)(void *arg, nghttpw_aio *aio);
+	void (*s_recv)(void *arg, nghttpw_aio *aio);
+	int (*s_get)(void *arg, const char *name, void *buf, size_t *szp,
+	    nghttpw_type type);
+	int (*s_set)(void *arg, const char *name, const void *buf, size_t sz,
+	    nghttpw_type type);
+} nghttpw_stream_ops;
+
+NGHTTPW_DECL int nghttpw_stream_alloc(
+    nghttpw_stream **, const nghttpw_stream_ops *, void *);
+
+NGHTTPW_DECL void nghttpw_stream_free(nghttpw_stream *);
+NGHTTPW_DECL void nghttpw_stream_close(nghttpw_stream *);
+NGHTTPW_DECL void nghttpw_stream_stop(nghttpw_stream *);
+NGHTTPW_DECL void nghttpw_stream_send(nghttpw_stream *, nghttpw_aio *);
+NGHTTPW_DECL void nghttpw_stream_recv(nghttpw_stream *, nghttpw_aio *);
+
+NGHTTPW_DECL int nghttpw_stream_get_bool(nghttpw_stream *, const char *, bool *);
+NGHTTPW_DECL int nghttpw_stream_get_int(nghttpw_stream *, const char *, int *);
+NGHTTPW_DECL int nghttpw_stream_get_ms(
+    nghttpw_stream *, const char *, nghttpw_duration *);
+NGHTTPW_DECL int nghttpw_stream_get_size(nghttpw_stream *, const char *, size_t *);
+NGHTTPW_DECL int nghttpw_stream_get_string(nghttpw_stream *, const char *, char **);
+NGHTTPW_DECL int nghttpw_stream_get_ptr(nghttpw_stream *, const char *, void **);
+NGHTTPW_DECL int nghttpw_stream_get_addr(
+    nghttpw_stream *, const char *, nghttpw_sockaddr *);
+NGHTTPW_DECL int nghttpw_stream_set_bool(nghttpw_stream *, const char *, bool);
+NGHTTPW_DECL int nghttpw_stream_set_int(nghttpw_stream *, const char *, int);
+NGHTTPW_DECL int nghttpw_stream_set_ms(
+    nghttpw_stream *, const char *, nghttpw_duration);
+NGHTTPW_DECL int nghttpw_stream_set_size(nghttpw_stream *, const char *, size_t);
+NGHTTPW_DECL int nghttpw_stream_set_string(
+    nghttpw_stream *, const char *, const char *);
+NGHTTPW_DECL int nghttpw_stream_set_ptr(nghttpw_stream *, const char *, void *);
+
+NGHTTPW_DECL int nghttpw_stream_dialer_alloc(nghttpw_stream_dialer **, const char *);
+NGHTTPW_DECL int nghttpw_stream_dialer_alloc_url(
+    nghttpw_stream_dialer **, const nghttpw_url *);
+NGHTTPW_DECL void nghttpw_stream_dialer_free(nghttpw_stream_dialer *);
+NGHTTPW_DECL void nghttpw_stream_dialer_close(nghttpw_stream_dialer *);
+NGHTTPW_DECL void nghttpw_stream_dialer_dial(nghttpw_stream_dialer *, nghttpw_aio *);
+NGHTTPW_DECL int  nghttpw_stream_dialer_get_bool(
+     nghttpw_stream_dialer *, const char *, bool *);
+NGHTTPW_DECL int nghttpw_stream_dialer_get_ptr(
+    nghttpw_stream_dialer *, const char *, void **);
+NGHTTPW_DECL int nghttpw_stream_dialer_set_bool(
+    nghttpw_stream_dialer *, const char *, bool);
+NGHTTPW_DECL int nghttpw_stream_dialer_set_ptr(
+    nghttpw_stream_dialer *, const char *, void *);
+
+NGHTTPW_DECL int nghttpw_stream_listener_alloc(
+    nghttpw_stream_listener **, const char *);
+NGHTTPW_DECL int nghttpw_stream_listener_alloc_url(
+    nghttpw_stream_listener **, const nghttpw_url *);
+NGHTTPW_DECL void nghttpw_stream_listener_free(nghttpw_stream_listener *);
+NGHTTPW_DECL void nghttpw_stream_listener_close(nghttpw_stream_listener *);
+NGHTTPW_DECL int  nghttpw_stream_listener_listen(nghttpw_stream_listener *);
+NGHTTPW_DECL void nghttpw_stream_listener_accept(
+    nghttpw_stream_listener *, nghttpw_aio *);
+NGHTTPW_DECL int nghttpw_stream_listener_get_int(
+    nghttpw_stream_listener *, const char *, int *);
+NGHTTPW_DECL int nghttpw_stream_listener_get_addr(
+    nghttpw_stream_listener *, const char *, nghttpw_sockaddr *);
+NGHTTPW_DECL int nghttpw_stream_listener_get_ptr(
+    nghttpw_stream_listener *, const char *, void **);
+NGHTTPW_DECL int nghttpw_stream_listener_set_bool(
+    nghttpw_stream_listener *, const char *, bool);
+NGHTTPW_DECL int nghttpw_stream_listener_set_ptr(
+    nghttpw_stream_listener *, const char *, void *);
+
+/* Strings the library returns are freed with this. */
+NGHTTPW_DECL void nghttpw_strfree(char *);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NGHTTPW_NGHTTPW_H */

@@ -1,0 +1,554 @@
+/* The aio: one asynchronous operation at a time, completed exactly once.
+ *
+ * A provider calls begin, then either finishes at once or defers with a
+ * cancel function.  Abort, timeout and stop reach the provider only through
+ * that cancel function, which finishes the aio if it still owns it.  The
+ * callback is always run from a loop's run queue, never from the call that
+ * finished the operation. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/aio.h"
+
+/* Cancel functions in flight, so a provider can wait them out before it
+ * frees the argument they were given. */
+typedef struct cancel_call {
+	void               *arg;
+	struct cancel_call *next;
+} cancel_call;
+
+static pthread_mutex_t cancel_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t  cancel_cv  = PTHREAD_COND_INITIALIZER;
+static cancel_call    *cancel_calls;
+
+static void
+cancel_call_push(cancel_call *c, void *arg)
+{
+	c->arg = arg;
+	pthread_mutex_lock(&cancel_mtx);
+	c->next      = cancel_calls;
+	cancel_calls = c;
+	pthread_mutex_unlock(&cancel_mtx);
+}
+
+static void
+cancel_call_pop(cancel_call *c)
+{
+	pthread_mutex_lock(&cancel_mtx);
+	for (cancel_call **pp = &cancel_calls; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	pthread_cond_broadcast(&cancel_cv);
+	pthread_mutex_unlock(&cancel_mtx);
+}
+
+void
+aio_cancel_barrier(void *arg)
+{
+	pthread_mutex_lock(&cancel_mtx);
+	for (;;) {
+		cancel_call *c = cancel_calls;
+		while (c != NULL && c->arg != arg) {
+			c = c->next;
+		}
+		if (c == NULL) {
+			break;
+		}
+		pthread_cond_wait(&cancel_cv, &cancel_mtx);
+	}
+	pthread_mutex_unlock(&cancel_mtx);
+}
+
+static void aio_run_callback(void *arg);
+static void aio_expire(timer_node *t);
+
+static inline void
+aio_lock(nghttpw_aio *aio)
+{
+	pthread_mutex_lock(loop_mutex(aio->home));
+}
+
+static inline void
+aio_unlock(nghttpw_aio *aio)
+{
+	pthread_mutex_unlock(loop_mutex(aio->home));
+}
+
+/* Queues the callback: on the calling loop when there is one (no thread
+ * hop after I/O), else on the aio's home loop.  Home mutex held. */
+static void
+aio_dispatch_locked(nghttpw_aio *aio)
+{
+	loop *l = loop_current();
+
+	if (l != NULL) {
+		loop_push_local(l, &aio->done_task);
+	} else {
+		loop_post_locked(aio->home, &aio->done_task);
+	}
+}
+
+static void
+aio_finish_locked(nghttpw_aio *aio, int rv)
+{
+	aio->cancel_fn  = NULL;
+	aio->cancel_arg = NULL;
+	aio->result     = rv;
+	aio->finished   = true;
+	loop_timer_remove_locked(aio->home, &aio->timer);
+	/* A cancel function still running may hold stale references to this
+	 * operation; the callback waits for it so no new operation overlaps. */
+	if (aio->cancelling > 0) {
+		aio->finish_held = true;
+	} else {
+		aio_dispatch_locked(aio);
+	}
+}
+
+static void
+aio_cancel_done_locked(nghttpw_aio *aio)
+{
+	if (--aio->cancelling == 0 && aio->finish_held) {
+		aio->finish_held = false;
+		aio_dispatch_locked(aio);
+	}
+	pthread_cond_broadcast(&aio->cv);
+}
+
+/* Calls the cancel function of the deferred operation, if any.  Entered
+ * with the home mutex held; returns with it held. */
+static void
+aio_cancel_locked(nghttpw_aio *aio, int rv)
+{
+	nghttpw_aio_cancelfn fn  = aio->cancel_fn;
+	void                *arg = aio->cancel_arg;
+	cancel_call          call;
+
+	if (fn == NULL) {
+		return;
+	}
+	aio->cancel_fn  = NULL;
+	aio->cancel_arg = NULL;
+	loop_timer_remove_locked(aio->home, &aio->timer);
+	aio->cancelling++;
+	cancel_call_push(&call, arg);
+	aio_unlock(aio);
+	fn(aio, arg, rv);
+	cancel_call_pop(&call);
+	aio_lock(aio);
+	aio_cancel_done_locked(aio);
+}
+
+int
+nghttpw_aio_alloc(nghttpw_aio **aiop, void (*cb)(void *), void *arg)
+{
+	nghttpw_aio *aio;
+	int          rv = 0;
+	loop        *home;
+
+	if (aiop == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	if ((home = loop_pick(&rv)) == NULL) {
+		return (rv);
+	}
+	if ((aio = calloc(1, sizeof(*aio))) == NULL) {
+		return (NGHTTPW_ENOMEM);
+	}
+	aio->home    = home;
+	aio->cb      = cb;
+	aio->cb_arg  = arg;
+	aio->timeout = NGHTTPW_DURATION_DEFAULT;
+	aio->iov     = aio->iov_inline;
+	aio->iov_cap = AIO_IOV_INLINE;
+	pthread_cond_init(&aio->cv, NULL);
+	timer_init(&aio->timer, aio_expire);
+	task_init(&aio->done_task, aio_run_callback, aio);
+	*aiop = aio;
+	return (0);
+}
+
+void
+nghttpw_aio_free(nghttpw_aio *aio)
+{
+	if (aio == NULL) {
+		return;
+	}
+	nghttpw_aio_stop(aio);
+	if (aio->iov != aio->iov_inline) {
+		free(aio->iov);
+	}
+	pthread_cond_destroy(&aio->cv);
+	free(aio);
+}
+
+static void
+aio_reap_task(void *arg)
+{
+	nghttpw_aio_free(arg);
+}
+
+void
+nghttpw_aio_reap(nghttpw_aio *aio)
+{
+	if (aio != NULL) {
+		task_init(&aio->reap_task, aio_reap_task, aio);
+		runtime_reap(&aio->reap_task);
+	}
+}
+
+void
+nghttpw_aio_stop(nghttpw_aio *aio)
+{
+	if (aio == NULL) {
+		return;
+	}
+	aio_lock(aio);
+	aio->stopped = true;
+	aio_unlock(aio);
+	nghttpw_aio_abort(aio, NGHTTPW_ECANCELED);
+	nghttpw_aio_wait(aio);
+}
+
+void
+nghttpw_aio_wait(nghttpw_aio *aio)
+{
+	if (aio == NULL) {
+		return;
+	}
+	aio_lock(aio);
+	while (aio->pending || aio->in_cb || aio->cancelling > 0) {
+		pthread_cond_wait(&aio->cv, loop_mutex(aio->home));
+	}
+	aio_unlock(aio);
+}
+
+bool
+nghttpw_aio_busy(nghttpw_aio *aio)
+{
+	bool busy;
+
+	aio_lock(aio);
+	busy = aio->pending || aio->in_cb || aio->cancelling > 0;
+	aio_unlock(aio);
+	return (busy);
+}
+
+int
+nghttpw_aio_result(nghttpw_aio *aio)
+{
+	int rv;
+
+	aio_lock(aio);
+	rv = aio->result;
+	aio_unlock(aio);
+	return (rv);
+}
+
+size_t
+nghttpw_aio_count(nghttpw_aio *aio)
+{
+	return (aio->count);
+}
+
+void
+nghttpw_aio_set_count(nghttpw_aio *aio, size_t count)
+{
+	aio->count = count;
+}
+
+void
+nghttpw_aio_cancel(nghttpw_aio *aio)
+{
+	nghttpw_aio_abort(aio, NGHTTPW_ECANCELED);
+}
+
+void
+nghttpw_aio_abort(nghttpw_aio *aio, int rv)
+{
+	if (aio == NULL) {
+		return;
+	}
+	aio_lock(aio);
+	if (aio->pending && !aio->finished) {
+		if (aio->cancel_fn != NULL) {
+			aio_cancel_locked(aio, rv);
+		} else if (aio->abort_rv == 0) {
+			/* Begun but not yet deferred: defer will refuse it. */
+			aio->abort_rv = rv;
+		}
+	}
+	aio_unlock(aio);
+}
+
+void
+nghttpw_aio_set_timeout(nghttpw_aio *aio, nghttpw_duration ms)
+{
+	aio->timeout    = ms;
+	aio->use_expire = false;
+}
+
+void
+nghttpw_aio_set_expire(nghttpw_aio *aio, nghttpw_time when)
+{
+	aio->expire_at  = when;
+	aio->use_expire = true;
+}
+
+int
+nghttpw_aio_set_iov(nghttpw_aio *aio, unsigned niov, const nghttpw_iov *iov)
+{
+	if (aio == NULL || (niov > 0 && iov == NULL)) {
+		return (NGHTTPW_EINVAL);
+	}
+	if (niov > aio->iov_cap) {
+		nghttpw_iov *grown = malloc(niov * sizeof(*grown));
+		if (grown == NULL) {
+			return (NGHTTPW_ENOMEM);
+		}
+		if (aio->iov != aio->iov_inline) {
+			free(aio->iov);
+		}
+		aio->iov     = grown;
+		aio->iov_cap = niov;
+	}
+	if (niov > 0) {
+		memcpy(aio->iov, iov, niov * sizeof(*iov));
+	}
+	aio->niov = niov;
+	return (0);
+}
+
+unsigned
+nghttpw_aio_get_iov(nghttpw_aio *aio, nghttpw_iov **iovp)
+{
+	*iovp = aio->iov;
+	return (aio->niov);
+}
+
+int
+nghttpw_aio_set_input(nghttpw_aio *aio, unsigned index, void *value)
+{
+	if (index >= AIO_NUM_IO) {
+		return (NGHTTPW_EINVAL);
+	}
+	aio->inputs[index] = value;
+	return (0);
+}
+
+void *
+nghttpw_aio_get_input(nghttpw_aio *aio, unsigned index)
+{
+	return (index < AIO_NUM_IO ? aio->inputs[index] : NULL);
+}
+
+int
+nghttpw_aio_set_output(nghttpw_aio *aio, unsigned index, void *value)
+{
+	if (index >= AIO_NUM_IO) {
+		return (NGHTTPW_EINVAL);
+	}
+	aio->outputs[index] = value;
+	return (0);
+}
+
+void *
+nghttpw_aio_get_output(nghttpw_aio *aio, unsigned index)
+{
+	return (index < AIO_NUM_IO ? aio->outputs[index] : NULL);
+}
+
+bool
+nghttpw_aio_begin(nghttpw_aio *aio)
+{
+	aio_lock(aio);
+	if (aio->stopped) {
+		aio->result = NGHTTPW_ECANCELED;
+		aio->count  = 0;
+		aio_unlock(aio);
+		return (false);
+	}
+	aio->result      = 0;
+	aio->count       = 0;
+	aio->cancel_fn   = NULL;
+	aio->abort_rv    = 0;
+	aio->pending     = true;
+	aio->finished    = false;
+	aio->sleeping    = false;
+	aio->iov_idx     = 0;
+	aio->iov_off     = 0;
+	memset(aio->outputs, 0, sizeof(aio->outputs));
+	aio_unlock(aio);
+	return (true);
+}
+
+/* The deadline of the operation being deferred, and what expiry means. */
+static nghttpw_time
+aio_deadline(nghttpw_aio *aio, nghttpw_time now, int *expire_rv)
+{
+	nghttpw_time deadline;
+
+	if (aio->use_expire) {
+		deadline = aio->expire_at;
+	} else if (aio->timeout == NGHTTPW_DURATION_ZERO) {
+		deadline = now;
+	} else if (aio->timeout < 0) {
+		deadline = TIMER_NEVER;
+	} else {
+		deadline = now + (nghttpw_time) aio->timeout;
+	}
+	*expire_rv = NGHTTPW_ETIMEDOUT;
+	if (aio->sleeping && aio->sleep_until <= deadline) {
+		*expire_rv = 0;
+		deadline   = aio->sleep_until;
+	}
+	return (deadline);
+}
+
+bool
+nghttpw_aio_defer(nghttpw_aio *aio, nghttpw_aio_cancelfn fn, void *arg)
+{
+	nghttpw_time now = nghttpw_clock();
+	nghttpw_time deadline;
+	int          expire_rv;
+	int          rv;
+
+	aio_lock(aio);
+	deadline = aio_deadline(aio, now, &expire_rv);
+	if (aio->stopped) {
+		rv = NGHTTPW_ECANCELED;
+	} else if (aio->abort_rv != 0) {
+		rv = aio->abort_rv;
+	} else if (deadline <= now) {
+		rv = expire_rv;
+	} else {
+		aio->cancel_fn   = fn;
+		aio->cancel_arg  = arg;
+		aio->expire_rv   = expire_rv;
+		aio->timer.deadline = deadline;
+		rv = 0;
+		if (deadline == TIMER_NEVER ||
+		    (rv = loop_timer_add_locked(aio->home, &aio->timer)) == 0) {
+			aio_unlock(aio);
+			return (true);
+		}
+	}
+	aio_finish_locked(aio, rv);
+	aio_unlock(aio);
+	return (false);
+}
+
+void
+nghttpw_aio_finish(nghttpw_aio *aio, int rv)
+{
+	aio_lock(aio);
+	aio_finish_locked(aio, rv);
+	aio_unlock(aio);
+}
+
+void
+aio_finish_count(nghttpw_aio *aio, int rv, size_t count)
+{
+	aio->count = count;
+	nghttpw_aio_finish(aio, rv);
+}
+
+static void
+aio_run_callback(void *arg)
+{
+	nghttpw_aio *aio = arg;
+
+	aio_lock(aio);
+	aio->pending = false;
+	aio->in_cb   = true;
+	aio_unlock(aio);
+	if (aio->cb != NULL) {
+		aio->cb(aio->cb_arg);
+	}
+	aio_lock(aio);
+	aio->in_cb = false;
+	pthread_cond_broadcast(&aio->cv);
+	aio_unlock(aio);
+}
+
+/* Timer expiry, on the home loop with its mutex held. */
+static void
+aio_expire(timer_node *t)
+{
+	nghttpw_aio *aio = LIST_ENTRY(t, nghttpw_aio, timer);
+
+	aio_cancel_locked(aio, aio->expire_rv);
+}
+
+static void
+aio_sleep_cancel(nghttpw_aio *aio, void *arg, int rv)
+{
+	(void) arg;
+	nghttpw_aio_finish(aio, rv);
+}
+
+void
+nghttpw_sleep_aio(nghttpw_duration ms, nghttpw_aio *aio)
+{
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	aio_lock(aio);
+	aio->sleeping = true;
+	if (ms == NGHTTPW_DURATION_INFINITE) {
+		aio->sleep_until = TIMER_NEVER;
+	} else {
+		aio->sleep_until = nghttpw_clock() + (ms > 0 ? (nghttpw_time) ms : 0);
+	}
+	aio_unlock(aio);
+	nghttpw_aio_defer(aio, aio_sleep_cancel, NULL);
+}
+
+/* The iov cursor used by providers inside the library. */
+
+int
+aio_iov_to_iovec(nghttpw_aio *aio, struct iovec *vec, int max)
+{
+	int      n   = 0;
+	size_t   off = aio->iov_off;
+
+	for (unsigned i = aio->iov_idx; i < aio->niov && n < max; i++) {
+		if (aio->iov[i].iov_len > off) {
+			vec[n].iov_base = (char *) aio->iov[i].iov_buf + off;
+			vec[n].iov_len  = aio->iov[i].iov_len - off;
+			n++;
+		}
+		off = 0;
+	}
+	return (n);
+}
+
+void
+aio_iov_advance(nghttpw_aio *aio, size_t n)
+{
+	aio->count += n;
+	while (n > 0 && aio->iov_idx < aio->niov) {
+		size_t left = aio->iov[aio->iov_idx].iov_len - aio->iov_off;
+		if (n < left) {
+			aio->iov_off += n;
+			return;
+		}
+		n -= left;
+		aio->iov_idx++;
+		aio->iov_off = 0;
+	}
+}
+
+size_t
+aio_iov_residual(const nghttpw_aio *aio)
+{
+	size_t total = 0;
+
+	for (unsigned i = aio->iov_idx; i < aio->niov; i++) {
+		total += aio->iov[i].iov_len;
+	}
+	return (total - aio->iov_off);
+}

@@ -1,0 +1,488 @@
+/* The I/O thread pool.  Each loop thread alternates between waiting in
+ * epoll (bounded by its nearest timer), firing expired timers and running
+ * its queue of deferred tasks.  Other threads hand tasks over through a
+ * mutex-protected post list and an eventfd wake-up. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/loop.h"
+
+#define LOOP_MAX_THREADS 256
+#define TIMER_HEAP_INITIAL 64
+
+struct loop {
+	pthread_mutex_t mtx;
+	poller          poller;
+	pthread_t       thread;
+	timer_node    **heap;
+	size_t          heap_len;
+	size_t          heap_cap;
+	task           *post_head; /* guarded by mtx */
+	task           *post_tail;
+	task           *run_head; /* touched only by the loop's thread */
+	task           *run_tail;
+	bool            wake_pending;
+	bool            stopping;
+};
+
+static struct {
+	pthread_mutex_t mtx;
+	loop           *loops;
+	unsigned        nloops;
+	unsigned        nthreads; /* 0: one per online CPU */
+	atomic_uint     next;
+	atomic_bool     started;
+	/* the reaper: a thread that may block, for deferred frees */
+	pthread_t       reaper;
+	pthread_cond_t  reap_cv;
+	task           *reap_head;
+	task           *reap_tail;
+	bool            reap_stop;
+} rt = {
+	.mtx     = PTHREAD_MUTEX_INITIALIZER,
+	.reap_cv = PTHREAD_COND_INITIALIZER,
+};
+
+static _Thread_local loop *current_loop;
+
+static void
+task_list_append(task **head, task **tail, task *t)
+{
+	t->next = NULL;
+	if (*tail != NULL) {
+		(*tail)->next = t;
+	} else {
+		*head = t;
+	}
+	*tail = t;
+}
+
+loop *
+loop_current(void)
+{
+	return (current_loop);
+}
+
+pthread_mutex_t *
+loop_mutex(loop *l)
+{
+	return (&l->mtx);
+}
+
+void
+loop_push_local(loop *l, task *t)
+{
+	task_list_append(&l->run_head, &l->run_tail, t);
+}
+
+void
+loop_post_locked(loop *l, task *t)
+{
+	if (current_loop == l) {
+		loop_push_local(l, t);
+		return;
+	}
+	task_list_append(&l->post_head, &l->post_tail, t);
+	if (!l->wake_pending) {
+		l->wake_pending = true;
+		poller_wake(&l->poller);
+	}
+}
+
+void
+loop_post(loop *l, task *t)
+{
+	if (current_loop == l) {
+		loop_push_local(l, t);
+		return;
+	}
+	pthread_mutex_lock(&l->mtx);
+	loop_post_locked(l, t);
+	pthread_mutex_unlock(&l->mtx);
+}
+
+/* Timer heap: a binary min-heap on deadline, each node knowing its index
+ * so that removal on completion is O(log n). */
+
+void
+timer_init(timer_node *t, void (*expire)(timer_node *))
+{
+	t->deadline = TIMER_NEVER;
+	t->index    = SIZE_MAX;
+	t->expire   = expire;
+}
+
+static void
+heap_set(loop *l, size_t i, timer_node *t)
+{
+	l->heap[i] = t;
+	t->index   = i;
+}
+
+static void
+heap_sift_up(loop *l, size_t i)
+{
+	timer_node *t = l->heap[i];
+
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (l->heap[parent]->deadline <= t->deadline) {
+			break;
+		}
+		heap_set(l, i, l->heap[parent]);
+		i = parent;
+	}
+	heap_set(l, i, t);
+}
+
+static void
+heap_sift_down(loop *l, size_t i)
+{
+	timer_node *t = l->heap[i];
+
+	for (;;) {
+		size_t child = 2 * i + 1;
+		if (child >= l->heap_len) {
+			break;
+		}
+		if (child + 1 < l->heap_len &&
+		    l->heap[child + 1]->deadline < l->heap[child]->deadline) {
+			child++;
+		}
+		if (t->deadline <= l->heap[child]->deadline) {
+			break;
+		}
+		heap_set(l, i, l->heap[child]);
+		i = child;
+	}
+	heap_set(l, i, t);
+}
+
+int
+loop_timer_add_locked(loop *l, timer_node *t)
+{
+	if (l->heap_len == l->heap_cap) {
+		size_t       cap = l->heap_cap * 2;
+		timer_node **h   = realloc(l->heap, cap * sizeof(*h));
+		if (h == NULL) {
+			return (NGHTTPW_ENOMEM);
+		}
+		l->heap     = h;
+		l->heap_cap = cap;
+	}
+	heap_set(l, l->heap_len++, t);
+	heap_sift_up(l, t->index);
+	/* A new earliest deadline must shorten the loop's current wait. */
+	if (t->index == 0 && current_loop != l && !l->wake_pending) {
+		l->wake_pending = true;
+		poller_wake(&l->poller);
+	}
+	return (0);
+}
+
+void
+loop_timer_remove_locked(loop *l, timer_node *t)
+{
+	size_t i = t->index;
+
+	if (i == SIZE_MAX) {
+		return;
+	}
+	t->index = SIZE_MAX;
+	if (--l->heap_len == i) {
+		return;
+	}
+	heap_set(l, i, l->heap[l->heap_len]);
+	heap_sift_up(l, i);
+	heap_sift_down(l, l->heap[i]->index);
+}
+
+static int
+loop_wait_ms(loop *l)
+{
+	nghttpw_time now, deadline;
+
+	if (l->run_head != NULL) {
+		return (0);
+	}
+	if (l->heap_len == 0) {
+		return (-1);
+	}
+	deadline = l->heap[0]->deadline;
+	now      = nghttpw_clock();
+	if (deadline <= now) {
+		return (0);
+	}
+	if (deadline - now > 60000) {
+		return (60000);
+	}
+	return ((int) (deadline - now));
+}
+
+static void
+loop_expire_locked(loop *l)
+{
+	nghttpw_time now = nghttpw_clock();
+
+	while (l->heap_len > 0 && l->heap[0]->deadline <= now) {
+		timer_node *t = l->heap[0];
+		loop_timer_remove_locked(l, t);
+		t->expire(t);
+	}
+}
+
+static void
+loop_run_tasks(loop *l)
+{
+	/* Run only what is queued now: tasks queued by these tasks wait for
+	 * the next turn, so I/O readiness is polled between batches. */
+	task *t = l->run_head;
+
+	l->run_head = NULL;
+	l->run_tail = NULL;
+	while (t != NULL) {
+		task *next = t->next;
+		t->next    = NULL;
+		t->fn(t->arg);
+		t = next;
+	}
+}
+
+static void *
+loop_main(void *arg)
+{
+	loop *l = arg;
+
+	current_loop = l;
+	pthread_mutex_lock(&l->mtx);
+	for (;;) {
+		l->wake_pending = false;
+		if (l->post_head != NULL) {
+			if (l->run_tail != NULL) {
+				l->run_tail->next = l->post_head;
+			} else {
+				l->run_head = l->post_head;
+			}
+			l->run_tail  = l->post_tail;
+			l->post_head = NULL;
+			l->post_tail = NULL;
+		}
+		if (l->stopping && l->run_head == NULL) {
+			break;
+		}
+		int wait_ms = loop_wait_ms(l);
+		pthread_mutex_unlock(&l->mtx);
+
+		poller_run(&l->poller, wait_ms);
+
+		pthread_mutex_lock(&l->mtx);
+		loop_expire_locked(l);
+		pthread_mutex_unlock(&l->mtx);
+
+		loop_run_tasks(l);
+
+		pthread_mutex_lock(&l->mtx);
+	}
+	pthread_mutex_unlock(&l->mtx);
+	return (NULL);
+}
+
+int
+loop_poll_add(loop *l, poller_fd *pfd)
+{
+	return (poller_add(&l->poller, pfd));
+}
+
+void
+loop_poll_del(loop *l, poller_fd *pfd)
+{
+	poller_del(&l->poller, pfd);
+}
+
+/* The reaper thread. */
+
+void
+runtime_reap(task *t)
+{
+	pthread_mutex_lock(&rt.mtx);
+	task_list_append(&rt.reap_head, &rt.reap_tail, t);
+	pthread_cond_signal(&rt.reap_cv);
+	pthread_mutex_unlock(&rt.mtx);
+}
+
+static void *
+reaper_main(void *arg)
+{
+	(void) arg;
+	pthread_mutex_lock(&rt.mtx);
+	for (;;) {
+		task *t = rt.reap_head;
+		if (t == NULL) {
+			if (rt.reap_stop) {
+				break;
+			}
+			pthread_cond_wait(&rt.reap_cv, &rt.mtx);
+			continue;
+		}
+		rt.reap_head = t->next;
+		if (rt.reap_head == NULL) {
+			rt.reap_tail = NULL;
+		}
+		pthread_mutex_unlock(&rt.mtx);
+		t->fn(t->arg);
+		pthread_mutex_lock(&rt.mtx);
+	}
+	pthread_mutex_unlock(&rt.mtx);
+	return (NULL);
+}
+
+/* Start-up and shut-down. */
+
+static void
+loop_destroy(loop *l)
+{
+	poller_close(&l->poller);
+	free(l->heap);
+	pthread_mutex_destroy(&l->mtx);
+}
+
+static int
+loop_create(loop *l)
+{
+	int rv;
+
+	pthread_mutex_init(&l->mtx, NULL);
+	l->heap_cap = TIMER_HEAP_INITIAL;
+	if ((l->heap = calloc(l->heap_cap, sizeof(*l->heap))) == NULL) {
+		pthread_mutex_destroy(&l->mtx);
+		return (NGHTTPW_ENOMEM);
+	}
+	if ((rv = poller_open(&l->poller)) != 0) {
+		free(l->heap);
+		pthread_mutex_destroy(&l->mtx);
+		return (rv);
+	}
+	if ((rv = pthread_create(&l->thread, NULL, loop_main, l)) != 0) {
+		loop_destroy(l);
+		return (NGHTTPW_ESYSERR | rv);
+	}
+	return (0);
+}
+
+static void
+loops_stop(unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		loop *l = &rt.loops[i];
+		pthread_mutex_lock(&l->mtx);
+		l->stopping = true;
+		poller_wake(&l->poller);
+		pthread_mutex_unlock(&l->mtx);
+		pthread_join(l->thread, NULL);
+		loop_destroy(l);
+	}
+	free(rt.loops);
+	rt.loops  = NULL;
+	rt.nloops = 0;
+}
+
+static int
+runtime_start_locked(void)
+{
+	unsigned n = rt.nthreads;
+	int      rv;
+
+	if (n == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		n         = cpus < 1 ? 1 : (unsigned) cpus;
+		if (n > LOOP_MAX_THREADS) {
+			n = LOOP_MAX_THREADS;
+		}
+	}
+	if ((rt.loops = calloc(n, sizeof(loop))) == NULL) {
+		return (NGHTTPW_ENOMEM);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if ((rv = loop_create(&rt.loops[i])) != 0) {
+			loops_stop(i);
+			return (rv);
+		}
+		rt.nloops = i + 1;
+	}
+	rt.reap_stop = false;
+	if ((rv = pthread_create(&rt.reaper, NULL, reaper_main, NULL)) != 0) {
+		loops_stop(n);
+		return (NGHTTPW_ESYSERR | rv);
+	}
+	atomic_store(&rt.started, true);
+	return (0);
+}
+
+loop *
+loop_pick(int *rvp)
+{
+	unsigned i;
+
+	if (!atomic_load(&rt.started)) {
+		int rv = 0;
+		pthread_mutex_lock(&rt.mtx);
+		if (!atomic_load(&rt.started)) {
+			rv = runtime_start_locked();
+		}
+		pthread_mutex_unlock(&rt.mtx);
+		if (rv != 0) {
+			*rvp = rv;
+			return (NULL);
+		}
+	}
+	i = atomic_fetch_add(&rt.next, 1);
+	return (&rt.loops[i % rt.nloops]);
+}
+
+void
+runtime_stop(void)
+{
+	pthread_mutex_lock(&rt.mtx);
+	if (!atomic_load(&rt.started)) {
+		pthread_mutex_unlock(&rt.mtx);
+		return;
+	}
+	rt.reap_stop = true;
+	pthread_cond_signal(&rt.reap_cv);
+	pthread_mutex_unlock(&rt.mtx);
+	pthread_join(rt.reaper, NULL);
+
+	pthread_mutex_lock(&rt.mtx);
+	loops_stop(rt.nloops);
+	atomic_store(&rt.started, false);
+	pthread_mutex_unlock(&rt.mtx);
+}
+
+int
+nghttpw_init_set_parameter(nghttpw_init_parameter p, uint64_t value)
+{
+	int rv = 0;
+
+	if (p != NGHTTPW_INIT_NUM_POLLER_THREADS) {
+		return (NGHTTPW_ENOTSUP);
+	}
+	if (value == 0 || value > LOOP_MAX_THREADS) {
+		return (NGHTTPW_EINVAL);
+	}
+	pthread_mutex_lock(&rt.mtx);
+	if (atomic_load(&rt.started)) {
+		rv = NGHTTPW_EBUSY;
+	} else {
+		rt.nthreads = (unsigned) value;
+	}
+	pthread_mutex_unlock(&rt.mtx);
+	return (rv);
+}
+
+void
+nghttpw_fini(void)
+{
+	runtime_stop();
+}

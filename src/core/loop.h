@@ -1,0 +1,58 @@
+/* Event loops: one thread each, running an epoll poller, a per-loop timer
+ * heap and a run queue of deferred tasks.  Sockets belong to one loop;
+ * completions run on the thread that saw the I/O. */
+#ifndef NGHTTPW_CORE_LOOP_H
+#define NGHTTPW_CORE_LOOP_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "core/task.h"
+#include "nghttpw/nghttpw.h"
+#include "platform/poller.h"
+
+#define TIMER_NEVER UINT64_MAX
+
+typedef struct loop loop;
+
+/* A timer entry, embedded in its owner.  expire is called on the loop's
+ * thread with the loop's mutex held; it may drop and retake it. */
+typedef struct timer_node {
+	nghttpw_time deadline;
+	size_t       index; /* position in the heap, SIZE_MAX when absent */
+	void (*expire)(struct timer_node *);
+} timer_node;
+
+/* Starts the runtime if needed and returns a loop, round-robin; NULL when
+ * the runtime could not start (*rvp says why). */
+loop *loop_pick(int *rvp);
+
+/* The loop whose thread is calling, or NULL. */
+loop *loop_current(void);
+
+pthread_mutex_t *loop_mutex(loop *);
+
+/* Queues t to run on l's thread after the current batch of events; never
+ * runs it inline.  The _locked form is for callers holding l's mutex. */
+void loop_post(loop *l, task *t);
+void loop_post_locked(loop *l, task *t);
+
+/* Queues t on the calling loop's own run queue (caller is on a loop). */
+void loop_push_local(loop *l, task *t);
+
+/* Timers; the caller holds the loop's mutex. */
+void timer_init(timer_node *, void (*expire)(timer_node *));
+int  loop_timer_add_locked(loop *, timer_node *);
+void loop_timer_remove_locked(loop *, timer_node *);
+
+/* Readiness registration for a descriptor. */
+int  loop_poll_add(loop *, poller_fd *);
+void loop_poll_del(loop *, poller_fd *);
+
+/* Runs t on a library thread that may block (used to free aios). */
+void runtime_reap(task *t);
+
+/* Stops every loop and the reaper; used by nghttpw_fini. */
+void runtime_stop(void);
+
+#endif

@@ -1,0 +1,54 @@
+/* The generic stream, dialer and listener objects and the tables that
+ * transports (TCP here, TLS above) implement. */
+#ifndef NGHTTPW_CORE_STREAM_H
+#define NGHTTPW_CORE_STREAM_H
+
+#include "nghttpw/nghttpw.h"
+
+struct nghttpw_stream {
+	const nghttpw_stream_ops *ops;
+	void                     *arg;
+	bool                      wrapper_owned; /* allocated by stream_alloc */
+};
+
+/* For a transport that embeds its nghttpw_stream in its own object. */
+void stream_init(nghttpw_stream *, const nghttpw_stream_ops *, void *arg);
+
+typedef struct dialer_ops {
+	void (*d_free)(void *arg);
+	void (*d_close)(void *arg);
+	void (*d_dial)(void *arg, nghttpw_aio *aio);
+	int (*d_get)(void *arg, const char *name, void *buf, size_t *szp,
+	    nghttpw_type t);
+	int (*d_set)(void *arg, const char *name, const void *buf, size_t sz,
+	    nghttpw_type t);
+} dialer_ops;
+
+typedef struct listener_ops {
+	void (*l_free)(void *arg);
+	void (*l_close)(void *arg);
+	int (*l_listen)(void *arg);
+	void (*l_accept)(void *arg, nghttpw_aio *aio);
+	int (*l_get)(void *arg, const char *name, void *buf, size_t *szp,
+	    nghttpw_type t);
+	int (*l_set)(void *arg, const char *name, const void *buf, size_t sz,
+	    nghttpw_type t);
+} listener_ops;
+
+struct nghttpw_stream_dialer {
+	const dialer_ops *ops;
+	void             *arg;
+};
+
+struct nghttpw_stream_listener {
+	const listener_ops *ops;
+	void               *arg;
+};
+
+/* TCP transport constructors; the URL has been checked for a tcp-like
+ * scheme.  family is AF_INET, AF_INET6 or AF_UNSPEC. */
+int tcp_dialer_alloc(nghttpw_stream_dialer *, const nghttpw_url *, int family);
+int tcp_listener_alloc(
+    nghttpw_stream_listener *, const nghttpw_url *, int family);
+
+#endif

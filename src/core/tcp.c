@@ -1,0 +1,463 @@
+/* TCP streams.  Every send and recv first tries the system call at once;
+ * only when the socket would block is the aio queued, and the loop's
+ * edge-triggered readiness events then drain the queues in order. */
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/aio.h"
+#include "core/options.h"
+#include "core/tcp.h"
+#include "platform/socket.h"
+
+#define TCP_RECV_IOV 64
+
+typedef struct tcp_conn {
+	nghttpw_stream   stream;
+	pthread_mutex_t  mtx;
+	poller_fd        pfd;
+	loop            *loop;
+	list_node        sendq;
+	list_node        recvq;
+	bool             closed;
+	bool             registered;
+	tcp_settings     settings;
+	nghttpw_sockaddr local;
+	nghttpw_sockaddr remote;
+	task             free_task;
+	/* While connecting: whom to tell, and whether that is still owed. */
+	tcp_connect_cb   connect_cb;
+	void            *connect_arg;
+} tcp_conn;
+
+enum { IO_DONE, IO_AGAIN };
+
+/* Sends as much of aio as the socket takes.  IO_DONE with *rv set when the
+ * operation is over (some bytes went, or an error). */
+static int
+tcp_send_some(tcp_conn *c, nghttpw_aio *aio, int *rv)
+{
+	struct iovec vec[IOV_MAX];
+
+	for (;;) {
+		struct msghdr msg = { 0 };
+		ssize_t       n;
+
+		msg.msg_iov    = vec;
+		msg.msg_iovlen = (size_t) aio_iov_to_iovec(aio, vec, IOV_MAX);
+		if (msg.msg_iovlen == 0) {
+			*rv = 0;
+			return (IO_DONE);
+		}
+		n = sendmsg(c->pfd.fd, &msg, MSG_NOSIGNAL);
+		if (n > 0) {
+			aio_iov_advance(aio, (size_t) n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (aio->count == 0) {
+				return (IO_AGAIN);
+			}
+			*rv = 0;
+			return (IO_DONE);
+		}
+		/* Bytes already sent make this a success; the error will be
+		 * seen by the next send. */
+		*rv = aio->count > 0 ? 0 : plat_errno_result(errno);
+		return (IO_DONE);
+	}
+}
+
+static int
+tcp_recv_some(tcp_conn *c, nghttpw_aio *aio, int *rv)
+{
+	struct iovec vec[TCP_RECV_IOV];
+	int          nvec = aio_iov_to_iovec(aio, vec, TCP_RECV_IOV);
+	ssize_t      n;
+
+	do {
+		n = readv(c->pfd.fd, vec, nvec);
+	} while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		aio_iov_advance(aio, (size_t) n);
+		*rv = 0;
+	} else if (n == 0) {
+		*rv = NGHTTPW_ECLOSED;
+	} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		return (IO_AGAIN);
+	} else {
+		*rv = plat_errno_result(errno);
+	}
+	return (IO_DONE);
+}
+
+/* Serves queued aios from the head until the socket would block. */
+static void
+tcp_drain(tcp_conn *c, list_node *q, int (*io)(tcp_conn *, nghttpw_aio *, int *))
+{
+	list_node *node;
+	int        rv;
+
+	while ((node = list_first(q)) != NULL) {
+		nghttpw_aio *aio = LIST_ENTRY(node, nghttpw_aio, prov_node);
+		if (io(c, aio, &rv) == IO_AGAIN) {
+			return;
+		}
+		list_remove(node);
+		nghttpw_aio_finish(aio, rv);
+	}
+}
+
+static void
+tcp_fail_queue(list_node *q, int rv)
+{
+	list_node *node;
+
+	while ((node = list_first(q)) != NULL) {
+		list_remove(node);
+		nghttpw_aio_finish(LIST_ENTRY(node, nghttpw_aio, prov_node), rv);
+	}
+}
+
+static void
+tcp_connected(tcp_conn *c, tcp_connect_cb cb, void *arg)
+{
+	struct sockaddr_storage ss;
+	socklen_t               len = sizeof(ss);
+	int                     err = 0;
+	socklen_t               errlen = sizeof(err);
+
+	if (getsockopt(c->pfd.fd, SOL_SOCKET, SO_ERROR, &err, &errlen) != 0) {
+		err = errno;
+	}
+	if (err == 0 && getpeername(c->pfd.fd, (void *) &ss, &len) == 0) {
+		plat_sockaddr_from(&c->remote, &ss);
+		cb(arg, 0, &c->stream);
+		return;
+	}
+	if (err == 0) {
+		err = errno;
+	}
+	cb(arg, plat_errno_result(err), NULL);
+	nghttpw_stream_free(&c->stream);
+}
+
+static void
+tcp_event(void *arg, unsigned events)
+{
+	tcp_conn      *c = arg;
+	tcp_connect_cb cb;
+
+	pthread_mutex_lock(&c->mtx);
+	if ((cb = c->connect_cb) != NULL) {
+		if ((events & POLLER_OUT) == 0) {
+			pthread_mutex_unlock(&c->mtx);
+			return;
+		}
+		c->connect_cb = NULL;
+		pthread_mutex_unlock(&c->mtx);
+		tcp_connected(c, cb, c->connect_arg);
+		return;
+	}
+	if (!c->closed) {
+		if (events & POLLER_OUT) {
+			tcp_drain(c, &c->sendq, tcp_send_some);
+		}
+		if (events & POLLER_IN) {
+			tcp_drain(c, &c->recvq, tcp_recv_some);
+		}
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
+static void
+tcp_cancel(nghttpw_aio *aio, void *arg, int rv)
+{
+	tcp_conn *c = arg;
+
+	pthread_mutex_lock(&c->mtx);
+	if (list_linked(&aio->prov_node)) {
+		list_remove(&aio->prov_node);
+		nghttpw_aio_finish(aio, rv);
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
+static void
+tcp_start(tcp_conn *c, nghttpw_aio *aio, list_node *q,
+    int (*io)(tcp_conn *, nghttpw_aio *, int *))
+{
+	int rv;
+
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	if (aio_iov_residual(aio) == 0) {
+		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
+		return;
+	}
+	pthread_mutex_lock(&c->mtx);
+	if (c->closed) {
+		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
+	} else if (list_empty(q) && io(c, aio, &rv) == IO_DONE) {
+		nghttpw_aio_finish(aio, rv);
+	} else if (nghttpw_aio_defer(aio, tcp_cancel, c)) {
+		list_append(q, &aio->prov_node);
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
+static void
+tcp_send(void *arg, nghttpw_aio *aio)
+{
+	tcp_conn *c = arg;
+	tcp_start(c, aio, &c->sendq, tcp_send_some);
+}
+
+static void
+tcp_recv(void *arg, nghttpw_aio *aio)
+{
+	tcp_conn *c = arg;
+	tcp_start(c, aio, &c->recvq, tcp_recv_some);
+}
+
+static void
+tcp_close(void *arg)
+{
+	tcp_conn *c = arg;
+
+	pthread_mutex_lock(&c->mtx);
+	if (!c->closed) {
+		c->closed = true;
+		(void) shutdown(c->pfd.fd, SHUT_RDWR);
+		tcp_fail_queue(&c->sendq, NGHTTPW_ECLOSED);
+		tcp_fail_queue(&c->recvq, NGHTTPW_ECLOSED);
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
+static void
+tcp_stop(void *arg)
+{
+	tcp_conn *c = arg;
+
+	tcp_close(c);
+	pthread_mutex_lock(&c->mtx);
+	if (c->registered) {
+		c->registered = false;
+		loop_poll_del(c->loop, &c->pfd);
+	}
+	pthread_mutex_unlock(&c->mtx);
+	/* Wait out cancel functions that were handed this stream. */
+	aio_cancel_barrier(c);
+}
+
+static void
+tcp_free_task(void *arg)
+{
+	tcp_conn *c = arg;
+
+	aio_cancel_barrier(c);
+	close(c->pfd.fd);
+	pthread_mutex_destroy(&c->mtx);
+	free(c);
+}
+
+static void
+tcp_free(void *arg)
+{
+	tcp_conn *c = arg;
+
+	tcp_stop(c);
+	/* The loop may hold this conn in the batch of events it is working
+	 * through; freeing from its run queue comes after that batch. */
+	loop_post(c->loop, &c->free_task);
+}
+
+int
+tcp_settings_get(const tcp_settings *ts, const char *name, void *buf,
+    size_t *szp, nghttpw_type t)
+{
+	if (strcmp(name, NGHTTPW_OPT_TCP_NODELAY) == 0) {
+		return (opt_out_bool(ts->nodelay, buf, szp, t));
+	}
+	if (strcmp(name, NGHTTPW_OPT_TCP_KEEPALIVE) == 0) {
+		return (opt_out_bool(ts->keepalive, buf, szp, t));
+	}
+	return (NGHTTPW_ENOTSUP);
+}
+
+int
+tcp_settings_set(tcp_settings *ts, const char *name, const void *buf,
+    size_t sz, nghttpw_type t)
+{
+	if (strcmp(name, NGHTTPW_OPT_TCP_NODELAY) == 0) {
+		return (opt_in_bool(buf, sz, t, &ts->nodelay));
+	}
+	if (strcmp(name, NGHTTPW_OPT_TCP_KEEPALIVE) == 0) {
+		return (opt_in_bool(buf, sz, t, &ts->keepalive));
+	}
+	return (NGHTTPW_ENOTSUP);
+}
+
+static int
+tcp_get(void *arg, const char *name, void *buf, size_t *szp, nghttpw_type t)
+{
+	tcp_conn *c = arg;
+	int       rv;
+
+	pthread_mutex_lock(&c->mtx);
+	if (strcmp(name, NGHTTPW_OPT_LOCADDR) == 0) {
+		rv = opt_out_addr(&c->local, buf, szp, t);
+	} else if (strcmp(name, NGHTTPW_OPT_REMADDR) == 0) {
+		rv = opt_out_addr(&c->remote, buf, szp, t);
+	} else {
+		rv = tcp_settings_get(&c->settings, name, buf, szp, t);
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return (rv);
+}
+
+static int
+tcp_set(void *arg, const char *name, const void *buf, size_t sz, nghttpw_type t)
+{
+	tcp_conn    *c = arg;
+	tcp_settings ts;
+	int          rv;
+
+	if (strcmp(name, NGHTTPW_OPT_LOCADDR) == 0 ||
+	    strcmp(name, NGHTTPW_OPT_REMADDR) == 0) {
+		return (NGHTTPW_EREADONLY);
+	}
+	pthread_mutex_lock(&c->mtx);
+	ts = c->settings;
+	if ((rv = tcp_settings_set(&ts, name, buf, sz, t)) == 0 &&
+	    (rv = plat_set_nodelay(c->pfd.fd, ts.nodelay)) == 0 &&
+	    (rv = plat_set_keepalive(c->pfd.fd, ts.keepalive)) == 0) {
+		c->settings = ts;
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return (rv);
+}
+
+static const nghttpw_stream_ops tcp_ops = {
+	.s_free  = tcp_free,
+	.s_close = tcp_close,
+	.s_stop  = tcp_stop,
+	.s_send  = tcp_send,
+	.s_recv  = tcp_recv,
+	.s_get   = tcp_get,
+	.s_set   = tcp_set,
+};
+
+static int
+tcp_conn_new(tcp_conn **cp, int fd, const tcp_settings *ts)
+{
+	struct sockaddr_storage ss;
+	socklen_t               len = sizeof(ss);
+	tcp_conn               *c;
+	int                     rv = 0;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		return (NGHTTPW_ENOMEM);
+	}
+	if ((c->loop = loop_pick(&rv)) == NULL) {
+		free(c);
+		return (rv);
+	}
+	pthread_mutex_init(&c->mtx, NULL);
+	list_init(&c->sendq);
+	list_init(&c->recvq);
+	stream_init(&c->stream, &tcp_ops, c);
+	task_init(&c->free_task, tcp_free_task, c);
+	c->pfd.fd   = fd;
+	c->pfd.cb   = tcp_event;
+	c->pfd.arg  = c;
+	c->settings = *ts;
+	(void) plat_set_nodelay(fd, ts->nodelay);
+	(void) plat_set_keepalive(fd, ts->keepalive);
+	if (getsockname(fd, (void *) &ss, &len) == 0) {
+		plat_sockaddr_from(&c->local, &ss);
+	}
+	*cp = c;
+	return (0);
+}
+
+static void
+tcp_conn_destroy(tcp_conn *c)
+{
+	pthread_mutex_destroy(&c->mtx);
+	free(c);
+}
+
+int
+tcp_conn_alloc(nghttpw_stream **sp, int fd, const tcp_settings *ts)
+{
+	struct sockaddr_storage ss;
+	socklen_t               len = sizeof(ss);
+	tcp_conn               *c;
+	int                     rv;
+
+	if ((rv = tcp_conn_new(&c, fd, ts)) != 0) {
+		return (rv);
+	}
+	if (getpeername(fd, (void *) &ss, &len) == 0) {
+		plat_sockaddr_from(&c->remote, &ss);
+	}
+	if ((rv = loop_poll_add(c->loop, &c->pfd)) != 0) {
+		tcp_conn_destroy(c);
+		return (rv);
+	}
+	c->registered = true;
+	*sp           = &c->stream;
+	return (0);
+}
+
+int
+tcp_conn_connect(int fd, const tcp_settings *ts, tcp_connect_cb cb,
+    void *cb_arg, void **handle)
+{
+	tcp_conn *c;
+	int       rv;
+
+	if ((rv = tcp_conn_new(&c, fd, ts)) != 0) {
+		return (rv);
+	}
+	c->connect_cb  = cb;
+	c->connect_arg = cb_arg;
+	*handle        = c;
+	/* Registering a socket edge-triggered reports it writable as soon as
+	 * the connect is done, even when that was before this call. */
+	pthread_mutex_lock(&c->mtx);
+	if ((rv = loop_poll_add(c->loop, &c->pfd)) != 0) {
+		pthread_mutex_unlock(&c->mtx);
+		tcp_conn_destroy(c);
+		return (rv);
+	}
+	c->registered = true;
+	pthread_mutex_unlock(&c->mtx);
+	return (0);
+}
+
+bool
+tcp_conn_abort_connect(void *handle)
+{
+	tcp_conn *c = handle;
+	bool      aborted;
+
+	pthread_mutex_lock(&c->mtx);
+	aborted       = c->connect_cb != NULL;
+	c->connect_cb = NULL;
+	pthread_mutex_unlock(&c->mtx);
+	if (aborted) {
+		nghttpw_stream_free(&c->stream);
+	}
+	return (aborted);
+}

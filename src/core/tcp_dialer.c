@@ -1,0 +1,273 @@
+/* TCP dialers.  Each dial in progress is a record on the dialer's list;
+ * whoever takes the record off the list (the connect finishing, a cancel,
+ * or the dialer closing) owns the aio and finishes it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/aio.h"
+#include "core/tcp.h"
+#include "platform/socket.h"
+
+typedef struct tcp_dialer {
+	pthread_mutex_t mtx;
+	char           *host;
+	char           *port;
+	int             family;
+	tcp_settings    settings;
+	list_node       dials;
+	unsigned        refs; /* the user's, plus one per dial record */
+	bool            closed;
+} tcp_dialer;
+
+typedef struct dial_rec {
+	list_node    node;
+	tcp_dialer  *d;
+	nghttpw_aio *aio;
+	void        *conn; /* handle from tcp_conn_connect */
+	bool         aborted; /* the connect will never report */
+} dial_rec;
+
+static void
+dialer_release(tcp_dialer *d)
+{
+	bool last;
+
+	pthread_mutex_lock(&d->mtx);
+	last = --d->refs == 0;
+	pthread_mutex_unlock(&d->mtx);
+	if (last) {
+		pthread_mutex_destroy(&d->mtx);
+		free(d->host);
+		free(d->port);
+		free(d);
+	}
+}
+
+static void
+dial_rec_free(dial_rec *r)
+{
+	tcp_dialer *d = r->d;
+
+	aio_cancel_barrier(r);
+	free(r);
+	dialer_release(d);
+}
+
+/* The connect ended; runs on the stream's loop. */
+static void
+dial_done(void *arg, int rv, nghttpw_stream *s)
+{
+	dial_rec    *r = arg;
+	tcp_dialer  *d = r->d;
+	nghttpw_aio *aio = NULL;
+
+	pthread_mutex_lock(&d->mtx);
+	if (list_linked(&r->node)) {
+		list_remove(&r->node);
+		aio = r->aio;
+	}
+	pthread_mutex_unlock(&d->mtx);
+	if (aio == NULL) {
+		/* Cancelled while connecting: the aio is already finished. */
+		if (s != NULL) {
+			nghttpw_stream_free(s);
+		}
+	} else {
+		nghttpw_aio_set_output(aio, 0, s);
+		nghttpw_aio_finish(aio, rv);
+	}
+	dial_rec_free(r);
+}
+
+/* Takes r off the list; d's mutex held.  Returns true if the connect was
+ * abandoned (r is then the caller's to free) rather than about to report. */
+static bool
+dial_take_locked(dial_rec *r)
+{
+	list_remove(&r->node);
+	r->aborted = tcp_conn_abort_connect(r->conn);
+	return (r->aborted);
+}
+
+static void
+dial_cancel(nghttpw_aio *aio, void *arg, int rv)
+{
+	dial_rec   *r = arg;
+	tcp_dialer *d = r->d;
+	bool        owned = false;
+	bool        aborted = false;
+
+	pthread_mutex_lock(&d->mtx);
+	if (list_linked(&r->node) && r->aio == aio) {
+		owned   = true;
+		aborted = dial_take_locked(r);
+	}
+	pthread_mutex_unlock(&d->mtx);
+	if (owned) {
+		nghttpw_aio_finish(aio, rv);
+		if (aborted) {
+			/* Not dial_rec_free: its barrier would wait for us. */
+			free(r);
+			dialer_release(d);
+		}
+	}
+}
+
+static void
+tcp_dialer_dial(void *arg, nghttpw_aio *aio)
+{
+	tcp_dialer             *d = arg;
+	struct sockaddr_storage ss;
+	socklen_t               len;
+	dial_rec               *r;
+	int                     fd;
+	int                     rv;
+
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	/* Name resolution blocks; numeric hosts, the common case on loopback
+	 * and in tests, return at once. */
+	if ((rv = plat_resolve(d->host, d->port, d->family, false, &ss, &len)) !=
+	    0) {
+		nghttpw_aio_finish(aio, rv);
+		return;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		nghttpw_aio_finish(aio, NGHTTPW_ENOMEM);
+		return;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		free(r);
+		nghttpw_aio_finish(aio, plat_errno_result(errno));
+		return;
+	}
+	if (connect(fd, (void *) &ss, len) != 0 && errno != EINPROGRESS) {
+		rv = plat_errno_result(errno);
+		close(fd);
+		free(r);
+		nghttpw_aio_finish(aio, rv);
+		return;
+	}
+	r->d   = d;
+	r->aio = aio;
+	pthread_mutex_lock(&d->mtx);
+	if (d->closed) {
+		rv = NGHTTPW_ECLOSED;
+	} else if (!nghttpw_aio_defer(aio, dial_cancel, r)) {
+		rv = -1; /* already finished by defer */
+	} else if ((rv = tcp_conn_connect(fd, &d->settings, dial_done, r,
+	                &r->conn)) == 0) {
+		list_append(&d->dials, &r->node);
+		d->refs++;
+		pthread_mutex_unlock(&d->mtx);
+		return;
+	}
+	pthread_mutex_unlock(&d->mtx);
+	close(fd);
+	if (rv > 0) {
+		nghttpw_aio_finish(aio, rv);
+	}
+	aio_cancel_barrier(r);
+	free(r);
+}
+
+static void
+tcp_dialer_close(void *arg)
+{
+	tcp_dialer *d = arg;
+	list_node   taken;
+	list_node  *node;
+
+	list_init(&taken);
+	pthread_mutex_lock(&d->mtx);
+	d->closed = true;
+	while ((node = list_first(&d->dials)) != NULL) {
+		dial_rec *r = LIST_ENTRY(node, dial_rec, node);
+		nghttpw_aio *aio = r->aio;
+		if (dial_take_locked(r)) {
+			list_append(&taken, &r->node);
+		}
+		/* Finished under the lock: an unaborted record is freed by its
+		 * connect report as soon as we let go. */
+		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
+	}
+	pthread_mutex_unlock(&d->mtx);
+	while ((node = list_first(&taken)) != NULL) {
+		list_remove(node);
+		dial_rec_free(LIST_ENTRY(node, dial_rec, node));
+	}
+}
+
+static void
+tcp_dialer_free(void *arg)
+{
+	tcp_dialer_close(arg);
+	dialer_release(arg);
+}
+
+static int
+tcp_dialer_get(void *arg, const char *name, void *buf, size_t *szp,
+    nghttpw_type t)
+{
+	tcp_dialer *d = arg;
+	int         rv;
+
+	pthread_mutex_lock(&d->mtx);
+	rv = tcp_settings_get(&d->settings, name, buf, szp, t);
+	pthread_mutex_unlock(&d->mtx);
+	return (rv);
+}
+
+static int
+tcp_dialer_set(void *arg, const char *name, const void *buf, size_t sz,
+    nghttpw_type t)
+{
+	tcp_dialer *d = arg;
+	int         rv;
+
+	pthread_mutex_lock(&d->mtx);
+	rv = tcp_settings_set(&d->settings, name, buf, sz, t);
+	pthread_mutex_unlock(&d->mtx);
+	return (rv);
+}
+
+static const dialer_ops tcp_dialer_ops = {
+	.d_free  = tcp_dialer_free,
+	.d_close = tcp_dialer_close,
+	.d_dial  = tcp_dialer_dial,
+	.d_get   = tcp_dialer_get,
+	.d_set   = tcp_dialer_set,
+};
+
+int
+tcp_dialer_alloc(nghttpw_stream_dialer *sd, const nghttpw_url *url, int family)
+{
+	tcp_dialer *d;
+
+	if (url->u_hostname == NULL || url->u_hostname[0] == '\0' ||
+	    url->u_port == NULL || url->u_port[0] == '\0') {
+		return (NGHTTPW_EADDRINVAL);
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		return (NGHTTPW_ENOMEM);
+	}
+	if ((d->host = strdup(url->u_hostname)) == NULL ||
+	    (d->port = strdup(url->u_port)) == NULL) {
+		free(d->host);
+		free(d);
+		return (NGHTTPW_ENOMEM);
+	}
+	pthread_mutex_init(&d->mtx, NULL);
+	list_init(&d->dials);
+	d->family            = family;
+	d->refs              = 1;
+	d->settings.nodelay  = true;
+	sd->ops              = &tcp_dialer_ops;
+	sd->arg              = d;
+	return (0);
+}

@@ -1,0 +1,307 @@
+/* TCP listeners: accept tries accept4() at once and queues the aio only
+ * when no connection is waiting. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/aio.h"
+#include "core/options.h"
+#include "core/tcp.h"
+#include "platform/socket.h"
+
+#define TCP_BACKLOG 512
+
+typedef struct tcp_listener {
+	pthread_mutex_t  mtx;
+	poller_fd        pfd;
+	loop            *loop;
+	char            *host;
+	char            *port;
+	int              family;
+	tcp_settings     settings;
+	list_node        acceptq;
+	bool             listening;
+	bool             closed;
+	nghttpw_sockaddr bound;
+	task             free_task;
+} tcp_listener;
+
+enum { ACCEPT_DONE, ACCEPT_AGAIN };
+
+/* Accepts one connection for aio; ACCEPT_DONE with *rv set when the aio
+ * is over. */
+static int
+listener_accept_one(tcp_listener *l, nghttpw_aio *aio, int *rv)
+{
+	nghttpw_stream *s;
+	int             fd;
+
+	for (;;) {
+		fd = accept4(l->pfd.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			break;
+		}
+		switch (errno) {
+		case EINTR:
+		case ECONNABORTED:
+			continue;
+		case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+		case EWOULDBLOCK:
+#endif
+			return (ACCEPT_AGAIN);
+		default:
+			*rv = plat_errno_result(errno);
+			return (ACCEPT_DONE);
+		}
+	}
+	if ((*rv = tcp_conn_alloc(&s, fd, &l->settings)) != 0) {
+		close(fd);
+		return (ACCEPT_DONE);
+	}
+	nghttpw_aio_set_output(aio, 0, s);
+	return (ACCEPT_DONE);
+}
+
+static void
+listener_event(void *arg, unsigned events)
+{
+	tcp_listener *l = arg;
+	list_node    *node;
+	int           rv;
+
+	(void) events;
+	pthread_mutex_lock(&l->mtx);
+	while (!l->closed && (node = list_first(&l->acceptq)) != NULL) {
+		nghttpw_aio *aio = LIST_ENTRY(node, nghttpw_aio, prov_node);
+		if (listener_accept_one(l, aio, &rv) == ACCEPT_AGAIN) {
+			break;
+		}
+		list_remove(node);
+		nghttpw_aio_finish(aio, rv);
+	}
+	pthread_mutex_unlock(&l->mtx);
+}
+
+static void
+listener_cancel(nghttpw_aio *aio, void *arg, int rv)
+{
+	tcp_listener *l = arg;
+
+	pthread_mutex_lock(&l->mtx);
+	if (list_linked(&aio->prov_node)) {
+		list_remove(&aio->prov_node);
+		nghttpw_aio_finish(aio, rv);
+	}
+	pthread_mutex_unlock(&l->mtx);
+}
+
+static void
+tcp_listener_accept(void *arg, nghttpw_aio *aio)
+{
+	tcp_listener *l = arg;
+	int           rv;
+
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	pthread_mutex_lock(&l->mtx);
+	if (l->closed) {
+		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
+	} else if (!l->listening) {
+		nghttpw_aio_finish(aio, NGHTTPW_ESTATE);
+	} else if (list_empty(&l->acceptq) &&
+	    listener_accept_one(l, aio, &rv) == ACCEPT_DONE) {
+		nghttpw_aio_finish(aio, rv);
+	} else if (nghttpw_aio_defer(aio, listener_cancel, l)) {
+		list_append(&l->acceptq, &aio->prov_node);
+	}
+	pthread_mutex_unlock(&l->mtx);
+}
+
+static int
+tcp_listener_listen(void *arg)
+{
+	tcp_listener           *l = arg;
+	struct sockaddr_storage ss;
+	socklen_t               len;
+	int                     fd;
+	int                     one = 1;
+	int                     rv;
+
+	pthread_mutex_lock(&l->mtx);
+	if (l->closed) {
+		rv = NGHTTPW_ECLOSED;
+		goto out;
+	}
+	if (l->listening) {
+		rv = NGHTTPW_ESTATE;
+		goto out;
+	}
+	if ((rv = plat_resolve(l->host, l->port, l->family, true, &ss, &len)) !=
+	    0) {
+		goto out;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rv = plat_errno_result(errno);
+		goto out;
+	}
+	(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (void *) &ss, len) != 0 || listen(fd, TCP_BACKLOG) != 0) {
+		rv = plat_errno_result(errno);
+		close(fd);
+		goto out;
+	}
+	len = sizeof(ss);
+	if (getsockname(fd, (void *) &ss, &len) != 0 ||
+	    (rv = plat_sockaddr_from(&l->bound, &ss)) != 0) {
+		rv = rv != 0 ? rv : plat_errno_result(errno);
+		close(fd);
+		goto out;
+	}
+	l->pfd.fd = fd;
+	if ((rv = loop_poll_add(l->loop, &l->pfd)) != 0) {
+		close(fd);
+		l->pfd.fd = -1;
+		goto out;
+	}
+	l->listening = true;
+out:
+	pthread_mutex_unlock(&l->mtx);
+	return (rv);
+}
+
+static void
+tcp_listener_close(void *arg)
+{
+	tcp_listener *l = arg;
+	list_node    *node;
+
+	pthread_mutex_lock(&l->mtx);
+	if (!l->closed) {
+		l->closed = true;
+		if (l->listening) {
+			/* The port is free again when close returns; an event
+			 * still in flight sees closed and leaves the fd alone. */
+			loop_poll_del(l->loop, &l->pfd);
+			close(l->pfd.fd);
+			l->pfd.fd = -1;
+		}
+		while ((node = list_first(&l->acceptq)) != NULL) {
+			list_remove(node);
+			nghttpw_aio_finish(LIST_ENTRY(node, nghttpw_aio, prov_node),
+			    NGHTTPW_ECLOSED);
+		}
+	}
+	pthread_mutex_unlock(&l->mtx);
+}
+
+static void
+listener_free_task(void *arg)
+{
+	tcp_listener *l = arg;
+
+	aio_cancel_barrier(l);
+	pthread_mutex_destroy(&l->mtx);
+	free(l->host);
+	free(l->port);
+	free(l);
+}
+
+static void
+tcp_listener_free(void *arg)
+{
+	tcp_listener *l = arg;
+
+	tcp_listener_close(l);
+	loop_post(l->loop, &l->free_task);
+}
+
+static int
+tcp_listener_get(void *arg, const char *name, void *buf, size_t *szp,
+    nghttpw_type t)
+{
+	tcp_listener *l = arg;
+	int           rv;
+
+	pthread_mutex_lock(&l->mtx);
+	if (strcmp(name, NGHTTPW_OPT_TCP_BOUND_PORT) == 0) {
+		rv = l->listening ? opt_out_int(ntohs(l->bound.s_in.sa_port), buf,
+		                        szp, t)
+		                  : NGHTTPW_ESTATE;
+	} else if (strcmp(name, NGHTTPW_OPT_LOCADDR) == 0) {
+		rv = l->listening ? opt_out_addr(&l->bound, buf, szp, t)
+		                  : NGHTTPW_ESTATE;
+	} else {
+		rv = tcp_settings_get(&l->settings, name, buf, szp, t);
+	}
+	pthread_mutex_unlock(&l->mtx);
+	return (rv);
+}
+
+static int
+tcp_listener_set(void *arg, const char *name, const void *buf, size_t sz,
+    nghttpw_type t)
+{
+	tcp_listener *l = arg;
+	int           rv;
+
+	if (strcmp(name, NGHTTPW_OPT_TCP_BOUND_PORT) == 0 ||
+	    strcmp(name, NGHTTPW_OPT_LOCADDR) == 0) {
+		return (NGHTTPW_EREADONLY);
+	}
+	pthread_mutex_lock(&l->mtx);
+	rv = tcp_settings_set(&l->settings, name, buf, sz, t);
+	pthread_mutex_unlock(&l->mtx);
+	return (rv);
+}
+
+static const listener_ops tcp_listener_ops = {
+	.l_free   = tcp_listener_free,
+	.l_close  = tcp_listener_close,
+	.l_listen = tcp_listener_listen,
+	.l_accept = tcp_listener_accept,
+	.l_get    = tcp_listener_get,
+	.l_set    = tcp_listener_set,
+};
+
+int
+tcp_listener_alloc(
+    nghttpw_stream_listener *sl, const nghttpw_url *url, int family)
+{
+	tcp_listener *l;
+	int           rv = 0;
+
+	if (url->u_port == NULL || url->u_port[0] == '\0') {
+		return (NGHTTPW_EADDRINVAL);
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		return (NGHTTPW_ENOMEM);
+	}
+	if ((l->loop = loop_pick(&rv)) == NULL) {
+		free(l);
+		return (rv);
+	}
+	if ((l->host = strdup(url->u_hostname != NULL ? url->u_hostname : "")) ==
+	        NULL ||
+	    (l->port = strdup(url->u_port)) == NULL) {
+		free(l->host);
+		free(l);
+		return (NGHTTPW_ENOMEM);
+	}
+	pthread_mutex_init(&l->mtx, NULL);
+	list_init(&l->acceptq);
+	task_init(&l->free_task, listener_free_task, l);
+	l->pfd.fd           = -1;
+	l->pfd.cb           = listener_event;
+	l->pfd.arg          = l;
+	l->family           = family;
+	l->settings.nodelay = true;
+	sl->ops             = &tcp_listener_ops;
+	sl->arg             = l;
+	return (0);
+}
