@@ -1,0 +1,549 @@
+/* The aio contract: results and counts, timeouts, cancel and abort, wait
+ * and stop, callbacks never inline, and exactly-once completion under
+ * races between cancel, timeout and completion. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nghttpw/nghttpw.h"
+
+typedef struct {
+	atomic_int calls;
+	atomic_int last_result;
+	pthread_t  thread;
+	atomic_int saw_starter; /* the callback ran inside the starting call */
+} cb_record;
+
+static _Thread_local bool in_start_call;
+
+static void
+record_cb(void *arg)
+{
+	cb_record *r = arg;
+	r->thread    = pthread_self();
+	atomic_store(&r->saw_starter, in_start_call);
+	atomic_fetch_add(&r->calls, 1);
+}
+
+/* A provider of our own, as a user would write one: an operation that a
+ * separate "completer" finishes, and that cancel or timeout may win. */
+typedef struct {
+	pthread_mutex_t mtx;
+	nghttpw_aio    *aio;
+} race_prov;
+
+static void
+race_cancel(nghttpw_aio *aio, void *arg, int rv)
+{
+	race_prov *p = arg;
+
+	pthread_mutex_lock(&p->mtx);
+	if (p->aio == aio) {
+		p->aio = NULL;
+		nghttpw_aio_finish(aio, rv);
+	}
+	pthread_mutex_unlock(&p->mtx);
+}
+
+static void
+race_start(race_prov *p, nghttpw_aio *aio)
+{
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	pthread_mutex_lock(&p->mtx);
+	if (nghttpw_aio_defer(aio, race_cancel, p)) {
+		p->aio = aio;
+	}
+	pthread_mutex_unlock(&p->mtx);
+}
+
+static bool
+race_complete(race_prov *p, size_t count)
+{
+	nghttpw_aio *aio;
+
+	pthread_mutex_lock(&p->mtx);
+	if ((aio = p->aio) != NULL) {
+		p->aio = NULL;
+		nghttpw_aio_set_count(aio, count);
+		nghttpw_aio_finish(aio, 0);
+	}
+	pthread_mutex_unlock(&p->mtx);
+	return (aio != NULL);
+}
+
+/* A provider that completes inside the starting call. */
+static void
+instant_start(nghttpw_aio *aio, int rv, size_t count)
+{
+	if (nghttpw_aio_begin(aio)) {
+		nghttpw_aio_set_count(aio, count);
+		nghttpw_aio_finish(aio, rv);
+	}
+}
+
+Test(aio, alloc_rejects_null)
+{
+	cr_assert_eq(nghttpw_aio_alloc(NULL, NULL, NULL), NGHTTPW_EINVAL);
+}
+
+Test(aio, result_and_count_from_provider)
+{
+	nghttpw_aio *aio;
+	cb_record    r = { 0 };
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, record_cb, &r), 0);
+	instant_start(aio, NGHTTPW_EPROTO, 1234);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_EPROTO);
+	cr_assert_eq(nghttpw_aio_count(aio), 1234);
+	cr_assert_eq(atomic_load(&r.calls), 1);
+	instant_start(aio, 0, 7);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), 0);
+	cr_assert_eq(nghttpw_aio_count(aio), 7);
+	cr_assert_eq(atomic_load(&r.calls), 2);
+	nghttpw_aio_free(aio);
+}
+
+Test(aio, callback_never_inline_from_user_thread)
+{
+	nghttpw_aio *aio;
+	cb_record    r = { 0 };
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, record_cb, &r), 0);
+	in_start_call = true;
+	instant_start(aio, 0, 1);
+	/* Had the callback run inside the call, it would be on this thread
+	 * and would have seen in_start_call set. */
+	cr_assert_eq(atomic_load(&r.calls), 0);
+	in_start_call = false;
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(atomic_load(&r.calls), 1);
+	cr_assert(!pthread_equal(r.thread, pthread_self()));
+	cr_assert_eq(atomic_load(&r.saw_starter), 0);
+	nghttpw_aio_free(aio);
+}
+
+/* From a callback (an I/O thread), starting an operation that completes at
+ * once must not run its callback inside that start either. */
+typedef struct {
+	nghttpw_aio *inner;
+	atomic_int   inner_started_returned;
+} chain;
+
+static void
+chain_outer_cb(void *arg)
+{
+	chain *c = arg;
+	in_start_call = true;
+	instant_start(c->inner, 0, 3);
+	in_start_call = false;
+	atomic_store(&c->inner_started_returned, 1);
+}
+
+Test(aio, callback_never_inline_from_io_thread)
+{
+	nghttpw_aio *outer;
+	cb_record    r = { 0 };
+	chain        c = { 0 };
+
+	cr_assert_eq(nghttpw_aio_alloc(&c.inner, record_cb, &r), 0);
+	cr_assert_eq(nghttpw_aio_alloc(&outer, chain_outer_cb, &c), 0);
+	instant_start(outer, 0, 0);
+	nghttpw_aio_wait(outer);
+	nghttpw_aio_wait(c.inner);
+	cr_assert_eq(atomic_load(&r.calls), 1);
+	cr_assert_eq(atomic_load(&r.saw_starter), 0);
+	/* Queued on the same loop, not handed to another thread. */
+	cr_assert_eq(atomic_load(&c.inner_started_returned), 1);
+	nghttpw_aio_free(outer);
+	nghttpw_aio_free(c.inner);
+}
+
+Test(aio, sleep_completes_with_zero_after_delay)
+{
+	nghttpw_aio *aio;
+	nghttpw_time start;
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	start = nghttpw_clock();
+	nghttpw_sleep_aio(50, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), 0);
+	cr_assert_geq(nghttpw_clock() - start, 50);
+	cr_assert_lt(nghttpw_clock() - start, 1000);
+	nghttpw_aio_free(aio);
+}
+
+Test(aio, timeout_fires_within_bound)
+{
+	nghttpw_aio *aio;
+	race_prov    p = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+	nghttpw_time start, took;
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	nghttpw_aio_set_timeout(aio, 100);
+	start = nghttpw_clock();
+	race_start(&p, aio);
+	nghttpw_aio_wait(aio);
+	took = nghttpw_clock() - start;
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ETIMEDOUT);
+	cr_assert_geq(took, 100);
+	cr_assert_lt(took, 400, "timeout took %llu ms", (unsigned long long) took);
+	cr_assert_null(p.aio, "the provider's cancel function was not called");
+	nghttpw_aio_free(aio);
+}
+
+Test(aio, sleep_cut_short_by_shorter_timeout)
+{
+	nghttpw_aio *aio;
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	nghttpw_aio_set_timeout(aio, 20);
+	nghttpw_sleep_aio(5000, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ETIMEDOUT);
+	nghttpw_aio_free(aio);
+}
+
+Test(aio, zero_timeout_fails_at_once_without_inline_callback)
+{
+	nghttpw_aio *aio;
+	cb_record    r = { 0 };
+	race_prov    p = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, record_cb, &r), 0);
+	nghttpw_aio_set_timeout(aio, NGHTTPW_DURATION_ZERO);
+	in_start_call = true;
+	race_start(&p, aio);
+	in_start_call = false;
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ETIMEDOUT);
+	cr_assert_eq(atomic_load(&r.saw_starter), 0);
+	cr_assert_null(p.aio);
+	nghttpw_aio_free(aio);
+}
+
+Test(aio, expire_in_the_past_times_out)
+{
+	nghttpw_aio *aio;
+	race_prov    p = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	nghttpw_aio_set_expire(aio, nghttpw_clock() + 30);
+	race_start(&p, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ETIMEDOUT);
+	nghttpw_aio_free(aio);
+}
+
+Test(aio, cancel_gives_ecanceled)
+{
+	nghttpw_aio *aio;
+	cb_record    r = { 0 };
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, record_cb, &r), 0);
+	nghttpw_sleep_aio(NGHTTPW_DURATION_INFINITE, aio);
+	cr_assert(nghttpw_aio_busy(aio));
+	nghttpw_aio_cancel(aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ECANCELED);
+	cr_assert_eq(atomic_load(&r.calls), 1);
+	cr_assert(!nghttpw_aio_busy(aio));
+	/* Cancelling with nothing pending changes nothing. */
+	nghttpw_aio_cancel(aio);
+	cr_assert_eq(atomic_load(&r.calls), 1);
+	nghttpw_aio_free(aio);
+}
+
+Test(aio, abort_passes_its_code)
+{
+	nghttpw_aio *aio;
+	race_prov    p = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	race_start(&p, aio);
+	nghttpw_aio_abort(aio, NGHTTPW_ECONNSHUT);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ECONNSHUT);
+	nghttpw_aio_free(aio);
+}
+
+Test(aio, abort_between_begin_and_defer_is_not_lost)
+{
+	nghttpw_aio *aio;
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	cr_assert(nghttpw_aio_begin(aio));
+	nghttpw_aio_abort(aio, NGHTTPW_EPROTO);
+	cr_assert(!nghttpw_aio_defer(aio, race_cancel, NULL));
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_EPROTO);
+	nghttpw_aio_free(aio);
+}
+
+static void *
+stop_later(void *arg)
+{
+	nghttpw_msleep(50);
+	nghttpw_aio_stop(arg);
+	return (NULL);
+}
+
+Test(aio, stop_from_another_thread_and_begin_refuses_after)
+{
+	nghttpw_aio *aio;
+	cb_record    r = { 0 };
+	pthread_t    t;
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, record_cb, &r), 0);
+	nghttpw_sleep_aio(NGHTTPW_DURATION_INFINITE, aio);
+	pthread_create(&t, NULL, stop_later, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ECANCELED);
+	pthread_join(t, NULL);
+	cr_assert_eq(atomic_load(&r.calls), 1);
+	cr_assert(!nghttpw_aio_begin(aio));
+	nghttpw_sleep_aio(10, aio);
+	nghttpw_msleep(30);
+	cr_assert_eq(atomic_load(&r.calls), 1, "a stopped aio ran a callback");
+	nghttpw_aio_free(aio);
+}
+
+static void
+slow_cb(void *arg)
+{
+	nghttpw_msleep(100);
+	atomic_store((atomic_int *) arg, 1);
+}
+
+static void *
+wait_in_thread(void *arg)
+{
+	nghttpw_aio_wait(arg);
+	return (NULL);
+}
+
+Test(aio, wait_and_stop_wait_for_the_callback)
+{
+	nghttpw_aio *aio;
+	atomic_int   done = 0;
+	pthread_t    t;
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, slow_cb, &done), 0);
+	instant_start(aio, 0, 0);
+	pthread_create(&t, NULL, wait_in_thread, aio);
+	pthread_join(t, NULL);
+	cr_assert_eq(atomic_load(&done), 1, "wait returned before the callback");
+	atomic_store(&done, 0);
+	instant_start(aio, 0, 0);
+	nghttpw_msleep(20); /* let the callback start */
+	nghttpw_aio_stop(aio);
+	cr_assert_eq(atomic_load(&done), 1, "stop returned before the callback");
+	nghttpw_aio_free(aio);
+}
+
+Test(aio, inputs_outputs_and_bounds)
+{
+	nghttpw_aio *aio;
+	int          x;
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		cr_assert_eq(nghttpw_aio_set_input(aio, i, &x), 0);
+		cr_assert_eq(nghttpw_aio_get_input(aio, i), &x);
+		cr_assert_eq(nghttpw_aio_set_output(aio, i, &x), 0);
+	}
+	cr_assert_eq(nghttpw_aio_set_input(aio, 4, &x), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_aio_set_output(aio, 4, &x), NGHTTPW_EINVAL);
+	cr_assert_null(nghttpw_aio_get_input(aio, 4));
+	cr_assert_null(nghttpw_aio_get_output(aio, 4));
+	/* Outputs belong to an operation: beginning one clears them. */
+	cr_assert(nghttpw_aio_begin(aio));
+	cr_assert_null(nghttpw_aio_get_output(aio, 0));
+	nghttpw_aio_finish(aio, 0);
+	nghttpw_aio_wait(aio);
+	nghttpw_aio_free(aio);
+}
+
+Test(aio, set_iov_copies_any_number_of_entries)
+{
+	nghttpw_aio *aio;
+	nghttpw_iov  iov[3000];
+	nghttpw_iov *got;
+	char         byte;
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	for (unsigned i = 0; i < 3000; i++) {
+		iov[i].iov_buf = &byte;
+		iov[i].iov_len = i;
+	}
+	cr_assert_eq(nghttpw_aio_set_iov(aio, 3000, iov), 0);
+	iov[5].iov_len = 999999; /* the aio holds its own copy */
+	cr_assert_eq(nghttpw_aio_get_iov(aio, &got), 3000);
+	cr_assert_eq(got[5].iov_len, 5);
+	cr_assert_eq(got[2999].iov_len, 2999);
+	cr_assert_eq(nghttpw_aio_set_iov(aio, 2, NULL), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_aio_set_iov(aio, 1, iov), 0);
+	cr_assert_eq(nghttpw_aio_get_iov(aio, &got), 1);
+	nghttpw_aio_free(aio);
+}
+
+static void
+reap_self_cb(void *arg)
+{
+	nghttpw_aio **aiop = arg;
+	nghttpw_aio_reap(*aiop);
+}
+
+Test(aio, reap_from_own_callback)
+{
+	nghttpw_aio *aio;
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, reap_self_cb, &aio), 0);
+	nghttpw_sleep_aio(1, aio);
+	nghttpw_msleep(100);
+	nghttpw_fini(); /* the reaper must have run; leak checkers see the rest */
+}
+
+Test(aio, free_null_is_noop)
+{
+	nghttpw_aio_free(NULL);
+	nghttpw_aio_stop(NULL);
+	nghttpw_aio_wait(NULL);
+	nghttpw_aio_cancel(NULL);
+}
+
+Test(aio, init_parameter_only_before_start)
+{
+	nghttpw_aio *aio;
+
+	cr_assert_eq(nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 0),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_init_set_parameter(99, 1), NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 3),
+	    0);
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	cr_assert_eq(nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 2),
+	    NGHTTPW_EBUSY);
+	nghttpw_aio_free(aio);
+	nghttpw_fini();
+	/* After fini the library starts anew, and takes parameters again. */
+	cr_assert_eq(nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 1),
+	    0);
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	nghttpw_sleep_aio(1, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), 0);
+	nghttpw_aio_free(aio);
+	nghttpw_fini();
+}
+
+Test(aio, strerror_covers_codes)
+{
+	cr_assert_str_eq(nghttpw_strerror(NGHTTPW_ECLOSED), "Object closed");
+	cr_assert_str_eq(nghttpw_strerror(NGHTTPW_ETIMEDOUT), "Timed out");
+	cr_assert_str_eq(nghttpw_strerror(NGHTTPW_ESYSERR | 2), strerror(2));
+	cr_assert_not_null(strstr(nghttpw_strerror(4242), "4242"));
+	for (int e = 1; e <= NGHTTPW_ECONNSHUT; e++) {
+		cr_assert_null(strstr(nghttpw_strerror(e), "Unknown"), "code %d", e);
+	}
+}
+
+/* Exactly once: cancel, abort, timeout and a completing thread race over
+ * thousands of operations; each must end with exactly one callback. */
+
+typedef struct {
+	race_prov  *prov;
+	atomic_bool stop;
+} completer;
+
+static void *
+completer_main(void *arg)
+{
+	completer *c = arg;
+	unsigned   seed = 7;
+
+	while (!atomic_load(&c->stop)) {
+		race_complete(c->prov, 42);
+		if (rand_r(&seed) % 4 == 0) {
+			sched_yield();
+		}
+	}
+	return (NULL);
+}
+
+Test(aio, stress_exactly_once_under_races, .timeout = 60)
+{
+	race_prov   p = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+	completer   c = { .prov = &p };
+	nghttpw_aio *aio;
+	cb_record   r = { 0 };
+	pthread_t   t;
+	unsigned    seed  = 12345;
+	int         iters = 20000;
+	int         seen[4] = { 0 };
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, record_cb, &r), 0);
+	pthread_create(&t, NULL, completer_main, &c);
+	for (int i = 0; i < iters; i++) {
+		unsigned pick = rand_r(&seed);
+		nghttpw_aio_set_timeout(aio, (nghttpw_duration) (pick % 3));
+		race_start(&p, aio);
+		switch ((pick >> 4) % 3) {
+		case 0:
+			nghttpw_aio_cancel(aio);
+			break;
+		case 1:
+			nghttpw_aio_abort(aio, NGHTTPW_EPROTO);
+			break;
+		default:
+			break;
+		}
+		nghttpw_aio_wait(aio);
+		cr_assert_eq(atomic_load(&r.calls), i + 1, "iteration %d", i);
+		int rv = nghttpw_aio_result(aio);
+		if (rv == 0) {
+			cr_assert_eq(nghttpw_aio_count(aio), 42);
+			seen[0]++;
+		} else if (rv == NGHTTPW_ECANCELED) {
+			seen[1]++;
+		} else if (rv == NGHTTPW_EPROTO) {
+			seen[2]++;
+		} else {
+			cr_assert_eq(rv, NGHTTPW_ETIMEDOUT, "result %d", rv);
+			seen[3]++;
+		}
+	}
+	atomic_store(&c.stop, true);
+	pthread_join(t, NULL);
+	nghttpw_msleep(20);
+	cr_assert_eq(atomic_load(&r.calls), iters, "late extra callback");
+	cr_assert_null(p.aio);
+	/* All four outcomes really were raced. */
+	cr_assert_gt(seen[0], 0);
+	cr_assert_gt(seen[1], 0);
+	cr_assert_gt(seen[2], 0);
+	cr_assert_gt(seen[3], 0);
+	nghttpw_aio_free(aio);
+}
+
+Test(aio, stress_stop_racing_sleep_and_free, .timeout = 60)
+{
+	unsigned seed = 99;
+
+	for (int i = 0; i < 2000; i++) {
+		nghttpw_aio *aio;
+		cb_record    r = { 0 };
+		cr_assert_eq(nghttpw_aio_alloc(&aio, record_cb, &r), 0);
+		nghttpw_aio_set_timeout(aio, (nghttpw_duration) (rand_r(&seed) % 2));
+		nghttpw_sleep_aio((nghttpw_duration) (rand_r(&seed) % 2), aio);
+		nghttpw_aio_free(aio);
+		cr_assert_eq(atomic_load(&r.calls), 1, "iteration %d", i);
+	}
+}

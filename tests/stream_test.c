@@ -1,0 +1,682 @@
+/* Streams: TCP over 127.0.0.1 and ::1, and a user's own stream plugged in
+ * through the public table, all held to the same behaviour. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "nghttpw/nghttpw.h"
+#include "support/pairs.h"
+
+typedef enum { KIND_TCP4, KIND_TCP6, KIND_MEM } pair_kind;
+
+static void
+make_pair(pair_kind kind, nghttpw_stream **a, nghttpw_stream **b)
+{
+	int rv;
+
+	switch (kind) {
+	case KIND_TCP4:
+		rv = tcp_pair("127.0.0.1", a, b);
+		break;
+	case KIND_TCP6:
+		if (!have_ipv6()) {
+			cr_skip_test("no ::1 on this machine");
+		}
+		rv = tcp_pair("[::1]", a, b);
+		break;
+	default:
+		rv = mem_pair(a, b);
+		break;
+	}
+	cr_assert_eq(rv, 0, "pair: %s", nghttpw_strerror(rv));
+}
+
+static void
+check_echo(pair_kind kind)
+{
+	nghttpw_stream *a, *b;
+	char            msg[] = "hello, stream";
+	char            buf[sizeof(msg)];
+
+	make_pair(kind, &a, &b);
+	cr_assert_eq(send_all(a, msg, sizeof(msg), NULL), 0);
+	cr_assert_eq(recv_all(b, buf, sizeof(buf), NULL), 0);
+	cr_assert_arr_eq(buf, msg, sizeof(msg));
+	/* and back */
+	cr_assert_eq(send_all(b, buf, sizeof(buf), NULL), 0);
+	memset(buf, 0, sizeof(buf));
+	cr_assert_eq(recv_all(a, buf, sizeof(buf), NULL), 0);
+	cr_assert_arr_eq(buf, msg, sizeof(msg));
+	nghttpw_stream_free(a);
+	nghttpw_stream_free(b);
+}
+
+Test(stream, echo_tcp4) { check_echo(KIND_TCP4); }
+Test(stream, echo_tcp6) { check_echo(KIND_TCP6); }
+Test(stream, echo_user_stream) { check_echo(KIND_MEM); }
+
+/* 1,000 iovs of random sizes (more than IOV_MAX entries in one send would
+ * need) travel while the peer reads, and arrive byte-exact. */
+typedef struct {
+	nghttpw_stream *s;
+	unsigned char  *buf;
+	size_t          len;
+	int             rv;
+} reader;
+
+static void *
+reader_main(void *arg)
+{
+	reader *r = arg;
+	r->rv     = recv_all(r->s, r->buf, r->len, NULL);
+	return (NULL);
+}
+
+static void
+check_many_iovs(pair_kind kind, unsigned niov)
+{
+	nghttpw_stream *a, *b;
+	nghttpw_iov    *iov = calloc(niov, sizeof(*iov));
+	unsigned char  *src;
+	size_t          total = 0, off = 0;
+	unsigned        seed  = 4321;
+	reader          r;
+	pthread_t       t;
+	unsigned        first = 0;
+
+	for (unsigned i = 0; i < niov; i++) {
+		iov[i].iov_len = (size_t) (rand_r(&seed) % 3000); /* zero too */
+		total += iov[i].iov_len;
+	}
+	src = malloc(total);
+	fill_pattern(src, total, 77);
+	for (unsigned i = 0; i < niov; i++) {
+		iov[i].iov_buf = src + off;
+		off += iov[i].iov_len;
+	}
+	make_pair(kind, &a, &b);
+	r = (reader) { .s = b, .buf = malloc(total), .len = total };
+	pthread_create(&t, NULL, reader_main, &r);
+
+	/* Send some, then drop what went out and send the rest. */
+	while (first < niov) {
+		size_t n;
+		cr_assert_eq(sync_op(nghttpw_stream_send, a, iov + first,
+		                 niov - first, 10000, &n),
+		    0);
+		cr_assert_gt(n, 0);
+		while (n > 0 && first < niov) {
+			if (n >= iov[first].iov_len) {
+				n -= iov[first].iov_len;
+				first++;
+			} else {
+				iov[first].iov_buf = (char *) iov[first].iov_buf + n;
+				iov[first].iov_len -= n;
+				n = 0;
+			}
+		}
+		while (first < niov && iov[first].iov_len == 0) {
+			first++;
+		}
+	}
+	pthread_join(t, NULL);
+	cr_assert_eq(r.rv, 0);
+	cr_assert_eq(memcmp(r.buf, src, total), 0, "data differs");
+	nghttpw_stream_free(a);
+	nghttpw_stream_free(b);
+	free(r.buf);
+	free(src);
+	free(iov);
+}
+
+Test(stream, thousand_iovs_tcp4) { check_many_iovs(KIND_TCP4, 1000); }
+Test(stream, thousand_iovs_tcp6) { check_many_iovs(KIND_TCP6, 1000); }
+Test(stream, thousand_iovs_user_stream) { check_many_iovs(KIND_MEM, 1000); }
+Test(stream, beyond_iov_max_tcp4) { check_many_iovs(KIND_TCP4, 2500); }
+
+static void
+check_peer_close(pair_kind kind)
+{
+	nghttpw_stream *a, *b;
+	char            buf[16];
+	nghttpw_iov     iov = { buf, sizeof(buf) };
+	size_t          n;
+
+	make_pair(kind, &a, &b);
+	cr_assert_eq(send_all(a, "abc", 3, NULL), 0);
+	nghttpw_stream_close(a);
+	/* What was sent before the close still arrives, with its count. */
+	cr_assert_eq(sync_op(nghttpw_stream_recv, b, &iov, 1, 5000, &n), 0);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(sync_op(nghttpw_stream_recv, b, &iov, 1, 5000, &n),
+	    NGHTTPW_ECLOSED);
+	cr_assert_eq(n, 0);
+	/* Our own closed stream refuses work. */
+	cr_assert_eq(sync_op(nghttpw_stream_send, a, &iov, 1, 5000, NULL),
+	    NGHTTPW_ECLOSED);
+	nghttpw_stream_free(a);
+	nghttpw_stream_free(b);
+}
+
+Test(stream, peer_close_tcp4) { check_peer_close(KIND_TCP4); }
+Test(stream, peer_close_tcp6) { check_peer_close(KIND_TCP6); }
+Test(stream, peer_close_user_stream) { check_peer_close(KIND_MEM); }
+
+Test(stream, close_aborts_pending_recv)
+{
+	nghttpw_stream *a, *b;
+	nghttpw_aio    *aio;
+	char            buf[8];
+	nghttpw_iov     iov = { buf, sizeof(buf) };
+
+	make_pair(KIND_TCP4, &a, &b);
+	nghttpw_aio_alloc(&aio, NULL, NULL);
+	nghttpw_aio_set_iov(aio, 1, &iov);
+	nghttpw_stream_recv(a, aio);
+	nghttpw_msleep(20);
+	cr_assert(nghttpw_aio_busy(aio));
+	nghttpw_stream_close(a);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ECLOSED);
+	nghttpw_aio_free(aio);
+	nghttpw_stream_free(a);
+	nghttpw_stream_free(b);
+}
+
+/* A peer that resets: a plain socket closed with SO_LINGER set to zero
+ * sends RST, as a crashed or impatient client does. */
+static nghttpw_stream *
+accept_raw_peer(int *rawfd)
+{
+	nghttpw_stream_listener *l;
+	nghttpw_aio             *aio;
+	nghttpw_stream          *s;
+	struct sockaddr_in       sin = { .sin_family = AF_INET };
+	int                      port;
+
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "tcp://127.0.0.1:0"), 0);
+	cr_assert_eq(nghttpw_stream_listener_listen(l), 0);
+	nghttpw_stream_listener_get_int(l, NGHTTPW_OPT_TCP_BOUND_PORT, &port);
+	sin.sin_port        = htons((uint16_t) port);
+	sin.sin_addr.s_addr = htonl(0x7f000001);
+	*rawfd              = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_eq(connect(*rawfd, (void *) &sin, sizeof(sin)), 0);
+	nghttpw_aio_alloc(&aio, NULL, NULL);
+	nghttpw_aio_set_timeout(aio, 5000);
+	nghttpw_stream_listener_accept(l, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), 0);
+	s = nghttpw_aio_get_output(aio, 0);
+	nghttpw_aio_free(aio);
+	nghttpw_stream_listener_free(l);
+	return (s);
+}
+
+static void
+raw_reset(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+Test(stream, peer_reset_gives_econnreset)
+{
+	nghttpw_stream *a;
+	char            buf[64];
+	nghttpw_iov     iov = { buf, sizeof(buf) };
+	int             raw, rv;
+	size_t          n;
+
+	a = accept_raw_peer(&raw);
+	cr_assert_eq(write(raw, "abcd", 4), 4);
+	nghttpw_msleep(20);
+	/* Bytes that came before the reset are read first, with their count. */
+	cr_assert_eq(sync_op(nghttpw_stream_recv, a, &iov, 1, 5000, &n), 0);
+	cr_assert_eq(n, 4);
+	raw_reset(raw);
+	nghttpw_msleep(20);
+	rv = sync_op(nghttpw_stream_recv, a, &iov, 1, 5000, &n);
+	cr_assert_eq(rv, NGHTTPW_ECONNRESET, "got %s", nghttpw_strerror(rv));
+	cr_assert_eq(n, 0);
+	rv = sync_op(nghttpw_stream_send, a, &iov, 1, 5000, &n);
+	cr_assert(rv == NGHTTPW_ECONNRESET || rv == NGHTTPW_ECLOSED, "got %s",
+	    nghttpw_strerror(rv));
+	nghttpw_stream_free(a);
+}
+
+Test(stream, reset_while_recv_pending)
+{
+	nghttpw_stream *a;
+	nghttpw_aio    *aio;
+	char            buf[64];
+	nghttpw_iov     iov = { buf, sizeof(buf) };
+	int             raw;
+
+	a = accept_raw_peer(&raw);
+	nghttpw_aio_alloc(&aio, NULL, NULL);
+	nghttpw_aio_set_iov(aio, 1, &iov);
+	nghttpw_aio_set_timeout(aio, 5000);
+	nghttpw_stream_recv(a, aio);
+	nghttpw_msleep(20);
+	raw_reset(raw);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ECONNRESET);
+	nghttpw_aio_free(aio);
+	nghttpw_stream_free(a);
+}
+
+Test(stream, send_to_vanished_peer_reports_count_then_error)
+{
+	nghttpw_stream *a, *b;
+	size_t          len = 8 << 20, moved;
+	unsigned char  *big = malloc(len);
+	int             rv;
+
+	make_pair(KIND_TCP4, &a, &b);
+	fill_pattern(big, len, 1);
+	nghttpw_stream_free(b);
+	rv = send_all(a, big, len, &moved);
+	cr_assert(rv == NGHTTPW_ECONNRESET || rv == NGHTTPW_ECLOSED, "got %s",
+	    nghttpw_strerror(rv));
+	cr_assert_lt(moved, len);
+	nghttpw_stream_free(a);
+	free(big);
+}
+
+static void
+check_recv_timeout(pair_kind kind)
+{
+	nghttpw_stream *a, *b;
+	char            buf[8];
+	nghttpw_iov     iov = { buf, sizeof(buf) };
+	nghttpw_time    start;
+	size_t          n;
+
+	make_pair(kind, &a, &b);
+	start = nghttpw_clock();
+	cr_assert_eq(sync_op(nghttpw_stream_recv, a, &iov, 1, 80, &n),
+	    NGHTTPW_ETIMEDOUT);
+	cr_assert_geq(nghttpw_clock() - start, 80);
+	cr_assert_eq(n, 0);
+	/* The stream is still good after a timed-out recv. */
+	cr_assert_eq(send_all(b, "ok", 2, NULL), 0);
+	cr_assert_eq(recv_all(a, buf, 2, NULL), 0);
+	cr_assert_arr_eq(buf, "ok", 2);
+	nghttpw_stream_free(a);
+	nghttpw_stream_free(b);
+}
+
+Test(stream, recv_timeout_tcp4) { check_recv_timeout(KIND_TCP4); }
+Test(stream, recv_timeout_user_stream) { check_recv_timeout(KIND_MEM); }
+
+Test(stream, empty_iov_is_einval)
+{
+	nghttpw_stream *a, *b;
+	nghttpw_iov     iov = { NULL, 0 };
+
+	make_pair(KIND_TCP4, &a, &b);
+	cr_assert_eq(sync_op(nghttpw_stream_send, a, &iov, 1, 1000, NULL),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(sync_op(nghttpw_stream_recv, a, NULL, 0, 1000, NULL),
+	    NGHTTPW_EINVAL);
+	nghttpw_stream_free(a);
+	nghttpw_stream_free(b);
+}
+
+/* Data already waiting: the recv completes at once inside the call, yet
+ * its callback must not run there. */
+typedef struct {
+	atomic_int calls;
+	atomic_int inline_call;
+	pthread_t  starter;
+	atomic_int starter_inside;
+} inline_probe;
+
+static void
+inline_cb(void *arg)
+{
+	inline_probe *p = arg;
+	if (pthread_equal(pthread_self(), p->starter) &&
+	    atomic_load(&p->starter_inside)) {
+		atomic_store(&p->inline_call, 1);
+	}
+	atomic_fetch_add(&p->calls, 1);
+}
+
+Test(stream, recv_with_data_waiting_never_calls_back_inline)
+{
+	nghttpw_stream *a, *b;
+	nghttpw_aio    *aio;
+	inline_probe    p = { 0 };
+	char            buf[8];
+	nghttpw_iov     iov = { buf, sizeof(buf) };
+
+	make_pair(KIND_TCP4, &a, &b);
+	cr_assert_eq(send_all(b, "ready", 5, NULL), 0);
+	nghttpw_msleep(30); /* the bytes sit in a's socket buffer */
+	nghttpw_aio_alloc(&aio, inline_cb, &p);
+	nghttpw_aio_set_iov(aio, 1, &iov);
+	p.starter = pthread_self();
+	atomic_store(&p.starter_inside, 1);
+	nghttpw_stream_recv(a, aio);
+	atomic_store(&p.starter_inside, 0);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), 0);
+	cr_assert_eq(nghttpw_aio_count(aio), 5);
+	cr_assert_eq(atomic_load(&p.calls), 1);
+	cr_assert_eq(atomic_load(&p.inline_call), 0);
+	nghttpw_aio_free(aio);
+	nghttpw_stream_free(a);
+	nghttpw_stream_free(b);
+}
+
+Test(stream, refused_dial_gives_econnrefused)
+{
+	nghttpw_stream_listener *l;
+	nghttpw_stream_dialer   *d;
+	char                     url[64];
+	int                      port;
+	nghttpw_aio             *aio;
+
+	/* A port that was just ours and is now closed. */
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "tcp://127.0.0.1:0"), 0);
+	cr_assert_eq(nghttpw_stream_listener_listen(l), 0);
+	cr_assert_eq(
+	    nghttpw_stream_listener_get_int(l, NGHTTPW_OPT_TCP_BOUND_PORT, &port),
+	    0);
+	nghttpw_stream_listener_free(l);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, url), 0);
+	nghttpw_aio_alloc(&aio, NULL, NULL);
+	nghttpw_aio_set_timeout(aio, 5000);
+	nghttpw_stream_dialer_dial(d, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ECONNREFUSED);
+	cr_assert_null(nghttpw_aio_get_output(aio, 0));
+	nghttpw_aio_free(aio);
+	nghttpw_stream_dialer_free(d);
+}
+
+Test(stream, closed_dialer_refuses)
+{
+	nghttpw_stream_dialer *d;
+	nghttpw_aio           *aio;
+
+	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, "tcp://127.0.0.1:9"), 0);
+	nghttpw_stream_dialer_close(d);
+	nghttpw_aio_alloc(&aio, NULL, NULL);
+	nghttpw_stream_dialer_dial(d, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ECLOSED);
+	nghttpw_aio_free(aio);
+	nghttpw_stream_dialer_free(d);
+}
+
+Test(stream, bad_addresses)
+{
+	nghttpw_stream_dialer   *d;
+	nghttpw_stream_listener *l;
+
+	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, "tcp://127.0.0.1"),
+	    NGHTTPW_EADDRINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, "tcp://:80"),
+	    NGHTTPW_EADDRINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, "nope://x:1"),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, NULL), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "tcp://127.0.0.1"),
+	    NGHTTPW_EADDRINVAL);
+	cr_assert_eq(nghttpw_stream_listener_alloc(NULL, "tcp://127.0.0.1:0"),
+	    NGHTTPW_EINVAL);
+}
+
+Test(stream, address_in_use)
+{
+	nghttpw_stream_listener *l1, *l2;
+	char                     url[64];
+	int                      port;
+
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l1, "tcp://127.0.0.1:0"), 0);
+	cr_assert_eq(nghttpw_stream_listener_listen(l1), 0);
+	nghttpw_stream_listener_get_int(l1, NGHTTPW_OPT_TCP_BOUND_PORT, &port);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l2, url), 0);
+	cr_assert_eq(nghttpw_stream_listener_listen(l2), NGHTTPW_EADDRINUSE);
+	nghttpw_stream_listener_free(l2);
+	nghttpw_stream_listener_free(l1);
+}
+
+Test(stream, accept_before_listen_and_after_close)
+{
+	nghttpw_stream_listener *l;
+	nghttpw_aio             *aio;
+
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "tcp://127.0.0.1:0"), 0);
+	nghttpw_aio_alloc(&aio, NULL, NULL);
+	nghttpw_stream_listener_accept(l, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ESTATE);
+
+	cr_assert_eq(nghttpw_stream_listener_listen(l), 0);
+	nghttpw_stream_listener_accept(l, aio);
+	nghttpw_msleep(20);
+	cr_assert(nghttpw_aio_busy(aio));
+	nghttpw_stream_listener_close(l); /* pending accept ends */
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ECLOSED);
+	nghttpw_stream_listener_accept(l, aio); /* and so does a new one */
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ECLOSED);
+	nghttpw_aio_free(aio);
+	nghttpw_stream_listener_free(l);
+}
+
+Test(stream, options)
+{
+	nghttpw_stream  *a, *b;
+	nghttpw_sockaddr la, ra, lb, rb;
+	bool             on;
+	int              x;
+	char            *str;
+
+	make_pair(KIND_TCP4, &a, &b);
+	cr_assert_eq(nghttpw_stream_get_addr(a, NGHTTPW_OPT_LOCADDR, &la), 0);
+	cr_assert_eq(nghttpw_stream_get_addr(a, NGHTTPW_OPT_REMADDR, &ra), 0);
+	cr_assert_eq(nghttpw_stream_get_addr(b, NGHTTPW_OPT_LOCADDR, &lb), 0);
+	cr_assert_eq(nghttpw_stream_get_addr(b, NGHTTPW_OPT_REMADDR, &rb), 0);
+	cr_assert_eq(la.s_family, NGHTTPW_AF_INET);
+	cr_assert_eq(la.s_in.sa_addr, htonl(0x7f000001));
+	cr_assert_eq(la.s_in.sa_port, rb.s_in.sa_port);
+	cr_assert_eq(ra.s_in.sa_port, lb.s_in.sa_port);
+
+	cr_assert_eq(nghttpw_stream_get_bool(a, NGHTTPW_OPT_TCP_NODELAY, &on), 0);
+	cr_assert(on, "TCP_NODELAY is on by default");
+	cr_assert_eq(nghttpw_stream_set_bool(a, NGHTTPW_OPT_TCP_NODELAY, false), 0);
+	cr_assert_eq(nghttpw_stream_get_bool(a, NGHTTPW_OPT_TCP_NODELAY, &on), 0);
+	cr_assert(!on);
+	cr_assert_eq(nghttpw_stream_set_bool(a, NGHTTPW_OPT_TCP_KEEPALIVE, true), 0);
+	cr_assert_eq(nghttpw_stream_get_bool(a, NGHTTPW_OPT_TCP_KEEPALIVE, &on), 0);
+	cr_assert(on);
+
+	cr_assert_eq(nghttpw_stream_get_int(a, NGHTTPW_OPT_TCP_NODELAY, &x),
+	    NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_get_int(a, "no-such-option", &x),
+	    NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_stream_get_string(a, "no-such-option", &str),
+	    NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_stream_set_int(a, NGHTTPW_OPT_LOCADDR, 1),
+	    NGHTTPW_EREADONLY);
+	nghttpw_stream_free(a);
+	nghttpw_stream_free(b);
+}
+
+Test(stream, user_stream_without_getters_says_enotsup)
+{
+	nghttpw_stream *a, *b;
+	bool            on;
+
+	make_pair(KIND_MEM, &a, &b);
+	cr_assert_eq(nghttpw_stream_get_bool(a, NGHTTPW_OPT_TCP_NODELAY, &on),
+	    NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_stream_set_bool(a, NGHTTPW_OPT_TCP_NODELAY, true),
+	    NGHTTPW_ENOTSUP);
+	nghttpw_stream_free(a);
+	nghttpw_stream_free(b);
+}
+
+Test(stream, stream_alloc_checks_table)
+{
+	nghttpw_stream           *s;
+	static nghttpw_stream_ops empty;
+
+	cr_assert_eq(nghttpw_stream_alloc(&s, NULL, NULL), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_alloc(&s, &empty, NULL), NGHTTPW_EINVAL);
+}
+
+Test(stream, listener_options)
+{
+	nghttpw_stream_listener *l;
+	nghttpw_sockaddr         sa;
+	int                      port;
+
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "tcp://127.0.0.1:0"), 0);
+	cr_assert_eq(
+	    nghttpw_stream_listener_get_int(l, NGHTTPW_OPT_TCP_BOUND_PORT, &port),
+	    NGHTTPW_ESTATE);
+	cr_assert_eq(nghttpw_stream_listener_listen(l), 0);
+	cr_assert_eq(nghttpw_stream_listener_listen(l), NGHTTPW_ESTATE);
+	cr_assert_eq(
+	    nghttpw_stream_listener_get_int(l, NGHTTPW_OPT_TCP_BOUND_PORT, &port),
+	    0);
+	cr_assert_gt(port, 0);
+	cr_assert_eq(nghttpw_stream_listener_get_addr(l, NGHTTPW_OPT_LOCADDR, &sa),
+	    0);
+	cr_assert_eq(ntohs(sa.s_in.sa_port), port);
+	cr_assert_eq(
+	    nghttpw_stream_listener_set_bool(l, NGHTTPW_OPT_TCP_NODELAY, false), 0);
+	nghttpw_stream_listener_free(l);
+}
+
+/* Races on real sockets: a recv with a tiny timeout, a cancel from
+ * another thread and data arriving all compete, many times; each recv
+ * completes exactly once and no byte is lost or duplicated. */
+typedef struct {
+	nghttpw_stream *s;
+	atomic_bool     stop;
+	atomic_size_t   sent;
+} trickle;
+
+static void *
+trickle_main(void *arg)
+{
+	trickle      *t = arg;
+	unsigned char seq = 0;
+	unsigned      seed = 5;
+
+	while (!atomic_load(&t->stop)) {
+		if (send_all(t->s, &seq, 1, NULL) != 0) {
+			break;
+		}
+		seq++;
+		atomic_fetch_add(&t->sent, 1);
+		if (rand_r(&seed) % 8 == 0) {
+			nghttpw_msleep(1);
+		}
+	}
+	return (NULL);
+}
+
+static void
+count_cb(void *arg)
+{
+	atomic_fetch_add((atomic_int *) arg, 1);
+}
+
+Test(stream, stress_recv_cancel_timeout_data, .timeout = 120)
+{
+	nghttpw_stream *a, *b;
+	nghttpw_aio    *aio;
+	atomic_int      calls = 0;
+	trickle         t     = { 0 };
+	pthread_t       th;
+	unsigned        seed = 11;
+	unsigned char   expect = 0;
+	unsigned char   buf[64];
+	nghttpw_iov     iov = { buf, sizeof(buf) };
+	int             iters = 5000;
+	size_t          received = 0;
+
+	make_pair(KIND_TCP4, &a, &b);
+	t.s = b;
+	nghttpw_aio_alloc(&aio, count_cb, &calls);
+	nghttpw_aio_set_iov(aio, 1, &iov);
+	pthread_create(&th, NULL, trickle_main, &t);
+	for (int i = 0; i < iters; i++) {
+		nghttpw_aio_set_timeout(aio, (nghttpw_duration) (rand_r(&seed) % 3));
+		nghttpw_stream_recv(a, aio);
+		if (rand_r(&seed) % 2) {
+			nghttpw_aio_cancel(aio);
+		}
+		nghttpw_aio_wait(aio);
+		cr_assert_eq(atomic_load(&calls), i + 1);
+		int rv = nghttpw_aio_result(aio);
+		size_t n = nghttpw_aio_count(aio);
+		if (rv == 0) {
+			for (size_t k = 0; k < n; k++) {
+				cr_assert_eq(buf[k], expect, "byte lost or repeated");
+				expect++;
+			}
+			received += n;
+		} else {
+			cr_assert(rv == NGHTTPW_ECANCELED || rv == NGHTTPW_ETIMEDOUT,
+			    "result %s", nghttpw_strerror(rv));
+			cr_assert_eq(n, 0);
+		}
+	}
+	atomic_store(&t.stop, true);
+	pthread_join(th, NULL);
+	cr_assert_gt(received, 0);
+	nghttpw_aio_free(aio);
+	nghttpw_stream_free(a);
+	nghttpw_stream_free(b);
+}
+
+/* Close racing pending operations from other threads. */
+Test(stream, stress_close_racing_ops, .timeout = 120)
+{
+	for (int i = 0; i < 300; i++) {
+		nghttpw_stream *a, *b;
+		nghttpw_aio    *r, *s;
+		atomic_int      calls = 0;
+		char            rbuf[16], sbuf[16] = "x";
+		nghttpw_iov     riov = { rbuf, sizeof(rbuf) };
+		nghttpw_iov     siov = { sbuf, 1 };
+
+		make_pair(KIND_TCP4, &a, &b);
+		nghttpw_aio_alloc(&r, count_cb, &calls);
+		nghttpw_aio_alloc(&s, count_cb, &calls);
+		nghttpw_aio_set_iov(r, 1, &riov);
+		nghttpw_aio_set_iov(s, 1, &siov);
+		nghttpw_aio_set_timeout(r, (nghttpw_duration) (i % 3));
+		nghttpw_stream_recv(a, r);
+		nghttpw_stream_send(b, s);
+		if (i % 2) {
+			nghttpw_stream_close(a);
+		}
+		nghttpw_stream_free(b);
+		nghttpw_aio_wait(r);
+		nghttpw_aio_wait(s);
+		cr_assert_eq(atomic_load(&calls), 2);
+		nghttpw_stream_free(a);
+		nghttpw_aio_free(r);
+		nghttpw_aio_free(s);
+	}
+}

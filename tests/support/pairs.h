@@ -1,0 +1,34 @@
+/* Helpers shared by the tests: connected stream pairs of each kind and
+ * synchronous send/recv loops over the public API. */
+#ifndef NGHTTPW_TESTS_PAIRS_H
+#define NGHTTPW_TESTS_PAIRS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "nghttpw/nghttpw.h"
+
+/* Connected pair over TCP on the given loopback address ("127.0.0.1" or
+ * "[::1]"); returns 0 or the error.  The listener is freed before return. */
+int tcp_pair(const char *host, nghttpw_stream **a, nghttpw_stream **b);
+
+/* True when the machine can listen on ::1. */
+bool have_ipv6(void);
+
+/* A pair of in-memory streams built only on the public stream table and
+ * provider functions, the way a user would write one. */
+int mem_pair(nghttpw_stream **a, nghttpw_stream **b);
+
+/* Sends/receives every byte, looping over partial transfers.  Return 0 or
+ * the error; *moved (if not NULL) gets the bytes moved before it. */
+int send_all(nghttpw_stream *s, const void *buf, size_t len, size_t *moved);
+int recv_all(nghttpw_stream *s, void *buf, size_t len, size_t *moved);
+
+/* Starts an operation and waits for it with a private aio. */
+int sync_op(void (*op)(nghttpw_stream *, nghttpw_aio *), nghttpw_stream *s,
+    nghttpw_iov *iov, unsigned niov, nghttpw_duration timeout, size_t *count);
+
+/* Fills buf with a repeatable pseudo-random pattern from seed. */
+void fill_pattern(void *buf, size_t len, unsigned seed);
+
+#endif
