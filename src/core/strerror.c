@@ -8,7 +8,7 @@ static const struct {
 	int         code;
 	const char *msg;
 } error_messages[] = {
-	{ 0, "Hunky dory" },
+	{ 0, "Success" },
 	{ NGHTTPW_EINTR, "Interrupted" },
 	{ NGHTTPW_ENOMEM, "Out of memory" },
 	{ NGHTTPW_EINVAL, "Invalid argument" },
