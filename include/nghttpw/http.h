@@ -1,0 +1,144 @@
+/*
+ * nghttpw: HTTP/1.1 messages, connections, clients and servers.
+ *
+ * The names, argument orders and semantics follow nng 1.x's HTTP API
+ * (nng_http_* becomes nghttpw_http_*).  Include <nghttpw/nghttpw.h> for
+ * the core types; this header includes it as well.
+ */
+#ifndef NGHTTPW_HTTP_H
+#define NGHTTPW_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nghttpw/nghttpw.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * HTTP status codes.  The list is not exhaustive: any code from 100 to
+ * 999 may be used.  The spellings are nng's, including the doubled
+ * STATUS_STATUS_MOVED_PERMANENTLY (an alias without the doubling is
+ * provided too).
+ */
+enum nghttpw_http_status {
+	NGHTTPW_HTTP_STATUS_CONTINUE                 = 100,
+	NGHTTPW_HTTP_STATUS_SWITCHING                = 101,
+	NGHTTPW_HTTP_STATUS_PROCESSING               = 102,
+	NGHTTPW_HTTP_STATUS_OK                       = 200,
+	NGHTTPW_HTTP_STATUS_CREATED                  = 201,
+	NGHTTPW_HTTP_STATUS_ACCEPTED                 = 202,
+	NGHTTPW_HTTP_STATUS_NOT_AUTHORITATIVE        = 203,
+	NGHTTPW_HTTP_STATUS_NO_CONTENT               = 204,
+	NGHTTPW_HTTP_STATUS_RESET_CONTENT            = 205,
+	NGHTTPW_HTTP_STATUS_PARTIAL_CONTENT          = 206,
+	NGHTTPW_HTTP_STATUS_MULTI_STATUS             = 207,
+	NGHTTPW_HTTP_STATUS_ALREADY_REPORTED         = 208,
+	NGHTTPW_HTTP_STATUS_IM_USED                  = 226,
+	NGHTTPW_HTTP_STATUS_MULTIPLE_CHOICES         = 300,
+	NGHTTPW_HTTP_STATUS_STATUS_MOVED_PERMANENTLY = 301,
+	NGHTTPW_HTTP_STATUS_MOVED_PERMANENTLY        = 301,
+	NGHTTPW_HTTP_STATUS_FOUND                    = 302,
+	NGHTTPW_HTTP_STATUS_SEE_OTHER                = 303,
+	NGHTTPW_HTTP_STATUS_NOT_MODIFIED             = 304,
+	NGHTTPW_HTTP_STATUS_USE_PROXY                = 305,
+	NGHTTPW_HTTP_STATUS_TEMPORARY_REDIRECT       = 307,
+	NGHTTPW_HTTP_STATUS_PERMANENT_REDIRECT       = 308,
+	NGHTTPW_HTTP_STATUS_BAD_REQUEST              = 400,
+	NGHTTPW_HTTP_STATUS_UNAUTHORIZED             = 401,
+	NGHTTPW_HTTP_STATUS_PAYMENT_REQUIRED         = 402,
+	NGHTTPW_HTTP_STATUS_FORBIDDEN                = 403,
+	NGHTTPW_HTTP_STATUS_NOT_FOUND                = 404,
+	NGHTTPW_HTTP_STATUS_METHOD_NOT_ALLOWED       = 405,
+	NGHTTPW_HTTP_STATUS_NOT_ACCEPTABLE           = 406,
+	NGHTTPW_HTTP_STATUS_PROXY_AUTH_REQUIRED      = 407,
+	NGHTTPW_HTTP_STATUS_REQUEST_TIMEOUT          = 408,
+	NGHTTPW_HTTP_STATUS_CONFLICT                 = 409,
+	NGHTTPW_HTTP_STATUS_GONE                     = 410,
+	NGHTTPW_HTTP_STATUS_LENGTH_REQUIRED          = 411,
+	NGHTTPW_HTTP_STATUS_PRECONDITION_FAILED      = 412,
+	NGHTTPW_HTTP_STATUS_PAYLOAD_TOO_LARGE        = 413,
+	NGHTTPW_HTTP_STATUS_ENTITY_TOO_LONG          = 414,
+	NGHTTPW_HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE   = 415,
+	NGHTTPW_HTTP_STATUS_RANGE_NOT_SATISFIABLE    = 416,
+	NGHTTPW_HTTP_STATUS_EXPECTATION_FAILED       = 417,
+	NGHTTPW_HTTP_STATUS_TEAPOT                   = 418,
+	NGHTTPW_HTTP_STATUS_UNPROCESSABLE_ENTITY     = 422,
+	NGHTTPW_HTTP_STATUS_LOCKED                   = 423,
+	NGHTTPW_HTTP_STATUS_FAILED_DEPENDENCY        = 424,
+	NGHTTPW_HTTP_STATUS_UPGRADE_REQUIRED         = 426,
+	NGHTTPW_HTTP_STATUS_PRECONDITION_REQUIRED    = 428,
+	NGHTTPW_HTTP_STATUS_TOO_MANY_REQUESTS        = 429,
+	NGHTTPW_HTTP_STATUS_HEADERS_TOO_LARGE        = 431,
+	NGHTTPW_HTTP_STATUS_UNAVAIL_LEGAL_REASONS    = 451,
+	NGHTTPW_HTTP_STATUS_INTERNAL_SERVER_ERROR    = 500,
+	NGHTTPW_HTTP_STATUS_NOT_IMPLEMENTED          = 501,
+	NGHTTPW_HTTP_STATUS_BAD_GATEWAY              = 502,
+	NGHTTPW_HTTP_STATUS_SERVICE_UNAVAILABLE      = 503,
+	NGHTTPW_HTTP_STATUS_GATEWAY_TIMEOUT          = 504,
+	NGHTTPW_HTTP_STATUS_HTTP_VERSION_NOT_SUPP    = 505,
+	NGHTTPW_HTTP_STATUS_VARIANT_ALSO_NEGOTIATES  = 506,
+	NGHTTPW_HTTP_STATUS_INSUFFICIENT_STORAGE     = 507,
+	NGHTTPW_HTTP_STATUS_LOOP_DETECTED            = 508,
+	NGHTTPW_HTTP_STATUS_NOT_EXTENDED             = 510,
+	NGHTTPW_HTTP_STATUS_NETWORK_AUTH_REQUIRED    = 511,
+};
+
+/*
+ * Messages.
+ *
+ * A request or response holds a start line, an ordered list of header
+ * fields and an optional body.  Every setter checks its input and, on any
+ * error, leaves the message exactly as it was.  Strings returned by the
+ * getters belong to the message and stay valid until the message is
+ * next changed, reset or freed.
+ */
+
+/* Requests. */
+typedef struct nghttpw_http_req nghttpw_http_req;
+
+NGHTTPW_DECL int nghttpw_http_req_alloc(nghttpw_http_req **reqp, const nghttpw_url *url);
+NGHTTPW_DECL void nghttpw_http_req_free(nghttpw_http_req *req);
+NGHTTPW_DECL void nghttpw_http_req_reset(nghttpw_http_req *req);
+NGHTTPW_DECL const char *nghttpw_http_req_get_method(nghttpw_http_req *req);
+NGHTTPW_DECL int nghttpw_http_req_set_method(nghttpw_http_req *req, const char *method);
+NGHTTPW_DECL const char *nghttpw_http_req_get_uri(nghttpw_http_req *req);
+NGHTTPW_DECL int nghttpw_http_req_set_uri(nghttpw_http_req *req, const char *uri);
+NGHTTPW_DECL const char *nghttpw_http_req_get_version(nghttpw_http_req *req);
+NGHTTPW_DECL int nghttpw_http_req_set_version(nghttpw_http_req *req, const char *version);
+NGHTTPW_DECL const char *nghttpw_http_req_get_header(nghttpw_http_req *req, const char *name);
+NGHTTPW_DECL int nghttpw_http_req_add_header(nghttpw_http_req *req, const char *name, const char *value);
+NGHTTPW_DECL int nghttpw_http_req_set_header(nghttpw_http_req *req, const char *name, const char *value);
+NGHTTPW_DECL int nghttpw_http_req_del_header(nghttpw_http_req *req, const char *name);
+NGHTTPW_DECL int nghttpw_http_req_set_data(nghttpw_http_req *req, const void *body, size_t size);
+NGHTTPW_DECL int nghttpw_http_req_copy_data(nghttpw_http_req *req, const void *body, size_t size);
+NGHTTPW_DECL void nghttpw_http_req_get_data(nghttpw_http_req *req, void **bodyp, size_t *sizep);
+
+/* Responses. */
+typedef struct nghttpw_http_res nghttpw_http_res;
+
+NGHTTPW_DECL int nghttpw_http_res_alloc(nghttpw_http_res **resp);
+NGHTTPW_DECL int nghttpw_http_res_alloc_error(nghttpw_http_res **resp, uint16_t status);
+NGHTTPW_DECL void nghttpw_http_res_free(nghttpw_http_res *res);
+NGHTTPW_DECL void nghttpw_http_res_reset(nghttpw_http_res *res);
+NGHTTPW_DECL uint16_t nghttpw_http_res_get_status(nghttpw_http_res *res);
+NGHTTPW_DECL int nghttpw_http_res_set_status(nghttpw_http_res *res, uint16_t status);
+NGHTTPW_DECL const char *nghttpw_http_res_get_reason(nghttpw_http_res *res);
+NGHTTPW_DECL int nghttpw_http_res_set_reason(nghttpw_http_res *res, const char *reason);
+NGHTTPW_DECL const char *nghttpw_http_res_get_version(nghttpw_http_res *res);
+NGHTTPW_DECL int nghttpw_http_res_set_version(nghttpw_http_res *res, const char *version);
+NGHTTPW_DECL const char *nghttpw_http_res_get_header(nghttpw_http_res *res, const char *name);
+NGHTTPW_DECL int nghttpw_http_res_add_header(nghttpw_http_res *res, const char *name, const char *value);
+NGHTTPW_DECL int nghttpw_http_res_set_header(nghttpw_http_res *res, const char *name, const char *value);
+NGHTTPW_DECL int nghttpw_http_res_del_header(nghttpw_http_res *res, const char *name);
+NGHTTPW_DECL int nghttpw_http_res_set_data(nghttpw_http_res *res, const void *body, size_t size);
+NGHTTPW_DECL int nghttpw_http_res_copy_data(nghttpw_http_res *res, const void *body, size_t size);
+NGHTTPW_DECL void nghttpw_http_res_get_data(nghttpw_http_res *res, void **bodyp, size_t *sizep);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NGHTTPW_HTTP_H */

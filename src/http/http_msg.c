@@ -1,0 +1,705 @@
+/*
+ * HTTP requests and responses: start lines, the public API and the
+ * serialization of the head.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/http_msg.h"
+
+/* A start-line string: s points at a constant default or into buf, a
+ * buffer kept across resets. */
+typedef struct hstr {
+	const char *s;
+	size_t      len;
+	char       *buf;
+	size_t      cap;
+} hstr;
+
+struct nghttpw_http_req {
+	nhw_http_msg msg;
+	hstr         method;
+	hstr         uri;
+};
+
+struct nghttpw_http_res {
+	nhw_http_msg msg;
+	hstr         reason; /* s is NULL for the status's standard phrase */
+	uint16_t     status;
+};
+
+#define DEFAULT_METHOD "GET"
+#define DEFAULT_URI "/"
+#define UNKNOWN_REASON "Unknown HTTP Status"
+
+static void
+hstr_default(hstr *h, const char *def)
+{
+	h->s   = def;
+	h->len = def != NULL ? strlen(def) : 0;
+}
+
+/* v may point into h's own buffer. */
+static int
+hstr_set(hstr *h, const char *v, size_t len)
+{
+	if (len < h->cap) {
+		memmove(h->buf, v, len);
+	} else {
+		size_t cap = len < 32 ? 32 : len + 1;
+		char  *buf;
+		if (len == SIZE_MAX || (buf = malloc(cap)) == NULL) {
+			return NGHTTPW_ENOMEM;
+		}
+		memcpy(buf, v, len);
+		free(h->buf);
+		h->buf = buf;
+		h->cap = cap;
+	}
+	h->buf[len] = '\0';
+	h->s        = h->buf;
+	h->len      = len;
+	return 0;
+}
+
+static void
+hstr_fini(hstr *h)
+{
+	free(h->buf);
+	memset(h, 0, sizeof(*h));
+}
+
+static int
+msg_set_version(nhw_http_msg *m, const char *v, size_t len)
+{
+	if (!nhw_http_is_version(v, len)) {
+		return NGHTTPW_EINVAL;
+	}
+	memcpy(m->version, v, 8);
+	m->version[8] = '\0';
+	return 0;
+}
+
+/* Writes the field lines and the empty line; returns the end. */
+static char *
+write_fields(const nhw_http_msg *m, char *p)
+{
+	for (size_t i = 0; i < m->nfields; i++) {
+		const nhw_http_field *f = &m->fields[i];
+		memcpy(p, f->name, f->name_len);
+		p += f->name_len;
+		*p++ = ':';
+		*p++ = ' ';
+		memcpy(p, f->value, f->value_len);
+		p += f->value_len;
+		*p++ = '\r';
+		*p++ = '\n';
+	}
+	*p++ = '\r';
+	*p++ = '\n';
+	return p;
+}
+
+static size_t
+fields_size(const nhw_http_msg *m)
+{
+	size_t n = 2;
+	for (size_t i = 0; i < m->nfields; i++) {
+		n += m->fields[i].name_len + m->fields[i].value_len + 4;
+	}
+	return n;
+}
+
+/* Makes room for len bytes plus a NUL in the message's head buffer. */
+static int
+head_reserve(nhw_http_msg *m, size_t len)
+{
+	if (len >= m->head_cap) {
+		size_t cap = m->head_cap * 2;
+		if (cap <= len) {
+			cap = len + 1;
+		}
+		if (cap < 256) {
+			cap = 256;
+		}
+		char *buf = malloc(cap);
+		if (buf == NULL) {
+			return NGHTTPW_ENOMEM;
+		}
+		free(m->head);
+		m->head     = buf;
+		m->head_cap = cap;
+	}
+	return 0;
+}
+
+/* ---- status phrases ---- */
+
+const char *
+nhw_http_status_reason(uint16_t status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 101: return "Switching Protocols";
+	case 102: return "Processing";
+	case 103: return "Early Hints";
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 203: return "Non-Authoritative Information";
+	case 204: return "No Content";
+	case 205: return "Reset Content";
+	case 206: return "Partial Content";
+	case 207: return "Multi-Status";
+	case 208: return "Already Reported";
+	case 226: return "IM Used";
+	case 300: return "Multiple Choices";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 305: return "Use Proxy";
+	case 307: return "Temporary Redirect";
+	case 308: return "Permanent Redirect";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 402: return "Payment Required";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 407: return "Proxy Authentication Required";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 410: return "Gone";
+	case 411: return "Length Required";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 416: return "Range Not Satisfiable";
+	case 417: return "Expectation Failed";
+	case 418: return "I'm a teapot";
+	case 421: return "Misdirected Request";
+	case 422: return "Unprocessable Content";
+	case 423: return "Locked";
+	case 424: return "Failed Dependency";
+	case 425: return "Too Early";
+	case 426: return "Upgrade Required";
+	case 428: return "Precondition Required";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 451: return "Unavailable For Legal Reasons";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	case 506: return "Variant Also Negotiates";
+	case 507: return "Insufficient Storage";
+	case 508: return "Loop Detected";
+	case 510: return "Not Extended";
+	case 511: return "Network Authentication Required";
+	default: return NULL;
+	}
+}
+
+/* ---- requests ---- */
+
+nhw_http_msg *
+nhw_http_req_msg(nghttpw_http_req *req)
+{
+	return req != NULL ? &req->msg : NULL;
+}
+
+int
+nghttpw_http_req_alloc(nghttpw_http_req **reqp, const nghttpw_url *url)
+{
+	nghttpw_http_req *req;
+	int               rv;
+
+	if (reqp == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	if ((req = calloc(1, sizeof(*req))) == NULL) {
+		return NGHTTPW_ENOMEM;
+	}
+	nhw_http_msg_init(&req->msg);
+	hstr_default(&req->method, DEFAULT_METHOD);
+	hstr_default(&req->uri, DEFAULT_URI);
+	if (url != NULL) {
+		const char *ru = url->u_requri != NULL ? url->u_requri : "/";
+		if ((rv = nghttpw_http_req_set_uri(req, ru)) != 0 ||
+		    (url->u_host != NULL &&
+		        (rv = nghttpw_http_req_set_header(
+		             req, "Host", url->u_host)) != 0)) {
+			nghttpw_http_req_free(req);
+			return rv;
+		}
+	}
+	*reqp = req;
+	return 0;
+}
+
+void
+nghttpw_http_req_free(nghttpw_http_req *req)
+{
+	if (req == NULL) {
+		return;
+	}
+	nhw_http_msg_fini(&req->msg);
+	hstr_fini(&req->method);
+	hstr_fini(&req->uri);
+	free(req);
+}
+
+void
+nghttpw_http_req_reset(nghttpw_http_req *req)
+{
+	if (req == NULL) {
+		return;
+	}
+	nhw_http_msg_clear(&req->msg);
+	hstr_default(&req->method, DEFAULT_METHOD);
+	hstr_default(&req->uri, DEFAULT_URI);
+}
+
+const char *
+nghttpw_http_req_get_method(nghttpw_http_req *req)
+{
+	return req != NULL ? req->method.s : NULL;
+}
+
+int
+nhw_http_req_set_method_n(nghttpw_http_req *req, const char *method, size_t len)
+{
+	if (req == NULL || !nhw_http_is_token(method, len)) {
+		return NGHTTPW_EINVAL;
+	}
+	return hstr_set(&req->method, method, len);
+}
+
+int
+nghttpw_http_req_set_method(nghttpw_http_req *req, const char *method)
+{
+	if (method == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	return nhw_http_req_set_method_n(req, method, strlen(method));
+}
+
+const char *
+nghttpw_http_req_get_uri(nghttpw_http_req *req)
+{
+	return req != NULL ? req->uri.s : NULL;
+}
+
+int
+nhw_http_req_set_uri_n(nghttpw_http_req *req, const char *uri, size_t len)
+{
+	if (req == NULL || !nhw_http_is_uri(uri, len)) {
+		return NGHTTPW_EINVAL;
+	}
+	return hstr_set(&req->uri, uri, len);
+}
+
+int
+nghttpw_http_req_set_uri(nghttpw_http_req *req, const char *uri)
+{
+	if (uri == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	return nhw_http_req_set_uri_n(req, uri, strlen(uri));
+}
+
+const char *
+nghttpw_http_req_get_version(nghttpw_http_req *req)
+{
+	return req != NULL ? req->msg.version : NULL;
+}
+
+int
+nhw_http_req_set_version_n(nghttpw_http_req *req, const char *v, size_t len)
+{
+	if (req == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	return msg_set_version(&req->msg, v, len);
+}
+
+int
+nghttpw_http_req_set_version(nghttpw_http_req *req, const char *version)
+{
+	if (version == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	return nhw_http_req_set_version_n(req, version, strlen(version));
+}
+
+const char *
+nghttpw_http_req_get_header(nghttpw_http_req *req, const char *name)
+{
+	return nhw_http_msg_get_header(nhw_http_req_msg(req), name);
+}
+
+int
+nghttpw_http_req_add_header(
+    nghttpw_http_req *req, const char *name, const char *value)
+{
+	if (req == NULL || name == NULL || value == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	return nhw_http_msg_add_header_n(
+	    &req->msg, name, strlen(name), value, strlen(value));
+}
+
+int
+nghttpw_http_req_set_header(
+    nghttpw_http_req *req, const char *name, const char *value)
+{
+	if (req == NULL || name == NULL || value == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	return nhw_http_msg_set_header_n(
+	    &req->msg, name, strlen(name), value, strlen(value));
+}
+
+int
+nghttpw_http_req_del_header(nghttpw_http_req *req, const char *name)
+{
+	if (req == NULL || name == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	return nhw_http_msg_del_header_n(&req->msg, name, strlen(name));
+}
+
+int
+nghttpw_http_req_set_data(nghttpw_http_req *req, const void *body, size_t size)
+{
+	return nhw_http_msg_set_data(nhw_http_req_msg(req), body, size, false);
+}
+
+int
+nghttpw_http_req_copy_data(nghttpw_http_req *req, const void *body, size_t size)
+{
+	return nhw_http_msg_set_data(nhw_http_req_msg(req), body, size, true);
+}
+
+void
+nghttpw_http_req_get_data(nghttpw_http_req *req, void **bodyp, size_t *sizep)
+{
+	const void *body;
+	nhw_http_msg_get_data(nhw_http_req_msg(req), &body, sizep);
+	if (bodyp != NULL) {
+		*bodyp = (void *) body;
+	}
+}
+
+size_t
+nhw_http_req_head_size(const nghttpw_http_req *req)
+{
+	return req->method.len + 1 + req->uri.len + 1 + 8 + 2 +
+	    fields_size(&req->msg);
+}
+
+void
+nhw_http_req_head_write(const nghttpw_http_req *req, char *p)
+{
+	memcpy(p, req->method.s, req->method.len);
+	p += req->method.len;
+	*p++ = ' ';
+	memcpy(p, req->uri.s, req->uri.len);
+	p += req->uri.len;
+	*p++ = ' ';
+	memcpy(p, req->msg.version, 8);
+	p += 8;
+	*p++ = '\r';
+	*p++ = '\n';
+	(void) write_fields(&req->msg, p);
+}
+
+int
+nhw_http_req_get_head(nghttpw_http_req *req, const char **bufp, size_t *lenp)
+{
+	size_t len = nhw_http_req_head_size(req);
+	int    rv  = head_reserve(&req->msg, len);
+	if (rv != 0) {
+		return rv;
+	}
+	nhw_http_req_head_write(req, req->msg.head);
+	req->msg.head[len] = '\0';
+	*bufp              = req->msg.head;
+	*lenp              = len;
+	return 0;
+}
+
+/* ---- responses ---- */
+
+nhw_http_msg *
+nhw_http_res_msg(nghttpw_http_res *res)
+{
+	return res != NULL ? &res->msg : NULL;
+}
+
+int
+nghttpw_http_res_alloc(nghttpw_http_res **resp)
+{
+	nghttpw_http_res *res;
+
+	if (resp == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	if ((res = calloc(1, sizeof(*res))) == NULL) {
+		return NGHTTPW_ENOMEM;
+	}
+	nhw_http_msg_init(&res->msg);
+	hstr_default(&res->reason, NULL);
+	res->status = NGHTTPW_HTTP_STATUS_OK;
+	*resp       = res;
+	return 0;
+}
+
+int
+nghttpw_http_res_alloc_error(nghttpw_http_res **resp, uint16_t status)
+{
+	nghttpw_http_res *res;
+	char              body[512];
+	int               rv;
+
+	if (resp == NULL || status < 100 || status > 999) {
+		return NGHTTPW_EINVAL;
+	}
+	if ((rv = nghttpw_http_res_alloc(&res)) != 0) {
+		return rv;
+	}
+	res->status        = status;
+	const char *reason = nghttpw_http_res_get_reason(res);
+	int         n      = snprintf(body, sizeof(body),
+                     "<!DOCTYPE html>\n"
+                     "<html>\n"
+                     "<head><title>%u %s</title></head>\n"
+                     "<body>\n"
+                     "<h1>%u %s</h1>\n"
+                     "</body>\n"
+                     "</html>\n",
+                     (unsigned) status, reason, (unsigned) status, reason);
+	if ((rv = nghttpw_http_res_set_header(
+	         res, "Content-Type", "text/html; charset=UTF-8")) != 0 ||
+	    (rv = nghttpw_http_res_copy_data(res, body, (size_t) n)) != 0) {
+		nghttpw_http_res_free(res);
+		return rv;
+	}
+	*resp = res;
+	return 0;
+}
+
+void
+nghttpw_http_res_free(nghttpw_http_res *res)
+{
+	if (res == NULL) {
+		return;
+	}
+	nhw_http_msg_fini(&res->msg);
+	hstr_fini(&res->reason);
+	free(res);
+}
+
+void
+nghttpw_http_res_reset(nghttpw_http_res *res)
+{
+	if (res == NULL) {
+		return;
+	}
+	nhw_http_msg_clear(&res->msg);
+	hstr_default(&res->reason, NULL);
+	res->status = NGHTTPW_HTTP_STATUS_OK;
+}
+
+uint16_t
+nghttpw_http_res_get_status(nghttpw_http_res *res)
+{
+	return res != NULL ? res->status : 0;
+}
+
+int
+nghttpw_http_res_set_status(nghttpw_http_res *res, uint16_t status)
+{
+	if (res == NULL || status < 100 || status > 999) {
+		return NGHTTPW_EINVAL;
+	}
+	res->status = status;
+	return 0;
+}
+
+/* The reason phrase to send; never NULL. */
+static const char *
+res_reason(const nghttpw_http_res *res, size_t *lenp)
+{
+	if (res->reason.s != NULL) {
+		*lenp = res->reason.len;
+		return res->reason.s;
+	}
+	const char *r = nhw_http_status_reason(res->status);
+	if (r == NULL) {
+		r = UNKNOWN_REASON;
+	}
+	*lenp = strlen(r);
+	return r;
+}
+
+const char *
+nghttpw_http_res_get_reason(nghttpw_http_res *res)
+{
+	size_t len;
+	return res != NULL ? res_reason(res, &len) : NULL;
+}
+
+int
+nhw_http_res_set_reason_n(nghttpw_http_res *res, const char *reason, size_t len)
+{
+	if (res == NULL || !nhw_http_is_value(reason, len)) {
+		return NGHTTPW_EINVAL;
+	}
+	return hstr_set(&res->reason, reason, len);
+}
+
+int
+nghttpw_http_res_set_reason(nghttpw_http_res *res, const char *reason)
+{
+	if (res == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	if (reason == NULL) {
+		hstr_default(&res->reason, NULL);
+		return 0;
+	}
+	return nhw_http_res_set_reason_n(res, reason, strlen(reason));
+}
+
+const char *
+nghttpw_http_res_get_version(nghttpw_http_res *res)
+{
+	return res != NULL ? res->msg.version : NULL;
+}
+
+int
+nhw_http_res_set_version_n(nghttpw_http_res *res, const char *v, size_t len)
+{
+	if (res == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	return msg_set_version(&res->msg, v, len);
+}
+
+int
+nghttpw_http_res_set_version(nghttpw_http_res *res, const char *version)
+{
+	if (version == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	return nhw_http_res_set_version_n(res, version, strlen(version));
+}
+
+const char *
+nghttpw_http_res_get_header(nghttpw_http_res *res, const char *name)
+{
+	return nhw_http_msg_get_header(nhw_http_res_msg(res), name);
+}
+
+int
+nghttpw_http_res_add_header(
+    nghttpw_http_res *res, const char *name, const char *value)
+{
+	if (res == NULL || name == NULL || value == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	return nhw_http_msg_add_header_n(
+	    &res->msg, name, strlen(name), value, strlen(value));
+}
+
+int
+nghttpw_http_res_set_header(
+    nghttpw_http_res *res, const char *name, const char *value)
+{
+	if (res == NULL || name == NULL || value == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	return nhw_http_msg_set_header_n(
+	    &res->msg, name, strlen(name), value, strlen(value));
+}
+
+int
+nghttpw_http_res_del_header(nghttpw_http_res *res, const char *name)
+{
+	if (res == NULL || name == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	return nhw_http_msg_del_header_n(&res->msg, name, strlen(name));
+}
+
+int
+nghttpw_http_res_set_data(nghttpw_http_res *res, const void *body, size_t size)
+{
+	return nhw_http_msg_set_data(nhw_http_res_msg(res), body, size, false);
+}
+
+int
+nghttpw_http_res_copy_data(nghttpw_http_res *res, const void *body, size_t size)
+{
+	return nhw_http_msg_set_data(nhw_http_res_msg(res), body, size, true);
+}
+
+void
+nghttpw_http_res_get_data(nghttpw_http_res *res, void **bodyp, size_t *sizep)
+{
+	const void *body;
+	nhw_http_msg_get_data(nhw_http_res_msg(res), &body, sizep);
+	if (bodyp != NULL) {
+		*bodyp = (void *) body;
+	}
+}
+
+size_t
+nhw_http_res_head_size(const nghttpw_http_res *res)
+{
+	size_t rlen;
+	(void) res_reason(res, &rlen);
+	return 8 + 1 + 3 + 1 + rlen + 2 + fields_size(&res->msg);
+}
+
+void
+nhw_http_res_head_write(const nghttpw_http_res *res, char *p)
+{
+	size_t      rlen;
+	const char *reason = res_reason(res, &rlen);
+	memcpy(p, res->msg.version, 8);
+	p += 8;
+	*p++ = ' ';
+	*p++ = (char) ('0' + res->status / 100);
+	*p++ = (char) ('0' + res->status / 10 % 10);
+	*p++ = (char) ('0' + res->status % 10);
+	*p++ = ' ';
+	memcpy(p, reason, rlen);
+	p += rlen;
+	*p++ = '\r';
+	*p++ = '\n';
+	(void) write_fields(&res->msg, p);
+}
+
+int
+nhw_http_res_get_head(nghttpw_http_res *res, const char **bufp, size_t *lenp)
+{
+	size_t len = nhw_http_res_head_size(res);
+	int    rv  = head_reserve(&res->msg, len);
+	if (rv != 0) {
+		return rv;
+	}
+	nhw_http_res_head_write(res, res->msg.head);
+	res->msg.head[len] = '\0';
+	*bufp              = res->msg.head;
+	*lenp              = len;
+	return 0;
+}

@@ -1,0 +1,129 @@
+/*
+ * Internal interface to HTTP messages, for the connection, client and
+ * server code.  Nothing here is public.
+ *
+ * A request and a response share one message part (nhw_http_msg): the
+ * header fields, the body and a buffer for the serialized head.  The
+ * start line is kept by the request or response itself.
+ */
+#ifndef NGHTTPW_HTTP_MSG_H
+#define NGHTTPW_HTTP_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nghttpw/http.h>
+
+/* One header field line.  name and value are NUL-terminated and also
+ * carry their lengths; both live in one allocation of cap bytes that
+ * starts at name.  cap is private to the message code. */
+typedef struct nhw_http_field {
+	char  *name;
+	char  *value;
+	size_t name_len;
+	size_t value_len;
+	size_t cap;
+} nhw_http_field;
+
+/* The message part.  Its members are private to http_msg.c and
+ * http_headers.c: use the functions below. */
+typedef struct nhw_http_msg {
+	nhw_http_field *fields;   /* fcap slots, nfields in use */
+	size_t          nfields;  /* slots past nfields keep spare buffers */
+	size_t          fcap;
+	void           *data;     /* body */
+	size_t          size;
+	bool            data_own; /* data was allocated here */
+	char           *head;     /* serialization buffer, head_cap bytes */
+	size_t          head_cap;
+	char            version[9];
+} nhw_http_msg;
+
+/* Field-list primitives (http_headers.c) behind the functions below. */
+void nhw_http_msg_init(nhw_http_msg *msg);
+void nhw_http_msg_clear(nhw_http_msg *msg); /* reset: keeps small buffers */
+void nhw_http_msg_fini(nhw_http_msg *msg);  /* frees everything */
+
+/* The message part of a request or response (never NULL for a valid
+ * argument). */
+nhw_http_msg *nhw_http_req_msg(nghttpw_http_req *req);
+nhw_http_msg *nhw_http_res_msg(nghttpw_http_res *res);
+
+/* Header fields, in order, as they will be written.  *countp receives the
+ * number of fields.  The array is valid until the headers next change. */
+const nhw_http_field *nhw_http_msg_fields(const nhw_http_msg *msg, size_t *countp);
+
+/* Looks a field up by name (case-insensitive); NULL when absent. */
+const char *nhw_http_msg_get_header(const nhw_http_msg *msg, const char *name);
+const char *nhw_http_msg_get_header_n(const nhw_http_msg *msg, const char *name, size_t name_len);
+
+/* The same rules as the public functions, with counted strings (need not
+ * be NUL-terminated).  The input is checked here (name a token, value
+ * without CTLs other than HTAB, so no CR, LF or NUL), so a parser need not
+ * check again.  add combines with an existing field as "old, new", except
+ * Set-Cookie, which gets a line of its own.  Errors: NGHTTPW_EINVAL,
+ * NGHTTPW_ENOMEM (message unchanged). */
+int nhw_http_msg_add_header_n(nhw_http_msg *msg, const char *name, size_t name_len, const char *value, size_t value_len);
+int nhw_http_msg_set_header_n(nhw_http_msg *msg, const char *name, size_t name_len, const char *value, size_t value_len);
+int nhw_http_msg_del_header_n(nhw_http_msg *msg, const char *name, size_t name_len);
+
+/* Body.  alloc_data replaces the body with an owned, uninitialized buffer
+ * of size bytes (NULL when size is 0), stored in *bufp when bufp is not
+ * NULL, into which a received body can be read; unlike set_data/copy_data
+ * it does not touch Content-Length.  get_data gives NULL and 0 for an
+ * empty body; either output pointer may be NULL. */
+int  nhw_http_msg_alloc_data(nhw_http_msg *msg, size_t size, void **bufp);
+/* What the public set_data (copy false) and copy_data (copy true) do:
+ * replace the body and set Content-Length to size. */
+int  nhw_http_msg_set_data(nhw_http_msg *msg, const void *body, size_t size, bool copy);
+void nhw_http_msg_get_data(const nhw_http_msg *msg, const void **bodyp, size_t *sizep);
+
+/* Start-line setters with counted strings, checked as the public setters
+ * check.  Errors: NGHTTPW_EINVAL, NGHTTPW_ENOMEM (message unchanged). */
+int nhw_http_req_set_method_n(nghttpw_http_req *req, const char *method, size_t len);
+int nhw_http_req_set_uri_n(nghttpw_http_req *req, const char *uri, size_t len);
+int nhw_http_req_set_version_n(nghttpw_http_req *req, const char *version, size_t len);
+int nhw_http_res_set_version_n(nghttpw_http_res *res, const char *version, size_t len);
+int nhw_http_res_set_reason_n(nghttpw_http_res *res, const char *reason, size_t len);
+
+/* Serialization of the head: the start line, every field as
+ * "Name: value\r\n" in order, then "\r\n".  Nothing is added (in
+ * particular no Content-Length).
+ *
+ * head_size gives the exact number of bytes; head_write writes exactly
+ * that many into buf (no NUL).  get_head builds the head in a buffer that
+ * the message owns and reuses across calls and resets; *bufp (also
+ * NUL-terminated) and *lenp stay valid until the message next changes.
+ * get_head fails only with NGHTTPW_ENOMEM. */
+size_t nhw_http_req_head_size(const nghttpw_http_req *req);
+void   nhw_http_req_head_write(const nghttpw_http_req *req, char *buf);
+int    nhw_http_req_get_head(nghttpw_http_req *req, const char **bufp, size_t *lenp);
+size_t nhw_http_res_head_size(const nghttpw_http_res *res);
+void   nhw_http_res_head_write(const nghttpw_http_res *res, char *buf);
+int    nhw_http_res_get_head(nghttpw_http_res *res, const char **bufp, size_t *lenp);
+
+/* The standard reason phrase for a status, or NULL when it has none. */
+const char *nhw_http_status_reason(uint16_t status);
+
+/* Syntax checks (RFC 9110 / 9112), usable by a parser.
+ * token:   non-empty, tchar only (method, field name).
+ * value:   no CTL except HTAB (field value, reason phrase); may be empty.
+ * uri:     non-empty, no CTL, no space.
+ * version: exactly "HTTP/" DIGIT "." DIGIT. */
+bool nhw_http_is_token(const char *s, size_t len);
+bool nhw_http_is_value(const char *s, size_t len);
+bool nhw_http_is_uri(const char *s, size_t len);
+bool nhw_http_is_version(const char *s, size_t len);
+
+/* True when the comma-separated list (a field value such as that of
+ * Connection or Transfer-Encoding) holds token, compared without regard to
+ * case.  Whitespace around elements and parameters after a ';' in an
+ * element are ignored ("gzip, chunked;x=1" holds "chunked").  A NULL list
+ * gives false. */
+bool nhw_http_list_has_token(const char *list, const char *token);
+
+/* ASCII case-insensitive comparison of counted strings. */
+bool nhw_http_name_eq(const char *a, size_t alen, const char *b, size_t blen);
+
+#endif /* NGHTTPW_HTTP_MSG_H */
