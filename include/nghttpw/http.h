@@ -137,6 +137,42 @@ NGHTTPW_DECL int nghttpw_http_res_set_data(nghttpw_http_res *res, const void *bo
 NGHTTPW_DECL int nghttpw_http_res_copy_data(nghttpw_http_res *res, const void *body, size_t size);
 NGHTTPW_DECL void nghttpw_http_res_get_data(nghttpw_http_res *res, void **bodyp, size_t *sizep);
 
+/*
+ * Connections.
+ *
+ * A connection wraps a byte stream (TCP, TLS or one of the caller's own)
+ * and owns it.  At most one read and one write may be pending at a time;
+ * a second one completes with NGHTTPW_EBUSY and disturbs nothing.  Reads
+ * go through one buffer per connection: bytes that arrive after a message
+ * head (its body, or the next pipelined message) are kept there and served
+ * first by the next read.
+ */
+typedef struct nghttpw_http_conn nghttpw_http_conn;
+
+/* Limits, with their defaults. */
+#define NGHTTPW_HTTP_MAX_HEADER_SIZE_DEFAULT (64u * 1024u)
+#define NGHTTPW_HTTP_MAX_HEADERS_DEFAULT 100u
+#define NGHTTPW_HTTP_MAX_BODY_DEFAULT (16u * 1024u * 1024u)
+
+NGHTTPW_DECL int nghttpw_http_conn_alloc(nghttpw_http_conn **connp, nghttpw_stream *stream);
+NGHTTPW_DECL void nghttpw_http_conn_close(nghttpw_http_conn *conn);
+NGHTTPW_DECL void nghttpw_http_conn_read(nghttpw_http_conn *conn, nghttpw_aio *aio);
+NGHTTPW_DECL void nghttpw_http_conn_read_all(nghttpw_http_conn *conn, nghttpw_aio *aio);
+NGHTTPW_DECL void nghttpw_http_conn_read_req(nghttpw_http_conn *conn, nghttpw_http_req *req, nghttpw_aio *aio);
+NGHTTPW_DECL void nghttpw_http_conn_read_res(nghttpw_http_conn *conn, nghttpw_http_res *res, nghttpw_aio *aio);
+NGHTTPW_DECL void nghttpw_http_conn_write(nghttpw_http_conn *conn, nghttpw_aio *aio);
+NGHTTPW_DECL void nghttpw_http_conn_write_all(nghttpw_http_conn *conn, nghttpw_aio *aio);
+NGHTTPW_DECL void nghttpw_http_conn_write_req(nghttpw_http_conn *conn, nghttpw_http_req *req, nghttpw_aio *aio);
+NGHTTPW_DECL void nghttpw_http_conn_write_res(nghttpw_http_conn *conn, nghttpw_http_res *res, nghttpw_aio *aio);
+NGHTTPW_DECL void nghttpw_http_conn_transact(nghttpw_http_conn *conn, nghttpw_http_req *req, nghttpw_http_res *res, nghttpw_aio *aio);
+NGHTTPW_DECL int nghttpw_http_conn_get_addr(nghttpw_http_conn *conn, const char *name, nghttpw_sockaddr *addr);
+NGHTTPW_DECL int nghttpw_http_conn_get_bool(nghttpw_http_conn *conn, const char *name, bool *value);
+NGHTTPW_DECL int nghttpw_http_conn_get_string(nghttpw_http_conn *conn, const char *name, char **value);
+NGHTTPW_DECL int nghttpw_http_conn_set_max_header_size(nghttpw_http_conn *conn, size_t size);
+NGHTTPW_DECL int nghttpw_http_conn_set_max_headers(nghttpw_http_conn *conn, size_t count);
+NGHTTPW_DECL int nghttpw_http_conn_set_max_body(nghttpw_http_conn *conn, size_t size);
+NGHTTPW_DECL bool nghttpw_http_conn_must_close(nghttpw_http_conn *conn);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,884 @@
+/* HTTP connections: message framing over a stream, one read and one write
+ * at a time, a single read buffer per connection.
+ *
+ * Each side (read, write) has one user aio slot and one internal aio that
+ * drives the stream.  The internal aio's callback moves the operation on
+ * and finishes the user's aio when it is done; a cancel or timeout of the
+ * user's aio aborts the internal one, whose callback then reports. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/loop.h"
+#include "http/http_parse.h"
+#include "nghttpw/http.h"
+
+#define READ_BUF_INITIAL 4096
+
+typedef enum {
+	RD_SOME,  /* read: some bytes into the user's iov */
+	RD_ALL,   /* read_all: fill the user's iov */
+	RD_HEAD,  /* read_req / read_res: a message head */
+	RD_WHOLE, /* transact: a response head and its body */
+} read_kind;
+
+typedef enum {
+	WR_SOME, /* write */
+	WR_ALL,  /* write_all, write_req, write_res, transact's request */
+} write_kind;
+
+struct nghttpw_http_conn {
+	pthread_mutex_t mtx;
+	nghttpw_stream *stream;
+	bool            closed;
+	bool            must_close;
+	size_t          max_head;
+	size_t          max_fields;
+	size_t          max_body;
+	task            reap_task;
+
+	/* Read side. */
+	nghttpw_aio *rd_sio;
+	nghttpw_aio *rd_user;
+	read_kind    rd_kind;
+	int          rd_abort;
+	size_t       rd_done; /* bytes delivered into the user's iov */
+	char        *rbuf;
+	size_t       rcap;
+	size_t       rpos; /* first byte not yet consumed */
+	size_t       rlen; /* end of received bytes */
+	http_parser  parser;
+	nghttpw_iov *rd_iov; /* scratch for the rest of the user's iov */
+	unsigned     rd_iov_cap;
+
+	/* Write side. */
+	nghttpw_aio       *wr_sio;
+	nghttpw_aio       *wr_user;
+	write_kind         wr_kind;
+	int                wr_abort;
+	const nghttpw_iov *wr_src;
+	unsigned           wr_nsrc;
+	size_t             wr_done;
+	size_t             wr_total;
+	nghttpw_iov        msg_iov[4]; /* head, chunk size, body, chunk end */
+	char               chunk_head[24];
+	nghttpw_iov       *wr_iov;
+	unsigned           wr_iov_cap;
+
+	/* Transact: the response being read once the request is out. */
+	nghttpw_http_res *tx_res;
+	bool              tx_head_request;
+};
+
+static const char chunk_tail_body[]  = "\r\n0\r\n\r\n";
+static const char chunk_tail_empty[] = "0\r\n\r\n";
+
+static size_t
+iov_total(const nghttpw_iov *iov, unsigned n)
+{
+	size_t total = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		total += iov[i].iov_len;
+	}
+	return (total);
+}
+
+/* Points aio at what is left of src after skip bytes, using scratch (grown
+ * as needed, then reused) to hold the trimmed entries. */
+static int
+iov_set_rest(nghttpw_aio *aio, const nghttpw_iov *src, unsigned n, size_t skip,
+    nghttpw_iov **scratch, unsigned *cap)
+{
+	unsigned first = 0;
+
+	while (first < n && skip >= src[first].iov_len) {
+		skip -= src[first].iov_len;
+		first++;
+	}
+	if (skip == 0) {
+		return (nghttpw_aio_set_iov(aio, n - first, src + first));
+	}
+	if (n - first > *cap) {
+		nghttpw_iov *grown = realloc(*scratch, (n - first) * sizeof(*grown));
+		if (grown == NULL) {
+			return (NGHTTPW_ENOMEM);
+		}
+		*scratch = grown;
+		*cap     = n - first;
+	}
+	memcpy(*scratch, src + first, (n - first) * sizeof(*src));
+	(*scratch)[0].iov_buf = (char *) (*scratch)[0].iov_buf + skip;
+	(*scratch)[0].iov_len -= skip;
+	return (nghttpw_aio_set_iov(aio, n - first, *scratch));
+}
+
+/* Read side. */
+
+static void
+rd_finish(nghttpw_http_conn *c, int rv)
+{
+	nghttpw_aio *aio = c->rd_user;
+
+	if (c->rd_kind == RD_HEAD || c->rd_kind == RD_WHOLE) {
+		http_parser_fini(&c->parser);
+		if (rv == 0 && !http_parser_keep_alive(&c->parser)) {
+			c->must_close = true;
+		}
+	}
+	if (c->rd_kind == RD_WHOLE) {
+		c->wr_user = NULL;
+	}
+	c->rd_user = NULL;
+	nghttpw_aio_set_count(aio, c->rd_done);
+	nghttpw_aio_finish(aio, rv);
+}
+
+/* Starts a stream recv into the free end of the read buffer, growing it
+ * while a head is incomplete. */
+static int
+rd_fill_buffer(nghttpw_http_conn *c)
+{
+	nghttpw_iov iov;
+
+	bool head_pending = (c->rd_kind == RD_HEAD || c->rd_kind == RD_WHOLE) &&
+	    !c->parser.in_body;
+
+	if (c->rpos == c->rlen && !head_pending) {
+		/* Nothing kept: a body or raw read needs no earlier bytes. */
+		c->rpos = c->rlen = 0;
+	}
+	if (c->rlen == c->rcap) {
+		size_t limit = c->max_head + 1;
+		size_t cap   = c->rcap * 2;
+		char  *grown;
+		if (c->rcap >= limit) {
+			return (NGHTTPW_EMSGSIZE);
+		}
+		if (cap > limit) {
+			cap = limit;
+		}
+		if ((grown = realloc(c->rbuf, cap)) == NULL) {
+			return (NGHTTPW_ENOMEM);
+		}
+		c->rbuf = grown;
+		c->rcap = cap;
+	}
+	iov.iov_buf = c->rbuf + c->rlen;
+	iov.iov_len = c->rcap - c->rlen;
+	nghttpw_aio_set_iov(c->rd_sio, 1, &iov);
+	nghttpw_stream_recv(c->stream, c->rd_sio);
+	return (0);
+}
+
+/* Moves buffered bytes into the user's iov. */
+static void
+rd_copy_buffered(nghttpw_http_conn *c)
+{
+	nghttpw_iov *iov;
+	unsigned     n    = nghttpw_aio_get_iov(c->rd_user, &iov);
+	size_t       skip = c->rd_done;
+
+	for (unsigned i = 0; i < n && c->rpos < c->rlen; i++) {
+		size_t len = iov[i].iov_len;
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		size_t want = len - skip;
+		size_t have = c->rlen - c->rpos;
+		size_t take = want < have ? want : have;
+		memcpy((char *) iov[i].iov_buf + skip, c->rbuf + c->rpos, take);
+		c->rpos += take;
+		c->rd_done += take;
+		skip = 0;
+	}
+}
+
+static int
+rd_progress_raw(nghttpw_http_conn *c, bool *done)
+{
+	nghttpw_iov *iov;
+	unsigned     n = nghttpw_aio_get_iov(c->rd_user, &iov);
+	int          rv;
+
+	rd_copy_buffered(c);
+	if (c->rd_done > 0 &&
+	    (c->rd_kind == RD_SOME || c->rd_done == iov_total(iov, n))) {
+		*done = true;
+		return (0);
+	}
+	/* Nothing buffered is left: receive straight into the caller's
+	 * buffers, with no copy. */
+	rv = iov_set_rest(c->rd_sio, iov, n, c->rd_done, &c->rd_iov, &c->rd_iov_cap);
+	if (rv == 0) {
+		nghttpw_stream_recv(c->stream, c->rd_sio);
+	}
+	return (rv);
+}
+
+/* A response to skip: 1xx other than 101 precede the real one. */
+static bool
+rd_interim_response(nghttpw_http_conn *c)
+{
+	uint16_t status = nghttpw_http_res_get_status(c->tx_res);
+
+	return (c->rd_kind == RD_WHOLE && status >= 100 && status < 200 &&
+	    status != 101);
+}
+
+static void
+rd_start_message(nghttpw_http_conn *c, nghttpw_http_req *req,
+    nghttpw_http_res *res, bool head_request)
+{
+	/* A head must start at offset 0: it is parsed in place. */
+	if (c->rpos > 0) {
+		memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+		c->rlen -= c->rpos;
+		c->rpos = 0;
+	}
+	if (req != NULL) {
+		nghttpw_http_req_reset(req);
+		http_parser_init_req(&c->parser, req, c->max_head, c->max_fields);
+	} else {
+		nghttpw_http_res_reset(res);
+		http_parser_init_res(
+		    &c->parser, res, c->max_head, c->max_fields, head_request);
+	}
+}
+
+static int
+rd_progress_message(nghttpw_http_conn *c, bool *done)
+{
+	parse_state state = PARSE_MORE;
+	size_t      used;
+	int         rv;
+
+	while (c->rpos < c->rlen) {
+		rv = http_parser_feed(
+		    &c->parser, c->rbuf, c->rpos, c->rlen - c->rpos, &state, &used);
+		if (rv != 0) {
+			return (rv);
+		}
+		c->rpos += used;
+		if (state == PARSE_HEAD_DONE) {
+			if (c->rd_kind == RD_HEAD) {
+				*done = true;
+				return (0);
+			}
+			if (rd_interim_response(c)) {
+				rd_start_message(c, NULL, c->tx_res, c->tx_head_request);
+				continue;
+			}
+			if ((rv = http_parser_body(&c->parser, c->max_body, &state)) !=
+			    0) {
+				return (rv);
+			}
+		}
+		if (state == PARSE_MESSAGE_DONE) {
+			*done = true;
+			return (http_parser_take_body(&c->parser));
+		}
+	}
+	return (rd_fill_buffer(c));
+}
+
+/* Moves the read on with what is buffered; finishes the user's aio when it
+ * is complete, else starts the next stream recv.  Mutex held. */
+static void
+rd_progress(nghttpw_http_conn *c)
+{
+	bool done = false;
+	int  rv;
+
+	if (c->rd_kind == RD_SOME || c->rd_kind == RD_ALL) {
+		rv = rd_progress_raw(c, &done);
+	} else {
+		rv = rd_progress_message(c, &done);
+	}
+	if (rv != 0 || done) {
+		rd_finish(c, rv);
+	}
+}
+
+static void
+rd_sio_cb(void *arg)
+{
+	nghttpw_http_conn *c  = arg;
+	int                rv = nghttpw_aio_result(c->rd_sio);
+	size_t             n  = nghttpw_aio_count(c->rd_sio);
+
+	pthread_mutex_lock(&c->mtx);
+	if (c->rd_kind == RD_SOME || c->rd_kind == RD_ALL) {
+		c->rd_done += n;
+	} else {
+		c->rlen += n;
+	}
+	if (c->rd_abort != 0) {
+		rv = c->rd_abort;
+	}
+	if (rv == NGHTTPW_ECLOSED && c->rd_kind == RD_WHOLE &&
+	    c->parser.in_body && !c->closed) {
+		/* A body delimited by the close of the connection ends here. */
+		if ((rv = http_parser_eof(&c->parser)) == 0) {
+			rv = http_parser_take_body(&c->parser);
+		}
+		c->must_close = true;
+		rd_finish(c, rv);
+	} else if (rv != 0) {
+		rd_finish(c, rv);
+	} else {
+		rd_progress(c);
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
+static void
+rd_cancel(nghttpw_aio *aio, void *arg, int rv)
+{
+	nghttpw_http_conn *c = arg;
+
+	pthread_mutex_lock(&c->mtx);
+	if (c->rd_user == aio && c->rd_abort == 0) {
+		/* A recv is pending (or its callback waits for the mutex): it
+		 * reports the abort. */
+		c->rd_abort = rv;
+		nghttpw_aio_abort(c->rd_sio, rv);
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
+/* Common start of every read.  Returns false when aio was finished. */
+static bool
+rd_begin(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind,
+    nghttpw_aio_cancelfn cancel)
+{
+	if (c->closed) {
+		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
+		return (false);
+	}
+	if (c->rd_user != NULL) {
+		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
+		return (false);
+	}
+	if (!nghttpw_aio_defer(aio, cancel, c)) {
+		return (false);
+	}
+	c->rd_user  = aio;
+	c->rd_kind  = kind;
+	c->rd_abort = 0;
+	c->rd_done  = 0;
+	return (true);
+}
+
+static void
+conn_read_raw(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind)
+{
+	nghttpw_iov *iov;
+	unsigned     n;
+
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	n = nghttpw_aio_get_iov(aio, &iov);
+	if (c == NULL || iov_total(iov, n) == 0) {
+		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
+		return;
+	}
+	pthread_mutex_lock(&c->mtx);
+	if (rd_begin(c, aio, kind, rd_cancel)) {
+		rd_progress(c);
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
+void
+nghttpw_http_conn_read(nghttpw_http_conn *c, nghttpw_aio *aio)
+{
+	conn_read_raw(c, aio, RD_SOME);
+}
+
+void
+nghttpw_http_conn_read_all(nghttpw_http_conn *c, nghttpw_aio *aio)
+{
+	conn_read_raw(c, aio, RD_ALL);
+}
+
+static void
+conn_read_head(nghttpw_http_conn *c, nghttpw_http_req *req,
+    nghttpw_http_res *res, nghttpw_aio *aio)
+{
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	if (c == NULL || (req == NULL && res == NULL)) {
+		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
+		return;
+	}
+	pthread_mutex_lock(&c->mtx);
+	if (rd_begin(c, aio, RD_HEAD, rd_cancel)) {
+		rd_start_message(c, req, res, false);
+		rd_progress(c);
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
+void
+nghttpw_http_conn_read_req(
+    nghttpw_http_conn *c, nghttpw_http_req *req, nghttpw_aio *aio)
+{
+	conn_read_head(c, req, NULL, aio);
+}
+
+void
+nghttpw_http_conn_read_res(
+    nghttpw_http_conn *c, nghttpw_http_res *res, nghttpw_aio *aio)
+{
+	conn_read_head(c, NULL, res, aio);
+}
+
+/* Write side. */
+
+static void
+wr_send_rest(nghttpw_http_conn *c)
+{
+	int rv = iov_set_rest(c->wr_sio, c->wr_src, c->wr_nsrc, c->wr_done,
+	    &c->wr_iov, &c->wr_iov_cap);
+
+	if (rv != 0) {
+		nghttpw_aio_set_count(c->wr_user, c->wr_done);
+		nghttpw_aio *aio = c->wr_user;
+		c->wr_user       = NULL;
+		nghttpw_aio_finish(aio, rv);
+		return;
+	}
+	nghttpw_stream_send(c->stream, c->wr_sio);
+}
+
+static void
+wr_finish(nghttpw_http_conn *c, int rv)
+{
+	nghttpw_aio *aio = c->wr_user;
+
+	nghttpw_aio_set_count(aio, c->wr_done);
+	if (c->tx_res != NULL && aio == c->rd_user) {
+		/* Transact: the request is out (or failed). */
+		if (rv != 0) {
+			c->tx_res = NULL;
+			c->rd_user = NULL;
+			c->wr_user = NULL;
+			nghttpw_aio_finish(aio, rv);
+			return;
+		}
+		c->rd_done = 0;
+		rd_start_message(c, NULL, c->tx_res, c->tx_head_request);
+		rd_progress(c);
+		return;
+	}
+	c->wr_user = NULL;
+	nghttpw_aio_finish(aio, rv);
+}
+
+static void
+wr_sio_cb(void *arg)
+{
+	nghttpw_http_conn *c  = arg;
+	int                rv = nghttpw_aio_result(c->wr_sio);
+
+	pthread_mutex_lock(&c->mtx);
+	c->wr_done += nghttpw_aio_count(c->wr_sio);
+	if (c->wr_abort != 0) {
+		rv = c->wr_abort;
+	}
+	if (rv == 0 && c->wr_kind == WR_ALL && c->wr_done < c->wr_total) {
+		wr_send_rest(c);
+	} else {
+		wr_finish(c, rv);
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
+static void
+wr_cancel(nghttpw_aio *aio, void *arg, int rv)
+{
+	nghttpw_http_conn *c = arg;
+
+	pthread_mutex_lock(&c->mtx);
+	if (c->wr_user == aio && c->wr_abort == 0) {
+		c->wr_abort = rv;
+		nghttpw_aio_abort(c->wr_sio, rv);
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
+static bool
+wr_begin(nghttpw_http_conn *c, nghttpw_aio *aio, write_kind kind,
+    const nghttpw_iov *src, unsigned nsrc, nghttpw_aio_cancelfn cancel)
+{
+	if (c->closed) {
+		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
+		return (false);
+	}
+	if (c->wr_user != NULL) {
+		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
+		return (false);
+	}
+	if (!nghttpw_aio_defer(aio, cancel, c)) {
+		return (false);
+	}
+	c->wr_user  = aio;
+	c->wr_kind  = kind;
+	c->wr_abort = 0;
+	c->wr_done  = 0;
+	c->wr_src   = src;
+	c->wr_nsrc  = nsrc;
+	c->wr_total = iov_total(src, nsrc);
+	return (true);
+}
+
+static void
+conn_write_raw(nghttpw_http_conn *c, nghttpw_aio *aio, write_kind kind)
+{
+	nghttpw_iov *iov;
+	unsigned     n;
+
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	n = nghttpw_aio_get_iov(aio, &iov);
+	if (c == NULL || iov_total(iov, n) == 0) {
+		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
+		return;
+	}
+	pthread_mutex_lock(&c->mtx);
+	if (wr_begin(c, aio, kind, iov, n, wr_cancel)) {
+		wr_send_rest(c);
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
+void
+nghttpw_http_conn_write(nghttpw_http_conn *c, nghttpw_aio *aio)
+{
+	conn_write_raw(c, aio, WR_SOME);
+}
+
+void
+nghttpw_http_conn_write_all(nghttpw_http_conn *c, nghttpw_aio *aio)
+{
+	conn_write_raw(c, aio, WR_ALL);
+}
+
+/* Whether a message's own headers say the connection ends after it. */
+static bool
+msg_says_close(nhw_http_msg *msg, const char *version)
+{
+	const char *conn = nhw_http_msg_get_header(msg, "Connection");
+
+	if (nhw_http_list_has_token(conn, "close")) {
+		return (true);
+	}
+	return (strcmp(version, "HTTP/1.0") == 0 &&
+	    !nhw_http_list_has_token(conn, "keep-alive"));
+}
+
+/* Lays out head and body for one gather write in c->msg_iov, framing the
+ * body as one chunk when the message asks for chunked encoding, and adding
+ * Content-Length when it is needed and missing.  Returns the entry count. */
+static int
+msg_prepare(nghttpw_http_conn *c, nhw_http_msg *msg, bool is_response,
+    nghttpw_http_req *req, nghttpw_http_res *res, unsigned *niov)
+{
+	const void *body;
+	size_t      size;
+	const char *head;
+	size_t      head_len;
+	unsigned    n = 0;
+	bool        chunked;
+	int         rv;
+
+	nhw_http_msg_get_data(msg, &body, &size);
+	chunked = nhw_http_list_has_token(
+	    nhw_http_msg_get_header(msg, "Transfer-Encoding"), "chunked");
+	if (!chunked && nhw_http_msg_get_header(msg, "Content-Length") == NULL) {
+		uint16_t status = is_response ? nghttpw_http_res_get_status(res) : 0;
+		/* A response always states its length, so that keep-alive
+		 * works; 1xx, 204 and 304 carry no body and no length. */
+		bool bodyless = is_response &&
+		    (status < 200 || status == 204 || status == 304);
+		if ((size > 0 || is_response) && !bodyless) {
+			char len[24];
+			int  l = snprintf(len, sizeof(len), "%zu", size);
+			if ((rv = nhw_http_msg_set_header_n(msg, "Content-Length", 14,
+			         len, (size_t) l)) != 0) {
+				return (rv);
+			}
+		}
+	}
+	rv = is_response ? nhw_http_res_get_head(res, &head, &head_len)
+	                 : nhw_http_req_get_head(req, &head, &head_len);
+	if (rv != 0) {
+		return (rv);
+	}
+	c->msg_iov[n++] = (nghttpw_iov) { (void *) head, head_len };
+	if (chunked && size > 0) {
+		int l = snprintf(c->chunk_head, sizeof(c->chunk_head), "%zx\r\n", size);
+		c->msg_iov[n++] = (nghttpw_iov) { c->chunk_head, (size_t) l };
+		c->msg_iov[n++] = (nghttpw_iov) { (void *) body, size };
+		c->msg_iov[n++] = (nghttpw_iov) { (void *) chunk_tail_body,
+			sizeof(chunk_tail_body) - 1 };
+	} else if (chunked) {
+		c->msg_iov[n++] = (nghttpw_iov) { (void *) chunk_tail_empty,
+			sizeof(chunk_tail_empty) - 1 };
+	} else if (size > 0) {
+		c->msg_iov[n++] = (nghttpw_iov) { (void *) body, size };
+	}
+	*niov = n;
+	return (0);
+}
+
+static void
+conn_write_msg(nghttpw_http_conn *c, nghttpw_http_req *req,
+    nghttpw_http_res *res, nghttpw_aio *aio)
+{
+	bool          is_response = res != NULL;
+	nhw_http_msg *msg;
+	unsigned      n;
+	int           rv;
+
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	if (c == NULL || (req == NULL && res == NULL)) {
+		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
+		return;
+	}
+	msg = is_response ? nhw_http_res_msg(res) : nhw_http_req_msg(req);
+	pthread_mutex_lock(&c->mtx);
+	if (c->wr_user != NULL) {
+		/* Checked before the message is touched: a refused write
+		 * must not change the one in flight. */
+		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
+	} else if ((rv = msg_prepare(c, msg, is_response, req, res, &n)) != 0) {
+		nghttpw_aio_finish(aio, rv);
+	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n, wr_cancel)) {
+		if (is_response &&
+		    msg_says_close(msg, nghttpw_http_res_get_version(res))) {
+			c->must_close = true;
+		}
+		wr_send_rest(c);
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
+void
+nghttpw_http_conn_write_req(
+    nghttpw_http_conn *c, nghttpw_http_req *req, nghttpw_aio *aio)
+{
+	conn_write_msg(c, req, NULL, aio);
+}
+
+void
+nghttpw_http_conn_write_res(
+    nghttpw_http_conn *c, nghttpw_http_res *res, nghttpw_aio *aio)
+{
+	conn_write_msg(c, NULL, res, aio);
+}
+
+/* Transact: both sides are held by one aio. */
+
+static void
+tx_cancel(nghttpw_aio *aio, void *arg, int rv)
+{
+	nghttpw_http_conn *c = arg;
+
+	pthread_mutex_lock(&c->mtx);
+	if (c->rd_user == aio && c->rd_abort == 0) {
+		c->rd_abort = rv;
+		c->wr_abort = rv;
+		/* Whichever internal aio is running reports. */
+		nghttpw_aio_abort(c->wr_sio, rv);
+		nghttpw_aio_abort(c->rd_sio, rv);
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
+void
+nghttpw_http_conn_transact(nghttpw_http_conn *c, nghttpw_http_req *req,
+    nghttpw_http_res *res, nghttpw_aio *aio)
+{
+	unsigned n;
+	int      rv;
+
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	if (c == NULL || req == NULL || res == NULL) {
+		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
+		return;
+	}
+	pthread_mutex_lock(&c->mtx);
+	if (c->closed) {
+		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
+	} else if (c->rd_user != NULL || c->wr_user != NULL) {
+		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
+	} else if ((rv = msg_prepare(c, nhw_http_req_msg(req), false, req, NULL,
+	                &n)) != 0) {
+		nghttpw_aio_finish(aio, rv);
+	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n, tx_cancel)) {
+		c->rd_user         = aio;
+		c->rd_kind         = RD_WHOLE;
+		c->rd_abort        = 0;
+		c->tx_res          = res;
+		c->tx_head_request =
+		    strcmp(nghttpw_http_req_get_method(req), "HEAD") == 0;
+		wr_send_rest(c);
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
+/* Life cycle. */
+
+static void
+conn_reap(void *arg)
+{
+	nghttpw_http_conn *c = arg;
+
+	/* Runs on the reaper thread, where waiting is allowed: the internal
+	 * aios' callbacks finish the user's aios with ECLOSED first. */
+	nghttpw_aio_free(c->rd_sio);
+	nghttpw_aio_free(c->wr_sio);
+	nghttpw_stream_free(c->stream);
+	http_parser_fini(&c->parser);
+	free(c->rbuf);
+	free(c->rd_iov);
+	free(c->wr_iov);
+	pthread_mutex_destroy(&c->mtx);
+	free(c);
+}
+
+int
+nghttpw_http_conn_alloc(nghttpw_http_conn **cp, nghttpw_stream *stream)
+{
+	nghttpw_http_conn *c;
+	int                rv;
+
+	if (cp == NULL || stream == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		return (NGHTTPW_ENOMEM);
+	}
+	if ((c->rbuf = malloc(READ_BUF_INITIAL)) == NULL) {
+		free(c);
+		return (NGHTTPW_ENOMEM);
+	}
+	if ((rv = nghttpw_aio_alloc(&c->rd_sio, rd_sio_cb, c)) != 0 ||
+	    (rv = nghttpw_aio_alloc(&c->wr_sio, wr_sio_cb, c)) != 0) {
+		nghttpw_aio_free(c->rd_sio);
+		free(c->rbuf);
+		free(c);
+		return (rv);
+	}
+	pthread_mutex_init(&c->mtx, NULL);
+	task_init(&c->reap_task, conn_reap, c);
+	c->rcap       = READ_BUF_INITIAL;
+	c->stream     = stream;
+	c->max_head   = NGHTTPW_HTTP_MAX_HEADER_SIZE_DEFAULT;
+	c->max_fields = NGHTTPW_HTTP_MAX_HEADERS_DEFAULT;
+	c->max_body   = NGHTTPW_HTTP_MAX_BODY_DEFAULT;
+	*cp           = c;
+	return (0);
+}
+
+void
+nghttpw_http_conn_close(nghttpw_http_conn *c)
+{
+	bool first;
+
+	if (c == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&c->mtx);
+	first     = !c->closed;
+	c->closed = true;
+	pthread_mutex_unlock(&c->mtx);
+	if (first) {
+		/* Pending stream operations fail with ECLOSED, and their
+		 * callbacks pass that on to the caller's aios. */
+		nghttpw_stream_close(c->stream);
+		runtime_reap(&c->reap_task);
+	}
+}
+
+bool
+nghttpw_http_conn_must_close(nghttpw_http_conn *c)
+{
+	bool close;
+
+	pthread_mutex_lock(&c->mtx);
+	close = c->must_close;
+	pthread_mutex_unlock(&c->mtx);
+	return (close);
+}
+
+int
+nghttpw_http_conn_get_addr(
+    nghttpw_http_conn *c, const char *name, nghttpw_sockaddr *addr)
+{
+	if (c == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	return (nghttpw_stream_get_addr(c->stream, name, addr));
+}
+
+int
+nghttpw_http_conn_get_bool(nghttpw_http_conn *c, const char *name, bool *value)
+{
+	if (c == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	return (nghttpw_stream_get_bool(c->stream, name, value));
+}
+
+int
+nghttpw_http_conn_get_string(
+    nghttpw_http_conn *c, const char *name, char **value)
+{
+	if (c == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	return (nghttpw_stream_get_string(c->stream, name, value));
+}
+
+static int
+conn_set_limit(nghttpw_http_conn *c, size_t *limit, size_t value, size_t min)
+{
+	if (c == NULL || value < min) {
+		return (NGHTTPW_EINVAL);
+	}
+	pthread_mutex_lock(&c->mtx);
+	*limit = value;
+	pthread_mutex_unlock(&c->mtx);
+	return (0);
+}
+
+int
+nghttpw_http_conn_set_max_header_size(nghttpw_http_conn *c, size_t size)
+{
+	/* A request line and a Host field need a little room. */
+	return (conn_set_limit(c, c == NULL ? NULL : &c->max_head, size, 64));
+}
+
+int
+nghttpw_http_conn_set_max_headers(nghttpw_http_conn *c, size_t count)
+{
+	return (conn_set_limit(c, c == NULL ? NULL : &c->max_fields, count, 1));
+}
+
+int
+nghttpw_http_conn_set_max_body(nghttpw_http_conn *c, size_t size)
+{
+	return (conn_set_limit(c, c == NULL ? NULL : &c->max_body, size, 0));
+}

@@ -1,0 +1,754 @@
+/* The HTTP connection: exact bytes on the wire for what we write, parsing
+ * of what the peer writes (split, pipelined, hostile), bodies in transact,
+ * and the async contract (EBUSY, cancel, timeout, close, never inline). */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nghttpw/http.h"
+#include "support/pairs.h"
+
+/* A connection on one end of a TCP pair; the test plays the peer with the
+ * raw stream at the other end. */
+static void
+conn_pair(nghttpw_http_conn **conn, nghttpw_stream **peer)
+{
+	nghttpw_stream *s;
+
+	cr_assert_eq(tcp_pair("127.0.0.1", &s, peer), 0);
+	cr_assert_eq(nghttpw_http_conn_alloc(conn, s), 0);
+}
+
+static void
+peer_send(nghttpw_stream *peer, const char *text)
+{
+	cr_assert_eq(send_all(peer, text, strlen(text), NULL), 0);
+}
+
+/* Reads exactly len bytes from the peer side. */
+static char *
+peer_recv(nghttpw_stream *peer, size_t len)
+{
+	char *buf = calloc(1, len + 1);
+	cr_assert_eq(recv_all(peer, buf, len, NULL), 0);
+	return (buf);
+}
+
+/* Reads what the peer receives up to and including the blank line. */
+static char *
+peer_recv_head(nghttpw_stream *peer)
+{
+	size_t cap = 8192, len = 0;
+	char  *buf = calloc(1, cap);
+
+	while (len < 4 || memcmp(buf + len - 4, "\r\n\r\n", 4) != 0) {
+		cr_assert_lt(len, cap - 1);
+		cr_assert_eq(recv_all(peer, buf + len, 1, NULL), 0);
+		len++;
+	}
+	return (buf);
+}
+
+typedef struct {
+	nghttpw_aio *aio;
+} op;
+
+static nghttpw_aio *
+new_aio(nghttpw_duration timeout)
+{
+	nghttpw_aio *aio;
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	nghttpw_aio_set_timeout(aio, timeout);
+	return (aio);
+}
+
+static int
+wait_result(nghttpw_aio *aio)
+{
+	nghttpw_aio_wait(aio);
+	return (nghttpw_aio_result(aio));
+}
+
+Test(http_conn, write_req_exact_bytes_with_content_length)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_url       *url;
+	nghttpw_aio       *aio = new_aio(5000);
+	const char *expect = "POST /submit?x=1 HTTP/1.1\r\n"
+	                     "Host: example.test:8080\r\n"
+	                     "X-Test: yes\r\n"
+	                     "Content-Length: 5\r\n"
+	                     "\r\n"
+	                     "hello";
+	char *got;
+
+	conn_pair(&c, &peer);
+	cr_assert_eq(nghttpw_url_parse(&url, "http://example.test:8080/submit?x=1"), 0);
+	cr_assert_eq(nghttpw_http_req_alloc(&req, url), 0);
+	nghttpw_http_req_set_method(req, "POST");
+	nghttpw_http_req_add_header(req, "X-Test", "yes");
+	nghttpw_http_req_set_data(req, "hello", 5);
+	nghttpw_http_req_del_header(req, "Content-Length"); /* we add it back */
+	nghttpw_http_conn_write_req(c, req, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert_eq(nghttpw_aio_count(aio), strlen(expect));
+	got = peer_recv(peer, strlen(expect));
+	cr_assert_str_eq(got, expect);
+	free(got);
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_url_free(url);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+Test(http_conn, write_res_chunked_and_must_close)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_res  *res;
+	nghttpw_aio       *aio = new_aio(5000);
+	const char *expect = "HTTP/1.1 200 OK\r\n"
+	                     "Transfer-Encoding: chunked\r\n"
+	                     "Connection: close\r\n"
+	                     "\r\n"
+	                     "b\r\nhello world\r\n0\r\n\r\n";
+	char *got;
+
+	conn_pair(&c, &peer);
+	nghttpw_http_res_alloc(&res);
+	nghttpw_http_res_set_header(res, "Transfer-Encoding", "chunked");
+	nghttpw_http_res_set_header(res, "Connection", "close");
+	nghttpw_http_res_copy_data(res, "hello world", 11);
+	nghttpw_http_res_del_header(res, "Content-Length");
+	cr_assert(!nghttpw_http_conn_must_close(c));
+	nghttpw_http_conn_write_res(c, res, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	got = peer_recv(peer, strlen(expect));
+	cr_assert_str_eq(got, expect);
+	cr_assert(nghttpw_http_conn_must_close(c));
+	free(got);
+	nghttpw_aio_free(aio);
+	nghttpw_http_res_free(res);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+Test(http_conn, write_res_without_body_states_zero_length)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_res  *res;
+	nghttpw_aio       *aio = new_aio(5000);
+	char              *got;
+
+	conn_pair(&c, &peer);
+	nghttpw_http_res_alloc(&res);
+	nghttpw_http_res_set_status(res, 404);
+	nghttpw_http_conn_write_res(c, res, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	got = peer_recv_head(peer);
+	cr_assert_str_eq(got, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+	free(got);
+	nghttpw_aio_free(aio);
+	nghttpw_http_res_free(res);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+Test(http_conn, read_req_then_body_then_pipelined_request)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_aio       *aio = new_aio(5000);
+	char               body[8] = { 0 };
+	nghttpw_iov        iov = { body, 7 };
+
+	conn_pair(&c, &peer);
+	nghttpw_http_req_alloc(&req, NULL);
+	/* Two requests in one write: the second must wait in the buffer. */
+	peer_send(peer, "PUT /a/b HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\n"
+	                "X-Many: 1\r\nx-many: 2\r\n\r\npayload"
+	                "GET /next HTTP/1.0\r\nHost: h\r\n\r\n");
+	nghttpw_http_conn_read_req(c, req, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert_str_eq(nghttpw_http_req_get_method(req), "PUT");
+	cr_assert_str_eq(nghttpw_http_req_get_uri(req), "/a/b");
+	cr_assert_str_eq(nghttpw_http_req_get_version(req), "HTTP/1.1");
+	cr_assert_str_eq(nghttpw_http_req_get_header(req, "content-length"), "7");
+	cr_assert_str_eq(nghttpw_http_req_get_header(req, "X-MANY"), "1, 2");
+	cr_assert(!nghttpw_http_conn_must_close(c));
+
+	nghttpw_aio_set_iov(aio, 1, &iov);
+	nghttpw_http_conn_read_all(c, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert_eq(nghttpw_aio_count(aio), 7);
+	cr_assert_str_eq(body, "payload");
+
+	nghttpw_http_conn_read_req(c, req, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert_str_eq(nghttpw_http_req_get_method(req), "GET");
+	cr_assert_str_eq(nghttpw_http_req_get_uri(req), "/next");
+	cr_assert_null(nghttpw_http_req_get_header(req, "X-Many"), "reset between");
+	cr_assert(nghttpw_http_conn_must_close(c), "HTTP/1.0 without keep-alive");
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+typedef struct {
+	nghttpw_stream *peer;
+	const char     *text;
+} dribble_arg;
+
+static void *
+dribble(void *arg)
+{
+	dribble_arg *d = arg;
+	for (const char *p = d->text; *p != '\0'; p++) {
+		send_all(d->peer, p, 1, NULL);
+		if ((p - d->text) % 7 == 0) {
+			nghttpw_msleep(1);
+		}
+	}
+	return (NULL);
+}
+
+Test(http_conn, read_res_arriving_byte_by_byte)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_res  *res;
+	nghttpw_aio       *aio = new_aio(10000);
+	pthread_t          t;
+	dribble_arg        d;
+
+	conn_pair(&c, &peer);
+	nghttpw_http_res_alloc(&res);
+	d = (dribble_arg) { peer, "HTTP/1.1 418 Short And Stout\r\n"
+		                      "Server: teapot\r\nContent-Length: 0\r\n\r\n" };
+	pthread_create(&t, NULL, dribble, &d);
+	nghttpw_http_conn_read_res(c, res, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	pthread_join(t, NULL);
+	cr_assert_eq(nghttpw_http_res_get_status(res), 418);
+	cr_assert_str_eq(nghttpw_http_res_get_reason(res), "Short And Stout");
+	cr_assert_str_eq(nghttpw_http_res_get_header(res, "server"), "teapot");
+	nghttpw_aio_free(aio);
+	nghttpw_http_res_free(res);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+/* Transact against a scripted peer. */
+typedef struct {
+	nghttpw_stream *peer;
+	const char     *reply;
+	bool            close_after;
+	char           *request_head;
+} server_arg;
+
+static void *
+scripted_server(void *arg)
+{
+	server_arg *s    = arg;
+	s->request_head  = peer_recv_head(s->peer);
+	send_all(s->peer, s->reply, strlen(s->reply), NULL);
+	if (s->close_after) {
+		nghttpw_stream_close(s->peer);
+	}
+	return (NULL);
+}
+
+static nghttpw_http_res *
+transact_with(const char *method, const char *reply, bool close_after,
+    int expect_rv, char **request_head)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_http_res  *res;
+	nghttpw_aio       *aio = new_aio(5000);
+	server_arg         s;
+	pthread_t          t;
+	int                rv;
+
+	conn_pair(&c, &peer);
+	nghttpw_http_req_alloc(&req, NULL);
+	nghttpw_http_req_set_method(req, method);
+	nghttpw_http_res_alloc(&res);
+	s = (server_arg) { .peer = peer, .reply = reply, .close_after = close_after };
+	pthread_create(&t, NULL, scripted_server, &s);
+	nghttpw_http_conn_transact(c, req, res, aio);
+	rv = wait_result(aio);
+	pthread_join(t, NULL);
+	cr_assert_eq(rv, expect_rv, "transact: %s", nghttpw_strerror(rv));
+	if (request_head != NULL) {
+		*request_head = s.request_head;
+	} else {
+		free(s.request_head);
+	}
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+	return (res);
+}
+
+static void
+assert_body(nghttpw_http_res *res, const char *expect)
+{
+	void  *body;
+	size_t size;
+
+	nghttpw_http_res_get_data(res, &body, &size);
+	cr_assert_eq(size, strlen(expect), "body size %zu", size);
+	if (size > 0) {
+		cr_assert_arr_eq(body, expect, size);
+	}
+}
+
+Test(http_conn, transact_content_length)
+{
+	char             *head;
+	nghttpw_http_res *res = transact_with("GET",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabcde", false, 0, &head);
+	cr_assert_str_eq(head, "GET / HTTP/1.1\r\n\r\n");
+	assert_body(res, "abcde");
+	free(head);
+	nghttpw_http_res_free(res);
+}
+
+Test(http_conn, transact_chunked_with_trailer)
+{
+	nghttpw_http_res *res = transact_with("GET",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "4\r\nWiki\r\n6;ext=1\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n"
+	    "0\r\nX-Trailer: dropped\r\n\r\n",
+	    false, 0, NULL);
+	assert_body(res, "Wikipedia in \r\n\r\nchunks.");
+	cr_assert_null(nghttpw_http_res_get_header(res, "X-Trailer"));
+	nghttpw_http_res_free(res);
+}
+
+Test(http_conn, transact_body_until_close)
+{
+	nghttpw_http_res *res = transact_with("GET",
+	    "HTTP/1.1 200 OK\r\n\r\nall of this until the end", true, 0, NULL);
+	assert_body(res, "all of this until the end");
+	nghttpw_http_res_free(res);
+}
+
+Test(http_conn, transact_head_and_204_and_304_have_no_body)
+{
+	nghttpw_http_res *res;
+
+	res = transact_with("HEAD",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", false, 0, NULL);
+	assert_body(res, "");
+	cr_assert_str_eq(nghttpw_http_res_get_header(res, "Content-Length"), "1000");
+	nghttpw_http_res_free(res);
+	res = transact_with("GET", "HTTP/1.1 204 No Content\r\n\r\n", false, 0, NULL);
+	cr_assert_eq(nghttpw_http_res_get_status(res), 204);
+	assert_body(res, "");
+	nghttpw_http_res_free(res);
+	res = transact_with("GET",
+	    "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n", false, 0,
+	    NULL);
+	assert_body(res, "");
+	nghttpw_http_res_free(res);
+}
+
+Test(http_conn, transact_skips_100_continue)
+{
+	nghttpw_http_res *res = transact_with("GET",
+	    "HTTP/1.1 100 Continue\r\n\r\n"
+	    "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+	    false, 0, NULL);
+	cr_assert_eq(nghttpw_http_res_get_status(res), 201);
+	assert_body(res, "ok");
+	nghttpw_http_res_free(res);
+}
+
+Test(http_conn, transact_truncated_body_is_an_error)
+{
+	nghttpw_http_res *res = transact_with("GET",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nshort", true,
+	    NGHTTPW_ECLOSED, NULL);
+	nghttpw_http_res_free(res);
+}
+
+/* Hostile or malformed heads: each is refused with a defined error. */
+static void
+expect_read_req_error_n(const char *wire, size_t len, int expect)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_aio       *aio = new_aio(5000);
+	int                rv;
+
+	conn_pair(&c, &peer);
+	nghttpw_http_req_alloc(&req, NULL);
+	nghttpw_http_conn_set_max_header_size(c, 1024);
+	nghttpw_http_conn_set_max_headers(c, 10);
+	send_all(peer, wire, len, NULL);
+	nghttpw_http_conn_read_req(c, req, aio);
+	rv = wait_result(aio);
+	cr_assert_eq(rv, expect, "for %.40s...: got %s", wire, nghttpw_strerror(rv));
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+static void
+expect_read_req_error(const char *wire, int expect)
+{
+	expect_read_req_error_n(wire, strlen(wire), expect);
+}
+
+Test(http_conn, smuggling_shapes_refused)
+{
+	expect_read_req_error("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
+	                      "Transfer-Encoding: chunked\r\n\r\n",
+	    NGHTTPW_EPROTO);
+	expect_read_req_error("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
+	                      "Content-Length: 4\r\n\r\n",
+	    NGHTTPW_EPROTO);
+	expect_read_req_error(
+	    "GET / HTTP/1.1\r\nHost: h\r\nX-Fold: a\r\n b\r\n\r\n", NGHTTPW_EPROTO);
+	expect_read_req_error(
+	    "GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n", NGHTTPW_EPROTO);
+	expect_read_req_error(
+	    "GET / HTTP/1.1\r\nHost : h\r\n\r\n", NGHTTPW_EPROTO);
+	expect_read_req_error_n(
+	    "GET / HTTP/1.1\r\nHo\0st: h\r\n\r\n", 28, NGHTTPW_EPROTO);
+	expect_read_req_error("G\x01T / HTTP/1.1\r\n\r\n", NGHTTPW_EPROTO);
+	expect_read_req_error("GET / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked, "
+	                      "identity\r\n\r\n",
+	    NGHTTPW_EPROTO);
+}
+
+Test(http_conn, bad_chunk_size_refused_in_transact)
+{
+	nghttpw_http_res *res = transact_with("GET",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
+	    false, NGHTTPW_EPROTO, NULL);
+	nghttpw_http_res_free(res);
+}
+
+Test(http_conn, header_limits_give_emsgsize)
+{
+	char big[2048];
+	char many[1024] = "GET / HTTP/1.1\r\n";
+
+	snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nX-Big: %01500d\r\n\r\n", 0);
+	expect_read_req_error(big, NGHTTPW_EMSGSIZE);
+	for (int i = 0; i < 12; i++) {
+		char line[32];
+		snprintf(line, sizeof(line), "X-%d: v\r\n", i);
+		strcat(many, line);
+	}
+	strcat(many, "\r\n");
+	expect_read_req_error(many, NGHTTPW_EMSGSIZE);
+}
+
+Test(http_conn, body_limit_in_transact)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_http_res  *res;
+	nghttpw_aio       *aio = new_aio(5000);
+	server_arg         s;
+	pthread_t          t;
+
+	conn_pair(&c, &peer);
+	nghttpw_http_conn_set_max_body(c, 4);
+	nghttpw_http_req_alloc(&req, NULL);
+	nghttpw_http_res_alloc(&res);
+	s = (server_arg) { .peer = peer,
+		.reply = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n12345" };
+	pthread_create(&t, NULL, scripted_server, &s);
+	nghttpw_http_conn_transact(c, req, res, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_EMSGSIZE);
+	pthread_join(t, NULL);
+	free(s.request_head);
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_http_res_free(res);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+Test(http_conn, peer_vanishes_mid_head)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_aio       *aio = new_aio(5000);
+
+	conn_pair(&c, &peer);
+	nghttpw_http_req_alloc(&req, NULL);
+	peer_send(peer, "GET /half HTTP/1.1\r\nHost: h");
+	nghttpw_stream_close(peer);
+	nghttpw_http_conn_read_req(c, req, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_ECLOSED);
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+Test(http_conn, write_all_thousand_iovs_byte_exact)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_aio       *aio = new_aio(10000);
+	nghttpw_iov        iov[1000];
+	unsigned char     *src;
+	size_t             total = 0, off = 0;
+	unsigned           seed  = 3;
+	unsigned char     *got;
+
+	for (int i = 0; i < 1000; i++) {
+		iov[i].iov_len = (size_t) (rand_r(&seed) % 4000);
+		total += iov[i].iov_len;
+	}
+	src = malloc(total);
+	got = malloc(total);
+	fill_pattern(src, total, 9);
+	for (int i = 0; i < 1000; i++) {
+		iov[i].iov_buf = src + off;
+		off += iov[i].iov_len;
+	}
+	conn_pair(&c, &peer);
+	nghttpw_aio_set_iov(aio, 1000, iov);
+	nghttpw_http_conn_write_all(c, aio);
+	/* The peer reads while the write is in flight. */
+	cr_assert_eq(recv_all(peer, got, total, NULL), 0);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert_eq(nghttpw_aio_count(aio), total);
+	cr_assert_eq(memcmp(src, got, total), 0);
+	free(src);
+	free(got);
+	nghttpw_aio_free(aio);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+Test(http_conn, write_all_to_vanished_peer_reports_count)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_aio       *aio = new_aio(10000);
+	size_t             len = 16 << 20;
+	char              *big = calloc(1, len);
+	nghttpw_iov        iov = { big, len };
+	int                rv;
+
+	conn_pair(&c, &peer);
+	nghttpw_stream_free(peer);
+	nghttpw_aio_set_iov(aio, 1, &iov);
+	nghttpw_http_conn_write_all(c, aio);
+	rv = wait_result(aio);
+	cr_assert(rv == NGHTTPW_ECONNRESET || rv == NGHTTPW_ECLOSED, "got %s",
+	    nghttpw_strerror(rv));
+	cr_assert_lt(nghttpw_aio_count(aio), len);
+	free(big);
+	nghttpw_aio_free(aio);
+	nghttpw_http_conn_close(c);
+}
+
+Test(http_conn, second_read_and_write_get_ebusy_and_disturb_nothing)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_aio       *r1 = new_aio(5000), *r2 = new_aio(5000);
+	nghttpw_aio       *w1 = new_aio(5000), *w2 = new_aio(5000);
+	char               b1[4] = { 0 }, b2[4];
+	nghttpw_iov        i1 = { b1, 3 }, i2 = { b2, 3 };
+	size_t             len = 8 << 20;
+	char              *big = malloc(len), *sink = malloc(len);
+	nghttpw_iov        wi = { big, len }, wi2 = { "xyz", 3 };
+
+	conn_pair(&c, &peer);
+	nghttpw_aio_set_iov(r1, 1, &i1);
+	nghttpw_aio_set_iov(r2, 1, &i2);
+	nghttpw_http_conn_read_all(c, r1);
+	nghttpw_http_conn_read(c, r2);
+	cr_assert_eq(wait_result(r2), NGHTTPW_EBUSY);
+
+	fill_pattern(big, len, 2);
+	nghttpw_aio_set_iov(w1, 1, &wi);
+	nghttpw_aio_set_iov(w2, 1, &wi2);
+	nghttpw_http_conn_write_all(c, w1); /* too big to finish at once */
+	nghttpw_http_conn_write_all(c, w2);
+	cr_assert_eq(wait_result(w2), NGHTTPW_EBUSY);
+	cr_assert_eq(recv_all(peer, sink, len, NULL), 0);
+	cr_assert_eq(wait_result(w1), 0);
+	cr_assert_eq(memcmp(big, sink, len), 0, "the first write was disturbed");
+
+	peer_send(peer, "abc");
+	cr_assert_eq(wait_result(r1), 0);
+	cr_assert_str_eq(b1, "abc");
+	free(big);
+	free(sink);
+	nghttpw_aio_free(r1);
+	nghttpw_aio_free(r2);
+	nghttpw_aio_free(w1);
+	nghttpw_aio_free(w2);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+Test(http_conn, cancel_timeout_and_close_of_pending_reads)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_aio       *aio = new_aio(60);
+	char               buf[4];
+	nghttpw_iov        iov = { buf, 4 };
+
+	conn_pair(&c, &peer);
+	nghttpw_http_req_alloc(&req, NULL);
+	nghttpw_http_conn_read_req(c, req, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_ETIMEDOUT);
+
+	nghttpw_aio_set_timeout(aio, 5000);
+	nghttpw_aio_set_iov(aio, 1, &iov);
+	nghttpw_http_conn_read(c, aio);
+	nghttpw_aio_cancel(aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_ECANCELED);
+
+	/* The connection is still good after both. */
+	peer_send(peer, "GET / HTTP/1.1\r\n\r\n");
+	nghttpw_http_conn_read_req(c, req, aio);
+	cr_assert_eq(wait_result(aio), 0);
+
+	nghttpw_http_conn_read(c, aio);
+	nghttpw_http_conn_close(c);
+	cr_assert_eq(wait_result(aio), NGHTTPW_ECLOSED);
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_stream_free(peer);
+}
+
+typedef struct {
+	atomic_int calls;
+	atomic_int inline_call;
+	pthread_t  starter;
+	atomic_int inside;
+} probe;
+
+static void
+probe_cb(void *arg)
+{
+	probe *p = arg;
+	if (pthread_equal(p->starter, pthread_self()) && atomic_load(&p->inside)) {
+		atomic_store(&p->inline_call, 1);
+	}
+	atomic_fetch_add(&p->calls, 1);
+}
+
+Test(http_conn, buffered_pipelined_request_never_calls_back_inline)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_aio       *first = new_aio(5000), *aio;
+	probe              p = { 0 };
+
+	conn_pair(&c, &peer);
+	nghttpw_http_req_alloc(&req, NULL);
+	peer_send(peer, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
+	nghttpw_http_conn_read_req(c, req, first);
+	cr_assert_eq(wait_result(first), 0);
+	/* The second request is already in the connection's buffer. */
+	nghttpw_aio_alloc(&aio, probe_cb, &p);
+	p.starter = pthread_self();
+	atomic_store(&p.inside, 1);
+	nghttpw_http_conn_read_req(c, req, aio);
+	atomic_store(&p.inside, 0);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), 0);
+	cr_assert_str_eq(nghttpw_http_req_get_uri(req), "/2");
+	cr_assert_eq(atomic_load(&p.inline_call), 0);
+	cr_assert_eq(atomic_load(&p.calls), 1);
+	nghttpw_aio_free(first);
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+Test(http_conn, null_arguments)
+{
+	nghttpw_http_conn *c;
+	nghttpw_aio       *aio = new_aio(1000);
+
+	cr_assert_eq(nghttpw_http_conn_alloc(NULL, NULL), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_http_conn_alloc(&c, NULL), NGHTTPW_EINVAL);
+	nghttpw_http_conn_read_req(NULL, NULL, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_EINVAL);
+	nghttpw_http_conn_transact(NULL, NULL, NULL, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_EINVAL);
+	nghttpw_http_conn_close(NULL);
+	nghttpw_aio_free(aio);
+}
+
+/* Races: reads with tiny timeouts and cancels while requests trickle in;
+ * every read completes once and no request is lost or seen twice. */
+Test(http_conn, stress_read_req_cancel_timeout, .timeout = 120)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_aio       *aio;
+	atomic_int         calls = 0;
+	unsigned           seed  = 17;
+	int                next  = 0, sent = 0;
+
+	conn_pair(&c, &peer);
+	nghttpw_http_req_alloc(&req, NULL);
+	cr_assert_eq(nghttpw_aio_alloc(&aio, (void (*)(void *)) probe_cb,
+	                 &(probe) { 0 }),
+	    0);
+	for (int i = 0; i < 3000; i++) {
+		if (rand_r(&seed) % 2 && sent < 2000) {
+			char line[64];
+			snprintf(line, sizeof(line), "GET /%d HTTP/1.1\r\n\r\n", sent++);
+			peer_send(peer, line);
+		}
+		nghttpw_aio_set_timeout(aio, (nghttpw_duration) (rand_r(&seed) % 3));
+		nghttpw_http_conn_read_req(c, req, aio);
+		if (rand_r(&seed) % 3 == 0) {
+			nghttpw_aio_cancel(aio);
+		}
+		nghttpw_aio_wait(aio);
+		atomic_fetch_add(&calls, 1);
+		int rv = nghttpw_aio_result(aio);
+		if (rv == 0) {
+			char want[32];
+			snprintf(want, sizeof(want), "/%d", next++);
+			cr_assert_str_eq(nghttpw_http_req_get_uri(req), want);
+		} else {
+			cr_assert(rv == NGHTTPW_ECANCELED || rv == NGHTTPW_ETIMEDOUT,
+			    "got %s", nghttpw_strerror(rv));
+		}
+	}
+	cr_assert_gt(next, 0);
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
