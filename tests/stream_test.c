@@ -680,3 +680,64 @@ Test(stream, stress_close_racing_ops, .timeout = 120)
 		nghttpw_aio_free(s);
 	}
 }
+
+/* Names are resolved away from the caller's thread; the dial still works,
+ * and a dial cancelled or closed while resolving ends cleanly. */
+Test(stream, dial_by_name_and_cancel_while_resolving)
+{
+	nghttpw_stream_listener *l;
+	nghttpw_stream_dialer   *d;
+	nghttpw_aio             *aio;
+	char                     url[64];
+	int                      port;
+
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "tcp4://127.0.0.1:0"), 0);
+	cr_assert_eq(nghttpw_stream_listener_listen(l), 0);
+	nghttpw_stream_listener_get_int(l, NGHTTPW_OPT_TCP_BOUND_PORT, &port);
+	snprintf(url, sizeof(url), "tcp4://localhost:%d", port);
+	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, url), 0);
+	nghttpw_aio_alloc(&aio, NULL, NULL);
+	nghttpw_aio_set_timeout(aio, 5000);
+	nghttpw_stream_dialer_dial(d, aio);
+	cr_assert_eq(nghttpw_aio_result((nghttpw_aio_wait(aio), aio)), 0);
+	nghttpw_stream_free(nghttpw_aio_get_output(aio, 0));
+
+	for (int i = 0; i < 200; i++) {
+		nghttpw_stream_dialer_dial(d, aio);
+		nghttpw_aio_cancel(aio);
+		nghttpw_aio_wait(aio);
+		int rv = nghttpw_aio_result(aio);
+		cr_assert(rv == 0 || rv == NGHTTPW_ECANCELED, "got %s",
+		    nghttpw_strerror(rv));
+		nghttpw_stream_free(nghttpw_aio_get_output(aio, 0));
+	}
+	nghttpw_stream_dialer_dial(d, aio);
+	nghttpw_stream_dialer_close(d);
+	nghttpw_aio_wait(aio);
+	cr_assert(nghttpw_aio_result(aio) == 0 ||
+	    nghttpw_aio_result(aio) == NGHTTPW_ECLOSED);
+	nghttpw_stream_free(nghttpw_aio_get_output(aio, 0));
+	nghttpw_aio_free(aio);
+	nghttpw_stream_dialer_free(d);
+	nghttpw_stream_listener_free(l);
+}
+
+Test(stream, null_objects_fail_the_aio)
+{
+	nghttpw_aio *aio;
+
+	nghttpw_aio_alloc(&aio, NULL, NULL);
+	nghttpw_stream_send(NULL, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_EINVAL);
+	nghttpw_stream_recv(NULL, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_EINVAL);
+	nghttpw_stream_dialer_dial(NULL, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_EINVAL);
+	nghttpw_stream_listener_accept(NULL, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_EINVAL);
+	nghttpw_aio_free(aio);
+}

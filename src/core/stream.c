@@ -65,16 +65,34 @@ nghttpw_stream_stop(nghttpw_stream *s)
 	}
 }
 
+/* An operation started on a NULL object fails the aio, as any other
+ * invalid argument does, rather than crashing. */
+static bool
+null_object(const void *obj, nghttpw_aio *aio)
+{
+	if (obj != NULL) {
+		return (false);
+	}
+	if (nghttpw_aio_begin(aio)) {
+		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
+	}
+	return (true);
+}
+
 void
 nghttpw_stream_send(nghttpw_stream *s, nghttpw_aio *aio)
 {
-	s->ops->s_send(s->arg, aio);
+	if (!null_object(s, aio)) {
+		s->ops->s_send(s->arg, aio);
+	}
 }
 
 void
 nghttpw_stream_recv(nghttpw_stream *s, nghttpw_aio *aio)
 {
-	s->ops->s_recv(s->arg, aio);
+	if (!null_object(s, aio)) {
+		s->ops->s_recv(s->arg, aio);
+	}
 }
 
 static int
@@ -278,7 +296,9 @@ nghttpw_stream_dialer_close(nghttpw_stream_dialer *d)
 void
 nghttpw_stream_dialer_dial(nghttpw_stream_dialer *d, nghttpw_aio *aio)
 {
-	d->ops->d_dial(d->arg, aio);
+	if (!null_object(d, aio)) {
+		d->ops->d_dial(d->arg, aio);
+	}
 }
 
 int
@@ -394,7 +414,9 @@ nghttpw_stream_listener_listen(nghttpw_stream_listener *l)
 void
 nghttpw_stream_listener_accept(nghttpw_stream_listener *l, nghttpw_aio *aio)
 {
-	l->ops->l_accept(l->arg, aio);
+	if (!null_object(l, aio)) {
+		l->ops->l_accept(l->arg, aio);
+	}
 }
 
 static int

@@ -1,6 +1,7 @@
 /* TCP dialers.  Each dial in progress is a record on the dialer's list;
  * whoever takes the record off the list (the connect finishing, a cancel,
  * or the dialer closing) owns the aio and finishes it. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +24,14 @@ typedef struct tcp_dialer {
 } tcp_dialer;
 
 typedef struct dial_rec {
-	list_node    node;
-	tcp_dialer  *d;
-	nghttpw_aio *aio;
-	void        *conn; /* handle from tcp_conn_connect */
-	bool         aborted; /* the connect will never report */
+	list_node               node;
+	tcp_dialer             *d;
+	nghttpw_aio            *aio;
+	void                   *conn;      /* handle from tcp_conn_connect */
+	bool                    resolving; /* the resolver owns the record */
+	task                    resolve_task;
+	struct sockaddr_storage addr;
+	socklen_t               addrlen;
 } dial_rec;
 
 static void
@@ -82,14 +86,17 @@ dial_done(void *arg, int rv, nghttpw_stream *s)
 	dial_rec_free(r);
 }
 
-/* Takes r off the list; d's mutex held.  Returns true if the connect was
- * abandoned (r is then the caller's to free) rather than about to report. */
+/* Takes r off the list; d's mutex held.  Returns true if r is now the
+ * caller's to free; false if the resolver or the connect still holds it
+ * and will free it when it reports. */
 static bool
 dial_take_locked(dial_rec *r)
 {
 	list_remove(&r->node);
-	r->aborted = tcp_conn_abort_connect(r->conn);
-	return (r->aborted);
+	if (r->resolving) {
+		return (false); /* the resolver frees it when it is done */
+	}
+	return (tcp_conn_abort_connect(r->conn));
 }
 
 static void
@@ -116,64 +123,104 @@ dial_cancel(nghttpw_aio *aio, void *arg, int rv)
 	}
 }
 
+/* The address is known (or not): start the connect.  Runs on the dialing
+ * thread for numeric hosts, else on the resolver thread. */
+static void
+dial_resolved(dial_rec *r, int rv)
+{
+	tcp_dialer *d  = r->d;
+	int         fd = -1;
+
+	if (rv == 0) {
+		fd = socket(r->addr.ss_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			rv = plat_errno_result(errno);
+		} else if (connect(fd, (void *) &r->addr, r->addrlen) != 0 &&
+		    errno != EINPROGRESS) {
+			rv = plat_errno_result(errno);
+		}
+	}
+	pthread_mutex_lock(&d->mtx);
+	if (!list_linked(&r->node)) {
+		/* Cancelled or closed meanwhile; the aio is finished. */
+		pthread_mutex_unlock(&d->mtx);
+	} else if (rv == 0 && (rv = tcp_conn_connect(fd, &d->settings, dial_done,
+	                           r, &r->conn)) == 0) {
+		r->resolving = false;
+		pthread_mutex_unlock(&d->mtx);
+		return;
+	} else {
+		list_remove(&r->node);
+		pthread_mutex_unlock(&d->mtx);
+		nghttpw_aio_finish(r->aio, rv);
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	dial_rec_free(r);
+}
+
+static void
+dial_resolve_task(void *arg)
+{
+	dial_rec   *r = arg;
+	tcp_dialer *d = r->d;
+
+	dial_resolved(r, plat_resolve(d->host, d->port, d->family, false,
+	                     &r->addr, &r->addrlen));
+}
+
+static bool
+host_is_numeric(const char *host)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return (inet_pton(AF_INET, host, buf) == 1 ||
+	    inet_pton(AF_INET6, host, buf) == 1);
+}
+
 static void
 tcp_dialer_dial(void *arg, nghttpw_aio *aio)
 {
-	tcp_dialer             *d = arg;
-	struct sockaddr_storage ss;
-	socklen_t               len;
-	dial_rec               *r;
-	int                     fd;
-	int                     rv;
+	tcp_dialer *d = arg;
+	dial_rec   *r;
 
 	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	/* Name resolution blocks; numeric hosts, the common case on loopback
-	 * and in tests, return at once. */
-	if ((rv = plat_resolve(d->host, d->port, d->family, false, &ss, &len)) !=
-	    0) {
-		nghttpw_aio_finish(aio, rv);
 		return;
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		nghttpw_aio_finish(aio, NGHTTPW_ENOMEM);
 		return;
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		free(r);
-		nghttpw_aio_finish(aio, plat_errno_result(errno));
-		return;
-	}
-	if (connect(fd, (void *) &ss, len) != 0 && errno != EINPROGRESS) {
-		rv = plat_errno_result(errno);
-		close(fd);
-		free(r);
-		nghttpw_aio_finish(aio, rv);
-		return;
-	}
-	r->d   = d;
-	r->aio = aio;
+	r->d         = d;
+	r->aio       = aio;
+	r->resolving = true;
 	pthread_mutex_lock(&d->mtx);
 	if (d->closed) {
-		rv = NGHTTPW_ECLOSED;
-	} else if (!nghttpw_aio_defer(aio, dial_cancel, r)) {
-		rv = -1; /* already finished by defer */
-	} else if ((rv = tcp_conn_connect(fd, &d->settings, dial_done, r,
-	                &r->conn)) == 0) {
-		list_append(&d->dials, &r->node);
-		d->refs++;
 		pthread_mutex_unlock(&d->mtx);
+		free(r);
+		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
 		return;
 	}
-	pthread_mutex_unlock(&d->mtx);
-	close(fd);
-	if (rv > 0) {
-		nghttpw_aio_finish(aio, rv);
+	if (!nghttpw_aio_defer(aio, dial_cancel, r)) {
+		pthread_mutex_unlock(&d->mtx);
+		free(r);
+		return;
 	}
-	aio_cancel_barrier(r);
-	free(r);
+	list_append(&d->dials, &r->node);
+	d->refs++;
+	pthread_mutex_unlock(&d->mtx);
+
+	if (host_is_numeric(d->host)) {
+		dial_resolved(r, plat_resolve(d->host, d->port, d->family, false,
+		                     &r->addr, &r->addrlen));
+	} else {
+		/* Name lookups may block: never on the caller's (possibly I/O)
+		 * thread. */
+		task_init(&r->resolve_task, dial_resolve_task, r);
+		runtime_reap(&r->resolve_task);
+	}
 }
 
 static void
@@ -192,8 +239,8 @@ tcp_dialer_close(void *arg)
 		if (dial_take_locked(r)) {
 			list_append(&taken, &r->node);
 		}
-		/* Finished under the lock: an unaborted record is freed by its
-		 * connect report as soon as we let go. */
+		/* Finished under the lock: a record not handed back is freed by its
+		 * resolver or connect report as soon as we let go. */
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
 	}
 	pthread_mutex_unlock(&d->mtx);
