@@ -752,3 +752,235 @@ Test(http_conn, stress_read_req_cancel_timeout, .timeout = 120)
 	nghttpw_http_conn_close(c);
 	nghttpw_stream_free(peer);
 }
+
+/* Request and response round trips between two connections, over TCP and
+ * over an in-memory stream of the user's own. */
+static void
+round_trip(bool over_tcp, const char *req_body, const char *res_body)
+{
+	nghttpw_stream    *a, *b;
+	nghttpw_http_conn *client, *server;
+	nghttpw_http_req  *req, *got_req;
+	nghttpw_http_res  *res, *got_res;
+	nghttpw_aio       *aio = new_aio(5000);
+	char               buf[256] = { 0 };
+	const char        *cl;
+
+	cr_assert_eq(over_tcp ? tcp_pair("127.0.0.1", &a, &b) : mem_pair(&a, &b), 0);
+	cr_assert_eq(nghttpw_http_conn_alloc(&client, a), 0);
+	cr_assert_eq(nghttpw_http_conn_alloc(&server, b), 0);
+	nghttpw_http_req_alloc(&req, NULL);
+	nghttpw_http_req_alloc(&got_req, NULL);
+	nghttpw_http_res_alloc(&res);
+	nghttpw_http_res_alloc(&got_res);
+
+	nghttpw_http_req_set_uri(req, "/echo");
+	if (req_body != NULL) {
+		nghttpw_http_req_set_method(req, "POST");
+		nghttpw_http_req_set_data(req, req_body, strlen(req_body));
+	}
+	nghttpw_http_conn_write_req(client, req, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	nghttpw_http_conn_read_req(server, got_req, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert_str_eq(nghttpw_http_req_get_uri(got_req), "/echo");
+	cl = nghttpw_http_req_get_header(got_req, "Content-Length");
+	if (req_body != NULL) {
+		nghttpw_iov iov = { buf, strtoul(cl, NULL, 10) };
+		cr_assert_eq(iov.iov_len, strlen(req_body));
+		nghttpw_aio_set_iov(aio, 1, &iov);
+		nghttpw_http_conn_read_all(server, aio);
+		cr_assert_eq(wait_result(aio), 0);
+		cr_assert_str_eq(buf, req_body);
+	} else {
+		cr_assert_null(cl);
+	}
+
+	if (res_body != NULL) {
+		nghttpw_http_res_copy_data(res, res_body, strlen(res_body));
+	}
+	nghttpw_http_conn_write_res(server, res, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	nghttpw_http_conn_read_res(client, got_res, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert_eq(nghttpw_http_res_get_status(got_res), 200);
+	cl = nghttpw_http_res_get_header(got_res, "Content-Length");
+	cr_assert_not_null(cl);
+	cr_assert_eq(strtoul(cl, NULL, 10), res_body ? strlen(res_body) : 0);
+	if (res_body != NULL) {
+		nghttpw_iov iov = { buf, strlen(res_body) };
+		memset(buf, 0, sizeof(buf));
+		nghttpw_aio_set_iov(aio, 1, &iov);
+		nghttpw_http_conn_read_all(client, aio);
+		cr_assert_eq(wait_result(aio), 0);
+		cr_assert_str_eq(buf, res_body);
+	}
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_http_req_free(got_req);
+	nghttpw_http_res_free(res);
+	nghttpw_http_res_free(got_res);
+	nghttpw_http_conn_close(client);
+	nghttpw_http_conn_close(server);
+}
+
+Test(http_conn, round_trips_tcp)
+{
+	round_trip(true, NULL, NULL);
+	round_trip(true, "request body", "response body");
+	round_trip(true, NULL, "only the response has one");
+}
+
+Test(http_conn, round_trips_user_stream)
+{
+	round_trip(false, NULL, NULL);
+	round_trip(false, "request body", "response body");
+	round_trip(false, "only the request has one", NULL);
+}
+
+Test(http_conn, write_all_single_iov_and_empty_iov)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_aio       *aio = new_aio(5000);
+	nghttpw_iov        iov = { "one buffer", 10 };
+	char              *got;
+
+	conn_pair(&c, &peer);
+	nghttpw_http_conn_write_all(c, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_EINVAL, "no iov at all");
+	nghttpw_aio_set_iov(aio, 1, &iov);
+	nghttpw_http_conn_write_all(c, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert_eq(nghttpw_aio_count(aio), 10);
+	got = peer_recv(peer, 10);
+	cr_assert_str_eq(got, "one buffer");
+	free(got);
+	nghttpw_aio_free(aio);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+Test(http_conn, write_all_times_out_when_peer_never_reads)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_aio       *aio = new_aio(200);
+	size_t             len = 64 << 20;
+	char              *big = calloc(1, len);
+	nghttpw_iov        iov = { big, len };
+
+	conn_pair(&c, &peer);
+	nghttpw_aio_set_iov(aio, 1, &iov);
+	nghttpw_http_conn_write_all(c, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_ETIMEDOUT);
+	cr_assert_gt(nghttpw_aio_count(aio), 0, "socket buffers took nothing?");
+	cr_assert_lt(nghttpw_aio_count(aio), len);
+	free(big);
+	nghttpw_aio_free(aio);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+Test(http_conn, pending_write_on_closed_conn_gives_eclosed)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_aio       *aio = new_aio(5000);
+	size_t             len = 64 << 20;
+	char              *big = calloc(1, len);
+	nghttpw_iov        iov = { big, len };
+
+	conn_pair(&c, &peer);
+	nghttpw_aio_set_iov(aio, 1, &iov);
+	nghttpw_http_conn_write_all(c, aio);
+	nghttpw_msleep(20);
+	nghttpw_http_conn_close(c);
+	cr_assert_eq(wait_result(aio), NGHTTPW_ECLOSED);
+	cr_assert_lt(nghttpw_aio_count(aio), len);
+	free(big);
+	nghttpw_aio_free(aio);
+	nghttpw_stream_free(peer);
+}
+
+/* The peer takes part of a large write, then resets: the count is at
+ * least what the peer read and short of the total. */
+typedef struct {
+	nghttpw_stream *peer;
+	size_t          want;
+	size_t          got;
+} partial_reader;
+
+static void *
+read_then_reset(void *arg)
+{
+	partial_reader *p   = arg;
+	char           *buf = malloc(p->want);
+
+	recv_all(p->peer, buf, p->want, &p->got);
+	free(buf);
+	/* Unread data in the socket when it closes makes the kernel reset. */
+	nghttpw_stream_free(p->peer);
+	return (NULL);
+}
+
+Test(http_conn, write_all_to_peer_that_resets_part_way)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_aio       *aio = new_aio(10000);
+	size_t             len = 64 << 20;
+	char              *big = calloc(1, len);
+	nghttpw_iov        iov = { big, len };
+	partial_reader     p;
+	pthread_t          t;
+	int                rv;
+
+	conn_pair(&c, &peer);
+	p = (partial_reader) { .peer = peer, .want = 1 << 20 };
+	pthread_create(&t, NULL, read_then_reset, &p);
+	nghttpw_aio_set_iov(aio, 1, &iov);
+	nghttpw_http_conn_write_all(c, aio);
+	rv = wait_result(aio);
+	pthread_join(t, NULL);
+	cr_assert(rv == NGHTTPW_ECONNRESET || rv == NGHTTPW_ECLOSED, "got %s",
+	    nghttpw_strerror(rv));
+	cr_assert_eq(p.got, p.want);
+	cr_assert_geq(nghttpw_aio_count(aio), p.got);
+	cr_assert_lt(nghttpw_aio_count(aio), len);
+	free(big);
+	nghttpw_aio_free(aio);
+	nghttpw_http_conn_close(c);
+}
+
+Test(http_conn, chunked_body_split_byte_by_byte)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_http_res  *res;
+	nghttpw_aio       *aio = new_aio(10000);
+	pthread_t          t;
+	dribble_arg        d;
+	char              *head;
+
+	conn_pair(&c, &peer);
+	nghttpw_http_req_alloc(&req, NULL);
+	nghttpw_http_res_alloc(&res);
+	nghttpw_http_conn_transact(c, req, res, aio);
+	head = peer_recv_head(peer);
+	free(head);
+	d = (dribble_arg) { peer,
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"3;name=value\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\n"
+		"Expires: never\r\n\r\n" };
+	pthread_create(&t, NULL, dribble, &d);
+	cr_assert_eq(wait_result(aio), 0);
+	pthread_join(t, NULL);
+	assert_body(res, "abc0123456789abcdef");
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_http_res_free(res);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
