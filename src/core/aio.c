@@ -380,6 +380,7 @@ nghttpw_aio_begin(nghttpw_aio *aio)
 	aio->sleeping    = false;
 	aio->iov_idx     = 0;
 	aio->iov_off     = 0;
+	aio->file_fd     = -1;
 	memset(aio->outputs, 0, sizeof(aio->outputs));
 	aio_unlock(aio);
 	return (true);

@@ -53,6 +53,12 @@ struct nghttpw_aio {
 	list_node prov_node;
 	unsigned  iov_idx;
 	size_t    iov_off;
+
+	/* A send from a file instead of the iov (stream_sendfile), when
+	 * file_fd >= 0: what is left of it. */
+	int      file_fd;
+	uint64_t file_off;
+	uint64_t file_len;
 };
 
 /* Builds at most max iovec entries from the cursor; returns how many. */

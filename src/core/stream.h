@@ -45,6 +45,13 @@ struct nghttpw_stream_listener {
 	void               *arg;
 };
 
+/* Sends up to len bytes of the file fd from off with sendfile(2), moving
+ * some bytes as send does (the count says how many).  Only TCP streams can;
+ * others finish the aio with NGHTTPW_ENOTSUP, and the caller then reads
+ * and sends the file itself. */
+void stream_sendfile(nghttpw_stream *s, int fd, uint64_t off, uint64_t len,
+    nghttpw_aio *aio);
+
 /* TCP transport constructors; the URL has been checked for a tcp-like
  * scheme.  family is AF_INET, AF_INET6 or AF_UNSPEC. */
 int tcp_dialer_alloc(nghttpw_stream_dialer *, const nghttpw_url *, int family);

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,12 +37,55 @@ typedef struct tcp_conn {
 
 enum { IO_DONE, IO_AGAIN };
 
+static const nghttpw_stream_ops tcp_ops;
+
 /* Sends as much of aio as the socket takes.  IO_DONE with *rv set when the
  * operation is over (some bytes went, or an error). */
+/* The file variant of tcp_send_some: the kernel copies from the page
+ * cache to the socket, the file is never read into user memory. */
+static int
+tcp_sendfile_some(tcp_conn *c, nghttpw_aio *aio, int *rv)
+{
+	while (aio->file_len > 0) {
+		off_t   off  = (off_t) aio->file_off;
+		size_t  want = aio->file_len > (1u << 30) ? (1u << 30)
+		                                          : (size_t) aio->file_len;
+		ssize_t n    = sendfile(c->pfd.fd, aio->file_fd, &off, want);
+		if (n > 0) {
+			aio->count += (size_t) n;
+			aio->file_off += (uint64_t) n;
+			aio->file_len -= (uint64_t) n;
+			continue;
+		}
+		if (n == 0) {
+			/* The file is shorter than promised. */
+			*rv = aio->count > 0 ? 0 : NGHTTPW_EINVAL;
+			return (IO_DONE);
+		}
+		if (errno == EINTR) {
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (aio->count == 0) {
+				return (IO_AGAIN);
+			}
+			break;
+		}
+		*rv = aio->count > 0 ? 0 : plat_errno_result(errno);
+		return (IO_DONE);
+	}
+	*rv = 0;
+	return (IO_DONE);
+}
+
 static int
 tcp_send_some(tcp_conn *c, nghttpw_aio *aio, int *rv)
 {
 	struct iovec vec[IOV_MAX];
+
+	if (aio->file_fd >= 0) {
+		return (tcp_sendfile_some(c, aio, rv));
+	}
 
 	for (;;) {
 		struct msghdr msg = { 0 };
@@ -219,6 +263,40 @@ tcp_send(void *arg, nghttpw_aio *aio)
 {
 	tcp_conn *c = arg;
 	tcp_start(c, aio, &c->sendq, tcp_send_some);
+}
+
+void
+stream_sendfile(nghttpw_stream *s, int fd, uint64_t off, uint64_t len,
+    nghttpw_aio *aio)
+{
+	tcp_conn *c;
+	int       rv;
+
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	if (s->ops != &tcp_ops) {
+		nghttpw_aio_finish(aio, NGHTTPW_ENOTSUP);
+		return;
+	}
+	if (len == 0) {
+		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
+		return;
+	}
+	c             = s->arg;
+	aio->file_fd  = fd;
+	aio->file_off = off;
+	aio->file_len = len;
+	pthread_mutex_lock(&c->mtx);
+	if (c->closed) {
+		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
+	} else if (list_empty(&c->sendq) &&
+	    tcp_sendfile_some(c, aio, &rv) == IO_DONE) {
+		nghttpw_aio_finish(aio, rv);
+	} else if (nghttpw_aio_defer(aio, tcp_cancel, c)) {
+		list_append(&c->sendq, &aio->prov_node);
+	}
+	pthread_mutex_unlock(&c->mtx);
 }
 
 static void
