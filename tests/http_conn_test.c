@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "http/http_conn.h"
+#include "http/http_msg.h"
 #include "nghttpw/http.h"
 #include "support/pairs.h"
 
@@ -981,6 +984,169 @@ Test(http_conn, chunked_body_split_byte_by_byte)
 	nghttpw_aio_free(aio);
 	nghttpw_http_req_free(req);
 	nghttpw_http_res_free(res);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+/* Server-side helpers: request bodies by length and by chunks, HEAD
+ * responses, file bodies and the bounds on request heads. */
+static void
+read_body_case(const char *wire, size_t max, int expect, const char *body)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_aio       *aio = new_aio(5000);
+	void              *data;
+	size_t             size;
+
+	conn_pair(&c, &peer);
+	nghttpw_http_req_alloc(&req, NULL);
+	peer_send(peer, wire);
+	nghttpw_http_conn_read_req(c, req, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	http_conn_read_body(c, req, max, aio);
+	cr_assert_eq(wait_result(aio), expect, "got %s",
+	    nghttpw_strerror(nghttpw_aio_result(aio)));
+	if (expect == 0) {
+		nghttpw_http_req_get_data(req, &data, &size);
+		cr_assert_eq(size, strlen(body));
+		if (size > 0) {
+			cr_assert_arr_eq(data, body, size);
+		}
+		/* What follows the body is the next request. */
+		peer_send(peer, "GET /after HTTP/1.1\r\n\r\n");
+		nghttpw_http_conn_read_req(c, req, aio);
+		cr_assert_eq(wait_result(aio), 0);
+		cr_assert_str_eq(nghttpw_http_req_get_uri(req), "/after");
+	}
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+Test(http_conn, read_body_by_length_chunks_and_none)
+{
+	read_body_case("POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nbody", 100, 0,
+	    "body");
+	read_body_case("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	               "2\r\nch\r\n5\r\nunked\r\n0\r\n\r\n",
+	    100, 0, "chunked");
+	read_body_case("GET / HTTP/1.1\r\n\r\n", 100, 0, "");
+	read_body_case("POST / HTTP/1.1\r\nContent-Length: 40\r\n\r\n", 10,
+	    NGHTTPW_EMSGSIZE, NULL);
+	read_body_case("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	               "20\r\n0123456789abcdef0123456789abcdef\r\n0\r\n\r\n",
+	    10, NGHTTPW_EMSGSIZE, NULL);
+	read_body_case("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	               "2x\r\nab\r\n0\r\n\r\n",
+	    100, NGHTTPW_EPROTO, NULL);
+}
+
+Test(http_conn, write_res_head_sends_no_body)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_res  *res;
+	nghttpw_aio       *aio = new_aio(5000);
+	char              *got;
+	char               extra;
+	nghttpw_iov        iov = { &extra, 1 };
+
+	conn_pair(&c, &peer);
+	nghttpw_http_res_alloc(&res);
+	nghttpw_http_res_copy_data(res, "0123456789", 10);
+	http_conn_write_res_head(c, res, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	got = peer_recv_head(peer);
+	cr_assert_str_eq(got, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
+	cr_assert_eq(sync_op(nghttpw_stream_recv, peer, &iov, 1, 100, NULL),
+	    NGHTTPW_ETIMEDOUT, "a body followed the head");
+	free(got);
+	nghttpw_aio_free(aio);
+	nghttpw_http_res_free(res);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+static void
+file_body_case(bool over_tcp)
+{
+	nghttpw_stream    *a, *b;
+	nghttpw_http_conn *c;
+	nghttpw_http_res  *res;
+	nghttpw_aio       *aio = new_aio(10000);
+	char               path[] = "/tmp/nghttpw-file-XXXXXX";
+	int                fd = mkstemp(path);
+	size_t             len = 3 << 20, off = 12345, part = len - off - 100;
+	unsigned char     *data = malloc(len), *got = malloc(part);
+	char              *head;
+	char               expect[64];
+
+	fill_pattern(data, len, 5);
+	cr_assert_eq(write(fd, data, len), (ssize_t) len);
+	unlink(path);
+	cr_assert_eq(over_tcp ? tcp_pair("127.0.0.1", &a, &b) : mem_pair(&a, &b), 0);
+	cr_assert_eq(nghttpw_http_conn_alloc(&c, a), 0);
+	nghttpw_http_res_alloc(&res);
+	cr_assert_eq(nhw_http_res_set_file(res, fd, off, part), 0);
+	nghttpw_http_conn_write_res(c, res, aio);
+	head = peer_recv_head(b);
+	snprintf(expect, sizeof(expect),
+	    "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", part);
+	cr_assert_str_eq(head, expect);
+	cr_assert_eq(recv_all(b, got, part, NULL), 0);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert_eq(memcmp(got, data + off, part), 0, "file bytes differ");
+	cr_assert_eq(nghttpw_aio_count(aio), strlen(expect) + part);
+	free(head);
+	free(data);
+	free(got);
+	nghttpw_aio_free(aio);
+	nghttpw_http_res_free(res); /* closes fd */
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(b);
+}
+
+Test(http_conn, file_body_with_sendfile_over_tcp) { file_body_case(true); }
+Test(http_conn, file_body_read_and_sent_over_user_stream)
+{
+	file_body_case(false);
+}
+
+Test(http_conn, request_head_bounds)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_aio       *aio = new_aio(5000);
+	nghttpw_time       start;
+
+	conn_pair(&c, &peer);
+	nghttpw_http_req_alloc(&req, NULL);
+	http_conn_set_read_timeouts(c, 100, 300);
+	/* Idle: nothing at all arrives. */
+	start = nghttpw_clock();
+	nghttpw_http_conn_read_req(c, req, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_ETIMEDOUT);
+	cr_assert_lt(nghttpw_clock() - start, 280);
+	cr_assert(!http_conn_head_started(c));
+	/* Slow: the head starts but never ends, though bytes keep coming
+	 * faster than the idle bound. */
+	start = nghttpw_clock();
+	nghttpw_http_conn_read_req(c, req, aio);
+	peer_send(peer, "GET /");
+	for (int i = 0; i < 8 && nghttpw_aio_busy(aio); i++) {
+		peer_send(peer, "a");
+		nghttpw_msleep(60);
+	}
+	cr_assert_eq(wait_result(aio), NGHTTPW_ETIMEDOUT);
+	cr_assert_geq(nghttpw_clock() - start, 300);
+	cr_assert_lt(nghttpw_clock() - start, 800);
+	cr_assert(http_conn_head_started(c));
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
 	nghttpw_http_conn_close(c);
 	nghttpw_stream_free(peer);
 }

@@ -10,17 +10,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "core/loop.h"
+#include "core/stream.h"
+#include "http/http_conn.h"
 #include "http/http_parse.h"
 #include "nghttpw/http.h"
 
 #define READ_BUF_INITIAL 4096
+#define FILE_BOUNCE_SIZE (64u * 1024u)
 
 typedef enum {
 	RD_SOME,  /* read: some bytes into the user's iov */
 	RD_ALL,   /* read_all: fill the user's iov */
 	RD_HEAD,  /* read_req / read_res: a message head */
 	RD_WHOLE, /* transact: a response head and its body */
+	RD_BODY,  /* the body of the request head just read (server) */
 } read_kind;
 
 typedef enum {
@@ -51,6 +57,11 @@ struct nghttpw_http_conn {
 	http_parser  parser;
 	nghttpw_iov *rd_iov; /* scratch for the rest of the user's iov */
 	unsigned     rd_iov_cap;
+	/* Bounds on request heads (server side). */
+	nghttpw_duration idle_ms;
+	nghttpw_duration head_ms;
+	bool             head_started;
+	nghttpw_time     head_deadline;
 
 	/* Write side. */
 	nghttpw_aio       *wr_sio;
@@ -65,6 +76,12 @@ struct nghttpw_http_conn {
 	char               chunk_head[24];
 	nghttpw_iov       *wr_iov;
 	unsigned           wr_iov_cap;
+	/* A body sent from a file after the head. */
+	int                wr_file_fd;
+	uint64_t           wr_file_off;
+	uint64_t           wr_file_left;
+	bool               wr_file_bounce; /* no sendfile: read, then send */
+	char              *wr_bounce;
 
 	/* Transact: the response being read once the request is out. */
 	nghttpw_http_res *tx_res;
@@ -121,7 +138,7 @@ rd_finish(nghttpw_http_conn *c, int rv)
 {
 	nghttpw_aio *aio = c->rd_user;
 
-	if (c->rd_kind == RD_HEAD || c->rd_kind == RD_WHOLE) {
+	if (c->rd_kind != RD_SOME && c->rd_kind != RD_ALL) {
 		http_parser_fini(&c->parser);
 		if (rv == 0 && !http_parser_keep_alive(&c->parser)) {
 			c->must_close = true;
@@ -133,6 +150,29 @@ rd_finish(nghttpw_http_conn *c, int rv)
 	c->rd_user = NULL;
 	nghttpw_aio_set_count(aio, c->rd_done);
 	nghttpw_aio_finish(aio, rv);
+}
+
+/* While a request head is awaited, the stream recv is bounded: first by
+ * the idle time, then, from its first byte, by the time the whole head may
+ * take.  Other reads rely on the caller's own aio timeout. */
+static void
+rd_set_deadline(nghttpw_http_conn *c, bool head_pending)
+{
+	nghttpw_duration ms = head_pending && c->rd_kind == RD_HEAD
+	    ? (c->rlen == 0 ? c->idle_ms : c->head_ms)
+	    : NGHTTPW_DURATION_INFINITE;
+
+	if (ms < 0) {
+		nghttpw_aio_set_timeout(c->rd_sio, NGHTTPW_DURATION_INFINITE);
+	} else if (c->rlen == 0) {
+		nghttpw_aio_set_timeout(c->rd_sio, ms);
+	} else {
+		if (!c->head_started) {
+			c->head_started  = true;
+			c->head_deadline = nghttpw_clock() + (nghttpw_time) ms;
+		}
+		nghttpw_aio_set_expire(c->rd_sio, c->head_deadline);
+	}
 }
 
 /* Starts a stream recv into the free end of the read buffer, growing it
@@ -165,6 +205,7 @@ rd_fill_buffer(nghttpw_http_conn *c)
 		c->rbuf = grown;
 		c->rcap = cap;
 	}
+	rd_set_deadline(c, head_pending);
 	iov.iov_buf = c->rbuf + c->rlen;
 	iov.iov_len = c->rcap - c->rlen;
 	nghttpw_aio_set_iov(c->rd_sio, 1, &iov);
@@ -238,6 +279,7 @@ rd_start_message(nghttpw_http_conn *c, nghttpw_http_req *req,
 		c->rlen -= c->rpos;
 		c->rpos = 0;
 	}
+	c->head_started = false;
 	if (req != NULL) {
 		nghttpw_http_req_reset(req);
 		http_parser_init_req(&c->parser, req, c->max_head, c->max_fields);
@@ -318,7 +360,8 @@ rd_sio_cb(void *arg)
 	if (c->rd_abort != 0) {
 		rv = c->rd_abort;
 	}
-	if (rv == NGHTTPW_ECLOSED && c->rd_kind == RD_WHOLE &&
+	if (rv == NGHTTPW_ECLOSED &&
+	    (c->rd_kind == RD_WHOLE || c->rd_kind == RD_BODY) &&
 	    c->parser.in_body && !c->closed) {
 		/* A body delimited by the close of the connection ends here. */
 		if ((rv = http_parser_eof(&c->parser)) == 0) {
@@ -438,6 +481,32 @@ nghttpw_http_conn_read_res(
 	conn_read_head(c, NULL, res, aio);
 }
 
+void
+http_conn_read_body(nghttpw_http_conn *c, nghttpw_http_req *req, size_t max,
+    nghttpw_aio *aio)
+{
+	parse_state state;
+	int         rv;
+
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	pthread_mutex_lock(&c->mtx);
+	if (c->parser.req != req || !c->parser.head_done || c->parser.in_body) {
+		/* Only right after read_req returned this request's head. */
+		nghttpw_aio_finish(aio, NGHTTPW_ESTATE);
+	} else if (rd_begin(c, aio, RD_BODY, rd_cancel)) {
+		if ((rv = http_parser_body(&c->parser, max, &state)) != 0) {
+			rd_finish(c, rv);
+		} else if (state == PARSE_MESSAGE_DONE) {
+			rd_finish(c, http_parser_take_body(&c->parser));
+		} else {
+			rd_progress(c);
+		}
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
 /* Write side. */
 
 static void
@@ -454,6 +523,40 @@ wr_send_rest(nghttpw_http_conn *c)
 		return;
 	}
 	nghttpw_stream_send(c->stream, c->wr_sio);
+}
+
+/* The next piece of a file body: sendfile where the stream can, else a
+ * bounded read into the bounce buffer and a send of it. */
+static int
+wr_file_step(nghttpw_http_conn *c)
+{
+	nghttpw_iov iov;
+	ssize_t     n;
+
+	if (!c->wr_file_bounce) {
+		stream_sendfile(c->stream, c->wr_file_fd, c->wr_file_off,
+		    c->wr_file_left, c->wr_sio);
+		return (0);
+	}
+	if (c->wr_bounce == NULL &&
+	    (c->wr_bounce = malloc(FILE_BOUNCE_SIZE)) == NULL) {
+		return (NGHTTPW_ENOMEM);
+	}
+	n = pread(c->wr_file_fd, c->wr_bounce,
+	    c->wr_file_left < FILE_BOUNCE_SIZE ? (size_t) c->wr_file_left
+	                                       : FILE_BOUNCE_SIZE,
+	    (off_t) c->wr_file_off);
+	if (n <= 0) {
+		/* A file that shrank or fails to read cannot honour the
+		 * Content-Length already sent: the stream is unusable. */
+		c->must_close = true;
+		return (NGHTTPW_EINTERNAL);
+	}
+	iov.iov_buf = c->wr_bounce;
+	iov.iov_len = (size_t) n;
+	nghttpw_aio_set_iov(c->wr_sio, 1, &iov);
+	nghttpw_stream_send(c->stream, c->wr_sio);
+	return (0);
 }
 
 static void
@@ -486,13 +589,28 @@ wr_sio_cb(void *arg)
 	nghttpw_http_conn *c  = arg;
 	int                rv = nghttpw_aio_result(c->wr_sio);
 
+	size_t             n  = nghttpw_aio_count(c->wr_sio);
+
 	pthread_mutex_lock(&c->mtx);
-	c->wr_done += nghttpw_aio_count(c->wr_sio);
+	c->wr_done += n;
+	if (c->wr_done > c->wr_total) {
+		/* Past the head: these bytes came from the file. */
+		c->wr_file_off += n;
+		c->wr_file_left -= n;
+	}
+	if (rv == NGHTTPW_ENOTSUP && c->wr_file_left > 0 && !c->wr_file_bounce) {
+		c->wr_file_bounce = true;
+		rv                = 0;
+	}
 	if (c->wr_abort != 0) {
 		rv = c->wr_abort;
 	}
 	if (rv == 0 && c->wr_kind == WR_ALL && c->wr_done < c->wr_total) {
 		wr_send_rest(c);
+	} else if (rv == 0 && c->wr_file_left > 0) {
+		if ((rv = wr_file_step(c)) != 0) {
+			wr_finish(c, rv);
+		}
 	} else {
 		wr_finish(c, rv);
 	}
@@ -534,6 +652,8 @@ wr_begin(nghttpw_http_conn *c, nghttpw_aio *aio, write_kind kind,
 	c->wr_src   = src;
 	c->wr_nsrc  = nsrc;
 	c->wr_total = iov_total(src, nsrc);
+	c->wr_file_left   = 0;
+	c->wr_file_bounce = false;
 	return (true);
 }
 
@@ -588,7 +708,8 @@ msg_says_close(nhw_http_msg *msg, const char *version)
  * Content-Length when it is needed and missing.  Returns the entry count. */
 static int
 msg_prepare(nghttpw_http_conn *c, nhw_http_msg *msg, bool is_response,
-    nghttpw_http_req *req, nghttpw_http_res *res, unsigned *niov)
+    bool head_only, nghttpw_http_req *req, nghttpw_http_res *res,
+    unsigned *niov)
 {
 	const void *body;
 	size_t      size;
@@ -622,7 +743,10 @@ msg_prepare(nghttpw_http_conn *c, nhw_http_msg *msg, bool is_response,
 		return (rv);
 	}
 	c->msg_iov[n++] = (nghttpw_iov) { (void *) head, head_len };
-	if (chunked && size > 0) {
+	if (head_only || nhw_http_msg_get_file(msg, &(int) { 0 },
+	                     &(uint64_t) { 0 }, &(uint64_t) { 0 })) {
+		/* Nothing more in the gather write (a file body follows it). */
+	} else if (chunked && size > 0) {
 		int l = snprintf(c->chunk_head, sizeof(c->chunk_head), "%zx\r\n", size);
 		c->msg_iov[n++] = (nghttpw_iov) { c->chunk_head, (size_t) l };
 		c->msg_iov[n++] = (nghttpw_iov) { (void *) body, size };
@@ -640,8 +764,10 @@ msg_prepare(nghttpw_http_conn *c, nhw_http_msg *msg, bool is_response,
 
 static void
 conn_write_msg(nghttpw_http_conn *c, nghttpw_http_req *req,
-    nghttpw_http_res *res, nghttpw_aio *aio)
+    nghttpw_http_res *res, bool head_only, nghttpw_aio *aio)
 {
+	int      file_fd;
+	uint64_t file_off, file_len;
 	bool          is_response = res != NULL;
 	nhw_http_msg *msg;
 	unsigned      n;
@@ -660,9 +786,16 @@ conn_write_msg(nghttpw_http_conn *c, nghttpw_http_req *req,
 		/* Checked before the message is touched: a refused write
 		 * must not change the one in flight. */
 		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
-	} else if ((rv = msg_prepare(c, msg, is_response, req, res, &n)) != 0) {
+	} else if ((rv = msg_prepare(c, msg, is_response, head_only, req, res,
+	                &n)) != 0) {
 		nghttpw_aio_finish(aio, rv);
 	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n, wr_cancel)) {
+		if (!head_only &&
+		    nhw_http_msg_get_file(msg, &file_fd, &file_off, &file_len)) {
+			c->wr_file_fd   = file_fd;
+			c->wr_file_off  = file_off;
+			c->wr_file_left = file_len;
+		}
 		if (is_response &&
 		    msg_says_close(msg, nghttpw_http_res_get_version(res))) {
 			c->must_close = true;
@@ -676,14 +809,21 @@ void
 nghttpw_http_conn_write_req(
     nghttpw_http_conn *c, nghttpw_http_req *req, nghttpw_aio *aio)
 {
-	conn_write_msg(c, req, NULL, aio);
+	conn_write_msg(c, req, NULL, false, aio);
 }
 
 void
 nghttpw_http_conn_write_res(
     nghttpw_http_conn *c, nghttpw_http_res *res, nghttpw_aio *aio)
 {
-	conn_write_msg(c, NULL, res, aio);
+	conn_write_msg(c, NULL, res, false, aio);
+}
+
+void
+http_conn_write_res_head(
+    nghttpw_http_conn *c, nghttpw_http_res *res, nghttpw_aio *aio)
+{
+	conn_write_msg(c, NULL, res, true, aio);
 }
 
 /* Transact: both sides are held by one aio. */
@@ -723,8 +863,8 @@ nghttpw_http_conn_transact(nghttpw_http_conn *c, nghttpw_http_req *req,
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
 	} else if (c->rd_user != NULL || c->wr_user != NULL) {
 		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
-	} else if ((rv = msg_prepare(c, nhw_http_req_msg(req), false, req, NULL,
-	                &n)) != 0) {
+	} else if ((rv = msg_prepare(c, nhw_http_req_msg(req), false, false, req,
+	                NULL, &n)) != 0) {
 		nghttpw_aio_finish(aio, rv);
 	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n, tx_cancel)) {
 		c->rd_user         = aio;
@@ -733,6 +873,13 @@ nghttpw_http_conn_transact(nghttpw_http_conn *c, nghttpw_http_req *req,
 		c->tx_res          = res;
 		c->tx_head_request =
 		    strcmp(nghttpw_http_req_get_method(req), "HEAD") == 0;
+		int      fd;
+		uint64_t off, len;
+		if (nhw_http_msg_get_file(nhw_http_req_msg(req), &fd, &off, &len)) {
+			c->wr_file_fd   = fd;
+			c->wr_file_off  = off;
+			c->wr_file_left = len;
+		}
 		wr_send_rest(c);
 	}
 	pthread_mutex_unlock(&c->mtx);
@@ -754,6 +901,7 @@ conn_reap(void *arg)
 	free(c->rbuf);
 	free(c->rd_iov);
 	free(c->wr_iov);
+	free(c->wr_bounce);
 	pthread_mutex_destroy(&c->mtx);
 	free(c);
 }
@@ -788,6 +936,8 @@ nghttpw_http_conn_alloc(nghttpw_http_conn **cp, nghttpw_stream *stream)
 	c->max_head   = NGHTTPW_HTTP_MAX_HEADER_SIZE_DEFAULT;
 	c->max_fields = NGHTTPW_HTTP_MAX_HEADERS_DEFAULT;
 	c->max_body   = NGHTTPW_HTTP_MAX_BODY_DEFAULT;
+	c->idle_ms    = NGHTTPW_DURATION_INFINITE;
+	c->head_ms    = NGHTTPW_DURATION_INFINITE;
 	*cp           = c;
 	return (0);
 }
@@ -881,4 +1031,42 @@ int
 nghttpw_http_conn_set_max_body(nghttpw_http_conn *c, size_t size)
 {
 	return (conn_set_limit(c, c == NULL ? NULL : &c->max_body, size, 0));
+}
+
+void
+http_conn_set_read_timeouts(
+    nghttpw_http_conn *c, nghttpw_duration idle_ms, nghttpw_duration head_ms)
+{
+	pthread_mutex_lock(&c->mtx);
+	c->idle_ms = idle_ms;
+	c->head_ms = head_ms;
+	pthread_mutex_unlock(&c->mtx);
+}
+
+nghttpw_stream *
+http_conn_stream(nghttpw_http_conn *c)
+{
+	return (c->stream);
+}
+
+size_t
+http_conn_buffered(nghttpw_http_conn *c)
+{
+	size_t n;
+
+	pthread_mutex_lock(&c->mtx);
+	n = c->rlen - c->rpos;
+	pthread_mutex_unlock(&c->mtx);
+	return (n);
+}
+
+bool
+http_conn_head_started(nghttpw_http_conn *c)
+{
+	bool started;
+
+	pthread_mutex_lock(&c->mtx);
+	started = c->head_started || c->rlen > 0;
+	pthread_mutex_unlock(&c->mtx);
+	return (started);
 }

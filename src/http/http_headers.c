@@ -10,7 +10,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <inttypes.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "http/http_msg.h"
 
@@ -459,6 +461,46 @@ msg_drop_data(nhw_http_msg *m)
 	m->data     = NULL;
 	m->size     = 0;
 	m->data_own = false;
+	if (m->file_fd >= 0) {
+		close(m->file_fd);
+	}
+	m->file_fd  = -1;
+	m->file_off = 0;
+	m->file_len = 0;
+}
+
+int
+nhw_http_msg_set_file(nhw_http_msg *msg, int fd, uint64_t off, uint64_t len)
+{
+	char cl[24];
+	int  n, rv;
+
+	if (msg == NULL || fd < 0) {
+		return NGHTTPW_EINVAL;
+	}
+	n  = snprintf(cl, sizeof(cl), "%" PRIu64, len);
+	rv = nhw_http_msg_set_header_n(msg, "Content-Length", 14, cl, (size_t) n);
+	if (rv != 0) {
+		return rv;
+	}
+	msg_drop_data(msg);
+	msg->file_fd  = fd;
+	msg->file_off = off;
+	msg->file_len = len;
+	return 0;
+}
+
+bool
+nhw_http_msg_get_file(
+    const nhw_http_msg *msg, int *fdp, uint64_t *offp, uint64_t *lenp)
+{
+	if (msg->file_fd < 0) {
+		return false;
+	}
+	*fdp  = msg->file_fd;
+	*offp = msg->file_off;
+	*lenp = msg->file_len;
+	return true;
 }
 
 int
@@ -538,6 +580,7 @@ void
 nhw_http_msg_init(nhw_http_msg *msg)
 {
 	memset(msg, 0, sizeof(*msg));
+	msg->file_fd = -1;
 	memcpy(msg->version, "HTTP/1.1", 9);
 }
 
@@ -575,4 +618,5 @@ nhw_http_msg_fini(nhw_http_msg *msg)
 	msg_drop_data(msg);
 	free(msg->head);
 	memset(msg, 0, sizeof(*msg));
+	msg->file_fd = -1;
 }

@@ -703,3 +703,12 @@ nhw_http_res_get_head(nghttpw_http_res *res, const char **bufp, size_t *lenp)
 	*lenp              = len;
 	return 0;
 }
+
+int
+nhw_http_res_set_file(nghttpw_http_res *res, int fd, uint64_t off, uint64_t len)
+{
+	if (res == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	return nhw_http_msg_set_file(nhw_http_res_msg(res), fd, off, len);
+}

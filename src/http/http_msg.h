@@ -35,6 +35,9 @@ typedef struct nhw_http_msg {
 	void           *data;     /* body */
 	size_t          size;
 	bool            data_own; /* data was allocated here */
+	int             file_fd;  /* body from a file instead, when >= 0 */
+	uint64_t        file_off;
+	uint64_t        file_len;
 	char           *head;     /* serialization buffer, head_cap bytes */
 	size_t          head_cap;
 	char            version[9];
@@ -78,6 +81,15 @@ int  nhw_http_msg_alloc_data(nhw_http_msg *msg, size_t size, void **bufp);
  * replace the body and set Content-Length to size. */
 int  nhw_http_msg_set_data(nhw_http_msg *msg, const void *body, size_t size, bool copy);
 void nhw_http_msg_get_data(const nhw_http_msg *msg, const void **bodyp, size_t *sizep);
+
+/* A body read from part of an open file, which the message then owns (it
+ * closes fd when the body is replaced, reset or freed).  Replaces any
+ * other body and sets Content-Length to len.  The connection sends it with
+ * sendfile(2) on plain TCP, so the file is never read into memory.
+ * get_file returns false when the body is not a file. */
+int  nhw_http_msg_set_file(nhw_http_msg *msg, int fd, uint64_t off, uint64_t len);
+bool nhw_http_msg_get_file(const nhw_http_msg *msg, int *fdp, uint64_t *offp, uint64_t *lenp);
+int  nhw_http_res_set_file(nghttpw_http_res *res, int fd, uint64_t off, uint64_t len);
 
 /* Start-line setters with counted strings, checked as the public setters
  * check.  Errors: NGHTTPW_EINVAL, NGHTTPW_ENOMEM (message unchanged). */

@@ -1,0 +1,41 @@
+/* What the server and client need of a connection beyond the public API. */
+#ifndef NGHTTPW_HTTP_CONN_H
+#define NGHTTPW_HTTP_CONN_H
+
+#include <sys/types.h>
+
+#include "nghttpw/http.h"
+
+/* Bounds for reading request heads: idle_ms for the first byte of a head
+ * (a keep-alive connection waiting for its next request), head_ms from
+ * that byte to the end of the head (slow-header defence).  Either may be
+ * NGHTTPW_DURATION_INFINITE.  A read_req that runs over fails with
+ * NGHTTPW_ETIMEDOUT; the caller's own aio timeout still applies too. */
+void http_conn_set_read_timeouts(
+    nghttpw_http_conn *conn, nghttpw_duration idle_ms, nghttpw_duration head_ms);
+
+/* Reads the body of the request whose head read_req just returned, framed
+ * by Content-Length or chunked encoding (none: empty), into the request's
+ * data (owned by it), at most max bytes: NGHTTPW_EMSGSIZE beyond that,
+ * NGHTTPW_EPROTO for a malformed chunked body, NGHTTPW_ECLOSED if the peer
+ * leaves first. */
+void http_conn_read_body(
+    nghttpw_http_conn *conn, nghttpw_http_req *req, size_t max, nghttpw_aio *aio);
+
+/* write_res for a HEAD request: the head only, with the Content-Length the
+ * body would have had. */
+void http_conn_write_res_head(
+    nghttpw_http_conn *conn, nghttpw_http_res *res, nghttpw_aio *aio);
+
+/* The stream underneath (for hijacking and options). */
+nghttpw_stream *http_conn_stream(nghttpw_http_conn *conn);
+
+/* Bytes received and not yet consumed (a pipelined request waiting). */
+size_t http_conn_buffered(nghttpw_http_conn *conn);
+
+/* Whether any byte of the request head being read (or whose read just
+ * failed) had arrived: a timeout then means a slow head (answer 408),
+ * otherwise an idle keep-alive connection (just close). */
+bool http_conn_head_started(nghttpw_http_conn *conn);
+
+#endif
