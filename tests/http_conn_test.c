@@ -1150,3 +1150,126 @@ Test(http_conn, request_head_bounds)
 	nghttpw_http_conn_close(c);
 	nghttpw_stream_free(peer);
 }
+
+Test(http_conn, unknown_transfer_coding_in_request_is_enotsup)
+{
+	expect_read_req_error(
+	    "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", NGHTTPW_ENOTSUP);
+	expect_read_req_error(
+	    "POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n", NGHTTPW_ENOTSUP);
+}
+
+Test(http_conn, partial_head_survives_a_timed_out_read)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_aio       *aio = new_aio(80);
+
+	conn_pair(&c, &peer);
+	nghttpw_http_req_alloc(&req, NULL);
+	peer_send(peer, "GET /whole-path HTTP/1.1\r\nHost: h");
+	nghttpw_http_conn_read_req(c, req, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_ETIMEDOUT);
+	peer_send(peer, "\r\n\r\n");
+	nghttpw_aio_set_timeout(aio, 5000);
+	nghttpw_http_conn_read_req(c, req, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert_str_eq(nghttpw_http_req_get_uri(req), "/whole-path");
+	cr_assert_str_eq(nghttpw_http_req_get_header(req, "Host"), "h");
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+Test(http_conn, framing_rules_on_write)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_res  *res;
+	nghttpw_aio       *aio = new_aio(5000);
+	char              *got;
+	char               extra;
+	nghttpw_iov        iov = { &extra, 1 };
+
+	conn_pair(&c, &peer);
+	nghttpw_http_res_alloc(&res);
+	/* A 204 never carries a body, whatever the message holds. */
+	nghttpw_http_res_set_status(res, 204);
+	nghttpw_http_res_set_data(res, "ignored", 7);
+	nghttpw_http_res_del_header(res, "Content-Length");
+	nghttpw_http_conn_write_res(c, res, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	got = peer_recv_head(peer);
+	cr_assert_str_eq(got, "HTTP/1.1 204 No Content\r\n\r\n");
+	free(got);
+	cr_assert_eq(sync_op(nghttpw_stream_recv, peer, &iov, 1, 100, NULL),
+	    NGHTTPW_ETIMEDOUT, "a body followed a 204");
+	/* Chunked wins over a length that set_data added. */
+	nghttpw_http_res_reset(res);
+	nghttpw_http_res_set_data(res, "abc", 3);
+	nghttpw_http_res_set_header(res, "Transfer-Encoding", "chunked");
+	nghttpw_http_conn_write_res(c, res, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	got = peer_recv_head(peer);
+	cr_assert_str_eq(got, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+	free(got);
+	got = peer_recv(peer, 13);
+	cr_assert_str_eq(got, "3\r\nabc\r\n0\r\n\r\n");
+	free(got);
+	nghttpw_aio_free(aio);
+	nghttpw_http_res_free(res);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+/* Closing a connection while a transact is at any stage: the transact
+ * ends (never hangs), and nothing is used after it is freed. */
+static void *
+answer_slowly(void *arg)
+{
+	server_arg *s = arg;
+	char        buf[256];
+	nghttpw_iov iov = { buf, sizeof(buf) };
+
+	(void) sync_op(nghttpw_stream_recv, s->peer, &iov, 1, 2000, NULL);
+	(void) send_all(s->peer, s->reply, strlen(s->reply), NULL);
+	return (NULL);
+}
+
+Test(http_conn, stress_close_during_transact, .timeout = 120)
+{
+	unsigned seed = 23;
+
+	for (int i = 0; i < 300; i++) {
+		nghttpw_http_conn *c;
+		nghttpw_stream    *peer;
+		nghttpw_http_req  *req;
+		nghttpw_http_res  *res;
+		nghttpw_aio       *aio = new_aio(5000);
+		server_arg         s;
+		pthread_t          t;
+		int                rv;
+
+		conn_pair(&c, &peer);
+		nghttpw_http_req_alloc(&req, NULL);
+		nghttpw_http_res_alloc(&res);
+		s = (server_arg) { .peer  = peer,
+			.reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" };
+		pthread_create(&t, NULL, answer_slowly, &s);
+		nghttpw_http_conn_transact(c, req, res, aio);
+		if (rand_r(&seed) % 2) {
+			nghttpw_msleep((nghttpw_duration) (rand_r(&seed) % 2));
+		}
+		nghttpw_http_conn_close(c);
+		rv = wait_result(aio);
+		cr_assert(rv == 0 || rv == NGHTTPW_ECLOSED, "got %s",
+		    nghttpw_strerror(rv));
+		pthread_join(t, NULL);
+		nghttpw_aio_free(aio);
+		nghttpw_http_req_free(req);
+		nghttpw_http_res_free(res);
+		nghttpw_stream_free(peer);
+	}
+}

@@ -138,6 +138,12 @@ rd_finish(nghttpw_http_conn *c, int rv)
 {
 	nghttpw_aio *aio = c->rd_user;
 
+	if ((c->rd_kind == RD_HEAD || c->rd_kind == RD_WHOLE) && rv != 0 &&
+	    !c->parser.head_done) {
+		/* The head starts at offset 0: keep its bytes so that a later
+		 * read (after a cancel or timeout) parses it from the start. */
+		c->rpos = 0;
+	}
 	if (c->rd_kind != RD_SOME && c->rd_kind != RD_ALL) {
 		http_parser_fini(&c->parser);
 		if (rv == 0 && !http_parser_keep_alive(&c->parser)) {
@@ -334,6 +340,11 @@ rd_progress(nghttpw_http_conn *c)
 	bool done = false;
 	int  rv;
 
+	if (c->closed) {
+		/* close() stops the internal aios: start nothing new. */
+		rd_finish(c, NGHTTPW_ECLOSED);
+		return;
+	}
 	if (c->rd_kind == RD_SOME || c->rd_kind == RD_ALL) {
 		rv = rd_progress_raw(c, &done);
 	} else {
@@ -509,20 +520,25 @@ http_conn_read_body(nghttpw_http_conn *c, nghttpw_http_req *req, size_t max,
 
 /* Write side. */
 
-static void
+static void wr_finish(nghttpw_http_conn *c, int rv);
+
+/* Sends what is left of the gather list; an error is the caller's to
+ * report with wr_finish. */
+static int
 wr_send_rest(nghttpw_http_conn *c)
 {
-	int rv = iov_set_rest(c->wr_sio, c->wr_src, c->wr_nsrc, c->wr_done,
-	    &c->wr_iov, &c->wr_iov_cap);
+	int rv;
 
-	if (rv != 0) {
-		nghttpw_aio_set_count(c->wr_user, c->wr_done);
-		nghttpw_aio *aio = c->wr_user;
-		c->wr_user       = NULL;
-		nghttpw_aio_finish(aio, rv);
-		return;
+	if (c->closed) {
+		/* close() stops the internal aios: start nothing new. */
+		return (NGHTTPW_ECLOSED);
 	}
-	nghttpw_stream_send(c->stream, c->wr_sio);
+	rv = iov_set_rest(c->wr_sio, c->wr_src, c->wr_nsrc, c->wr_done,
+	    &c->wr_iov, &c->wr_iov_cap);
+	if (rv == 0) {
+		nghttpw_stream_send(c->stream, c->wr_sio);
+	}
+	return (rv);
 }
 
 /* The next piece of a file body: sendfile where the stream can, else a
@@ -533,6 +549,9 @@ wr_file_step(nghttpw_http_conn *c)
 	nghttpw_iov iov;
 	ssize_t     n;
 
+	if (c->closed) {
+		return (NGHTTPW_ECLOSED);
+	}
 	if (!c->wr_file_bounce) {
 		stream_sendfile(c->stream, c->wr_file_fd, c->wr_file_off,
 		    c->wr_file_left, c->wr_sio);
@@ -606,12 +625,14 @@ wr_sio_cb(void *arg)
 		rv = c->wr_abort;
 	}
 	if (rv == 0 && c->wr_kind == WR_ALL && c->wr_done < c->wr_total) {
-		wr_send_rest(c);
+		rv = wr_send_rest(c);
 	} else if (rv == 0 && c->wr_file_left > 0) {
-		if ((rv = wr_file_step(c)) != 0) {
-			wr_finish(c, rv);
-		}
+		rv = wr_file_step(c);
 	} else {
+		wr_finish(c, rv);
+		rv = 0;
+	}
+	if (rv != 0) {
 		wr_finish(c, rv);
 	}
 	pthread_mutex_unlock(&c->mtx);
@@ -662,6 +683,7 @@ conn_write_raw(nghttpw_http_conn *c, nghttpw_aio *aio, write_kind kind)
 {
 	nghttpw_iov *iov;
 	unsigned     n;
+	int          rv;
 
 	if (!nghttpw_aio_begin(aio)) {
 		return;
@@ -672,8 +694,9 @@ conn_write_raw(nghttpw_http_conn *c, nghttpw_aio *aio, write_kind kind)
 		return;
 	}
 	pthread_mutex_lock(&c->mtx);
-	if (wr_begin(c, aio, kind, iov, n, wr_cancel)) {
-		wr_send_rest(c);
+	if (wr_begin(c, aio, kind, iov, n, wr_cancel) &&
+	    (rv = wr_send_rest(c)) != 0) {
+		wr_finish(c, rv);
 	}
 	pthread_mutex_unlock(&c->mtx);
 }
@@ -722,6 +745,17 @@ msg_prepare(nghttpw_http_conn *c, nhw_http_msg *msg, bool is_response,
 	nhw_http_msg_get_data(msg, &body, &size);
 	chunked = nhw_http_list_has_token(
 	    nhw_http_msg_get_header(msg, "Transfer-Encoding"), "chunked");
+	if (chunked) {
+		/* set_data added a length; with chunks it must not be sent
+		 * (a peer seeing both must refuse the message). */
+		(void) nhw_http_msg_del_header_n(msg, "Content-Length", 14);
+	}
+	if (is_response) {
+		uint16_t status = nghttpw_http_res_get_status(res);
+		if (status < 200 || status == 204 || status == 304) {
+			head_only = true; /* these never carry a body */
+		}
+	}
 	if (!chunked && nhw_http_msg_get_header(msg, "Content-Length") == NULL) {
 		uint16_t status = is_response ? nghttpw_http_res_get_status(res) : 0;
 		/* A response always states its length, so that keep-alive
@@ -800,7 +834,9 @@ conn_write_msg(nghttpw_http_conn *c, nghttpw_http_req *req,
 		    msg_says_close(msg, nghttpw_http_res_get_version(res))) {
 			c->must_close = true;
 		}
-		wr_send_rest(c);
+		if ((rv = wr_send_rest(c)) != 0) {
+			wr_finish(c, rv);
+		}
 	}
 	pthread_mutex_unlock(&c->mtx);
 }
@@ -880,7 +916,9 @@ nghttpw_http_conn_transact(nghttpw_http_conn *c, nghttpw_http_req *req,
 			c->wr_file_off  = off;
 			c->wr_file_left = len;
 		}
-		wr_send_rest(c);
+		if ((rv = wr_send_rest(c)) != 0) {
+			wr_finish(c, rv);
+		}
 	}
 	pthread_mutex_unlock(&c->mtx);
 }
@@ -894,6 +932,8 @@ conn_reap(void *arg)
 
 	/* Runs on the reaper thread, where waiting is allowed: the internal
 	 * aios' callbacks finish the user's aios with ECLOSED first. */
+	nghttpw_aio_stop(c->rd_sio);
+	nghttpw_aio_stop(c->wr_sio);
 	nghttpw_aio_free(c->rd_sio);
 	nghttpw_aio_free(c->wr_sio);
 	nghttpw_stream_free(c->stream);
@@ -967,6 +1007,9 @@ nghttpw_http_conn_must_close(nghttpw_http_conn *c)
 {
 	bool close;
 
+	if (c == NULL) {
+		return (false);
+	}
 	pthread_mutex_lock(&c->mtx);
 	close = c->must_close;
 	pthread_mutex_unlock(&c->mtx);

@@ -74,10 +74,14 @@ on_header_value_complete(llhttp_t *ll)
 	int          rv;
 
 	if (p->in_body) {
-		/* Trailer fields are parsed (so they are checked) but dropped:
-		 * the head has been handed over already. */
+		/* Trailer fields are dropped (the head has been handed over),
+		 * but they count against the same limits as the head's. */
+		p->head_bytes += p->field.len + p->value.len;
 		p->field.len = 0;
 		p->value.len = 0;
+		if (++p->nfields > p->max_fields || p->head_bytes > p->max_head) {
+			return (parser_fail(p, NGHTTPW_EMSGSIZE));
+		}
 		return (0);
 	}
 	if (++p->nfields > p->max_fields) {
@@ -135,6 +139,12 @@ on_headers_complete(llhttp_t *ll)
 	}
 	if ((rv = set_start_line(p)) != 0) {
 		return (parser_fail(p, rv));
+	}
+	if (p->req != NULL && (ll->flags & F_TRANSFER_ENCODING) != 0 &&
+	    (ll->flags & F_CHUNKED) == 0) {
+		/* A request body in a coding we cannot undo: its length is
+		 * unknowable, so the request cannot be read (501). */
+		return (parser_fail(p, NGHTTPW_ENOTSUP));
 	}
 	if (p->res != NULL) {
 		int status = llhttp_get_status_code(ll);
