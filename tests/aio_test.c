@@ -547,3 +547,15 @@ Test(aio, stress_stop_racing_sleep_and_free, .timeout = 60)
 		cr_assert_eq(atomic_load(&r.calls), 1, "iteration %d", i);
 	}
 }
+
+/* A callback that reaps its own aio while nghttpw_fini is shutting the
+ * loops down must neither deadlock nor leak. */
+Test(aio, stress_reap_from_callback_during_fini, .timeout = 60)
+{
+	for (int i = 0; i < 200; i++) {
+		nghttpw_aio *aio;
+		cr_assert_eq(nghttpw_aio_alloc(&aio, reap_self_cb, &aio), 0);
+		instant_start(aio, 0, 0);
+		nghttpw_fini();
+	}
+}

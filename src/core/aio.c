@@ -464,13 +464,15 @@ aio_run_callback(void *arg)
 
 	aio_lock(aio);
 	aio->pending = false;
-	aio->in_cb   = true;
+	/* A counter: a callback that restarts the aio may still be running
+	 * its tail on one loop when the next completion runs on another. */
+	aio->in_cb++;
 	aio_unlock(aio);
 	if (aio->cb != NULL) {
 		aio->cb(aio->cb_arg);
 	}
 	aio_lock(aio);
-	aio->in_cb = false;
+	aio->in_cb--;
 	pthread_cond_broadcast(&aio->cv);
 	aio_unlock(aio);
 }

@@ -39,7 +39,7 @@ struct nghttpw_aio {
 	bool                 pending;    /* begun, callback not yet started */
 	bool                 finished;
 	bool                 finish_held; /* finished while cancelling */
-	bool                 in_cb;
+	unsigned             in_cb;       /* callbacks now running */
 	bool                 stopped;
 	bool                 sleeping;
 	nghttpw_time         sleep_until;

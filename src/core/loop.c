@@ -37,12 +37,15 @@ static struct {
 	/* the reaper: a thread that may block, for deferred frees */
 	pthread_t       reaper;
 	pthread_cond_t  reap_cv;
+	pthread_cond_t  reap_idle_cv;
 	task           *reap_head;
 	task           *reap_tail;
+	bool            reap_busy; /* running a task */
 	bool            reap_stop;
 } rt = {
-	.mtx     = PTHREAD_MUTEX_INITIALIZER,
-	.reap_cv = PTHREAD_COND_INITIALIZER,
+	.mtx          = PTHREAD_MUTEX_INITIALIZER,
+	.reap_cv      = PTHREAD_COND_INITIALIZER,
+	.reap_idle_cv = PTHREAD_COND_INITIALIZER,
 };
 
 static _Thread_local loop *current_loop;
@@ -320,6 +323,7 @@ reaper_main(void *arg)
 	for (;;) {
 		task *t = rt.reap_head;
 		if (t == NULL) {
+			pthread_cond_broadcast(&rt.reap_idle_cv);
 			if (rt.reap_stop) {
 				break;
 			}
@@ -330,9 +334,11 @@ reaper_main(void *arg)
 		if (rt.reap_head == NULL) {
 			rt.reap_tail = NULL;
 		}
+		rt.reap_busy = true;
 		pthread_mutex_unlock(&rt.mtx);
 		t->fn(t->arg);
 		pthread_mutex_lock(&rt.mtx);
+		rt.reap_busy = false;
 	}
 	pthread_mutex_unlock(&rt.mtx);
 	return (NULL);
@@ -371,8 +377,11 @@ loop_create(loop *l)
 	return (0);
 }
 
+/* Stops the threads of the first n loops; their state stays until
+ * loops_destroy.  All stop before any is destroyed: a loop draining its
+ * queue may still post to another. */
 static void
-loops_stop(unsigned n)
+loops_halt(unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		loop *l = &rt.loops[i];
@@ -380,8 +389,17 @@ loops_stop(unsigned n)
 		l->stopping = true;
 		poller_wake(&l->poller);
 		pthread_mutex_unlock(&l->mtx);
-		pthread_join(l->thread, NULL);
-		loop_destroy(l);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		pthread_join(rt.loops[i].thread, NULL);
+	}
+}
+
+static void
+loops_destroy(unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		loop_destroy(&rt.loops[i]);
 	}
 	free(rt.loops);
 	rt.loops  = NULL;
@@ -406,14 +424,16 @@ runtime_start_locked(void)
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if ((rv = loop_create(&rt.loops[i])) != 0) {
-			loops_stop(i);
+			loops_halt(i);
+			loops_destroy(i);
 			return (rv);
 		}
 		rt.nloops = i + 1;
 	}
 	rt.reap_stop = false;
 	if ((rv = pthread_create(&rt.reaper, NULL, reaper_main, NULL)) != 0) {
-		loops_stop(n);
+		loops_halt(n);
+		loops_destroy(n);
 		return (NGHTTPW_ESYSERR | rv);
 	}
 	atomic_store(&rt.started, true);
@@ -441,6 +461,16 @@ loop_pick(int *rvp)
 	return (&rt.loops[i % rt.nloops]);
 }
 
+/* Waits until the reaper has nothing queued and is not running a task.
+ * rt.mtx held. */
+static void
+reaper_drain_locked(void)
+{
+	while (rt.reap_head != NULL || rt.reap_busy) {
+		pthread_cond_wait(&rt.reap_idle_cv, &rt.mtx);
+	}
+}
+
 void
 runtime_stop(void)
 {
@@ -449,15 +479,23 @@ runtime_stop(void)
 		pthread_mutex_unlock(&rt.mtx);
 		return;
 	}
+	/* Deferred frees may need the loops (to run the callbacks they wait
+	 * for): let them finish while the loops still run.  Tasks the loops
+	 * run while stopping may queue more, so the reaper stays up (and
+	 * rt.mtx stays free) until the loops are gone. */
+	reaper_drain_locked();
+	pthread_mutex_unlock(&rt.mtx);
+	loops_halt(rt.nloops);
+
+	/* What the loops queued while stopping may still lock their mutexes:
+	 * run it before they are destroyed. */
+	pthread_mutex_lock(&rt.mtx);
 	rt.reap_stop = true;
 	pthread_cond_signal(&rt.reap_cv);
 	pthread_mutex_unlock(&rt.mtx);
 	pthread_join(rt.reaper, NULL);
-
-	pthread_mutex_lock(&rt.mtx);
-	loops_stop(rt.nloops);
+	loops_destroy(rt.nloops);
 	atomic_store(&rt.started, false);
-	pthread_mutex_unlock(&rt.mtx);
 }
 
 int
