@@ -105,25 +105,26 @@ set_start_line(http_parser *p)
 {
 	char version[16];
 	int  vlen;
+	int  rv;
 
 	vlen = snprintf(version, sizeof(version), "HTTP/%d.%d",
 	    llhttp_get_http_major(&p->ll), llhttp_get_http_minor(&p->ll));
 	if (p->req != NULL) {
-		if (nhw_http_req_set_method_n(p->req, p->base + p->method.off,
-		        p->method.len) != 0 ||
-		    nhw_http_req_set_uri_n(p->req, p->base + p->uri.off,
-		        p->uri.len) != 0 ||
-		    nhw_http_req_set_version_n(p->req, version, (size_t) vlen) != 0) {
-			return (NGHTTPW_EPROTO);
+		if ((rv = nhw_http_req_set_method_n(p->req, p->base + p->method.off,
+		        p->method.len)) != 0 ||
+		    (rv = nhw_http_req_set_uri_n(p->req, p->base + p->uri.off,
+		        p->uri.len)) != 0 ||
+		    (rv = nhw_http_req_set_version_n(p->req, version, (size_t) vlen)) != 0) {
+			return (rv == NGHTTPW_ENOMEM ? rv : NGHTTPW_EPROTO);
 		}
 		return (0);
 	}
-	if (nghttpw_http_res_set_status(p->res, llhttp_get_status_code(&p->ll)) !=
+	if ((rv = nghttpw_http_res_set_status(p->res, llhttp_get_status_code(&p->ll))) !=
 	        0 ||
-	    nhw_http_res_set_version_n(p->res, version, (size_t) vlen) != 0 ||
-	    nhw_http_res_set_reason_n(p->res, p->base + p->status.off,
-	        p->status.len) != 0) {
-		return (NGHTTPW_EPROTO);
+	    (rv = nhw_http_res_set_version_n(p->res, version, (size_t) vlen)) != 0 ||
+	    (rv = nhw_http_res_set_reason_n(p->res, p->base + p->status.off,
+	        p->status.len)) != 0) {
+		return (rv == NGHTTPW_ENOMEM ? rv : NGHTTPW_EPROTO);
 	}
 	return (0);
 }
