@@ -234,24 +234,42 @@ scheme_tcp_family(const char *scheme, int *family)
 	return (NGHTTPW_ENOTSUP);
 }
 
+/* The schemes served by TLS over TCP (src/tls), when built in. */
+#ifdef NGHTTPW_HAVE_TLS
+static bool
+scheme_is_tls(const char *scheme)
+{
+	return (strcmp(scheme, "tls+tcp") == 0 || strcmp(scheme, "tls+tcp4") == 0 ||
+	    strcmp(scheme, "tls+tcp6") == 0 || strcmp(scheme, "https") == 0 ||
+	    strcmp(scheme, "wss") == 0);
+}
+#else
+#define scheme_is_tls(scheme) false
+#define tls_dialer_alloc(d, url) NGHTTPW_ENOTSUP
+#define tls_listener_alloc(l, url) NGHTTPW_ENOTSUP
+#endif
+
 int
 nghttpw_stream_dialer_alloc_url(
     nghttpw_stream_dialer **dp, const nghttpw_url *url)
 {
 	nghttpw_stream_dialer *d;
-	int                    family;
+	int                    family = AF_UNSPEC;
 	int                    rv;
+	bool                   tls;
 
 	if (dp == NULL || url == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
-	if ((rv = scheme_tcp_family(url->u_scheme, &family)) != 0) {
+	tls = scheme_is_tls(url->u_scheme);
+	if (!tls && (rv = scheme_tcp_family(url->u_scheme, &family)) != 0) {
 		return (rv);
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
-	if ((rv = tcp_dialer_alloc(d, url, family)) != 0) {
+	rv = tls ? tls_dialer_alloc(d, url) : tcp_dialer_alloc(d, url, family);
+	if (rv != 0) {
 		free(d);
 		return (rv);
 	}
@@ -348,19 +366,22 @@ nghttpw_stream_listener_alloc_url(
     nghttpw_stream_listener **lp, const nghttpw_url *url)
 {
 	nghttpw_stream_listener *l;
-	int                      family;
+	int                      family = AF_UNSPEC;
 	int                      rv;
+	bool                     tls;
 
 	if (lp == NULL || url == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
-	if ((rv = scheme_tcp_family(url->u_scheme, &family)) != 0) {
+	tls = scheme_is_tls(url->u_scheme);
+	if (!tls && (rv = scheme_tcp_family(url->u_scheme, &family)) != 0) {
 		return (rv);
 	}
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
-	if ((rv = tcp_listener_alloc(l, url, family)) != 0) {
+	rv = tls ? tls_listener_alloc(l, url) : tcp_listener_alloc(l, url, family);
+	if (rv != 0) {
 		free(l);
 		return (rv);
 	}

@@ -58,4 +58,9 @@ int tcp_dialer_alloc(nghttpw_stream_dialer *, const nghttpw_url *, int family);
 int tcp_listener_alloc(
     nghttpw_stream_listener *, const nghttpw_url *, int family);
 
+/* TLS transport constructors (src/tls, built with NGHTTPW_TLS): for the
+ * schemes tls+tcp, tls+tcp4, tls+tcp6, https and wss. */
+int tls_dialer_alloc(nghttpw_stream_dialer *, const nghttpw_url *);
+int tls_listener_alloc(nghttpw_stream_listener *, const nghttpw_url *);
+
 #endif

@@ -1,0 +1,147 @@
+/* TLS over mbedTLS: what the configuration, the stream, the dialer and
+ * the listener share.  Only the public stream and aio API is used on the
+ * TCP streams underneath. */
+#ifndef NGHTTPW_TLS_IMPL_H
+#define NGHTTPW_TLS_IMPL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/version.h>
+#include <mbedtls/x509_crl.h>
+#include <mbedtls/x509_crt.h>
+#if defined(MBEDTLS_SSL_TICKET_C)
+#include <mbedtls/ssl_ticket.h>
+#endif
+
+#include "core/loop.h"
+#include "core/task.h"
+#include "nghttpw/nghttpw.h"
+#include "nghttpw/tls.h"
+
+/* mbedTLS 3 made the fields we read private; reach them through its own
+ * macro there. */
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#define TLS_PRIV(f) MBEDTLS_PRIVATE(f)
+#else
+#define TLS_PRIV(f) f
+#endif
+
+/* Runs fn(arg) once the aio callback we may be in is over: queued on the
+ * calling loop when on one, else at once.  Objects that own aios free
+ * them this way, since an aio cannot be freed inside its own callback
+ * (and the reaper is gone once nghttpw_fini() has begun).  t must stay
+ * valid until fn runs. */
+static inline void
+tls_run_later(task *t, void (*fn)(void *), void *arg)
+{
+	loop *l = loop_current();
+
+	task_init(t, fn, arg);
+	if (l != NULL) {
+		loop_post(l, t);
+	} else {
+		fn(arg);
+	}
+}
+
+/* The CA bundle a dialer without a configuration verifies against. */
+#define TLS_SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
+
+/* A certificate with its key: own certificates (name NULL) and the
+ * certificates picked by SNI. */
+typedef struct tls_cert {
+	struct tls_cert   *next;
+	char              *name;
+	mbedtls_x509_crt   crt;
+	mbedtls_pk_context key;
+} tls_cert;
+
+struct nghttpw_tls_config {
+	pthread_mutex_t          mtx;
+	unsigned                 refs;
+	bool                     busy; /* a stream has used it: read-only */
+	nghttpw_tls_mode         mode;
+	mbedtls_ssl_config       conf;
+	mbedtls_entropy_context  entropy;
+	mbedtls_ctr_drbg_context drbg;
+	pthread_mutex_t          rng_mtx; /* only without MBEDTLS_THREADING_C */
+	mbedtls_x509_crt         ca;
+	mbedtls_x509_crl         crl;
+	bool                     have_ca;
+	bool                     have_crl;
+	tls_cert                *own;
+	tls_cert                *sni;
+	char                    *server_name;
+	char                   **alpn; /* NULL-terminated, or NULL */
+#if defined(MBEDTLS_SSL_TICKET_C)
+	mbedtls_ssl_ticket_context ticket;
+	bool                       have_ticket;
+#endif
+	void (*log_fn)(void *, const char *);
+	void *log_arg;
+};
+
+/* Marks the configuration used (read-only from now on) and takes a
+ * reference for the user.  NGHTTPW_EINVAL for a server configuration
+ * without any certificate. */
+int tls_config_use(nghttpw_tls_config *);
+
+/* True when a server configuration has a certificate to present. */
+bool tls_config_has_cert(nghttpw_tls_config *);
+
+/* The client configuration of a dialer that was given none. */
+int tls_config_default_client(nghttpw_tls_config **);
+
+/* Passes a line to the configuration's log hook, if any. */
+void tls_config_log(nghttpw_tls_config *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Maps an mbedTLS error to an nghttpw error. */
+int tls_map_error(int mbedtls_rv);
+
+/* Describes an mbedTLS error in buf. */
+void tls_describe_error(int mbedtls_rv, char *buf, size_t len);
+
+/* The TLS stream.  A connection is made over a connected lower stream
+ * (which it then owns), runs its handshake, and reports the end of the
+ * handshake once through hs_cb (rv 0 or why it failed).  hs_cb is called
+ * with no lock of the connection held. */
+typedef struct tls_conn tls_conn;
+typedef void (*tls_hs_cb)(void *arg, int rv);
+
+/* host: for a client, the name to send and verify unless the
+ * configuration has a server name (may be NULL, or an IP address, which is
+ * then matched against the certificate's IP SANs);
+ * session: a client session to offer for resumption, or NULL. */
+int tls_conn_alloc(tls_conn **, nghttpw_stream *lower, nghttpw_tls_config *,
+    const char *host, const mbedtls_ssl_session *session, tls_hs_cb hs_cb,
+    void *hs_arg);
+
+/* Starts the handshake.  If it ends at once, returns true and sets *rv:
+ * the caller then calls its hs_cb itself (it is not called). */
+bool tls_conn_start(tls_conn *, int *rv);
+
+/* Fails a handshake in progress with rv.  Returns true if the handshake
+ * was still running: the caller then calls its hs_cb itself (it is not
+ * called); false if the handshake had ended and hs_cb is on its way. */
+bool tls_conn_abort(tls_conn *, int rv);
+
+/* The public stream of the connection; freeing it frees the connection. */
+nghttpw_stream *tls_conn_stream(tls_conn *);
+
+/* Copies the session of a finished client handshake (for resumption). */
+int tls_conn_get_session(tls_conn *, mbedtls_ssl_session *);
+
+/* Frees a connection whose stream was never handed out. */
+void tls_conn_free(tls_conn *);
+
+/* The tcp:// URL under a tls+tcp://, https:// or wss:// URL (malloc'd). */
+int tls_lower_url(const nghttpw_url *, char **);
+
+#endif
