@@ -173,6 +173,70 @@ NGHTTPW_DECL int nghttpw_http_conn_set_max_headers(nghttpw_http_conn *conn, size
 NGHTTPW_DECL int nghttpw_http_conn_set_max_body(nghttpw_http_conn *conn, size_t size);
 NGHTTPW_DECL bool nghttpw_http_conn_must_close(nghttpw_http_conn *conn);
 
+/*
+ * Handlers.
+ *
+ * A handler serves requests whose path matches its own (exactly, or as a
+ * prefix at a "/" boundary for a tree).  Its callback gets the request,
+ * the handler and the connection as aio inputs 0, 1 and 2, and finishes
+ * the aio with the response as output 0, as in nng.
+ */
+typedef struct nghttpw_http_handler nghttpw_http_handler;
+
+NGHTTPW_DECL int nghttpw_http_handler_alloc(nghttpw_http_handler **hp, const char *path, void (*cb)(nghttpw_aio *));
+NGHTTPW_DECL int nghttpw_http_handler_alloc_file(nghttpw_http_handler **hp, const char *path, const char *filename);
+NGHTTPW_DECL int nghttpw_http_handler_alloc_directory(nghttpw_http_handler **hp, const char *path, const char *dirname);
+NGHTTPW_DECL int nghttpw_http_handler_alloc_static(nghttpw_http_handler **hp, const char *path, const void *data, size_t size, const char *content_type);
+NGHTTPW_DECL int nghttpw_http_handler_alloc_redirect(nghttpw_http_handler **hp, const char *path, uint16_t status, const char *location);
+NGHTTPW_DECL void nghttpw_http_handler_free(nghttpw_http_handler *h);
+NGHTTPW_DECL int nghttpw_http_handler_set_method(nghttpw_http_handler *h, const char *method);
+NGHTTPW_DECL int nghttpw_http_handler_set_host(nghttpw_http_handler *h, const char *host);
+NGHTTPW_DECL int nghttpw_http_handler_set_tree(nghttpw_http_handler *h);
+NGHTTPW_DECL int nghttpw_http_handler_set_tree_exclusive(nghttpw_http_handler *h);
+NGHTTPW_DECL int nghttpw_http_handler_collect_body(nghttpw_http_handler *h, bool want, size_t maxsz);
+NGHTTPW_DECL int nghttpw_http_handler_set_data(nghttpw_http_handler *h, void *data, void (*dtor)(void *));
+NGHTTPW_DECL void *nghttpw_http_handler_get_data(nghttpw_http_handler *h);
+
+/*
+ * Servers.  One server per address, reference counted: holding the same
+ * URL twice gives the same server.
+ */
+typedef struct nghttpw_http_server nghttpw_http_server;
+typedef struct nghttpw_tls_config  nghttpw_tls_config; /* see tls.h */
+
+NGHTTPW_DECL int nghttpw_http_server_hold(nghttpw_http_server **sp, const nghttpw_url *url);
+NGHTTPW_DECL void nghttpw_http_server_release(nghttpw_http_server *s);
+NGHTTPW_DECL int nghttpw_http_server_start(nghttpw_http_server *s);
+NGHTTPW_DECL void nghttpw_http_server_stop(nghttpw_http_server *s);
+NGHTTPW_DECL int nghttpw_http_server_add_handler(nghttpw_http_server *s, nghttpw_http_handler *h);
+NGHTTPW_DECL int nghttpw_http_server_del_handler(nghttpw_http_server *s, nghttpw_http_handler *h);
+NGHTTPW_DECL int nghttpw_http_server_set_error_page(nghttpw_http_server *s, uint16_t status, const char *html);
+NGHTTPW_DECL int nghttpw_http_server_set_error_file(nghttpw_http_server *s, uint16_t status, const char *path);
+NGHTTPW_DECL int nghttpw_http_server_res_error(nghttpw_http_server *s, nghttpw_http_res *res);
+NGHTTPW_DECL int nghttpw_http_server_get_addr(nghttpw_http_server *s, nghttpw_sockaddr *addr);
+NGHTTPW_DECL int nghttpw_http_server_set_tls(nghttpw_http_server *s, nghttpw_tls_config *cfg);
+NGHTTPW_DECL int nghttpw_http_server_get_tls(nghttpw_http_server *s, nghttpw_tls_config **cfgp);
+NGHTTPW_DECL int nghttpw_http_hijack(nghttpw_http_conn *conn);
+
+/* Beyond nng: time limits (milliseconds, or NGHTTPW_DURATION_INFINITE)
+ * and an access log called once per response written. */
+NGHTTPW_DECL int nghttpw_http_server_set_idle_timeout(nghttpw_http_server *s, nghttpw_duration ms);
+NGHTTPW_DECL int nghttpw_http_server_set_request_timeout(nghttpw_http_server *s, nghttpw_duration ms);
+NGHTTPW_DECL int nghttpw_http_server_set_stop_timeout(nghttpw_http_server *s, nghttpw_duration ms);
+NGHTTPW_DECL int nghttpw_http_server_set_log(nghttpw_http_server *s, void (*fn)(void *arg, nghttpw_http_req *req, nghttpw_http_res *res, const nghttpw_sockaddr *peer, uint64_t body_bytes), void *arg);
+
+/*
+ * Clients.
+ */
+typedef struct nghttpw_http_client nghttpw_http_client;
+
+NGHTTPW_DECL int nghttpw_http_client_alloc(nghttpw_http_client **cp, const nghttpw_url *url);
+NGHTTPW_DECL void nghttpw_http_client_free(nghttpw_http_client *c);
+NGHTTPW_DECL int nghttpw_http_client_set_tls(nghttpw_http_client *c, nghttpw_tls_config *cfg);
+NGHTTPW_DECL int nghttpw_http_client_get_tls(nghttpw_http_client *c, nghttpw_tls_config **cfgp);
+NGHTTPW_DECL void nghttpw_http_client_connect(nghttpw_http_client *c, nghttpw_aio *aio);
+NGHTTPW_DECL void nghttpw_http_client_transact(nghttpw_http_client *c, nghttpw_http_req *req, nghttpw_http_res *res, nghttpw_aio *aio);
+
 #ifdef __cplusplus
 }
 #endif
