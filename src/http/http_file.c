@@ -1,0 +1,958 @@
+/*
+ * Handlers that serve a file, or a directory tree, from the file system.
+ *
+ * Both are ordinary handlers built with the public handler API: the
+ * callback below gets its settings from the handler's data.  Files are
+ * never read into memory: the response takes the open descriptor (see
+ * nhw_http_res_set_file) and the connection sends it.
+ *
+ * Status codes chosen here:
+ *   404  missing; a request path that is malformed in a way that can only
+ *        be an attack (a ".." segment, NUL, backslash, after decoding);
+ *        anything that resolves outside the directory; a directory
+ *        without index.html or index.htm
+ *   403  exists but cannot be read, or is not a regular file
+ *   400  a bad percent escape
+ *   301  a directory asked for without its trailing slash
+ *   304, 206, 416  conditional and range requests (RFC 9110)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http/http_file.h"
+#include "http/http_msg.h"
+
+typedef struct {
+	char *prefix; /* the handler's path without trailing '/' */
+	char *fspath; /* the file, or the directory, as given */
+	bool  dir;
+} file_ctx;
+
+/* What the handler decided; status 0 means "serve fd". */
+typedef struct {
+	uint16_t    status;
+	int         fd;
+	struct stat st;
+	const char *name; /* for the media type */
+	char       *location;
+} target;
+
+/* ------------------------------------------------------------ dates */
+
+static const char wdays[7][4]   = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri",
+	  "Sat" };
+static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (m 1..12). */
+static int64_t
+days_of_date(int64_t y, int m, int d)
+{
+	/* Count years from March, so that the leap day ends a year. */
+	if (m <= 2) {
+		y--;
+	}
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int     mp  = (m + 9) % 12; /* March is 0 */
+	int64_t doy = (153 * mp + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT" (29 bytes + NUL for years 1000 to 9999). */
+static void
+format_date(time_t t, char buf[64])
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	snprintf(buf, 64, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+	    wdays[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static bool
+take_digits(const char **sp, int n, int *v)
+{
+	const char *s = *sp;
+	int         x = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9') {
+			return false;
+		}
+		x = x * 10 + (s[i] - '0');
+	}
+	*v  = x;
+	*sp = s + n;
+	return true;
+}
+
+static bool
+take_lit(const char **sp, const char *lit)
+{
+	size_t n = strlen(lit);
+	if (strncmp(*sp, lit, n) != 0) {
+		return false;
+	}
+	*sp += n;
+	return true;
+}
+
+static bool
+take_month(const char **sp, int *m)
+{
+	for (int i = 0; i < 12; i++) {
+		if (strncmp(*sp, months[i], 3) == 0) {
+			*m = i + 1;
+			*sp += 3;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+take_time(const char **sp, int *h, int *mi, int *s)
+{
+	return take_digits(sp, 2, h) && take_lit(sp, ":") &&
+	    take_digits(sp, 2, mi) && take_lit(sp, ":") && take_digits(sp, 2, s);
+}
+
+/* Parses an HTTP-date in any of its three forms (RFC 9110, 5.6.7):
+ * "Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT" and
+ * "Sun Nov  6 08:49:37 1994".  The day name is not checked against the
+ * date.  Surrounding white space is allowed. */
+static bool
+parse_date(const char *s, int64_t *tp)
+{
+	int d, m, y, h, mi, sec;
+
+	while (*s == ' ' || *s == '\t') {
+		s++;
+	}
+	const char *name = s;
+	while ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')) {
+		s++;
+	}
+	size_t nlen = (size_t) (s - name);
+	if (nlen == 3 && *s == ',') { /* IMF-fixdate */
+		s++;
+		if (!take_lit(&s, " ") || !take_digits(&s, 2, &d) ||
+		    !take_lit(&s, " ") || !take_month(&s, &m) ||
+		    !take_lit(&s, " ") || !take_digits(&s, 4, &y) ||
+		    !take_lit(&s, " ") || !take_time(&s, &h, &mi, &sec) ||
+		    !take_lit(&s, " GMT")) {
+			return false;
+		}
+	} else if (nlen > 3 && *s == ',') { /* obsolete RFC 850 */
+		s++;
+		if (!take_lit(&s, " ") || !take_digits(&s, 2, &d) ||
+		    !take_lit(&s, "-") || !take_month(&s, &m) ||
+		    !take_lit(&s, "-") || !take_digits(&s, 2, &y) ||
+		    !take_lit(&s, " ") || !take_time(&s, &h, &mi, &sec) ||
+		    !take_lit(&s, " GMT")) {
+			return false;
+		}
+		/* Two-digit years: the most recent past year with those digits
+		 * unless that is more than 50 years ago. */
+		time_t    now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		int cur = tm.tm_year + 1900;
+		y += cur - cur % 100;
+		if (y > cur + 50) {
+			y -= 100;
+		} else if (y < cur - 50) {
+			y += 100;
+		}
+	} else if (nlen == 3 && *s == ' ') { /* obsolete asctime */
+		s++;
+		if (!take_month(&s, &m) || !take_lit(&s, " ")) {
+			return false;
+		}
+		if (*s == ' ') {
+			s++;
+			if (!take_digits(&s, 1, &d)) {
+				return false;
+			}
+		} else if (!take_digits(&s, 2, &d)) {
+			return false;
+		}
+		if (!take_lit(&s, " ") || !take_time(&s, &h, &mi, &sec) ||
+		    !take_lit(&s, " ") || !take_digits(&s, 4, &y)) {
+			return false;
+		}
+	} else {
+		return false;
+	}
+	while (*s == ' ' || *s == '\t') {
+		s++;
+	}
+	if (*s != '\0' || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) {
+		return false;
+	}
+	*tp = days_of_date(y, m, d) * 86400 + h * 3600 + mi * 60 + sec;
+	return true;
+}
+
+/* ------------------------------------------------------- validators */
+
+/* A strong entity tag from the size and the modification time. */
+static void
+format_etag(const struct stat *st, char buf[64])
+{
+	snprintf(buf, 64, "\"%" PRIx64 "-%" PRIx64 "-%lx\"",
+	    (uint64_t) st->st_size, (uint64_t) st->st_mtim.tv_sec,
+	    (unsigned long) st->st_mtim.tv_nsec);
+}
+
+/* The Last-Modified time: the file's, but never later than now. */
+static time_t
+last_modified(const struct stat *st)
+{
+	time_t now = time(NULL);
+	return st->st_mtim.tv_sec < now ? st->st_mtim.tv_sec : now;
+}
+
+/* If-None-Match: "*" or a list of entity tags, compared weakly (a W/
+ * prefix is ignored on either side). */
+static bool
+etag_list_matches(const char *list, const char *etag)
+{
+	const char *s = list;
+	size_t      elen = strlen(etag);
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == ',') {
+			s++;
+		}
+		if (*s == '\0') {
+			return false;
+		}
+		if (*s == '*') {
+			return true;
+		}
+		if (strncmp(s, "W/", 2) == 0) {
+			s += 2;
+		}
+		if (*s != '"') {
+			return false; /* malformed: no match */
+		}
+		const char *end = strchr(s + 1, '"');
+		if (end == NULL) {
+			return false;
+		}
+		size_t n = (size_t) (end - s) + 1;
+		if (n == elen && memcmp(s, etag, n) == 0) {
+			return true;
+		}
+		s = end + 1;
+	}
+}
+
+/* If-Range: an entity tag (compared strongly) or a date (equal to
+ * Last-Modified).  True when the range may be applied. */
+static bool
+if_range_holds(const char *v, const char *etag, time_t lm)
+{
+	int64_t t;
+
+	while (*v == ' ' || *v == '\t') {
+		v++;
+	}
+	if (*v == '"') {
+		size_t n = strlen(etag);
+		const char *end = v + strlen(v);
+		while (end > v && (end[-1] == ' ' || end[-1] == '\t')) {
+			end--;
+		}
+		return (size_t) (end - v) == n && memcmp(v, etag, n) == 0;
+	}
+	if (strncmp(v, "W/", 2) == 0) {
+		return false; /* weak tags never validate a range */
+	}
+	return parse_date(v, &t) && t == (int64_t) lm;
+}
+
+/* ------------------------------------------------------------ ranges */
+
+enum { RANGE_NONE, RANGE_ONE, RANGE_UNSAT };
+
+/* Digits into *v; *over set when they do not fit.  False when there are
+ * none. */
+static bool
+take_u64(const char **sp, uint64_t *v, bool *over)
+{
+	const char *s = *sp;
+	uint64_t    x = 0;
+
+	*over = false;
+	if (*s < '0' || *s > '9') {
+		return false;
+	}
+	for (; *s >= '0' && *s <= '9'; s++) {
+		unsigned dgt = (unsigned) (*s - '0');
+		if (x > (UINT64_MAX - dgt) / 10) {
+			*over = true;
+		} else {
+			x = x * 10 + dgt;
+		}
+	}
+	*v  = x;
+	*sp = s;
+	return true;
+}
+
+/* Interprets a Range field for a representation of size bytes.
+ * RANGE_ONE gives the part in *offp and *lenp.  RANGE_NONE means the
+ * field is ignored and the whole file is sent: another unit, bad syntax,
+ * more than one range, or a suffix range of an empty file. */
+static int
+parse_range(const char *v, uint64_t size, uint64_t *offp, uint64_t *lenp)
+{
+	const char *s = v, *spec = NULL;
+	int         count = 0;
+	uint64_t    first, last;
+	bool        over1 = false, over2 = false;
+
+	while (*s == ' ' || *s == '\t') {
+		s++;
+	}
+	if (strncasecmp(s, "bytes=", 6) != 0) {
+		return RANGE_NONE;
+	}
+	s += 6;
+	/* 1#range-spec: count the non-empty elements. */
+	for (const char *p = s; *p != '\0';) {
+		while (*p == ' ' || *p == '\t' || *p == ',') {
+			p++;
+		}
+		if (*p == '\0') {
+			break;
+		}
+		if (count++ == 0) {
+			spec = p;
+		}
+		while (*p != '\0' && *p != ',') {
+			p++;
+		}
+	}
+	if (count != 1) {
+		return RANGE_NONE;
+	}
+	s = spec;
+	if (*s == '-') { /* suffix-range: the last n bytes */
+		s++;
+		if (!take_u64(&s, &last, &over2)) {
+			return RANGE_NONE;
+		}
+		first = 0;
+	} else {
+		if (!take_u64(&s, &first, &over1) || *s++ != '-') {
+			return RANGE_NONE;
+		}
+		if (*s >= '0' && *s <= '9') {
+			(void) take_u64(&s, &last, &over2);
+			if (!over2 && !over1 && last < first) {
+				return RANGE_NONE; /* invalid: ignored */
+			}
+		} else {
+			last  = UINT64_MAX;
+			over2 = false;
+		}
+	}
+	while (*s == ' ' || *s == '\t') {
+		s++;
+	}
+	if (*s != '\0' && *s != ',') {
+		return RANGE_NONE;
+	}
+	if (spec[0] == '-') {
+		if (last == 0 && !over2) {
+			return RANGE_UNSAT;
+		}
+		if (size == 0) {
+			return RANGE_NONE;
+		}
+		if (over2 || last > size) {
+			last = size;
+		}
+		*offp = size - last;
+		*lenp = last;
+		return RANGE_ONE;
+	}
+	if (over1 || first >= size) {
+		return RANGE_UNSAT;
+	}
+	if (over2 || last >= size) {
+		last = size - 1;
+	}
+	*offp = first;
+	*lenp = last - first + 1;
+	return RANGE_ONE;
+}
+
+/* ------------------------------------------------------- responses */
+
+static int
+error_res(uint16_t status, nghttpw_http_res **resp)
+{
+	return nghttpw_http_res_alloc_error(resp, status);
+}
+
+/* A status for an errno from realpath or open. */
+static uint16_t
+errno_status(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+	case ELOOP:
+	case ENAMETOOLONG:
+		return NGHTTPW_HTTP_STATUS_NOT_FOUND;
+	case EACCES:
+	case EPERM:
+		return NGHTTPW_HTTP_STATUS_FORBIDDEN;
+	case EMFILE:
+	case ENFILE:
+		return NGHTTPW_HTTP_STATUS_SERVICE_UNAVAILABLE;
+	default:
+		return NGHTTPW_HTTP_STATUS_INTERNAL_SERVER_ERROR;
+	}
+}
+
+static bool
+method_is(nghttpw_http_req *req, const char *m)
+{
+	const char *rm = nghttpw_http_req_get_method(req);
+	return rm != NULL && strcmp(rm, m) == 0;
+}
+
+/* The response for an open regular file: 200, 206, 304 or 416.  Takes
+ * fd (closes it, or gives it to the response). */
+static int
+file_res(nghttpw_http_req *req, int fd, const struct stat *st,
+    const char *type, nghttpw_http_res **resp)
+{
+	nghttpw_http_res *res = NULL;
+	char              date[64], etag[64], crange[80];
+	uint64_t          size = (uint64_t) st->st_size;
+	uint64_t          off = 0, len = size;
+	uint16_t          status = NGHTTPW_HTTP_STATUS_OK;
+	time_t            lm     = last_modified(st);
+	bool              cond   = method_is(req, "GET") || method_is(req, "HEAD");
+	const char       *v;
+	int64_t           t;
+	int               rv;
+
+	format_date(lm, date);
+	format_etag(st, etag);
+
+	/* RFC 9110, 13.2.2: If-None-Match first; If-Modified-Since only
+	 * without it. */
+	if (cond && (v = nghttpw_http_req_get_header(req, "If-None-Match")) != NULL) {
+		if (etag_list_matches(v, etag)) {
+			status = NGHTTPW_HTTP_STATUS_NOT_MODIFIED;
+		}
+	} else if (cond &&
+	    (v = nghttpw_http_req_get_header(req, "If-Modified-Since")) != NULL &&
+	    parse_date(v, &t) && (int64_t) lm <= t) {
+		status = NGHTTPW_HTTP_STATUS_NOT_MODIFIED;
+	}
+
+	if (status == NGHTTPW_HTTP_STATUS_OK && cond &&
+	    (v = nghttpw_http_req_get_header(req, "Range")) != NULL) {
+		const char *ir = nghttpw_http_req_get_header(req, "If-Range");
+		if (ir == NULL || if_range_holds(ir, etag, lm)) {
+			switch (parse_range(v, size, &off, &len)) {
+			case RANGE_ONE:
+				status = NGHTTPW_HTTP_STATUS_PARTIAL_CONTENT;
+				snprintf(crange, sizeof(crange),
+				    "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, off,
+				    off + len - 1, size);
+				break;
+			case RANGE_UNSAT:
+				status = NGHTTPW_HTTP_STATUS_RANGE_NOT_SATISFIABLE;
+				snprintf(crange, sizeof(crange),
+				    "bytes */%" PRIu64, size);
+				break;
+			default:
+				break;
+			}
+		}
+	}
+
+	if (status == NGHTTPW_HTTP_STATUS_RANGE_NOT_SATISFIABLE) {
+		close(fd);
+		if ((rv = error_res(status, &res)) != 0) {
+			return rv;
+		}
+		if ((rv = nghttpw_http_res_set_header(res, "Content-Range", crange)) != 0 ||
+		    (rv = nghttpw_http_res_set_header(res, "Accept-Ranges", "bytes")) != 0) {
+			nghttpw_http_res_free(res);
+			return rv;
+		}
+		*resp = res;
+		return 0;
+	}
+
+	if ((rv = nghttpw_http_res_alloc(&res)) != 0 ||
+	    (rv = nghttpw_http_res_set_status(res, status)) != 0 ||
+	    (rv = nghttpw_http_res_set_header(res, "Last-Modified", date)) != 0 ||
+	    (rv = nghttpw_http_res_set_header(res, "ETag", etag)) != 0) {
+		goto fail;
+	}
+	if (status == NGHTTPW_HTTP_STATUS_NOT_MODIFIED) {
+		close(fd);
+		*resp = res;
+		return 0;
+	}
+	if ((rv = nghttpw_http_res_set_header(res, "Content-Type", type)) != 0 ||
+	    (rv = nghttpw_http_res_set_header(res, "Accept-Ranges", "bytes")) != 0) {
+		goto fail;
+	}
+	if (status == NGHTTPW_HTTP_STATUS_PARTIAL_CONTENT &&
+	    (rv = nghttpw_http_res_set_header(res, "Content-Range", crange)) != 0) {
+		goto fail;
+	}
+	if (len == 0) {
+		close(fd);
+		fd = -1;
+		rv = nghttpw_http_res_set_header(res, "Content-Length", "0");
+	} else if ((rv = nhw_http_res_set_file(res, fd, off, len)) == 0) {
+		fd = -1; /* the response has it now */
+	}
+	if (rv != 0) {
+		goto fail;
+	}
+	*resp = res;
+	return 0;
+
+fail:
+	if (fd >= 0) {
+		close(fd);
+	}
+	nghttpw_http_res_free(res);
+	return rv;
+}
+
+/* Opens a file without waiting (a FIFO would block a plain open) and
+ * checks what it is.  Returns 0 with the descriptor, or an HTTP status. */
+static uint16_t
+open_file(const char *path, bool nofollow, int *fdp, struct stat *st)
+{
+	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	int fd;
+
+	if (nofollow) {
+		flags |= O_NOFOLLOW;
+	}
+	if ((fd = open(path, flags)) < 0) {
+		return errno_status(errno);
+	}
+	if (fstat(fd, st) != 0) {
+		int err = errno;
+		close(fd);
+		return errno_status(err);
+	}
+	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)) {
+		close(fd);
+		return NGHTTPW_HTTP_STATUS_FORBIDDEN;
+	}
+	/* Regular files ignore O_NONBLOCK; clear it all the same, for the
+	 * code that reads the descriptor later. */
+	(void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	*fdp = fd;
+	return 0;
+}
+
+/* ------------------------------------------------------ single file */
+
+static int
+file_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
+{
+	struct stat st;
+	int         fd;
+	uint16_t    status;
+
+	if ((status = open_file(ctx->fspath, false, &fd, &st)) != 0) {
+		return error_res(status, resp);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return error_res(NGHTTPW_HTTP_STATUS_FORBIDDEN, resp);
+	}
+	return file_res(req, fd, &st, http_mime_type(ctx->fspath), resp);
+}
+
+/* -------------------------------------------------------- directory */
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	if (c >= 'a' && c <= 'f') {
+		return c - 'a' + 10;
+	}
+	if (c >= 'A' && c <= 'F') {
+		return c - 'A' + 10;
+	}
+	return -1;
+}
+
+/* The path part of a request target: *pathp and *lenp (not terminated).
+ * The absolute form ("http://host/p") gives its path.  False for the
+ * asterisk form and anything else without a path. */
+static bool
+target_path(const char *uri, const char **pathp, size_t *lenp)
+{
+	const char *p = uri;
+
+	if (p == NULL) {
+		return false;
+	}
+	if (*p != '/') {
+		const char *sep = strstr(p, "://");
+		if (sep == NULL || sep != p + strcspn(p, ":/?#")) {
+			return false;
+		}
+		p = sep + 3;
+		p += strcspn(p, "/?#");
+		if (*p != '/') {
+			*pathp = "/";
+			*lenp  = 1;
+			return true;
+		}
+	}
+	*pathp = p;
+	*lenp  = strcspn(p, "?#");
+	return true;
+}
+
+/* Decodes %XX escapes once.  Returns 0 with a new string in *outp and its
+ * length (which counts any decoded NUL) in *lenp, or an HTTP status. */
+static uint16_t
+decode_path(const char *p, size_t n, char **outp, size_t *lenp)
+{
+	char  *out = malloc(n + 1);
+	size_t o   = 0;
+	int    hi, lo;
+
+	if (out == NULL) {
+		return NGHTTPW_HTTP_STATUS_INTERNAL_SERVER_ERROR;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != '%') {
+			out[o++] = p[i];
+			continue;
+		}
+		if (i + 2 >= n || (hi = hexval(p[i + 1])) < 0 ||
+		    (lo = hexval(p[i + 2])) < 0) {
+			free(out);
+			return NGHTTPW_HTTP_STATUS_BAD_REQUEST;
+		}
+		out[o++] = (char) (hi * 16 + lo);
+		i += 2;
+	}
+	out[o] = '\0';
+	*outp  = out;
+	*lenp  = o;
+	return 0;
+}
+
+/* After decoding: no NUL, no backslash, no ".." segment. */
+static bool
+path_is_safe(const char *p, size_t n)
+{
+	if (memchr(p, '\0', n) != NULL || memchr(p, '\\', n) != NULL) {
+		return false;
+	}
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && p[j] != '/') {
+			j++;
+		}
+		if (j - i == 2 && p[i] == '.' && p[i + 1] == '.') {
+			return false;
+		}
+		i = j + 1;
+	}
+	return true;
+}
+
+/* True when path (resolved) is root or below it. */
+static bool
+under_root(const char *path, const char *root)
+{
+	size_t n = strlen(root);
+	if (strcmp(root, "/") == 0) {
+		return true;
+	}
+	return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* Resolves path, checks it stays under root, and opens it. */
+static uint16_t
+open_under(const char *path, const char *root, int *fdp, struct stat *st)
+{
+	char    *real = realpath(path, NULL);
+	uint16_t status;
+
+	if (real == NULL) {
+		return errno_status(errno);
+	}
+	if (!under_root(real, root)) {
+		free(real);
+		return NGHTTPW_HTTP_STATUS_NOT_FOUND;
+	}
+	/* The resolved path has no links; one put in since is refused. */
+	status = open_file(real, true, fdp, st);
+	free(real);
+	return status;
+}
+
+static char *
+join(const char *a, const char *b, const char *c)
+{
+	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+	char  *s  = malloc(la + lb + lc + 1);
+	if (s != NULL) {
+		memcpy(s, a, la);
+		memcpy(s + la, b, lb);
+		memcpy(s + la + lb, c, lc + 1);
+	}
+	return s;
+}
+
+/* "dir/", with the query of the request if it had one, for the redirect
+ * of a directory asked for without its slash.  The path goes back as it
+ * came (still encoded).  NULL when out of memory. */
+static char *
+slash_location(const char *raw, size_t rawlen)
+{
+	const char *q    = raw + rawlen;
+	size_t      qlen = (*q == '?') ? strcspn(q, "#") : 0;
+	char       *loc  = malloc(rawlen + 1 + qlen + 1);
+
+	if (loc != NULL) {
+		memcpy(loc, raw, rawlen);
+		loc[rawlen] = '/';
+		memcpy(loc + rawlen + 1, q, qlen);
+		loc[rawlen + 1 + qlen] = '\0';
+	}
+	return loc;
+}
+
+static const char *const index_names[] = { "index.html", "index.htm" };
+
+/* Finds what the request names under the directory: t->status 0 with an
+ * open regular file and t->name its media type, or the status to answer
+ * with (and t->location for a redirect).  Returns NGHTTPW_ENOMEM or 0. */
+static int
+dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
+{
+	const char *raw, *rel, *name;
+	size_t      rawlen, dlen, plen = strlen(ctx->prefix);
+	char       *dec = NULL, *root = NULL, *path = NULL, *ip;
+	bool        slash;
+	int         rv = 0;
+
+	t->fd = -1;
+	if (!target_path(nghttpw_http_req_get_uri(req), &raw, &rawlen)) {
+		t->status = NGHTTPW_HTTP_STATUS_NOT_FOUND;
+		return 0;
+	}
+	if ((t->status = decode_path(raw, rawlen, &dec, &dlen)) != 0) {
+		return 0;
+	}
+	if (!path_is_safe(dec, dlen) || strncmp(dec, ctx->prefix, plen) != 0 ||
+	    (dec[plen] != '\0' && dec[plen] != '/')) {
+		t->status = NGHTTPW_HTTP_STATUS_NOT_FOUND;
+		goto done;
+	}
+	rel   = dec + plen; /* "" or "/..." */
+	slash = dlen > 0 && dec[dlen - 1] == '/';
+	name  = dec;        /* the name the client asked for, for its type */
+
+	if ((root = realpath(ctx->fspath, NULL)) == NULL) {
+		t->status = errno_status(errno);
+		goto done;
+	}
+	/* root + "/" + rel: a root that is not a directory fails here. */
+	if ((path = join(root, "/", rel)) == NULL) {
+		rv = NGHTTPW_ENOMEM;
+		goto done;
+	}
+	if ((t->status = open_under(path, root, &t->fd, &t->st)) != 0) {
+		goto done;
+	}
+	if (S_ISREG(t->st.st_mode)) {
+		if (slash) { /* "file.txt/" names no directory */
+			t->status = NGHTTPW_HTTP_STATUS_NOT_FOUND;
+		}
+		goto done;
+	}
+
+	/* A directory. */
+	close(t->fd);
+	t->fd = -1;
+	if (!slash) {
+		/* To "dir/", so that the client's relative links work. */
+		if ((t->location = slash_location(raw, rawlen)) == NULL) {
+			rv = NGHTTPW_ENOMEM;
+		}
+		t->status = NGHTTPW_HTTP_STATUS_MOVED_PERMANENTLY;
+		goto done;
+	}
+	t->status = NGHTTPW_HTTP_STATUS_NOT_FOUND;
+	for (size_t i = 0; i < sizeof(index_names) / sizeof(index_names[0]); i++) {
+		if ((ip = join(path, "/", index_names[i])) == NULL) {
+			rv = NGHTTPW_ENOMEM;
+			goto done;
+		}
+		t->status = open_under(ip, root, &t->fd, &t->st);
+		free(ip);
+		if (t->status == 0 && !S_ISREG(t->st.st_mode)) {
+			t->status = NGHTTPW_HTTP_STATUS_FORBIDDEN;
+		}
+		if (t->status != NGHTTPW_HTTP_STATUS_NOT_FOUND) {
+			name = index_names[i];
+			break;
+		}
+	}
+
+done:
+	if ((t->status != 0 || rv != 0) && t->fd >= 0) {
+		close(t->fd);
+		t->fd = -1;
+	}
+	if (t->status == 0 && rv == 0) {
+		t->name = http_mime_type(name); /* chosen now: dec goes away */
+	}
+	free(root);
+	free(path);
+	free(dec);
+	return rv;
+}
+
+static int
+dir_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
+{
+	target t = { 0 };
+	int    rv;
+
+	if ((rv = dir_lookup(ctx, req, &t)) != 0) {
+		free(t.location);
+		return rv;
+	}
+	if (t.status == 0) {
+		return file_res(req, t.fd, &t.st, t.name, resp);
+	}
+	rv = error_res(t.status, resp);
+	if (rv == 0 && t.location != NULL &&
+	    (rv = nghttpw_http_res_set_header(*resp, "Location", t.location)) != 0) {
+		nghttpw_http_res_free(*resp);
+		*resp = NULL;
+	}
+	free(t.location);
+	return rv;
+}
+
+/* ---------------------------------------------------------- handlers */
+
+void
+http_file_serve(nghttpw_aio *aio)
+{
+	nghttpw_http_req     *req = nghttpw_aio_get_input(aio, 0);
+	nghttpw_http_handler *h   = nghttpw_aio_get_input(aio, 1);
+	file_ctx             *ctx = h != NULL ? nghttpw_http_handler_get_data(h) : NULL;
+	nghttpw_http_res     *res = NULL;
+	int                   rv;
+
+	if (req == NULL || ctx == NULL) {
+		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
+		return;
+	}
+	rv = ctx->dir ? dir_respond(ctx, req, &res) : file_respond(ctx, req, &res);
+	if (rv != 0) {
+		nghttpw_aio_finish(aio, rv);
+		return;
+	}
+	nghttpw_aio_set_output(aio, 0, res);
+	nghttpw_aio_finish(aio, 0);
+}
+
+static void
+ctx_free(void *arg)
+{
+	file_ctx *ctx = arg;
+	if (ctx != NULL) {
+		free(ctx->prefix);
+		free(ctx->fspath);
+		free(ctx);
+	}
+}
+
+static int
+alloc_fs_handler(nghttpw_http_handler **hp, const char *path,
+    const char *fspath, bool dir)
+{
+	nghttpw_http_handler *h;
+	file_ctx             *ctx;
+	size_t                n;
+	int                   rv;
+
+	if (hp == NULL || path == NULL || fspath == NULL || fspath[0] == '\0') {
+		return NGHTTPW_EINVAL;
+	}
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
+		return NGHTTPW_ENOMEM;
+	}
+	n = strlen(path);
+	while (n > 0 && path[n - 1] == '/') {
+		n--;
+	}
+	ctx->dir = dir;
+	if ((ctx->prefix = strndup(path, n)) == NULL ||
+	    (ctx->fspath = strdup(fspath)) == NULL) {
+		ctx_free(ctx);
+		return NGHTTPW_ENOMEM;
+	}
+	if ((rv = nghttpw_http_handler_alloc(&h, path, http_file_serve)) != 0) {
+		ctx_free(ctx);
+		return rv;
+	}
+	if ((dir && (rv = nghttpw_http_handler_set_tree(h)) != 0) ||
+	    (rv = nghttpw_http_handler_set_data(h, ctx, ctx_free)) != 0) {
+		nghttpw_http_handler_free(h);
+		ctx_free(ctx);
+		return rv;
+	}
+	*hp = h;
+	return 0;
+}
+
+int
+nghttpw_http_handler_alloc_file(
+    nghttpw_http_handler **hp, const char *path, const char *filename)
+{
+	return alloc_fs_handler(hp, path, filename, false);
+}
+
+int
+nghttpw_http_handler_alloc_directory(
+    nghttpw_http_handler **hp, const char *path, const char *dirname)
+{
+	return alloc_fs_handler(hp, path, dirname, true);
+}
