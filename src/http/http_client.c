@@ -1,0 +1,1086 @@
+/* HTTP client: connections to the one origin a URL names, whole exchanges
+ * over them, and a few idle keep-alive connections kept for reuse.
+ *
+ * Every operation is an "op" with internal aios of its own.  All of an
+ * op's state is guarded by its client's mutex; each step runs from an
+ * internal aio's callback (or from the call that starts the op), decides
+ * the next step and starts it.  The caller's aio is finished once no
+ * internal aio is pending any more; a cancel or timeout of the caller's
+ * aio aborts whatever internal aio is running.
+ *
+ * An exchange normally goes through nghttpw_http_conn_transact().  A
+ * request with "Expect: 100-continue" and a body is composed here from
+ * writes and reads instead, so that the body can wait for the server's
+ * interim answer. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/aio.h"
+#include "http/http_conn.h"
+#include "http/http_msg.h"
+#include "nghttpw/http.h"
+
+#define CLIENT_MAX_IDLE 8        /* idle connections kept per client */
+#define EXPECT_WAIT_MS 1000      /* how long a body waits for 100 */
+#define RAW_BUF_SIZE 16384       /* reads of a body framed here */
+#define CHUNK_LINE_MAX 1024      /* chunk-size and trailer lines */
+#define CLIENT_OPT_TLS "tls-config"
+
+struct nghttpw_http_client {
+	pthread_mutex_t        mtx;
+	nghttpw_url           *url;
+	nghttpw_stream_dialer *dialer;
+	/* Idle connections, oldest first; taken from the end. */
+	nghttpw_http_conn *idle[CLIENT_MAX_IDLE];
+	size_t             nidle;
+};
+
+typedef enum {
+	ST_DIAL,     /* aio: dialing */
+	ST_EXCHANGE, /* aio: nghttpw_http_conn_transact */
+	ST_EXPECT,   /* the composed exchange for Expect: 100-continue */
+} op_stage;
+
+/* The body of the request, for the composed exchange. */
+typedef enum {
+	BODY_WAITING, /* not sent yet: waiting for 100, a final answer or time */
+	BODY_SENDING,
+	BODY_SENT,
+	BODY_SKIPPED, /* a final response came first, or the write failed
+	                 after it: the connection is not reused */
+} body_state;
+
+/* How the final response's body is framed, when read here. */
+typedef enum {
+	FRAME_NONE,
+	FRAME_LENGTH,
+	FRAME_CHUNKED,
+	FRAME_CLOSE,
+} frame_kind;
+
+typedef enum {
+	CK_SIZE,     /* reading a chunk-size line */
+	CK_DATA,     /* chunk data */
+	CK_DATA_END, /* the CRLF after the data */
+	CK_TRAILER,  /* trailer lines up to the empty one */
+	CK_DONE,
+} chunk_state;
+
+typedef struct client_op {
+	nghttpw_http_client *cl;
+	nghttpw_aio         *user;     /* the caller's aio, NULL once done */
+	nghttpw_http_req    *req;      /* NULL for connect */
+	nghttpw_http_res    *res;
+	nghttpw_http_conn   *conn;     /* the connection in use */
+	op_stage             stage;
+	int                  abort_rv; /* the caller's cancel or timeout */
+	bool                 reused;   /* conn came from the idle pool */
+	bool                 retried;
+	bool                 idempotent;
+	bool                 expect;
+
+	nghttpw_aio *aio; /* dial, transact; composed exchange: writes */
+	nghttpw_aio *rio; /* composed exchange: reads */
+	nghttpw_aio *tio; /* composed exchange: the wait for 100 */
+
+	/* Completion, set under the lock, acted on after it. */
+	bool         done;
+	nghttpw_aio *fin_aio;
+	int          fin_rv;
+
+	/* The composed exchange. */
+	int         err;       /* first failure: everything is aborted */
+	bool        wr_busy;   /* aio pending */
+	bool        rd_busy;   /* rio pending */
+	bool        tm_busy;   /* tio pending */
+	bool        head_sent;
+	bool        got_reply; /* some response head (even 1xx) arrived */
+	bool        got_final;
+	bool        resp_done; /* the final response is complete */
+	bool        leftover;  /* bytes after the final response */
+	body_state  body;
+	nghttpw_iov head_iov;
+	nghttpw_iov body_iov[3];
+	unsigned    body_niov;
+	char        chunk_head[24];
+	frame_kind  frame;
+	char       *rbuf;      /* RAW_BUF_SIZE bytes for chunked/close reads */
+	char       *bbuf;      /* the body collected from them */
+	size_t      blen;
+	size_t      bcap;
+	chunk_state ck;
+	uint64_t    ck_left;
+	char        ck_line[CHUNK_LINE_MAX];
+	size_t      ck_llen;
+} client_op;
+
+static const char chunk_tail[] = "\r\n0\r\n\r\n";
+
+static void op_aio_cb(void *);
+static void op_rio_cb(void *);
+static void op_tio_cb(void *);
+static void x_start(client_op *);
+static void x_check(client_op *);
+static void x_fail(client_op *, int);
+
+/* ------------------------------------------------------------- the pool */
+
+/* Lock held. */
+static nghttpw_http_conn *
+pool_take(nghttpw_http_client *cl)
+{
+	return (cl->nidle > 0 ? cl->idle[--cl->nidle] : NULL);
+}
+
+/* Lock held. */
+static void
+pool_put(nghttpw_http_client *cl, nghttpw_http_conn *conn)
+{
+	if (cl->nidle == CLIENT_MAX_IDLE) {
+		nghttpw_http_conn_close(cl->idle[0]);
+		memmove(&cl->idle[0], &cl->idle[1],
+		    (CLIENT_MAX_IDLE - 1) * sizeof(cl->idle[0]));
+		cl->nidle--;
+	}
+	cl->idle[cl->nidle++] = conn;
+}
+
+/* Lock held. */
+static void
+pool_clear(nghttpw_http_client *cl)
+{
+	while (cl->nidle > 0) {
+		nghttpw_http_conn_close(cl->idle[--cl->nidle]);
+	}
+}
+
+/* --------------------------------------------------------------- ops */
+
+static bool
+method_idempotent(const char *method)
+{
+	static const char *const safe[] = { "GET", "HEAD", "PUT", "DELETE",
+		"OPTIONS", "TRACE" };
+
+	for (size_t i = 0; i < sizeof(safe) / sizeof(safe[0]); i++) {
+		if (strcmp(method, safe[i]) == 0) {
+			return (true);
+		}
+	}
+	return (false);
+}
+
+static void
+op_free(client_op *op)
+{
+	/* Reaped rather than freed: this may run in one of their callbacks. */
+	nghttpw_aio_reap(op->aio);
+	nghttpw_aio_reap(op->rio);
+	nghttpw_aio_reap(op->tio);
+	free(op->rbuf);
+	free(op->bbuf);
+	free(op);
+}
+
+static int
+op_alloc(client_op **opp, nghttpw_http_client *cl, bool composed)
+{
+	client_op *op;
+	int        rv;
+
+	if ((op = calloc(1, sizeof(*op))) == NULL) {
+		return (NGHTTPW_ENOMEM);
+	}
+	op->cl = cl;
+	if ((rv = nghttpw_aio_alloc(&op->aio, op_aio_cb, op)) != 0 ||
+	    (composed &&
+	        ((rv = nghttpw_aio_alloc(&op->rio, op_rio_cb, op)) != 0 ||
+	            (rv = nghttpw_aio_alloc(&op->tio, op_tio_cb, op)) != 0))) {
+		op_free(op);
+		return (rv);
+	}
+	*opp = op;
+	return (0);
+}
+
+/* Whether the request itself lets its connection persist. */
+static bool
+req_allows_reuse(nghttpw_http_req *req)
+{
+	const char *conn = nghttpw_http_req_get_header(req, "Connection");
+
+	if (nhw_http_list_has_token(conn, "close")) {
+		return (false);
+	}
+	return (strcmp(nghttpw_http_req_get_version(req), "HTTP/1.0") != 0 ||
+	    nhw_http_list_has_token(conn, "keep-alive"));
+}
+
+/* Ends the op: the connection goes back to the pool when keep says it
+ * may and it is fit for it, else it is closed.  The caller's aio is
+ * finished by op_teardown() once the lock is dropped.  Lock held. */
+static void
+op_finish(client_op *op, int rv, bool keep)
+{
+	nghttpw_http_conn *conn = op->conn;
+
+	if (conn != NULL) {
+		op->conn = NULL;
+		if (rv == 0 && keep && !nghttpw_http_conn_must_close(conn) &&
+		    http_conn_buffered(conn) == 0 && req_allows_reuse(op->req)) {
+			pool_put(op->cl, conn);
+		} else {
+			nghttpw_http_conn_close(conn);
+		}
+	}
+	op->done    = true;
+	op->fin_aio = op->user;
+	op->fin_rv  = rv;
+	op->user    = NULL; /* the cancel function now leaves it alone */
+}
+
+/* Lock not held. */
+static void
+op_teardown(client_op *op)
+{
+	nghttpw_aio_finish(op->fin_aio, op->fin_rv);
+	/* A cancel function that started before the finish may still look
+	 * at the op. */
+	aio_cancel_barrier(op);
+	op_free(op);
+}
+
+static void
+op_cancel(nghttpw_aio *aio, void *arg, int rv)
+{
+	client_op *op = arg;
+
+	pthread_mutex_lock(&op->cl->mtx);
+	if (op->user == aio && op->abort_rv == 0) {
+		op->abort_rv = rv;
+		/* Whatever runs reports the abort from its callback. */
+		nghttpw_aio_abort(op->aio, rv);
+		if (op->rio != NULL) {
+			nghttpw_aio_abort(op->rio, rv);
+			nghttpw_aio_abort(op->tio, rv);
+		}
+	}
+	pthread_mutex_unlock(&op->cl->mtx);
+}
+
+/* Lock held. */
+static void
+op_dial(client_op *op)
+{
+	op->stage  = ST_DIAL;
+	op->reused = false;
+	nghttpw_stream_dialer_dial(op->cl->dialer, op->aio);
+}
+
+/* Starts the exchange on op->conn.  Lock held. */
+static void
+op_exchange(client_op *op)
+{
+	if (op->expect) {
+		op->stage = ST_EXPECT;
+		x_start(op);
+		return;
+	}
+	op->stage = ST_EXCHANGE;
+	/* The connection resets it too, but only once the request is out:
+	 * a failure before must not find an older response's fields. */
+	nghttpw_http_res_reset(op->res);
+	nghttpw_http_conn_transact(op->conn, op->req, op->res, op->aio);
+}
+
+/* Takes an idle connection, or dials a new one.  Lock held. */
+static void
+op_acquire(client_op *op)
+{
+	nghttpw_http_conn *conn = pool_take(op->cl);
+
+	if (conn == NULL) {
+		op_dial(op);
+		return;
+	}
+	op->conn   = conn;
+	op->reused = true;
+	op_exchange(op);
+}
+
+/* Whether any byte of a response arrived before the exchange failed:
+ * bytes of an unfinished head stay in the connection's buffer, and a
+ * head that was complete left its framing fields in the response (a
+ * failure after a complete head means a body cut short, which needs a
+ * length or chunks).  Lock held. */
+static bool
+op_response_seen(client_op *op)
+{
+	return (http_conn_buffered(op->conn) > 0 ||
+	    nghttpw_http_res_get_header(op->res, "Content-Length") != NULL ||
+	    nghttpw_http_res_get_header(op->res, "Transfer-Encoding") != NULL);
+}
+
+/* The exchange on op->conn failed with rv.  A reused connection that the
+ * server had closed while it was idle shows up as ECLOSED or ECONNRESET
+ * before any byte of the response; an idempotent request is then tried
+ * once more on a new connection.  response_seen says some of the
+ * response was read (then no retry).  Lock held. */
+static void
+op_exchange_failed(client_op *op, int rv, bool response_seen)
+{
+	response_seen = response_seen || op_response_seen(op);
+	nghttpw_http_conn_close(op->conn);
+	op->conn = NULL;
+	if (op->abort_rv == 0 && op->reused && !op->retried && op->idempotent &&
+	    !response_seen &&
+	    (rv == NGHTTPW_ECLOSED || rv == NGHTTPW_ECONNRESET)) {
+		op->retried = true;
+		op_dial(op);
+		return;
+	}
+	op_finish(op, rv, false);
+}
+
+/* Lock held. */
+static void
+op_dialed(client_op *op, int rv)
+{
+	nghttpw_stream    *s    = NULL;
+	nghttpw_http_conn *conn = NULL;
+
+	if (rv == 0) {
+		s = nghttpw_aio_get_output(op->aio, 0);
+		if (op->abort_rv == 0) {
+			rv = nghttpw_http_conn_alloc(&conn, s);
+		}
+		if (op->abort_rv != 0 || rv != 0) {
+			nghttpw_stream_free(s); /* e.g. made just as it was aborted */
+		}
+	}
+	if (op->abort_rv != 0) {
+		rv = op->abort_rv; /* the caller's cancel or timeout says why */
+	}
+	if (rv != 0) {
+		op_finish(op, rv, false);
+		return;
+	}
+	if (op->req == NULL) {
+		/* connect(): the caller owns the connection. */
+		nghttpw_aio_set_output(op->user, 0, conn);
+		op_finish(op, 0, false);
+		return;
+	}
+	op->conn = conn;
+	op_exchange(op);
+}
+
+static void
+op_aio_cb(void *arg)
+{
+	client_op *op = arg;
+	int        rv = nghttpw_aio_result(op->aio);
+	bool       done;
+
+	pthread_mutex_lock(&op->cl->mtx);
+	switch (op->stage) {
+	case ST_DIAL:
+		op_dialed(op, rv);
+		break;
+	case ST_EXCHANGE:
+		if (op->abort_rv != 0) {
+			rv = op->abort_rv;
+		}
+		if (rv == 0) {
+			/* After 101 the connection speaks another protocol. */
+			op_finish(op, 0,
+			    nghttpw_http_res_get_status(op->res) !=
+			        NGHTTPW_HTTP_STATUS_SWITCHING);
+		} else {
+			op_exchange_failed(op, rv, false);
+		}
+		break;
+	case ST_EXPECT:
+		/* A write of the composed exchange. */
+		op->wr_busy = false;
+		if (op->err != 0 || op->abort_rv != 0) {
+			/* Failing already: only wait for the rest to stop. */
+		} else if (rv != 0 && !op->head_sent) {
+			x_fail(op, rv);
+		} else if (rv != 0) {
+			/* The body did not all go.  A server that answers
+			 * early may stop reading and close: a read still
+			 * pending gets its answer, or fails in turn. */
+			op->body = BODY_SKIPPED;
+			if (!op->rd_busy && !op->resp_done) {
+				x_fail(op, rv);
+			}
+		} else if (!op->head_sent) {
+			op->head_sent = true;
+			op->rd_busy   = true;
+			op->tm_busy   = true;
+			nghttpw_http_conn_read_res(op->conn, op->res, op->rio);
+			nghttpw_sleep_aio(EXPECT_WAIT_MS, op->tio);
+		} else {
+			op->body = BODY_SENT;
+		}
+		x_check(op);
+		break;
+	}
+	done = op->done;
+	pthread_mutex_unlock(&op->cl->mtx);
+	if (done) {
+		op_teardown(op);
+	}
+}
+
+/* ------------------------------------------- Expect: 100-continue */
+
+/* Lays out the head and the body: Content-Length is added when the body
+ * is not chunked and has none.  Lock held. */
+static int
+x_prepare(client_op *op)
+{
+	nhw_http_msg *msg = nhw_http_req_msg(op->req);
+	const void   *body;
+	size_t        size;
+	const char   *head;
+	size_t        head_len;
+	int           rv;
+
+	nhw_http_msg_get_data(msg, &body, &size);
+	bool chunked = nhw_http_list_has_token(
+	    nhw_http_msg_get_header(msg, "Transfer-Encoding"), "chunked");
+	if (!chunked && nhw_http_msg_get_header(msg, "Content-Length") == NULL) {
+		char len[24];
+		int  l = snprintf(len, sizeof(len), "%zu", size);
+		if ((rv = nhw_http_msg_set_header_n(
+		         msg, "Content-Length", 14, len, (size_t) l)) != 0) {
+			return (rv);
+		}
+	}
+	if ((rv = nhw_http_req_get_head(op->req, &head, &head_len)) != 0) {
+		return (rv);
+	}
+	op->head_iov = (nghttpw_iov) { (void *) head, head_len };
+	if (chunked) {
+		int l = snprintf(
+		    op->chunk_head, sizeof(op->chunk_head), "%zx\r\n", size);
+		op->body_iov[0] = (nghttpw_iov) { op->chunk_head, (size_t) l };
+		op->body_iov[1] = (nghttpw_iov) { (void *) body, size };
+		op->body_iov[2] = (nghttpw_iov) { (void *) chunk_tail,
+			sizeof(chunk_tail) - 1 };
+		op->body_niov   = 3;
+	} else {
+		op->body_iov[0] = (nghttpw_iov) { (void *) body, size };
+		op->body_niov   = 1;
+	}
+	return (0);
+}
+
+/* Sends the head; the rest follows from the callbacks.  Lock held. */
+static void
+x_start(client_op *op)
+{
+	int rv;
+
+	op->err       = 0;
+	op->head_sent = false;
+	op->got_reply = false;
+	op->got_final = false;
+	op->resp_done = false;
+	op->leftover  = false;
+	op->body      = BODY_WAITING;
+	op->frame     = FRAME_NONE;
+	op->blen      = 0;
+	nghttpw_http_res_reset(op->res);
+	if ((rv = x_prepare(op)) != 0) {
+		nghttpw_http_conn_close(op->conn);
+		op->conn = NULL;
+		op_finish(op, rv, false);
+		return;
+	}
+	op->wr_busy = true;
+	nghttpw_aio_set_iov(op->aio, 1, &op->head_iov);
+	nghttpw_http_conn_write_all(op->conn, op->aio);
+}
+
+/* Lock held. */
+static void
+x_send_body(client_op *op)
+{
+	op->body    = BODY_SENDING;
+	op->wr_busy = true;
+	nghttpw_aio_set_iov(op->aio, op->body_niov, op->body_iov);
+	nghttpw_http_conn_write_all(op->conn, op->aio);
+}
+
+/* Lock held. */
+static void
+x_fail(client_op *op, int rv)
+{
+	if (op->err == 0) {
+		op->err = rv;
+	}
+}
+
+/* Appends to the collected body, within the connection's default body
+ * limit. */
+static int
+x_body_append(client_op *op, const char *p, size_t n)
+{
+	if (n > NGHTTPW_HTTP_MAX_BODY_DEFAULT - op->blen) {
+		return (NGHTTPW_EMSGSIZE);
+	}
+	if (op->blen + n > op->bcap) {
+		size_t cap = op->bcap < 4096 ? 4096 : op->bcap;
+		char  *grown;
+		while (cap < op->blen + n) {
+			cap *= 2;
+		}
+		if ((grown = realloc(op->bbuf, cap)) == NULL) {
+			return (NGHTTPW_ENOMEM);
+		}
+		op->bbuf = grown;
+		op->bcap = cap;
+	}
+	memcpy(op->bbuf + op->blen, p, n);
+	op->blen += n;
+	return (0);
+}
+
+/* Hands the collected body to the response. */
+static int
+x_body_commit(client_op *op)
+{
+	void *buf;
+	int   rv;
+
+	rv = nhw_http_msg_alloc_data(nhw_http_res_msg(op->res), op->blen, &buf);
+	if (rv == 0 && op->blen > 0) {
+		memcpy(buf, op->bbuf, op->blen);
+	}
+	free(op->bbuf);
+	op->bbuf = NULL;
+	op->blen = op->bcap = 0;
+	return (rv);
+}
+
+/* One complete line of the chunked framing (CRLF removed). */
+static int
+x_chunk_line(client_op *op, const char *line, size_t len)
+{
+	size_t   i    = 0;
+	uint64_t size = 0;
+
+	switch (op->ck) {
+	case CK_SIZE:
+		for (; i < len; i++) {
+			char c = line[i];
+			int  d;
+			if (c >= '0' && c <= '9') {
+				d = c - '0';
+			} else if (c >= 'a' && c <= 'f') {
+				d = c - 'a' + 10;
+			} else if (c >= 'A' && c <= 'F') {
+				d = c - 'A' + 10;
+			} else {
+				break;
+			}
+			size = size * 16 + (uint64_t) d;
+			if (size > NGHTTPW_HTTP_MAX_BODY_DEFAULT) {
+				return (NGHTTPW_EMSGSIZE);
+			}
+		}
+		if (i == 0) {
+			return (NGHTTPW_EPROTO);
+		}
+		while (i < len && (line[i] == ' ' || line[i] == '\t')) {
+			i++;
+		}
+		if (i < len && line[i] != ';') {
+			return (NGHTTPW_EPROTO); /* extensions are ignored */
+		}
+		if (size == 0) {
+			op->ck = CK_TRAILER;
+		} else {
+			op->ck      = CK_DATA;
+			op->ck_left = size;
+		}
+		return (0);
+	case CK_DATA_END:
+		if (len != 0) {
+			return (NGHTTPW_EPROTO);
+		}
+		op->ck = CK_SIZE;
+		return (0);
+	case CK_TRAILER:
+		if (len == 0) {
+			op->ck = CK_DONE;
+		}
+		return (0); /* trailer fields are dropped */
+	default:
+		return (NGHTTPW_EPROTO);
+	}
+}
+
+/* Decodes chunked framing from p[0, n).  Sets op->leftover when bytes
+ * follow the end of the body. */
+static int
+x_chunk_feed(client_op *op, const char *p, size_t n)
+{
+	size_t i = 0;
+	int    rv;
+
+	while (i < n && op->ck != CK_DONE) {
+		if (op->ck == CK_DATA) {
+			size_t take = n - i;
+			if (take > op->ck_left) {
+				take = (size_t) op->ck_left;
+			}
+			if ((rv = x_body_append(op, p + i, take)) != 0) {
+				return (rv);
+			}
+			i += take;
+			op->ck_left -= take;
+			if (op->ck_left == 0) {
+				op->ck = CK_DATA_END;
+			}
+			continue;
+		}
+		char c = p[i++];
+		if (c != '\n') {
+			if (op->ck_llen == sizeof(op->ck_line)) {
+				return (NGHTTPW_EPROTO);
+			}
+			op->ck_line[op->ck_llen++] = c;
+			continue;
+		}
+		if (op->ck_llen == 0 || op->ck_line[op->ck_llen - 1] != '\r') {
+			return (NGHTTPW_EPROTO); /* lines end with CRLF */
+		}
+		size_t len  = op->ck_llen - 1;
+		op->ck_llen = 0;
+		if ((rv = x_chunk_line(op, op->ck_line, len)) != 0) {
+			return (rv);
+		}
+	}
+	if (i < n) {
+		op->leftover = true;
+	}
+	return (0);
+}
+
+/* Lock held. */
+static void
+x_read_raw(client_op *op)
+{
+	nghttpw_iov iov = { op->rbuf, RAW_BUF_SIZE };
+
+	op->rd_busy = true;
+	nghttpw_aio_set_iov(op->rio, 1, &iov);
+	nghttpw_http_conn_read(op->conn, op->rio);
+}
+
+/* Parses a Content-Length value: digits only. */
+static int
+x_parse_length(const char *s, uint64_t *lenp)
+{
+	uint64_t v = 0;
+
+	if (*s == '\0') {
+		return (NGHTTPW_EPROTO);
+	}
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9') {
+			return (NGHTTPW_EPROTO);
+		}
+		v = v * 10 + (uint64_t) (*s - '0');
+		if (v > NGHTTPW_HTTP_MAX_BODY_DEFAULT) {
+			return (NGHTTPW_EMSGSIZE);
+		}
+	}
+	*lenp = v;
+	return (0);
+}
+
+/* The final head is in op->res: reads its body.  Lock held. */
+static void
+x_read_body(client_op *op)
+{
+	uint16_t    status = nghttpw_http_res_get_status(op->res);
+	const char *te     = nghttpw_http_res_get_header(op->res, "Transfer-Encoding");
+	const char *cl     = nghttpw_http_res_get_header(op->res, "Content-Length");
+	uint64_t    len;
+	void       *buf;
+	int         rv;
+
+	if (strcmp(nghttpw_http_req_get_method(op->req), "HEAD") == 0 ||
+	    status < 200 || status == 204 || status == 304) {
+		if (status == NGHTTPW_HTTP_STATUS_SWITCHING) {
+			op->leftover = true; /* another protocol follows */
+		}
+		op->resp_done = true;
+		return;
+	}
+	if (op->rbuf == NULL && (op->rbuf = malloc(RAW_BUF_SIZE)) == NULL) {
+		x_fail(op, NGHTTPW_ENOMEM);
+		return;
+	}
+	if (te != NULL) {
+		/* Chunked when it is the last coding; else until the close. */
+		op->frame = nhw_http_list_has_token(te, "chunked") ? FRAME_CHUNKED
+		                                                   : FRAME_CLOSE;
+		op->ck      = CK_SIZE;
+		op->ck_llen = 0;
+		x_read_raw(op);
+		return;
+	}
+	if (cl == NULL) {
+		op->frame = FRAME_CLOSE;
+		x_read_raw(op);
+		return;
+	}
+	if ((rv = x_parse_length(cl, &len)) != 0) {
+		x_fail(op, rv);
+		return;
+	}
+	if ((rv = nhw_http_msg_alloc_data(
+	         nhw_http_res_msg(op->res), (size_t) len, &buf)) != 0) {
+		x_fail(op, rv);
+		return;
+	}
+	if (len == 0) {
+		op->resp_done = true;
+		return;
+	}
+	nghttpw_iov iov = { buf, (size_t) len };
+	op->frame       = FRAME_LENGTH;
+	op->rd_busy     = true;
+	nghttpw_aio_set_iov(op->rio, 1, &iov);
+	nghttpw_http_conn_read_all(op->conn, op->rio);
+}
+
+/* A response head arrived.  Lock held. */
+static void
+x_got_head(client_op *op)
+{
+	uint16_t status = nghttpw_http_res_get_status(op->res);
+
+	op->got_reply = true;
+	if (status >= 100 && status < 200 && status != 101) {
+		if (status == 100 && op->body == BODY_WAITING) {
+			nghttpw_aio_abort(op->tio, NGHTTPW_ECANCELED);
+			x_send_body(op);
+		}
+		/* The final response follows. */
+		op->rd_busy = true;
+		nghttpw_http_conn_read_res(op->conn, op->res, op->rio);
+		return;
+	}
+	op->got_final = true;
+	if (op->body == BODY_WAITING) {
+		op->body = BODY_SKIPPED; /* the server decided without it */
+	}
+	nghttpw_aio_abort(op->tio, NGHTTPW_ECANCELED);
+	x_read_body(op);
+}
+
+/* Body bytes read by x_read_raw() or x_read_body().  Lock held. */
+static void
+x_got_body(client_op *op, int rv, size_t n)
+{
+	switch (op->frame) {
+	case FRAME_LENGTH:
+		if (rv == 0) {
+			op->resp_done = true;
+		} else {
+			x_fail(op, rv);
+		}
+		return;
+	case FRAME_CLOSE:
+		if (rv == NGHTTPW_ECLOSED) {
+			op->leftover = true; /* no reuse after a close */
+			if ((rv = x_body_commit(op)) != 0) {
+				x_fail(op, rv);
+			} else {
+				op->resp_done = true;
+			}
+		} else if (rv != 0) {
+			x_fail(op, rv);
+		} else if ((rv = x_body_append(op, op->rbuf, n)) != 0) {
+			x_fail(op, rv);
+		} else {
+			x_read_raw(op);
+		}
+		return;
+	case FRAME_CHUNKED:
+		if (rv == 0) {
+			rv = x_chunk_feed(op, op->rbuf, n);
+		}
+		if (rv != 0) {
+			x_fail(op, rv);
+		} else if (op->ck != CK_DONE) {
+			x_read_raw(op);
+		} else if ((rv = x_body_commit(op)) != 0) {
+			x_fail(op, rv);
+		} else {
+			op->resp_done = true;
+		}
+		return;
+	default:
+		x_fail(op, NGHTTPW_EINTERNAL);
+		return;
+	}
+}
+
+static void
+op_rio_cb(void *arg)
+{
+	client_op *op = arg;
+	int        rv = nghttpw_aio_result(op->rio);
+	bool       done;
+
+	pthread_mutex_lock(&op->cl->mtx);
+	op->rd_busy = false;
+	if (op->err != 0 || op->abort_rv != 0) {
+		/* Failing already: only wait for the rest to stop. */
+	} else if (op->got_final) {
+		x_got_body(op, rv, nghttpw_aio_count(op->rio));
+	} else if (rv != 0) {
+		x_fail(op, rv);
+	} else {
+		x_got_head(op);
+	}
+	x_check(op);
+	done = op->done;
+	pthread_mutex_unlock(&op->cl->mtx);
+	if (done) {
+		op_teardown(op);
+	}
+}
+
+static void
+op_tio_cb(void *arg)
+{
+	client_op *op = arg;
+	int        rv = nghttpw_aio_result(op->tio);
+	bool       done;
+
+	pthread_mutex_lock(&op->cl->mtx);
+	op->tm_busy = false;
+	if (rv == 0 && op->err == 0 && op->abort_rv == 0 &&
+	    op->body == BODY_WAITING && !op->got_final) {
+		/* No answer in time: send the body anyway. */
+		x_send_body(op);
+	}
+	x_check(op);
+	done = op->done;
+	pthread_mutex_unlock(&op->cl->mtx);
+	if (done) {
+		op_teardown(op);
+	}
+}
+
+/* Decides whether the composed exchange is over.  Lock held. */
+static void
+x_check(client_op *op)
+{
+	int err = op->abort_rv != 0 ? op->abort_rv : op->err;
+
+	if (err != 0) {
+		if (op->wr_busy) {
+			nghttpw_aio_abort(op->aio, err);
+		}
+		if (op->rd_busy) {
+			nghttpw_aio_abort(op->rio, err);
+		}
+		if (op->tm_busy) {
+			nghttpw_aio_abort(op->tio, err);
+		}
+		if (!op->wr_busy && !op->rd_busy && !op->tm_busy) {
+			free(op->bbuf);
+			op->bbuf = NULL;
+			op->blen = op->bcap = 0;
+			op_exchange_failed(op, err, op->got_reply);
+		}
+		return;
+	}
+	if (!op->resp_done) {
+		return;
+	}
+	if (op->wr_busy) {
+		/* The server answered before taking the whole body (it
+		 * sent its final response early): stop sending. */
+		nghttpw_aio_abort(op->aio, NGHTTPW_ECANCELED);
+		return;
+	}
+	if (op->tm_busy) {
+		nghttpw_aio_abort(op->tio, NGHTTPW_ECANCELED);
+		return;
+	}
+	op_finish(op, 0, op->body == BODY_SENT && !op->leftover);
+}
+
+/* ------------------------------------------------------------ the API */
+
+int
+nghttpw_http_client_alloc(nghttpw_http_client **cp, const nghttpw_url *url)
+{
+	nghttpw_http_client *cl;
+	int                  rv;
+
+	if (cp == NULL || url == NULL || url->u_scheme == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	if (strcmp(url->u_scheme, "http") != 0 &&
+	    strcmp(url->u_scheme, "https") != 0) {
+		return (NGHTTPW_ENOTSUP);
+	}
+	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
+		return (NGHTTPW_ENOMEM);
+	}
+	if ((rv = nghttpw_url_clone(&cl->url, url)) != 0) {
+		free(cl);
+		return (rv);
+	}
+	/* The dialer picks TCP for http and TLS for https. */
+	if ((rv = nghttpw_stream_dialer_alloc_url(&cl->dialer, url)) != 0) {
+		nghttpw_url_free(cl->url);
+		free(cl);
+		return (rv);
+	}
+	pthread_mutex_init(&cl->mtx, NULL);
+	*cp = cl;
+	return (0);
+}
+
+void
+nghttpw_http_client_free(nghttpw_http_client *cl)
+{
+	if (cl == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&cl->mtx);
+	pool_clear(cl);
+	pthread_mutex_unlock(&cl->mtx);
+	nghttpw_stream_dialer_free(cl->dialer);
+	nghttpw_url_free(cl->url);
+	pthread_mutex_destroy(&cl->mtx);
+	free(cl);
+}
+
+int
+nghttpw_http_client_set_tls(nghttpw_http_client *cl, nghttpw_tls_config *cfg)
+{
+	int rv;
+
+	if (cl == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	pthread_mutex_lock(&cl->mtx);
+	rv = nghttpw_stream_dialer_set_ptr(cl->dialer, CLIENT_OPT_TLS, cfg);
+	if (rv == 0) {
+		/* Idle connections were made with the old configuration. */
+		pool_clear(cl);
+	}
+	pthread_mutex_unlock(&cl->mtx);
+	return (rv);
+}
+
+int
+nghttpw_http_client_get_tls(nghttpw_http_client *cl, nghttpw_tls_config **cfgp)
+{
+	void *p;
+	int   rv;
+
+	if (cl == NULL || cfgp == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	if ((rv = nghttpw_stream_dialer_get_ptr(cl->dialer, CLIENT_OPT_TLS, &p)) ==
+	    0) {
+		*cfgp = p;
+	}
+	return (rv);
+}
+
+void
+nghttpw_http_client_connect(nghttpw_http_client *cl, nghttpw_aio *aio)
+{
+	client_op *op;
+	int        rv;
+
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	if (cl == NULL) {
+		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
+		return;
+	}
+	if ((rv = op_alloc(&op, cl, false)) != 0) {
+		nghttpw_aio_finish(aio, rv);
+		return;
+	}
+	pthread_mutex_lock(&cl->mtx);
+	if (!nghttpw_aio_defer(aio, op_cancel, op)) {
+		pthread_mutex_unlock(&cl->mtx);
+		op_free(op);
+		return;
+	}
+	op->user = aio;
+	op_dial(op);
+	pthread_mutex_unlock(&cl->mtx);
+}
+
+void
+nghttpw_http_client_transact(nghttpw_http_client *cl, nghttpw_http_req *req,
+    nghttpw_http_res *res, nghttpw_aio *aio)
+{
+	client_op  *op;
+	const char *expect;
+	void       *body;
+	size_t      size;
+	bool        composed;
+	bool        done;
+	int         rv;
+
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	if (cl == NULL || req == NULL || res == NULL) {
+		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
+		return;
+	}
+	if (nghttpw_http_req_get_header(req, "Host") == NULL &&
+	    cl->url->u_host != NULL &&
+	    (rv = nghttpw_http_req_set_header(req, "Host", cl->url->u_host)) != 0) {
+		nghttpw_aio_finish(aio, rv);
+		return;
+	}
+	expect = nghttpw_http_req_get_header(req, "Expect");
+	nghttpw_http_req_get_data(req, &body, &size);
+	composed = size > 0 && nhw_http_list_has_token(expect, "100-continue");
+	if ((rv = op_alloc(&op, cl, composed)) != 0) {
+		nghttpw_aio_finish(aio, rv);
+		return;
+	}
+	op->req        = req;
+	op->res        = res;
+	op->expect     = composed;
+	op->idempotent = method_idempotent(nghttpw_http_req_get_method(req));
+	pthread_mutex_lock(&cl->mtx);
+	if (!nghttpw_aio_defer(aio, op_cancel, op)) {
+		pthread_mutex_unlock(&cl->mtx);
+		op_free(op);
+		return;
+	}
+	op->user = aio;
+	op_acquire(op);
+	done = op->done; /* preparing the composed exchange can fail */
+	pthread_mutex_unlock(&cl->mtx);
+	if (done) {
+		op_teardown(op);
+	}
+}
