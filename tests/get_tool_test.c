@@ -1,0 +1,535 @@
+/* nghttpw-get, run as a child process against python3's http.server on
+ * 127.0.0.1 (a port the kernel picks, files in a temporary directory):
+ * byte-exact downloads, -o, -I, --fail, -L, refused connections and bad
+ * arguments.  Skipped when the tool or python3 is missing. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "nghttpw/nghttpw.h"
+#include "support/pairs.h"
+
+#define BIG_SIZE 1000000
+#define INDEX_HTML "<html><body>the index</body></html>\n"
+
+static char tool[PATH_MAX];
+
+/* The built tool: NGHTTPW_TOOLS_DIR when the build says where it is,
+ * else <build>/tools next to this test program. */
+static bool
+find_tool(void)
+{
+#ifdef NGHTTPW_TOOLS_DIR
+	snprintf(tool, sizeof(tool), "%s/nghttpw-get", NGHTTPW_TOOLS_DIR);
+#else
+	char    self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		return (false);
+	}
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash == NULL) {
+		return (false);
+	}
+	*slash = '\0';
+	if (strlen(self) + sizeof("/tools/nghttpw-get") > sizeof(tool)) {
+		return (false);
+	}
+	strcpy(tool, self);
+	strcat(tool, "/tools/nghttpw-get");
+#endif
+	return (access(tool, X_OK) == 0);
+}
+
+/* ------------------------------------------------------ python server */
+
+typedef struct {
+	char  dir[64];
+	pid_t pid;
+	int   port;
+	char  base[64]; /* http://127.0.0.1:PORT */
+} pyserver;
+
+static void
+write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	cr_assert_eq(fwrite(data, 1, len, f), len);
+	cr_assert_eq(fclose(f), 0);
+}
+
+static char *
+read_file(const char *path, size_t *lenp)
+{
+	FILE  *f = fopen(path, "rb");
+	char  *buf;
+	size_t cap = 4096, len = 0, n;
+
+	if (f == NULL) {
+		return (NULL);
+	}
+	buf = malloc(cap + 1);
+	while ((n = fread(buf + len, 1, cap - len, f)) > 0) {
+		len += n;
+		if (len == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap + 1);
+		}
+	}
+	fclose(f);
+	buf[len] = '\0';
+	*lenp    = len;
+	return (buf);
+}
+
+/* Starts python3 -m http.server on a port of the kernel's choosing and
+ * reads that port from its first line.  Skips the test without python3. */
+static void
+py_start(pyserver *s)
+{
+	int   out[2];
+	char  path[128];
+	char *big = malloc(BIG_SIZE);
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->dir, sizeof(s->dir), "/tmp/nghttpw-get-test.XXXXXX");
+	cr_assert_not_null(mkdtemp(s->dir));
+	fill_pattern(big, BIG_SIZE, 7);
+	snprintf(path, sizeof(path), "%s/big.bin", s->dir);
+	write_file(path, big, BIG_SIZE);
+	free(big);
+	snprintf(path, sizeof(path), "%s/sub", s->dir);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/sub/index.html", s->dir);
+	write_file(path, INDEX_HTML, strlen(INDEX_HTML));
+
+	cr_assert_eq(pipe(out), 0);
+	s->pid = fork();
+	cr_assert_geq(s->pid, 0);
+	if (s->pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+		dup2(out[1], STDOUT_FILENO);
+		dup2(devnull, STDERR_FILENO);
+		dup2(devnull, STDIN_FILENO);
+		close(out[0]);
+		close(out[1]);
+		execlp("python3", "python3", "-u", "-m", "http.server", "0", "--bind",
+		    "127.0.0.1", "--directory", s->dir, (char *) NULL);
+		_exit(127);
+	}
+	close(out[1]);
+
+	/* "Serving HTTP on 127.0.0.1 port 12345 (http://...) ..." */
+	char   line[256];
+	size_t len = 0;
+	while (len < sizeof(line) - 1 && memchr(line, '\n', len) == NULL) {
+		struct pollfd pfd = { .fd = out[0], .events = POLLIN };
+		if (poll(&pfd, 1, 10000) <= 0) {
+			break;
+		}
+		ssize_t n = read(out[0], line + len, sizeof(line) - 1 - len);
+		if (n <= 0) {
+			break;
+		}
+		len += (size_t) n;
+	}
+	line[len] = '\0';
+	close(out[0]);
+	const char *p = strstr(line, " port ");
+	if (p == NULL || (s->port = atoi(p + 6)) <= 0) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+		cr_skip_test("python3 -m http.server did not start: '%s'", line);
+	}
+	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void) st;
+	(void) flag;
+	(void) ftw;
+	return (remove(path));
+}
+
+static void
+py_stop(pyserver *s)
+{
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		waitpid(s->pid, NULL, 0);
+		s->pid = 0;
+	}
+	nftw(s->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ------------------------------------------------------- running it */
+
+typedef struct {
+	int    status; /* exit status; -1 when killed */
+	char  *out;
+	size_t out_len;
+	char  *err;
+	size_t err_len;
+} result;
+
+/* Runs the tool with the arguments (NULL-terminated), within 30 s. */
+static result
+run_tool(const char *dir, const char *arg0, ...)
+{
+	const char *argv[32];
+	int         argc = 0;
+	va_list     ap;
+	char        out_path[128], err_path[128];
+	result      r = { 0 };
+	pid_t       pid;
+	int         st;
+
+	argv[argc++] = tool;
+	va_start(ap, arg0);
+	for (const char *a = arg0; a != NULL && argc < 31; a = va_arg(ap, const char *)) {
+		argv[argc++] = a;
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	snprintf(out_path, sizeof(out_path), "%s/.stdout", dir);
+	snprintf(err_path, sizeof(err_path), "%s/.stderr", dir);
+
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int n = open("/dev/null", O_RDONLY);
+		dup2(o, STDOUT_FILENO);
+		dup2(e, STDERR_FILENO);
+		dup2(n, STDIN_FILENO);
+		close(o);
+		close(e);
+		close(n);
+		execv(tool, (char *const *) argv);
+		_exit(126);
+	}
+	r.status = -1;
+	for (int i = 0; i < 3000; i++) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid) {
+			r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+			break;
+		}
+		nghttpw_msleep(10);
+	}
+	if (r.status == -1 && waitpid(pid, &st, WNOHANG) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	r.out = read_file(out_path, &r.out_len);
+	r.err = read_file(err_path, &r.err_len);
+	unlink(out_path);
+	unlink(err_path);
+	return (r);
+}
+
+static void
+result_free(result *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static void
+setup(pyserver *s)
+{
+	if (!find_tool()) {
+		cr_skip_test("nghttpw-get not built (looked for %s)", tool);
+	}
+	py_start(s);
+}
+
+static char *
+url_of(const pyserver *s, const char *path)
+{
+	static char buf[4][160];
+	static int  next;
+	char       *u = buf[next++ % 4];
+	snprintf(u, sizeof(buf[0]), "%s%s", s->base, path);
+	return (u);
+}
+
+/* ------------------------------------------------------------ tests */
+
+Test(get_tool, fetches_a_file_byte_exact)
+{
+	pyserver s;
+	result   r;
+	char    *want = malloc(BIG_SIZE);
+
+	setup(&s);
+	fill_pattern(want, BIG_SIZE, 7);
+	r = run_tool(s.dir, url_of(&s, "/big.bin"), NULL);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert_eq(r.out_len, BIG_SIZE);
+	cr_assert(memcmp(r.out, want, BIG_SIZE) == 0, "body differs");
+	cr_assert_eq(r.err_len, 0, "stderr: %s", r.err);
+	result_free(&r);
+	free(want);
+	py_stop(&s);
+}
+
+Test(get_tool, output_option_writes_the_file)
+{
+	pyserver s;
+	result   r;
+	char     path[128];
+	size_t   len;
+	char    *got;
+	char    *want = malloc(BIG_SIZE);
+
+	setup(&s);
+	fill_pattern(want, BIG_SIZE, 7);
+	snprintf(path, sizeof(path), "%s/copy.bin", s.dir);
+	r = run_tool(s.dir, "-s", "-o", path, url_of(&s, "/big.bin"), NULL);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert_eq(r.out_len, 0);
+	got = read_file(path, &len);
+	cr_assert_not_null(got);
+	cr_assert_eq(len, BIG_SIZE);
+	cr_assert(memcmp(got, want, BIG_SIZE) == 0, "file differs");
+	free(got);
+	result_free(&r);
+	free(want);
+	py_stop(&s);
+}
+
+Test(get_tool, head_prints_status_line_and_headers)
+{
+	pyserver s;
+	result   r;
+
+	setup(&s);
+	r = run_tool(s.dir, "-I", url_of(&s, "/big.bin"), NULL);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert(strncmp(r.out, "HTTP/1.0 200 OK\r\n", 17) == 0, "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\r\nContent-Length: 1000000\r\n"), "%s", r.out);
+	/* The head only: it ends with the empty line. */
+	cr_assert_gt(r.out_len, 4);
+	cr_assert_eq(strstr(r.out, "\r\n\r\n") + 4, r.out + r.out_len, "%s", r.out);
+	result_free(&r);
+	py_stop(&s);
+}
+
+Test(get_tool, not_found_with_fail_exits_22)
+{
+	pyserver s;
+	result   r;
+
+	setup(&s);
+	r = run_tool(s.dir, "--fail", url_of(&s, "/missing"), NULL);
+	cr_assert_eq(r.status, 22, "exit %d: %s", r.status, r.err);
+	cr_assert_eq(r.out_len, 0);
+	cr_assert_not_null(strstr(r.err, "404"), "%s", r.err);
+	result_free(&r);
+
+	/* Without --fail the transfer worked: exit 0, the error page out. */
+	r = run_tool(s.dir, url_of(&s, "/missing"), NULL);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert_gt(r.out_len, 0);
+	result_free(&r);
+
+	/* http.server has no POST: 501, so 22 with --fail. */
+	r = run_tool(s.dir, "-f", "-d", "a=1", url_of(&s, "/"), NULL);
+	cr_assert_eq(r.status, 22, "exit %d: %s", r.status, r.err);
+	cr_assert_not_null(strstr(r.err, "501"), "%s", r.err);
+	result_free(&r);
+	py_stop(&s);
+}
+
+Test(get_tool, follows_a_redirect)
+{
+	pyserver s;
+	result   r;
+
+	setup(&s);
+	/* http.server sends /sub to /sub/ with 301. */
+	r = run_tool(s.dir, "-L", url_of(&s, "/sub"), NULL);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert_eq(r.out_len, strlen(INDEX_HTML));
+	cr_assert_str_eq(r.out, INDEX_HTML);
+	result_free(&r);
+
+	/* Not followed without -L. */
+	r = run_tool(s.dir, "-I", url_of(&s, "/sub"), NULL);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert(strncmp(r.out, "HTTP/1.0 301 ", 13) == 0, "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\r\nLocation: /sub/\r\n"), "%s", r.out);
+	result_free(&r);
+
+	/* -I -L prints both heads. */
+	r = run_tool(s.dir, "-I", "-L", url_of(&s, "/sub"), NULL);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert(strncmp(r.out, "HTTP/1.0 301 ", 13) == 0, "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\r\n\r\nHTTP/1.0 200 OK\r\n"), "%s", r.out);
+	result_free(&r);
+	py_stop(&s);
+}
+
+Test(get_tool, refused_connection_is_one_line)
+{
+	nghttpw_stream_listener *l;
+	char                     url[64], want[128];
+	int                      port;
+	result                   r;
+	char                     dir[64] = "/tmp/nghttpw-get-test.XXXXXX";
+
+	if (!find_tool()) {
+		cr_skip_test("nghttpw-get not built (looked for %s)", tool);
+	}
+	cr_assert_not_null(mkdtemp(dir));
+	/* A port that was just free: nothing listens there now. */
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "tcp://127.0.0.1:0"), 0);
+	cr_assert_eq(nghttpw_stream_listener_listen(l), 0);
+	cr_assert_eq(nghttpw_stream_listener_get_int(
+	                 l, NGHTTPW_OPT_TCP_BOUND_PORT, &port), 0);
+	nghttpw_stream_listener_free(l);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+	snprintf(want, sizeof(want),
+	    "nghttpw-get: connect to 127.0.0.1:%d failed: %s\n", port,
+	    nghttpw_strerror(NGHTTPW_ECONNREFUSED));
+
+	r = run_tool(dir, url, NULL);
+	cr_assert_eq(r.status, 7, "exit %d: %s", r.status, r.err);
+	cr_assert_str_eq(r.err, want);
+	cr_assert_eq(r.out_len, 0);
+	result_free(&r);
+
+	/* -s silences it; -sS brings the message back. */
+	r = run_tool(dir, "-s", url, NULL);
+	cr_assert_eq(r.status, 7);
+	cr_assert_eq(r.err_len, 0, "%s", r.err);
+	result_free(&r);
+	r = run_tool(dir, "-sS", url, NULL);
+	cr_assert_eq(r.status, 7);
+	cr_assert_str_eq(r.err, want);
+	result_free(&r);
+	rmdir(dir);
+}
+
+Test(get_tool, bad_arguments_exit_2)
+{
+	static const char *const cases[][3] = {
+		{ NULL },
+		{ "--no-such-option", "http://127.0.0.1:1/" },
+		{ "-o" },
+		{ "http://127.0.0.1:1/a", "http://127.0.0.1:1/b" },
+		{ "-m", "soon", "http://127.0.0.1:1/" },
+		{ "-I", "-dx", "http://127.0.0.1:1/" },
+		{ "-H", "NoColon", "http://127.0.0.1:1/" },
+	};
+	char dir[64] = "/tmp/nghttpw-get-test.XXXXXX";
+
+	if (!find_tool()) {
+		cr_skip_test("nghttpw-get not built (looked for %s)", tool);
+	}
+	cr_assert_not_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		result r = run_tool(dir, cases[i][0], cases[i][1], cases[i][2], NULL);
+		cr_assert_eq(r.status, 2, "case %zu: exit %d", i, r.status);
+		/* One line, naming the program. */
+		cr_assert(strncmp(r.err, "nghttpw-get: ", 13) == 0, "case %zu: %s", i, r.err);
+		cr_assert_not_null(strchr(r.err, '\n'));
+		cr_assert_eq(strchr(r.err, '\n') + 1, r.err + r.err_len, "case %zu: %s", i,
+		    r.err);
+		result_free(&r);
+	}
+	result r = run_tool(dir, "--help", NULL);
+	cr_assert_eq(r.status, 0);
+	cr_assert(strncmp(r.out, "usage: nghttpw-get", 18) == 0, "%s", r.out);
+	result_free(&r);
+	rmdir(dir);
+}
+
+/* ---------------------------------------------------------------- TLS */
+
+#ifdef NGHTTPW_HAVE_TLS
+#include <arpa/inet.h>
+
+#include "nghttpw/http.h"
+#include "nghttpw/tls.h"
+#include "support/tls_certs.h"
+
+/* https against our own server, in this process, with the test CA. */
+Test(get_tool, https_with_cacert_and_insecure)
+{
+	const tls_test_certs *certs;
+	nghttpw_http_server  *s;
+	nghttpw_http_handler *h;
+	nghttpw_tls_config   *cfg;
+	nghttpw_url          *url;
+	nghttpw_sockaddr      sa;
+	char                  dir[64] = "/tmp/nghttpw-get-test.XXXXXX";
+	char                  ca[128], u[96];
+	result                r;
+
+	if (!find_tool()) {
+		cr_skip_test("nghttpw-get not built (looked for %s)", tool);
+	}
+	certs = tls_test_certs_get();
+	cr_assert_not_null(certs);
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(tls_test_write_file(dir, "ca.pem", certs->ca_cert, NULL), 0);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+
+	cr_assert_eq(nghttpw_url_parse(&url, "https://127.0.0.1:0/"), 0);
+	cr_assert_eq(nghttpw_http_server_hold(&s, url), 0);
+	nghttpw_url_free(url);
+	cr_assert_eq(nghttpw_tls_config_alloc(&cfg, NGHTTPW_TLS_MODE_SERVER), 0);
+	cr_assert_eq(nghttpw_tls_config_own_cert(
+	                 cfg, certs->server_cert, certs->server_key, NULL), 0);
+	cr_assert_eq(nghttpw_http_server_set_tls(s, cfg), 0);
+	nghttpw_tls_config_free(cfg);
+	cr_assert_eq(nghttpw_http_handler_alloc_static(
+	                 &h, "/secret", "over tls\n", 9, "text/plain"), 0);
+	cr_assert_eq(nghttpw_http_server_add_handler(s, h), 0);
+	cr_assert_eq(nghttpw_http_server_start(s), 0);
+	cr_assert_eq(nghttpw_http_server_get_addr(s, &sa), 0);
+	/* The certificate names localhost (and 127.0.0.1). */
+	snprintf(u, sizeof(u), "https://localhost:%u/secret", ntohs(sa.s_in.sa_port));
+
+	r = run_tool(dir, "--cacert", ca, u, NULL);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert_str_eq(r.out, "over tls\n");
+	result_free(&r);
+
+	/* -k: no verification. */
+	r = run_tool(dir, "-k", u, NULL);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert_str_eq(r.out, "over tls\n");
+	result_free(&r);
+
+	/* Without the CA the server cannot be verified.  (Last: today a
+	 * failed handshake may end our server's accept loop.) */
+	r = run_tool(dir, u, NULL);
+	cr_assert(r.status == 60 || r.status == 35, "exit %d: %s", r.status, r.err);
+	cr_assert_eq(r.out_len, 0);
+	result_free(&r);
+
+	nghttpw_http_server_stop(s);
+	nghttpw_http_server_release(s);
+	unlink(ca);
+	rmdir(dir);
+}
+#endif

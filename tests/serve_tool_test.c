@@ -1,0 +1,403 @@
+/* The nghttpw-serve tool, run as a child process: it prints the URL it
+ * serves, answers over a raw socket (GET, HEAD, keep-alive, ranges),
+ * logs, stops with exit 0 on SIGINT or SIGTERM, and exits 1 when it
+ * cannot listen and 2 on bad arguments.  Skipped when the build has no
+ * tools (NGHTTPW_TOOLS_DIR not defined, or the program not built). */
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char serve_path[PATH_MAX];
+
+#define HELLO "hello from nghttpw-serve\n"
+
+static char dir[PATH_MAX];
+
+static void setup(void);
+
+/* The built tool: in NGHTTPW_TOOLS_DIR when the build defines it, else
+ * in tools/ next to this program (where CMake puts it).  Skips the test
+ * when it is not there. */
+static void
+need_tool(void)
+{
+#ifdef NGHTTPW_TOOLS_DIR
+	snprintf(serve_path, sizeof(serve_path), "%s/nghttpw-serve",
+	    NGHTTPW_TOOLS_DIR);
+#else
+	char    self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char   *slash;
+	if (n <= 0) {
+		cr_skip_test("cannot find this program (/proc/self/exe)");
+	}
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) != NULL) {
+		*slash = '\0';
+	}
+	snprintf(serve_path, sizeof(serve_path), "%.*s/tools/nghttpw-serve",
+	    (int) (sizeof(serve_path) - 32), self);
+#endif
+	if (access(serve_path, X_OK) != 0) {
+		cr_skip_test("%s is not built", serve_path);
+	}
+	setup(); /* only now: a skipped test does not run .fini */
+}
+
+static void
+put(const char *rel, const char *text)
+{
+	char path[PATH_MAX * 2];
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/nghttpw-serve-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	put("hello.txt", HELLO);
+	put("index.html", "<h1>index</h1>\n");
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void) st;
+	(void) ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static void
+teardown(void)
+{
+	if (dir[0] != '\0') {
+		(void) nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	}
+}
+
+TestSuite(serve_tool, .fini = teardown, .timeout = 60);
+
+/* ----------------------------------------------------- the child */
+
+typedef struct {
+	pid_t pid;
+	int   out; /* its stdout */
+	int   err; /* its stderr */
+} child;
+
+static child
+spawn(const char *const *args)
+{
+	int   out[2], err[2];
+	child c;
+	char *argv[16];
+	int   n = 0;
+
+	argv[n++] = (char *) serve_path;
+	for (; args[n - 1] != NULL; n++) {
+		cr_assert_lt(n, 15);
+		argv[n] = (char *) args[n - 1];
+	}
+	argv[n] = NULL;
+	cr_assert_eq(pipe(out), 0);
+	cr_assert_eq(pipe(err), 0);
+	c.pid = fork();
+	cr_assert_geq(c.pid, 0);
+	if (c.pid == 0) {
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		close(out[0]);
+		close(err[0]);
+		close(out[1]);
+		close(err[1]);
+		execv(serve_path, argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	c.out = out[0];
+	c.err = err[0];
+	return c;
+}
+
+/* Reads one line (without its newline) within ms; false on timeout or
+ * end of file. */
+static bool
+read_line(int fd, char *buf, size_t cap, int ms)
+{
+	size_t len = 0;
+	while (len + 1 < cap) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, ms) <= 0) {
+			break;
+		}
+		char ch;
+		if (read(fd, &ch, 1) != 1) {
+			break;
+		}
+		if (ch == '\n') {
+			buf[len] = '\0';
+			return true;
+		}
+		buf[len++] = ch;
+	}
+	buf[len] = '\0';
+	return false;
+}
+
+/* Waits for the child to exit (at most ms); its exit status, or -1 for a
+ * signal (and -2 on timeout, after killing it). */
+static int
+wait_exit(child *c, int ms)
+{
+	int status;
+	for (int waited = 0; waited < ms; waited += 10) {
+		pid_t r = waitpid(c->pid, &status, WNOHANG);
+		if (r == c->pid) {
+			close(c->out);
+			close(c->err);
+			if (WIFEXITED(status)) {
+				return WEXITSTATUS(status);
+			}
+			return -1;
+		}
+		usleep(10000);
+	}
+	kill(c->pid, SIGKILL);
+	waitpid(c->pid, &status, 0);
+	close(c->out);
+	close(c->err);
+	return -2;
+}
+
+/* Starts the tool on a free port; returns the port from its first line. */
+static int
+start_serving(child *c, const char *extra)
+{
+	char        line[512];
+	const char *args[] = { "--listen", "http://127.0.0.1:0", dir, extra, NULL };
+	int         port   = 0;
+
+	*c = spawn(args);
+	cr_assert(read_line(c->out, line, sizeof(line), 10000),
+	    "no start line from the tool");
+	const char *p = strstr(line, "http://127.0.0.1:");
+	cr_assert_not_null(p, "start line: '%s'", line);
+	port = atoi(p + strlen("http://127.0.0.1:"));
+	cr_assert_gt(port, 0, "start line: '%s'", line);
+	cr_expect(strstr(line, dir) != NULL, "start line names the directory: %s",
+	    line);
+	return port;
+}
+
+/* ------------------------------------------------- a raw client */
+
+static int
+connect_to(int port)
+{
+	int                fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { 0 };
+	struct timeval     tv = { 10, 0 };
+
+	cr_assert_geq(fd, 0);
+	sa.sin_family      = AF_INET;
+	sa.sin_port        = htons((uint16_t) port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	cr_assert_eq(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0,
+	    "connect: %s", strerror(errno));
+	return fd;
+}
+
+static void
+send_text(int fd, const char *text)
+{
+	size_t len = strlen(text), off = 0;
+	while (off < len) {
+		ssize_t n = send(fd, text + off, len - off, MSG_NOSIGNAL);
+		cr_assert_gt(n, 0);
+		off += (size_t) n;
+	}
+}
+
+/* Reads one response: head (NUL-terminated, in *headp) and, unless
+ * no_body, a body of Content-Length bytes (*bodyp).  Returns the status. */
+static int
+read_response(int fd, bool no_body, char **headp, char **bodyp, size_t *lenp)
+{
+	char  *head = calloc(1, 16384);
+	size_t hl   = 0;
+
+	while (hl < 4 || memcmp(head + hl - 4, "\r\n\r\n", 4) != 0) {
+		cr_assert_lt(hl, 16383, "head too long");
+		cr_assert_eq(recv(fd, head + hl, 1, 0), 1, "head cut short: %s", head);
+		hl++;
+	}
+	int status = 0;
+	cr_assert_eq(sscanf(head, "HTTP/1.1 %d", &status), 1, "status line: %s", head);
+	size_t      len = 0;
+	const char *cl  = strcasestr(head, "\r\nContent-Length:");
+	if (cl != NULL) {
+		len = strtoul(cl + 17, NULL, 10);
+	}
+	char *body = calloc(1, len + 1);
+	if (!no_body) {
+		for (size_t got = 0; got < len;) {
+			ssize_t n = recv(fd, body + got, len - got, 0);
+			cr_assert_gt(n, 0, "body cut short at %zu of %zu", got, len);
+			got += (size_t) n;
+		}
+	}
+	*headp = head;
+	*bodyp = body;
+	*lenp  = no_body ? 0 : len;
+	return status;
+}
+
+/* ----------------------------------------------------------- tests */
+
+Test(serve_tool, serves_then_stops_on_sigint)
+{
+	child  c;
+	char  *head, *body;
+	size_t len;
+	char   line[512];
+	int    port, fd;
+
+	need_tool();
+	port = start_serving(&c, NULL);
+
+	/* Two requests on one connection, then HEAD and a range. */
+	fd = connect_to(port);
+	send_text(fd, "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_expect_eq(read_response(fd, false, &head, &body, &len), 200, "%s", head);
+	cr_expect_str_eq(body, HELLO);
+	cr_expect_not_null(strcasestr(head, "Content-Type: text/plain; charset=utf-8"));
+	free(head);
+	free(body);
+	send_text(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_expect_eq(read_response(fd, false, &head, &body, &len), 200, "%s", head);
+	cr_expect_str_eq(body, "<h1>index</h1>\n");
+	free(head);
+	free(body);
+	send_text(fd, "HEAD /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_expect_eq(read_response(fd, true, &head, &body, &len), 200, "%s", head);
+	cr_expect_not_null(strstr(head, "Content-Length: 25\r\n"), "%s", head);
+	free(head);
+	free(body);
+	send_text(fd, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-4\r\n\r\n");
+	cr_expect_eq(read_response(fd, false, &head, &body, &len), 206, "%s", head);
+	cr_expect_str_eq(body, "hello");
+	free(head);
+	free(body);
+	send_text(fd, "GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n");
+	int st = read_response(fd, false, &head, &body, &len);
+	cr_expect(st == 404 || st == 400, "traversal: %d", st);
+	free(head);
+	free(body);
+	close(fd);
+
+	/* The access log: one line per request, in Common Log Format. */
+	cr_expect(read_line(c.out, line, sizeof(line), 5000), "no log line");
+	cr_expect(strncmp(line, "127.0.0.1 - - [", 15) == 0, "log: %s", line);
+	cr_expect_not_null(strstr(line, "] \"GET /hello.txt HTTP/1.1\" 200 25"),
+	    "log: %s", line);
+
+	cr_assert_eq(kill(c.pid, SIGINT), 0);
+	cr_expect_eq(wait_exit(&c, 20000), 0, "exit status after SIGINT");
+}
+
+Test(serve_tool, sigterm_stops_it_too)
+{
+	child c;
+	need_tool();
+	(void) start_serving(&c, "--quiet");
+	cr_assert_eq(kill(c.pid, SIGTERM), 0);
+	cr_expect_eq(wait_exit(&c, 20000), 0, "exit status after SIGTERM");
+}
+
+Test(serve_tool, port_in_use_exits_1)
+{
+	int                fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { 0 };
+	socklen_t          sl = sizeof(sa);
+	char               url[64], line[512];
+
+	need_tool();
+	sa.sin_family      = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(fd, 1), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *) &sa, &sl), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sa.sin_port));
+
+	const char *args[] = { "--listen", url, dir, NULL };
+	child       c      = spawn(args);
+	cr_expect(read_line(c.err, line, sizeof(line), 10000));
+	cr_expect_not_null(strstr(line, "nghttpw-serve:"), "stderr: %s", line);
+	cr_expect_eq(wait_exit(&c, 20000), 1);
+	close(fd);
+}
+
+static void
+expect_usage_error(const char *const *args, const char *what)
+{
+	char  line[512];
+	child c = spawn(args);
+	cr_expect(read_line(c.err, line, sizeof(line), 10000), "%s: no message", what);
+	cr_expect(strncmp(line, "nghttpw-serve: ", 15) == 0, "%s: '%s'", what, line);
+	cr_expect_eq(wait_exit(&c, 20000), 2, "%s", what);
+}
+
+Test(serve_tool, bad_arguments_exit_2)
+{
+	need_tool();
+	char missing[PATH_MAX + 16], file[PATH_MAX + 16];
+	snprintf(missing, sizeof(missing), "%s/none", dir);
+	snprintf(file, sizeof(file), "%s/hello.txt", dir);
+
+	expect_usage_error((const char *[]) { "--bogus", NULL }, "unknown option");
+	expect_usage_error((const char *[]) { "-x", NULL }, "unknown short option");
+	expect_usage_error((const char *[]) { "--listen", NULL }, "missing argument");
+	expect_usage_error((const char *[]) { "--threads", "abc", dir, NULL }, "threads abc");
+	expect_usage_error((const char *[]) { "--threads", "0", dir, NULL }, "threads 0");
+	expect_usage_error((const char *[]) { "--listen", "ftp://127.0.0.1:0", dir, NULL },
+	    "ftp URL");
+	expect_usage_error((const char *[]) { "--listen", "not a url", dir, NULL },
+	    "bad URL");
+	expect_usage_error((const char *[]) { "--cert", file, dir, NULL }, "cert alone");
+	expect_usage_error((const char *[]) { "--listen", "https://127.0.0.1:0", dir, NULL },
+	    "https without cert");
+	expect_usage_error((const char *[]) { missing, NULL }, "missing dir");
+	expect_usage_error((const char *[]) { file, NULL }, "file as dir");
+	expect_usage_error((const char *[]) { dir, dir, NULL }, "two dirs");
+}
+
+Test(serve_tool, help_exits_0)
+{
+	char  line[512];
+	need_tool();
+	child c = spawn((const char *[]) { "--help", NULL });
+	cr_expect(read_line(c.out, line, sizeof(line), 10000));
+	cr_expect(strncmp(line, "usage: nghttpw-serve", 20) == 0, "%s", line);
+	cr_expect_eq(wait_exit(&c, 20000), 0);
+}

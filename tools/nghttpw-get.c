@@ -1,0 +1,1551 @@
+/*
+ * nghttpw-get: fetch a URL over HTTP/1.1, a small curl.
+ *
+ * The connection comes from nghttpw_http_client_connect() (TCP, or TLS
+ * for https when the library has it), the request is written with
+ * nghttpw_http_conn_write_req(), and the response is read with
+ * nghttpw_http_conn_read() and framed here, so that a body of any size
+ * streams to its destination with a progress bar instead of being held in
+ * memory, and so that -I can print the response head exactly as it came.
+ *
+ * Only the public headers are used; the program waits for each aio in
+ * turn (nghttpw_aio_wait), which is fine for a program of its own.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <nghttpw/http.h>
+#include <nghttpw/nghttpw.h>
+
+#if defined(__has_include)
+#if __has_include(<nghttpw/tls.h>)
+#include <nghttpw/tls.h>
+#define GET_TLS 1
+/* Weak, so that the program still links against a library built without
+ * TLS; the functions are then NULL and https is refused. */
+#pragma weak nghttpw_tls_config_alloc
+#pragma weak nghttpw_tls_config_free
+#pragma weak nghttpw_tls_config_server_name
+#pragma weak nghttpw_tls_config_ca_file
+#pragma weak nghttpw_tls_config_auth_mode
+#endif
+#endif
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define PROG "nghttpw-get"
+#define MAX_REDIRECTS 10
+#define MAX_HEAD (64u * 1024u)
+#define READ_CHUNK 65536u
+#define SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
+
+/* Exit statuses, curl's numbers where curl has one. */
+enum {
+	EXIT_OK          = 0,
+	EXIT_FAILURE_    = 1,  /* anything else; unsupported protocol */
+	EXIT_USAGE       = 2,
+	EXIT_BAD_URL     = 3,
+	EXIT_RESOLVE     = 6,
+	EXIT_CONNECT     = 7,
+	EXIT_HTTP_ERROR  = 22, /* --fail and a status of 400 or more */
+	EXIT_WRITE       = 23,
+	EXIT_READ_FILE   = 26,
+	EXIT_TIMEOUT     = 28,
+	EXIT_TLS         = 35,
+	EXIT_REDIRECTS   = 47,
+	EXIT_EMPTY_REPLY = 52,
+	EXIT_SEND        = 55,
+	EXIT_RECV        = 56,
+	EXIT_PEER_CERT   = 60,
+	EXIT_CA_FILE     = 77,
+};
+
+typedef struct {
+	const char *url;
+	const char *output;  /* -o; NULL for stdout */
+	bool        head;    /* -I */
+	bool        include; /* -i */
+	const char *method;  /* -X */
+	char      **headers; /* -H, as given */
+	size_t      nheaders;
+	char       *data; /* -d / --data-binary, joined with '&' */
+	size_t      data_len;
+	bool        have_data;
+	const char *data_type;
+	bool        follow; /* -L */
+	const char *cacert;
+	bool        insecure;
+	bool        silent;
+	bool        show_error;
+	bool        fail;
+	double      max_time;        /* seconds; 0: none */
+	double      connect_timeout; /* seconds; 0: none */
+} options;
+
+/* What we learned from a response head. */
+typedef struct {
+	char    *raw; /* the head as received, CRLFs included */
+	size_t   raw_len;
+	int      status;
+	char     reason[128];
+	bool     http10;
+	bool     chunked;
+	bool     has_length;
+	uint64_t length;
+	bool     conn_close;
+	bool     conn_keep_alive;
+	char    *location;
+} response;
+
+typedef struct {
+	const options          *opt;
+	nghttpw_http_client    *client;
+	nghttpw_http_conn      *conn;
+	nghttpw_url            *url; /* the URL being fetched now */
+	nghttpw_aio            *aio;
+	nghttpw_time            deadline; /* 0: none */
+#ifdef GET_TLS
+	nghttpw_tls_config *tls;
+#endif
+	/* Bytes received and not yet used. */
+	char  *buf;
+	size_t cap;
+	size_t pos;
+	size_t len;
+	bool   eof;
+	/* Where the body goes. */
+	FILE *out;
+	bool  out_opened;
+	/* Progress bar. */
+	bool         progress;
+	uint64_t     got;
+	int64_t      total; /* -1: unknown */
+	nghttpw_time started;
+	nghttpw_time drawn;
+	bool         drawn_once;
+} session;
+
+/* ---------------------------------------------------------- messages */
+
+static bool quiet_errors;
+
+static void
+fail_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (quiet_errors) {
+		return;
+	}
+	fprintf(stderr, PROG ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: " PROG " [options] URL\n"
+	    "\n"
+	    "Fetches URL (http:// or https://) and writes the body to standard\n"
+	    "output.  Exits 0 when the transfer worked, whatever the status.\n"
+	    "\n"
+	    "  -o, --output FILE        write the body to FILE instead\n"
+	    "  -I, --head               send HEAD; print the status line and headers\n"
+	    "  -i, --include            print the response head before the body\n"
+	    "  -H, --header 'N: v'      add a request header (repeatable);\n"
+	    "                           'N:' removes one, 'N;' sends it empty\n"
+	    "  -d, --data DATA          POST DATA as application/x-www-form-\n"
+	    "                           urlencoded (@FILE reads FILE, without\n"
+	    "                           newlines; repeated data joins with '&')\n"
+	    "      --data-binary DATA   POST DATA (or @FILE) as it is, as\n"
+	    "                           application/octet-stream\n"
+	    "  -X, --request METHOD     use METHOD\n"
+	    "  -L, --location           follow redirects (at most %d)\n"
+	    "  -f, --fail               exit 22, without output, when the status\n"
+	    "                           is 400 or more\n"
+	    "      --cacert FILE        verify https servers with the CAs in FILE\n"
+	    "  -k, --insecure           do not verify https servers\n"
+	    "  -m, --max-time SECONDS   give up after SECONDS in all\n"
+	    "      --connect-timeout SECONDS\n"
+	    "                           give up connecting after SECONDS\n"
+	    "  -s, --silent             no progress bar and no error messages\n"
+	    "  -S, --show-error         error messages even with -s\n"
+	    "  -h, --help               print this and exit\n"
+	    "  -V, --version            print the version and exit\n",
+	    MAX_REDIRECTS);
+}
+
+/* ---------------------------------------------------------- arguments */
+
+static int
+add_data(options *o, const char *arg, bool binary)
+{
+	const char *src = arg;
+	char       *file = NULL;
+	size_t      len;
+
+	if (arg[0] == '@') {
+		FILE  *f = strcmp(arg + 1, "-") == 0 ? stdin : fopen(arg + 1, "rb");
+		size_t cap = 0, n;
+		if (f == NULL) {
+			fail_msg("cannot read %s: %s", arg + 1, strerror(errno));
+			return (EXIT_READ_FILE);
+		}
+		len = 0;
+		for (;;) {
+			if (len + 4096 > cap) {
+				cap       = cap == 0 ? 8192 : cap * 2;
+				char *big = realloc(file, cap);
+				if (big == NULL) {
+					free(file);
+					fail_msg("out of memory");
+					return (EXIT_FAILURE_);
+				}
+				file = big;
+			}
+			if ((n = fread(file + len, 1, cap - len, f)) == 0) {
+				break;
+			}
+			len += n;
+		}
+		bool bad = ferror(f) != 0;
+		if (f != stdin) {
+			fclose(f);
+		}
+		if (bad) {
+			fail_msg("cannot read %s", arg + 1);
+			free(file);
+			return (EXIT_READ_FILE);
+		}
+		if (!binary) {
+			/* As curl does for -d @FILE: line breaks go. */
+			size_t j = 0;
+			for (size_t i = 0; i < len; i++) {
+				if (file[i] != '\r' && file[i] != '\n') {
+					file[j++] = file[i];
+				}
+			}
+			len = j;
+		}
+		src = file;
+	} else {
+		len = strlen(arg);
+	}
+	size_t sep  = o->have_data ? 1 : 0;
+	char  *grow = realloc(o->data, o->data_len + sep + len + 1);
+	if (grow == NULL) {
+		free(file);
+		fail_msg("out of memory");
+		return (EXIT_FAILURE_);
+	}
+	o->data = grow;
+	if (sep) {
+		o->data[o->data_len++] = '&';
+	}
+	if (len > 0) {
+		memcpy(o->data + o->data_len, src, len);
+	}
+	o->data_len += len;
+	o->data[o->data_len] = '\0';
+	if (!o->have_data) {
+		o->data_type = binary ? "application/octet-stream"
+		                      : "application/x-www-form-urlencoded";
+	}
+	o->have_data = true;
+	free(file);
+	return (0);
+}
+
+static bool
+parse_seconds(const char *s, double *out)
+{
+	char  *end;
+	double v;
+
+	errno = 0;
+	v     = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !(v >= 0) || v > 86400.0 * 365) {
+		return (false);
+	}
+	*out = v;
+	return (true);
+}
+
+typedef enum {
+	OPT_OUTPUT,
+	OPT_HEAD,
+	OPT_INCLUDE,
+	OPT_HEADER,
+	OPT_DATA,
+	OPT_DATA_BINARY,
+	OPT_REQUEST,
+	OPT_LOCATION,
+	OPT_FAIL,
+	OPT_CACERT,
+	OPT_INSECURE,
+	OPT_MAX_TIME,
+	OPT_CONNECT_TIMEOUT,
+	OPT_SILENT,
+	OPT_SHOW_ERROR,
+	OPT_HELP,
+	OPT_VERSION,
+} opt_id;
+
+static const struct {
+	char        short_name; /* 0: none */
+	const char *long_name;
+	bool        needs_arg;
+	opt_id      id;
+} option_table[] = {
+	{ 'o', "output", true, OPT_OUTPUT },
+	{ 'I', "head", false, OPT_HEAD },
+	{ 'i', "include", false, OPT_INCLUDE },
+	{ 'H', "header", true, OPT_HEADER },
+	{ 'd', "data", true, OPT_DATA },
+	{ 0, "data-binary", true, OPT_DATA_BINARY },
+	{ 'X', "request", true, OPT_REQUEST },
+	{ 'L', "location", false, OPT_LOCATION },
+	{ 'f', "fail", false, OPT_FAIL },
+	{ 0, "cacert", true, OPT_CACERT },
+	{ 'k', "insecure", false, OPT_INSECURE },
+	{ 'm', "max-time", true, OPT_MAX_TIME },
+	{ 0, "connect-timeout", true, OPT_CONNECT_TIMEOUT },
+	{ 's', "silent", false, OPT_SILENT },
+	{ 'S', "show-error", false, OPT_SHOW_ERROR },
+	{ 'h', "help", false, OPT_HELP },
+	{ 'V', "version", false, OPT_VERSION },
+};
+
+#define NOPTIONS (sizeof(option_table) / sizeof(option_table[0]))
+
+/* Applies one option.  Returns -1 to go on, else an exit status. */
+static int
+apply_option(options *o, opt_id id, const char *arg, const char *spelled)
+{
+	int rv;
+
+	switch (id) {
+	case OPT_OUTPUT:
+		o->output = arg;
+		break;
+	case OPT_HEAD:
+		o->head = true;
+		break;
+	case OPT_INCLUDE:
+		o->include = true;
+		break;
+	case OPT_HEADER: {
+		char **grown = realloc(o->headers, (o->nheaders + 1) * sizeof(char *));
+		if (grown == NULL) {
+			fail_msg("out of memory");
+			return (EXIT_FAILURE_);
+		}
+		o->headers               = grown;
+		o->headers[o->nheaders++] = (char *) arg;
+		if (strpbrk(arg, ":;") == NULL) {
+			fail_msg("header '%s' needs 'Name: value' (see --help)", arg);
+			return (EXIT_USAGE);
+		}
+		break;
+	}
+	case OPT_DATA:
+	case OPT_DATA_BINARY:
+		if ((rv = add_data(o, arg, id == OPT_DATA_BINARY)) != 0) {
+			return (rv);
+		}
+		break;
+	case OPT_REQUEST:
+		o->method = arg;
+		break;
+	case OPT_LOCATION:
+		o->follow = true;
+		break;
+	case OPT_FAIL:
+		o->fail = true;
+		break;
+	case OPT_CACERT:
+		o->cacert = arg;
+		break;
+	case OPT_INSECURE:
+		o->insecure = true;
+		break;
+	case OPT_MAX_TIME:
+	case OPT_CONNECT_TIMEOUT:
+		if (!parse_seconds(arg, id == OPT_MAX_TIME ? &o->max_time
+		                                          : &o->connect_timeout)) {
+			fail_msg("option %s: '%s' is not a number of seconds",
+			    spelled, arg);
+			return (EXIT_USAGE);
+		}
+		break;
+	case OPT_SILENT:
+		o->silent = true;
+		break;
+	case OPT_SHOW_ERROR:
+		o->show_error = true;
+		break;
+	case OPT_HELP:
+		usage(stdout);
+		return (EXIT_OK);
+	case OPT_VERSION:
+		printf(PROG " %d.%d.%d\n", NGHTTPW_MAJOR_VERSION,
+		    NGHTTPW_MINOR_VERSION, NGHTTPW_PATCH_VERSION);
+		return (EXIT_OK);
+	}
+	return (-1);
+}
+
+/* Returns -1 when the program should run, else an exit status. */
+static int
+parse_args(options *o, int argc, char **argv)
+{
+	bool no_more_options = false;
+	int  rv;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (no_more_options || a[0] != '-' || a[1] == '\0') {
+			if (o->url != NULL) {
+				fail_msg("more than one URL given: '%s' (see --help)", a);
+				return (EXIT_USAGE);
+			}
+			o->url = a;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			no_more_options = true;
+			continue;
+		}
+		if (a[1] == '-') {
+			const char *name = a + 2;
+			const char *eq   = strchr(name, '=');
+			size_t      nlen = eq != NULL ? (size_t) (eq - name) : strlen(name);
+			size_t      k;
+			for (k = 0; k < NOPTIONS; k++) {
+				if (strlen(option_table[k].long_name) == nlen &&
+				    strncmp(option_table[k].long_name, name, nlen) == 0) {
+					break;
+				}
+			}
+			if (k == NOPTIONS) {
+				fail_msg("unknown option '%s' (see --help)", a);
+				return (EXIT_USAGE);
+			}
+			const char *arg = NULL;
+			if (option_table[k].needs_arg) {
+				if (eq != NULL) {
+					arg = eq + 1;
+				} else if (i + 1 < argc) {
+					arg = argv[++i];
+				} else {
+					fail_msg("option '%s' needs an argument (see --help)", a);
+					return (EXIT_USAGE);
+				}
+			} else if (eq != NULL) {
+				fail_msg("option '--%.*s' takes no argument (see --help)",
+				    (int) nlen, name);
+				return (EXIT_USAGE);
+			}
+			if ((rv = apply_option(o, option_table[k].id, arg, a)) >= 0) {
+				return (rv);
+			}
+			continue;
+		}
+		/* One or more short options: -sSL, -o FILE, -oFILE. */
+		for (const char *p = a + 1; *p != '\0'; p++) {
+			size_t k;
+			char   spelled[3] = { '-', *p, '\0' };
+			for (k = 0; k < NOPTIONS; k++) {
+				if (option_table[k].short_name == *p) {
+					break;
+				}
+			}
+			if (k == NOPTIONS) {
+				fail_msg("unknown option '-%c' (see --help)", *p);
+				return (EXIT_USAGE);
+			}
+			const char *arg = NULL;
+			if (option_table[k].needs_arg) {
+				if (p[1] != '\0') {
+					arg = p + 1;
+				} else if (i + 1 < argc) {
+					arg = argv[++i];
+				} else {
+					fail_msg("option '-%c' needs an argument (see --help)", *p);
+					return (EXIT_USAGE);
+				}
+			}
+			if ((rv = apply_option(o, option_table[k].id, arg, spelled)) >= 0) {
+				return (rv);
+			}
+			if (arg != NULL) {
+				break;
+			}
+		}
+	}
+	if (o->url == NULL) {
+		fail_msg("no URL given (see --help)");
+		return (EXIT_USAGE);
+	}
+	if (o->head && o->have_data) {
+		fail_msg("-I and -d cannot go together: HEAD has no body");
+		return (EXIT_USAGE);
+	}
+	return (-1);
+}
+
+/* ---------------------------------------------------------- progress */
+
+static void
+human_size(char *buf, size_t len, double v)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int                      u      = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0) {
+		snprintf(buf, len, "%.0f %s", v, unit[u]);
+	} else {
+		snprintf(buf, len, "%.1f %s", v, unit[u]);
+	}
+}
+
+static void
+progress_draw(session *s, bool last)
+{
+	nghttpw_time now = nghttpw_clock();
+	char         got[32], rate[32];
+	double       secs;
+
+	if (!s->progress || (!last && s->drawn_once && now - s->drawn < 100)) {
+		return;
+	}
+	s->drawn      = now;
+	s->drawn_once = true;
+	secs          = (double) (now - s->started) / 1000.0;
+	human_size(got, sizeof(got), (double) s->got);
+	human_size(rate, sizeof(rate), secs > 0 ? (double) s->got / secs : 0);
+	if (s->total > 0) {
+		int  width = 30;
+		int  pct   = (int) ((double) s->got * 100.0 / (double) s->total);
+		int  fill  = (int) ((double) s->got * width / (double) s->total);
+		char bar[64];
+		char total[32];
+		if (pct > 100) {
+			pct = 100;
+		}
+		if (fill > width) {
+			fill = width;
+		}
+		memset(bar, '#', (size_t) fill);
+		memset(bar + fill, ' ', (size_t) (width - fill));
+		bar[width] = '\0';
+		human_size(total, sizeof(total), (double) s->total);
+		fprintf(stderr, "\r[%s] %3d%%  %s / %s  %s/s   ", bar, pct, got,
+		    total, rate);
+	} else {
+		fprintf(stderr, "\r%s  %s/s   ", got, rate);
+	}
+	if (last) {
+		fputc('\n', stderr);
+	}
+	fflush(stderr);
+}
+
+/* ---------------------------------------------------------- network */
+
+static void
+aio_bound(session *s, nghttpw_duration extra_limit_ms)
+{
+	nghttpw_time deadline = s->deadline;
+
+	if (extra_limit_ms > 0) {
+		nghttpw_time d = nghttpw_clock() + (nghttpw_time) extra_limit_ms;
+		if (deadline == 0 || d < deadline) {
+			deadline = d;
+		}
+	}
+	if (deadline != 0) {
+		nghttpw_aio_set_expire(s->aio, deadline);
+	} else {
+		nghttpw_aio_set_timeout(s->aio, NGHTTPW_DURATION_INFINITE);
+	}
+}
+
+static int
+wait_aio(session *s)
+{
+	nghttpw_aio_wait(s->aio);
+	return (nghttpw_aio_result(s->aio));
+}
+
+/* "host:port" for messages, with brackets around an IPv6 address. */
+static void
+origin_name(const nghttpw_url *u, char *buf, size_t len)
+{
+	bool v6 = strchr(u->u_hostname, ':') != NULL;
+
+	snprintf(buf, len, "%s%s%s:%s", v6 ? "[" : "", u->u_hostname,
+	    v6 ? "]" : "", u->u_port);
+}
+
+static bool
+same_origin(const nghttpw_url *a, const nghttpw_url *b)
+{
+	return (strcmp(a->u_scheme, b->u_scheme) == 0 &&
+	    strcasecmp(a->u_hostname, b->u_hostname) == 0 &&
+	    strcmp(a->u_port, b->u_port) == 0);
+}
+
+static void
+drop_connection(session *s)
+{
+	if (s->conn != NULL) {
+		nghttpw_http_conn_close(s->conn);
+		s->conn = NULL;
+	}
+	s->pos = s->len = 0;
+	s->eof = false;
+}
+
+static void
+drop_client(session *s)
+{
+	drop_connection(s);
+	if (s->client != NULL) {
+		nghttpw_http_client_free(s->client);
+		s->client = NULL;
+	}
+#ifdef GET_TLS
+	if (s->tls != NULL) {
+		nghttpw_tls_config_free(s->tls);
+		s->tls = NULL;
+	}
+#endif
+}
+
+#ifdef GET_TLS
+static int
+setup_tls(session *s)
+{
+	const options *o = s->opt;
+	int            rv;
+
+	if (nghttpw_tls_config_alloc == NULL) {
+		fail_msg("https is not supported: the nghttpw library was built "
+		         "without TLS");
+		return (EXIT_FAILURE_);
+	}
+	if ((rv = nghttpw_tls_config_alloc(&s->tls, NGHTTPW_TLS_MODE_CLIENT)) != 0 ||
+	    (rv = nghttpw_tls_config_server_name(s->tls, s->url->u_hostname)) != 0) {
+		fail_msg("cannot set up TLS: %s", nghttpw_strerror(rv));
+		return (EXIT_TLS);
+	}
+	if (o->cacert != NULL) {
+		if ((rv = nghttpw_tls_config_ca_file(s->tls, o->cacert)) != 0) {
+			fail_msg("cannot use the CA file %s: %s", o->cacert,
+			    nghttpw_strerror(rv));
+			return (EXIT_CA_FILE);
+		}
+	} else if (!o->insecure && access(SYSTEM_CA_FILE, R_OK) == 0) {
+		/* Without --cacert, the system's CAs when there are some. */
+		(void) nghttpw_tls_config_ca_file(s->tls, SYSTEM_CA_FILE);
+	}
+	rv = nghttpw_tls_config_auth_mode(s->tls,
+	    o->insecure ? NGHTTPW_TLS_AUTH_MODE_NONE : NGHTTPW_TLS_AUTH_MODE_REQUIRED);
+	if (rv == 0) {
+		rv = nghttpw_http_client_set_tls(s->client, s->tls);
+	}
+	if (rv == NGHTTPW_ENOTSUP) {
+		fail_msg("https is not supported by this build of nghttpw");
+		return (EXIT_FAILURE_);
+	}
+	if (rv != 0) {
+		fail_msg("cannot set up TLS: %s", nghttpw_strerror(rv));
+		return (EXIT_TLS);
+	}
+	return (0);
+}
+#endif
+
+/* Makes sure there is a client for the current URL's origin and a
+ * connection to it.  Returns 0 or an exit status. */
+static int
+ensure_connection(session *s)
+{
+	const options *o = s->opt;
+	char           where[300];
+	int            rv;
+
+	if (s->conn != NULL) {
+		return (0);
+	}
+	if (s->client == NULL) {
+		bool https = strcmp(s->url->u_scheme, "https") == 0;
+		if (!https && strcmp(s->url->u_scheme, "http") != 0) {
+			fail_msg("unsupported protocol '%s' (use http or https)",
+			    s->url->u_scheme);
+			return (EXIT_FAILURE_);
+		}
+		if ((rv = nghttpw_http_client_alloc(&s->client, s->url)) != 0) {
+			if (rv == NGHTTPW_ENOTSUP) {
+				fail_msg("%s is not supported by this build of nghttpw",
+				    s->url->u_scheme);
+				return (EXIT_FAILURE_);
+			}
+			fail_msg("cannot use %s: %s", s->url->u_rawurl,
+			    nghttpw_strerror(rv));
+			return (rv == NGHTTPW_EADDRINVAL ? EXIT_BAD_URL : EXIT_FAILURE_);
+		}
+		if (https) {
+#ifdef GET_TLS
+			if ((rv = setup_tls(s)) != 0) {
+				return (rv);
+			}
+#else
+			fail_msg("https is not supported: " PROG " was built without "
+			         "TLS");
+			return (EXIT_FAILURE_);
+#endif
+		}
+	}
+	aio_bound(s, (nghttpw_duration) (o->connect_timeout * 1000));
+	nghttpw_http_client_connect(s->client, s->aio);
+	rv = wait_aio(s);
+	if (rv != 0) {
+		origin_name(s->url, where, sizeof(where));
+		fail_msg("connect to %s failed: %s", where, nghttpw_strerror(rv));
+		switch (rv) {
+		case NGHTTPW_ETIMEDOUT:
+			return (EXIT_TIMEOUT);
+		case NGHTTPW_EADDRINVAL:
+			return (EXIT_RESOLVE);
+		case NGHTTPW_ECRYPTO:
+			return (EXIT_TLS);
+		case NGHTTPW_EPEERAUTH:
+			return (EXIT_PEER_CERT);
+		default:
+			return (EXIT_CONNECT);
+		}
+	}
+	s->conn = nghttpw_aio_get_output(s->aio, 0);
+	s->pos = s->len = 0;
+	s->eof = false;
+	return (0);
+}
+
+/* An exit status for a failed exchange. */
+static int
+transfer_failed(session *s, int rv, const char *what)
+{
+	fail_msg("%s %s failed: %s", what, s->url->u_rawurl, nghttpw_strerror(rv));
+	switch (rv) {
+	case NGHTTPW_ETIMEDOUT:
+		return (EXIT_TIMEOUT);
+	case NGHTTPW_ECRYPTO:
+		return (EXIT_TLS);
+	case NGHTTPW_EPEERAUTH:
+		return (EXIT_PEER_CERT);
+	default:
+		return (strcmp(what, "sending to") == 0 ? EXIT_SEND : EXIT_RECV);
+	}
+}
+
+/* Receives more bytes after s->len.  Returns 0, NGHTTPW_ECLOSED at the
+ * end of the connection, or another error. */
+static int
+receive_more(session *s)
+{
+	nghttpw_iov iov;
+	int         rv;
+
+	if (s->eof) {
+		return (NGHTTPW_ECLOSED);
+	}
+	if (s->pos > 0) {
+		memmove(s->buf, s->buf + s->pos, s->len - s->pos);
+		s->len -= s->pos;
+		s->pos = 0;
+	}
+	if (s->cap - s->len < READ_CHUNK / 4) {
+		size_t cap  = s->cap == 0 ? READ_CHUNK : s->cap * 2;
+		char  *grow = realloc(s->buf, cap);
+		if (grow == NULL) {
+			return (NGHTTPW_ENOMEM);
+		}
+		s->buf = grow;
+		s->cap = cap;
+	}
+	iov.iov_buf = s->buf + s->len;
+	iov.iov_len = s->cap - s->len;
+	nghttpw_aio_set_iov(s->aio, 1, &iov);
+	aio_bound(s, 0);
+	nghttpw_http_conn_read(s->conn, s->aio);
+	if ((rv = wait_aio(s)) == 0) {
+		s->len += nghttpw_aio_count(s->aio);
+	} else if (rv == NGHTTPW_ECLOSED) {
+		s->eof = true;
+	}
+	return (rv);
+}
+
+static void
+response_clear(response *r)
+{
+	free(r->raw);
+	free(r->location);
+	memset(r, 0, sizeof(*r));
+}
+
+static bool
+list_has(const char *list, size_t len, const char *token)
+{
+	size_t tlen = strlen(token);
+	size_t i    = 0;
+
+	while (i < len) {
+		while (i < len && (list[i] == ' ' || list[i] == '\t' || list[i] == ',')) {
+			i++;
+		}
+		size_t start = i;
+		while (i < len && list[i] != ',' && list[i] != ';') {
+			i++;
+		}
+		size_t end = i;
+		while (end > start && (list[end - 1] == ' ' || list[end - 1] == '\t')) {
+			end--;
+		}
+		if (end - start == tlen && strncasecmp(list + start, token, tlen) == 0) {
+			return (true);
+		}
+		while (i < len && list[i] != ',') {
+			i++;
+		}
+	}
+	return (false);
+}
+
+/* Parses the head in r->raw.  Returns 0 or an error message. */
+static const char *
+parse_head(response *r)
+{
+	const char *p   = r->raw;
+	const char *end = r->raw + r->raw_len;
+	const char *eol = strstr(p, "\r\n");
+
+	if (eol == NULL || eol - p < 12 || strncmp(p, "HTTP/", 5) != 0 ||
+	    !isdigit((unsigned char) p[5]) || p[6] != '.' ||
+	    !isdigit((unsigned char) p[7]) || p[8] != ' ' ||
+	    !isdigit((unsigned char) p[9]) || !isdigit((unsigned char) p[10]) ||
+	    !isdigit((unsigned char) p[11]) || (eol - p > 12 && p[12] != ' ')) {
+		return ("the server's answer is not an HTTP response");
+	}
+	r->http10 = p[5] == '1' && p[7] == '0';
+	r->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	if (eol - p > 13) {
+		size_t n = (size_t) (eol - p - 13);
+		if (n >= sizeof(r->reason)) {
+			n = sizeof(r->reason) - 1;
+		}
+		memcpy(r->reason, p + 13, n);
+		r->reason[n] = '\0';
+	}
+	for (p = eol + 2; p < end && !(p[0] == '\r' && p[1] == '\n'); p = eol + 2) {
+		const char *colon;
+		eol = strstr(p, "\r\n");
+		if (eol == NULL) {
+			return ("malformed response head");
+		}
+		colon = memchr(p, ':', (size_t) (eol - p));
+		if (colon == NULL || colon == p) {
+			return ("malformed header line in the response");
+		}
+		size_t      nlen = (size_t) (colon - p);
+		const char *v    = colon + 1;
+		while (v < eol && (*v == ' ' || *v == '\t')) {
+			v++;
+		}
+		const char *vend = eol;
+		while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t')) {
+			vend--;
+		}
+		size_t vlen = (size_t) (vend - v);
+		if (nlen == 14 && strncasecmp(p, "Content-Length", 14) == 0) {
+			uint64_t n = 0;
+			if (vlen == 0) {
+				return ("bad Content-Length in the response");
+			}
+			for (size_t i = 0; i < vlen; i++) {
+				if (!isdigit((unsigned char) v[i]) || n > UINT64_MAX / 10 - 1) {
+					return ("bad Content-Length in the response");
+				}
+				n = n * 10 + (uint64_t) (v[i] - '0');
+			}
+			if (r->has_length && r->length != n) {
+				return ("conflicting Content-Length in the response");
+			}
+			r->has_length = true;
+			r->length     = n;
+		} else if (nlen == 17 && strncasecmp(p, "Transfer-Encoding", 17) == 0) {
+			r->chunked = list_has(v, vlen, "chunked");
+		} else if (nlen == 10 && strncasecmp(p, "Connection", 10) == 0) {
+			r->conn_close      = r->conn_close || list_has(v, vlen, "close");
+			r->conn_keep_alive = r->conn_keep_alive ||
+			    list_has(v, vlen, "keep-alive");
+		} else if (nlen == 8 && strncasecmp(p, "Location", 8) == 0) {
+			free(r->location);
+			if ((r->location = strndup(v, vlen)) == NULL) {
+				return ("out of memory");
+			}
+		}
+	}
+	return (NULL);
+}
+
+/* Reads one response head.  Returns 0 or an exit status. */
+static int
+read_head(session *s, response *r)
+{
+	int rv;
+
+	for (;;) {
+		char *end = NULL;
+		/* The head ends at the first empty line. */
+		for (size_t i = s->pos; i + 4 <= s->len; i++) {
+			if (memcmp(s->buf + i, "\r\n\r\n", 4) == 0) {
+				end = s->buf + i + 4;
+				break;
+			}
+		}
+		if (end != NULL) {
+			r->raw_len = (size_t) (end - (s->buf + s->pos));
+			if ((r->raw = malloc(r->raw_len + 1)) == NULL) {
+				fail_msg("out of memory");
+				return (EXIT_FAILURE_);
+			}
+			memcpy(r->raw, s->buf + s->pos, r->raw_len);
+			r->raw[r->raw_len] = '\0';
+			s->pos += r->raw_len;
+			const char *err = parse_head(r);
+			if (err != NULL) {
+				fail_msg("%s: %s", s->url->u_rawurl, err);
+				return (EXIT_RECV);
+			}
+			return (0);
+		}
+		if (s->len - s->pos > MAX_HEAD) {
+			fail_msg("%s: the response head is too large", s->url->u_rawurl);
+			return (EXIT_RECV);
+		}
+		bool nothing_yet = s->len == s->pos;
+		if ((rv = receive_more(s)) != 0) {
+			if (rv == NGHTTPW_ECLOSED && nothing_yet) {
+				fail_msg("%s: the server closed the connection without an "
+				         "answer",
+				    s->url->u_rawurl);
+				return (EXIT_EMPTY_REPLY);
+			}
+			return (transfer_failed(s, rv, "receiving from"));
+		}
+	}
+}
+
+/* Writes body bytes to the output, or drops them when out is NULL. */
+static int
+emit(session *s, const char *p, size_t n)
+{
+	if (n == 0) {
+		return (0);
+	}
+	if (s->out != NULL && fwrite(p, 1, n, s->out) != n) {
+		fail_msg("cannot write the output: %s", strerror(errno));
+		return (EXIT_WRITE);
+	}
+	s->got += n;
+	progress_draw(s, false);
+	return (0);
+}
+
+/* Chunked body decoder, fed from the receive buffer. */
+static int
+read_chunked(session *s)
+{
+	int rv;
+
+	for (;;) {
+		/* A chunk-size line. */
+		char  *eol;
+		size_t have;
+		while ((eol = memchr(s->buf + s->pos, '\n', s->len - s->pos)) == NULL) {
+			if (s->len - s->pos > 4096) {
+				fail_msg("%s: bad chunk in the response", s->url->u_rawurl);
+				return (EXIT_RECV);
+			}
+			if ((rv = receive_more(s)) != 0) {
+				return (transfer_failed(s, rv, "receiving from"));
+			}
+		}
+		const char *p    = s->buf + s->pos;
+		uint64_t    size = 0;
+		int         digits = 0;
+		while (isxdigit((unsigned char) *p)) {
+			int d = isdigit((unsigned char) *p) ? *p - '0'
+			                                    : (tolower((unsigned char) *p) - 'a' + 10);
+			if (++digits > 15) {
+				fail_msg("%s: chunk too large", s->url->u_rawurl);
+				return (EXIT_RECV);
+			}
+			size = size * 16 + (uint64_t) d;
+			p++;
+		}
+		while (*p == ' ' || *p == '\t') {
+			p++;
+		}
+		if (digits == 0 || (*p != ';' && *p != '\r') || eol[-1] != '\r') {
+			fail_msg("%s: bad chunk in the response", s->url->u_rawurl);
+			return (EXIT_RECV);
+		}
+		s->pos = (size_t) (eol + 1 - s->buf);
+		if (size == 0) {
+			break;
+		}
+		/* The data, then CRLF. */
+		while (size > 0) {
+			if (s->pos == s->len && (rv = receive_more(s)) != 0) {
+				return (transfer_failed(s, rv, "receiving from"));
+			}
+			have = s->len - s->pos;
+			if (have > size) {
+				have = (size_t) size;
+			}
+			if ((rv = emit(s, s->buf + s->pos, have)) != 0) {
+				return (rv);
+			}
+			s->pos += have;
+			size -= have;
+		}
+		while (s->len - s->pos < 2) {
+			if ((rv = receive_more(s)) != 0) {
+				return (transfer_failed(s, rv, "receiving from"));
+			}
+		}
+		if (memcmp(s->buf + s->pos, "\r\n", 2) != 0) {
+			fail_msg("%s: bad chunk in the response", s->url->u_rawurl);
+			return (EXIT_RECV);
+		}
+		s->pos += 2;
+	}
+	/* Trailer lines, up to an empty one. */
+	for (;;) {
+		char *eol;
+		while ((eol = memchr(s->buf + s->pos, '\n', s->len - s->pos)) == NULL) {
+			if (s->len - s->pos > MAX_HEAD) {
+				fail_msg("%s: trailer too large", s->url->u_rawurl);
+				return (EXIT_RECV);
+			}
+			if ((rv = receive_more(s)) != 0) {
+				return (transfer_failed(s, rv, "receiving from"));
+			}
+		}
+		size_t line = (size_t) (eol - (s->buf + s->pos));
+		s->pos      = (size_t) (eol + 1 - s->buf);
+		if (line == 1 && eol[-1] == '\r') {
+			return (0);
+		}
+	}
+}
+
+/* Reads the body of a response to method (into the output, or dropped
+ * when s->out is NULL).  *reusable says whether the connection can carry
+ * another request.  Returns 0 or an exit status. */
+static int
+read_body(session *s, const response *r, const char *method, bool *reusable)
+{
+	int rv;
+
+	*reusable = !r->conn_close && (!r->http10 || r->conn_keep_alive);
+	s->got    = 0;
+	s->total  = -1;
+	if (strcmp(method, "HEAD") == 0 || r->status < 200 || r->status == 204 ||
+	    r->status == 304) {
+		return (0);
+	}
+	if (r->chunked) {
+		if ((rv = read_chunked(s)) != 0) {
+			return (rv);
+		}
+	} else if (r->has_length) {
+		uint64_t left = r->length;
+		s->total      = (int64_t) r->length;
+		while (left > 0) {
+			if (s->pos == s->len && (rv = receive_more(s)) != 0) {
+				if (rv == NGHTTPW_ECLOSED) {
+					fail_msg("%s: the connection closed %llu bytes before "
+					         "the end of the body",
+					    s->url->u_rawurl, (unsigned long long) left);
+					return (EXIT_RECV);
+				}
+				return (transfer_failed(s, rv, "receiving from"));
+			}
+			size_t have = s->len - s->pos;
+			if (have > left) {
+				have = (size_t) left;
+			}
+			if ((rv = emit(s, s->buf + s->pos, have)) != 0) {
+				return (rv);
+			}
+			s->pos += have;
+			left -= have;
+		}
+	} else {
+		/* Until the server closes. */
+		*reusable = false;
+		for (;;) {
+			if ((rv = emit(s, s->buf + s->pos, s->len - s->pos)) != 0) {
+				return (rv);
+			}
+			s->pos = s->len;
+			if ((rv = receive_more(s)) == NGHTTPW_ECLOSED) {
+				break;
+			}
+			if (rv != 0) {
+				return (transfer_failed(s, rv, "receiving from"));
+			}
+		}
+	}
+	if (s->pos != s->len) {
+		*reusable = false; /* something follows that we did not ask for */
+	}
+	return (0);
+}
+
+/* --------------------------------------------------------- redirects */
+
+/* RFC 3986 section 5.2.4, in place. */
+static void
+remove_dot_segments(char *path)
+{
+	char *in  = path;
+	char *out = path;
+
+	while (*in != '\0') {
+		if (strncmp(in, "../", 3) == 0) {
+			in += 3;
+		} else if (strncmp(in, "./", 2) == 0) {
+			in += 2;
+		} else if (strncmp(in, "/./", 3) == 0) {
+			in += 2;
+		} else if (strcmp(in, "/.") == 0) {
+			in[1] = '\0';
+		} else if (strncmp(in, "/../", 4) == 0 || strcmp(in, "/..") == 0) {
+			if (in[3] == '/') {
+				in += 3;
+			} else {
+				in += 2;
+				*in = '/';
+			}
+			while (out > path && *--out != '/') {
+			}
+		} else if (strcmp(in, ".") == 0 || strcmp(in, "..") == 0) {
+			in += strlen(in);
+		} else {
+			do {
+				*out++ = *in++;
+			} while (*in != '\0' && *in != '/');
+		}
+	}
+	*out = '\0';
+}
+
+/* The absolute URL a Location names, relative to base.  NULL when out of
+ * memory. */
+static char *
+resolve_location(const nghttpw_url *base, const char *loc)
+{
+	const char *p = loc;
+	char       *out;
+	size_t      need;
+
+	/* Absolute: a scheme comes first. */
+	if (isalpha((unsigned char) *p)) {
+		while (isalnum((unsigned char) *p) || *p == '+' || *p == '-' ||
+		    *p == '.') {
+			p++;
+		}
+		if (*p == ':') {
+			return (strdup(loc));
+		}
+	}
+	need = strlen(base->u_scheme) + strlen(base->u_host) +
+	    strlen(base->u_path) + strlen(loc) +
+	    (base->u_query != NULL ? strlen(base->u_query) : 0) + 16;
+	if ((out = malloc(need)) == NULL) {
+		return (NULL);
+	}
+	if (loc[0] == '/' && loc[1] == '/') {
+		snprintf(out, need, "%s:%s", base->u_scheme, loc);
+		return (out);
+	}
+	/* The path part of loc is resolved; its query comes along. */
+	const char *q     = strpbrk(loc, "?#");
+	size_t      plen  = q != NULL ? (size_t) (q - loc) : strlen(loc);
+	const char *bpath = base->u_path[0] != '\0' ? base->u_path : "/";
+	char       *path  = malloc(strlen(bpath) + plen + 2);
+	if (path == NULL) {
+		free(out);
+		return (NULL);
+	}
+	if (plen == 0) {
+		strcpy(path, bpath); /* "?x" or "#x": the same path */
+	} else if (loc[0] == '/') {
+		memcpy(path, loc, plen);
+		path[plen] = '\0';
+	} else {
+		const char *slash = strrchr(bpath, '/');
+		size_t      dlen  = (size_t) (slash - bpath) + 1;
+		memcpy(path, bpath, dlen);
+		memcpy(path + dlen, loc, plen);
+		path[dlen + plen] = '\0';
+	}
+	remove_dot_segments(path);
+	/* The query: the reference's own, or the base's for a reference
+	 * that is empty or only a fragment.  Fragments are dropped: they
+	 * are for the client alone. */
+	const char *query = NULL;
+	size_t      qlen  = 0;
+	if (q != NULL && *q == '?') {
+		query = q + 1;
+		qlen  = strcspn(query, "#");
+	} else if (plen == 0 && base->u_query != NULL) {
+		query = base->u_query;
+		qlen  = strlen(query);
+	}
+	snprintf(out, need, "%s://%s%s%s%.*s",
+	    base->u_scheme, base->u_host, path, query != NULL ? "?" : "",
+	    (int) qlen, query != NULL ? query : "");
+	free(path);
+	return (out);
+}
+
+static bool
+is_redirect(int status)
+{
+	return (status == 301 || status == 302 || status == 303 ||
+	    status == 307 || status == 308);
+}
+
+/* ---------------------------------------------------------- requests */
+
+/* Builds the request for s->url.  Returns 0 or an exit status. */
+static int
+build_request(session *s, nghttpw_http_req **reqp, const char *method,
+    bool with_body, bool same_host)
+{
+	const options    *o = s->opt;
+	nghttpw_http_req *req;
+	int               rv;
+
+	if ((rv = nghttpw_http_req_alloc(&req, s->url)) != 0) {
+		fail_msg("bad URL %s: %s", s->url->u_rawurl, nghttpw_strerror(rv));
+		return (EXIT_BAD_URL);
+	}
+	if ((rv = nghttpw_http_req_set_method(req, method)) != 0) {
+		fail_msg("bad method '%s'", method);
+		nghttpw_http_req_free(req);
+		return (EXIT_USAGE);
+	}
+	nghttpw_http_req_set_header(req, "User-Agent", PROG "/" "0.1");
+	nghttpw_http_req_set_header(req, "Accept", "*/*");
+	if (with_body) {
+		nghttpw_http_req_set_data(req, o->data, o->data_len);
+		nghttpw_http_req_set_header(req, "Content-Type", o->data_type);
+	}
+	for (size_t i = 0; i < o->nheaders; i++) {
+		const char *h     = o->headers[i];
+		size_t      nlen  = strcspn(h, ":;");
+		char       *name  = strndup(h, nlen);
+		const char *value = h + nlen + 1;
+		bool        seen  = false;
+
+		if (name == NULL) {
+			nghttpw_http_req_free(req);
+			fail_msg("out of memory");
+			return (EXIT_FAILURE_);
+		}
+		if (!same_host && strcasecmp(name, "Host") == 0) {
+			free(name); /* a redirect to another host */
+			continue;
+		}
+		while (*value == ' ' || *value == '\t') {
+			value++;
+		}
+		for (size_t j = 0; j < i; j++) {
+			size_t jlen = strcspn(o->headers[j], ":;");
+			if (jlen == nlen && strncasecmp(o->headers[j], name, nlen) == 0) {
+				seen = true;
+			}
+		}
+		if (h[nlen] == ':' && *value == '\0') {
+			rv = nghttpw_http_req_del_header(req, name);
+			rv = rv == NGHTTPW_ENOENT ? 0 : rv;
+		} else if (h[nlen] == ';') {
+			rv = nghttpw_http_req_set_header(req, name, "");
+		} else if (seen) {
+			rv = nghttpw_http_req_add_header(req, name, value);
+		} else {
+			rv = nghttpw_http_req_set_header(req, name, value);
+		}
+		free(name);
+		if (rv != 0) {
+			fail_msg("bad header '%s': %s", h, nghttpw_strerror(rv));
+			nghttpw_http_req_free(req);
+			return (EXIT_USAGE);
+		}
+	}
+	*reqp = req;
+	return (0);
+}
+
+static int
+open_output(session *s)
+{
+	const options *o = s->opt;
+
+	if (s->out_opened) {
+		return (0);
+	}
+	s->out_opened = true;
+	if (o->output == NULL || strcmp(o->output, "-") == 0) {
+		s->out = stdout;
+		return (0);
+	}
+	if ((s->out = fopen(o->output, "wb")) == NULL) {
+		fail_msg("cannot open %s: %s", o->output, strerror(errno));
+		return (EXIT_WRITE);
+	}
+	return (0);
+}
+
+/* quiet: a failure was reported already. */
+static int
+close_output(session *s, bool quiet)
+{
+	const options *o = s->opt;
+	int            rv = 0;
+
+	if (!s->out_opened || s->out == NULL) {
+		return (0);
+	}
+	if (fflush(s->out) != 0 || ferror(s->out)) {
+		if (!quiet) {
+			fail_msg("cannot write the output: %s", strerror(errno));
+		}
+		rv = EXIT_WRITE;
+	}
+	if (s->out != stdout && fclose(s->out) != 0 && rv == 0) {
+		if (!quiet) {
+			fail_msg("cannot write %s: %s", o->output, strerror(errno));
+		}
+		rv = EXIT_WRITE;
+	}
+	s->out = NULL;
+	return (rv);
+}
+
+/* The whole transfer, following redirects when asked.  Returns an exit
+ * status. */
+static int
+run(session *s)
+{
+	const options *o         = s->opt;
+	const char    *method    = o->method != NULL ? o->method
+	                         : o->head         ? "HEAD"
+	                         : o->have_data    ? "POST"
+	                                           : "GET";
+	bool           with_body  = o->have_data;
+	bool           same_host  = true;
+	int            rv;
+
+	for (int hops = 0;; hops++) {
+		nghttpw_http_req *req = NULL;
+		response          r   = { 0 };
+		bool              reusable;
+		bool              follow;
+
+		if ((rv = build_request(s, &req, method, with_body, same_host)) != 0 ||
+		    (rv = ensure_connection(s)) != 0) {
+			nghttpw_http_req_free(req);
+			break;
+		}
+		aio_bound(s, 0);
+		nghttpw_http_conn_write_req(s->conn, req, s->aio);
+		rv = wait_aio(s);
+		nghttpw_http_req_free(req);
+		if (rv != 0) {
+			rv = transfer_failed(s, rv, "sending to");
+			break;
+		}
+		/* Interim answers (100 Continue and the like) come first. */
+		do {
+			response_clear(&r);
+			rv = read_head(s, &r);
+		} while (rv == 0 && r.status >= 100 && r.status < 200 && r.status != 101);
+		if (rv != 0) {
+			response_clear(&r);
+			break;
+		}
+		follow = o->follow && is_redirect(r.status) && r.location != NULL;
+		if (follow && hops == MAX_REDIRECTS) {
+			fail_msg("more than %d redirects, the last to %s", MAX_REDIRECTS,
+			    r.location);
+			response_clear(&r);
+			rv = EXIT_REDIRECTS;
+			break;
+		}
+		if (!follow && o->fail && r.status >= 400) {
+			fail_msg("%s: the server answered %d %s", s->url->u_rawurl,
+			    r.status, r.reason);
+			response_clear(&r);
+			rv = EXIT_HTTP_ERROR;
+			break;
+		}
+		if (o->head || o->include || !follow) {
+			if ((rv = open_output(s)) != 0) {
+				response_clear(&r);
+				break;
+			}
+		}
+		if ((o->head || o->include) &&
+		    fwrite(r.raw, 1, r.raw_len, s->out) != r.raw_len) {
+			fail_msg("cannot write the output: %s", strerror(errno));
+			response_clear(&r);
+			rv = EXIT_WRITE;
+			break;
+		}
+		/* The body: to the output for the last answer (unless -I),
+		 * else read and dropped, to keep the connection usable. */
+		FILE *out = s->out;
+		if (follow || o->head) {
+			s->out = NULL;
+		}
+		s->started    = nghttpw_clock();
+		s->drawn_once = false;
+		bool bar      = s->progress;
+		s->progress   = bar && !follow && !o->head;
+		rv            = read_body(s, &r, method, &reusable);
+		if (s->progress && rv == 0) {
+			progress_draw(s, true);
+		} else if (s->progress && s->drawn_once) {
+			fputc('\n', stderr);
+		}
+		s->progress = bar;
+		s->out      = out;
+		if (rv != 0) {
+			response_clear(&r);
+			break;
+		}
+		if (!reusable) {
+			drop_connection(s);
+		}
+		if (!follow) {
+			response_clear(&r);
+			rv = 0;
+			break;
+		}
+
+		/* On to the next URL. */
+		char        *next = resolve_location(s->url, r.location);
+		nghttpw_url *nu   = NULL;
+		if (next == NULL || (rv = nghttpw_url_parse(&nu, next)) != 0) {
+			fail_msg("cannot follow the redirect to '%s'", r.location);
+			free(next);
+			response_clear(&r);
+			rv = EXIT_BAD_URL;
+			break;
+		}
+		free(next);
+		if (r.status == 303 && strcmp(method, "HEAD") != 0) {
+			method    = "GET";
+			with_body = false;
+		} else if ((r.status == 301 || r.status == 302) &&
+		    strcmp(method, "POST") == 0) {
+			/* What browsers and curl do. */
+			method    = "GET";
+			with_body = false;
+		}
+		response_clear(&r);
+		if (!same_origin(s->url, nu)) {
+			drop_client(s);
+			same_host = false;
+		}
+		nghttpw_url_free(s->url);
+		s->url = nu;
+	}
+	int crv = close_output(s, rv != 0);
+	return (rv != 0 ? rv : crv);
+}
+
+int
+main(int argc, char **argv)
+{
+	options o = { 0 };
+	session s = { 0 };
+	int     rv;
+
+	if ((rv = parse_args(&o, argc, argv)) >= 0) {
+		free(o.headers);
+		free(o.data);
+		return (rv);
+	}
+	quiet_errors = o.silent && !o.show_error;
+	/* A reader that goes away (| head) is a write error, not a signal. */
+	struct sigaction sa = { .sa_handler = SIG_IGN };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPIPE, &sa, NULL);
+	s.opt        = &o;
+	/* A progress bar only where a person watches, and not over a body
+	 * being written to the same terminal. */
+	s.progress = !o.silent && !o.head && isatty(STDERR_FILENO) &&
+	    !((o.output == NULL || strcmp(o.output, "-") == 0) &&
+	        isatty(STDOUT_FILENO));
+	if ((rv = nghttpw_url_parse(&s.url, o.url)) != 0) {
+		fail_msg("bad URL '%s': %s", o.url, nghttpw_strerror(rv));
+		free(o.headers);
+		free(o.data);
+		return (EXIT_BAD_URL);
+	}
+	if ((rv = nghttpw_aio_alloc(&s.aio, NULL, NULL)) != 0) {
+		fail_msg("cannot start: %s", nghttpw_strerror(rv));
+		rv = EXIT_FAILURE_;
+	} else {
+		if (o.max_time > 0) {
+			s.deadline = nghttpw_clock() + (nghttpw_time) (o.max_time * 1000);
+		}
+		rv = run(&s);
+	}
+	drop_client(&s);
+	nghttpw_aio_free(s.aio);
+	nghttpw_url_free(s.url);
+	free(s.buf);
+	free(o.headers);
+	free(o.data);
+	nghttpw_fini();
+	return (rv);
+}

@@ -1,0 +1,388 @@
+/*
+ * nghttpw-serve: serve a directory over HTTP or HTTPS, in the manner of
+ * "python3 -m http.server", with nghttpw's directory handler.
+ *
+ *   nghttpw-serve [--listen URL] [--cert FILE --key FILE] [--threads N] [DIR]
+ *
+ * Only the public API (include/nghttpw/) is used.  SIGINT and SIGTERM are
+ * blocked in every thread and taken with sigwait() by the main thread,
+ * which then stops the server and exits 0.
+ *
+ * Exit status: 0 after a signal, 1 when the server cannot start (the
+ * port is taken, say), 2 for bad arguments.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <nghttpw/http.h>
+#include <nghttpw/nghttpw.h>
+#include <nghttpw/tls.h>
+
+#define PROG "nghttpw-serve"
+#define DEFAULT_HTTP "http://127.0.0.1:8080"
+#define DEFAULT_HTTPS "https://127.0.0.1:8443"
+#define MAX_THREADS 1024
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: " PROG " [OPTIONS] [DIR]\n"
+	    "\n"
+	    "Serves the files under DIR (default: the current directory) over\n"
+	    "HTTP, or HTTPS with --cert and --key, until interrupted (Ctrl-C).\n"
+	    "A directory is answered with its index.html; there are no\n"
+	    "directory listings.\n"
+	    "\n"
+	    "  -l, --listen URL   where to listen (default " DEFAULT_HTTP ",\n"
+	    "                     or " DEFAULT_HTTPS " with --cert); port 0\n"
+	    "                     picks a free port; a path mounts DIR there\n"
+	    "  -c, --cert FILE    certificate chain (PEM) for https\n"
+	    "  -k, --key FILE     private key (PEM) for https\n"
+	    "  -t, --threads N    I/O threads (default: one per CPU)\n"
+	    "  -q, --quiet        no access log\n"
+	    "  -h, --help         print this and exit\n"
+	    "\n"
+	    "Prints the URL served at start, then an access log in Common Log\n"
+	    "Format on standard output.  Exits 0 when stopped by SIGINT or\n"
+	    "SIGTERM, 1 if it cannot serve (address in use, ...), 2 on a usage\n"
+	    "error.\n");
+}
+
+/* A one-line error about the arguments, and exit 2. */
+static void
+bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see " PROG " --help)\n", stderr);
+	exit(2);
+}
+
+/* Reads a whole (small) file as a string; exits 2 when it cannot. */
+static char *
+slurp(const char *what, const char *path)
+{
+	FILE  *f = fopen(path, "rb");
+	char  *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (f == NULL) {
+		bad_usage("cannot read %s %s: %s", what, path, strerror(errno));
+	}
+	do {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			if (cap > (16u << 20) || (buf = realloc(buf, cap)) == NULL) {
+				fclose(f);
+				bad_usage("%s %s is too large", what, path);
+			}
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n > 0);
+	if (ferror(f)) {
+		int err = errno;
+		fclose(f);
+		bad_usage("cannot read %s %s: %s", what, path, strerror(err));
+	}
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+static void
+fail(const char *what, const char *detail, int rv)
+{
+	fprintf(stderr, PROG ": %s%s%s: %s\n", what, detail ? " " : "",
+	    detail ? detail : "", nghttpw_strerror(rv));
+}
+
+/* Globals, so that an early exit leaves nothing unreachable behind. */
+static nghttpw_url          *url;
+static nghttpw_tls_config   *tls;
+static nghttpw_http_server  *srv;
+
+struct options {
+	const char *listen;
+	const char *cert;
+	const char *key;
+	const char *dir;
+	long        threads; /* 0: the library's default */
+	bool        quiet;
+};
+
+static void
+parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int   c;
+	char *end;
+
+	memset(o, 0, sizeof(*o));
+	opterr = 0; /* our own messages */
+	while ((c = getopt_long(argc, argv, ":l:c:k:t:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			o->listen = optarg;
+			break;
+		case 'c':
+			o->cert = optarg;
+			break;
+		case 'k':
+			o->key = optarg;
+			break;
+		case 't':
+			errno      = 0;
+			o->threads = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    o->threads < 1 || o->threads > MAX_THREADS) {
+				bad_usage("--threads: '%s' is not a number from 1 to %d",
+				    optarg, MAX_THREADS);
+			}
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case ':':
+			bad_usage("%s needs an argument", argv[optind - 1]);
+			break;
+		default:
+			if (optopt != 0) {
+				bad_usage("unknown option '-%c'", optopt);
+			}
+			bad_usage("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (argc - optind > 1) {
+		bad_usage("one directory at most ('%s' is extra)", argv[optind + 1]);
+	}
+	o->dir = (optind < argc) ? argv[optind] : ".";
+	if ((o->cert == NULL) != (o->key == NULL)) {
+		bad_usage("--cert and --key go together");
+	}
+	if (o->listen == NULL) {
+		o->listen = (o->cert != NULL) ? DEFAULT_HTTPS : DEFAULT_HTTP;
+	}
+}
+
+/* One access log line, in the Common Log Format:
+ *   host ident authuser [date] "request line" status bytes
+ * with "-" for what is unknown (ident and user always; the request line
+ * when the request could not be read; the byte count when no body was
+ * sent).  Runs on an I/O thread; one printf per line keeps lines whole. */
+static void
+access_log(void *arg, nghttpw_http_req *req, nghttpw_http_res *res,
+    const nghttpw_sockaddr *peer, uint64_t body_bytes)
+{
+	char      host[INET6_ADDRSTRLEN] = "-";
+	char      date[64]               = "-";
+	char      bytes[24]              = "-";
+	time_t    now                    = time(NULL);
+	struct tm tm;
+
+	(void) arg;
+	if (peer != NULL && peer->s_family == NGHTTPW_AF_INET) {
+		inet_ntop(AF_INET, &peer->s_in.sa_addr, host, sizeof(host));
+	} else if (peer != NULL && peer->s_family == NGHTTPW_AF_INET6) {
+		inet_ntop(AF_INET6, peer->s_in6.sa_addr, host, sizeof(host));
+	}
+	if (localtime_r(&now, &tm) != NULL) {
+		strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S %z", &tm);
+	}
+	if (body_bytes > 0) {
+		snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long) body_bytes);
+	}
+	if (req != NULL) {
+		printf("%s - - [%s] \"%s %s %s\" %u %s\n", host, date,
+		    nghttpw_http_req_get_method(req), nghttpw_http_req_get_uri(req),
+		    nghttpw_http_req_get_version(req),
+		    (unsigned) nghttpw_http_res_get_status(res), bytes);
+	} else {
+		printf("%s - - [%s] \"-\" %u %s\n", host, date,
+		    (unsigned) nghttpw_http_res_get_status(res), bytes);
+	}
+	fflush(stdout);
+}
+
+/* TLS from the two PEM files; exits 2 on bad files. */
+static nghttpw_tls_config *
+tls_setup(const struct options *o)
+{
+	nghttpw_tls_config *cfg;
+	char               *cert = slurp("certificate", o->cert);
+	char               *key  = slurp("key", o->key);
+	int                 rv;
+
+	if ((rv = nghttpw_tls_config_alloc(&cfg, NGHTTPW_TLS_MODE_SERVER)) != 0) {
+		fail("TLS", NULL, rv);
+		exit(1);
+	}
+	if ((rv = nghttpw_tls_config_own_cert(cfg, cert, key, NULL)) != 0) {
+		free(cert);
+		free(key);
+		nghttpw_tls_config_free(cfg);
+		bad_usage("--cert %s / --key %s: %s", o->cert, o->key,
+		    nghttpw_strerror(rv));
+	}
+	free(cert);
+	free(key);
+	return cfg;
+}
+
+/* The handler's path: the URL's path, "/" when it has none. */
+static const char *
+mount_path(const nghttpw_url *u)
+{
+	return (u->u_path != NULL && u->u_path[0] == '/') ? u->u_path : "/";
+}
+
+/* "http://127.0.0.1:8080/" with the port actually bound. */
+static void
+print_url(nghttpw_http_server *s, const nghttpw_url *u, const char *dir)
+{
+	nghttpw_sockaddr sa;
+	unsigned         port = 0;
+	const char      *host = u->u_hostname;
+	const char      *path = mount_path(u);
+	bool             v6   = strchr(host, ':') != NULL;
+	size_t           plen = strlen(path);
+
+	if (nghttpw_http_server_get_addr(s, &sa) == 0) {
+		if (sa.s_family == NGHTTPW_AF_INET) {
+			port = ntohs(sa.s_in.sa_port);
+		} else if (sa.s_family == NGHTTPW_AF_INET6) {
+			port = ntohs(sa.s_in6.sa_port);
+		}
+	}
+	if (port == 0) {
+		port = (unsigned) strtoul(u->u_port, NULL, 10);
+	}
+	if (*host == '\0') {
+		host = "0.0.0.0";
+	}
+	printf("Serving %s on %s://%s%s%s:%u%s%s\n", dir, u->u_scheme,
+	    v6 ? "[" : "", host, v6 ? "]" : "", port, path,
+	    (plen > 0 && path[plen - 1] == '/') ? "" : "/");
+	fflush(stdout);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options        o;
+	sigset_t              sigs;
+	nghttpw_http_handler *h = NULL;
+	struct stat           st;
+	bool                  https;
+	int                   sig, rv;
+
+	/* Before any thread exists, so that every thread inherits it: the
+	 * signals are taken by sigwait() below and nowhere else. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	parse_args(argc, argv, &o);
+	if (o.threads > 0 &&
+	    (rv = nghttpw_init_set_parameter(
+	         NGHTTPW_INIT_NUM_POLLER_THREADS, (uint64_t) o.threads)) != 0) {
+		bad_usage("--threads %ld: %s", o.threads, nghttpw_strerror(rv));
+	}
+
+	if (nghttpw_url_parse(&url, o.listen) != 0) {
+		bad_usage("--listen: '%s' is not a valid http:// or https:// URL", o.listen);
+	}
+	https = strcmp(url->u_scheme, "https") == 0;
+	if (!https && strcmp(url->u_scheme, "http") != 0) {
+		bad_usage("--listen: '%s' is neither http:// nor https://", o.listen);
+	}
+	if (https && o.cert == NULL) {
+		bad_usage("--listen %s needs --cert and --key", o.listen);
+	}
+	if (!https && o.cert != NULL) {
+		bad_usage("--cert and --key need an https:// URL, not %s", o.listen);
+	}
+	if (stat(o.dir, &st) != 0) {
+		bad_usage("%s: %s", o.dir, strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		bad_usage("%s is not a directory", o.dir);
+	}
+	if (https) {
+		tls = tls_setup(&o);
+	}
+
+	if ((rv = nghttpw_http_server_hold(&srv, url)) != 0) {
+		fail("cannot serve", o.listen, rv);
+		goto out;
+	}
+	if (tls != NULL && (rv = nghttpw_http_server_set_tls(srv, tls)) != 0) {
+		fail("TLS", NULL, rv);
+		goto out;
+	}
+	if (!o.quiet && (rv = nghttpw_http_server_set_log(srv, access_log, NULL)) != 0) {
+		fail("access log", NULL, rv);
+		goto out;
+	}
+	if ((rv = nghttpw_http_handler_alloc_directory(&h, mount_path(url), o.dir)) != 0) {
+		fail("directory handler for", mount_path(url), rv);
+		goto out;
+	}
+	if ((rv = nghttpw_http_server_add_handler(srv, h)) != 0) {
+		nghttpw_http_handler_free(h);
+		fail("adding the handler", NULL, rv);
+		goto out;
+	}
+	if ((rv = nghttpw_http_server_start(srv)) != 0) {
+		fail("cannot listen on", o.listen, rv);
+		goto out;
+	}
+	print_url(srv, url, o.dir);
+
+	do {
+		rv = sigwait(&sigs, &sig);
+	} while (rv == EINTR);
+	fprintf(stderr, PROG ": %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	nghttpw_http_server_stop(srv);
+	rv = 0;
+
+out:
+	if (srv != NULL) {
+		nghttpw_http_server_release(srv); /* and its handler */
+	}
+	if (tls != NULL) {
+		nghttpw_tls_config_free(tls);
+	}
+	nghttpw_url_free(url);
+	nghttpw_fini();
+	return rv == 0 ? 0 : 1;
+}
