@@ -30,8 +30,17 @@ tcp_pair(const char *host, nghttpw_stream **a, nghttpw_stream **b)
 		nghttpw_stream_listener_free(l);
 		return (rv);
 	}
-	nghttpw_aio_alloc(&acc, NULL, NULL);
-	nghttpw_aio_alloc(&dial, NULL, NULL);
+	if ((rv = nghttpw_aio_alloc(&acc, NULL, NULL)) != 0) {
+		nghttpw_stream_dialer_free(d);
+		nghttpw_stream_listener_free(l);
+		return (rv);
+	}
+	if ((rv = nghttpw_aio_alloc(&dial, NULL, NULL)) != 0) {
+		nghttpw_aio_free(acc);
+		nghttpw_stream_dialer_free(d);
+		nghttpw_stream_listener_free(l);
+		return (rv);
+	}
 	nghttpw_aio_set_timeout(acc, 5000);
 	nghttpw_aio_set_timeout(dial, 5000);
 	nghttpw_stream_listener_accept(l, acc);
@@ -229,8 +238,14 @@ mem_send(void *arg, nghttpw_aio *aio)
 		total += iov[i].iov_len;
 	}
 	if (peer->len + total > peer->cap) {
-		size_t cap = (peer->len + total) * 2;
-		peer->data = realloc(peer->data, cap);
+		size_t         cap   = (peer->len + total) * 2;
+		unsigned char *grown = realloc(peer->data, cap);
+		if (grown == NULL) {
+			pthread_mutex_unlock(&e->pipe->mtx);
+			nghttpw_aio_finish(aio, NGHTTPW_ENOMEM);
+			return;
+		}
+		peer->data = grown;
 		peer->cap  = cap;
 	}
 	for (unsigned i = 0; i < niov; i++) {
@@ -320,10 +335,12 @@ mem_pair(nghttpw_stream **a, nghttpw_stream **b)
 		p->ends[i].side = i;
 	}
 	if ((rv = nghttpw_stream_alloc(a, &mem_ops, &p->ends[0])) != 0) {
+		pthread_mutex_destroy(&p->mtx);
 		free(p);
 		return (rv);
 	}
 	if ((rv = nghttpw_stream_alloc(b, &mem_ops, &p->ends[1])) != 0) {
+		p->refs = 1; /* only a's end holds the pipe */
 		nghttpw_stream_free(*a);
 		return (rv);
 	}
