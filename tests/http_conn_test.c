@@ -1057,7 +1057,7 @@ Test(http_conn, write_res_head_sends_no_body)
 	conn_pair(&c, &peer);
 	nghttpw_http_res_alloc(&res);
 	nghttpw_http_res_copy_data(res, "0123456789", 10);
-	http_conn_write_res_head(c, res, aio);
+	nghttpw_http_conn_write_res_head(c, res, aio);
 	cr_assert_eq(wait_result(aio), 0);
 	got = peer_recv_head(peer);
 	cr_assert_str_eq(got, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");

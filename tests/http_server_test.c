@@ -1056,16 +1056,12 @@ Test(http_server, idle_keep_alive_connection_just_closes, .timeout = T_TIMEOUT)
 typedef struct {
 	nghttpw_http_conn *conn;
 	nghttpw_http_req  *req;
+	nghttpw_http_res  *res;
 	nghttpw_aio       *aio;
 	int                step;
 	char               chunk[64];
 	nghttpw_iov        iov;
 } streamer;
-
-static const char stream_head[] = "HTTP/1.1 200 OK\r\n"
-                                  "Content-Type: text/plain\r\n"
-                                  "Transfer-Encoding: chunked\r\n"
-                                  "Connection: close\r\n\r\n";
 
 /* Writes the head, three chunks and the last chunk, one write_all
  * after the other, then closes the connection it now owns. */
@@ -1080,9 +1076,13 @@ streamer_step(void *arg)
 	}
 	switch (st->step++) {
 	case 0:
-		st->iov.iov_buf = (void *) stream_head;
-		st->iov.iov_len = sizeof(stream_head) - 1;
-		break;
+		/* The head alone: its chunks follow. */
+		nghttpw_http_res_alloc(&st->res);
+		nghttpw_http_res_set_header(st->res, "Content-Type", "text/plain");
+		nghttpw_http_res_set_header(st->res, "Transfer-Encoding", "chunked");
+		nghttpw_http_res_set_header(st->res, "Connection", "close");
+		nghttpw_http_conn_write_res_head(st->conn, st->res, st->aio);
+		return;
 	case 1:
 	case 2:
 	case 3:
@@ -1098,6 +1098,7 @@ streamer_step(void *arg)
 	default:
 		nghttpw_http_conn_close(st->conn);
 		nghttpw_http_req_free(st->req);
+		nghttpw_http_res_free(st->res);
 		nghttpw_aio_reap(st->aio);
 		free(st);
 		return;

@@ -164,6 +164,7 @@ NGHTTPW_DECL void nghttpw_http_conn_write(nghttpw_http_conn *conn, nghttpw_aio *
 NGHTTPW_DECL void nghttpw_http_conn_write_all(nghttpw_http_conn *conn, nghttpw_aio *aio);
 NGHTTPW_DECL void nghttpw_http_conn_write_req(nghttpw_http_conn *conn, nghttpw_http_req *req, nghttpw_aio *aio);
 NGHTTPW_DECL void nghttpw_http_conn_write_res(nghttpw_http_conn *conn, nghttpw_http_res *res, nghttpw_aio *aio);
+NGHTTPW_DECL void nghttpw_http_conn_write_res_head(nghttpw_http_conn *conn, nghttpw_http_res *res, nghttpw_aio *aio);
 NGHTTPW_DECL void nghttpw_http_conn_transact(nghttpw_http_conn *conn, nghttpw_http_req *req, nghttpw_http_res *res, nghttpw_aio *aio);
 NGHTTPW_DECL int nghttpw_http_conn_get_addr(nghttpw_http_conn *conn, const char *name, nghttpw_sockaddr *addr);
 NGHTTPW_DECL int nghttpw_http_conn_get_bool(nghttpw_http_conn *conn, const char *name, bool *value);

@@ -856,7 +856,7 @@ nghttpw_http_conn_write_res(
 }
 
 void
-http_conn_write_res_head(
+nghttpw_http_conn_write_res_head(
     nghttpw_http_conn *c, nghttpw_http_res *res, nghttpw_aio *aio)
 {
 	conn_write_msg(c, NULL, res, true, aio);

@@ -22,11 +22,6 @@ void http_conn_set_read_timeouts(
 void http_conn_read_body(
     nghttpw_http_conn *conn, nghttpw_http_req *req, size_t max, nghttpw_aio *aio);
 
-/* write_res for a HEAD request: the head only, with the Content-Length the
- * body would have had. */
-void http_conn_write_res_head(
-    nghttpw_http_conn *conn, nghttpw_http_res *res, nghttpw_aio *aio);
-
 /* The stream underneath (for hijacking and options). */
 nghttpw_stream *http_conn_stream(nghttpw_http_conn *conn);
 

@@ -762,7 +762,7 @@ static const char *const index_names[] = { "index.html", "index.htm" };
 static int
 dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
 {
-	const char *raw, *rel, *name;
+	const char *raw, *rel, *name = NULL;
 	size_t      rawlen, dlen, plen = strlen(ctx->prefix);
 	char       *dec = NULL, *root = NULL, *path = NULL, *ip;
 	bool        slash;

@@ -563,7 +563,7 @@ sc_write_locked(srv_conn *sc, nghttpw_http_res *res)
 	 * take long.  A stop closes what is left. */
 	nghttpw_aio_set_timeout(sc->wr_aio, NGHTTPW_DURATION_INFINITE);
 	if (sc->head_req) {
-		http_conn_write_res_head(sc->conn, res, sc->wr_aio);
+		nghttpw_http_conn_write_res_head(sc->conn, res, sc->wr_aio);
 	} else {
 		nghttpw_http_conn_write_res(sc->conn, res, sc->wr_aio);
 	}
