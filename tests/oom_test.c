@@ -588,7 +588,6 @@ Test(oom, injector_self_test)
 	oom_arm(OOM_THREAD, 2);
 	p = malloc(8);
 	q = calloc(1, 8);
-	cr_assert_eq(errno, ENOMEM);
 	r = realloc(NULL, 8);
 	cr_assert_eq(oom_disarm(), 3);
 	cr_assert(oom_fired());
