@@ -13,9 +13,13 @@ me="install-deps"
 # pkg-config: the install test.  libmbedtls-dev: TLS.  node-llhttp: the
 # HTTP/1.1 parser sources.  libcriterion-dev: the tests.  asciidoctor: the
 # man pages.  make: the build tool CMake drives.  binutils: readelf and nm
-# for the install test.  util-linux: setarch for the TSan run.
+# for the install test.  util-linux: setarch for the TSan run.  openssl,
+# python3 and curl: programs no one here wrote, that the interoperability
+# tests run against ours.  ca-certificates: the system CA bundle that TLS
+# clients trust by default.
 packages=(clang libclang-rt-dev pkg-config libmbedtls-dev node-llhttp
-	libcriterion-dev asciidoctor make binutils util-linux)
+	libcriterion-dev asciidoctor make binutils util-linux
+	openssl python3 curl ca-certificates)
 command -v gcc >/dev/null 2>&1 || packages+=(gcc libc6-dev)
 command -v cmake >/dev/null 2>&1 || packages+=(cmake)
 
