@@ -1273,3 +1273,49 @@ Test(http_conn, stress_close_during_transact, .timeout = 120)
 		nghttpw_stream_free(peer);
 	}
 }
+
+/* Response bodies after read_res, for a client that reads heads itself. */
+static void
+read_res_body_case(const char *wire, bool close_after, int expect,
+    const char *body)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_res  *res;
+	nghttpw_aio       *aio = new_aio(5000);
+
+	conn_pair(&c, &peer);
+	nghttpw_http_res_alloc(&res);
+	peer_send(peer, wire);
+	if (close_after) {
+		nghttpw_stream_close(peer);
+	}
+	nghttpw_http_conn_read_res(c, res, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	http_conn_read_res_body(c, res, 1000, aio);
+	cr_assert_eq(wait_result(aio), expect, "got %s",
+	    nghttpw_strerror(nghttpw_aio_result(aio)));
+	if (expect == 0) {
+		assert_body(res, body);
+	}
+	nghttpw_aio_free(aio);
+	nghttpw_http_res_free(res);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+Test(http_conn, read_res_body_all_framings)
+{
+	read_res_body_case("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc", false,
+	    0, "abc");
+	read_res_body_case("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	                   "1\r\nx\r\n2\r\nyz\r\n0\r\nT: 1\r\n\r\n",
+	    false, 0, "xyz");
+	read_res_body_case("HTTP/1.1 200 OK\r\n\r\nuntil close", true, 0,
+	    "until close");
+	read_res_body_case("HTTP/1.1 204 No Content\r\n\r\n", false, 0, "");
+	read_res_body_case("HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n", false,
+	    NGHTTPW_EMSGSIZE, NULL);
+	read_res_body_case("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort", true,
+	    NGHTTPW_ECLOSED, NULL);
+}

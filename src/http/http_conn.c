@@ -492,8 +492,9 @@ nghttpw_http_conn_read_res(
 	conn_read_head(c, NULL, res, aio);
 }
 
-void
-http_conn_read_body(nghttpw_http_conn *c, nghttpw_http_req *req, size_t max,
+/* Continues the message whose head was just read into its body. */
+static void
+conn_read_body(nghttpw_http_conn *c, const void *msg, size_t max,
     nghttpw_aio *aio)
 {
 	parse_state state;
@@ -503,8 +504,9 @@ http_conn_read_body(nghttpw_http_conn *c, nghttpw_http_req *req, size_t max,
 		return;
 	}
 	pthread_mutex_lock(&c->mtx);
-	if (c->parser.req != req || !c->parser.head_done || c->parser.in_body) {
-		/* Only right after read_req returned this request's head. */
+	if ((c->parser.req != msg && c->parser.res != msg) ||
+	    !c->parser.head_done || c->parser.in_body) {
+		/* Only right after the head of this message was read. */
 		nghttpw_aio_finish(aio, NGHTTPW_ESTATE);
 	} else if (rd_begin(c, aio, RD_BODY, rd_cancel)) {
 		if ((rv = http_parser_body(&c->parser, max, &state)) != 0) {
@@ -516,6 +518,20 @@ http_conn_read_body(nghttpw_http_conn *c, nghttpw_http_req *req, size_t max,
 		}
 	}
 	pthread_mutex_unlock(&c->mtx);
+}
+
+void
+http_conn_read_body(nghttpw_http_conn *c, nghttpw_http_req *req, size_t max,
+    nghttpw_aio *aio)
+{
+	conn_read_body(c, req, max, aio);
+}
+
+void
+http_conn_read_res_body(nghttpw_http_conn *c, nghttpw_http_res *res,
+    size_t max, nghttpw_aio *aio)
+{
+	conn_read_body(c, res, max, aio);
 }
 
 /* Write side. */

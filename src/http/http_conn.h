@@ -14,6 +14,10 @@
 void http_conn_set_read_timeouts(
     nghttpw_http_conn *conn, nghttpw_duration idle_ms, nghttpw_duration head_ms);
 
+/* (read_req itself fails with NGHTTPW_ENOTSUP for a request whose
+ * Transfer-Encoding does not end in chunked: its length is unknowable, and
+ * a server answers 501.) */
+
 /* Reads the body of the request whose head read_req just returned, framed
  * by Content-Length or chunked encoding (none: empty), into the request's
  * data (owned by it), at most max bytes: NGHTTPW_EMSGSIZE beyond that,
@@ -21,6 +25,13 @@ void http_conn_set_read_timeouts(
  * leaves first. */
 void http_conn_read_body(
     nghttpw_http_conn *conn, nghttpw_http_req *req, size_t max, nghttpw_aio *aio);
+
+/* The same for the response whose head read_res just returned: framed by
+ * Content-Length, chunked encoding (trailers dropped) or the close of the
+ * connection; no body for 1xx, 204 and 304.  The caller skips it for the
+ * answer to a HEAD request.  Over max: NGHTTPW_EMSGSIZE. */
+void http_conn_read_res_body(
+    nghttpw_http_conn *conn, nghttpw_http_res *res, size_t max, nghttpw_aio *aio);
 
 /* The stream underneath (for hijacking and options). */
 nghttpw_stream *http_conn_stream(nghttpw_http_conn *conn);
