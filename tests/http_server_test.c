@@ -608,6 +608,12 @@ Test(http_server, static_and_redirect_handlers, .timeout = T_TIMEOUT)
 	cr_assert_str_eq(r.body, "static body");
 	cr_assert(head_has(&r, "Content-Type", "text/plain; charset=UTF-8"));
 	cr_assert(head_has(&r, "Content-Length", "11"));
+	/* Every response is dated, in IMF-fixdate form. */
+	{
+		const char *d = strstr(r.head, "\r\nDate: ");
+		cr_assert_not_null(d, "no Date: %s", r.head);
+		cr_assert_not_null(strstr(d, " GMT\r\n"), "%s", r.head);
+	}
 	reply_free(&r);
 
 	exchange(&c, "GET /empty HTTP/1.1\r\nHost: x\r\n\r\n", 200, "");

@@ -22,6 +22,7 @@
 
 #include "core/loop.h"
 #include "http/http_conn.h"
+#include "http/http_date.h"
 #include "http/http_msg.h"
 #include "http/http_server.h"
 #ifdef NGHTTPW_HAVE_TLS
@@ -547,6 +548,12 @@ sc_write_locked(srv_conn *sc, nghttpw_http_res *res)
 
 	sc->res   = res;
 	sc->state = SC_WRITE;
+	if (nghttpw_http_res_get_header(res, "Date") == NULL) {
+		/* An origin server with a clock must send one (RFC 9110). */
+		char date[HTTP_DATE_SIZE];
+		http_date_format(time(NULL), date);
+		(void) nghttpw_http_res_set_header(res, "Date", date);
+	}
 	if (sc->body_pending || s->stopping ||
 	    nghttpw_http_conn_must_close(sc->conn)) {
 		sc->close_after = true;
