@@ -763,7 +763,7 @@ serve_silent_expect(peer *p, nghttpw_stream *s, int index)
 	}
 	cr_assert_eq(recv_all(s, body, 5, NULL), 0);
 	cr_assert_str_eq(body, "hello");
-	/* A chunked final response, read by the client's own framing. */
+	/* A chunked final response, with a chunk extension and a trailer. */
 	send_text(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 	             "3\r\nabc\r\n2;e=1\r\nde\r\n0\r\nX-Trailer: 1\r\n\r\n");
 	serve_keepalive(p, s, index);

@@ -34,11 +34,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "core/aio.h"
 #include "http/http_conn.h"
 #include "http/http_msg.h"
 #include "nghttpw/http.h"
 #include "support/oom.h"
+#include "support/pairs.h"
 
 #define OP_TIMEOUT 5000 /* ms: any wait that reaches it is a hang */
 
@@ -269,236 +269,13 @@ copy_str(char *dst, size_t cap, const char *s)
 	snprintf(dst, cap, "%s", s != NULL ? s : "(null)");
 }
 
-static void
-fill(unsigned char *buf, size_t len, unsigned seed)
-{
-	unsigned x = seed * 2654435761u + 1;
-
-	for (size_t i = 0; i < len; i++) {
-		x      = x * 1103515245u + 12345u;
-		buf[i] = (unsigned char) (x >> 16);
-	}
-}
-
-/* ------------------------------------------------------ an in-memory pair
- *
- * Like tests/support/pairs.c's mem_pair, but an allocation failure is
- * reported (send fails with NGHTTPW_ENOMEM) rather than crashing, and a
- * failed creation frees everything. */
-
-typedef struct mp_pipe mp_pipe;
-
-typedef struct mp_end {
-	mp_pipe       *pipe;
-	int            side;
-	nghttpw_aio   *waiting;
-	unsigned char *data; /* bytes travelling to this end */
-	size_t         len;
-	size_t         cap;
-	bool           closed;
-} mp_end;
-
-struct mp_pipe {
-	pthread_mutex_t mtx;
-	mp_end          ends[2];
-	int             refs;
-};
-
-static mp_end *
-mp_peer(mp_end *e)
-{
-	return (&e->pipe->ends[1 - e->side]);
-}
-
-static void
-mp_serve(mp_end *e)
-{
-	nghttpw_aio *aio = e->waiting;
-	nghttpw_iov *iov;
-	unsigned     niov;
-	size_t       moved = 0;
-
-	if (aio == NULL) {
-		return;
-	}
-	if (e->len == 0) {
-		if (e->closed || mp_peer(e)->closed) {
-			e->waiting = NULL;
-			nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-		}
-		return;
-	}
-	niov = nghttpw_aio_get_iov(aio, &iov);
-	for (unsigned i = 0; i < niov && moved < e->len; i++) {
-		size_t n = iov[i].iov_len < e->len - moved ? iov[i].iov_len
-		                                           : e->len - moved;
-		memcpy(iov[i].iov_buf, e->data + moved, n);
-		moved += n;
-	}
-	memmove(e->data, e->data + moved, e->len - moved);
-	e->len -= moved;
-	e->waiting = NULL;
-	nghttpw_aio_set_count(aio, moved);
-	nghttpw_aio_finish(aio, 0);
-}
-
-static void
-mp_cancel(nghttpw_aio *aio, void *arg, int rv)
-{
-	mp_end *e = arg;
-
-	pthread_mutex_lock(&e->pipe->mtx);
-	if (e->waiting == aio) {
-		e->waiting = NULL;
-		nghttpw_aio_finish(aio, rv);
-	}
-	pthread_mutex_unlock(&e->pipe->mtx);
-}
-
-static void
-mp_send(void *arg, nghttpw_aio *aio)
-{
-	mp_end      *e = arg;
-	mp_end      *peer;
-	nghttpw_iov *iov;
-	unsigned     niov  = nghttpw_aio_get_iov(aio, &iov);
-	size_t       total = 0;
-	int          rv    = 0;
-
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	for (unsigned i = 0; i < niov; i++) {
-		total += iov[i].iov_len;
-	}
-	pthread_mutex_lock(&e->pipe->mtx);
-	peer = mp_peer(e);
-	if (e->closed || peer->closed) {
-		rv = NGHTTPW_ECLOSED;
-	} else if (total == 0) {
-		rv = NGHTTPW_EINVAL;
-	} else if (peer->len + total > peer->cap) {
-		size_t         cap  = (peer->len + total) * 2;
-		unsigned char *grow = realloc(peer->data, cap);
-		if (grow == NULL) {
-			rv = NGHTTPW_ENOMEM;
-		} else {
-			peer->data = grow;
-			peer->cap  = cap;
-		}
-	}
-	if (rv == 0) {
-		for (unsigned i = 0; i < niov; i++) {
-			memcpy(peer->data + peer->len, iov[i].iov_buf,
-			    iov[i].iov_len);
-			peer->len += iov[i].iov_len;
-		}
-		mp_serve(peer);
-	}
-	pthread_mutex_unlock(&e->pipe->mtx);
-	nghttpw_aio_set_count(aio, rv == 0 ? total : 0);
-	nghttpw_aio_finish(aio, rv);
-}
-
-static void
-mp_recv(void *arg, nghttpw_aio *aio)
-{
-	mp_end *e = arg;
-
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	pthread_mutex_lock(&e->pipe->mtx);
-	if (e->waiting != NULL) {
-		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
-	} else if (e->len == 0 && !e->closed && !mp_peer(e)->closed) {
-		if (nghttpw_aio_defer(aio, mp_cancel, e)) {
-			e->waiting = aio;
-		}
-	} else {
-		e->waiting = aio;
-		mp_serve(e);
-	}
-	pthread_mutex_unlock(&e->pipe->mtx);
-}
-
-static void
-mp_close(void *arg)
-{
-	mp_end *e = arg;
-
-	pthread_mutex_lock(&e->pipe->mtx);
-	e->closed = true;
-	mp_serve(e);
-	mp_serve(mp_peer(e));
-	pthread_mutex_unlock(&e->pipe->mtx);
-}
-
-static void
-mp_free(void *arg)
-{
-	mp_end  *e = arg;
-	mp_pipe *p = e->pipe;
-	int      refs;
-
-	mp_close(e);
-	pthread_mutex_lock(&p->mtx);
-	refs = --p->refs;
-	pthread_mutex_unlock(&p->mtx);
-	if (refs == 0) {
-		/* No cancel function may still be looking at an end. */
-		aio_cancel_barrier(&p->ends[0]);
-		aio_cancel_barrier(&p->ends[1]);
-		free(p->ends[0].data);
-		free(p->ends[1].data);
-		pthread_mutex_destroy(&p->mtx);
-		free(p);
-	}
-}
-
-static const nghttpw_stream_ops mp_ops = {
-	.s_free  = mp_free,
-	.s_close = mp_close,
-	.s_stop  = mp_close,
-	.s_send  = mp_send,
-	.s_recv  = mp_recv,
-};
-
-static int
-mp_pair(nghttpw_stream **a, nghttpw_stream **b)
-{
-	mp_pipe *p = calloc(1, sizeof(*p));
-	int      rv;
-
-	if (p == NULL) {
-		return (NGHTTPW_ENOMEM);
-	}
-	pthread_mutex_init(&p->mtx, NULL);
-	p->refs = 2;
-	for (int i = 0; i < 2; i++) {
-		p->ends[i].pipe = p;
-		p->ends[i].side = i;
-	}
-	if ((rv = nghttpw_stream_alloc(a, &mp_ops, &p->ends[0])) != 0) {
-		pthread_mutex_destroy(&p->mtx);
-		free(p);
-		return (rv);
-	}
-	if ((rv = nghttpw_stream_alloc(b, &mp_ops, &p->ends[1])) != 0) {
-		p->refs = 1; /* the only end there is */
-		nghttpw_stream_free(*a);
-		*a = NULL;
-		return (rv);
-	}
-	return (0);
-}
-
 /* ------------------------------------------------------------ a TCP pair
  *
  * Like tests/support/pairs.c's tcp_pair, with every result checked: an
  * accept or dial that fails inside the I/O threads must come back as an
  * error.  Returns 0, or the first failure (the dial's first: when it
- * fails, the accept is cancelled, as nobody will connect). */
+ * fails, the accept is cancelled, as nobody will connect, where tcp_pair
+ * would wait out its time limit). */
 static int
 tcp_pair_checked(nghttpw_stream **a, nghttpw_stream **b)
 {
@@ -698,7 +475,7 @@ scen_msg(void *arg)
 	size_t      size;
 	char        old[256];
 
-	fill(big, sizeof(big), 1);
+	fill_pattern(big, sizeof(big), 1);
 	STEP(nghttpw_url_parse(&u, raw), true);
 	STEP(nghttpw_url_clone(&u2, u), true);
 	if (!str_same(u->u_rawurl, u2->u_rawurl) ||
@@ -839,7 +616,7 @@ scen_streams(void *arg)
 	int              rv;
 
 	(void) arg;
-	fill(out, sizeof(out), 2);
+	fill_pattern(out, sizeof(out), 2);
 	memset(in, 0, sizeof(in));
 	for (unsigned i = 0; i < MANY_IOV; i++) {
 		siov[i] = (nghttpw_iov) { out + i * 97, 97 };
@@ -854,7 +631,7 @@ scen_streams(void *arg)
 	    nghttpw_aio_get_iov(ra, &got) == 0);
 
 	/* An in-memory pair: only the stream wrappers allocate. */
-	if ((rv = mp_pair(&m1, &m2)) != 0) {
+	if ((rv = mem_pair(&m1, &m2)) != 0) {
 		first_failure(rv, "mem pair");
 		goto out;
 	}
@@ -937,8 +714,8 @@ build_bodies(void)
 	static const size_t sizes[] = { 5, 7, 4500, 1 };
 	char               *p       = chunked_res;
 
-	fill(body1, sizeof(body1), 3);
-	fill(body2, sizeof(body2), 4);
+	fill_pattern(body1, sizeof(body1), 3);
+	fill_pattern(body2, sizeof(body2), 4);
 	memset(big_value, 'b', sizeof(big_value) - 1);
 	big_value[sizeof(big_value) - 1] = '\0';
 	/* An interim response first: transact skips it. */
@@ -1015,7 +792,7 @@ scen_conn(void *arg)
 			goto out; /* reported */
 		}
 	} else {
-		CHECK(mp_pair(&s1, &s2), "mem pair");
+		CHECK(mem_pair(&s1, &s2), "mem pair");
 	}
 	/* A connection owns its stream once made. */
 	CHECK(nghttpw_http_conn_alloc(&cc, s1), "conn_alloc (client)");
@@ -1413,7 +1190,7 @@ server_bodies(void)
 	file_len = (size_t) n;
 	build_bodies();
 	memset(static_page, 'x', sizeof(static_page));
-	fill(echo_body, sizeof(echo_body), 5);
+	fill_pattern(echo_body, sizeof(echo_body), 5);
 }
 
 Test(oom, client_and_server_thread, .timeout = 600)

@@ -24,8 +24,6 @@
 
 #define CLIENT_MAX_IDLE 8        /* idle connections kept per client */
 #define EXPECT_WAIT_MS 1000      /* how long a body waits for 100 */
-#define RAW_BUF_SIZE 16384       /* reads of a body framed here */
-#define CHUNK_LINE_MAX 1024      /* chunk-size and trailer lines */
 #define CLIENT_OPT_TLS "tls-config"
 
 struct nghttpw_http_client {
@@ -51,22 +49,6 @@ typedef enum {
 	BODY_SKIPPED, /* a final response came first, or the write failed
 	                 after it: the connection is not reused */
 } body_state;
-
-/* How the final response's body is framed, when read here. */
-typedef enum {
-	FRAME_NONE,
-	FRAME_LENGTH,
-	FRAME_CHUNKED,
-	FRAME_CLOSE,
-} frame_kind;
-
-typedef enum {
-	CK_SIZE,     /* reading a chunk-size line */
-	CK_DATA,     /* chunk data */
-	CK_DATA_END, /* the CRLF after the data */
-	CK_TRAILER,  /* trailer lines up to the empty one */
-	CK_DONE,
-} chunk_state;
 
 typedef struct client_op {
 	nghttpw_http_client *cl;
@@ -99,21 +81,11 @@ typedef struct client_op {
 	bool        got_reply; /* some response head (even 1xx) arrived */
 	bool        got_final;
 	bool        resp_done; /* the final response is complete */
-	bool        leftover;  /* bytes after the final response */
 	body_state  body;
 	nghttpw_iov head_iov;
 	nghttpw_iov body_iov[3];
 	unsigned    body_niov;
 	char        chunk_head[24];
-	frame_kind  frame;
-	char       *rbuf;      /* RAW_BUF_SIZE bytes for chunked/close reads */
-	char       *bbuf;      /* the body collected from them */
-	size_t      blen;
-	size_t      bcap;
-	chunk_state ck;
-	uint64_t    ck_left;
-	char        ck_line[CHUNK_LINE_MAX];
-	size_t      ck_llen;
 } client_op;
 
 static const char chunk_tail[] = "\r\n0\r\n\r\n";
@@ -179,8 +151,6 @@ op_free(client_op *op)
 	nghttpw_aio_reap(op->aio);
 	nghttpw_aio_reap(op->rio);
 	nghttpw_aio_reap(op->tio);
-	free(op->rbuf);
-	free(op->bbuf);
 	free(op);
 }
 
@@ -250,6 +220,18 @@ op_teardown(client_op *op)
 	 * at the op. */
 	aio_cancel_barrier(op);
 	op_free(op);
+}
+
+/* Drops the lock, then ends the op if it is done. */
+static void
+op_unlock(client_op *op)
+{
+	bool done = op->done;
+
+	pthread_mutex_unlock(&op->cl->mtx);
+	if (done) {
+		op_teardown(op);
+	}
 }
 
 static void
@@ -382,7 +364,6 @@ op_aio_cb(void *arg)
 {
 	client_op *op = arg;
 	int        rv = nghttpw_aio_result(op->aio);
-	bool       done;
 
 	pthread_mutex_lock(&op->cl->mtx);
 	switch (op->stage) {
@@ -429,11 +410,7 @@ op_aio_cb(void *arg)
 		x_check(op);
 		break;
 	}
-	done = op->done;
-	pthread_mutex_unlock(&op->cl->mtx);
-	if (done) {
-		op_teardown(op);
-	}
+	op_unlock(op);
 }
 
 /* ------------------------------------------- Expect: 100-continue */
@@ -491,10 +468,7 @@ x_start(client_op *op)
 	op->got_reply = false;
 	op->got_final = false;
 	op->resp_done = false;
-	op->leftover  = false;
 	op->body      = BODY_WAITING;
-	op->frame     = FRAME_NONE;
-	op->blen      = 0;
 	nghttpw_http_res_reset(op->res);
 	if ((rv = x_prepare(op)) != 0) {
 		nghttpw_http_conn_close(op->conn);
@@ -526,241 +500,19 @@ x_fail(client_op *op, int rv)
 	}
 }
 
-/* Appends to the collected body, within the connection's default body
- * limit. */
-static int
-x_body_append(client_op *op, const char *p, size_t n)
-{
-	if (n > NGHTTPW_HTTP_MAX_BODY_DEFAULT - op->blen) {
-		return (NGHTTPW_EMSGSIZE);
-	}
-	if (op->blen + n > op->bcap) {
-		size_t cap = op->bcap < 4096 ? 4096 : op->bcap;
-		char  *grown;
-		while (cap < op->blen + n) {
-			cap *= 2;
-		}
-		if ((grown = realloc(op->bbuf, cap)) == NULL) {
-			return (NGHTTPW_ENOMEM);
-		}
-		op->bbuf = grown;
-		op->bcap = cap;
-	}
-	memcpy(op->bbuf + op->blen, p, n);
-	op->blen += n;
-	return (0);
-}
-
-/* Hands the collected body to the response. */
-static int
-x_body_commit(client_op *op)
-{
-	void *buf;
-	int   rv;
-
-	rv = nhw_http_msg_alloc_data(nhw_http_res_msg(op->res), op->blen, &buf);
-	if (rv == 0 && op->blen > 0) {
-		memcpy(buf, op->bbuf, op->blen);
-	}
-	free(op->bbuf);
-	op->bbuf = NULL;
-	op->blen = op->bcap = 0;
-	return (rv);
-}
-
-/* One complete line of the chunked framing (CRLF removed). */
-static int
-x_chunk_line(client_op *op, const char *line, size_t len)
-{
-	size_t   i    = 0;
-	uint64_t size = 0;
-
-	switch (op->ck) {
-	case CK_SIZE:
-		for (; i < len; i++) {
-			char c = line[i];
-			int  d;
-			if (c >= '0' && c <= '9') {
-				d = c - '0';
-			} else if (c >= 'a' && c <= 'f') {
-				d = c - 'a' + 10;
-			} else if (c >= 'A' && c <= 'F') {
-				d = c - 'A' + 10;
-			} else {
-				break;
-			}
-			size = size * 16 + (uint64_t) d;
-			if (size > NGHTTPW_HTTP_MAX_BODY_DEFAULT) {
-				return (NGHTTPW_EMSGSIZE);
-			}
-		}
-		if (i == 0) {
-			return (NGHTTPW_EPROTO);
-		}
-		while (i < len && (line[i] == ' ' || line[i] == '\t')) {
-			i++;
-		}
-		if (i < len && line[i] != ';') {
-			return (NGHTTPW_EPROTO); /* extensions are ignored */
-		}
-		if (size == 0) {
-			op->ck = CK_TRAILER;
-		} else {
-			op->ck      = CK_DATA;
-			op->ck_left = size;
-		}
-		return (0);
-	case CK_DATA_END:
-		if (len != 0) {
-			return (NGHTTPW_EPROTO);
-		}
-		op->ck = CK_SIZE;
-		return (0);
-	case CK_TRAILER:
-		if (len == 0) {
-			op->ck = CK_DONE;
-		}
-		return (0); /* trailer fields are dropped */
-	default:
-		return (NGHTTPW_EPROTO);
-	}
-}
-
-/* Decodes chunked framing from p[0, n).  Sets op->leftover when bytes
- * follow the end of the body. */
-static int
-x_chunk_feed(client_op *op, const char *p, size_t n)
-{
-	size_t i = 0;
-	int    rv;
-
-	while (i < n && op->ck != CK_DONE) {
-		if (op->ck == CK_DATA) {
-			size_t take = n - i;
-			if (take > op->ck_left) {
-				take = (size_t) op->ck_left;
-			}
-			if ((rv = x_body_append(op, p + i, take)) != 0) {
-				return (rv);
-			}
-			i += take;
-			op->ck_left -= take;
-			if (op->ck_left == 0) {
-				op->ck = CK_DATA_END;
-			}
-			continue;
-		}
-		char c = p[i++];
-		if (c != '\n') {
-			if (op->ck_llen == sizeof(op->ck_line)) {
-				return (NGHTTPW_EPROTO);
-			}
-			op->ck_line[op->ck_llen++] = c;
-			continue;
-		}
-		if (op->ck_llen == 0 || op->ck_line[op->ck_llen - 1] != '\r') {
-			return (NGHTTPW_EPROTO); /* lines end with CRLF */
-		}
-		size_t len  = op->ck_llen - 1;
-		op->ck_llen = 0;
-		if ((rv = x_chunk_line(op, op->ck_line, len)) != 0) {
-			return (rv);
-		}
-	}
-	if (i < n) {
-		op->leftover = true;
-	}
-	return (0);
-}
-
-/* Lock held. */
-static void
-x_read_raw(client_op *op)
-{
-	nghttpw_iov iov = { op->rbuf, RAW_BUF_SIZE };
-
-	op->rd_busy = true;
-	nghttpw_aio_set_iov(op->rio, 1, &iov);
-	nghttpw_http_conn_read(op->conn, op->rio);
-}
-
-/* Parses a Content-Length value: digits only. */
-static int
-x_parse_length(const char *s, uint64_t *lenp)
-{
-	uint64_t v = 0;
-
-	if (*s == '\0') {
-		return (NGHTTPW_EPROTO);
-	}
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9') {
-			return (NGHTTPW_EPROTO);
-		}
-		v = v * 10 + (uint64_t) (*s - '0');
-		if (v > NGHTTPW_HTTP_MAX_BODY_DEFAULT) {
-			return (NGHTTPW_EMSGSIZE);
-		}
-	}
-	*lenp = v;
-	return (0);
-}
-
-/* The final head is in op->res: reads its body.  Lock held. */
+/* The final head is in op->res: reads its body, which the answer to a
+ * HEAD request has not (the connection knows 1xx, 204 and 304 have none).
+ * Lock held. */
 static void
 x_read_body(client_op *op)
 {
-	uint16_t    status = nghttpw_http_res_get_status(op->res);
-	const char *te     = nghttpw_http_res_get_header(op->res, "Transfer-Encoding");
-	const char *cl     = nghttpw_http_res_get_header(op->res, "Content-Length");
-	uint64_t    len;
-	void       *buf;
-	int         rv;
-
-	if (strcmp(nghttpw_http_req_get_method(op->req), "HEAD") == 0 ||
-	    status < 200 || status == 204 || status == 304) {
-		if (status == NGHTTPW_HTTP_STATUS_SWITCHING) {
-			op->leftover = true; /* another protocol follows */
-		}
+	if (strcmp(nghttpw_http_req_get_method(op->req), "HEAD") == 0) {
 		op->resp_done = true;
 		return;
 	}
-	if (op->rbuf == NULL && (op->rbuf = malloc(RAW_BUF_SIZE)) == NULL) {
-		x_fail(op, NGHTTPW_ENOMEM);
-		return;
-	}
-	if (te != NULL) {
-		/* Chunked when it is the last coding; else until the close. */
-		op->frame = nhw_http_list_has_token(te, "chunked") ? FRAME_CHUNKED
-		                                                   : FRAME_CLOSE;
-		op->ck      = CK_SIZE;
-		op->ck_llen = 0;
-		x_read_raw(op);
-		return;
-	}
-	if (cl == NULL) {
-		op->frame = FRAME_CLOSE;
-		x_read_raw(op);
-		return;
-	}
-	if ((rv = x_parse_length(cl, &len)) != 0) {
-		x_fail(op, rv);
-		return;
-	}
-	if ((rv = nhw_http_msg_alloc_data(
-	         nhw_http_res_msg(op->res), (size_t) len, &buf)) != 0) {
-		x_fail(op, rv);
-		return;
-	}
-	if (len == 0) {
-		op->resp_done = true;
-		return;
-	}
-	nghttpw_iov iov = { buf, (size_t) len };
-	op->frame       = FRAME_LENGTH;
-	op->rd_busy     = true;
-	nghttpw_aio_set_iov(op->rio, 1, &iov);
-	nghttpw_http_conn_read_all(op->conn, op->rio);
+	op->rd_busy = true;
+	http_conn_read_res_body(
+	    op->conn, op->res, NGHTTPW_HTTP_MAX_BODY_DEFAULT, op->rio);
 }
 
 /* A response head arrived.  Lock held. */
@@ -788,78 +540,25 @@ x_got_head(client_op *op)
 	x_read_body(op);
 }
 
-/* Body bytes read by x_read_raw() or x_read_body().  Lock held. */
-static void
-x_got_body(client_op *op, int rv, size_t n)
-{
-	switch (op->frame) {
-	case FRAME_LENGTH:
-		if (rv == 0) {
-			op->resp_done = true;
-		} else {
-			x_fail(op, rv);
-		}
-		return;
-	case FRAME_CLOSE:
-		if (rv == NGHTTPW_ECLOSED) {
-			op->leftover = true; /* no reuse after a close */
-			if ((rv = x_body_commit(op)) != 0) {
-				x_fail(op, rv);
-			} else {
-				op->resp_done = true;
-			}
-		} else if (rv != 0) {
-			x_fail(op, rv);
-		} else if ((rv = x_body_append(op, op->rbuf, n)) != 0) {
-			x_fail(op, rv);
-		} else {
-			x_read_raw(op);
-		}
-		return;
-	case FRAME_CHUNKED:
-		if (rv == 0) {
-			rv = x_chunk_feed(op, op->rbuf, n);
-		}
-		if (rv != 0) {
-			x_fail(op, rv);
-		} else if (op->ck != CK_DONE) {
-			x_read_raw(op);
-		} else if ((rv = x_body_commit(op)) != 0) {
-			x_fail(op, rv);
-		} else {
-			op->resp_done = true;
-		}
-		return;
-	default:
-		x_fail(op, NGHTTPW_EINTERNAL);
-		return;
-	}
-}
-
 static void
 op_rio_cb(void *arg)
 {
 	client_op *op = arg;
 	int        rv = nghttpw_aio_result(op->rio);
-	bool       done;
 
 	pthread_mutex_lock(&op->cl->mtx);
 	op->rd_busy = false;
 	if (op->err != 0 || op->abort_rv != 0) {
 		/* Failing already: only wait for the rest to stop. */
-	} else if (op->got_final) {
-		x_got_body(op, rv, nghttpw_aio_count(op->rio));
 	} else if (rv != 0) {
 		x_fail(op, rv);
+	} else if (op->got_final) {
+		op->resp_done = true; /* its body is read */
 	} else {
 		x_got_head(op);
 	}
 	x_check(op);
-	done = op->done;
-	pthread_mutex_unlock(&op->cl->mtx);
-	if (done) {
-		op_teardown(op);
-	}
+	op_unlock(op);
 }
 
 static void
@@ -867,7 +566,6 @@ op_tio_cb(void *arg)
 {
 	client_op *op = arg;
 	int        rv = nghttpw_aio_result(op->tio);
-	bool       done;
 
 	pthread_mutex_lock(&op->cl->mtx);
 	op->tm_busy = false;
@@ -877,11 +575,7 @@ op_tio_cb(void *arg)
 		x_send_body(op);
 	}
 	x_check(op);
-	done = op->done;
-	pthread_mutex_unlock(&op->cl->mtx);
-	if (done) {
-		op_teardown(op);
-	}
+	op_unlock(op);
 }
 
 /* Decides whether the composed exchange is over.  Lock held. */
@@ -901,9 +595,6 @@ x_check(client_op *op)
 			nghttpw_aio_abort(op->tio, err);
 		}
 		if (!op->wr_busy && !op->rd_busy && !op->tm_busy) {
-			free(op->bbuf);
-			op->bbuf = NULL;
-			op->blen = op->bcap = 0;
 			op_exchange_failed(op, err, op->got_reply);
 		}
 		return;
@@ -921,7 +612,11 @@ x_check(client_op *op)
 		nghttpw_aio_abort(op->tio, NGHTTPW_ECANCELED);
 		return;
 	}
-	op_finish(op, 0, op->body == BODY_SENT && !op->leftover);
+	/* After 101 the connection speaks another protocol. */
+	op_finish(op, 0,
+	    op->body == BODY_SENT &&
+	        nghttpw_http_res_get_status(op->res) !=
+	            NGHTTPW_HTTP_STATUS_SWITCHING);
 }
 
 /* ------------------------------------------------------------ the API */
@@ -1043,7 +738,6 @@ nghttpw_http_client_transact(nghttpw_http_client *cl, nghttpw_http_req *req,
 	void       *body;
 	size_t      size;
 	bool        composed;
-	bool        done;
 	int         rv;
 
 	if (!nghttpw_aio_begin(aio)) {
@@ -1078,9 +772,5 @@ nghttpw_http_client_transact(nghttpw_http_client *cl, nghttpw_http_req *req,
 	}
 	op->user = aio;
 	op_acquire(op);
-	done = op->done; /* preparing the composed exchange can fail */
-	pthread_mutex_unlock(&cl->mtx);
-	if (done) {
-		op_teardown(op);
-	}
+	op_unlock(op); /* preparing the composed exchange can fail */
 }

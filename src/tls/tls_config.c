@@ -12,6 +12,7 @@
 #include <mbedtls/error.h>
 #include <mbedtls/platform_util.h>
 
+#include "core/options.h"
 #include "tls/tls_impl.h"
 
 #define TLS_TICKET_LIFETIME (24 * 60 * 60) /* seconds */
@@ -297,6 +298,34 @@ nghttpw_tls_config_free(nghttpw_tls_config *cfg)
 	if (last) {
 		tls_config_destroy(cfg);
 	}
+}
+
+int
+tls_config_opt_set(pthread_mutex_t *mtx, nghttpw_tls_config **slot,
+    nghttpw_tls_mode mode, const void *buf, size_t sz, nghttpw_type t,
+    void (*swapped)(void *), void *arg)
+{
+	nghttpw_tls_config *cfg;
+	nghttpw_tls_config *old;
+	void               *p;
+	int                 rv;
+
+	if ((rv = opt_in_ptr(buf, sz, t, &p)) != 0) {
+		return (rv);
+	}
+	if ((cfg = p) == NULL || cfg->mode != mode) {
+		return (NGHTTPW_EINVAL);
+	}
+	nghttpw_tls_config_hold(cfg);
+	pthread_mutex_lock(mtx);
+	old   = *slot;
+	*slot = cfg;
+	if (swapped != NULL) {
+		swapped(arg);
+	}
+	pthread_mutex_unlock(mtx);
+	nghttpw_tls_config_free(old);
+	return (0);
 }
 
 /* Locks cfg for a change; NGHTTPW_EBUSY (and unlocked) once it is used. */

@@ -346,34 +346,27 @@ tls_dialer_get(void *arg, const char *name, void *buf, size_t *szp,
 	}
 }
 
+/* The configuration was replaced: a session belongs to the one it was
+ * made with.  Lock held. */
+static void
+dialer_forget_session(void *arg)
+{
+	tls_dialer *d = arg;
+
+	mbedtls_ssl_session_free(&d->session);
+	mbedtls_ssl_session_init(&d->session);
+	d->have_session = false;
+}
+
 static int
 tls_dialer_set(void *arg, const char *name, const void *buf, size_t sz,
     nghttpw_type t)
 {
-	tls_dialer         *d = arg;
-	nghttpw_tls_config *cfg;
-	nghttpw_tls_config *old;
-	void               *p;
-	int                 rv;
+	tls_dialer *d = arg;
 
 	if (strcmp(name, NGHTTPW_OPT_TLS_CONFIG) == 0) {
-		if ((rv = opt_in_ptr(buf, sz, t, &p)) != 0) {
-			return (rv);
-		}
-		if ((cfg = p) == NULL || cfg->mode != NGHTTPW_TLS_MODE_CLIENT) {
-			return (NGHTTPW_EINVAL);
-		}
-		nghttpw_tls_config_hold(cfg);
-		pthread_mutex_lock(&d->mtx);
-		old    = d->cfg;
-		d->cfg = cfg;
-		/* A session belongs to the configuration it was made with. */
-		mbedtls_ssl_session_free(&d->session);
-		mbedtls_ssl_session_init(&d->session);
-		d->have_session = false;
-		pthread_mutex_unlock(&d->mtx);
-		nghttpw_tls_config_free(old);
-		return (0);
+		return (tls_config_opt_set(&d->mtx, &d->cfg,
+		    NGHTTPW_TLS_MODE_CLIENT, buf, sz, t, dialer_forget_session, d));
 	}
 	switch (t) {
 	case NGHTTPW_TYPE_BOOL:

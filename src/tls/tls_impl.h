@@ -98,6 +98,15 @@ bool tls_config_has_cert(nghttpw_tls_config *);
 /* The client configuration of a dialer that was given none. */
 int tls_config_default_client(nghttpw_tls_config **);
 
+/* Sets the NGHTTPW_OPT_TLS_CONFIG option of a dialer (mode client) or a
+ * listener (mode server) from buf: *slot, guarded by mtx, takes a reference
+ * to that configuration and drops the one it held.  swapped, unless NULL,
+ * runs with mtx held right after the swap.  NGHTTPW_EINVAL for no
+ * configuration or one of the other mode. */
+int tls_config_opt_set(pthread_mutex_t *mtx, nghttpw_tls_config **slot,
+    nghttpw_tls_mode mode, const void *buf, size_t sz, nghttpw_type t,
+    void (*swapped)(void *), void *arg);
+
 /* Passes a line to the configuration's log hook, if any. */
 void tls_config_log(nghttpw_tls_config *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

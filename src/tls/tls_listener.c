@@ -432,26 +432,12 @@ static int
 tls_listener_set(void *arg, const char *name, const void *buf, size_t sz,
     nghttpw_type t)
 {
-	tls_listener       *l = arg;
-	nghttpw_tls_config *cfg;
-	nghttpw_tls_config *old;
-	void               *p;
-	int                 rv;
+	tls_listener *l = arg;
+	int           rv;
 
 	if (strcmp(name, NGHTTPW_OPT_TLS_CONFIG) == 0) {
-		if ((rv = opt_in_ptr(buf, sz, t, &p)) != 0) {
-			return (rv);
-		}
-		if ((cfg = p) == NULL || cfg->mode != NGHTTPW_TLS_MODE_SERVER) {
-			return (NGHTTPW_EINVAL);
-		}
-		nghttpw_tls_config_hold(cfg);
-		pthread_mutex_lock(&l->mtx);
-		old    = l->cfg;
-		l->cfg = cfg;
-		pthread_mutex_unlock(&l->mtx);
-		nghttpw_tls_config_free(old);
-		return (0);
+		return (tls_config_opt_set(&l->mtx, &l->cfg,
+		    NGHTTPW_TLS_MODE_SERVER, buf, sz, t, NULL, NULL));
 	}
 	if (strcmp(name, NGHTTPW_OPT_TLS_HANDSHAKE_ERRORS) == 0) {
 		bool b;

@@ -342,6 +342,7 @@ mem_pair(nghttpw_stream **a, nghttpw_stream **b)
 	if ((rv = nghttpw_stream_alloc(b, &mem_ops, &p->ends[1])) != 0) {
 		p->refs = 1; /* only a's end holds the pipe */
 		nghttpw_stream_free(*a);
+		*a = NULL;
 		return (rv);
 	}
 	return (0);
