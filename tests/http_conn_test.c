@@ -1319,3 +1319,71 @@ Test(http_conn, read_res_body_all_framings)
 	read_res_body_case("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort", true,
 	    NGHTTPW_ECLOSED, NULL);
 }
+
+/* Regressions from fuzzing. */
+
+Test(http_conn, connect_body_is_never_read_as_a_next_request)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_aio       *aio = new_aio(5000);
+
+	conn_pair(&c, &peer);
+	nghttpw_http_req_alloc(&req, NULL);
+	peer_send(peer, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n"
+	                "Content-Length: 27\r\n\r\nGET /admin HTTP/1.1\r\n\r\n");
+	nghttpw_http_conn_read_req(c, req, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert_str_eq(nghttpw_http_req_get_method(req), "CONNECT");
+	/* What follows a CONNECT is a tunnel: the connection must end. */
+	cr_assert(nghttpw_http_conn_must_close(c));
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+Test(http_conn, retry_after_oversized_head_does_not_parse_from_its_middle)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_aio       *aio = new_aio(5000);
+	const char        *wire = "GET / HTTP/1.1\r\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	                          " GET /x HTTP/1.1\r\n\r\n";
+	const size_t       pieces[] = { 17, 11, 5, 17, 19 };
+	size_t             off = 0;
+	int                rv;
+
+	conn_pair(&c, &peer);
+	nghttpw_http_req_alloc(&req, NULL);
+	nghttpw_http_conn_set_max_header_size(c, 64);
+	nghttpw_http_conn_read_req(c, req, aio);
+	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		cr_assert_eq(send_all(peer, wire + off, pieces[i], NULL), 0);
+		off += pieces[i];
+		nghttpw_msleep(20);
+	}
+	cr_assert_eq(wait_result(aio), NGHTTPW_EMSGSIZE);
+	nghttpw_aio_set_timeout(aio, 200);
+	nghttpw_http_conn_read_req(c, req, aio);
+	rv = wait_result(aio);
+	cr_assert_neq(rv, 0, "a request was read out of the middle of a header: %s",
+	    nghttpw_http_req_get_uri(req));
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+Test(http_conn, empty_transfer_encoding_is_refused)
+{
+	expect_read_req_error("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n"
+	                      "Content-Length: 3\r\n\r\nabcGET /next HTTP/1.1\r\n\r\n",
+	    NGHTTPW_EPROTO);
+	nghttpw_http_res *res = transact_with("GET",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: \r\nContent-Length: 2\r\n\r\nok",
+	    false, NGHTTPW_EPROTO, NULL);
+	nghttpw_http_res_free(res);
+}

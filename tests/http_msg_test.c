@@ -988,6 +988,10 @@ Test(http_util, list_has_token)
 	cr_assert_not(nhw_http_list_has_token("closed", "close"));
 	cr_assert_not(nhw_http_list_has_token("x-close", "close"));
 	cr_assert_not(nhw_http_list_has_token("a;close", "close"));
+	/* Space does not separate elements (found by fuzzing). */
+	cr_assert_not(nhw_http_list_has_token("gzip chunked", "chunked"));
+	cr_assert_not(nhw_http_list_has_token("close cluse", "close"));
+	cr_assert(nhw_http_list_has_token("gzip , chunked ", "chunked"));
 	cr_assert_not(nhw_http_list_has_token("", "close"));
 	cr_assert_not(nhw_http_list_has_token(NULL, "close"));
 }

@@ -138,8 +138,9 @@ rd_finish(nghttpw_http_conn *c, int rv)
 {
 	nghttpw_aio *aio = c->rd_user;
 
-	if ((c->rd_kind == RD_HEAD || c->rd_kind == RD_WHOLE) && rv != 0 &&
-	    !c->parser.head_done) {
+	if (rv != 0 &&
+	    (c->rd_kind == RD_HEAD ||
+	        (c->rd_kind == RD_WHOLE && !c->parser.in_body))) {
 		/* The head starts at offset 0: keep its bytes so that a later
 		 * read (after a cancel or timeout) parses it from the start. */
 		c->rpos = 0;

@@ -150,7 +150,14 @@ nhw_http_list_has_token(const char *list, const char *token)
 		    *p != '\t') {
 			p++;
 		}
-		if (nhw_http_name_eq(start, (size_t) (p - start), token, tlen)) {
+		size_t len = (size_t) (p - start);
+		while (*p == ' ' || *p == '\t') {
+			p++;
+		}
+		/* Only a whole element counts: "gzip chunked" is one element
+		 * (a malformed one), not a list holding "chunked". */
+		if ((*p == '\0' || *p == ',' || *p == ';') &&
+		    nhw_http_name_eq(start, len, token, tlen)) {
 			return true;
 		}
 		while (*p != '\0' && *p != ',') {

@@ -141,6 +141,19 @@ on_headers_complete(llhttp_t *ll)
 	if ((rv = set_start_line(p)) != 0) {
 		return (parser_fail(p, rv));
 	}
+	if ((ll->flags & F_TRANSFER_ENCODING) == 0 &&
+	    nhw_http_msg_get_header(p->msg, "Transfer-Encoding") != NULL) {
+		/* An empty Transfer-Encoding llhttp lets pass: a peer that
+		 * reads it differently would frame the body differently. */
+		return (parser_fail(p, NGHTTPW_EPROTO));
+	}
+	if (p->req != NULL &&
+	    (llhttp_get_method(ll) == HTTP_CONNECT ||
+	        (ll->flags & F_UPGRADE) != 0)) {
+		/* What follows is a tunnel or another protocol, never a next
+		 * request: the connection ends after the answer. */
+		p->upgrade = true;
+	}
 	if (p->req != NULL && (ll->flags & F_TRANSFER_ENCODING) != 0 &&
 	    (ll->flags & F_CHUNKED) == 0) {
 		/* A request body in a coding we cannot undo: its length is
@@ -304,7 +317,7 @@ http_parser_content_length(const http_parser *p)
 bool
 http_parser_keep_alive(const http_parser *p)
 {
-	return (llhttp_should_keep_alive(&p->ll) != 0);
+	return (!p->upgrade && llhttp_should_keep_alive(&p->ll) != 0);
 }
 
 int

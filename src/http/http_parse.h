@@ -38,6 +38,7 @@ typedef struct http_parser {
 	bool              head_done;
 	bool              message_done;
 	bool              no_body;  /* HEAD request, 1xx, 204, 304 */
+	bool              upgrade;  /* CONNECT or Upgrade: the rest is not HTTP */
 	/* The body, collected while in_body. */
 	char             *body;
 	size_t            body_len;
