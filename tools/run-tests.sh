@@ -3,6 +3,7 @@
 #   gcc    build/ci-gcc   gcc, -O2 -g, man pages included
 #   asan   build/ci-asan  clang, NGHTTPW_SANITIZE=address,undefined
 #   tsan   build/ci-tsan  clang, NGHTTPW_SANITIZE=thread
+#   fuzz   build/fuzz     every libFuzzer target for FUZZ_SECONDS (15) each
 # Missing Debian packages are installed first (tools/install-deps.sh).
 # Ends with one line 'run-tests: N passed, M failed[, K skipped]' (tests
 # of all three builds; a build that fails counts as one failure; the tsan
@@ -10,7 +11,7 @@
 # Criterion cannot start under TSan, see CMakeLists.txt) and exits
 # non-zero if anything failed.
 #
-# usage: bash tools/run-tests.sh [gcc] [asan] [tsan]   (default: all three)
+# usage: bash tools/run-tests.sh [gcc] [asan] [tsan] [fuzz]   (default: all)
 # Environment: JOBS (parallel jobs for make and ctest; default 2).
 set -uo pipefail
 
@@ -26,12 +27,12 @@ bash tools/install-deps.sh || {
 }
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(gcc asan tsan)
+[ ${#stages[@]} -gt 0 ] || stages=(gcc asan tsan fuzz)
 for s in "${stages[@]}"; do
 	case "$s" in
-	gcc | asan | tsan) ;;
+	gcc | asan | tsan | fuzz) ;;
 	*)
-		echo "$me: unknown build '$s' (use gcc, asan, tsan)" >&2
+		echo "$me: unknown build '$s' (use gcc, asan, tsan, fuzz)" >&2
 		exit 2
 		;;
 	esac
@@ -180,6 +181,20 @@ for s in "${stages[@]}"; do
 	tsan)
 		TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 atexit_sleep_ms=0" \
 			run_build tsan clang "-O1 -g" "thread" -DNGHTTPW_MANPAGES=OFF
+		;;
+	fuzz)
+		# A short run of every libFuzzer target on its seeds and the
+		# regression inputs: catches a crash a change brings back.
+		t0=$SECONDS
+		echo
+		echo "=== $me: fuzz: every target for ${FUZZ_SECONDS:-15} s"
+		if NGHTTPW_FUZZ_FRESH=1 bash tools/fuzz "${FUZZ_SECONDS:-15}"; then
+			summary+=("fuzz: ok ($((SECONDS - t0)) s)")
+			total_pass=$((total_pass + 1))
+		else
+			summary+=("fuzz: FAILED ($((SECONDS - t0)) s, inputs in build/fuzz/crashes)")
+			total_fail=$((total_fail + 1))
+		fi
 		;;
 	esac
 done
