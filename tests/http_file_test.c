@@ -1125,3 +1125,309 @@ Test(http_file, e2e_redirects_and_refusals)
 	close(fd);
 	e2e_stop(&e);
 }
+
+/* ------------------------------------------------------------ listings */
+
+/* root/list: names that are markup, need escaping or encoding, a dotfile,
+ * directories (one of them reached through a link) and a link out. */
+static void
+make_list_tree(void)
+{
+	put_dir("root/list");
+	put_dir("root/list/sub");
+	put_text("root/list/sub/inner.txt", "inner\n");
+	put_dir("root/list/zdir");
+	put_dir("root/list/<b>x<");
+	put_text("root/list/<b>x</b>", "bold\n"); /* the path "<b>x</b>" */
+	put_text("root/list/<script>", "script\n");
+	put_text("root/list/a b&c", "abc\n");
+	put_text("root/list/.hidden", "hidden\n");
+	put_text("root/list/q\"'.txt", "quotes\n");
+	put_text("root/list/\xc3\xa9.txt", "e acute\n");
+	put_link("sub", "root/list/in");
+	put_link("../../outside", "root/list/out");
+}
+
+static nghttpw_http_handler *
+listing_handler(const char *path)
+{
+	nghttpw_http_handler *h = dir_handler(path);
+	cr_assert_eq(nghttpw_http_handler_set_listing(h, true), 0);
+	return h;
+}
+
+/* The body of a response as a string (freed by the caller). */
+static char *
+body_text(nghttpw_http_res *res)
+{
+	size_t len;
+	char  *b = (char *) body_of(res, &len);
+	cr_expect_eq(strlen(b), len, "a NUL in the body");
+	return b;
+}
+
+#define LIST_HEAD(path)                                                      \
+	"<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"            \
+	"<title>Index of " path "</title>\n</head>\n<body>\n"                    \
+	"<h1>Index of " path "</h1>\n<hr>\n<ul>\n"
+#define LIST_TAIL "</ul>\n<hr>\n</body>\n</html>\n"
+
+Test(http_file, listing_is_off_by_default)
+{
+	nghttpw_http_handler *h;
+
+	make_list_tree();
+	h = dir_handler("/");
+	expect(get(h, "/list/"), 404, NULL, NULL, "list, listings off");
+	expect(get(h, "/noindex/"), 404, NULL, NULL, "noindex, listings off");
+	/* On, then off again. */
+	cr_assert_eq(nghttpw_http_handler_set_listing(h, true), 0);
+	expect(get(h, "/noindex/"), 200, NULL, "text/html; charset=utf-8", "on");
+	cr_assert_eq(nghttpw_http_handler_set_listing(h, false), 0);
+	expect(get(h, "/noindex/"), 404, NULL, NULL, "off again");
+	nghttpw_http_handler_free(h);
+}
+
+Test(http_file, listing_shows_escaped_sorted_entries)
+{
+	nghttpw_http_handler *h;
+	nghttpw_http_res     *res;
+
+	make_list_tree();
+	h = listing_handler("/");
+	/* Directories first, each sorted bytewise; names escaped in the
+	 * text and percent-encoded in the links. */
+	static const char want[] = LIST_HEAD("/list/")
+	    "<li><a href=\"../\">../</a></li>\n"
+	    "<li><a href=\"%3Cb%3Ex%3C/\">&lt;b&gt;x&lt;/</a></li>\n"
+	    "<li><a href=\"in/\">in/</a></li>\n"
+	    "<li><a href=\"sub/\">sub/</a></li>\n"
+	    "<li><a href=\"zdir/\">zdir/</a></li>\n"
+	    "<li><a href=\".hidden\">.hidden</a></li>\n"
+	    "<li><a href=\"%3Cscript%3E\">&lt;script&gt;</a></li>\n"
+	    "<li><a href=\"a%20b%26c\">a b&amp;c</a></li>\n"
+	    "<li><a href=\"out\">out</a></li>\n"
+	    "<li><a href=\"q%22%27.txt\">q&quot;&#39;.txt</a></li>\n"
+	    "<li><a href=\"%C3%A9.txt\">\xc3\xa9.txt</a></li>\n" LIST_TAIL;
+	res = get(h, "/list/");
+	expect_header(res, "ETag", NULL);
+	char *b = body_text(res);
+	cr_expect_null(strstr(b, "<script>"), "raw markup in the listing");
+	cr_expect_null(strstr(b, "<b>"), "raw markup in the listing");
+	cr_expect_null(strstr(b, "href=\"./\""), "an entry for .");
+	cr_expect_null(strstr(b, ">../</a></li>\n<li><a href=\"../\""), "two ..");
+	free(b);
+	expect(res, 200, want, "text/html; charset=utf-8", "list/");
+
+	/* The links lead where they say. */
+	expect(get(h, "/list/a%20b%26c"), 200, "abc\n", NULL, "a b&c");
+	expect(get(h, "/list/%3Cscript%3E"), 200, "script\n", NULL, "<script>");
+	expect(get(h, "/list/q%22%27.txt"), 200, "quotes\n", NULL, "quotes");
+	expect(get(h, "/list/%C3%A9.txt"), 200, "e acute\n", NULL, "utf-8");
+	expect(get(h, "/list/%3Cb%3Ex%3C/"), 200,
+	    LIST_HEAD("/list/&lt;b&gt;x&lt;/")
+	    "<li><a href=\"../\">../</a></li>\n"
+	    "<li><a href=\"b%3E\">b&gt;</a></li>\n" LIST_TAIL,
+	    "text/html; charset=utf-8", "<b>x</");
+	expect(get(h, "/list/%3Cb%3Ex%3Cb%3E"), 404, NULL, NULL, "not a name");
+	expect(get(h, "/list/%3Cb%3Ex%3C/b%3E"), 200, "bold\n", NULL, "<b>x</b>");
+	expect(get(h, "/list/in/"), 200,
+	    LIST_HEAD("/list/in/")
+	    "<li><a href=\"../\">../</a></li>\n"
+	    "<li><a href=\"inner.txt\">inner.txt</a></li>\n" LIST_TAIL,
+	    NULL, "linked dir inside");
+	expect(get(h, "/list/zdir/"), 200,
+	    LIST_HEAD("/list/zdir/") "<li><a href=\"../\">../</a></li>\n" LIST_TAIL,
+	    NULL, "empty dir");
+
+	/* Still a redirect without the slash. */
+	res = get(h, "/list");
+	expect_header(res, "Location", "/list/");
+	expect(res, 301, NULL, NULL, "list without slash");
+
+	/* HEAD: the same head (the server drops the body). */
+	res = request(h, "HEAD", "/list/", NULL, NULL, NULL, NULL);
+	char cl[32];
+	snprintf(cl, sizeof(cl), "%zu", strlen(want));
+	expect_header(res, "Content-Length", cl);
+	expect(res, 200, NULL, "text/html; charset=utf-8", "HEAD list/");
+	nghttpw_http_handler_free(h);
+}
+
+Test(http_file, listing_keeps_index_and_root_rules)
+{
+	nghttpw_http_handler *h;
+	char                 *dir;
+
+	make_list_tree();
+	h = listing_handler("/");
+	/* An index is still served. */
+	expect(get(h, "/"), 200, "<h1>root</h1>\n", "text/html; charset=utf-8", "root");
+	expect(get(h, "/sub/"), 200, "<h1>sub</h1>\n", NULL, "sub/");
+	expect(get(h, "/htmonly/"), 200, "<p>index.htm</p>\n", NULL, "index.htm");
+	expect(get(h, "/noindex/"), 200,
+	    LIST_HEAD("/noindex/")
+	    "<li><a href=\"../\">../</a></li>\n"
+	    "<li><a href=\"file.txt\">file.txt</a></li>\n" LIST_TAIL,
+	    "text/html; charset=utf-8", "noindex/");
+	expect(get(h, "/a.txt/"), 404, NULL, NULL, "file with a slash");
+	expect(get(h, "/missing/"), 404, NULL, NULL, "missing dir");
+
+	/* Nothing outside is listed: a linked directory leading out, a
+	 * link out inside the listing, an index that leads out. */
+	static const char *const out[] = { "/escapedir/", "/list/out/",
+		"/list/out/secret.txt", "/evil/", "/%2e%2e/", "/%2e%2e/outside/",
+		"/list/..%2f..%2f", "/list/sub/../../" };
+	for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++) {
+		nghttpw_http_res *res = get(h, out[i]);
+		char             *b   = body_text(res);
+		cr_expect_null(strstr(b, "secret"), "%s: listed outside", out[i]);
+		free(b);
+		expect(res, 404, NULL, NULL, out[i]);
+	}
+	nghttpw_http_handler_free(h);
+
+	/* At the handler's own directory: no "../"; below a prefix the
+	 * title has the whole path. */
+	dir = path_of("root/list/sub");
+	cr_assert_eq(nghttpw_http_handler_alloc_directory(&h, "/s", dir), 0);
+	cr_assert_eq(nghttpw_http_handler_set_listing(h, true), 0);
+	static const char top[] = LIST_HEAD("/s/")
+	    "<li><a href=\"inner.txt\">inner.txt</a></li>\n" LIST_TAIL;
+	expect(get(h, "/s/"), 200, top, NULL, "top");
+	expect(get(h, "/s/./"), 200, LIST_HEAD("/s/./")
+	    "<li><a href=\"inner.txt\">inner.txt</a></li>\n" LIST_TAIL, NULL, "top/.");
+	nghttpw_http_res *res = get(h, "/s");
+	expect_header(res, "Location", "/s/");
+	expect(res, 301, NULL, NULL, "top without slash");
+	nghttpw_http_handler_free(h);
+	free(dir);
+
+	/* A directory that cannot be read. */
+	h   = listing_handler("/");
+	dir = path_of("root/list/zdir");
+	cr_assert_eq(chmod(dir, 0311), 0);
+	bool dropped = drop_root();
+	expect(get(h, "/list/zdir/"), 403, NULL, NULL, "unreadable dir");
+	restore_root(dropped);
+	cr_assert_eq(chmod(dir, 0755), 0);
+	free(dir);
+	nghttpw_http_handler_free(h);
+}
+
+Test(http_file, listing_is_bounded)
+{
+	nghttpw_http_handler *h;
+	char                  name[PATH_MAX + 64];
+
+	put_dir("root/many");
+	for (int i = 0; i < 10005; i++) {
+		snprintf(name, sizeof(name), "%s/root/many/f%05d", base, i);
+		int fd = open(name, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		cr_assert_geq(fd, 0, "%s: %s", name, strerror(errno));
+		close(fd);
+	}
+	h = listing_handler("/");
+	nghttpw_http_res *res = get(h, "/many/");
+	char             *b   = body_text(res);
+	size_t            n   = 0;
+	for (const char *p = b; (p = strstr(p, "<li>")) != NULL; p++) {
+		n++;
+	}
+	cr_expect_eq(n, 10001, "%zu items, wanted 10000 and ../", n);
+	cr_expect_not_null(strstr(b, "<p>... 5 more entries not shown</p>\n"));
+	free(b);
+	expect(res, 200, NULL, "text/html; charset=utf-8", "many");
+	nghttpw_http_handler_free(h);
+}
+
+Test(http_file, set_listing_arguments)
+{
+	nghttpw_http_handler *h;
+	nghttpw_http_server  *srv;
+	nghttpw_url          *url;
+	int                   x;
+
+	cr_expect_eq(nghttpw_http_handler_set_listing(NULL, true), NGHTTPW_EINVAL);
+
+	h = file_handler("/f", "root/a.txt");
+	cr_expect_eq(nghttpw_http_handler_set_listing(h, true), NGHTTPW_EINVAL);
+	nghttpw_http_handler_free(h);
+
+	cr_assert_eq(nghttpw_http_handler_alloc_static(&h, "/s", "x", 1, NULL), 0);
+	cr_expect_eq(nghttpw_http_handler_set_listing(h, true), NGHTTPW_EINVAL);
+	nghttpw_http_handler_free(h);
+
+	cr_assert_eq(nghttpw_http_handler_alloc_redirect(&h, "/r", 0, "/x"), 0);
+	cr_expect_eq(nghttpw_http_handler_set_listing(h, false), NGHTTPW_EINVAL);
+	nghttpw_http_handler_free(h);
+
+	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/c", http_file_serve), 0);
+	cr_assert_eq(nghttpw_http_handler_set_data(h, &x, NULL), 0);
+	cr_expect_eq(nghttpw_http_handler_set_listing(h, true), NGHTTPW_EINVAL);
+	nghttpw_http_handler_free(h);
+
+	/* A directory handler whose data was replaced is one no more. */
+	h = dir_handler("/");
+	cr_assert_eq(nghttpw_http_handler_set_data(h, NULL, NULL), 0);
+	cr_expect_eq(nghttpw_http_handler_set_listing(h, true), NGHTTPW_EINVAL);
+	nghttpw_http_handler_free(h);
+
+	/* Registered: busy, and unchanged. */
+	h = dir_handler("/");
+	cr_assert_eq(nghttpw_url_parse(&url, "http://127.0.0.1:0"), 0);
+	cr_assert_eq(nghttpw_http_server_hold(&srv, url), 0);
+	nghttpw_url_free(url);
+	cr_assert_eq(nghttpw_http_server_add_handler(srv, h), 0);
+	cr_expect_eq(nghttpw_http_handler_set_listing(h, true), NGHTTPW_EBUSY);
+	expect(get(h, "/noindex/"), 404, NULL, NULL, "busy: still off");
+	cr_assert_eq(nghttpw_http_server_del_handler(srv, h), 0);
+	cr_expect_eq(nghttpw_http_handler_set_listing(h, true), 0);
+	expect(get(h, "/noindex/"), 200, NULL, NULL, "removed: on");
+	nghttpw_http_handler_free(h);
+	nghttpw_http_server_release(srv);
+}
+
+Test(http_file, e2e_listing_get_and_head)
+{
+	e2e                   e;
+	nghttpw_url          *url;
+	nghttpw_sockaddr      sa;
+	raw_res               r;
+	char                  v[128], cl[32];
+	int                   fd;
+
+	make_list_tree();
+	cr_assert_eq(nghttpw_url_parse(&url, "http://127.0.0.1:0"), 0);
+	cr_assert_eq(nghttpw_http_server_hold(&e.srv, url), 0);
+	nghttpw_url_free(url);
+	cr_assert_eq(nghttpw_http_server_add_handler(e.srv, listing_handler("/files")), 0);
+	cr_assert_eq(nghttpw_http_server_start(e.srv), 0);
+	cr_assert_eq(nghttpw_http_server_get_addr(e.srv, &sa), 0);
+	e.port = ntohs(sa.s_in.sa_port);
+	fd     = e2e_connect(&e);
+
+	r = e2e_ask(fd, "GET", "/files/list/", NULL);
+	cr_expect_eq(r.status, 200, "%s", r.head);
+	cr_expect_str_eq(raw_header(&r, "Content-Type", v, sizeof(v)),
+	    "text/html; charset=utf-8");
+	cr_expect_not_null(strstr((char *) r.body,
+	    "<li><a href=\"%3Cscript%3E\">&lt;script&gt;</a></li>\n"));
+	cr_expect_not_null(strstr((char *) r.body, "<title>Index of /files/list/</title>"));
+	snprintf(cl, sizeof(cl), "%zu", r.len);
+	raw_free(&r);
+
+	/* HEAD: the same length, no body; the connection goes on. */
+	r = e2e_ask(fd, "HEAD", "/files/list/", NULL);
+	cr_expect_str_eq(raw_header(&r, "Content-Length", v, sizeof(v)), cl);
+	expect_raw(r, 200, NULL, "HEAD listing");
+	r = e2e_ask(fd, "GET", "/files/list/a%20b%26c", NULL);
+	expect_raw(r, 200, "abc\n", "after HEAD");
+	r = e2e_ask(fd, "GET", "/files/", NULL);
+	expect_raw(r, 200, "<h1>root</h1>\n", "index");
+	r = e2e_ask(fd, "GET", "/files/escapedir/", NULL);
+	expect_raw(r, 404, NULL, "linked dir outside");
+
+	close(fd);
+	e2e_stop(&e);
+}

@@ -401,3 +401,50 @@ Test(serve_tool, help_exits_0)
 	cr_expect(strncmp(line, "usage: nghttpw-serve", 20) == 0, "%s", line);
 	cr_expect_eq(wait_exit(&c, 20000), 0);
 }
+
+Test(serve_tool, lists_a_directory_without_index)
+{
+	child  c;
+	char  *head, *body;
+	size_t len;
+	char   path[PATH_MAX + 16];
+	int    port, fd;
+
+	need_tool();
+	snprintf(path, sizeof(path), "%s/index.html", dir);
+	cr_assert_eq(unlink(path), 0);
+	put(".dot", "dot\n");
+
+	/* Listings by default, as python3 -m http.server. */
+	port = start_serving(&c, "--quiet");
+	fd   = connect_to(port);
+	send_text(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_expect_eq(read_response(fd, false, &head, &body, &len), 200, "%s", head);
+	cr_expect_not_null(strcasestr(head, "Content-Type: text/html; charset=utf-8"),
+	    "%s", head);
+	cr_expect_not_null(strstr(body, "<a href=\"hello.txt\">hello.txt</a>"), "%s",
+	    body);
+	cr_expect_not_null(strstr(body, "<a href=\".dot\">.dot</a>"), "%s", body);
+	cr_expect_null(strstr(body, "href=\"../\""), "%s", body);
+	free(head);
+	free(body);
+	close(fd);
+	cr_assert_eq(kill(c.pid, SIGTERM), 0);
+	cr_expect_eq(wait_exit(&c, 20000), 0, "exit status after SIGTERM");
+
+	/* --no-listing: 404, as the library's handler by default. */
+	port = start_serving(&c, "--no-listing");
+	fd   = connect_to(port);
+	send_text(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_expect_eq(read_response(fd, false, &head, &body, &len), 404, "%s", head);
+	free(head);
+	free(body);
+	send_text(fd, "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_expect_eq(read_response(fd, false, &head, &body, &len), 200, "%s", head);
+	cr_expect_str_eq(body, HELLO);
+	free(head);
+	free(body);
+	close(fd);
+	cr_assert_eq(kill(c.pid, SIGTERM), 0);
+	cr_expect_eq(wait_exit(&c, 20000), 0, "exit status after SIGTERM");
+}

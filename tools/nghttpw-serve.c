@@ -2,7 +2,8 @@
  * nghttpw-serve: serve a directory over HTTP or HTTPS, in the manner of
  * "python3 -m http.server", with nghttpw's directory handler.
  *
- *   nghttpw-serve [--listen URL] [--cert FILE --key FILE] [--threads N] [DIR]
+ *   nghttpw-serve [--listen URL] [--cert FILE --key FILE] [--threads N]
+ *                 [--no-listing] [DIR]
  *
  * Only the public API (include/nghttpw/) is used.  SIGINT and SIGTERM are
  * blocked in every thread and taken with sigwait() by the main thread,
@@ -34,6 +35,9 @@
 #define DEFAULT_HTTPS "https://127.0.0.1:8443"
 #define MAX_THREADS 1024
 
+/* Long options without a short form. */
+enum { OPT_NO_LISTING = 256 };
+
 static void
 usage(FILE *f)
 {
@@ -42,8 +46,8 @@ usage(FILE *f)
 	    "\n"
 	    "Serves the files under DIR (default: the current directory) over\n"
 	    "HTTP, or HTTPS with --cert and --key, until interrupted (Ctrl-C).\n"
-	    "A directory is answered with its index.html; there are no\n"
-	    "directory listings.\n"
+	    "A directory is answered with its index.html, or else with a list\n"
+	    "of its entries (unless --no-listing).\n"
 	    "\n"
 	    "  -l, --listen URL   where to listen (default " DEFAULT_HTTP ",\n"
 	    "                     or " DEFAULT_HTTPS " with --cert); port 0\n"
@@ -51,6 +55,8 @@ usage(FILE *f)
 	    "  -c, --cert FILE    certificate chain (PEM) for https\n"
 	    "  -k, --key FILE     private key (PEM) for https\n"
 	    "  -t, --threads N    I/O threads (default: one per CPU)\n"
+	    "      --no-listing   404 for a directory without index.html,\n"
+	    "                     instead of a list of its entries\n"
 	    "  -q, --quiet        no access log\n"
 	    "  -h, --help         print this and exit\n"
 	    "\n"
@@ -125,6 +131,7 @@ struct options {
 	const char *dir;
 	long        threads; /* 0: the library's default */
 	bool        quiet;
+	bool        no_listing;
 };
 
 static void
@@ -136,6 +143,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "key", required_argument, NULL, 'k' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "no-listing", no_argument, NULL, OPT_NO_LISTING },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -166,6 +174,9 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'q':
 			o->quiet = true;
+			break;
+		case OPT_NO_LISTING:
+			o->no_listing = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -355,6 +366,11 @@ main(int argc, char **argv)
 	}
 	if ((rv = nghttpw_http_handler_alloc_directory(&h, mount_path(url), o.dir)) != 0) {
 		fail("directory handler for", mount_path(url), rv);
+		goto out;
+	}
+	if (!o.no_listing && (rv = nghttpw_http_handler_set_listing(h, true)) != 0) {
+		nghttpw_http_handler_free(h);
+		fail("directory listings", NULL, rv);
 		goto out;
 	}
 	if ((rv = nghttpw_http_server_add_handler(srv, h)) != 0) {

@@ -187,6 +187,7 @@ typedef struct nghttpw_http_handler nghttpw_http_handler;
 NGHTTPW_DECL int nghttpw_http_handler_alloc(nghttpw_http_handler **hp, const char *path, void (*cb)(nghttpw_aio *));
 NGHTTPW_DECL int nghttpw_http_handler_alloc_file(nghttpw_http_handler **hp, const char *path, const char *filename);
 NGHTTPW_DECL int nghttpw_http_handler_alloc_directory(nghttpw_http_handler **hp, const char *path, const char *dirname);
+NGHTTPW_DECL int nghttpw_http_handler_set_listing(nghttpw_http_handler *h, bool enable);
 NGHTTPW_DECL int nghttpw_http_handler_alloc_static(nghttpw_http_handler **hp, const char *path, const void *data, size_t size, const char *content_type);
 NGHTTPW_DECL int nghttpw_http_handler_alloc_redirect(nghttpw_http_handler **hp, const char *path, uint16_t status, const char *location);
 NGHTTPW_DECL void nghttpw_http_handler_free(nghttpw_http_handler *h);

@@ -10,12 +10,15 @@
  *   404  missing; a request path that is malformed in a way that can only
  *        be an attack (a ".." segment, NUL, backslash, after decoding);
  *        anything that resolves outside the directory; a directory
- *        without index.html or index.htm
+ *        without index.html or index.htm (unless listings are on: then
+ *        200 with an HTML list of its entries, see
+ *        nghttpw_http_handler_set_listing)
  *   403  exists but cannot be read, or is not a regular file
  *   400  a bad percent escape
  *   301  a directory asked for without its trailing slash
  *   304, 206, 416  conditional and range requests (RFC 9110)
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -31,11 +34,13 @@
 #include "http/http_date.h"
 #include "http/http_file.h"
 #include "http/http_msg.h"
+#include "http/http_server.h"
 
 typedef struct {
 	char *prefix; /* the handler's path without trailing '/' */
 	char *fspath; /* the file, or the directory, as given */
 	bool  dir;
+	bool  listing; /* directories without an index are listed */
 } file_ctx;
 
 /* What the handler decided; status 0 means "serve fd". */
@@ -45,6 +50,7 @@ typedef struct {
 	struct stat st;
 	const char *name; /* for the media type */
 	char       *location;
+	nghttpw_http_res *res; /* the whole answer instead (a listing) */
 } target;
 
 /* ------------------------------------------------------- validators */
@@ -545,9 +551,12 @@ under_root(const char *path, const char *root)
 	return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
-/* Resolves path, checks it stays under root, and opens it. */
+/* Resolves path, checks it stays under root, and opens it.  On success,
+ * the resolved path goes to *realp when realp is not NULL (the caller
+ * frees it). */
 static uint16_t
-open_under(const char *path, const char *root, int *fdp, struct stat *st)
+open_under(const char *path, const char *root, int *fdp, struct stat *st,
+    char **realp)
 {
 	char    *real = realpath(path, NULL);
 	uint16_t status;
@@ -561,6 +570,10 @@ open_under(const char *path, const char *root, int *fdp, struct stat *st)
 	}
 	/* The resolved path has no links; one put in since is refused. */
 	status = open_file(real, true, fdp, st);
+	if (status == 0 && realp != NULL) {
+		*realp = real;
+		return 0;
+	}
 	free(real);
 	return status;
 }
@@ -599,6 +612,320 @@ slash_location(const char *raw, size_t rawlen)
 
 static const char *const index_names[] = { "index.html", "index.htm" };
 
+/* --------------------------------------------------------- listings */
+
+/* A listing shows at most this many entries; the others are counted. */
+#define LISTING_MAX 10000
+
+typedef struct {
+	char *name;
+	bool  dir;
+} dir_entry;
+
+/* The page is written twice: with buf NULL to measure it, then into a
+ * buffer of that size. */
+typedef struct {
+	char  *buf;
+	size_t len;
+} sink;
+
+static void
+put_n(sink *s, const char *p, size_t n)
+{
+	if (s->buf != NULL) {
+		memcpy(s->buf + s->len, p, n);
+	}
+	s->len += n;
+}
+
+static void
+put_s(sink *s, const char *p)
+{
+	put_n(s, p, strlen(p));
+}
+
+/* Text, escaped for an element or a quoted attribute. */
+static void
+put_html(sink *s, const char *p)
+{
+	for (; *p != '\0'; p++) {
+		switch (*p) {
+		case '&':
+			put_s(s, "&amp;");
+			break;
+		case '<':
+			put_s(s, "&lt;");
+			break;
+		case '>':
+			put_s(s, "&gt;");
+			break;
+		case '"':
+			put_s(s, "&quot;");
+			break;
+		case '\'':
+			put_s(s, "&#39;");
+			break;
+		default:
+			put_n(s, p, 1);
+			break;
+		}
+	}
+}
+
+/* A name as a relative reference: everything but the unreserved
+ * characters of RFC 3986 and "/" percent-encoded, so that it needs no
+ * HTML escaping and cannot be taken for a scheme ("javascript:"). */
+static void
+put_href(sink *s, const char *p)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *p != '\0'; p++) {
+		unsigned char c = (unsigned char) *p;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+		    c == '~' || c == '/') {
+			put_n(s, p, 1);
+		} else {
+			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+			put_n(s, e, 3);
+		}
+	}
+}
+
+static void
+write_listing(sink *s, const char *shown, bool top, const dir_entry *e,
+    size_t n, size_t more)
+{
+	char note[80];
+
+	put_s(s, "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"
+	         "<title>Index of ");
+	put_html(s, shown);
+	put_s(s, "</title>\n</head>\n<body>\n<h1>Index of ");
+	put_html(s, shown);
+	put_s(s, "</h1>\n<hr>\n<ul>\n");
+	if (!top) {
+		put_s(s, "<li><a href=\"../\">../</a></li>\n");
+	}
+	for (size_t i = 0; i < n; i++) {
+		put_s(s, "<li><a href=\"");
+		put_href(s, e[i].name);
+		put_s(s, e[i].dir ? "/\">" : "\">");
+		put_html(s, e[i].name);
+		put_s(s, e[i].dir ? "/</a></li>\n" : "</a></li>\n");
+	}
+	put_s(s, "</ul>\n");
+	if (more > 0) {
+		snprintf(note, sizeof(note), "<p>... %zu more entries not shown</p>\n",
+		    more);
+		put_s(s, note);
+	}
+	put_s(s, "<hr>\n</body>\n</html>\n");
+}
+
+/* Directories first, then by name (bytewise). */
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const dir_entry *x = a, *y = b;
+
+	if (x->dir != y->dir) {
+		return x->dir ? -1 : 1;
+	}
+	return strcmp(x->name, y->name);
+}
+
+/* Whether entry name of the directory dreal (open as dfd) is shown as a
+ * directory.  A symbolic link is one only when it resolves to a
+ * directory inside root, as a request for it would: where links lead
+ * outside is not told. */
+static bool
+entry_is_dir(int dfd, const char *dreal, const char *root, const char *name,
+    unsigned char type)
+{
+	struct stat st;
+	char       *p, *real;
+	bool        dir = false;
+
+	if (type == DT_DIR || type == DT_REG) {
+		return type == DT_DIR;
+	}
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		return false;
+	}
+	if (!S_ISLNK(st.st_mode)) {
+		return S_ISDIR(st.st_mode);
+	}
+	if ((p = join(dreal, "/", name)) == NULL) {
+		return false;
+	}
+	if ((real = realpath(p, NULL)) != NULL && under_root(real, root) &&
+	    stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
+		dir = true;
+	}
+	free(real);
+	free(p);
+	return dir;
+}
+
+static void
+free_entries(dir_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(e[i].name);
+	}
+	free(e);
+}
+
+/* Reads the entries of the directory open as dfd (which it takes), at
+ * most LISTING_MAX, sorted; *morep counts the rest.  Returns 0 and
+ * *statusp 0 with the entries, 0 and an HTTP status in *statusp when the
+ * directory cannot be read, or NGHTTPW_ENOMEM. */
+static int
+read_entries(int dfd, const char *dreal, const char *root, dir_entry **ep,
+    size_t *np, size_t *morep, uint16_t *statusp)
+{
+	DIR           *d = fdopendir(dfd);
+	dir_entry     *e = NULL, *ne;
+	size_t         n = 0, cap = 0, more = 0;
+	struct dirent *de;
+	int            err;
+
+	if (d == NULL) {
+		err = errno;
+		close(dfd);
+		*statusp = errno_status(err);
+		return 0;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
+			continue;
+		}
+		if (n == LISTING_MAX) {
+			more++;
+			continue;
+		}
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			if (cap > LISTING_MAX) {
+				cap = LISTING_MAX;
+			}
+			if ((ne = realloc(e, cap * sizeof(*e))) == NULL) {
+				goto nomem;
+			}
+			e = ne;
+		}
+		if ((e[n].name = strdup(de->d_name)) == NULL) {
+			goto nomem;
+		}
+		e[n].dir = entry_is_dir(dirfd(d), dreal, root, de->d_name, de->d_type);
+		n++;
+	}
+	if ((err = errno) != 0) {
+		closedir(d);
+		free_entries(e, n);
+		*statusp = errno_status(err);
+		return 0;
+	}
+	closedir(d);
+	if (n > 1) {
+		qsort(e, n, sizeof(*e), entry_cmp);
+	}
+	*ep      = e;
+	*np      = n;
+	*morep   = more;
+	*statusp = 0;
+	return 0;
+
+nomem:
+	closedir(d);
+	free_entries(e, n);
+	return NGHTTPW_ENOMEM;
+}
+
+/* The listing of the directory open as dfd (taken), resolved as dreal,
+ * as a whole response in *resp (an error response when it cannot be
+ * read).  shown is the decoded request path, for the title; top means
+ * the handler's own directory, which gets no link to "../". */
+static int
+listing_res(int dfd, const char *dreal, const char *root, const char *shown,
+    bool top, nghttpw_http_res **resp)
+{
+	nghttpw_http_res *res = NULL;
+	dir_entry        *e   = NULL;
+	size_t            n = 0, more = 0;
+	uint16_t          status;
+	sink              s = { NULL, 0 };
+	void             *buf;
+	char              cl[24];
+	int               rv;
+
+	if ((rv = read_entries(dfd, dreal, root, &e, &n, &more, &status)) != 0) {
+		return rv;
+	}
+	if (status != 0) {
+		return error_res(status, resp);
+	}
+	write_listing(&s, shown, top, e, n, more);
+	snprintf(cl, sizeof(cl), "%zu", s.len);
+	if ((rv = nghttpw_http_res_alloc(&res)) != 0 ||
+	    (rv = nghttpw_http_res_set_header(
+	         res, "Content-Type", "text/html; charset=utf-8")) != 0 ||
+	    (rv = nhw_http_msg_alloc_data(nhw_http_res_msg(res), s.len, &buf)) != 0 ||
+	    (rv = nghttpw_http_res_set_header(res, "Content-Length", cl)) != 0) {
+		nghttpw_http_res_free(res);
+		free_entries(e, n);
+		return rv;
+	}
+	s.buf = buf;
+	s.len = 0;
+	write_listing(&s, shown, top, e, n, more);
+	free_entries(e, n);
+	*resp = res;
+	return 0;
+}
+
+/* Whether the directory open as dfd has an index file of any kind (even
+ * one that cannot be served): such a directory is never listed. */
+static bool
+has_index(int dfd)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(index_names) / sizeof(index_names[0]); i++) {
+		if (fstatat(dfd, index_names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+		    errno != ENOENT) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Whether rel ("" or "/...") names the handler's own directory: nothing
+ * but empty and "." segments. */
+static bool
+is_top(const char *rel)
+{
+	for (const char *p = rel; *p != '\0';) {
+		size_t n = strcspn(p, "/");
+		if (n > 1 || (n == 1 && p[0] != '.')) {
+			return false;
+		}
+		p += n;
+		if (*p == '/') {
+			p++;
+		}
+	}
+	return true;
+}
+
+/* --------------------------------------------------------- lookups */
+
 /* Finds what the request names under the directory: t->status 0 with an
  * open regular file and t->name its media type, or the status to answer
  * with (and t->location for a redirect).  Returns NGHTTPW_ENOMEM or 0. */
@@ -607,9 +934,10 @@ dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
 {
 	const char *raw, *rel, *name = NULL;
 	size_t      rawlen, dlen, plen = strlen(ctx->prefix);
-	char       *dec = NULL, *root = NULL, *path = NULL, *ip;
+	char       *dec = NULL, *root = NULL, *path = NULL, *dreal = NULL, *ip;
 	bool        slash;
-	int         rv = 0;
+	int         dfd = -1;
+	int         rv  = 0;
 
 	t->fd = -1;
 	if (!target_path(nghttpw_http_req_get_uri(req), &raw, &rawlen)) {
@@ -637,7 +965,7 @@ dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
 		rv = NGHTTPW_ENOMEM;
 		goto done;
 	}
-	if ((t->status = open_under(path, root, &t->fd, &t->st)) != 0) {
+	if ((t->status = open_under(path, root, &t->fd, &t->st, &dreal)) != 0) {
 		goto done;
 	}
 	if (S_ISREG(t->st.st_mode)) {
@@ -647,8 +975,8 @@ dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
 		goto done;
 	}
 
-	/* A directory. */
-	close(t->fd);
+	/* A directory: kept open for a listing. */
+	dfd   = t->fd;
 	t->fd = -1;
 	if (!slash) {
 		/* To "dir/", so that the client's relative links work. */
@@ -664,7 +992,7 @@ dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
 			rv = NGHTTPW_ENOMEM;
 			goto done;
 		}
-		t->status = open_under(ip, root, &t->fd, &t->st);
+		t->status = open_under(ip, root, &t->fd, &t->st, NULL);
 		free(ip);
 		if (t->status == 0 && !S_ISREG(t->st.st_mode)) {
 			t->status = NGHTTPW_HTTP_STATUS_FORBIDDEN;
@@ -674,17 +1002,28 @@ dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
 			break;
 		}
 	}
+	if (t->status == NGHTTPW_HTTP_STATUS_NOT_FOUND && ctx->listing &&
+	    !has_index(dfd)) {
+		/* The directory that was checked, not one put there since. */
+		t->status = 0;
+		rv        = listing_res(dfd, dreal, root, dec, is_top(rel), &t->res);
+		dfd       = -1;
+	}
 
 done:
 	if ((t->status != 0 || rv != 0) && t->fd >= 0) {
 		close(t->fd);
 		t->fd = -1;
 	}
+	if (dfd >= 0) {
+		close(dfd);
+	}
 	if (t->status == 0 && rv == 0) {
 		t->name = http_mime_type(name); /* chosen now: dec goes away */
 	}
 	free(root);
 	free(path);
+	free(dreal);
 	free(dec);
 	return rv;
 }
@@ -698,6 +1037,10 @@ dir_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 	if ((rv = dir_lookup(ctx, req, &t)) != 0) {
 		free(t.location);
 		return rv;
+	}
+	if (t.res != NULL) {
+		*resp = t.res;
+		return 0;
 	}
 	if (t.status == 0) {
 		return file_res(req, t.fd, &t.st, t.name, resp);
@@ -798,4 +1141,28 @@ nghttpw_http_handler_alloc_directory(
     nghttpw_http_handler **hp, const char *path, const char *dirname)
 {
 	return alloc_fs_handler(hp, path, dirname, true);
+}
+
+int
+nghttpw_http_handler_set_listing(nghttpw_http_handler *h, bool enable)
+{
+	file_ctx *ctx;
+	int       rv = 0;
+
+	if (h == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	/* Under the lock that guards the handler's settings; the context is
+	 * ours only while the destructor is. */
+	pthread_mutex_lock(&http_registry_mtx);
+	ctx = h->data;
+	if (h->dtor != ctx_free || ctx == NULL || !ctx->dir) {
+		rv = NGHTTPW_EINVAL;
+	} else if (http_handler_busy_locked(h)) {
+		rv = NGHTTPW_EBUSY;
+	} else {
+		ctx->listing = enable;
+	}
+	pthread_mutex_unlock(&http_registry_mtx);
+	return rv;
 }
