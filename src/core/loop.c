@@ -11,6 +11,7 @@
 
 #define LOOP_MAX_THREADS 256
 #define TIMER_HEAP_INITIAL 64
+#define LOOP_TASK_BUDGET 64
 
 struct loop {
 	pthread_mutex_t mtx;
@@ -284,7 +285,12 @@ loop_main(void *arg)
 		loop_expire_locked(l);
 		pthread_mutex_unlock(&l->mtx);
 
-		loop_run_tasks(l);
+		/* Tasks queued by tasks (a callback starting the next step
+		 * that completes at once) run now, up to a budget, rather
+		 * than after another epoll_wait. */
+		for (int i = 0; i < LOOP_TASK_BUDGET && l->run_head != NULL; i++) {
+			loop_run_tasks(l);
+		}
 
 		pthread_mutex_lock(&l->mtx);
 	}

@@ -26,6 +26,7 @@ typedef struct tcp_conn {
 	list_node        recvq;
 	bool             closed;
 	bool             registered;
+	bool             unreadable; /* last read saw EAGAIN, no event since */
 	tcp_settings     settings;
 	nghttpw_sockaddr local;
 	nghttpw_sockaddr remote;
@@ -135,6 +136,7 @@ tcp_recv_some(tcp_conn *c, nghttpw_aio *aio, int *rv)
 	} else if (n == 0) {
 		*rv = NGHTTPW_ECLOSED;
 	} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		c->unreadable = true;
 		return (IO_AGAIN);
 	} else {
 		*rv = plat_errno_result(errno);
@@ -215,6 +217,7 @@ tcp_event(void *arg, unsigned events)
 			tcp_drain(c, &c->sendq, tcp_send_some);
 		}
 		if (events & POLLER_IN) {
+			c->unreadable = false;
 			tcp_drain(c, &c->recvq, tcp_recv_some);
 		}
 	}
@@ -250,7 +253,11 @@ tcp_start(tcp_conn *c, nghttpw_aio *aio, list_node *q,
 	pthread_mutex_lock(&c->mtx);
 	if (c->closed) {
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-	} else if (list_empty(q) && io(c, aio, &rv) == IO_DONE) {
+	} else if (list_empty(q) && !(q == &c->recvq && c->unreadable) &&
+	    io(c, aio, &rv) == IO_DONE) {
+		/* A read is tried at once unless the last one found nothing
+		 * and no readiness event came since: with edge-triggered
+		 * events that read would only say EAGAIN again. */
 		nghttpw_aio_finish(aio, rv);
 	} else if (nghttpw_aio_defer(aio, tcp_cancel, c)) {
 		list_append(q, &aio->prov_node);
