@@ -15,10 +15,8 @@
  * Content-Length and by chunks (413), a "zz" chunk size to a collecting
  * handler (400), a slow head at 300 ms (408) and an idle keep-alive close.
  *
- * Tests named known_bug_* are disabled: each asserts what the server
- * should do in a case where it does something else today, with the raw
- * request and the current behaviour in its comment.  Enable them once the
- * server is fixed; compiled with -DHOSTILE_KNOWN_BUGS=1 they all run. */
+ * A test named known_bug_* is disabled: it asserts what the server should
+ * do where it does something else today; -DHOSTILE_KNOWN_BUGS=1 runs it. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -980,7 +978,7 @@ Test(hostile, bodies_over_the_collect_limit, SRV)
 /* An error answer (404, 405) to a request whose body follows reads and
  * drops a small body.  When that body is malformed or stalls, the
  * connection must end and others must be served.  (Whether an answer is
- * sent first is known_bug_drain_failure_sends_no_answer.) */
+ * sent first is drain_failure_still_answers.) */
 Test(hostile, broken_body_after_an_error_answer_ends_the_connection, SRV)
 {
 	static const char *reqs[] = {
@@ -1266,18 +1264,17 @@ Test(hostile, a_thousand_idle_connections)
 	server_down();
 }
 
-/* --------------------------------------------------------- known bugs
+/* ------------------------------------- found here, fixed in the server
  *
- * Disabled: each asserts the correct behaviour where the server does
- * something else today (see the comment of each).  Reported to the lead;
- * enable once fixed.  Compile with -DHOSTILE_KNOWN_BUGS=1 to run them all
- * (and see them fail). */
+ * The cases below first showed the server doing something else (their
+ * comments say what); the last, still disabled, is a gap not yet closed.
+ * Compile with -DHOSTILE_KNOWN_BUGS=1 to run it too. */
 #ifndef HOSTILE_KNOWN_BUGS
 #define HOSTILE_KNOWN_BUGS 0
 #endif
 #define KNOWN_BUG .disabled = !HOSTILE_KNOWN_BUGS
 
-/* KNOWN BUG: when an error answer (404, 405) drains the small body of the
+/* Was a bug: when an error answer (404, 405) drains the small body of the
  * request and that body is malformed or stalls, the server closes the
  * connection without writing the answer (http_server.c, SC_DRAIN: only a
  * success or NGHTTPW_EMSGSIZE writes it).  Raw requests:
@@ -1290,7 +1287,7 @@ Test(hostile, a_thousand_idle_connections)
  * Expected: an answer with "Connection: close" before the close (the 404
  * or 405 that was decided, or 400 for the malformed body and 408 for the
  * stall, as when a handler collects the body). */
-Test(hostile, known_bug_drain_failure_sends_no_answer, SRV, KNOWN_BUG)
+Test(hostile, drain_failure_still_answers, SRV)
 {
 	static const struct {
 		const char *req;
@@ -1321,7 +1318,7 @@ Test(hostile, known_bug_drain_failure_sends_no_answer, SRV, KNOWN_BUG)
 	}
 }
 
-/* KNOWN BUG: Host is not checked beyond its presence.  RFC 9112 3.2: "A
+/* Was a bug: Host is not checked beyond its presence.  RFC 9112 3.2: "A
  * server MUST respond with a 400 (Bad Request) status code to any
  * HTTP/1.1 request message that lacks a Host header field and to any
  * request message that contains more than one Host header field line or
@@ -1333,7 +1330,7 @@ Test(hostile, known_bug_drain_failure_sends_no_answer, SRV, KNOWN_BUG)
  *   "GET /static HTTP/1.1\r\nHost: a/b\r\n\r\n"
  * Two Host fields matter most: routing (handler_set_host) takes the first
  * while a proxy in front may have used the last. */
-Test(hostile, known_bug_host_must_be_one_valid_field, SRV, KNOWN_BUG)
+Test(hostile, host_must_be_one_valid_field, SRV)
 {
 	static const hcase cases[] = {
 		CASE("two Host fields",
@@ -1349,11 +1346,11 @@ Test(hostile, known_bug_host_must_be_one_valid_field, SRV, KNOWN_BUG)
 	RUN(cases);
 }
 
-/* KNOWN BUG: the asterisk form is taken with any method.  RFC 9112
+/* Was a bug: the asterisk form is taken with any method.  RFC 9112
  * 3.2.4: it is only for a server-wide OPTIONS.  Today
  *   "GET * HTTP/1.1\r\nHost: x\r\n\r\n"  -> 404, kept open
  * Expected: 400 (a target that is not valid for the method). */
-Test(hostile, known_bug_asterisk_form_only_with_options, SRV, KNOWN_BUG)
+Test(hostile, asterisk_form_only_with_options, SRV)
 {
 	static const hcase cases[] = {
 		CASE("GET *", "GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400, CLOSE),
@@ -1365,7 +1362,7 @@ Test(hostile, known_bug_asterisk_form_only_with_options, SRV, KNOWN_BUG)
 	RUN(cases);
 }
 
-/* KNOWN BUG: an HTTP/1.0 request with Transfer-Encoding keeps a
+/* Was a bug: an HTTP/1.0 request with Transfer-Encoding keeps a
  * keep-alive connection open.  RFC 9112 6.1: "A server or client that
  * receives an HTTP/1.0 message containing a Transfer-Encoding header
  * field MUST treat the message as if the framing is faulty, even if a
@@ -1377,7 +1374,7 @@ Test(hostile, known_bug_asterisk_form_only_with_options, SRV, KNOWN_BUG)
  *   "GET /static HTTP/1.1\r\nHost: x\r\n\r\n"
  * gets two 200s and the connection stays.  Expected: the first answered
  * (or refused with 400) with "Connection: close", then the close. */
-Test(hostile, known_bug_http10_transfer_encoding_closes, SRV, KNOWN_BUG)
+Test(hostile, http10_transfer_encoding_closes, SRV)
 {
 	peer  p;
 	reply r;

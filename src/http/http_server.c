@@ -10,6 +10,7 @@
  * ours held.  A connection's state is guarded by its server's mutex; at
  * most one of its aios is busy at a time, except that stop may abort or
  * close from outside. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -656,6 +657,25 @@ sc_read_body_locked(srv_conn *sc)
 	http_conn_read_body(sc->conn, sc->req, sc->h->max_body, sc->rd_aio);
 }
 
+/* The Host field: required in HTTP/1.1, never repeated (repeats are
+ * combined with ", ", so a comma means two), and a uri-host[:port] in its
+ * characters: no space, slash or '@' a router or proxy might read
+ * otherwise. */
+static bool
+host_field_ok(const char *h, const char *version)
+{
+	if (h == NULL) {
+		return (strcmp(version, "HTTP/1.1") != 0);
+	}
+	for (const char *p = h; *p != '\0'; p++) {
+		unsigned char ch = (unsigned char) *p;
+		if (!(isalnum(ch) || strchr("-._~!$&'()*+;=:%[]", ch) != NULL)) {
+			return (false);
+		}
+	}
+	return (true);
+}
+
 /* The request target's path and the host it names. */
 static bool
 sc_target(nghttpw_http_req *req, const char **path, size_t *path_len,
@@ -731,9 +751,17 @@ sc_request_locked(srv_conn *sc)
 		return (false);
 	}
 	if (!sc_target(req, &path, &path_len, &host, &host_len) ||
-	    (host == NULL && strcmp(version, "HTTP/1.1") == 0)) {
+	    !host_field_ok(nghttpw_http_req_get_header(req, "Host"), version) ||
+	    (path_len == 1 && path[0] == '*' && strcmp(method, "OPTIONS") != 0)) {
+		/* RFC 9112 3.2: an HTTP/1.1 request has exactly one valid
+		 * Host field; and '*' only ever targets OPTIONS. */
 		sc_error_locked(sc, NGHTTPW_HTTP_STATUS_BAD_REQUEST, true, NULL);
 		return (false);
+	}
+	if (te != NULL && strcmp(version, "HTTP/1.0") == 0) {
+		/* RFC 9112 6.1: a 1.0 peer may not frame what follows the
+		 * way we do, so the connection ends after this answer. */
+		sc->close_after = true;
 	}
 	expect = nghttpw_http_req_get_header(req, "Expect");
 	if (expect != NULL) {
@@ -884,8 +912,16 @@ sc_read_cb(void *arg)
 		}
 		if (rv == 0 || rv == NGHTTPW_EMSGSIZE) {
 			sc_write_locked(sc, res);
-		} else {
+		} else if (rv == NGHTTPW_EPROTO || rv == NGHTTPW_ETIMEDOUT) {
+			/* The body was malformed or too slow: that is the
+			 * answer now, and the stream ends with it. */
 			nghttpw_http_res_free(res);
+			sc_error_locked(sc,
+			    rv == NGHTTPW_EPROTO ? NGHTTPW_HTTP_STATUS_BAD_REQUEST
+			                         : NGHTTPW_HTTP_STATUS_REQUEST_TIMEOUT,
+			    true, NULL);
+		} else {
+			nghttpw_http_res_free(res); /* the peer is gone */
 			sc_close_locked(sc);
 		}
 		break;
