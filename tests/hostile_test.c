@@ -14,9 +14,7 @@
  * (414), 9 x 8 KB and 150 fields (431), bodies over a collect limit by
  * Content-Length and by chunks (413), a "zz" chunk size to a collecting
  * handler (400), a slow head at 300 ms (408) and an idle keep-alive close.
- *
- * A test named known_bug_* is disabled: it asserts what the server should
- * do where it does something else today; -DHOSTILE_KNOWN_BUGS=1 runs it. */
+ */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -1266,13 +1264,8 @@ Test(hostile, a_thousand_idle_connections)
 
 /* ------------------------------------- found here, fixed in the server
  *
- * The cases below first showed the server doing something else (their
- * comments say what); the last, still disabled, is a gap not yet closed.
- * Compile with -DHOSTILE_KNOWN_BUGS=1 to run it too. */
-#ifndef HOSTILE_KNOWN_BUGS
-#define HOSTILE_KNOWN_BUGS 0
-#endif
-#define KNOWN_BUG .disabled = !HOSTILE_KNOWN_BUGS
+ * The cases below first showed the server doing something else; their
+ * comments say what. */
 
 /* Was a bug: when an error answer (404, 405) drains the small body of the
  * request and that body is malformed or stalls, the server closes the
@@ -1390,16 +1383,15 @@ Test(hostile, http10_transfer_encoding_closes, SRV)
 	peer_close(&p);
 }
 
-/* KNOWN GAP: a response write has no time bound (http_server.c,
- * sc_write_locked: "No bound on the whole write"), so a client that asks
- * for a large body and never reads holds its connection, and its server
- * side, for as long as it likes (the slow-read attack; many such clients
+/* Was a gap: a response write had no time bound, so a client that asks
+ * for a large body and never reads held its connection, and its server
+ * side, for as long as it liked (the slow-read attack; many such clients
  * exhaust descriptors).  Raw request, on a socket with a 4 KiB receive
  * buffer that is never read:
  *   "GET /big HTTP/1.1\r\nHost: x\r\n\r\n"   (an 8 MiB static body)
- * Expected: a write that makes no progress for the idle timeout fails
- * and the connection is closed. */
-Test(hostile, known_bug_stalled_reader_is_dropped, SRV, KNOWN_BUG)
+ * Now a write that makes no progress for the idle timeout fails and the
+ * connection is closed. */
+Test(hostile, stalled_reader_is_dropped, SRV)
 {
 	static const char req[] = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
 	int               base, fd;

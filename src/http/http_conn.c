@@ -77,6 +77,7 @@ struct nghttpw_http_conn {
 	nghttpw_iov       *wr_iov;
 	unsigned           wr_iov_cap;
 	/* A body sent from a file after the head. */
+	nghttpw_duration   wr_stall_ms; /* bound on a send moving nothing */
 	int                wr_file_fd;
 	uint64_t           wr_file_off;
 	uint64_t           wr_file_left;
@@ -553,6 +554,7 @@ wr_send_rest(nghttpw_http_conn *c)
 	rv = iov_set_rest(c->wr_sio, c->wr_src, c->wr_nsrc, c->wr_done,
 	    &c->wr_iov, &c->wr_iov_cap);
 	if (rv == 0) {
+		nghttpw_aio_set_timeout(c->wr_sio, c->wr_stall_ms);
 		nghttpw_stream_send(c->stream, c->wr_sio);
 	}
 	return (rv);
@@ -569,6 +571,7 @@ wr_file_step(nghttpw_http_conn *c)
 	if (c->closed) {
 		return (NGHTTPW_ECLOSED);
 	}
+	nghttpw_aio_set_timeout(c->wr_sio, c->wr_stall_ms);
 	if (!c->wr_file_bounce) {
 		stream_sendfile(c->stream, c->wr_file_fd, c->wr_file_off,
 		    c->wr_file_left, c->wr_sio);
@@ -995,6 +998,7 @@ nghttpw_http_conn_alloc(nghttpw_http_conn **cp, nghttpw_stream *stream)
 	c->max_body   = NGHTTPW_HTTP_MAX_BODY_DEFAULT;
 	c->idle_ms    = NGHTTPW_DURATION_INFINITE;
 	c->head_ms    = NGHTTPW_DURATION_INFINITE;
+	c->wr_stall_ms = NGHTTPW_DURATION_INFINITE;
 	*cp           = c;
 	return (0);
 }
@@ -1100,6 +1104,14 @@ http_conn_set_read_timeouts(
 	pthread_mutex_lock(&c->mtx);
 	c->idle_ms = idle_ms;
 	c->head_ms = head_ms;
+	pthread_mutex_unlock(&c->mtx);
+}
+
+void
+http_conn_set_write_stall(nghttpw_http_conn *c, nghttpw_duration ms)
+{
+	pthread_mutex_lock(&c->mtx);
+	c->wr_stall_ms = ms;
 	pthread_mutex_unlock(&c->mtx);
 }
 

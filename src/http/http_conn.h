@@ -18,6 +18,11 @@ void http_conn_set_read_timeouts(
  * Transfer-Encoding does not end in chunked: its length is unknowable, and
  * a server answers 501.) */
 
+/* Bounds each stream send under a write: one that moves no byte for ms
+ * fails the write with NGHTTPW_ETIMEDOUT (a peer that stopped reading),
+ * while a slow but moving transfer goes on.  Default: no bound. */
+void http_conn_set_write_stall(nghttpw_http_conn *conn, nghttpw_duration ms);
+
 /* Reads the body of the request whose head read_req just returned, framed
  * by Content-Length or chunked encoding (none: empty), into the request's
  * data (owned by it), at most max bytes: NGHTTPW_EMSGSIZE beyond that,

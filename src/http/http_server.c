@@ -1059,6 +1059,9 @@ sc_start_locked(nghttpw_http_server *s, nghttpw_stream *stream)
 	task_init(&sc->reap, sc_reap, sc);
 	(void) nghttpw_http_conn_get_addr(conn, NGHTTPW_OPT_REMADDR, &sc->peer);
 	http_conn_set_read_timeouts(conn, s->idle_ms, s->head_ms);
+	/* A client that stops reading its response is dropped after the
+	 * idle time without progress (slow-read defence). */
+	http_conn_set_write_stall(conn, s->idle_ms);
 	list_append(&s->conns, &sc->node);
 	sc_read_next_locked(sc);
 }
