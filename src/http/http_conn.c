@@ -390,25 +390,31 @@ rd_sio_cb(void *arg)
 	pthread_mutex_unlock(&c->mtx);
 }
 
+
+/* The caller's aio of a read, a write or a transact (which holds both
+ * sides) was cancelled or timed out: abort the stream I/O under it.  The
+ * stream aio is pending, or its callback waits for the mutex, and that
+ * callback reports the abort. */
 static void
-rd_cancel(nghttpw_aio *aio, void *arg, int rv)
+conn_cancel(nghttpw_aio *aio, void *arg, int rv)
 {
 	nghttpw_http_conn *c = arg;
 
 	pthread_mutex_lock(&c->mtx);
 	if (c->rd_user == aio && c->rd_abort == 0) {
-		/* A recv is pending (or its callback waits for the mutex): it
-		 * reports the abort. */
 		c->rd_abort = rv;
 		nghttpw_aio_abort(c->rd_sio, rv);
+	}
+	if (c->wr_user == aio && c->wr_abort == 0) {
+		c->wr_abort = rv;
+		nghttpw_aio_abort(c->wr_sio, rv);
 	}
 	pthread_mutex_unlock(&c->mtx);
 }
 
 /* Common start of every read.  Returns false when aio was finished. */
 static bool
-rd_begin(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind,
-    nghttpw_aio_cancelfn cancel)
+rd_begin(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind)
 {
 	if (c->closed) {
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
@@ -418,7 +424,7 @@ rd_begin(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind,
 		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
 		return (false);
 	}
-	if (!nghttpw_aio_defer(aio, cancel, c)) {
+	if (!nghttpw_aio_defer(aio, conn_cancel, c)) {
 		return (false);
 	}
 	c->rd_user  = aio;
@@ -443,7 +449,7 @@ conn_read_raw(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind)
 		return;
 	}
 	pthread_mutex_lock(&c->mtx);
-	if (rd_begin(c, aio, kind, rd_cancel)) {
+	if (rd_begin(c, aio, kind)) {
 		rd_progress(c);
 	}
 	pthread_mutex_unlock(&c->mtx);
@@ -473,7 +479,7 @@ conn_read_head(nghttpw_http_conn *c, nghttpw_http_req *req,
 		return;
 	}
 	pthread_mutex_lock(&c->mtx);
-	if (rd_begin(c, aio, RD_HEAD, rd_cancel)) {
+	if (rd_begin(c, aio, RD_HEAD)) {
 		rd_start_message(c, req, res, false);
 		rd_progress(c);
 	}
@@ -510,7 +516,7 @@ conn_read_body(nghttpw_http_conn *c, const void *msg, size_t max,
 	    !c->parser.head_done || c->parser.in_body) {
 		/* Only right after the head of this message was read. */
 		nghttpw_aio_finish(aio, NGHTTPW_ESTATE);
-	} else if (rd_begin(c, aio, RD_BODY, rd_cancel)) {
+	} else if (rd_begin(c, aio, RD_BODY)) {
 		if ((rv = http_parser_body(&c->parser, max, &state)) != 0) {
 			rd_finish(c, rv);
 		} else if (state == PARSE_MESSAGE_DONE) {
@@ -658,22 +664,10 @@ wr_sio_cb(void *arg)
 	pthread_mutex_unlock(&c->mtx);
 }
 
-static void
-wr_cancel(nghttpw_aio *aio, void *arg, int rv)
-{
-	nghttpw_http_conn *c = arg;
-
-	pthread_mutex_lock(&c->mtx);
-	if (c->wr_user == aio && c->wr_abort == 0) {
-		c->wr_abort = rv;
-		nghttpw_aio_abort(c->wr_sio, rv);
-	}
-	pthread_mutex_unlock(&c->mtx);
-}
 
 static bool
 wr_begin(nghttpw_http_conn *c, nghttpw_aio *aio, write_kind kind,
-    const nghttpw_iov *src, unsigned nsrc, nghttpw_aio_cancelfn cancel)
+    const nghttpw_iov *src, unsigned nsrc)
 {
 	if (c->closed) {
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
@@ -683,7 +677,7 @@ wr_begin(nghttpw_http_conn *c, nghttpw_aio *aio, write_kind kind,
 		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
 		return (false);
 	}
-	if (!nghttpw_aio_defer(aio, cancel, c)) {
+	if (!nghttpw_aio_defer(aio, conn_cancel, c)) {
 		return (false);
 	}
 	c->wr_user  = aio;
@@ -714,7 +708,7 @@ conn_write_raw(nghttpw_http_conn *c, nghttpw_aio *aio, write_kind kind)
 		return;
 	}
 	pthread_mutex_lock(&c->mtx);
-	if (wr_begin(c, aio, kind, iov, n, wr_cancel) &&
+	if (wr_begin(c, aio, kind, iov, n) &&
 	    (rv = wr_send_rest(c)) != 0) {
 		wr_finish(c, rv);
 	}
@@ -843,7 +837,7 @@ conn_write_msg(nghttpw_http_conn *c, nghttpw_http_req *req,
 	} else if ((rv = msg_prepare(c, msg, is_response, head_only, req, res,
 	                &n)) != 0) {
 		nghttpw_aio_finish(aio, rv);
-	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n, wr_cancel)) {
+	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n)) {
 		if (!head_only &&
 		    nhw_http_msg_get_file(msg, &file_fd, &file_off, &file_len)) {
 			c->wr_file_fd   = file_fd;
@@ -884,22 +878,6 @@ nghttpw_http_conn_write_res_head(
 
 /* Transact: both sides are held by one aio. */
 
-static void
-tx_cancel(nghttpw_aio *aio, void *arg, int rv)
-{
-	nghttpw_http_conn *c = arg;
-
-	pthread_mutex_lock(&c->mtx);
-	if (c->rd_user == aio && c->rd_abort == 0) {
-		c->rd_abort = rv;
-		c->wr_abort = rv;
-		/* Whichever internal aio is running reports. */
-		nghttpw_aio_abort(c->wr_sio, rv);
-		nghttpw_aio_abort(c->rd_sio, rv);
-	}
-	pthread_mutex_unlock(&c->mtx);
-}
-
 void
 nghttpw_http_conn_transact(nghttpw_http_conn *c, nghttpw_http_req *req,
     nghttpw_http_res *res, nghttpw_aio *aio)
@@ -922,7 +900,7 @@ nghttpw_http_conn_transact(nghttpw_http_conn *c, nghttpw_http_req *req,
 	} else if ((rv = msg_prepare(c, nhw_http_req_msg(req), false, false, req,
 	                NULL, &n)) != 0) {
 		nghttpw_aio_finish(aio, rv);
-	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n, tx_cancel)) {
+	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n)) {
 		c->rd_user         = aio;
 		c->rd_kind         = RD_WHOLE;
 		c->rd_abort        = 0;
