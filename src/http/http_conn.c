@@ -390,7 +390,6 @@ rd_sio_cb(void *arg)
 	pthread_mutex_unlock(&c->mtx);
 }
 
-
 /* The caller's aio of a read, a write or a transact (which holds both
  * sides) was cancelled or timed out: abort the stream I/O under it.  The
  * stream aio is pending, or its callback waits for the mutex, and that
@@ -663,7 +662,6 @@ wr_sio_cb(void *arg)
 	}
 	pthread_mutex_unlock(&c->mtx);
 }
-
 
 static bool
 wr_begin(nghttpw_http_conn *c, nghttpw_aio *aio, write_kind kind,
