@@ -263,14 +263,22 @@ int
 nghttpw_http_handler_set_data(
     nghttpw_http_handler *h, void *data, void (*dtor)(void *))
 {
+	void *old;
+	void (*old_dtor)(void *);
 	int rv;
 
 	if ((rv = change_begin(h)) != 0) {
 		return (rv);
 	}
-	h->data = data;
-	h->dtor = dtor;
+	old      = h->data;
+	old_dtor = h->dtor;
+	h->data  = data;
+	h->dtor  = dtor;
 	change_end();
+	/* Data replaced is released, as it would be at free. */
+	if (old_dtor != NULL && old != data) {
+		old_dtor(old);
+	}
 	return (0);
 }
 
