@@ -1066,6 +1066,24 @@ sc_start_locked(nghttpw_http_server *s, nghttpw_stream *stream)
 	sc_read_next_locked(sc);
 }
 
+/* Serves one given stream as if the listener had accepted it (for
+ * tests and fuzz targets, which hand the server a scripted stream).  The
+ * server need not be started.  The stream is the server's from now on,
+ * freed (with its connection) once the server is done with it, also on
+ * failure. */
+int
+http_server_serve_stream(nghttpw_http_server *s, nghttpw_stream *stream)
+{
+	if (s == NULL || stream == NULL) {
+		nghttpw_stream_free(stream);
+		return (NGHTTPW_EINVAL);
+	}
+	pthread_mutex_lock(&s->mtx);
+	sc_start_locked(s, stream);
+	pthread_mutex_unlock(&s->mtx);
+	return (0);
+}
+
 static bool
 accept_error_is_peer(int rv)
 {

@@ -75,4 +75,8 @@ bool http_handler_path_match(
 bool http_path_in_tree(
     const char *root, size_t root_len, const char *path, size_t len);
 
+/* Serves stream as an accepted connection (tests and fuzz targets):
+ * see http_server.c. */
+int http_server_serve_stream(nghttpw_http_server *s, nghttpw_stream *stream);
+
 #endif
