@@ -230,7 +230,7 @@ raw_reset(int fd)
 Test(stream, peer_reset_gives_econnreset)
 {
 	nghttpw_stream *a;
-	char            buf[64];
+	char            buf[64] = { 0 };
 	nghttpw_iov     iov = { buf, sizeof(buf) };
 	int             raw, rv;
 	size_t          n;

@@ -16,10 +16,11 @@ me="install-deps"
 # for the install test.  util-linux: setarch for the TSan run.  openssl,
 # python3 and curl: programs no one here wrote, that the interoperability
 # tests run against ours.  ca-certificates: the system CA bundle that TLS
-# clients trust by default.
+# clients trust by default.  valgrind: the memory check stage of
+# tools/run-tests.sh.
 packages=(clang libclang-rt-dev pkg-config libmbedtls-dev node-llhttp
 	libcriterion-dev asciidoctor make binutils util-linux
-	openssl python3 curl ca-certificates)
+	openssl python3 curl ca-certificates valgrind)
 command -v gcc >/dev/null 2>&1 || packages+=(gcc libc6-dev)
 command -v cmake >/dev/null 2>&1 || packages+=(cmake)
 

@@ -3,6 +3,9 @@
 #   gcc    build/ci-gcc   gcc, -O2 -g, man pages included
 #   asan   build/ci-asan  clang, NGHTTPW_SANITIZE=address,undefined
 #   tsan   build/ci-tsan  clang, NGHTTPW_SANITIZE=thread
+#   valgrind  build/ci-gcc (as the gcc stage left it): aio_test,
+#          stream_test, url_test, http_msg_test and http_conn_test under
+#          valgrind (memcheck; definite leaks count), one Criterion job each
 #   fuzz   build/fuzz     every libFuzzer target for FUZZ_SECONDS (15) each
 # Missing Debian packages are installed first (tools/install-deps.sh).
 # Ends with one line 'run-tests: N passed, M failed[, K skipped]' (tests
@@ -11,7 +14,9 @@
 # Criterion cannot start under TSan, see CMakeLists.txt) and exits
 # non-zero if anything failed.
 #
-# usage: bash tools/run-tests.sh [gcc] [asan] [tsan] [fuzz]   (default: all)
+# usage: bash tools/run-tests.sh [gcc] [valgrind] [asan] [tsan] [fuzz]
+#        (default: all; the stages run in that order whatever the order
+#        given, since valgrind uses what gcc built)
 # Environment: JOBS (parallel jobs for make and ctest; default 2).
 set -uo pipefail
 
@@ -26,16 +31,27 @@ bash tools/install-deps.sh || {
 	exit 1
 }
 
-stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(gcc asan tsan fuzz)
-for s in "${stages[@]}"; do
+all_stages=(gcc valgrind asan tsan fuzz)
+asked=("$@")
+[ ${#asked[@]} -gt 0 ] || asked=("${all_stages[@]}")
+for s in "${asked[@]}"; do
 	case "$s" in
-	gcc | asan | tsan | fuzz) ;;
+	gcc | valgrind | asan | tsan | fuzz) ;;
 	*)
-		echo "$me: unknown build '$s' (use gcc, asan, tsan, fuzz)" >&2
+		echo "$me: unknown build '$s' (use gcc, valgrind, asan, tsan, fuzz)" >&2
 		exit 2
 		;;
 	esac
+done
+# In the fixed order (valgrind runs the gcc build's tests), each once.
+stages=()
+for s in "${all_stages[@]}"; do
+	for a in "${asked[@]}"; do
+		if [ "$a" = "$s" ]; then
+			stages+=("$s")
+			break
+		fi
+	done
 done
 
 total_pass=0
@@ -165,10 +181,102 @@ run_build() {
 	fi
 }
 
+# The valgrind stage: a few test programs of the plain gcc build under
+# memcheck.  Criterion's workers report their result before they exit, so
+# valgrind's exit status (--error-exitcode) does not reach Criterion's for
+# leaks found at exit, nor for errors in a test that then passes: every
+# error is marked in the log (--error-markers), and a marked error fails
+# the test as a non-zero exit does.  Only definite leaks are shown (and
+# so marked): the runtime's threads, still running when a worker exits,
+# hold blocks that valgrind calls possibly lost.  The tests run $jobs at
+# a time, each with one Criterion job.  Suppressed (valgrind_supp):
+#   - glibc's resolver state (getaddrinfo on the resolver thread, which
+#     is still running at exit): not ours.
+valgrind_supp() {
+	cat <<'EOF'
+{
+   glibc-resolv-conf
+   Memcheck:Leak
+   match-leak-kinds: definite
+   ...
+   fun:__resolv_conf_allocate
+   ...
+}
+EOF
+}
+valgrind_tests=(aio_test stream_test url_test http_msg_test http_conn_test)
+run_valgrind() {
+	local dir=${NGHTTPW_VALGRIND_BUILD:-build/ci-gcc} t0=$SECONDS t logdir
+	local failed=() pids=() names=() i rc
+	echo
+	echo "=== $me: valgrind: ${valgrind_tests[*]} in $dir"
+	if ! command -v valgrind >/dev/null 2>&1; then
+		echo "$me: valgrind: valgrind is not installed"
+		summary+=("valgrind: FAILED (valgrind is not installed)")
+		total_fail=$((total_fail + 1))
+		return
+	fi
+	for t in "${valgrind_tests[@]}"; do
+		if [ ! -x "$dir/$t" ]; then
+			echo "$me: valgrind: $dir/$t is missing (run the gcc stage first)"
+			summary+=("valgrind: FAILED ($dir/$t missing; run the gcc stage first)")
+			total_fail=$((total_fail + 1))
+			return
+		fi
+	done
+	logdir="$root/build/ci-valgrind"
+	rm -rf "$logdir"
+	mkdir -p "$logdir"
+	valgrind_supp >"$logdir/nghttpw.supp"
+	vg_one() {
+		local t=$1 s=$SECONDS rc
+		(cd "$dir" && valgrind --error-exitcode=99 --leak-check=full \
+			--errors-for-leak-kinds=definite --show-leak-kinds=definite \
+			--error-markers=VGERR-BEGIN,VGERR-END \
+			--suppressions="$logdir/nghttpw.supp" \
+			--trace-children=yes --quiet "./$t" --jobs 1) \
+			>"$logdir/$t.log" 2>&1
+		rc=$?
+		if [ "$rc" -eq 0 ] && grep -q 'VGERR-BEGIN' "$logdir/$t.log"; then
+			rc=99
+		fi
+		echo "$me: valgrind: $t: exit $rc ($((SECONDS - s)) s)"
+		return "$rc"
+	}
+	for t in "${valgrind_tests[@]}"; do
+		if [ ${#pids[@]} -ge "$jobs" ]; then
+			wait "${pids[0]}" || failed+=("${names[0]}")
+			pids=("${pids[@]:1}")
+			names=("${names[@]:1}")
+		fi
+		vg_one "$t" &
+		pids+=($!)
+		names+=("$t")
+	done
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}" || failed+=("${names[$i]}")
+	done
+	if [ ${#failed[@]} -eq 0 ]; then
+		summary+=("valgrind: ok, ${#valgrind_tests[@]} programs ($((SECONDS - t0)) s)")
+		total_pass=$((total_pass + 1))
+	else
+		for t in "${failed[@]}"; do
+			echo "--- $logdir/$t.log (valgrind errors and failures):"
+			grep -E -A25 'VGERR-BEGIN|FAIL|CRASH|Assertion|Warning' \
+				"$logdir/$t.log" | head -n 80
+		done
+		summary+=("valgrind: FAILED: ${failed[*]} ($((SECONDS - t0)) s, logs in build/ci-valgrind)")
+		total_fail=$((total_fail + 1))
+	fi
+}
+
 for s in "${stages[@]}"; do
 	case "$s" in
 	gcc)
 		run_build gcc gcc "-O2 -g" ""
+		;;
+	valgrind)
+		run_valgrind
 		;;
 	asan)
 		# Criterion's test workers report their result before they exit,
