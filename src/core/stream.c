@@ -95,8 +95,8 @@ nghttpw_stream_recv(nghttpw_stream *s, nghttpw_aio *aio)
 	}
 }
 
-static int
-stream_get(nghttpw_stream *s, const char *name, void *buf, size_t sz,
+int
+stream_get_opt(nghttpw_stream *s, const char *name, void *buf, size_t *szp,
     nghttpw_type t)
 {
 	if (s == NULL || name == NULL || buf == NULL) {
@@ -105,10 +105,17 @@ stream_get(nghttpw_stream *s, const char *name, void *buf, size_t sz,
 	if (s->ops->s_get == NULL) {
 		return (NGHTTPW_ENOTSUP);
 	}
-	return (s->ops->s_get(s->arg, name, buf, &sz, t));
+	return (s->ops->s_get(s->arg, name, buf, szp, t));
 }
 
 static int
+stream_get(nghttpw_stream *s, const char *name, void *buf, size_t sz,
+    nghttpw_type t)
+{
+	return (stream_get_opt(s, name, buf, &sz, t));
+}
+
+int
 stream_set(nghttpw_stream *s, const char *name, const void *buf, size_t sz,
     nghttpw_type t)
 {

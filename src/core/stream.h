@@ -11,6 +11,14 @@ struct nghttpw_stream {
 	bool                      wrapper_owned; /* allocated by stream_alloc */
 };
 
+/* Typed option access through a stream's table, for a transport that
+ * passes options on to the stream under it (as the typed public get and
+ * set functions do). */
+int stream_get_opt(nghttpw_stream *s, const char *name, void *buf,
+    size_t *szp, nghttpw_type t);
+int stream_set(nghttpw_stream *s, const char *name, const void *buf,
+    size_t sz, nghttpw_type t);
+
 /* For a transport that embeds its nghttpw_stream in its own object. */
 void stream_init(nghttpw_stream *, const nghttpw_stream_ops *, void *arg);
 

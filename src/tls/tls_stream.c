@@ -24,6 +24,7 @@
 
 #include "core/aio.h" /* aio_cancel_barrier */
 #include "core/options.h"
+#include "core/stream.h" /* stream_get_opt, stream_set */
 #include "tls/tls_impl.h"
 
 /* mbedTLS exports this in 2.x and 3.x but declares it in a private
@@ -1029,71 +1030,6 @@ tls_is_tls_option(const char *name)
 	    strcmp(name, NGHTTPW_OPT_TLS_ERROR) == 0);
 }
 
-/* Options we do not know are the lower stream's. */
-static int
-tls_lower_get(tls_conn *c, const char *name, void *buf, size_t *szp,
-    nghttpw_type t)
-{
-	size_t need;
-	int    rv;
-
-	switch (t) {
-	case NGHTTPW_TYPE_BOOL:
-		need = sizeof(bool);
-		break;
-	case NGHTTPW_TYPE_INT:
-		need = sizeof(int);
-		break;
-	case NGHTTPW_TYPE_DURATION:
-		need = sizeof(nghttpw_duration);
-		break;
-	case NGHTTPW_TYPE_SIZE:
-		need = sizeof(size_t);
-		break;
-	case NGHTTPW_TYPE_STRING:
-		need = sizeof(char *);
-		break;
-	case NGHTTPW_TYPE_POINTER:
-		need = sizeof(void *);
-		break;
-	case NGHTTPW_TYPE_SOCKADDR:
-		need = sizeof(nghttpw_sockaddr);
-		break;
-	default:
-		return (NGHTTPW_ENOTSUP);
-	}
-	if (*szp < need) {
-		return (NGHTTPW_EINVAL);
-	}
-	switch (t) {
-	case NGHTTPW_TYPE_BOOL:
-		rv = nghttpw_stream_get_bool(c->lower, name, buf);
-		break;
-	case NGHTTPW_TYPE_INT:
-		rv = nghttpw_stream_get_int(c->lower, name, buf);
-		break;
-	case NGHTTPW_TYPE_DURATION:
-		rv = nghttpw_stream_get_ms(c->lower, name, buf);
-		break;
-	case NGHTTPW_TYPE_SIZE:
-		rv = nghttpw_stream_get_size(c->lower, name, buf);
-		break;
-	case NGHTTPW_TYPE_STRING:
-		rv = nghttpw_stream_get_string(c->lower, name, buf);
-		break;
-	case NGHTTPW_TYPE_POINTER:
-		rv = nghttpw_stream_get_ptr(c->lower, name, buf);
-		break;
-	default:
-		rv = nghttpw_stream_get_addr(c->lower, name, buf);
-		break;
-	}
-	if (rv == 0) {
-		*szp = need;
-	}
-	return (rv);
-}
-
 static int
 tls_get(void *arg, const char *name, void *buf, size_t *szp, nghttpw_type t)
 {
@@ -1102,7 +1038,8 @@ tls_get(void *arg, const char *name, void *buf, size_t *szp, nghttpw_type t)
 	int       rv;
 
 	if (!tls_is_tls_option(name)) {
-		return (tls_lower_get(c, name, buf, szp, t));
+		/* Options we do not know are the lower stream's. */
+		return (stream_get_opt(c->lower, name, buf, szp, t));
 	}
 	pthread_mutex_lock(&c->mtx);
 	if (strcmp(name, NGHTTPW_OPT_TLS_VERIFIED) == 0) {
@@ -1127,35 +1064,7 @@ tls_set(void *arg, const char *name, const void *buf, size_t sz, nghttpw_type t)
 	if (tls_is_tls_option(name)) {
 		return (NGHTTPW_EREADONLY);
 	}
-	switch (t) {
-	case NGHTTPW_TYPE_BOOL:
-		return (sz == sizeof(bool)
-		        ? nghttpw_stream_set_bool(c->lower, name, *(const bool *) buf)
-		        : NGHTTPW_EINVAL);
-	case NGHTTPW_TYPE_INT:
-		return (sz == sizeof(int)
-		        ? nghttpw_stream_set_int(c->lower, name, *(const int *) buf)
-		        : NGHTTPW_EINVAL);
-	case NGHTTPW_TYPE_DURATION:
-		return (sz == sizeof(nghttpw_duration)
-		        ? nghttpw_stream_set_ms(
-		              c->lower, name, *(const nghttpw_duration *) buf)
-		        : NGHTTPW_EINVAL);
-	case NGHTTPW_TYPE_SIZE:
-		return (sz == sizeof(size_t)
-		        ? nghttpw_stream_set_size(c->lower, name, *(const size_t *) buf)
-		        : NGHTTPW_EINVAL);
-	case NGHTTPW_TYPE_STRING:
-		return (buf != NULL && sz > 0 && ((const char *) buf)[sz - 1] == '\0'
-		        ? nghttpw_stream_set_string(c->lower, name, buf)
-		        : NGHTTPW_EINVAL);
-	case NGHTTPW_TYPE_POINTER:
-		return (sz == sizeof(void *)
-		        ? nghttpw_stream_set_ptr(c->lower, name, *(void *const *) buf)
-		        : NGHTTPW_EINVAL);
-	default:
-		return (NGHTTPW_ENOTSUP);
-	}
+	return (stream_set(c->lower, name, buf, sz, t));
 }
 
 static const nghttpw_stream_ops tls_ops = {
