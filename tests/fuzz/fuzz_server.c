@@ -80,29 +80,6 @@ static logged   log_rec[MAX_LOGGED];
 static unsigned log_count;
 static bool     log_overflow;
 
-static size_t
-piece_size(script *s)
-{
-	size_t left = s->len - s->pos;
-	size_t n;
-
-	switch (s->split) {
-	case 0:
-		n = left;
-		break;
-	case 1:
-		n = 1;
-		break;
-	default:
-		s->rng ^= s->rng << 13;
-		s->rng ^= s->rng >> 17;
-		s->rng ^= s->rng << 5;
-		n = 1 + s->rng % s->split;
-		break;
-	}
-	return (n < left ? n : left);
-}
-
 static void
 script_recv(void *arg, nghttpw_aio *aio)
 {
@@ -122,7 +99,7 @@ script_recv(void *arg, nghttpw_aio *aio)
 		return;
 	}
 	niov  = nghttpw_aio_get_iov(aio, &iov);
-	piece = piece_size(s);
+	piece = fz_piece_size(s->split, &s->rng, s->len - s->pos);
 	for (unsigned i = 0; i < niov && moved < piece; i++) {
 		size_t n = iov[i].iov_len < piece - moved ? iov[i].iov_len
 		                                          : piece - moved;

@@ -66,13 +66,12 @@ fz_slice(fz_bytes *b, size_t max, size_t *lenp)
 
 /* ---- the scripted stream ---- */
 
-static size_t
-script_piece(fz_script *s)
+size_t
+fz_piece_size(uint8_t split, uint32_t *rng, size_t left)
 {
-	size_t left = s->len - s->pos;
 	size_t n;
 
-	switch (s->split) {
+	switch (split) {
 	case 0:
 		n = left;
 		break;
@@ -80,10 +79,10 @@ script_piece(fz_script *s)
 		n = 1;
 		break;
 	default:
-		s->rng ^= s->rng << 13;
-		s->rng ^= s->rng >> 17;
-		s->rng ^= s->rng << 5;
-		n = 1 + s->rng % s->split;
+		*rng ^= *rng << 13;
+		*rng ^= *rng >> 17;
+		*rng ^= *rng << 5;
+		n = 1 + *rng % split;
 		break;
 	}
 	return (n < left ? n : left);
@@ -108,7 +107,7 @@ script_recv(void *arg, nghttpw_aio *aio)
 		return;
 	}
 	niov  = nghttpw_aio_get_iov(aio, &iov);
-	piece = script_piece(s);
+	piece = fz_piece_size(s->split, &s->rng, s->len - s->pos);
 	for (unsigned i = 0; i < niov && moved < piece; i++) {
 		size_t n = iov[i].iov_len < piece - moved ? iov[i].iov_len
 		                                          : piece - moved;

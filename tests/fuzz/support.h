@@ -101,6 +101,10 @@ typedef struct fz_script {
 	unsigned       sends;
 } fz_script;
 
+/* How many bytes the next recv serves: all that is left (split 0), one
+ * (split 1), or 1..split chosen by the generator rng. */
+size_t fz_piece_size(uint8_t split, uint32_t *rng, size_t left);
+
 void fz_script_init(fz_script *s, const uint8_t *data, size_t len,
     uint8_t split, uint32_t seed);
 void fz_script_fini(fz_script *s);
