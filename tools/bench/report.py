@@ -60,7 +60,8 @@ def fmt(v, unit=""):
 
 NAMES = {"nghttpw": "nghttpw", "nginx": "nginx", "nng": "nng 1.5",
          "mhd": "libmicrohttpd", "raw": "raw writev", "curl": "libcurl multi",
-         "nghttpw_conn": "nghttpw conn_transact"}
+         "nghttpw_conn": "nghttpw conn_transact",
+         "ceiling": "epoll ceiling (no HTTP)"}
 
 # (label, metric, threads, main impl, peers, unit, better)
 ROWS = []
@@ -68,11 +69,15 @@ for m, lab in (("rps_c64", "req/s, wrk -c 64"),
                ("rps_c512", "req/s, wrk -c 512"),
                ("rps_pipe16", "req/s, pipelined x16, -c 64")):
     for t in (1, 2):
-        ROWS.append((lab, m, t, "nghttpw", ["nginx", "nng", "mhd"], "", "higher"))
+        ROWS.append((lab, m, t, "nghttpw", ["nginx", "nng", "mhd", "ceiling"], "", "higher"))
+for m, lab in (("cpu_user_us", "server CPU us/request in user space, -c 64"),
+               ("cpu_sys_us", "server CPU us/request in the kernel, -c 64")):
+    for t in (1, 2):
+        ROWS.append((lab, m, t, "nghttpw", ["nginx", "nng", "mhd", "ceiling"], "", "lower"))
 for m, lab in (("lat_p50", f"latency p50 at {args.rate}/s (us)"),
                ("lat_p99", f"latency p99 at {args.rate}/s (us)")):
     for t in (1, 2):
-        ROWS.append((lab, m, t, "nghttpw", ["nginx", "nng", "mhd"], "", "lower"))
+        ROWS.append((lab, m, t, "nghttpw", ["nginx", "nng", "mhd", "ceiling"], "", "lower"))
 ROWS.append(("bytes per idle keep-alive conn", "mem_conn", 1, "nghttpw",
              ["nginx", "nng", "mhd"], "", "lower"))
 ROWS.append(("bulk 1 GiB, MB/s", "bulk", 1, "nghttpw", ["raw"], "", "higher"))
@@ -165,6 +170,20 @@ sc1 = get("syscalls_c1", 1, "nghttpw")
 target("<= 2 syscalls per keep-alive request in steady state (64 connections)",
        [("syscalls/request", sc if isinstance(sc, float) else None)], ("<=", 2.0))
 
+def ceiling_lines():
+    """How far the canned-answer epoll loop (the most any server can do on
+    this kernel and CPU) is above nginx, and where nghttpw stands."""
+    out = []
+    for m, lab in (("rps_c64", "c64"), ("rps_c512", "c512")):
+        for t in (1, 2):
+            c, n, x = get(m, t, "ceiling"), get(m, t, "nginx"), get(m, t, "nghttpw")
+            if not all(isinstance(v, float) for v in (c, n, x)):
+                continue
+            out.append(f"{lab} T={t}: epoll ceiling = {c / n:.2f}x nginx; "
+                       f"nghttpw at {x / c:.0%} of the ceiling, nginx at {n / c:.0%}")
+    return out
+
+
 hdr = ("measure", "thr", "nghttpw", "peers: value (nghttpw / peer)")
 
 
@@ -183,6 +202,8 @@ def text_table():
         out.append(f"  {st:<12} {name}  [{det}]")
     if isinstance(sc1, float):
         out.append(f"  (info)       syscalls/request with 1 connection: {sc1:.2f}")
+    for line in ceiling_lines():
+        out.append(f"  (info)       {line}")
     return "\n".join(out)
 
 
@@ -275,6 +296,17 @@ if isinstance(sc1, float):
     D.append(f"With a single connection (ping-pong, so every request needs its own "
              f"wait for readiness) nghttpw makes {sc1:.2f} syscalls per request; "
              f"nginx {fmt(get('syscalls_c1', 1, 'nginx')) or 'not measured'}.")
+cl = ceiling_lines()
+if cl:
+    D.append("")
+    D.append("The epoll ceiling is `tools/bench/src/epoll_server.c`: a loop that "
+             "answers each request head with a canned response, parsing and "
+             "allocating nothing, one read and one write per request.  No HTTP "
+             "server can beat it on this machine, so a target above its ratio "
+             "to nginx cannot be met by any server:")
+    D.append("")
+    for line in cl:
+        D.append(f"* {line}")
 D.append("")
 
 D.append("=== Syscalls per request (strace -c)")
@@ -316,6 +348,11 @@ D.append(f"""* Servers: `tools/bench/src/nghttpw_server.c` (a handler allocating
   N, `return 200 "Hello, World!"`, `access_log off`, keep-alive with no
   request limit, `reuseport`).  All on 127.0.0.1, distinct ports, each
   started once per thread count and measured in turn, repetition-major.
+* CPU per request: user and system clock ticks of the server process (and
+  nginx's workers) from `/proc/PID/stat` before and after each `-c 64`
+  run, divided by the requests it served.
+* Ceiling: `epoll_server.c` (see the results) on the same CPUs and ports
+  scheme as the servers, in the same rounds.
 * CPU placement: with 1 thread the server runs on CPU 0 (`taskset -c 0`,
   nginx's workers inherit it) and the load generator on CPU 1 (`wrk -t 1`,
   `taskset -c 1`).  With 2 threads there is no free CPU: the server and
