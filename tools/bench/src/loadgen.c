@@ -11,9 +11,12 @@
  *     (no coordinated omission).  The first second is warm-up and not
  *     recorded.  Prints: "p50_us p99_us p999_us max_us done errors rate".
  *
- *   loadgen closed PORT CONNS COUNT
+ *   loadgen closed PORT CONNS COUNT [PAUSE_MS]
  *     Closed loop: CONNS connections send requests back to back until
- *     COUNT answers have come.  Prints: "done seconds req_per_s".
+ *     COUNT answers have come.  Prints: "done seconds req_per_s".  With
+ *     PAUSE_MS, each connection first makes one exchange, then all wait
+ *     PAUSE_MS before the COUNT start (so that a tracer attached during
+ *     the pause sees the steady state only, not connection setup).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -115,6 +118,23 @@ response_len(const char *buf, size_t len)
 	return (head + clen <= len) ? head + clen : 0;
 }
 
+/* One blocking request and response on a fresh connection. */
+static void
+warm_up(lconn *c)
+{
+	send_req(c);
+	while (response_len(c->rbuf, c->rlen) == 0) {
+		ssize_t r = read(c->fd, c->rbuf + c->rlen, RBUF - c->rlen);
+		if (r <= 0) {
+			fprintf(stderr, "loadgen: warm-up failed\n");
+			exit(1);
+		}
+		c->rlen += (size_t) r;
+	}
+	c->rlen = 0;
+	c->busy = 0;
+}
+
 static int
 cmp_u64(const void *a, const void *b)
 {
@@ -132,10 +152,11 @@ main(int argc, char **argv)
 	size_t    nlat   = 0, latcap = 0;
 	lconn    *conns;
 
-	if (argc < 5 || (strcmp(argv[1], "open") != 0 && strcmp(argv[1], "closed") != 0) ||
+	if (argc < 5 || argc > 6 ||
+	    (strcmp(argv[1], "open") != 0 && strcmp(argv[1], "closed") != 0) ||
 	    (strcmp(argv[1], "open") == 0 && argc != 6)) {
 		fprintf(stderr, "usage: loadgen open PORT CONNS RATE SECONDS\n"
-		                "       loadgen closed PORT CONNS COUNT\n");
+		                "       loadgen closed PORT CONNS COUNT [PAUSE_MS]\n");
 		return 2;
 	}
 	open_loop = strcmp(argv[1], "open") == 0;
@@ -157,6 +178,12 @@ main(int argc, char **argv)
 		conns[i].fd = dial(port);
 		conns[i].q  = malloc(QCAP * sizeof(uint64_t));
 		epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
+	}
+	if (!open_loop && argc == 6) {
+		for (int i = 0; i < nconns; i++) {
+			warm_up(&conns[i]);
+		}
+		usleep((useconds_t) atoi(argv[5]) * 1000);
 	}
 	t0    = now_ns();
 	twarm = t0 + 1000000000ull;
