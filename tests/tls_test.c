@@ -1647,6 +1647,63 @@ Test(tls, openssl_s_client_against_our_listener)
 	nghttpw_tls_config_free(scfg);
 }
 
+/* Whether the CPU has AES instructions (the "aes" flag of x86). */
+static bool
+cpu_has_aes(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char  line[4096];
+	bool  aes = false;
+
+	while (f != NULL && !aes && fgets(line, sizeof(line), f) != NULL) {
+		aes = strncmp(line, "flags", 5) == 0 && strstr(line, " aes ") != NULL;
+	}
+	if (f != NULL) {
+		fclose(f);
+	}
+	return (aes);
+}
+
+/* A client that prefers ChaCha20 still gets AES-GCM from our server where
+ * the CPU makes AES-GCM the cheaper cipher; elsewhere its choice stands. */
+Test(tls, server_prefers_aes_gcm_with_aes_instructions)
+{
+	nghttpw_tls_config *scfg;
+	child               ch;
+	one_server          os = { 0 };
+	pthread_t           t;
+	char                out[4096] = "";
+	char                connect_arg[64];
+	int                 port;
+
+	if (!have_openssl()) {
+		cr_skip_test("the openssl program is not installed");
+	}
+	tmpdir_make();
+	scfg = server_config(certs()->server_cert, certs()->server_key);
+	os.l = tls_listen(scfg, "127.0.0.1", &port);
+	pthread_create(&t, NULL, one_server_main, &os);
+
+	snprintf(connect_arg, sizeof(connect_arg), "127.0.0.1:%d", port);
+	char *const argv[] = { "openssl", "s_client", "-connect", connect_arg,
+		"-tls1_2", "-brief", "-cipher",
+		"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256",
+		NULL };
+	spawn(&ch, argv);
+	cr_assert_eq(write(ch.in, "ping\n", 5), 5);
+	cr_assert(read_until(&ch, out, sizeof(out), "pong", 10000),
+	    "s_client printed '%s'\n%s", out, stderr_text());
+	child_end(&ch, 5000);
+	pthread_join(t, NULL);
+	cr_assert_eq(os.rv, 0, "our server: %s", nghttpw_strerror(os.rv));
+	cr_assert_not_null(strstr(stderr_text(), cpu_has_aes()
+	                                             ? "ECDHE-ECDSA-AES128-GCM-SHA256"
+	                                             : "ECDHE-ECDSA-CHACHA20-POLY1305"),
+	    "%s", stderr_text());
+	nghttpw_stream_listener_free(os.l);
+	nghttpw_tls_config_free(scfg);
+}
+
 #else /* !NGHTTPW_HAVE_TLS */
 
 #include <criterion/criterion.h>
