@@ -15,8 +15,10 @@
  *     Closed loop: CONNS connections send requests back to back until
  *     COUNT answers have come.  Prints: "done seconds req_per_s".  With
  *     PAUSE_MS, each connection first makes one exchange, then all wait
- *     PAUSE_MS before the COUNT start (so that a tracer attached during
- *     the pause sees the steady state only, not connection setup).
+ *     PAUSE_MS before the COUNT start, and after the line is printed the
+ *     connections stay open PAUSE_MS more (so that a tracer attached and
+ *     detached in the pauses sees the steady state only, not connection
+ *     setup and teardown).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -281,6 +283,10 @@ main(int argc, char **argv)
 	} else {
 		double s = (double) (now_ns() - t0) / 1e9;
 		printf("%llu %.3f %.0f\n", (unsigned long long) done, s, (double) done / s);
+		if (argc == 6) {
+			fflush(stdout);
+			usleep((useconds_t) atoi(argv[5]) * 1000);
+		}
 	}
 	return 0;
 }
