@@ -547,6 +547,66 @@ Test(aio, stress_stop_racing_sleep_and_free, .timeout = 60)
 	}
 }
 
+/* A callback that restarts its aio, with other threads waiting on it:
+ * the aio stays busy from one operation into the next, so no wait returns
+ * before the chain ends, and each callback sees its own result and count
+ * (read without a lock). */
+typedef struct {
+	nghttpw_aio *aio;
+	int          limit;
+	atomic_int   calls;
+	atomic_int   bad;
+} restart_chain;
+
+static void
+chain_cb(void *arg)
+{
+	restart_chain *c = arg;
+	int            n = atomic_fetch_add(&c->calls, 1) + 1;
+
+	if (nghttpw_aio_result(c->aio) != n ||
+	    nghttpw_aio_count(c->aio) != (size_t) n) {
+		atomic_fetch_add(&c->bad, 1);
+	}
+	if (n < c->limit) {
+		instant_start(c->aio, n + 1, (size_t) n + 1);
+	}
+}
+
+static void *
+chain_waiter(void *arg)
+{
+	restart_chain *c = arg;
+
+	nghttpw_aio_wait(c->aio);
+	if (atomic_load(&c->calls) != c->limit || nghttpw_aio_busy(c->aio)) {
+		atomic_fetch_add(&c->bad, 1);
+	}
+	return (NULL);
+}
+
+Test(aio, stress_waiters_on_a_restarting_callback, .timeout = 60)
+{
+	enum { WAITERS = 3 };
+	restart_chain c = { .limit = 20 };
+	pthread_t     t[WAITERS];
+
+	cr_assert_eq(nghttpw_aio_alloc(&c.aio, chain_cb, &c), 0);
+	for (int round = 0; round < 500; round++) {
+		atomic_store(&c.calls, 0);
+		instant_start(c.aio, 1, 1);
+		for (int i = 0; i < WAITERS; i++) {
+			pthread_create(&t[i], NULL, chain_waiter, &c);
+		}
+		chain_waiter(&c);
+		for (int i = 0; i < WAITERS; i++) {
+			pthread_join(t[i], NULL);
+		}
+		cr_assert_eq(atomic_load(&c.bad), 0, "round %d", round);
+	}
+	nghttpw_aio_free(c.aio);
+}
+
 /* A callback that reaps its own aio while nghttpw_fini is shutting the
  * loops down must neither deadlock nor leak. */
 Test(aio, stress_reap_from_callback_during_fini, .timeout = 60)

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/stream.h"
 #include "nghttpw/nghttpw.h"
 #include "support/pairs.h"
 
@@ -316,6 +317,74 @@ check_recv_timeout(pair_kind kind)
 
 Test(stream, recv_timeout_tcp4) { check_recv_timeout(KIND_TCP4); }
 Test(stream, recv_timeout_user_stream) { check_recv_timeout(KIND_MEM); }
+
+/* An aio made for a stream (stream_aio_alloc) lives on the stream's loop:
+ * a timeout, which fires on the aio's home loop, calls back on the same
+ * thread as the I/O does.  Several streams over four loops, so a home
+ * picked apart from the stream would show. */
+typedef struct {
+	nghttpw_stream *s;
+	nghttpw_aio    *aio;
+	atomic_int      calls;
+	pthread_t       thread;
+} thread_probe;
+
+static void
+thread_probe_cb(void *arg)
+{
+	thread_probe *p = arg;
+
+	p->thread = pthread_self();
+	atomic_fetch_add(&p->calls, 1);
+}
+
+static pthread_t
+probe_recv(thread_probe *p, nghttpw_stream *peer, nghttpw_duration timeout,
+    int want)
+{
+	char        buf[1];
+	nghttpw_iov iov = { buf, sizeof(buf) };
+
+	atomic_store(&p->calls, 0);
+	nghttpw_aio_set_timeout(p->aio, timeout);
+	cr_assert_eq(nghttpw_aio_set_iov(p->aio, 1, &iov), 0);
+	nghttpw_stream_recv(p->s, p->aio);
+	if (peer != NULL) {
+		cr_assert_eq(send_all(peer, "x", 1, NULL), 0);
+	}
+	nghttpw_aio_wait(p->aio);
+	cr_assert_eq(atomic_load(&p->calls), 1);
+	cr_assert_eq(nghttpw_aio_result(p->aio), want);
+	return (p->thread);
+}
+
+Test(stream, stream_aio_is_homed_on_the_streams_loop)
+{
+	enum { NSTREAMS = 6 };
+	nghttpw_stream *a[NSTREAMS], *b[NSTREAMS];
+	thread_probe    p[NSTREAMS];
+
+	nghttpw_fini();
+	cr_assert_eq(nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 4),
+	    0);
+	for (int i = 0; i < NSTREAMS; i++) {
+		make_pair(KIND_TCP4, &a[i], &b[i]);
+		p[i] = (thread_probe) { .s = b[i] };
+		cr_assert_eq(
+		    stream_aio_alloc(b[i], &p[i].aio, thread_probe_cb, &p[i]), 0);
+	}
+	for (int i = 0; i < NSTREAMS; i++) {
+		pthread_t io = probe_recv(&p[i], a[i], 5000, 0);
+		pthread_t to = probe_recv(&p[i], NULL, 10, NGHTTPW_ETIMEDOUT);
+		cr_assert(pthread_equal(io, to), "stream %d: timeout off its loop", i);
+	}
+	for (int i = 0; i < NSTREAMS; i++) {
+		nghttpw_aio_free(p[i].aio);
+		nghttpw_stream_free(a[i]);
+		nghttpw_stream_free(b[i]);
+	}
+	nghttpw_fini();
+}
 
 Test(stream, empty_iov_is_einval)
 {

@@ -68,25 +68,37 @@ static void aio_expire(timer_node *t);
 static inline void
 aio_lock(nghttpw_aio *aio)
 {
-	pthread_mutex_lock(loop_mutex(aio->home));
+	pthread_mutex_lock(aio->mtx);
 }
 
 static inline void
 aio_unlock(nghttpw_aio *aio)
 {
-	pthread_mutex_unlock(loop_mutex(aio->home));
+	pthread_mutex_unlock(aio->mtx);
+}
+
+/* Wakes nghttpw_aio_wait; a broadcast nobody waits for is skipped, as it
+ * would be on every completion. */
+static inline void
+aio_wake_locked(nghttpw_aio *aio)
+{
+	if (aio->waiters > 0) {
+		pthread_cond_broadcast(&aio->cv);
+	}
 }
 
 /* Queues the callback: on the calling loop when there is one (no thread
- * hop after I/O), else on the aio's home loop.  Home mutex held. */
+ * hop after I/O), else on the aio's home loop.  The aio counts as in its
+ * callback from now on, so the callback need not lock before it runs:
+ * the run queue orders these writes before it.  Home mutex held. */
 static void
 aio_dispatch_locked(nghttpw_aio *aio)
 {
-	loop *l = loop_current();
-
-	if (l != NULL) {
-		loop_push_local(l, &aio->done_task);
-	} else {
+	aio->pending = false;
+	/* A counter: a callback that restarts the aio may still be running
+	 * its tail on one loop when the next completion runs on another. */
+	aio->in_cb++;
+	if (!loop_push_current(&aio->done_task)) {
 		loop_post_locked(aio->home, &aio->done_task);
 	}
 }
@@ -96,9 +108,11 @@ aio_finish_locked(nghttpw_aio *aio, int rv)
 {
 	aio->cancel_fn  = NULL;
 	aio->cancel_arg = NULL;
-	aio->result     = rv;
 	aio->finished   = true;
-	loop_timer_remove_locked(aio->home, &aio->timer);
+	atomic_store_explicit(&aio->result, rv, memory_order_relaxed);
+	if (timer_armed(&aio->timer)) {
+		loop_timer_remove_locked(aio->home, &aio->timer);
+	}
 	/* A cancel function still running may hold stale references to this
 	 * operation; the callback waits for it so no new operation overlaps. */
 	if (aio->cancelling > 0) {
@@ -115,7 +129,7 @@ aio_cancel_done_locked(nghttpw_aio *aio)
 		aio->finish_held = false;
 		aio_dispatch_locked(aio);
 	}
-	pthread_cond_broadcast(&aio->cv);
+	aio_wake_locked(aio);
 }
 
 /* Calls the cancel function of the deferred operation, if any.  Entered
@@ -132,7 +146,9 @@ aio_cancel_locked(nghttpw_aio *aio, int rv)
 	}
 	aio->cancel_fn  = NULL;
 	aio->cancel_arg = NULL;
-	loop_timer_remove_locked(aio->home, &aio->timer);
+	if (timer_armed(&aio->timer)) {
+		loop_timer_remove_locked(aio->home, &aio->timer);
+	}
 	aio->cancelling++;
 	cancel_call_push(&call, arg);
 	aio_unlock(aio);
@@ -143,22 +159,22 @@ aio_cancel_locked(nghttpw_aio *aio, int rv)
 }
 
 int
-nghttpw_aio_alloc(nghttpw_aio **aiop, void (*cb)(void *), void *arg)
+aio_alloc_on(nghttpw_aio **aiop, void (*cb)(void *), void *arg, loop *home)
 {
 	nghttpw_aio *aio;
 	int          rv = 0;
-	loop        *home;
 
 	if (aiop == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
-	if ((home = loop_pick(&rv)) == NULL) {
+	if (home == NULL && (home = loop_pick(&rv)) == NULL) {
 		return (rv);
 	}
 	if ((aio = calloc(1, sizeof(*aio))) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
 	aio->home    = home;
+	aio->mtx     = loop_mutex(home);
 	aio->cb      = cb;
 	aio->cb_arg  = arg;
 	aio->timeout = NGHTTPW_DURATION_DEFAULT;
@@ -169,6 +185,12 @@ nghttpw_aio_alloc(nghttpw_aio **aiop, void (*cb)(void *), void *arg)
 	task_init(&aio->done_task, aio_run_callback, aio);
 	*aiop = aio;
 	return (0);
+}
+
+int
+nghttpw_aio_alloc(nghttpw_aio **aiop, void (*cb)(void *), void *arg)
+{
+	return (aio_alloc_on(aiop, cb, arg, NULL));
 }
 
 void
@@ -220,9 +242,11 @@ nghttpw_aio_wait(nghttpw_aio *aio)
 		return;
 	}
 	aio_lock(aio);
+	aio->waiters++;
 	while (aio->pending || aio->in_cb || aio->cancelling > 0) {
-		pthread_cond_wait(&aio->cv, loop_mutex(aio->home));
+		pthread_cond_wait(&aio->cv, aio->mtx);
 	}
+	aio->waiters--;
 	aio_unlock(aio);
 }
 
@@ -240,12 +264,9 @@ nghttpw_aio_busy(nghttpw_aio *aio)
 int
 nghttpw_aio_result(nghttpw_aio *aio)
 {
-	int rv;
-
-	aio_lock(aio);
-	rv = aio->result;
-	aio_unlock(aio);
-	return (rv);
+	/* No lock: a callback, or a thread back from nghttpw_aio_wait, is
+	 * already ordered after the write. */
+	return (atomic_load_explicit(&aio->result, memory_order_relaxed));
 }
 
 size_t
@@ -366,12 +387,13 @@ nghttpw_aio_begin(nghttpw_aio *aio)
 {
 	aio_lock(aio);
 	if (aio->stopped) {
-		aio->result = NGHTTPW_ECANCELED;
-		aio->count  = 0;
+		atomic_store_explicit(
+		    &aio->result, NGHTTPW_ECANCELED, memory_order_relaxed);
+		aio->count = 0;
 		aio_unlock(aio);
 		return (false);
 	}
-	aio->result      = 0;
+	atomic_store_explicit(&aio->result, 0, memory_order_relaxed);
 	aio->count       = 0;
 	aio->cancel_fn   = NULL;
 	aio->abort_rv    = 0;
@@ -386,12 +408,21 @@ nghttpw_aio_begin(nghttpw_aio *aio)
 	return (true);
 }
 
-/* The deadline of the operation being deferred, and what expiry means. */
+/* The deadline of the operation being deferred, and what expiry means.
+ * Reads the clock into *now only when the deadline depends on it: most
+ * operations have none. */
 static nghttpw_time
-aio_deadline(nghttpw_aio *aio, nghttpw_time now, int *expire_rv)
+aio_deadline(nghttpw_aio *aio, nghttpw_time *now_p, int *expire_rv)
 {
 	nghttpw_time deadline;
+	nghttpw_time now;
 
+	*expire_rv = NGHTTPW_ETIMEDOUT;
+	if (!aio->use_expire && aio->timeout < 0 && !aio->sleeping) {
+		*now_p = 0;
+		return (TIMER_NEVER);
+	}
+	*now_p = now = nghttpw_clock();
 	if (aio->use_expire) {
 		deadline = aio->expire_at;
 	} else if (aio->timeout == NGHTTPW_DURATION_ZERO) {
@@ -401,7 +432,6 @@ aio_deadline(nghttpw_aio *aio, nghttpw_time now, int *expire_rv)
 	} else {
 		deadline = now + (nghttpw_time) aio->timeout;
 	}
-	*expire_rv = NGHTTPW_ETIMEDOUT;
 	if (aio->sleeping && aio->sleep_until <= deadline) {
 		*expire_rv = 0;
 		deadline   = aio->sleep_until;
@@ -412,13 +442,13 @@ aio_deadline(nghttpw_aio *aio, nghttpw_time now, int *expire_rv)
 bool
 nghttpw_aio_defer(nghttpw_aio *aio, nghttpw_aio_cancelfn fn, void *arg)
 {
-	nghttpw_time now = nghttpw_clock();
+	nghttpw_time now;
 	nghttpw_time deadline;
 	int          expire_rv;
 	int          rv;
 
 	aio_lock(aio);
-	deadline = aio_deadline(aio, now, &expire_rv);
+	deadline = aio_deadline(aio, &now, &expire_rv);
 	if (aio->stopped) {
 		rv = NGHTTPW_ECANCELED;
 	} else if (aio->abort_rv != 0) {
@@ -462,18 +492,12 @@ aio_run_callback(void *arg)
 {
 	nghttpw_aio *aio = arg;
 
-	aio_lock(aio);
-	aio->pending = false;
-	/* A counter: a callback that restarts the aio may still be running
-	 * its tail on one loop when the next completion runs on another. */
-	aio->in_cb++;
-	aio_unlock(aio);
 	if (aio->cb != NULL) {
 		aio->cb(aio->cb_arg);
 	}
 	aio_lock(aio);
 	aio->in_cb--;
-	pthread_cond_broadcast(&aio->cv);
+	aio_wake_locked(aio);
 	aio_unlock(aio);
 }
 

@@ -3,6 +3,7 @@
 #define NGHTTPW_CORE_AIO_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/uio.h>
 
 #include "core/list.h"
@@ -13,11 +14,14 @@
 #define AIO_NUM_IO 4
 
 struct nghttpw_aio {
-	loop *home; /* its mutex guards the state below; its heap the timer */
+	loop            *home; /* its heap holds the timer */
+	pthread_mutex_t *mtx;  /* home's mutex: guards the state below */
 	void (*cb)(void *);
 	void *cb_arg;
 
-	int              result;
+	/* Written under mtx; read without it by nghttpw_aio_result, which
+	 * the run queue orders after the write in a callback. */
+	atomic_int       result;
 	size_t           count;
 	nghttpw_duration timeout;
 	nghttpw_time     expire_at;
@@ -36,10 +40,11 @@ struct nghttpw_aio {
 	int                  abort_rv;   /* abort seen between begin and defer */
 	int                  expire_rv;  /* ETIMEDOUT, or 0 for a sleep */
 	unsigned             cancelling; /* cancel functions now running */
-	bool                 pending;    /* begun, callback not yet started */
+	bool                 pending;    /* begun, callback not yet queued */
 	bool                 finished;
 	bool                 finish_held; /* finished while cancelling */
-	unsigned             in_cb;       /* callbacks now running */
+	unsigned             in_cb;       /* callbacks queued or running */
+	unsigned             waiters;     /* threads in nghttpw_aio_wait */
 	bool                 stopped;
 	bool                 sleeping;
 	nghttpw_time         sleep_until;
@@ -60,6 +65,10 @@ struct nghttpw_aio {
 	uint64_t file_off;
 	uint64_t file_len;
 };
+
+/* nghttpw_aio_alloc with the aio homed on a given loop, so that its lock
+ * and timer are that loop's; home NULL picks one round-robin. */
+int aio_alloc_on(nghttpw_aio **aiop, void (*cb)(void *), void *arg, loop *home);
 
 /* Builds at most max iovec entries from the cursor; returns how many. */
 int aio_iov_to_iovec(nghttpw_aio *, struct iovec *, int max);

@@ -49,7 +49,10 @@ static struct {
 	.reap_idle_cv = PTHREAD_COND_INITIALIZER,
 };
 
-static _Thread_local loop *current_loop;
+/* initial-exec: read on every completion, and the general-dynamic model
+ * would make each read a call to __tls_get_addr. */
+static _Thread_local loop *current_loop
+    __attribute__((tls_model("initial-exec")));
 
 static void
 task_list_append(task **head, task **tail, task *t)
@@ -75,10 +78,20 @@ loop_mutex(loop *l)
 	return (&l->mtx);
 }
 
-void
+static void
 loop_push_local(loop *l, task *t)
 {
 	task_list_append(&l->run_head, &l->run_tail, t);
+}
+
+bool
+loop_push_current(task *t)
+{
+	if (current_loop == NULL) {
+		return (false);
+	}
+	loop_push_local(current_loop, t);
+	return (true);
 }
 
 void

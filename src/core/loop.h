@@ -37,13 +37,22 @@ pthread_mutex_t *loop_mutex(loop *);
 void loop_post(loop *l, task *t);
 void loop_post_locked(loop *l, task *t);
 
-/* Queues t on the calling loop's own run queue (caller is on a loop). */
-void loop_push_local(loop *l, task *t);
+/* Queues t on the calling thread's loop, without a lock; false (and
+ * nothing queued) when the caller is not on a loop. */
+bool loop_push_current(task *t);
 
 /* Timers; the caller holds the loop's mutex. */
 void timer_init(timer_node *, void (*expire)(timer_node *));
 int  loop_timer_add_locked(loop *, timer_node *);
 void loop_timer_remove_locked(loop *, timer_node *);
+
+/* Whether t is in its loop's heap: a check callers inline, since most
+ * completions have no timer to remove. */
+static inline bool
+timer_armed(const timer_node *t)
+{
+	return (t->index != SIZE_MAX);
+}
 
 /* Readiness registration for a descriptor. */
 int  loop_poll_add(loop *, poller_fd *);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/aio.h"
 #include "core/stream.h"
 
 void
@@ -11,7 +12,15 @@ stream_init(nghttpw_stream *s, const nghttpw_stream_ops *ops, void *arg)
 {
 	s->ops           = ops;
 	s->arg           = arg;
+	s->loop          = NULL;
 	s->wrapper_owned = false;
+}
+
+int
+stream_aio_alloc(
+    nghttpw_stream *s, nghttpw_aio **aiop, void (*cb)(void *), void *arg)
+{
+	return (aio_alloc_on(aiop, cb, arg, s->loop));
 }
 
 int

@@ -3,11 +3,13 @@
 #ifndef NGHTTPW_CORE_STREAM_H
 #define NGHTTPW_CORE_STREAM_H
 
+#include "core/loop.h"
 #include "nghttpw/nghttpw.h"
 
 struct nghttpw_stream {
 	const nghttpw_stream_ops *ops;
 	void                     *arg;
+	loop                     *loop; /* runs its I/O; NULL for a user's */
 	bool                      wrapper_owned; /* allocated by stream_alloc */
 };
 
@@ -21,6 +23,12 @@ int stream_set(nghttpw_stream *s, const char *name, const void *buf,
 
 /* For a transport that embeds its nghttpw_stream in its own object. */
 void stream_init(nghttpw_stream *, const nghttpw_stream_ops *, void *arg);
+
+/* nghttpw_aio_alloc for an aio that serves s: homed on the loop that runs
+ * s, so that its lock and timer are that thread's own, not another
+ * loop's (round-robin for a stream no loop of ours runs). */
+int stream_aio_alloc(
+    nghttpw_stream *s, nghttpw_aio **aiop, void (*cb)(void *), void *arg);
 
 typedef struct dialer_ops {
 	void (*d_free)(void *arg);

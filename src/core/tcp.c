@@ -461,6 +461,7 @@ tcp_conn_new(tcp_conn **cp, int fd, const tcp_settings *ts)
 	list_init(&c->sendq);
 	list_init(&c->recvq);
 	stream_init(&c->stream, &tcp_ops, c);
+	c->stream.loop = c->loop;
 	task_init(&c->free_task, tcp_free_task, c);
 	c->pfd.fd   = fd;
 	c->pfd.cb   = tcp_event;
