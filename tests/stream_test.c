@@ -447,6 +447,48 @@ Test(stream, recv_with_data_waiting_never_calls_back_inline)
 	nghttpw_stream_free(b);
 }
 
+/* A read that comes back short has emptied the socket, so the next read
+ * waits for readiness instead of trying the socket; bytes that arrive
+ * around that moment must still wake it, whichever comes first. */
+Test(stream, read_after_short_read_waits_for_new_data, .timeout = 60)
+{
+	nghttpw_stream *a, *b;
+	nghttpw_aio    *aio;
+	char            buf[64];
+	nghttpw_iov     iov = { buf, sizeof(buf) };
+
+	make_pair(KIND_TCP4, &a, &b);
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	nghttpw_aio_set_timeout(aio, 5000);
+	nghttpw_aio_set_iov(aio, 1, &iov);
+	for (int i = 0; i < 500; i++) {
+		size_t first = 1 + (size_t) (i % 13), second = 1 + (size_t) (i % 7);
+
+		cr_assert_eq(send_all(b, "0123456789abc", first, NULL), 0);
+		if (i % 2 == 0) {
+			nghttpw_msleep(1); /* sometimes already there */
+		}
+		nghttpw_stream_recv(a, aio);
+		nghttpw_aio_wait(aio);
+		cr_assert_eq(nghttpw_aio_result(aio), 0, "round %d", i);
+		cr_assert_eq(nghttpw_aio_count(aio), first, "round %d", i);
+
+		nghttpw_stream_recv(a, aio);
+		if (i % 3 == 0) {
+			nghttpw_msleep(1); /* sometimes already waiting */
+		}
+		cr_assert_eq(send_all(b, "ABCDEFG", second, NULL), 0);
+		nghttpw_aio_wait(aio);
+		cr_assert_eq(nghttpw_aio_result(aio), 0, "round %d: %s", i,
+		    nghttpw_strerror(nghttpw_aio_result(aio)));
+		cr_assert_eq(nghttpw_aio_count(aio), second, "round %d", i);
+		cr_assert_eq(memcmp(buf, "ABCDEFG", second), 0);
+	}
+	nghttpw_aio_free(aio);
+	nghttpw_stream_free(a);
+	nghttpw_stream_free(b);
+}
+
 Test(stream, refused_dial_gives_econnrefused)
 {
 	nghttpw_stream_listener *l;

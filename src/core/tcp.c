@@ -26,7 +26,8 @@ typedef struct tcp_conn {
 	list_node        recvq;
 	bool             closed;
 	bool             registered;
-	bool             unreadable; /* last read saw EAGAIN, no event since */
+	bool             unreadable; /* last read emptied it, no event since */
+	bool             eof_pending; /* the peer's FIN or an error is queued */
 	tcp_settings     settings;
 	nghttpw_sockaddr local;
 	nghttpw_sockaddr remote;
@@ -124,14 +125,30 @@ static int
 tcp_recv_some(tcp_conn *c, nghttpw_aio *aio, int *rv)
 {
 	struct iovec vec[TCP_RECV_IOV];
-	int          nvec = aio_iov_to_iovec(aio, vec, TCP_RECV_IOV);
+	int          nvec;
+	size_t       want = 0;
 	ssize_t      n;
 
+	/* With edge-triggered events, a socket that came up empty stays
+	 * empty until the next readiness event; a read now would only say
+	 * EAGAIN. */
+	if (c->unreadable) {
+		return (IO_AGAIN);
+	}
+	nvec = aio_iov_to_iovec(aio, vec, TCP_RECV_IOV);
+	for (int i = 0; i < nvec; i++) {
+		want += vec[i].iov_len;
+	}
 	do {
 		n = readv(c->pfd.fd, vec, nvec);
 	} while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		aio_iov_advance(aio, (size_t) n);
+		/* A short read took all the data the socket had (TCP hands
+		 * over all it has queued, up to the buffer), so it is empty
+		 * too -- unless an end it already announced waits behind the
+		 * data, which no new event will announce again. */
+		c->unreadable = (size_t) n < want && !c->eof_pending;
 		*rv = 0;
 	} else if (n == 0) {
 		*rv = NGHTTPW_ECLOSED;
@@ -216,6 +233,9 @@ tcp_event(void *arg, unsigned events)
 		if (events & POLLER_OUT) {
 			tcp_drain(c, &c->sendq, tcp_send_some);
 		}
+		if (events & (POLLER_HUP | POLLER_ERR)) {
+			c->eof_pending = true;
+		}
 		if (events & POLLER_IN) {
 			c->unreadable = false;
 			tcp_drain(c, &c->recvq, tcp_recv_some);
@@ -253,11 +273,7 @@ tcp_start(tcp_conn *c, nghttpw_aio *aio, list_node *q,
 	pthread_mutex_lock(&c->mtx);
 	if (c->closed) {
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-	} else if (list_empty(q) && !(q == &c->recvq && c->unreadable) &&
-	    io(c, aio, &rv) == IO_DONE) {
-		/* A read is tried at once unless the last one found nothing
-		 * and no readiness event came since: with edge-triggered
-		 * events that read would only say EAGAIN again. */
+	} else if (list_empty(q) && io(c, aio, &rv) == IO_DONE) {
 		nghttpw_aio_finish(aio, rv);
 	} else if (nghttpw_aio_defer(aio, tcp_cancel, c)) {
 		list_append(q, &aio->prov_node);

@@ -93,6 +93,9 @@ poller_run(poller *p, int timeout_ms)
 		if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
 			events |= POLLER_IN;
 		}
+		if (evs[i].events & (EPOLLRDHUP | EPOLLHUP)) {
+			events |= POLLER_HUP;
+		}
 		if (evs[i].events & (EPOLLOUT | EPOLLHUP)) {
 			events |= POLLER_OUT;
 		}

@@ -9,6 +9,7 @@
 #define POLLER_IN 0x1u
 #define POLLER_OUT 0x2u
 #define POLLER_ERR 0x4u
+#define POLLER_HUP 0x8u /* the peer shut down its side: reads end in EOF */
 
 typedef struct poller_fd {
 	int  fd;
