@@ -1182,8 +1182,8 @@ tls_conn_alloc(tls_conn **cp, nghttpw_stream *lower, nghttpw_tls_config *cfg,
 	/* The coalescing buffer comes when first needed. */
 	if ((c->rxbuf = malloc(TLS_RXBUF_SIZE)) == NULL) {
 		rv = NGHTTPW_ENOMEM;
-	} else if ((rv = nghttpw_aio_alloc(&c->rx_aio, tls_rx_cb, c)) == 0 &&
-	    (rv = nghttpw_aio_alloc(&c->tx_aio, tls_tx_cb, c)) == 0 &&
+	} else if ((rv = stream_aio_alloc(lower, &c->rx_aio, tls_rx_cb, c)) == 0 &&
+	    (rv = stream_aio_alloc(lower, &c->tx_aio, tls_tx_cb, c)) == 0 &&
 	    (rv = tls_map_error(mbedtls_ssl_setup(&c->ssl, &cfg->conf))) == 0) {
 		mbedtls_ssl_set_bio(&c->ssl, c, tls_bio_send, tls_bio_recv, NULL);
 		/* The configuration is read-only from tls_config_use on. */
@@ -1199,8 +1199,9 @@ tls_conn_alloc(tls_conn **cp, nghttpw_stream *lower, nghttpw_tls_config *cfg,
 			(void) mbedtls_ssl_set_session(&c->ssl, session);
 		}
 	}
-	if (rv == 0) {
-		rv = nghttpw_stream_alloc(&c->stream, &tls_ops, c);
+	if (rv == 0 && (rv = nghttpw_stream_alloc(&c->stream, &tls_ops, c)) == 0) {
+		/* Its I/O runs where the lower stream's does. */
+		c->stream->loop = lower->loop;
 	}
 	if (rv != 0) {
 		c->lower = NULL; /* stays the caller's */
