@@ -2,16 +2,22 @@
  * Tests for HTTP requests and responses (include/nghttpw/http.h) and the
  * internal message interface (src/http/http_msg.h).
  */
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include <nghttpw/http.h>
 #include <nghttpw/nghttpw.h>
 
+#include "http/http_date.h"
 #include "http/http_msg.h"
+#include "http/http_parse.h"
 
 /* A URL as nghttpw_url_parse would leave it, built by hand so that these
  * tests do not depend on the URL parser. */
@@ -1010,4 +1016,216 @@ Test(http_util, syntax)
 	cr_assert_not(nhw_http_name_eq("a", 1, "ab", 2));
 	cr_assert_str_eq(nhw_http_status_reason(404), "Not Found");
 	cr_assert_null(nhw_http_status_reason(499));
+}
+
+/* ---- fast paths: well-known fields, number and date formatting ---- */
+
+Test(http_fast, u64_str)
+{
+	char   buf[NHW_HTTP_U64_LEN];
+	size_t n;
+
+	n = nhw_http_u64_str(0, buf);
+	cr_assert(n == 1 && memcmp(buf, "0", 1) == 0);
+	n = nhw_http_u64_str(9, buf);
+	cr_assert(n == 1 && memcmp(buf, "9", 1) == 0);
+	n = nhw_http_u64_str(10, buf);
+	cr_assert(n == 2 && memcmp(buf, "10", 2) == 0);
+	n = nhw_http_u64_str(1234567890, buf);
+	cr_assert(n == 10 && memcmp(buf, "1234567890", 10) == 0);
+	n = nhw_http_u64_str(UINT64_MAX, buf);
+	cr_assert(n == 20 && memcmp(buf, "18446744073709551615", 20) == 0);
+}
+
+Test(http_fast, content_length_values)
+{
+	nghttpw_http_res *res;
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	cr_assert_eq(nghttpw_http_res_set_data(res, NULL, 0), 0);
+	cr_assert_str_eq(nghttpw_http_res_get_header(res, "Content-Length"), "0");
+	cr_assert_eq(nghttpw_http_res_copy_data(res, "0123456789", 10), 0);
+	cr_assert_str_eq(nghttpw_http_res_get_header(res, "content-length"), "10");
+
+	/* A file body of the largest length: the value grows in place. */
+	int fd = open("/dev/null", O_RDONLY);
+	cr_assert(fd >= 0);
+	cr_assert_eq(nhw_http_res_set_file(res, fd, 0, UINT64_MAX), 0);
+	cr_assert_str_eq(nghttpw_http_res_get_header(res, "CONTENT-LENGTH"),
+	    "18446744073709551615");
+	char *h = res_head(res);
+	cr_assert_str_eq(h,
+	    "HTTP/1.1 200 OK\r\n"
+	    "Content-Length: 18446744073709551615\r\n"
+	    "\r\n");
+	free(h);
+	nghttpw_http_res_free(res);
+}
+
+Test(http_fast, known_fields)
+{
+	nghttpw_http_req *req;
+	nhw_http_msg     *m;
+	cr_assert_eq(nghttpw_http_req_alloc(&req, NULL), 0);
+	m = nhw_http_req_msg(req);
+	cr_assert_null(nhw_http_msg_get_known(m, NHW_HDR_HOST));
+
+	/* Set in any spelling through the public calls, found by kind. */
+	cr_assert_eq(nghttpw_http_req_add_header(req, "hOST", "a.example"), 0);
+	cr_assert_eq(nghttpw_http_req_add_header(req, "X-Other", "1"), 0);
+	cr_assert_eq(nghttpw_http_req_add_header(req, "transfer-encoding", "gzip"), 0);
+	cr_assert_eq(nghttpw_http_req_add_header(req, "Transfer-Encoding", "chunked"), 0);
+	cr_assert_str_eq(nhw_http_msg_get_known(m, NHW_HDR_HOST), "a.example");
+	cr_assert_str_eq(nhw_http_msg_get_known(m, NHW_HDR_TRANSFER_ENCODING),
+	    "gzip, chunked");
+	cr_assert_null(nhw_http_msg_get_known(m, NHW_HDR_EXPECT));
+	cr_assert_null(nhw_http_msg_get_known(m, NHW_HDR_CONTENT_LENGTH));
+	/* Names that only look alike are not the known field. */
+	cr_assert_eq(nghttpw_http_req_set_header(req, "Hosts", "x"), 0);
+	cr_assert_eq(nghttpw_http_req_set_header(req, "Expect-", "x"), 0);
+	cr_assert_null(nhw_http_msg_get_known(m, NHW_HDR_EXPECT));
+
+	/* set_known keeps the field's place and spelling, and appends a
+	 * missing one with the usual spelling; get_header sees both. */
+	cr_assert_eq(nhw_http_msg_set_known(m, NHW_HDR_HOST, "b.example", 9), 0);
+	cr_assert_eq(nhw_http_msg_set_known(m, NHW_HDR_EXPECT, "100-continue", 12), 0);
+	cr_assert_str_eq(nghttpw_http_req_get_header(req, "HOST"), "b.example");
+	cr_assert_str_eq(nghttpw_http_req_get_header(req, "expect"), "100-continue");
+	char *h = req_head(req);
+	cr_assert_str_eq(h,
+	    "GET / HTTP/1.1\r\n"
+	    "hOST: b.example\r\n"
+	    "X-Other: 1\r\n"
+	    "transfer-encoding: gzip, chunked\r\n"
+	    "Hosts: x\r\n"
+	    "Expect-: x\r\n"
+	    "Expect: 100-continue\r\n"
+	    "\r\n");
+	free(h);
+
+	/* Deleting, or a reset, forgets them. */
+	cr_assert_eq(nghttpw_http_req_del_header(req, "TRANSFER-encoding"), 0);
+	cr_assert_null(nhw_http_msg_get_known(m, NHW_HDR_TRANSFER_ENCODING));
+	cr_assert_str_eq(nhw_http_msg_get_known(m, NHW_HDR_EXPECT), "100-continue");
+	cr_assert_str_eq(nhw_http_msg_get_known(m, NHW_HDR_HOST), "b.example");
+	nghttpw_http_req_reset(req);
+	cr_assert_null(nhw_http_msg_get_known(m, NHW_HDR_HOST));
+	cr_assert_null(nhw_http_msg_get_known(m, NHW_HDR_EXPECT));
+	cr_assert_eq(nghttpw_http_req_set_header(req, "Connection", "close"), 0);
+	cr_assert_str_eq(nhw_http_msg_get_known(m, NHW_HDR_CONNECTION), "close");
+	nghttpw_http_req_free(req);
+}
+
+/* Many fields and long values: past the slots and the pool inside the
+ * message, across resets, with known fields among them. */
+Test(http_fast, storage_growth)
+{
+	nghttpw_http_res *res;
+	nhw_http_msg     *m;
+	char              name[32], val[128];
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	m = nhw_http_res_msg(res);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 20; i++) {
+			snprintf(name, sizeof(name), "X-%d", i);
+			snprintf(val, sizeof(val), "%0*d", 10 + i * 5, round);
+			cr_assert_eq(nghttpw_http_res_set_header(res, name, val), 0);
+			if (i == 10) {
+				cr_assert_eq(nhw_http_msg_set_known(
+				                 m, NHW_HDR_DATE, "today", 5), 0);
+			}
+		}
+		/* Grow one value in place several times. */
+		for (int i = 0; i < 4; i++) {
+			cr_assert_eq(nghttpw_http_res_add_header(res, "x-0", "more"), 0);
+		}
+		size_t                n;
+		const nhw_http_field *f = nhw_http_msg_fields(m, &n);
+		cr_assert_eq(n, 21);
+		snprintf(val, sizeof(val), "%0*d, more, more, more, more", 10, round);
+		cr_assert_str_eq(f[0].value, val);
+		cr_assert_str_eq(f[11].name, "Date");
+		cr_assert_str_eq(nhw_http_msg_get_known(m, NHW_HDR_DATE), "today");
+		for (size_t i = 0; i < n; i++) {
+			cr_assert_eq(strlen(f[i].name), f[i].name_len);
+			cr_assert_eq(strlen(f[i].value), f[i].value_len);
+		}
+		char *h = res_head(res);
+		cr_assert_eq(nhw_http_res_head_size(res), strlen(h));
+		free(h);
+		nghttpw_http_res_reset(res);
+		cr_assert_null(nhw_http_msg_get_known(m, NHW_HDR_DATE));
+	}
+	nghttpw_http_res_free(res);
+}
+
+/* The parsed version string, now made without formatting. */
+static void
+check_parsed_version(const char *wire, const char *want)
+{
+	nghttpw_http_req *req;
+	http_parser       p;
+	parse_state       st;
+	size_t            used;
+
+	cr_assert_eq(nghttpw_http_req_alloc(&req, NULL), 0);
+	http_parser_init_req(&p, req, 8192, 100);
+	cr_assert_eq(http_parser_feed(&p, wire, 0, strlen(wire), &st, &used), 0);
+	cr_assert_eq(st, PARSE_HEAD_DONE);
+	cr_assert_str_eq(nghttpw_http_req_get_version(req), want);
+	http_parser_fini(&p);
+	nghttpw_http_req_free(req);
+}
+
+Test(http_fast, parsed_versions)
+{
+	check_parsed_version("GET / HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1");
+	check_parsed_version("GET / HTTP/1.0\r\n\r\n", "HTTP/1.0");
+}
+
+Test(http_fast, date_now)
+{
+	char   want[HTTP_DATE_SIZE];
+	size_t len;
+	time_t t;
+
+	/* Equal to formatting the time now (retried across a second's
+	 * edge), and a new value in the next second. */
+	const char *d;
+	do {
+		t = time(NULL);
+		http_date_format(t, want);
+		d = http_date_now(&len);
+	} while (time(NULL) != t);
+	cr_assert_str_eq(d, want);
+	cr_assert_eq(len, strlen(want));
+	cr_assert_eq(len, 29);
+	char first[HTTP_DATE_SIZE];
+	memcpy(first, d, len + 1);
+	while (time(NULL) == t) {
+		usleep(10000);
+	}
+	d = http_date_now(&len);
+	cr_assert_str_neq(d, first);
+	int64_t parsed;
+	cr_assert(http_date_parse(d, &parsed));
+	cr_assert(parsed > (int64_t) t);
+}
+
+/* Every byte at every place of words read eight at a time and of the
+ * tail: the value check agrees with the plain rule (no CTL but HTAB). */
+Test(http_fast, value_check_by_word)
+{
+	char s[21];
+	for (int pos = 0; pos < 21; pos++) {
+		for (int c = 0; c < 256; c++) {
+			memset(s, 'a', sizeof(s));
+			s[pos]    = (char) c;
+			bool want = c == '\t' || (c >= 0x20 && c != 0x7f);
+			cr_assert_eq(nhw_http_is_value(s, sizeof(s)), want,
+			    "byte %#x at %d", c, pos);
+		}
+	}
+	/* A tab with a CTL after it in the same word. */
+	cr_assert_not(nhw_http_is_value("ab\tcd\x01gh", 8));
+	cr_assert(nhw_http_is_value("ab\tcd\x80gh", 8));
 }

@@ -36,6 +36,26 @@ http_date_format(time_t t, char buf[HTTP_DATE_SIZE])
 	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+const char *
+http_date_now(size_t *lenp)
+{
+	/* Per thread, so no lock: each I/O thread formats once a second. */
+	static _Thread_local struct {
+		time_t t;
+		size_t len;
+		char   s[HTTP_DATE_SIZE];
+	} cache;
+	time_t now = time(NULL);
+
+	if (cache.len == 0 || cache.t != now) {
+		http_date_format(now, cache.s);
+		cache.t   = now;
+		cache.len = strlen(cache.s);
+	}
+	*lenp = cache.len;
+	return cache.s;
+}
+
 static bool
 take_digits(const char **sp, int n, int *v)
 {

@@ -2,15 +2,16 @@
  * The part that requests and responses share: the syntax checks, the
  * header field list and the body.
  *
- * Fields live in an array of slots.  Each slot owns one buffer holding
- * "name\0value\0".  Slots past nfields are spares whose buffers are kept
- * for reuse, so a message that is reset and refilled with headers of
- * similar sizes (a keep-alive connection) allocates nothing.
+ * Fields live in an array of slots, at first inside the message.  Each
+ * slot owns one buffer holding "name\0value\0", cut from the message's
+ * small pool while that lasts and from the heap after.  Slots past
+ * nfields are spares whose buffers are kept for reuse, so a message that
+ * is reset and refilled with headers of similar sizes (a keep-alive
+ * connection) allocates nothing, and a small one never does.
  */
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,34 +24,18 @@
 
 /* ---- syntax ---- */
 
-static bool
-is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9')) {
-		return true;
-	}
-	switch (c) {
-	case '!':
-	case '#':
-	case '$':
-	case '%':
-	case '&':
-	case '\'':
-	case '*':
-	case '+':
-	case '-':
-	case '.':
-	case '^':
-	case '_':
-	case '`':
-	case '|':
-	case '~':
-		return true;
-	default:
-		return false;
-	}
-}
+/* tchar (RFC 9110 5.6.2) by byte, ASCII only (the rest is 0): one load
+ * per byte for the names checked on every field. */
+static const unsigned char tchar_tab[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+	0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, /* 0x20 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, /* 0x30 */
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, /* 0x50 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, /* 0x70 */
+};
 
 static bool
 is_ctl(unsigned char c)
@@ -65,20 +50,41 @@ nhw_http_is_token(const char *s, size_t len)
 		return false;
 	}
 	for (size_t i = 0; i < len; i++) {
-		if (!is_tchar((unsigned char) s[i])) {
+		if (tchar_tab[(unsigned char) s[i]] == 0) {
 			return false;
 		}
 	}
 	return true;
 }
 
+/* Whether any of the 8 bytes in w is a CTL (below 0x20, or 0x7f).  Each
+ * test is exact for "any byte" (borrows only arise past a match). */
+static bool
+word_has_ctl(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101u;
+	const uint64_t high = 0x8080808080808080u;
+	uint64_t       del  = w ^ (ones * 0x7f);
+	return (((w - ones * 0x20) & ~w) | ((del - ones) & ~del)) & high;
+}
+
 bool
 nhw_http_is_value(const char *s, size_t len)
 {
+	size_t i = 0;
 	if (s == NULL) {
 		return false;
 	}
-	for (size_t i = 0; i < len; i++) {
+	/* Eight bytes at a time while they hold no CTL at all (HTAB, the
+	 * one allowed, is rare): values such as User-Agent are long. */
+	for (; len - i >= 8; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if (word_has_ctl(w)) {
+			break;
+		}
+	}
+	for (; i < len; i++) {
 		unsigned char c = (unsigned char) s[i];
 		if (is_ctl(c) && c != '\t') {
 			return false;
@@ -166,6 +172,49 @@ nhw_http_list_has_token(const char *list, const char *token)
 	}
 }
 
+/* ---- well-known fields ---- */
+
+/* Their usual spellings, by nhw_http_hdr. */
+static const struct {
+	const char *name;
+	size_t      len;
+} known_names[] = {
+	[NHW_HDR_OTHER]             = { "", 0 },
+	[NHW_HDR_CONNECTION]        = { "Connection", 10 },
+	[NHW_HDR_CONTENT_LENGTH]    = { "Content-Length", 14 },
+	[NHW_HDR_DATE]              = { "Date", 4 },
+	[NHW_HDR_EXPECT]            = { "Expect", 6 },
+	[NHW_HDR_HOST]              = { "Host", 4 },
+	[NHW_HDR_TRANSFER_ENCODING] = { "Transfer-Encoding", 17 },
+};
+
+#define KNOWN_COUNT (sizeof(known_names) / sizeof(known_names[0]))
+
+static uint8_t
+known_of(const char *name, size_t nlen)
+{
+	for (uint8_t h = 1; h < KNOWN_COUNT; h++) {
+		if (nhw_http_name_eq(
+		        name, nlen, known_names[h].name, known_names[h].len)) {
+			return h;
+		}
+	}
+	return NHW_HDR_OTHER;
+}
+
+size_t
+nhw_http_u64_str(uint64_t v, char buf[NHW_HTTP_U64_LEN])
+{
+	char   tmp[NHW_HTTP_U64_LEN];
+	size_t n = 0;
+	do {
+		tmp[sizeof(tmp) - ++n] = (char) ('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	memcpy(buf, tmp + sizeof(tmp) - n, n);
+	return n;
+}
+
 /* ---- field buffers ---- */
 
 static bool
@@ -196,10 +245,37 @@ add3(size_t a, size_t b, size_t extra)
 	return a + b + extra;
 }
 
+/* A field buffer of at least need bytes (need < SIZE_MAX), stored with
+ * its capacity in *capp: from the message's pool while it has room, else
+ * from the heap.  Pool space is only taken back by a reset; the pool is
+ * small, so little can be stranded. */
+static char *
+buf_get(nhw_http_msg *m, size_t need, size_t *capp)
+{
+	if (need <= sizeof(m->pool) - m->pool_len) {
+		char *buf = m->pool + m->pool_len;
+		m->pool_len += need;
+		*capp = need;
+		return buf;
+	}
+	size_t cap = round_cap(need);
+	char  *buf = cap != 0 ? malloc(cap) : NULL;
+	*capp      = cap;
+	return buf;
+}
+
+static void
+buf_put(nhw_http_msg *m, char *buf)
+{
+	if (!inside(buf, m->pool, sizeof(m->pool))) {
+		free(buf);
+	}
+}
+
 /* Fills a spare slot with a new field. */
 static int
-field_init(nhw_http_field *f, const char *name, size_t nlen, const char *val,
-    size_t vlen)
+field_init(nhw_http_msg *m, nhw_http_field *f, const char *name, size_t nlen,
+    const char *val, size_t vlen, uint8_t known)
 {
 	size_t need = add3(nlen, vlen, 2);
 	if (need == SIZE_MAX) {
@@ -209,29 +285,32 @@ field_init(nhw_http_field *f, const char *name, size_t nlen, const char *val,
 	char *old = NULL;
 	if (f->cap < need || inside(name, buf, f->cap) ||
 	    inside(val, buf, f->cap)) {
-		size_t cap = round_cap(need);
-		if (cap == 0 || (buf = malloc(cap)) == NULL) {
+		size_t cap;
+		if ((buf = buf_get(m, need, &cap)) == NULL) {
 			return NGHTTPW_ENOMEM;
 		}
-		old    = f->name; /* freed only once the sources are copied */
+		old    = f->name; /* given back only once the sources are copied */
 		f->cap = cap;
 	}
 	memcpy(buf, name, nlen);
 	buf[nlen] = '\0';
 	memcpy(buf + nlen + 1, val, vlen);
 	buf[nlen + 1 + vlen] = '\0';
-	free(old);
+	if (old != NULL) {
+		buf_put(m, old);
+	}
 	f->name      = buf;
 	f->name_len  = nlen;
 	f->value     = buf + nlen + 1;
 	f->value_len = vlen;
+	f->known     = known;
 	return 0;
 }
 
 /* Replaces the value of a field, keeping its name.  val may point into
  * the field's own buffer. */
 static int
-field_set_value(nhw_http_field *f, const char *val, size_t vlen)
+field_set_value(nhw_http_msg *m, nhw_http_field *f, const char *val, size_t vlen)
 {
 	size_t need = add3(f->name_len, vlen, 2);
 	if (need == SIZE_MAX) {
@@ -243,15 +322,15 @@ field_set_value(nhw_http_field *f, const char *val, size_t vlen)
 		f->value_len   = vlen;
 		return 0;
 	}
-	size_t cap = round_cap(need);
+	size_t cap;
 	char  *buf;
-	if (cap == 0 || (buf = malloc(cap)) == NULL) {
+	if ((buf = buf_get(m, need, &cap)) == NULL) {
 		return NGHTTPW_ENOMEM;
 	}
 	memcpy(buf, f->name, f->name_len + 1);
 	memcpy(buf + f->name_len + 1, val, vlen);
 	buf[f->name_len + 1 + vlen] = '\0';
-	free(f->name);
+	buf_put(m, f->name);
 	f->name      = buf;
 	f->value     = buf + f->name_len + 1;
 	f->value_len = vlen;
@@ -261,13 +340,13 @@ field_set_value(nhw_http_field *f, const char *val, size_t vlen)
 
 /* Appends ", val" to the value of a field. */
 static int
-field_append(nhw_http_field *f, const char *val, size_t vlen)
+field_append(nhw_http_msg *m, nhw_http_field *f, const char *val, size_t vlen)
 {
 	if (vlen == 0) {
 		return 0; /* an empty list element adds nothing */
 	}
 	if (f->value_len == 0) {
-		return field_set_value(f, val, vlen);
+		return field_set_value(m, f, val, vlen);
 	}
 	size_t need = add3(f->name_len, f->value_len, 2);
 	need        = need == SIZE_MAX ? SIZE_MAX : add3(need, vlen, 2);
@@ -285,9 +364,9 @@ field_append(nhw_http_field *f, const char *val, size_t vlen)
 		f->value_len   += 2 + vlen;
 		return 0;
 	}
-	size_t cap = round_cap(need);
+	size_t cap;
 	char  *buf;
-	if (cap == 0 || (buf = malloc(cap)) == NULL) {
+	if ((buf = buf_get(m, need, &cap)) == NULL) {
 		return NGHTTPW_ENOMEM;
 	}
 	size_t off = f->name_len + 1;
@@ -295,7 +374,7 @@ field_append(nhw_http_field *f, const char *val, size_t vlen)
 	memcpy(buf + off + f->value_len, ", ", 2);
 	memcpy(buf + off + f->value_len + 2, val, vlen);
 	buf[off + f->value_len + 2 + vlen] = '\0';
-	free(f->name);
+	buf_put(m, f->name);
 	f->name       = buf;
 	f->value      = buf + off;
 	f->value_len += 2 + vlen;
@@ -312,12 +391,20 @@ fields_reserve(nhw_http_msg *m)
 	if (m->nfields < m->fcap) {
 		return 0;
 	}
-	size_t ncap = m->fcap == 0 ? 8 : m->fcap * 2;
+	size_t          ncap = m->fcap * 2;
+	nhw_http_field *nf;
 	if (ncap > SIZE_MAX / sizeof(nhw_http_field)) {
 		return NGHTTPW_ENOMEM;
 	}
-	nhw_http_field *nf = realloc(m->fields, ncap * sizeof(*nf));
-	if (nf == NULL) {
+	if (m->fields == m->slots) {
+		/* Moving out of the message: the buffers go with the slots
+		 * (pool buffers do not move with them). */
+		if ((nf = malloc(ncap * sizeof(*nf))) == NULL) {
+			return NGHTTPW_ENOMEM;
+		}
+		memcpy(nf, m->slots, sizeof(m->slots));
+		memset(m->slots, 0, sizeof(m->slots));
+	} else if ((nf = realloc(m->fields, ncap * sizeof(*nf))) == NULL) {
 		return NGHTTPW_ENOMEM;
 	}
 	memset(nf + m->fcap, 0, (ncap - m->fcap) * sizeof(*nf));
@@ -338,6 +425,21 @@ fields_find(const nhw_http_msg *m, const char *name, size_t nlen, size_t from)
 	return m->nfields;
 }
 
+/* Index of the well-known field h, or nfields.  There is at most one:
+ * only Set-Cookie, which is not among them, is kept on separate lines. */
+static size_t
+fields_find_known(const nhw_http_msg *m, uint8_t h)
+{
+	if ((m->known & (1u << h)) == 0) {
+		return m->nfields;
+	}
+	size_t i = 0;
+	while (m->fields[i].known != h) {
+		i++;
+	}
+	return i;
+}
+
 /* Takes field i out of the list; its buffer becomes the first spare. */
 static void
 fields_remove(nhw_http_msg *m, size_t i)
@@ -347,19 +449,25 @@ fields_remove(nhw_http_msg *m, size_t i)
 	    (m->nfields - i - 1) * sizeof(m->fields[0]));
 	m->nfields--;
 	m->fields[m->nfields] = tmp;
+	if (tmp.known != NHW_HDR_OTHER) {
+		m->known &= ~(1u << tmp.known);
+	}
 }
 
 static int
 fields_append_new(nhw_http_msg *m, const char *name, size_t nlen,
-    const char *val, size_t vlen)
+    const char *val, size_t vlen, uint8_t known)
 {
 	int rv;
 	if ((rv = fields_reserve(m)) != 0 ||
-	    (rv = field_init(&m->fields[m->nfields], name, nlen, val, vlen)) !=
-	        0) {
+	    (rv = field_init(m, &m->fields[m->nfields], name, nlen, val, vlen,
+	         known)) != 0) {
 		return rv;
 	}
 	m->nfields++;
+	if (known != NHW_HDR_OTHER) {
+		m->known |= 1u << known;
+	}
 	return 0;
 }
 
@@ -397,6 +505,25 @@ nhw_http_msg_get_header(const nhw_http_msg *msg, const char *name)
 	return nhw_http_msg_get_header_n(msg, name, strlen(name));
 }
 
+const char *
+nhw_http_msg_get_known(const nhw_http_msg *msg, nhw_http_hdr h)
+{
+	size_t i = fields_find_known(msg, (uint8_t) h);
+	return i < msg->nfields ? msg->fields[i].value : NULL;
+}
+
+int
+nhw_http_msg_set_known(
+    nhw_http_msg *msg, nhw_http_hdr h, const char *val, size_t vlen)
+{
+	size_t i = fields_find_known(msg, (uint8_t) h);
+	if (i < msg->nfields) {
+		return field_set_value(msg, &msg->fields[i], val, vlen);
+	}
+	return fields_append_new(
+	    msg, known_names[h].name, known_names[h].len, val, vlen, (uint8_t) h);
+}
+
 int
 nhw_http_msg_add_header_n(nhw_http_msg *msg, const char *name, size_t nlen,
     const char *val, size_t vlen)
@@ -408,10 +535,10 @@ nhw_http_msg_add_header_n(nhw_http_msg *msg, const char *name, size_t nlen,
 	if (!keep_separate(name, nlen)) {
 		size_t i = fields_find(msg, name, nlen, 0);
 		if (i < msg->nfields) {
-			return field_append(&msg->fields[i], val, vlen);
+			return field_append(msg, &msg->fields[i], val, vlen);
 		}
 	}
-	return fields_append_new(msg, name, nlen, val, vlen);
+	return fields_append_new(msg, name, nlen, val, vlen, known_of(name, nlen));
 }
 
 int
@@ -424,9 +551,10 @@ nhw_http_msg_set_header_n(nhw_http_msg *msg, const char *name, size_t nlen,
 	}
 	size_t i = fields_find(msg, name, nlen, 0);
 	if (i == msg->nfields) {
-		return fields_append_new(msg, name, nlen, val, vlen);
+		return fields_append_new(
+		    msg, name, nlen, val, vlen, known_of(name, nlen));
 	}
-	int rv = field_set_value(&msg->fields[i], val, vlen);
+	int rv = field_set_value(msg, &msg->fields[i], val, vlen);
 	if (rv != 0) {
 		return rv;
 	}
@@ -479,14 +607,14 @@ msg_drop_data(nhw_http_msg *m)
 int
 nhw_http_msg_set_file(nhw_http_msg *msg, int fd, uint64_t off, uint64_t len)
 {
-	char cl[24];
-	int  n, rv;
+	char cl[NHW_HTTP_U64_LEN];
+	int  rv;
 
 	if (msg == NULL || fd < 0) {
 		return NGHTTPW_EINVAL;
 	}
-	n  = snprintf(cl, sizeof(cl), "%" PRIu64, len);
-	rv = nhw_http_msg_set_header_n(msg, "Content-Length", 14, cl, (size_t) n);
+	rv = nhw_http_msg_set_known(
+	    msg, NHW_HDR_CONTENT_LENGTH, cl, nhw_http_u64_str(len, cl));
 	if (rv != 0) {
 		return rv;
 	}
@@ -533,7 +661,7 @@ nhw_http_msg_alloc_data(nhw_http_msg *msg, size_t size, void **bufp)
 int
 nhw_http_msg_set_data(nhw_http_msg *msg, const void *body, size_t size, bool copy)
 {
-	char  cl[24];
+	char  cl[NHW_HTTP_U64_LEN];
 	void *buf = NULL;
 	int   rv;
 
@@ -551,9 +679,8 @@ nhw_http_msg_set_data(nhw_http_msg *msg, const void *body, size_t size, bool cop
 		}
 		memcpy(buf, body, size);
 	}
-	int n = snprintf(cl, sizeof(cl), "%zu", size);
-	rv    = nhw_http_msg_set_header_n(
-            msg, "Content-Length", 14, cl, (size_t) n);
+	rv = nhw_http_msg_set_known(
+	    msg, NHW_HDR_CONTENT_LENGTH, cl, nhw_http_u64_str(size, cl));
 	if (rv != 0) {
 		free(buf);
 		return rv;
@@ -586,31 +713,48 @@ nhw_http_msg_get_data(const nhw_http_msg *msg, const void **bodyp, size_t *sizep
 void
 nhw_http_msg_init(nhw_http_msg *msg)
 {
-	memset(msg, 0, sizeof(*msg));
+	/* The pool's bytes need no clearing. */
+	memset(msg, 0, offsetof(nhw_http_msg, pool));
+	msg->fields  = msg->slots;
+	msg->fcap    = NHW_HTTP_INLINE_FIELDS;
 	msg->file_fd = -1;
 	memcpy(msg->version, "HTTP/1.1", 9);
+}
+
+/* Frees the heap buffers of every slot and the slot array itself. */
+static void
+fields_free(nhw_http_msg *msg)
+{
+	for (size_t i = 0; i < msg->fcap; i++) {
+		buf_put(msg, msg->fields[i].name);
+	}
+	if (msg->fields != msg->slots) {
+		free(msg->fields);
+	}
 }
 
 void
 nhw_http_msg_clear(nhw_http_msg *msg)
 {
 	msg->nfields = 0;
+	msg->known   = 0;
 	if (msg->fcap > FIELD_KEEP_SLOTS) {
-		for (size_t i = 0; i < msg->fcap; i++) {
-			free(msg->fields[i].name);
-		}
-		free(msg->fields);
-		msg->fields = NULL;
-		msg->fcap   = 0;
+		fields_free(msg);
+		memset(msg->slots, 0, sizeof(msg->slots));
+		msg->fields = msg->slots;
+		msg->fcap   = NHW_HTTP_INLINE_FIELDS;
 	} else {
 		for (size_t i = 0; i < msg->fcap; i++) {
 			nhw_http_field *f = &msg->fields[i];
-			if (f->cap > FIELD_KEEP_CAP) {
-				free(f->name);
+			/* Pool buffers are all taken back below. */
+			if (inside(f->name, msg->pool, sizeof(msg->pool)) ||
+			    f->cap > FIELD_KEEP_CAP) {
+				buf_put(msg, f->name);
 				memset(f, 0, sizeof(*f));
 			}
 		}
 	}
+	msg->pool_len = 0;
 	msg_drop_data(msg);
 	memcpy(msg->version, "HTTP/1.1", 9);
 }
@@ -618,12 +762,7 @@ nhw_http_msg_clear(nhw_http_msg *msg)
 void
 nhw_http_msg_fini(nhw_http_msg *msg)
 {
-	for (size_t i = 0; i < msg->fcap; i++) {
-		free(msg->fields[i].name);
-	}
-	free(msg->fields);
+	fields_free(msg);
 	msg_drop_data(msg);
 	free(msg->head);
-	memset(msg, 0, sizeof(*msg));
-	msg->file_fd = -1;
 }

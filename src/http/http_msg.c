@@ -112,10 +112,16 @@ fields_size(const nhw_http_msg *m)
 	return n;
 }
 
-/* Makes room for len bytes plus a NUL in the message's head buffer. */
-static int
-head_reserve(nhw_http_msg *m, size_t len)
+/* A buffer for len bytes plus a NUL: the unused end of the message's
+ * pool when the head fits there (as a small one does), else the head
+ * buffer, kept across calls and resets.  Either stays intact until the
+ * message next changes.  NULL when out of memory. */
+static char *
+head_buf(nhw_http_msg *m, size_t len)
 {
+	if (len < sizeof(m->pool) - m->pool_len) {
+		return m->pool + m->pool_len;
+	}
 	if (len >= m->head_cap) {
 		size_t cap = m->head_cap * 2;
 		if (cap <= len) {
@@ -126,13 +132,13 @@ head_reserve(nhw_http_msg *m, size_t len)
 		}
 		char *buf = malloc(cap);
 		if (buf == NULL) {
-			return NGHTTPW_ENOMEM;
+			return NULL;
 		}
 		free(m->head);
 		m->head     = buf;
 		m->head_cap = cap;
 	}
-	return 0;
+	return m->head;
 }
 
 /* ---- status phrases ---- */
@@ -425,14 +431,14 @@ int
 nhw_http_req_get_head(nghttpw_http_req *req, const char **bufp, size_t *lenp)
 {
 	size_t len = nhw_http_req_head_size(req);
-	int    rv  = head_reserve(&req->msg, len);
-	if (rv != 0) {
-		return rv;
+	char  *buf = head_buf(&req->msg, len);
+	if (buf == NULL) {
+		return NGHTTPW_ENOMEM;
 	}
-	nhw_http_req_head_write(req, req->msg.head);
-	req->msg.head[len] = '\0';
-	*bufp              = req->msg.head;
-	*lenp              = len;
+	nhw_http_req_head_write(req, buf);
+	buf[len] = '\0';
+	*bufp    = buf;
+	*lenp    = len;
 	return 0;
 }
 
@@ -452,10 +458,12 @@ nghttpw_http_res_alloc(nghttpw_http_res **resp)
 	if (resp == NULL) {
 		return NGHTTPW_EINVAL;
 	}
-	if ((res = calloc(1, sizeof(*res))) == NULL) {
+	/* Not calloc: init clears the message, the largest part. */
+	if ((res = malloc(sizeof(*res))) == NULL) {
 		return NGHTTPW_ENOMEM;
 	}
 	nhw_http_msg_init(&res->msg);
+	memset(&res->reason, 0, sizeof(res->reason));
 	hstr_default(&res->reason, NULL);
 	res->status = NGHTTPW_HTTP_STATUS_OK;
 	*resp       = res;
@@ -693,14 +701,14 @@ int
 nhw_http_res_get_head(nghttpw_http_res *res, const char **bufp, size_t *lenp)
 {
 	size_t len = nhw_http_res_head_size(res);
-	int    rv  = head_reserve(&res->msg, len);
-	if (rv != 0) {
-		return rv;
+	char  *buf = head_buf(&res->msg, len);
+	if (buf == NULL) {
+		return NGHTTPW_ENOMEM;
 	}
-	nhw_http_res_head_write(res, res->msg.head);
-	res->msg.head[len] = '\0';
-	*bufp              = res->msg.head;
-	*lenp              = len;
+	nhw_http_res_head_write(res, buf);
+	buf[len] = '\0';
+	*bufp    = buf;
+	*lenp    = len;
 	return 0;
 }
 

@@ -15,38 +15,65 @@
 
 #include <nghttpw/http.h>
 
+/* Fields the library itself consults on (nearly) every message.  A
+ * message notes which of them it holds, so that looking one up needs no
+ * name comparisons and finds an absent one at once. */
+typedef enum {
+	NHW_HDR_OTHER,
+	NHW_HDR_CONNECTION,
+	NHW_HDR_CONTENT_LENGTH,
+	NHW_HDR_DATE,
+	NHW_HDR_EXPECT,
+	NHW_HDR_HOST,
+	NHW_HDR_TRANSFER_ENCODING,
+} nhw_http_hdr;
+
 /* One header field line.  name and value are NUL-terminated and also
- * carry their lengths; both live in one allocation of cap bytes that
- * starts at name.  cap is private to the message code. */
+ * carry their lengths; both live in one buffer of cap bytes that starts
+ * at name, in the message's pool or on the heap.  cap and known are
+ * private to the message code. */
 typedef struct nhw_http_field {
-	char  *name;
-	char  *value;
-	size_t name_len;
-	size_t value_len;
-	size_t cap;
+	char   *name;
+	char   *value;
+	size_t  name_len;
+	size_t  value_len;
+	size_t  cap;
+	uint8_t known; /* nhw_http_hdr of the name */
 } nhw_http_field;
 
+/* Field slots inside the message before the slot array goes to the heap,
+ * and bytes of field buffers taken from the message itself: enough for
+ * the fields of a typical small request or response, so that building
+ * one allocates nothing beyond the request or response. */
+#define NHW_HTTP_INLINE_FIELDS 6
+#define NHW_HTTP_POOL 256
+
 /* The message part.  Its members are private to http_msg.c and
- * http_headers.c: use the functions below. */
+ * http_headers.c: use the functions below.  It points into itself, so
+ * it must not be copied. */
 typedef struct nhw_http_msg {
 	nhw_http_field *fields;   /* fcap slots, nfields in use */
 	size_t          nfields;  /* slots past nfields keep spare buffers */
 	size_t          fcap;
+	unsigned        known;    /* bit h set: a field of nhw_http_hdr h */
 	void           *data;     /* body */
 	size_t          size;
 	bool            data_own; /* data was allocated here */
 	int             file_fd;  /* body from a file instead, when >= 0 */
 	uint64_t        file_off;
 	uint64_t        file_len;
-	char           *head;     /* serialization buffer, head_cap bytes */
+	char           *head;     /* head too large for the pool, head_cap bytes */
 	size_t          head_cap;
 	char            version[9];
+	size_t          pool_len; /* bytes of pool handed out since a reset */
+	nhw_http_field  slots[NHW_HTTP_INLINE_FIELDS]; /* fields, when small */
+	char            pool[NHW_HTTP_POOL]; /* last: init leaves it as is */
 } nhw_http_msg;
 
 /* Field-list primitives (http_headers.c) behind the functions below. */
 void nhw_http_msg_init(nhw_http_msg *msg);
 void nhw_http_msg_clear(nhw_http_msg *msg); /* reset: keeps small buffers */
-void nhw_http_msg_fini(nhw_http_msg *msg);  /* frees everything */
+void nhw_http_msg_fini(nhw_http_msg *msg);  /* frees everything; init to reuse */
 
 /* The message part of a request or response (never NULL for a valid
  * argument). */
@@ -60,6 +87,21 @@ const nhw_http_field *nhw_http_msg_fields(const nhw_http_msg *msg, size_t *count
 /* Looks a field up by name (case-insensitive); NULL when absent. */
 const char *nhw_http_msg_get_header(const nhw_http_msg *msg, const char *name);
 const char *nhw_http_msg_get_header_n(const nhw_http_msg *msg, const char *name, size_t name_len);
+
+/* The value of a well-known field (h is not NHW_HDR_OTHER), as
+ * get_header gives it for the field's name; NULL when absent. */
+const char *nhw_http_msg_get_known(const nhw_http_msg *msg, nhw_http_hdr h);
+
+/* Sets a well-known field, as set_header does with the field's usual
+ * spelling ("Content-Length"), but for a value the library made itself:
+ * it is not checked, so it must be a valid field value.  Errors:
+ * NGHTTPW_ENOMEM (message unchanged). */
+int nhw_http_msg_set_known(nhw_http_msg *msg, nhw_http_hdr h, const char *value, size_t value_len);
+
+/* Writes v in decimal (no NUL) and returns the number of digits (at most
+ * NHW_HTTP_U64_LEN). */
+#define NHW_HTTP_U64_LEN 20
+size_t nhw_http_u64_str(uint64_t v, char buf[NHW_HTTP_U64_LEN]);
 
 /* The same rules as the public functions, with counted strings (need not
  * be NUL-terminated).  The input is checked here (name a token, value

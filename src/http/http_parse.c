@@ -1,7 +1,6 @@
 /* llhttp glue.  The parser pauses when the head is complete so that the
  * bytes after it stay in the connection's buffer, and again at the end of
  * a message so that a pipelined next message is left alone. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,25 +102,26 @@ on_header_value_complete(llhttp_t *ll)
 static int
 set_start_line(http_parser *p)
 {
-	char version[16];
-	int  vlen;
-	int  rv;
+	/* llhttp takes one digit each for major and minor. */
+	char version[8] = { 'H', 'T', 'T', 'P', '/',
+		(char) ('0' + llhttp_get_http_major(&p->ll)), '.',
+		(char) ('0' + llhttp_get_http_minor(&p->ll)) };
+	size_t vlen = sizeof(version);
+	int    rv;
 
-	vlen = snprintf(version, sizeof(version), "HTTP/%d.%d",
-	    llhttp_get_http_major(&p->ll), llhttp_get_http_minor(&p->ll));
 	if (p->req != NULL) {
 		if ((rv = nhw_http_req_set_method_n(p->req, p->base + p->method.off,
 		        p->method.len)) != 0 ||
 		    (rv = nhw_http_req_set_uri_n(p->req, p->base + p->uri.off,
 		        p->uri.len)) != 0 ||
-		    (rv = nhw_http_req_set_version_n(p->req, version, (size_t) vlen)) != 0) {
+		    (rv = nhw_http_req_set_version_n(p->req, version, vlen)) != 0) {
 			return (rv == NGHTTPW_ENOMEM ? rv : NGHTTPW_EPROTO);
 		}
 		return (0);
 	}
 	if ((rv = nghttpw_http_res_set_status(p->res, llhttp_get_status_code(&p->ll))) !=
 	        0 ||
-	    (rv = nhw_http_res_set_version_n(p->res, version, (size_t) vlen)) != 0 ||
+	    (rv = nhw_http_res_set_version_n(p->res, version, vlen)) != 0 ||
 	    (rv = nhw_http_res_set_reason_n(p->res, p->base + p->status.off,
 	        p->status.len)) != 0) {
 		return (rv == NGHTTPW_ENOMEM ? rv : NGHTTPW_EPROTO);
@@ -142,7 +142,7 @@ on_headers_complete(llhttp_t *ll)
 		return (parser_fail(p, rv));
 	}
 	if ((ll->flags & F_TRANSFER_ENCODING) == 0 &&
-	    nhw_http_msg_get_header(p->msg, "Transfer-Encoding") != NULL) {
+	    nhw_http_msg_get_known(p->msg, NHW_HDR_TRANSFER_ENCODING) != NULL) {
 		/* An empty Transfer-Encoding llhttp lets pass: a peer that
 		 * reads it differently would frame the body differently. */
 		return (parser_fail(p, NGHTTPW_EPROTO));
