@@ -1151,6 +1151,49 @@ Test(http_conn, request_head_bounds)
 	nghttpw_stream_free(peer);
 }
 
+/* A request head awaited past the read buffer's linger: the idle bound
+ * still counts from the start of the wait, and a head that comes later
+ * (in pieces, two pipelined) is read whole. */
+Test(http_conn, request_after_the_idle_buffer_is_released)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_aio       *aio = new_aio(5000);
+	nghttpw_time       start;
+
+	conn_pair(&c, &peer);
+	nghttpw_http_req_alloc(&req, NULL);
+	http_conn_set_read_timeouts(c, 300, 1000);
+	start = nghttpw_clock();
+	nghttpw_http_conn_read_req(c, req, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_ETIMEDOUT);
+	cr_assert_geq(nghttpw_clock() - start, 290);
+	cr_assert_lt(nghttpw_clock() - start, 600);
+	cr_assert(!http_conn_head_started(c));
+
+	nghttpw_http_conn_read_req(c, req, aio);
+	nghttpw_msleep(120);
+	peer_send(peer, "GET /first-request-longer-than-sixteen");
+	nghttpw_msleep(20);
+	peer_send(peer, " HTTP/1.1\r\nHost: h\r\n\r\nGET /second HTTP/1.1\r\n");
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert_str_eq(nghttpw_http_req_get_uri(req),
+	    "/first-request-longer-than-sixteen");
+	cr_assert_gt(http_conn_buffered(c), 0);
+	nghttpw_http_conn_read_req(c, req, aio);
+	nghttpw_msleep(120);
+	peer_send(peer, "Host: h\r\n\r\n");
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert_str_eq(nghttpw_http_req_get_uri(req), "/second");
+	cr_assert_str_eq(nghttpw_http_req_get_header(req, "Host"), "h");
+	cr_assert_eq(http_conn_buffered(c), 0);
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
 Test(http_conn, unknown_transfer_coding_in_request_is_enotsup)
 {
 	expect_read_req_error(

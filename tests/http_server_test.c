@@ -1001,6 +1001,107 @@ Test(http_server, pipelined_requests_answered_in_order, .timeout = T_TIMEOUT)
 	nghttpw_http_server_release(s);
 }
 
+/* An idle keep-alive connection gives its read buffer back: the next
+ * requests on it, one alone and then pipelined ones in pieces, are served
+ * as before. */
+Test(http_server, keep_alive_after_the_idle_buffer_is_released,
+    .timeout = T_TIMEOUT)
+{
+	nghttpw_http_server  *s = server_hold("http://127.0.0.1:0");
+	nghttpw_http_handler *h = echo_handler("/p", NULL);
+	client                c;
+	int                   port;
+
+	cr_assert_eq(nghttpw_http_handler_set_tree(h), 0);
+	add(s, h);
+	port = server_start(s);
+	cl_open(&c, port);
+	for (int round = 0; round < 3; round++) {
+		exchange(&c, "GET /p/one HTTP/1.1\r\nHost: x\r\n\r\n", 200,
+		    "GET /p/one 0:");
+		nghttpw_msleep(150); /* past the linger */
+		/* A head longer than the idle wait's few bytes, in pieces. */
+		cl_send(&c, "GET /p/a-rather-long-path-to-span-rea");
+		nghttpw_msleep(20);
+		cl_send(&c, "ds HTTP/1.1\r\nHost: x\r\n\r\n"
+		            "POST /p/two HTTP/1.1\r\nHost: x\r\nContent-Le");
+		nghttpw_msleep(20);
+		cl_send(&c, "ngth: 3\r\n\r\nabc");
+		for (int i = 0; i < 2; i++) {
+			reply r;
+			cr_assert_eq(cl_reply(&c, &r, false), 0);
+			cr_assert_eq(r.status, 200);
+			cr_assert_str_eq(r.body,
+			    i == 0 ? "GET /p/a-rather-long-path-to-span-reads 0:"
+			           : "POST /p/two 3:abc");
+			reply_free(&r);
+		}
+		nghttpw_msleep(150);
+		/* A request that fits the idle wait's bytes exactly or not. */
+		exchange(&c, "GET /p HTTP/1.1\r\nHost: x\r\n\r\n", 200, "GET /p 0:");
+	}
+	cl_close(&c);
+	nghttpw_http_server_release(s);
+}
+
+/* Handlers come and go while requests are routed (the routing table is
+ * read without the server's mutex). */
+typedef struct {
+	int         port;
+	atomic_bool stop;
+} churn_arg;
+
+static void *
+churn_client(void *arg)
+{
+	churn_arg *a = arg;
+	client     c;
+
+	cl_open(&c, a->port);
+	while (!atomic_load(&a->stop)) {
+		reply r;
+		cl_send(&c, "GET /churn HTTP/1.1\r\nHost: x\r\n\r\n");
+		cr_assert_eq(cl_reply(&c, &r, false), 0);
+		cr_assert(r.status == 200 || r.status == 404, "%d", r.status);
+		if (r.status == 200) {
+			cr_assert_str_eq(r.body, "churn");
+		}
+		reply_free(&r);
+		exchange(&c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 200, "root");
+	}
+	cl_close(&c);
+	return (NULL);
+}
+
+Test(http_server, handlers_added_and_removed_while_serving, .timeout = 60)
+{
+	nghttpw_http_server *s = server_hold("http://127.0.0.1:0");
+	churn_arg            a;
+	pthread_t            t[4];
+
+	add(s, text_handler("/", "root"));
+	a.port = server_start(s);
+	atomic_init(&a.stop, false);
+	for (int i = 0; i < 4; i++) {
+		pthread_create(&t[i], NULL, churn_client, &a);
+	}
+	for (int i = 0; i < 300; i++) {
+		nghttpw_http_handler *h = text_handler("/churn", "churn");
+		add(s, h);
+		if (i % 3 == 0) {
+			nghttpw_msleep(1);
+		}
+		cr_assert_eq(nghttpw_http_server_del_handler(s, h), 0);
+		/* Requests still being served by it hold it. */
+		nghttpw_http_handler_free(h);
+	}
+	atomic_store(&a.stop, true);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+	}
+	nghttpw_http_server_release(s);
+}
+
 /* --------------------------------------------------------- time limits */
 
 Test(http_server, slow_header_gets_408, .timeout = T_TIMEOUT)

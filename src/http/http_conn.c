@@ -6,6 +6,7 @@
  * and finishes the user's aio when it is done; a cancel or timeout of the
  * user's aio aborts the internal one, whose callback then reports. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,11 @@
 #include "nghttpw/http.h"
 
 #define READ_BUF_INITIAL 4096
+/* An idle keep-alive connection gives its read buffer back after this
+ * long without a byte, and waits with a few inline bytes instead: the
+ * buffer costs no syscall while requests follow each other closely. */
+#define READ_LINGER_MS 50
+#define IDLE_BUF_SIZE 16
 #define FILE_BOUNCE_SIZE (64u * 1024u)
 
 typedef enum {
@@ -38,7 +44,9 @@ struct nghttpw_http_conn {
 	pthread_mutex_t mtx;
 	nghttpw_stream *stream;
 	bool            closed;
-	bool            must_close;
+	atomic_bool     must_close; /* read by the owner without the mutex */
+	bool            no_idle;    /* http_conn_stop_idle was called */
+	void *_Atomic   owner;
 	size_t          max_head;
 	size_t          max_fields;
 	size_t          max_body;
@@ -50,10 +58,14 @@ struct nghttpw_http_conn {
 	read_kind    rd_kind;
 	int          rd_abort;
 	size_t       rd_done; /* bytes delivered into the user's iov */
-	char        *rbuf;
+	char        *rbuf; /* NULL while idle (see READ_LINGER_MS) */
 	size_t       rcap;
 	size_t       rpos; /* first byte not yet consumed */
 	size_t       rlen; /* end of received bytes */
+	bool         rd_cold;     /* wait in idle_buf, not a new rbuf */
+	bool         rd_linger;   /* the stream recv is bounded by the linger */
+	bool         rd_lingered; /* this wait is past its linger */
+	char         idle_buf[IDLE_BUF_SIZE];
 	http_parser  parser;
 	nghttpw_iov *rd_iov; /* scratch for the rest of the user's iov */
 	unsigned     rd_iov_cap;
@@ -170,6 +182,18 @@ rd_set_deadline(nghttpw_http_conn *c, bool head_pending)
 	    ? (c->rlen == 0 ? c->idle_ms : c->head_ms)
 	    : NGHTTPW_DURATION_INFINITE;
 
+	c->rd_linger = false;
+	if (head_pending && c->rd_kind == RD_HEAD && c->rlen == 0 &&
+	    c->parser.req != NULL) {
+		/* Waiting for a request: bounded by the linger first, then
+		 * by what is left of the idle time (see rd_sio_cb). */
+		if (c->rd_lingered) {
+			ms = ms < 0 ? ms : ms - READ_LINGER_MS;
+		} else if (!c->rd_cold && (ms < 0 || ms > READ_LINGER_MS)) {
+			c->rd_linger = true;
+			ms           = READ_LINGER_MS;
+		}
+	}
 	if (ms < 0) {
 		nghttpw_aio_set_timeout(c->rd_sio, NGHTTPW_DURATION_INFINITE);
 	} else if (c->rlen == 0) {
@@ -183,12 +207,36 @@ rd_set_deadline(nghttpw_http_conn *c, bool head_pending)
 	}
 }
 
+/* Makes the read buffer (or doubles it), up to the head limit. */
+static int
+rd_grow(nghttpw_http_conn *c)
+{
+	size_t limit = c->max_head + 1;
+	size_t cap   = c->rcap == 0 ? READ_BUF_INITIAL : c->rcap * 2;
+	char  *grown;
+
+	if (c->rcap >= limit) {
+		return (NGHTTPW_EMSGSIZE);
+	}
+	if (cap > limit) {
+		cap = limit;
+	}
+	if ((grown = realloc(c->rbuf, cap)) == NULL) {
+		return (NGHTTPW_ENOMEM);
+	}
+	c->rbuf    = grown;
+	c->rcap    = cap;
+	c->rd_cold = false;
+	return (0);
+}
+
 /* Starts a stream recv into the free end of the read buffer, growing it
  * while a head is incomplete. */
 static int
 rd_fill_buffer(nghttpw_http_conn *c)
 {
 	nghttpw_iov iov;
+	int         rv;
 
 	bool head_pending = (c->rd_kind == RD_HEAD || c->rd_kind == RD_WHOLE) &&
 	    !c->parser.in_body;
@@ -197,23 +245,19 @@ rd_fill_buffer(nghttpw_http_conn *c)
 		/* Nothing kept: a body or raw read needs no earlier bytes. */
 		c->rpos = c->rlen = 0;
 	}
-	if (c->rlen == c->rcap) {
-		size_t limit = c->max_head + 1;
-		size_t cap   = c->rcap * 2;
-		char  *grown;
-		if (c->rcap >= limit) {
-			return (NGHTTPW_EMSGSIZE);
-		}
-		if (cap > limit) {
-			cap = limit;
-		}
-		if ((grown = realloc(c->rbuf, cap)) == NULL) {
-			return (NGHTTPW_ENOMEM);
-		}
-		c->rbuf = grown;
-		c->rcap = cap;
-	}
 	rd_set_deadline(c, head_pending);
+	if (c->rbuf == NULL && c->rd_cold) {
+		/* An idle wait after the linger: rd_sio_cb makes the buffer
+		 * once bytes come. */
+		iov.iov_buf = c->idle_buf;
+		iov.iov_len = sizeof(c->idle_buf);
+		nghttpw_aio_set_iov(c->rd_sio, 1, &iov);
+		nghttpw_stream_recv(c->stream, c->rd_sio);
+		return (0);
+	}
+	if (c->rlen == c->rcap && (rv = rd_grow(c)) != 0) {
+		return (rv);
+	}
 	iov.iov_buf = c->rbuf + c->rlen;
 	iov.iov_len = c->rcap - c->rlen;
 	nghttpw_aio_set_iov(c->rd_sio, 1, &iov);
@@ -288,6 +332,7 @@ rd_start_message(nghttpw_http_conn *c, nghttpw_http_req *req,
 		c->rpos = 0;
 	}
 	c->head_started = false;
+	c->rd_lingered  = false;
 	if (req != NULL) {
 		nghttpw_http_req_reset(req);
 		http_parser_init_req(&c->parser, req, c->max_head, c->max_fields);
@@ -367,13 +412,31 @@ rd_sio_cb(void *arg)
 	pthread_mutex_lock(&c->mtx);
 	if (c->rd_kind == RD_SOME || c->rd_kind == RD_ALL) {
 		c->rd_done += n;
+	} else if (c->rbuf == NULL && n > 0) {
+		/* The first bytes after an idle wait came into idle_buf. */
+		if (rd_grow(c) != 0) {
+			rv = NGHTTPW_ENOMEM;
+		} else {
+			memcpy(c->rbuf, c->idle_buf, n);
+			c->rlen = n;
+		}
 	} else {
 		c->rlen += n;
 	}
 	if (c->rd_abort != 0) {
 		rv = c->rd_abort;
 	}
-	if (rv == NGHTTPW_ECLOSED &&
+	if (rv == NGHTTPW_ETIMEDOUT && c->rd_linger && c->rd_abort == 0 &&
+	    c->rlen == 0 && !c->closed) {
+		/* Idle past the linger: give the buffer back and wait on for
+		 * the rest of the idle time in idle_buf. */
+		free(c->rbuf);
+		c->rbuf    = NULL;
+		c->rcap        = 0;
+		c->rd_cold     = true;
+		c->rd_lingered = true;
+		rd_progress(c);
+	} else if (rv == NGHTTPW_ECLOSED &&
 	    (c->rd_kind == RD_WHOLE || c->rd_kind == RD_BODY) &&
 	    c->parser.in_body && !c->closed) {
 		/* A body delimited by the close of the connection ends here. */
@@ -478,7 +541,9 @@ conn_read_head(nghttpw_http_conn *c, nghttpw_http_req *req,
 		return;
 	}
 	pthread_mutex_lock(&c->mtx);
-	if (rd_begin(c, aio, RD_HEAD)) {
+	if (c->no_idle && req != NULL) {
+		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
+	} else if (rd_begin(c, aio, RD_HEAD)) {
 		rd_start_message(c, req, res, false);
 		rd_progress(c);
 	}
@@ -729,7 +794,7 @@ nghttpw_http_conn_write_all(nghttpw_http_conn *c, nghttpw_aio *aio)
 static bool
 msg_says_close(nhw_http_msg *msg, const char *version)
 {
-	const char *conn = nhw_http_msg_get_header(msg, "Connection");
+	const char *conn = nhw_http_msg_get_known(msg, NHW_HDR_CONNECTION);
 
 	if (nhw_http_list_has_token(conn, "close")) {
 		return (true);
@@ -756,7 +821,7 @@ msg_prepare(nghttpw_http_conn *c, nhw_http_msg *msg, bool is_response,
 
 	nhw_http_msg_get_data(msg, &body, &size);
 	chunked = nhw_http_list_has_token(
-	    nhw_http_msg_get_header(msg, "Transfer-Encoding"), "chunked");
+	    nhw_http_msg_get_known(msg, NHW_HDR_TRANSFER_ENCODING), "chunked");
 	if (chunked) {
 		/* set_data added a length; with chunks it must not be sent
 		 * (a peer seeing both must refuse the message). */
@@ -768,17 +833,17 @@ msg_prepare(nghttpw_http_conn *c, nhw_http_msg *msg, bool is_response,
 			head_only = true; /* these never carry a body */
 		}
 	}
-	if (!chunked && nhw_http_msg_get_header(msg, "Content-Length") == NULL) {
+	if (!chunked &&
+	    nhw_http_msg_get_known(msg, NHW_HDR_CONTENT_LENGTH) == NULL) {
 		uint16_t status = is_response ? nghttpw_http_res_get_status(res) : 0;
 		/* A response always states its length, so that keep-alive
 		 * works; 1xx, 204 and 304 carry no body and no length. */
 		bool bodyless = is_response &&
 		    (status < 200 || status == 204 || status == 304);
 		if ((size > 0 || is_response) && !bodyless) {
-			char len[24];
-			int  l = snprintf(len, sizeof(len), "%zu", size);
-			if ((rv = nhw_http_msg_set_header_n(msg, "Content-Length", 14,
-			         len, (size_t) l)) != 0) {
+			char len[NHW_HTTP_U64_LEN];
+			if ((rv = nhw_http_msg_set_known(msg, NHW_HDR_CONTENT_LENGTH,
+			         len, nhw_http_u64_str(size, len))) != 0) {
 				return (rv);
 			}
 		}
@@ -954,20 +1019,14 @@ nghttpw_http_conn_alloc(nghttpw_http_conn **cp, nghttpw_stream *stream)
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
-	if ((c->rbuf = malloc(READ_BUF_INITIAL)) == NULL) {
-		free(c);
-		return (NGHTTPW_ENOMEM);
-	}
-	if ((rv = nghttpw_aio_alloc(&c->rd_sio, rd_sio_cb, c)) != 0 ||
-	    (rv = nghttpw_aio_alloc(&c->wr_sio, wr_sio_cb, c)) != 0) {
+	if ((rv = stream_aio_alloc(stream, &c->rd_sio, rd_sio_cb, c)) != 0 ||
+	    (rv = stream_aio_alloc(stream, &c->wr_sio, wr_sio_cb, c)) != 0) {
 		nghttpw_aio_free(c->rd_sio);
-		free(c->rbuf);
 		free(c);
 		return (rv);
 	}
 	pthread_mutex_init(&c->mtx, NULL);
 	task_init(&c->reap_task, conn_reap, c);
-	c->rcap       = READ_BUF_INITIAL;
 	c->stream     = stream;
 	c->max_head   = NGHTTPW_HTTP_MAX_HEADER_SIZE_DEFAULT;
 	c->max_fields = NGHTTPW_HTTP_MAX_HEADERS_DEFAULT;
@@ -1002,15 +1061,7 @@ nghttpw_http_conn_close(nghttpw_http_conn *c)
 bool
 nghttpw_http_conn_must_close(nghttpw_http_conn *c)
 {
-	bool close;
-
-	if (c == NULL) {
-		return (false);
-	}
-	pthread_mutex_lock(&c->mtx);
-	close = c->must_close;
-	pthread_mutex_unlock(&c->mtx);
-	return (close);
+	return (c != NULL && c->must_close);
 }
 
 int
@@ -1117,4 +1168,29 @@ http_conn_head_started(nghttpw_http_conn *c)
 	started = c->head_started || c->rlen > 0;
 	pthread_mutex_unlock(&c->mtx);
 	return (started);
+}
+
+void
+http_conn_stop_idle(nghttpw_http_conn *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	c->no_idle = true;
+	if (c->rd_user != NULL && c->rd_kind == RD_HEAD && c->rd_abort == 0) {
+		/* As conn_cancel: the stream aio's callback reports it. */
+		c->rd_abort = NGHTTPW_ECLOSED;
+		nghttpw_aio_abort(c->rd_sio, NGHTTPW_ECLOSED);
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
+void
+http_conn_set_owner(nghttpw_http_conn *c, void *owner)
+{
+	c->owner = owner;
+}
+
+void *
+http_conn_owner(nghttpw_http_conn *c)
+{
+	return (c->owner);
 }

@@ -49,4 +49,13 @@ size_t http_conn_buffered(nghttpw_http_conn *conn);
  * otherwise an idle keep-alive connection (just close). */
 bool http_conn_head_started(nghttpw_http_conn *conn);
 
+/* For a server's stop: fails a request head read now pending, and every
+ * later one, with NGHTTPW_ECLOSED (no new request is taken). */
+void http_conn_stop_idle(nghttpw_http_conn *conn);
+
+/* An opaque pointer for the server that made the connection (set before
+ * the connection is shared; NULL for others). */
+void  http_conn_set_owner(nghttpw_http_conn *conn, void *owner);
+void *http_conn_owner(nghttpw_http_conn *conn);
+
 #endif

@@ -5,14 +5,18 @@
  * pipelining) or close.
  *
  * Locks: http_registry_mtx (servers and handler registration), then a
- * server's mutex, then whatever the connection and stream code takes.
- * Handlers, the access log and handler destructors run with no lock of
- * ours held.  A connection's state is guarded by its server's mutex; at
- * most one of its aios is busy at a time, except that stop may abort or
- * close from outside. */
+ * server's mutex or its handler lock, then whatever the connection and
+ * stream code takes.  Handlers, the access log and handler destructors
+ * run with no lock of ours held.  A connection's state is touched only by
+ * its own aio callbacks, one at a time (its single aio is busy with one
+ * thing at a time); what stop, close and hijack share with them (the
+ * connection list, sc->conn, pins) is under the server's mutex, which a
+ * request never takes: requests take only the handler lock, for reading,
+ * to route. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +26,7 @@
 #include <unistd.h>
 
 #include "core/loop.h"
+#include "core/stream.h"
 #include "http/http_conn.h"
 #include "http/http_date.h"
 #include "http/http_msg.h"
@@ -53,7 +58,6 @@ static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 pthread_mutex_t   http_registry_mtx = PTHREAD_MUTEX_INITIALIZER;
 static list_node  servers           = { &servers, &servers };
-static list_node  handler_calls     = { &handler_calls, &handler_calls };
 
 typedef struct error_page {
 	struct error_page *next;
@@ -78,54 +82,56 @@ struct nghttpw_http_server {
 	bool                     accept_sleeping;
 	unsigned                 starts;
 	bool                     running;  /* accepting connections */
-	bool                     stopping; /* no new requests are read */
-	list_node                handlers;
+	atomic_bool              stopping; /* no new requests are read */
 	list_node                conns;
 	error_page              *pages;
 	nghttpw_duration         idle_ms;
 	nghttpw_duration         head_ms;
 	nghttpw_duration         stop_ms;
-	server_log_fn            log_fn;
-	void                    *log_arg;
+
+	/* Read by every request, changed rarely: under hlock. */
+	pthread_rwlock_t hlock;
+	list_node        handlers;
+	server_log_fn    log_fn;
+	void            *log_arg;
+	atomic_bool      log_on; /* log_fn is set: worth taking hlock */
 };
 
 typedef enum {
-	SC_READ_HEAD, /* rd_aio: read_req */
-	SC_CONTINUE,  /* wr_aio: "100 Continue" */
-	SC_READ_BODY, /* rd_aio: the body for the handler */
-	SC_DRAIN,     /* rd_aio: a small body nobody wants, then res */
-	SC_HANDLER,   /* h_aio: the handler */
-	SC_WRITE,     /* wr_aio: the response */
+	SC_READ_HEAD, /* read_req */
+	SC_CONTINUE,  /* writing "100 Continue" */
+	SC_READ_BODY, /* the body for the handler */
+	SC_DRAIN,     /* a small body nobody wants, then res */
+	SC_HANDLER,   /* the handler */
+	SC_WRITE,     /* the response */
 	SC_DONE,      /* closed or hijacked; the reaper frees it */
 } sc_state;
 
+/* Whether the handler may hijack: open while it runs. */
+enum { SC_H_SHUT, SC_H_OPEN, SC_H_HIJACKED };
+
 typedef struct srv_conn {
-	list_node             node;  /* in the server's conns */
-	list_node             hnode; /* in handler_calls while in a handler */
+	list_node             node; /* in the server's conns */
 	nghttpw_http_server  *srv;
-	nghttpw_http_conn    *conn;  /* NULL once closed or hijacked */
-	nghttpw_http_conn    *hconn; /* what the handler was given */
-	nghttpw_http_req     *req;   /* NULL once hijacked */
-	nghttpw_http_res     *res;   /* being (or waiting to be) written */
-	nghttpw_http_handler *h;     /* serving this request (held) */
-	nghttpw_aio          *rd_aio;
-	nghttpw_aio          *wr_aio;
-	nghttpw_aio          *h_aio;
+	nghttpw_http_conn    *conn; /* NULL once closed or hijacked */
+	nghttpw_http_req     *req;  /* NULL once hijacked */
+	nghttpw_http_res     *res;  /* being (or waiting to be) written */
+	nghttpw_http_handler *h;    /* serving this request (held) */
+	nghttpw_aio          *aio;  /* every step in turn: see sc_cb */
 	sc_state              state;
-	unsigned              pins; /* stop is using the aios unlocked */
+	atomic_int            hstate; /* SC_H_* */
+	unsigned              pins;   /* stop is using the aio unlocked */
+	nghttpw_duration      idle_ms;
 	bool                  have_req;     /* req holds this request's head */
 	bool                  head_req;     /* HEAD: the head only */
 	bool                  close_after;  /* the stream ends after res */
 	bool                  body_pending; /* a body was left unread */
-	bool                  hijacked;     /* guarded by http_registry_mtx */
 	nghttpw_sockaddr      peer;
 	nghttpw_iov           cont_iov;
 	task                  reap;
 } srv_conn;
 
-static void sc_read_cb(void *);
-static void sc_write_cb(void *);
-static void sc_handler_cb(void *);
+static void sc_cb(void *);
 static void sc_reap(void *);
 
 /* Small helpers. */
@@ -348,7 +354,7 @@ allow_add(char *allow, const char *method)
 /* The handler for a request: the longest matching path wins, then a
  * handler for the named host, then one for the very method (a GET
  * handler answers HEAD when no HEAD handler does).  When only the method
- * fails, allow lists those the path takes.  Caller holds s->mtx. */
+ * fails, allow lists those the path takes.  Caller holds s->hlock. */
 static nghttpw_http_handler *
 route_locked(nghttpw_http_server *s, const char *host, size_t host_len,
     const char *path, size_t path_len, const char *method, char *allow)
@@ -436,7 +442,7 @@ nghttpw_http_server_add_handler(nghttpw_http_server *s, nghttpw_http_handler *h)
 		return (NGHTTPW_EINVAL);
 	}
 	pthread_mutex_lock(&http_registry_mtx);
-	pthread_mutex_lock(&s->mtx);
+	pthread_rwlock_wrlock(&s->hlock);
 	if (h->server != NULL) {
 		rv = NGHTTPW_EBUSY;
 	}
@@ -452,7 +458,7 @@ nghttpw_http_server_add_handler(nghttpw_http_server *s, nghttpw_http_handler *h)
 		h->server = s;
 		list_append(&s->handlers, &h->node);
 	}
-	pthread_mutex_unlock(&s->mtx);
+	pthread_rwlock_unlock(&s->hlock);
 	pthread_mutex_unlock(&http_registry_mtx);
 	return (rv);
 }
@@ -466,7 +472,7 @@ nghttpw_http_server_del_handler(nghttpw_http_server *s, nghttpw_http_handler *h)
 		return (NGHTTPW_EINVAL);
 	}
 	pthread_mutex_lock(&http_registry_mtx);
-	pthread_mutex_lock(&s->mtx);
+	pthread_rwlock_wrlock(&s->hlock);
 	if (h->server != s) {
 		rv = NGHTTPW_ENOENT;
 	} else {
@@ -474,7 +480,7 @@ nghttpw_http_server_del_handler(nghttpw_http_server *s, nghttpw_http_handler *h)
 		list_remove(&h->node);
 		h->server = NULL;
 	}
-	pthread_mutex_unlock(&s->mtx);
+	pthread_rwlock_unlock(&s->hlock);
 	pthread_mutex_unlock(&http_registry_mtx);
 	return (rv);
 }
@@ -499,6 +505,16 @@ sc_close_locked(srv_conn *sc)
 }
 
 static void
+sc_close(srv_conn *sc)
+{
+	nghttpw_http_server *s = sc->srv;
+
+	pthread_mutex_lock(&s->mtx);
+	sc_close_locked(sc);
+	pthread_mutex_unlock(&s->mtx);
+}
+
+static void
 sc_reap(void *arg)
 {
 	srv_conn            *sc = arg;
@@ -509,9 +525,7 @@ sc_reap(void *arg)
 		pthread_cond_wait(&s->cv, &s->mtx);
 	}
 	pthread_mutex_unlock(&s->mtx);
-	nghttpw_aio_free(sc->rd_aio);
-	nghttpw_aio_free(sc->wr_aio);
-	nghttpw_aio_free(sc->h_aio);
+	nghttpw_aio_free(sc->aio);
 	nghttpw_http_res_free(sc->res);
 	nghttpw_http_req_free(sc->req);
 	if (sc->h != NULL) {
@@ -525,10 +539,10 @@ sc_reap(void *arg)
 }
 
 static void
-sc_read_next_locked(srv_conn *sc)
+sc_read_next(srv_conn *sc)
 {
-	if (sc->srv->stopping) {
-		sc_close_locked(sc);
+	if (atomic_load(&sc->srv->stopping)) {
+		sc_close(sc);
 		return;
 	}
 	sc->have_req     = false;
@@ -537,25 +551,26 @@ sc_read_next_locked(srv_conn *sc)
 	sc->body_pending = false;
 	sc->state        = SC_READ_HEAD;
 	/* The connection bounds the head itself (idle, then slow head). */
-	nghttpw_aio_set_timeout(sc->rd_aio, NGHTTPW_DURATION_INFINITE);
-	nghttpw_http_conn_read_req(sc->conn, sc->req, sc->rd_aio);
+	nghttpw_aio_set_timeout(sc->aio, NGHTTPW_DURATION_INFINITE);
+	nghttpw_http_conn_read_req(sc->conn, sc->req, sc->aio);
 }
 
 /* Starts writing res (which the server now owns). */
 static void
-sc_write_locked(srv_conn *sc, nghttpw_http_res *res)
+sc_write(srv_conn *sc, nghttpw_http_res *res)
 {
 	nghttpw_http_server *s = sc->srv;
 
 	sc->res   = res;
 	sc->state = SC_WRITE;
-	if (nghttpw_http_res_get_header(res, "Date") == NULL) {
+	if (nhw_http_msg_get_known(nhw_http_res_msg(res), NHW_HDR_DATE) == NULL) {
 		/* An origin server with a clock must send one (RFC 9110). */
-		char date[HTTP_DATE_SIZE];
-		http_date_format(time(NULL), date);
-		(void) nghttpw_http_res_set_header(res, "Date", date);
+		size_t      dlen;
+		const char *date = http_date_now(&dlen);
+		(void) nhw_http_msg_set_known(
+		    nhw_http_res_msg(res), NHW_HDR_DATE, date, dlen);
 	}
-	if (sc->body_pending || s->stopping ||
+	if (sc->body_pending || atomic_load(&s->stopping) ||
 	    nghttpw_http_conn_must_close(sc->conn)) {
 		sc->close_after = true;
 	}
@@ -563,24 +578,25 @@ sc_write_locked(srv_conn *sc, nghttpw_http_res *res)
 		(void) nghttpw_http_res_set_header(res, "Connection", "close");
 	} else if (sc->have_req &&
 	    strcmp(nghttpw_http_req_get_version(sc->req), "HTTP/1.0") == 0 &&
-	    nghttpw_http_res_get_header(res, "Connection") == NULL) {
+	    nhw_http_msg_get_known(nhw_http_res_msg(res), NHW_HDR_CONNECTION) ==
+	        NULL) {
 		/* It asked for keep-alive (else must_close said so). */
 		(void) nghttpw_http_res_set_header(res, "Connection", "keep-alive");
 	}
 	/* No bound on the whole write: a large body to a slow client may
 	 * take long.  A stop closes what is left. */
-	nghttpw_aio_set_timeout(sc->wr_aio, NGHTTPW_DURATION_INFINITE);
+	nghttpw_aio_set_timeout(sc->aio, NGHTTPW_DURATION_INFINITE);
 	if (sc->head_req) {
-		nghttpw_http_conn_write_res_head(sc->conn, res, sc->wr_aio);
+		nghttpw_http_conn_write_res_head(sc->conn, res, sc->aio);
 	} else {
-		nghttpw_http_conn_write_res(sc->conn, res, sc->wr_aio);
+		nghttpw_http_conn_write_res(sc->conn, res, sc->aio);
 	}
 }
 
 /* A response made by the server itself: status with the error page, and
  * the Allow field for a 405.  NULL when out of memory. */
 static nghttpw_http_res *
-error_res_locked(nghttpw_http_server *s, uint16_t status, const char *allow)
+error_res(nghttpw_http_server *s, uint16_t status, const char *allow)
 {
 	nghttpw_http_res *res;
 
@@ -588,7 +604,7 @@ error_res_locked(nghttpw_http_server *s, uint16_t status, const char *allow)
 		return (NULL);
 	}
 	if (nghttpw_http_res_set_status(res, status) != 0 ||
-	    res_error_locked(s, res) != 0 ||
+	    nghttpw_http_server_res_error(s, res) != 0 ||
 	    (allow != NULL &&
 	        nghttpw_http_res_set_header(res, "Allow", allow) != 0)) {
 		nghttpw_http_res_free(res);
@@ -599,26 +615,28 @@ error_res_locked(nghttpw_http_server *s, uint16_t status, const char *allow)
 
 /* Answers with an error; close says the stream is unusable after it. */
 static void
-sc_error_locked(srv_conn *sc, uint16_t status, bool close, const char *allow)
+sc_error(srv_conn *sc, uint16_t status, bool close, const char *allow)
 {
-	nghttpw_http_res *res = error_res_locked(sc->srv, status, allow);
+	nghttpw_http_res *res = error_res(sc->srv, status, allow);
 
 	if (res == NULL) {
-		sc_close_locked(sc);
+		sc_close(sc);
 		return;
 	}
 	if (close) {
 		sc->close_after = true;
 	}
-	sc_write_locked(sc, res);
+	sc_write(sc, res);
 }
 
 static bool
 sc_has_body(nghttpw_http_req *req, bool *chunked, uint64_t *length)
 {
-	const char *cl = nghttpw_http_req_get_header(req, "Content-Length");
+	const char *cl =
+	    nhw_http_msg_get_known(nhw_http_req_msg(req), NHW_HDR_CONTENT_LENGTH);
 
-	*chunked = nghttpw_http_req_get_header(req, "Transfer-Encoding") != NULL;
+	*chunked = nhw_http_msg_get_known(nhw_http_req_msg(req),
+	               NHW_HDR_TRANSFER_ENCODING) != NULL;
 	*length  = 0;
 	if (cl != NULL) {
 		*length = strtoull(cl, NULL, 10);
@@ -630,31 +648,31 @@ sc_has_body(nghttpw_http_req *req, bool *chunked, uint64_t *length)
  * and dropped first, so that the connection can stay; a large one, or one
  * the client waits to send (Expect), closes it instead. */
 static void
-sc_error_drain_locked(srv_conn *sc, uint16_t status, const char *allow,
+sc_error_drain(srv_conn *sc, uint16_t status, const char *allow,
     bool expect, bool chunked, uint64_t length)
 {
 	nghttpw_http_res *res;
 
 	if (!sc->body_pending || expect || (!chunked && length > DRAIN_MAX)) {
-		sc_error_locked(sc, status, sc->body_pending, allow);
+		sc_error(sc, status, sc->body_pending, allow);
 		return;
 	}
-	if ((res = error_res_locked(sc->srv, status, allow)) == NULL) {
-		sc_close_locked(sc);
+	if ((res = error_res(sc->srv, status, allow)) == NULL) {
+		sc_close(sc);
 		return;
 	}
 	sc->res   = res;
 	sc->state = SC_DRAIN;
-	nghttpw_aio_set_timeout(sc->rd_aio, sc->srv->idle_ms);
-	http_conn_read_body(sc->conn, sc->req, DRAIN_MAX, sc->rd_aio);
+	nghttpw_aio_set_timeout(sc->aio, sc->idle_ms);
+	http_conn_read_body(sc->conn, sc->req, DRAIN_MAX, sc->aio);
 }
 
 static void
-sc_read_body_locked(srv_conn *sc)
+sc_read_body(srv_conn *sc)
 {
 	sc->state = SC_READ_BODY;
-	nghttpw_aio_set_timeout(sc->rd_aio, sc->srv->idle_ms);
-	http_conn_read_body(sc->conn, sc->req, sc->h->max_body, sc->rd_aio);
+	nghttpw_aio_set_timeout(sc->aio, sc->idle_ms);
+	http_conn_read_body(sc->conn, sc->req, sc->h->max_body, sc->aio);
 }
 
 /* The Host field: required in HTTP/1.1, never repeated (repeats are
@@ -682,7 +700,7 @@ sc_target(nghttpw_http_req *req, const char **path, size_t *path_len,
     const char **host, size_t *host_len)
 {
 	const char *uri = nghttpw_http_req_get_uri(req);
-	const char *h   = nghttpw_http_req_get_header(req, "Host");
+	const char *h   = nhw_http_msg_get_known(nhw_http_req_msg(req), NHW_HDR_HOST);
 
 	*host     = h;
 	*host_len = h != NULL ? strlen(h) : 0;
@@ -715,9 +733,9 @@ sc_target(nghttpw_http_req *req, const char **path, size_t *path_len,
 }
 
 /* A request head has arrived: check it and route it.  Returns true when
- * the handler is to be called (by the caller, without the lock). */
+ * the handler is to be called (by the caller). */
 static bool
-sc_request_locked(srv_conn *sc)
+sc_request(srv_conn *sc)
 {
 	nghttpw_http_server  *s   = sc->srv;
 	nghttpw_http_req     *req = sc->req;
@@ -735,27 +753,28 @@ sc_request_locked(srv_conn *sc)
 	sc->body_pending = sc_has_body(req, &chunked, &length);
 
 	if (strcmp(version, "HTTP/1.1") != 0 && strcmp(version, "HTTP/1.0") != 0) {
-		sc_error_locked(sc, NGHTTPW_HTTP_STATUS_HTTP_VERSION_NOT_SUPP, true,
+		sc_error(sc, NGHTTPW_HTTP_STATUS_HTTP_VERSION_NOT_SUPP, true,
 		    NULL);
 		return (false);
 	}
 	if (strlen(nghttpw_http_req_get_uri(req)) > MAX_TARGET_LEN) {
-		sc_error_locked(sc, NGHTTPW_HTTP_STATUS_ENTITY_TOO_LONG, true, NULL);
+		sc_error(sc, NGHTTPW_HTTP_STATUS_ENTITY_TOO_LONG, true, NULL);
 		return (false);
 	}
-	te = nghttpw_http_req_get_header(req, "Transfer-Encoding");
+	te = nhw_http_msg_get_known(nhw_http_req_msg(req), NHW_HDR_TRANSFER_ENCODING);
 	if (te != NULL && !str_eq_nocase_trim(te, "chunked")) {
 		/* No other coding is understood, so the body cannot be
 		 * found: the stream is lost. */
-		sc_error_locked(sc, NGHTTPW_HTTP_STATUS_NOT_IMPLEMENTED, true, NULL);
+		sc_error(sc, NGHTTPW_HTTP_STATUS_NOT_IMPLEMENTED, true, NULL);
 		return (false);
 	}
 	if (!sc_target(req, &path, &path_len, &host, &host_len) ||
-	    !host_field_ok(nghttpw_http_req_get_header(req, "Host"), version) ||
+	    !host_field_ok(nhw_http_msg_get_known(nhw_http_req_msg(req),
+	                       NHW_HDR_HOST), version) ||
 	    (path_len == 1 && path[0] == '*' && strcmp(method, "OPTIONS") != 0)) {
 		/* RFC 9112 3.2: an HTTP/1.1 request has exactly one valid
 		 * Host field; and '*' only ever targets OPTIONS. */
-		sc_error_locked(sc, NGHTTPW_HTTP_STATUS_BAD_REQUEST, true, NULL);
+		sc_error(sc, NGHTTPW_HTTP_STATUS_BAD_REQUEST, true, NULL);
 		return (false);
 	}
 	if (te != NULL && strcmp(version, "HTTP/1.0") == 0) {
@@ -763,31 +782,36 @@ sc_request_locked(srv_conn *sc)
 		 * way we do, so the connection ends after this answer. */
 		sc->close_after = true;
 	}
-	expect = nghttpw_http_req_get_header(req, "Expect");
+	expect = nhw_http_msg_get_known(nhw_http_req_msg(req), NHW_HDR_EXPECT);
 	if (expect != NULL) {
 		if (!str_eq_nocase_trim(expect, "100-continue")) {
-			sc_error_locked(sc, NGHTTPW_HTTP_STATUS_EXPECTATION_FAILED,
+			sc_error(sc, NGHTTPW_HTTP_STATUS_EXPECTATION_FAILED,
 			    sc->body_pending, NULL);
 			return (false);
 		}
 		want_continue = sc->body_pending;
 	}
+	pthread_rwlock_rdlock(&s->hlock);
 	h = route_locked(s, host, host_len, path, path_len, method, allow);
+	if (h != NULL) {
+		/* Held: a del_handler meanwhile leaves it to this request. */
+		http_handler_hold(h);
+	}
+	pthread_rwlock_unlock(&s->hlock);
 	if (h == NULL) {
 		bool wrong_method = allow[0] != '\0';
-		sc_error_drain_locked(sc,
+		sc_error_drain(sc,
 		    wrong_method ? NGHTTPW_HTTP_STATUS_METHOD_NOT_ALLOWED
 		                 : NGHTTPW_HTTP_STATUS_NOT_FOUND,
 		    wrong_method ? allow : NULL, want_continue, chunked, length);
 		return (false);
 	}
-	http_handler_hold(h);
 	sc->h = h;
 	if (!h->collect || !sc->body_pending) {
 		return (true);
 	}
 	if (!chunked && length > h->max_body) {
-		sc_error_locked(sc, NGHTTPW_HTTP_STATUS_PAYLOAD_TOO_LARGE, true, NULL);
+		sc_error(sc, NGHTTPW_HTTP_STATUS_PAYLOAD_TOO_LARGE, true, NULL);
 		return (false);
 	}
 	if (want_continue && strcmp(version, "HTTP/1.1") == 0 &&
@@ -795,12 +819,12 @@ sc_request_locked(srv_conn *sc)
 		sc->state             = SC_CONTINUE;
 		sc->cont_iov.iov_buf  = (void *) continue_line;
 		sc->cont_iov.iov_len  = sizeof(continue_line) - 1;
-		nghttpw_aio_set_iov(sc->wr_aio, 1, &sc->cont_iov);
-		nghttpw_aio_set_timeout(sc->wr_aio, s->idle_ms);
-		nghttpw_http_conn_write_all(sc->conn, sc->wr_aio);
+		nghttpw_aio_set_iov(sc->aio, 1, &sc->cont_iov);
+		nghttpw_aio_set_timeout(sc->aio, sc->idle_ms);
+		nghttpw_http_conn_write_all(sc->conn, sc->aio);
 		return (false);
 	}
-	sc_read_body_locked(sc);
+	sc_read_body(sc);
 	return (false);
 }
 
@@ -810,99 +834,94 @@ sc_call_handler(srv_conn *sc)
 {
 	nghttpw_http_handler *h = sc->h;
 
-	pthread_mutex_lock(&http_registry_mtx);
-	list_append(&handler_calls, &sc->hnode);
-	pthread_mutex_unlock(&http_registry_mtx);
-	nghttpw_aio_set_timeout(sc->h_aio, NGHTTPW_DURATION_INFINITE);
-	if (!nghttpw_aio_begin(sc->h_aio)) {
+	sc->state = SC_HANDLER;
+	atomic_store(&sc->hstate, SC_H_OPEN);
+	nghttpw_aio_set_timeout(sc->aio, NGHTTPW_DURATION_INFINITE);
+	if (!nghttpw_aio_begin(sc->aio)) {
 		/* Cannot happen (the aio is never stopped); answer 500. */
-		nghttpw_aio_finish(sc->h_aio, NGHTTPW_ECANCELED);
+		nghttpw_aio_finish(sc->aio, NGHTTPW_ECANCELED);
 		return;
 	}
-	nghttpw_aio_set_input(sc->h_aio, 0, sc->req);
-	nghttpw_aio_set_input(sc->h_aio, 1, h);
-	nghttpw_aio_set_input(sc->h_aio, 2, sc->hconn);
-	h->cb(sc->h_aio);
+	nghttpw_aio_set_input(sc->aio, 0, sc->req);
+	nghttpw_aio_set_input(sc->aio, 1, h);
+	nghttpw_aio_set_input(sc->aio, 2, sc->conn);
+	h->cb(sc->aio);
 }
 
 /* What a failed head read means. */
 static void
-sc_head_failed_locked(srv_conn *sc, int rv)
+sc_head_failed(srv_conn *sc, int rv)
 {
 	if (sc->srv->stopping) {
-		sc_close_locked(sc);
+		sc_close(sc);
 		return;
 	}
 	switch (rv) {
 	case NGHTTPW_ETIMEDOUT:
 		if (http_conn_head_started(sc->conn)) {
-			sc_error_locked(
+			sc_error(
 			    sc, NGHTTPW_HTTP_STATUS_REQUEST_TIMEOUT, true, NULL);
 		} else {
-			sc_close_locked(sc); /* idle keep-alive connection */
+			sc_close(sc); /* idle keep-alive connection */
 		}
 		break;
 	case NGHTTPW_EPROTO:
-		sc_error_locked(sc, NGHTTPW_HTTP_STATUS_BAD_REQUEST, true, NULL);
+		sc_error(sc, NGHTTPW_HTTP_STATUS_BAD_REQUEST, true, NULL);
 		break;
 	case NGHTTPW_EMSGSIZE:
-		sc_error_locked(sc, NGHTTPW_HTTP_STATUS_HEADERS_TOO_LARGE, true, NULL);
+		sc_error(sc, NGHTTPW_HTTP_STATUS_HEADERS_TOO_LARGE, true, NULL);
 		break;
 	case NGHTTPW_ENOTSUP:
 		/* A request body in a transfer coding we cannot undo. */
-		sc_error_locked(sc, NGHTTPW_HTTP_STATUS_NOT_IMPLEMENTED, true, NULL);
+		sc_error(sc, NGHTTPW_HTTP_STATUS_NOT_IMPLEMENTED, true, NULL);
 		break;
 	default:
-		sc_close_locked(sc); /* gone, reset, closed */
+		sc_close(sc); /* gone, reset, closed */
 		break;
 	}
 }
 
 static void
-sc_body_failed_locked(srv_conn *sc, int rv)
+sc_body_failed(srv_conn *sc, int rv)
 {
 	switch (rv) {
 	case NGHTTPW_EMSGSIZE:
-		sc_error_locked(sc, NGHTTPW_HTTP_STATUS_PAYLOAD_TOO_LARGE, true, NULL);
+		sc_error(sc, NGHTTPW_HTTP_STATUS_PAYLOAD_TOO_LARGE, true, NULL);
 		break;
 	case NGHTTPW_EPROTO:
-		sc_error_locked(sc, NGHTTPW_HTTP_STATUS_BAD_REQUEST, true, NULL);
+		sc_error(sc, NGHTTPW_HTTP_STATUS_BAD_REQUEST, true, NULL);
 		break;
 	case NGHTTPW_ETIMEDOUT:
-		sc_error_locked(sc, NGHTTPW_HTTP_STATUS_REQUEST_TIMEOUT, true, NULL);
+		sc_error(sc, NGHTTPW_HTTP_STATUS_REQUEST_TIMEOUT, true, NULL);
 		break;
 	default:
-		sc_close_locked(sc);
+		sc_close(sc);
 		break;
 	}
 }
 
 static void
-sc_read_cb(void *arg)
+sc_read_done(srv_conn *sc, int rv)
 {
-	srv_conn            *sc          = arg;
-	nghttpw_http_server *s           = sc->srv;
-	int                  rv          = nghttpw_aio_result(sc->rd_aio);
-	bool                 call_handler = false;
+	bool call_handler = false;
 
-	pthread_mutex_lock(&s->mtx);
 	switch (sc->state) {
 	case SC_READ_HEAD:
 		if (rv != 0) {
-			sc_head_failed_locked(sc, rv);
+			sc_head_failed(sc, rv);
 		} else {
-			call_handler = sc_request_locked(sc);
+			call_handler = sc_request(sc);
 		}
 		break;
 	case SC_READ_BODY:
 		if (rv != 0) {
-			sc_body_failed_locked(sc, rv);
+			sc_body_failed(sc, rv);
 		} else {
 			sc->body_pending = false;
 			call_handler     = true;
 		}
 		break;
-	case SC_DRAIN: {
+	default: { /* SC_DRAIN */
 		nghttpw_http_res *res = sc->res;
 		sc->res               = NULL;
 		if (rv == 0) {
@@ -911,103 +930,78 @@ sc_read_cb(void *arg)
 			sc->close_after = true;
 		}
 		if (rv == 0 || rv == NGHTTPW_EMSGSIZE) {
-			sc_write_locked(sc, res);
+			sc_write(sc, res);
 		} else if (rv == NGHTTPW_EPROTO || rv == NGHTTPW_ETIMEDOUT) {
 			/* The body was malformed or too slow: that is the
 			 * answer now, and the stream ends with it. */
 			nghttpw_http_res_free(res);
-			sc_error_locked(sc,
+			sc_error(sc,
 			    rv == NGHTTPW_EPROTO ? NGHTTPW_HTTP_STATUS_BAD_REQUEST
 			                         : NGHTTPW_HTTP_STATUS_REQUEST_TIMEOUT,
 			    true, NULL);
 		} else {
 			nghttpw_http_res_free(res); /* the peer is gone */
-			sc_close_locked(sc);
+			sc_close(sc);
 		}
 		break;
 	}
-	default:
-		break; /* SC_DONE: the close or stop got here first */
 	}
-	if (call_handler) {
-		sc->state = SC_HANDLER;
-		sc->hconn = sc->conn;
-	}
-	pthread_mutex_unlock(&s->mtx);
 	if (call_handler) {
 		sc_call_handler(sc);
 	}
 }
 
 static void
-sc_handler_cb(void *arg)
+sc_handler_done(srv_conn *sc, int rv)
 {
-	srv_conn            *sc  = arg;
 	nghttpw_http_server *s   = sc->srv;
-	int                  rv  = nghttpw_aio_result(sc->h_aio);
-	nghttpw_http_res    *res = nghttpw_aio_get_output(sc->h_aio, 0);
-	bool                 hijacked;
+	nghttpw_http_res    *res = nghttpw_aio_get_output(sc->aio, 0);
 
-	pthread_mutex_lock(&http_registry_mtx);
-	if (list_linked(&sc->hnode)) {
-		list_remove(&sc->hnode);
-	}
-	hijacked = sc->hijacked;
-	pthread_mutex_unlock(&http_registry_mtx);
-
-	pthread_mutex_lock(&s->mtx);
-	if (hijacked) {
+	if (atomic_exchange(&sc->hstate, SC_H_SHUT) == SC_H_HIJACKED) {
 		/* The connection and the request are the handler's now, and
 		 * no response is ours to send. */
+		pthread_mutex_lock(&s->mtx);
+		http_conn_set_owner(nghttpw_aio_get_input(sc->aio, 2), NULL);
 		sc->conn = NULL;
 		sc->req  = NULL;
 		sc_close_locked(sc);
+		pthread_mutex_unlock(&s->mtx);
 	} else if (rv != 0 || res == NULL) {
 		if (rv != 0 && res != NULL) {
 			nghttpw_http_res_free(res);
 		}
-		sc_error_locked(
-		    sc, NGHTTPW_HTTP_STATUS_INTERNAL_SERVER_ERROR, true, NULL);
+		sc_error(sc, NGHTTPW_HTTP_STATUS_INTERNAL_SERVER_ERROR, true, NULL);
 	} else {
-		sc_write_locked(sc, res);
+		sc_write(sc, res);
 	}
-	pthread_mutex_unlock(&s->mtx);
 }
 
 static void
-sc_write_cb(void *arg)
+sc_write_done(srv_conn *sc, int rv)
 {
-	srv_conn             *sc = arg;
-	nghttpw_http_server  *s  = sc->srv;
-	int                   rv = nghttpw_aio_result(sc->wr_aio);
-	size_t                count = nghttpw_aio_count(sc->wr_aio);
-	nghttpw_http_res     *res;
-	nghttpw_http_handler *h;
-	server_log_fn         log_fn;
-	void                 *log_arg;
+	nghttpw_http_server  *s     = sc->srv;
+	size_t                count = nghttpw_aio_count(sc->aio);
+	nghttpw_http_res     *res   = sc->res;
+	nghttpw_http_handler *h     = sc->h;
+	server_log_fn         log_fn = NULL;
+	void                 *log_arg = NULL;
 
-	pthread_mutex_lock(&s->mtx);
 	if (sc->state == SC_CONTINUE) {
 		if (rv != 0) {
-			sc_close_locked(sc);
+			sc_close(sc);
 		} else {
-			sc_read_body_locked(sc);
+			sc_read_body(sc);
 		}
-		pthread_mutex_unlock(&s->mtx);
 		return;
 	}
-	if (sc->state != SC_WRITE) {
-		pthread_mutex_unlock(&s->mtx);
-		return;
-	}
-	res     = sc->res;
-	h       = sc->h;
 	sc->res = NULL;
 	sc->h   = NULL;
-	log_fn  = s->log_fn;
-	log_arg = s->log_arg;
-	pthread_mutex_unlock(&s->mtx);
-
+	if (atomic_load(&s->log_on)) {
+		pthread_rwlock_rdlock(&s->hlock);
+		log_fn  = s->log_fn;
+		log_arg = s->log_arg;
+		pthread_rwlock_unlock(&s->hlock);
+	}
 	if (log_fn != NULL) {
 		size_t head = nhw_http_res_head_size(res);
 		log_fn(log_arg, sc->have_req ? sc->req : NULL, res, &sc->peer,
@@ -1017,14 +1011,37 @@ sc_write_cb(void *arg)
 	if (h != NULL) {
 		http_handler_release(h);
 	}
-
-	pthread_mutex_lock(&s->mtx);
 	if (rv != 0 || sc->close_after || nghttpw_http_conn_must_close(sc->conn)) {
-		sc_close_locked(sc);
+		sc_close(sc);
 	} else {
-		sc_read_next_locked(sc);
+		sc_read_next(sc);
 	}
-	pthread_mutex_unlock(&s->mtx);
+}
+
+/* The callback of the connection's one aio: what finished is what the
+ * state says was started. */
+static void
+sc_cb(void *arg)
+{
+	srv_conn *sc = arg;
+	int       rv = nghttpw_aio_result(sc->aio);
+
+	switch (sc->state) {
+	case SC_READ_HEAD:
+	case SC_READ_BODY:
+	case SC_DRAIN:
+		sc_read_done(sc, rv);
+		break;
+	case SC_HANDLER:
+		sc_handler_done(sc, rv);
+		break;
+	case SC_CONTINUE:
+	case SC_WRITE:
+		sc_write_done(sc, rv);
+		break;
+	case SC_DONE:
+		break; /* the close or stop got here first */
+	}
 }
 
 /* Takes on an accepted stream.  Caller holds s->mtx. */
@@ -1043,19 +1060,18 @@ sc_start_locked(nghttpw_http_server *s, nghttpw_stream *stream)
 		free(sc);
 		return;
 	}
-	if (nghttpw_aio_alloc(&sc->rd_aio, sc_read_cb, sc) != 0 ||
-	    nghttpw_aio_alloc(&sc->wr_aio, sc_write_cb, sc) != 0 ||
-	    nghttpw_aio_alloc(&sc->h_aio, sc_handler_cb, sc) != 0 ||
+	if (stream_aio_alloc(stream, &sc->aio, sc_cb, sc) != 0 ||
 	    nghttpw_http_req_alloc(&sc->req, NULL) != 0) {
-		nghttpw_aio_free(sc->rd_aio);
-		nghttpw_aio_free(sc->wr_aio);
-		nghttpw_aio_free(sc->h_aio);
+		nghttpw_aio_free(sc->aio);
 		nghttpw_http_conn_close(conn);
 		free(sc);
 		return;
 	}
-	sc->srv  = s;
-	sc->conn = conn;
+	sc->srv     = s;
+	sc->conn    = conn;
+	sc->idle_ms = s->idle_ms;
+	atomic_init(&sc->hstate, SC_H_SHUT);
+	http_conn_set_owner(conn, sc);
 	task_init(&sc->reap, sc_reap, sc);
 	(void) nghttpw_http_conn_get_addr(conn, NGHTTPW_OPT_REMADDR, &sc->peer);
 	http_conn_set_read_timeouts(conn, s->idle_ms, s->head_ms);
@@ -1063,7 +1079,12 @@ sc_start_locked(nghttpw_http_server *s, nghttpw_stream *stream)
 	 * idle time without progress (slow-read defence). */
 	http_conn_set_write_stall(conn, s->idle_ms);
 	list_append(&s->conns, &sc->node);
-	sc_read_next_locked(sc);
+	if (s->stopping) {
+		sc_close_locked(sc);
+		return;
+	}
+	/* Not stopping: sc_read_next does not take the lock we hold. */
+	sc_read_next(sc);
 }
 
 /* Serves one given stream as if the listener had accepted it (for
@@ -1191,6 +1212,7 @@ server_free(nghttpw_http_server *s)
 	nghttpw_url_free(s->url);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mtx);
+	pthread_rwlock_destroy(&s->hlock);
 	free(s);
 }
 
@@ -1223,6 +1245,7 @@ nghttpw_http_server_hold(nghttpw_http_server **sp, const nghttpw_url *url)
 		return (NGHTTPW_ENOMEM);
 	}
 	pthread_mutex_init(&s->mtx, NULL);
+	pthread_rwlock_init(&s->hlock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cv, &attr);
@@ -1298,11 +1321,12 @@ server_shutdown_locked(nghttpw_http_server *s)
 	nghttpw_aio_wait(s->accept_aio);
 	pthread_mutex_lock(&s->mtx);
 
-	/* Connections waiting for a request get none. */
+	/* Connections waiting for a request get none (nor do those that
+	 * would wait for one next: they see stopping, or the conn says no). */
 	for (list_node *n = s->conns.next; n != &s->conns; n = n->next) {
 		srv_conn *sc = LIST_ENTRY(n, srv_conn, node);
-		if (sc->state == SC_READ_HEAD) {
-			nghttpw_aio_abort(sc->rd_aio, NGHTTPW_ECLOSED);
+		if (sc->conn != NULL) {
+			http_conn_stop_idle(sc->conn);
 		}
 	}
 	if (timed) {
@@ -1331,7 +1355,7 @@ server_shutdown_locked(nghttpw_http_server *s)
 			/* Unlocked: a handler's cancel function is called.  The
 			 * pin keeps sc in place meanwhile. */
 			pthread_mutex_unlock(&s->mtx);
-			nghttpw_aio_abort(sc->h_aio, NGHTTPW_ECLOSED);
+			nghttpw_aio_abort(sc->aio, NGHTTPW_ECLOSED);
 			pthread_mutex_lock(&s->mtx);
 		}
 		for (list_node *n = s->conns.next; n != &s->conns; n = n->next) {
@@ -1391,13 +1415,13 @@ nghttpw_http_server_release(nghttpw_http_server *s)
 	for (;;) {
 		nghttpw_http_handler *h = NULL;
 		pthread_mutex_lock(&http_registry_mtx);
-		pthread_mutex_lock(&s->mtx);
+		pthread_rwlock_wrlock(&s->hlock);
 		if ((n = list_first(&s->handlers)) != NULL) {
 			h = LIST_ENTRY(n, nghttpw_http_handler, node);
 			list_remove(n);
 			h->server = NULL;
 		}
-		pthread_mutex_unlock(&s->mtx);
+		pthread_rwlock_unlock(&s->hlock);
 		pthread_mutex_unlock(&http_registry_mtx);
 		if (h == NULL) {
 			break;
@@ -1518,36 +1542,34 @@ nghttpw_http_server_set_log(nghttpw_http_server *s,
 	if (s == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
-	pthread_mutex_lock(&s->mtx);
+	pthread_rwlock_wrlock(&s->hlock);
 	s->log_fn  = fn;
 	s->log_arg = arg;
-	pthread_mutex_unlock(&s->mtx);
+	atomic_store(&s->log_on, fn != NULL);
+	pthread_rwlock_unlock(&s->hlock);
 	return (0);
 }
 
 int
 nghttpw_http_hijack(nghttpw_http_conn *conn)
 {
-	int rv = NGHTTPW_ESTATE;
+	srv_conn *sc;
+	int       open = SC_H_OPEN;
+	int       rv   = NGHTTPW_ESTATE;
 
 	if (conn == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
-	pthread_mutex_lock(&http_registry_mtx);
-	for (list_node *n = handler_calls.next; n != &handler_calls;
-	     n = n->next) {
-		srv_conn *sc = LIST_ENTRY(n, srv_conn, hnode);
-		if (sc->hconn == conn) {
-			nghttpw_http_server *s = sc->srv;
-			pthread_mutex_lock(&s->mtx);
-			sc->hijacked = true;
-			/* Stop must not close it from now on. */
-			sc->conn = NULL;
-			pthread_mutex_unlock(&s->mtx);
-			rv = 0;
-			break;
-		}
+	if ((sc = http_conn_owner(conn)) == NULL) {
+		return (NGHTTPW_ESTATE); /* not a server's (any more) */
 	}
-	pthread_mutex_unlock(&http_registry_mtx);
+	pthread_mutex_lock(&sc->srv->mtx);
+	if (atomic_compare_exchange_strong(&sc->hstate, &open, SC_H_HIJACKED)) {
+		sc->conn = NULL; /* stop must not close it from now on */
+		rv       = 0;
+	} else if (open == SC_H_HIJACKED) {
+		rv = 0; /* twice is harmless */
+	}
+	pthread_mutex_unlock(&sc->srv->mtx);
 	return (rv);
 }
