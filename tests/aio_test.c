@@ -410,6 +410,106 @@ Test(aio, reap_from_own_callback)
 	nghttpw_fini(); /* the reaper must have run; leak checkers see the rest */
 }
 
+/* A provider whose cancel function blocks until released: it keeps the
+ * reaper busy, so that what is reaped next waits in the reaper's queue. */
+static atomic_bool gate_open;
+
+static void
+gate_cancel(nghttpw_aio *aio, void *arg, int rv)
+{
+	(void) arg;
+	while (!atomic_load(&gate_open)) {
+		nghttpw_msleep(1);
+	}
+	nghttpw_aio_finish(aio, rv);
+}
+
+/* An operation that finishes while its reaped aio waits for the reaper
+ * still gets its callback, and the aio is still freed. */
+Test(aio, reap_queued_while_operation_finishes)
+{
+	nghttpw_aio *gate;
+	nghttpw_aio *aio;
+	cb_record    rec = { 0 };
+
+	atomic_store(&gate_open, false);
+	cr_assert_eq(nghttpw_aio_alloc(&gate, NULL, NULL), 0);
+	cr_assert(nghttpw_aio_begin(gate));
+	cr_assert(nghttpw_aio_defer(gate, gate_cancel, NULL));
+	nghttpw_aio_reap(gate); /* the reaper blocks in gate_cancel */
+	nghttpw_msleep(20);
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, record_cb, &rec), 0);
+	nghttpw_sleep_aio(10, aio);
+	nghttpw_aio_reap(aio);
+	nghttpw_msleep(50); /* the sleep ends while aio is queued */
+	cr_assert_eq(atomic_load(&rec.calls), 0);
+
+	atomic_store(&gate_open, true);
+	for (int i = 0; i < 1000 && atomic_load(&rec.calls) == 0; i++) {
+		nghttpw_msleep(1);
+	}
+	cr_assert_eq(atomic_load(&rec.calls), 1);
+	nghttpw_fini(); /* both reaped; leak checkers see the rest */
+}
+
+static void
+slow_record_cb(void *arg)
+{
+	nghttpw_msleep(30);
+	record_cb(arg);
+}
+
+/* Reaped from another thread while its callback runs: freed after. */
+Test(aio, reap_while_callback_runs)
+{
+	nghttpw_aio *aio;
+	cb_record    rec = { 0 };
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, slow_record_cb, &rec), 0);
+	nghttpw_sleep_aio(1, aio);
+	nghttpw_msleep(15); /* the callback has started */
+	nghttpw_aio_reap(aio);
+	for (int i = 0; i < 1000 && atomic_load(&rec.calls) == 0; i++) {
+		nghttpw_msleep(1);
+	}
+	cr_assert_eq(atomic_load(&rec.calls), 1);
+	nghttpw_fini();
+}
+
+static void *
+wait_thread(void *arg)
+{
+	nghttpw_aio_wait(arg);
+	return (NULL);
+}
+
+/* Aios of one loop share its condition variable: each wait returns when
+ * its own aio is done, whatever the others do. */
+Test(aio, waits_on_one_loop_are_independent)
+{
+	nghttpw_aio *a;
+	nghttpw_aio *b;
+	pthread_t    t;
+
+	cr_assert_eq(nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 1),
+	    0);
+	cr_assert_eq(nghttpw_aio_alloc(&a, NULL, NULL), 0);
+	cr_assert_eq(nghttpw_aio_alloc(&b, NULL, NULL), 0);
+	nghttpw_sleep_aio(NGHTTPW_DURATION_INFINITE, b);
+	pthread_create(&t, NULL, wait_thread, b);
+	nghttpw_sleep_aio(10, a);
+	nghttpw_aio_wait(a); /* b's waiter is woken too, and waits on */
+	cr_assert_eq(nghttpw_aio_result(a), 0);
+	cr_assert(nghttpw_aio_busy(b));
+	nghttpw_aio_cancel(b);
+	pthread_join(t, NULL);
+	cr_assert_eq(nghttpw_aio_result(b), NGHTTPW_ECANCELED);
+	nghttpw_aio_free(a);
+	nghttpw_aio_free(b);
+	nghttpw_fini();
+}
+
 Test(aio, free_null_is_noop)
 {
 	nghttpw_aio_free(NULL);

@@ -63,18 +63,30 @@ aio_cancel_barrier(void *arg)
 }
 
 static void aio_run_callback(void *arg);
+static void aio_reap_task(void *arg);
 static void aio_expire(timer_node *t);
+
+/* nghttpw_aio_reap hands the aio to the reaper through done_task, which
+ * is free only while no callback is queued or running.  So the hand-over
+ * waits for the last callback, and a callback owed while the task is on
+ * the reaper's queue is queued by the reaper when it gets the task. */
+enum {
+	REAP_NONE,      /* not reaped, or the reaper has it */
+	REAP_HELD,      /* reaped: the last callback to return hands it over */
+	REAP_QUEUED,    /* done_task is on the reaper's queue */
+	REAP_QUEUED_CB, /* ... and the operation finished meanwhile */
+};
 
 static inline void
 aio_lock(nghttpw_aio *aio)
 {
-	pthread_mutex_lock(aio->mtx);
+	pthread_mutex_lock(loop_mutex(aio->home));
 }
 
 static inline void
 aio_unlock(nghttpw_aio *aio)
 {
-	pthread_mutex_unlock(aio->mtx);
+	pthread_mutex_unlock(loop_mutex(aio->home));
 }
 
 /* Wakes nghttpw_aio_wait; a broadcast nobody waits for is skipped, as it
@@ -83,7 +95,7 @@ static inline void
 aio_wake_locked(nghttpw_aio *aio)
 {
 	if (aio->waiters > 0) {
-		pthread_cond_broadcast(&aio->cv);
+		pthread_cond_broadcast(loop_cond(aio->home));
 	}
 }
 
@@ -98,7 +110,9 @@ aio_dispatch_locked(nghttpw_aio *aio)
 	/* A counter: a callback that restarts the aio may still be running
 	 * its tail on one loop when the next completion runs on another. */
 	aio->in_cb++;
-	if (!loop_push_current(&aio->done_task)) {
+	if (aio->reap == REAP_QUEUED) {
+		aio->reap = REAP_QUEUED_CB;
+	} else if (!loop_push_current(&aio->done_task)) {
 		loop_post_locked(aio->home, &aio->done_task);
 	}
 }
@@ -174,13 +188,11 @@ aio_alloc_on(nghttpw_aio **aiop, void (*cb)(void *), void *arg, loop *home)
 		return (NGHTTPW_ENOMEM);
 	}
 	aio->home    = home;
-	aio->mtx     = loop_mutex(home);
 	aio->cb      = cb;
 	aio->cb_arg  = arg;
 	aio->timeout = NGHTTPW_DURATION_DEFAULT;
 	aio->iov     = aio->iov_inline;
 	aio->iov_cap = AIO_IOV_INLINE;
-	pthread_cond_init(&aio->cv, NULL);
 	timer_init(&aio->timer, aio_expire);
 	task_init(&aio->done_task, aio_run_callback, aio);
 	*aiop = aio;
@@ -203,22 +215,51 @@ nghttpw_aio_free(nghttpw_aio *aio)
 	if (aio->iov != aio->iov_inline) {
 		free(aio->iov);
 	}
-	pthread_cond_destroy(&aio->cv);
 	free(aio);
+}
+
+/* Puts done_task on the reaper's queue if nothing else needs it now;
+ * true when the caller, after unlocking, is to call runtime_reap. */
+static bool
+aio_reap_locked(nghttpw_aio *aio)
+{
+	if (aio->in_cb > 0) {
+		aio->reap = REAP_HELD;
+		return (false);
+	}
+	aio->reap         = REAP_QUEUED;
+	aio->done_task.fn  = aio_reap_task;
+	return (true);
 }
 
 static void
 aio_reap_task(void *arg)
 {
-	nghttpw_aio_free(arg);
+	nghttpw_aio *aio = arg;
+
+	aio_lock(aio);
+	aio->done_task.fn = aio_run_callback;
+	if (aio->reap == REAP_QUEUED_CB) {
+		loop_post_locked(aio->home, &aio->done_task);
+	}
+	aio->reap = REAP_NONE;
+	aio_unlock(aio);
+	nghttpw_aio_free(aio);
 }
 
 void
 nghttpw_aio_reap(nghttpw_aio *aio)
 {
-	if (aio != NULL) {
-		task_init(&aio->reap_task, aio_reap_task, aio);
-		runtime_reap(&aio->reap_task);
+	bool now;
+
+	if (aio == NULL) {
+		return;
+	}
+	aio_lock(aio);
+	now = aio_reap_locked(aio);
+	aio_unlock(aio);
+	if (now) {
+		runtime_reap(&aio->done_task);
 	}
 }
 
@@ -244,7 +285,7 @@ nghttpw_aio_wait(nghttpw_aio *aio)
 	aio_lock(aio);
 	aio->waiters++;
 	while (aio->pending || aio->in_cb || aio->cancelling > 0) {
-		pthread_cond_wait(&aio->cv, aio->mtx);
+		pthread_cond_wait(loop_cond(aio->home), loop_mutex(aio->home));
 	}
 	aio->waiters--;
 	aio_unlock(aio);
@@ -399,7 +440,6 @@ nghttpw_aio_begin(nghttpw_aio *aio)
 	aio->abort_rv    = 0;
 	aio->pending     = true;
 	aio->finished    = false;
-	aio->sleeping    = false;
 	aio->iov_idx     = 0;
 	aio->iov_off     = 0;
 	aio->file_fd     = -1;
@@ -408,17 +448,19 @@ nghttpw_aio_begin(nghttpw_aio *aio)
 	return (true);
 }
 
-/* The deadline of the operation being deferred, and what expiry means.
- * Reads the clock into *now only when the deadline depends on it: most
- * operations have none. */
+/* The deadline of the operation being deferred, and what expiry means:
+ * for a sleep (sleep_until not NULL), the end of the sleep when that comes
+ * first.  Reads the clock into *now only when the deadline depends
+ * on it: most operations have none. */
 static nghttpw_time
-aio_deadline(nghttpw_aio *aio, nghttpw_time *now_p, int *expire_rv)
+aio_deadline(nghttpw_aio *aio, const nghttpw_time *sleep_until,
+    nghttpw_time *now_p, bool *sleep_p)
 {
 	nghttpw_time deadline;
 	nghttpw_time now;
 
-	*expire_rv = NGHTTPW_ETIMEDOUT;
-	if (!aio->use_expire && aio->timeout < 0 && !aio->sleeping) {
+	*sleep_p = false;
+	if (!aio->use_expire && aio->timeout < 0 && sleep_until == NULL) {
 		*now_p = 0;
 		return (TIMER_NEVER);
 	}
@@ -432,35 +474,36 @@ aio_deadline(nghttpw_aio *aio, nghttpw_time *now_p, int *expire_rv)
 	} else {
 		deadline = now + (nghttpw_time) aio->timeout;
 	}
-	if (aio->sleeping && aio->sleep_until <= deadline) {
-		*expire_rv = 0;
-		deadline   = aio->sleep_until;
+	if (sleep_until != NULL && *sleep_until <= deadline) {
+		*sleep_p = true;
+		deadline = *sleep_until;
 	}
 	return (deadline);
 }
 
-bool
-nghttpw_aio_defer(nghttpw_aio *aio, nghttpw_aio_cancelfn fn, void *arg)
+static bool
+aio_defer_until(nghttpw_aio *aio, nghttpw_aio_cancelfn fn, void *arg,
+    const nghttpw_time *sleep_until)
 {
 	nghttpw_time now;
 	nghttpw_time deadline;
-	int          expire_rv;
+	bool         sleep;
 	int          rv;
 
 	aio_lock(aio);
-	deadline = aio_deadline(aio, &now, &expire_rv);
+	deadline = aio_deadline(aio, sleep_until, &now, &sleep);
 	if (aio->stopped) {
 		rv = NGHTTPW_ECANCELED;
 	} else if (aio->abort_rv != 0) {
 		rv = aio->abort_rv;
 	} else if (deadline <= now) {
-		rv = expire_rv;
+		rv = sleep ? 0 : NGHTTPW_ETIMEDOUT;
 	} else {
-		aio->cancel_fn   = fn;
-		aio->cancel_arg  = arg;
-		aio->expire_rv   = expire_rv;
+		aio->cancel_fn      = fn;
+		aio->cancel_arg     = arg;
+		aio->expire_sleep   = sleep;
 		aio->timer.deadline = deadline;
-		rv = 0;
+		rv                  = 0;
 		if (deadline == TIMER_NEVER ||
 		    (rv = loop_timer_add_locked(aio->home, &aio->timer)) == 0) {
 			aio_unlock(aio);
@@ -470,6 +513,12 @@ nghttpw_aio_defer(nghttpw_aio *aio, nghttpw_aio_cancelfn fn, void *arg)
 	aio_finish_locked(aio, rv);
 	aio_unlock(aio);
 	return (false);
+}
+
+bool
+nghttpw_aio_defer(nghttpw_aio *aio, nghttpw_aio_cancelfn fn, void *arg)
+{
+	return (aio_defer_until(aio, fn, arg, NULL));
 }
 
 void
@@ -491,6 +540,7 @@ static void
 aio_run_callback(void *arg)
 {
 	nghttpw_aio *aio = arg;
+	bool         reap;
 
 	if (aio->cb != NULL) {
 		aio->cb(aio->cb_arg);
@@ -498,7 +548,11 @@ aio_run_callback(void *arg)
 	aio_lock(aio);
 	aio->in_cb--;
 	aio_wake_locked(aio);
+	reap = aio->reap == REAP_HELD && aio_reap_locked(aio);
 	aio_unlock(aio);
+	if (reap) {
+		runtime_reap(&aio->done_task);
+	}
 }
 
 /* Timer expiry, on the home loop with its mutex held. */
@@ -507,7 +561,7 @@ aio_expire(timer_node *t)
 {
 	nghttpw_aio *aio = LIST_ENTRY(t, nghttpw_aio, timer);
 
-	aio_cancel_locked(aio, aio->expire_rv);
+	aio_cancel_locked(aio, aio->expire_sleep ? 0 : NGHTTPW_ETIMEDOUT);
 }
 
 static void
@@ -520,18 +574,15 @@ aio_sleep_cancel(nghttpw_aio *aio, void *arg, int rv)
 void
 nghttpw_sleep_aio(nghttpw_duration ms, nghttpw_aio *aio)
 {
+	nghttpw_time until = TIMER_NEVER;
+
 	if (!nghttpw_aio_begin(aio)) {
 		return;
 	}
-	aio_lock(aio);
-	aio->sleeping = true;
-	if (ms == NGHTTPW_DURATION_INFINITE) {
-		aio->sleep_until = TIMER_NEVER;
-	} else {
-		aio->sleep_until = nghttpw_clock() + (ms > 0 ? (nghttpw_time) ms : 0);
+	if (ms != NGHTTPW_DURATION_INFINITE) {
+		until = nghttpw_clock() + (ms > 0 ? (nghttpw_time) ms : 0);
 	}
-	aio_unlock(aio);
-	nghttpw_aio_defer(aio, aio_sleep_cancel, NULL);
+	aio_defer_until(aio, aio_sleep_cancel, NULL, &until);
 }
 
 /* The iov cursor used by providers inside the library. */

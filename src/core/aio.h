@@ -10,22 +10,26 @@
 #include "core/loop.h"
 #include "nghttpw/nghttpw.h"
 
-#define AIO_IOV_INLINE 4
+/* Entries held without an allocation: most of the library's operations
+ * use one or two (a head and a body).  A longer vector (a chunked write
+ * uses four) is allocated once and kept for the aio's life. */
+#define AIO_IOV_INLINE 2
 #define AIO_NUM_IO 4
 
+/* Every idle connection holds a few of these, so the fields are ordered to
+ * leave little padding, and what only some operations need shares space. */
 struct nghttpw_aio {
-	loop            *home; /* its heap holds the timer */
-	pthread_mutex_t *mtx;  /* home's mutex: guards the state below */
+	/* Its mutex guards the state below, its heap holds the timer, its
+	 * condition variable wakes waits. */
+	loop *home;
 	void (*cb)(void *);
-	void *cb_arg;
-
-	/* Written under mtx; read without it by nghttpw_aio_result, which
-	 * the run queue orders after the write in a callback. */
-	atomic_int       result;
-	size_t           count;
-	nghttpw_duration timeout;
-	nghttpw_time     expire_at;
-	bool             use_expire;
+	void  *cb_arg;
+	size_t count;
+	/* use_expire says which one was set last. */
+	union {
+		nghttpw_duration timeout;
+		nghttpw_time     expire_at;
+	};
 
 	nghttpw_iov *iov;
 	unsigned     niov;
@@ -37,33 +41,42 @@ struct nghttpw_aio {
 	/* Operation state, guarded by the home loop's mutex. */
 	nghttpw_aio_cancelfn cancel_fn;
 	void                *cancel_arg;
-	int                  abort_rv;   /* abort seen between begin and defer */
-	int                  expire_rv;  /* ETIMEDOUT, or 0 for a sleep */
-	unsigned             cancelling; /* cancel functions now running */
-	bool                 pending;    /* begun, callback not yet queued */
-	bool                 finished;
-	bool                 finish_held; /* finished while cancelling */
-	unsigned             in_cb;       /* callbacks queued or running */
-	unsigned             waiters;     /* threads in nghttpw_aio_wait */
-	bool                 stopped;
-	bool                 sleeping;
-	nghttpw_time         sleep_until;
-	timer_node           timer;
-	pthread_cond_t       cv;
-	task                 done_task;
-	task                 reap_task;
+	/* Written under the lock; read without it by nghttpw_aio_result, which
+	 * the run queue orders after the write in a callback. */
+	atomic_int result;
+	int        abort_rv;   /* abort seen between begin and defer */
+	unsigned   cancelling; /* cancel functions now running */
+	unsigned   in_cb;      /* callbacks queued or running */
+	unsigned   waiters;    /* threads in nghttpw_aio_wait */
+	int        file_fd;    /* the provider's, see below */
+	/* Bytes, not bitfields: use_expire is written without the lock. */
+	bool    use_expire;
+	bool    pending; /* begun, callback not yet queued */
+	bool    finished;
+	bool    finish_held;  /* finished while cancelling */
+	bool    stopped;
+	bool    expire_sleep; /* expiry ends a sleep (0), not ETIMEDOUT */
+	uint8_t reap;         /* where nghttpw_aio_reap has got to */
+	timer_node timer;
+	/* Queues the callback; once the aio is reaped and idle, the reaper's
+	 * task instead. */
+	task done_task;
 
-	/* For the provider that owns the operation: a queue link and a cursor
-	 * into the iov (entry index and offset within it). */
+	/* For the provider that owns the operation: a queue link and where
+	 * the operation is.  That is a cursor into the iov (entry index and
+	 * offset within it), or for a send from a file (stream_sendfile,
+	 * file_fd >= 0) what is left of the file. */
 	list_node prov_node;
-	unsigned  iov_idx;
-	size_t    iov_off;
-
-	/* A send from a file instead of the iov (stream_sendfile), when
-	 * file_fd >= 0: what is left of it. */
-	int      file_fd;
-	uint64_t file_off;
-	uint64_t file_len;
+	union {
+		struct {
+			unsigned iov_idx;
+			size_t   iov_off;
+		};
+		struct {
+			uint64_t file_off;
+			uint64_t file_len;
+		};
+	};
 };
 
 /* nghttpw_aio_alloc with the aio homed on a given loop, so that its lock

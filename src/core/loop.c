@@ -14,7 +14,7 @@
 #define LOOP_TASK_BUDGET 64
 
 struct loop {
-	pthread_mutex_t mtx;
+	loop_head       head; /* first: loop_mutex and loop_cond rely on it */
 	poller          poller;
 	pthread_t       thread;
 	timer_node    **heap;
@@ -72,12 +72,6 @@ loop_current(void)
 	return (current_loop);
 }
 
-pthread_mutex_t *
-loop_mutex(loop *l)
-{
-	return (&l->mtx);
-}
-
 static void
 loop_push_local(loop *l, task *t)
 {
@@ -115,9 +109,9 @@ loop_post(loop *l, task *t)
 		loop_push_local(l, t);
 		return;
 	}
-	pthread_mutex_lock(&l->mtx);
+	pthread_mutex_lock(&l->head.mtx);
 	loop_post_locked(l, t);
-	pthread_mutex_unlock(&l->mtx);
+	pthread_mutex_unlock(&l->head.mtx);
 }
 
 /* Timer heap: a binary min-heap on deadline, each node knowing its index
@@ -273,7 +267,7 @@ loop_main(void *arg)
 	loop *l = arg;
 
 	current_loop = l;
-	pthread_mutex_lock(&l->mtx);
+	pthread_mutex_lock(&l->head.mtx);
 	for (;;) {
 		l->wake_pending = false;
 		if (l->post_head != NULL) {
@@ -290,13 +284,13 @@ loop_main(void *arg)
 			break;
 		}
 		int wait_ms = loop_wait_ms(l);
-		pthread_mutex_unlock(&l->mtx);
+		pthread_mutex_unlock(&l->head.mtx);
 
 		poller_run(&l->poller, wait_ms);
 
-		pthread_mutex_lock(&l->mtx);
+		pthread_mutex_lock(&l->head.mtx);
 		loop_expire_locked(l);
-		pthread_mutex_unlock(&l->mtx);
+		pthread_mutex_unlock(&l->head.mtx);
 
 		/* Tasks queued by tasks (a callback starting the next step
 		 * that completes at once) run now, up to a budget, rather
@@ -305,9 +299,9 @@ loop_main(void *arg)
 			loop_run_tasks(l);
 		}
 
-		pthread_mutex_lock(&l->mtx);
+		pthread_mutex_lock(&l->head.mtx);
 	}
-	pthread_mutex_unlock(&l->mtx);
+	pthread_mutex_unlock(&l->head.mtx);
 	return (NULL);
 }
 
@@ -370,7 +364,8 @@ loop_destroy(loop *l)
 {
 	poller_close(&l->poller);
 	free(l->heap);
-	pthread_mutex_destroy(&l->mtx);
+	pthread_cond_destroy(&l->head.cv);
+	pthread_mutex_destroy(&l->head.mtx);
 }
 
 static int
@@ -378,15 +373,18 @@ loop_create(loop *l)
 {
 	int rv;
 
-	pthread_mutex_init(&l->mtx, NULL);
+	pthread_mutex_init(&l->head.mtx, NULL);
+	pthread_cond_init(&l->head.cv, NULL);
 	l->heap_cap = TIMER_HEAP_INITIAL;
 	if ((l->heap = calloc(l->heap_cap, sizeof(*l->heap))) == NULL) {
-		pthread_mutex_destroy(&l->mtx);
+		pthread_cond_destroy(&l->head.cv);
+		pthread_mutex_destroy(&l->head.mtx);
 		return (NGHTTPW_ENOMEM);
 	}
 	if ((rv = poller_open(&l->poller)) != 0) {
 		free(l->heap);
-		pthread_mutex_destroy(&l->mtx);
+		pthread_cond_destroy(&l->head.cv);
+		pthread_mutex_destroy(&l->head.mtx);
 		return (rv);
 	}
 	if ((rv = pthread_create(&l->thread, NULL, loop_main, l)) != 0) {
@@ -404,10 +402,10 @@ loops_halt(unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		loop *l = &rt.loops[i];
-		pthread_mutex_lock(&l->mtx);
+		pthread_mutex_lock(&l->head.mtx);
 		l->stopping = true;
 		poller_wake(&l->poller);
-		pthread_mutex_unlock(&l->mtx);
+		pthread_mutex_unlock(&l->head.mtx);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		pthread_join(rt.loops[i].thread, NULL);

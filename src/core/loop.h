@@ -30,7 +30,27 @@ loop *loop_pick(int *rvp);
 /* The loop whose thread is calling, or NULL. */
 loop *loop_current(void);
 
-pthread_mutex_t *loop_mutex(loop *);
+/* The start of every loop, visible so that the mutex (taken by every aio
+ * operation) is reached without a call or a pointer of its own. */
+typedef struct loop_head {
+	pthread_mutex_t mtx;
+	/* For threads that wait, under mtx, on something homed on the loop.
+	 * Shared: a broadcast wakes every such waiter, and each rechecks its
+	 * own condition. */
+	pthread_cond_t cv;
+} loop_head;
+
+static inline pthread_mutex_t *
+loop_mutex(loop *l)
+{
+	return (&((loop_head *) (void *) l)->mtx);
+}
+
+static inline pthread_cond_t *
+loop_cond(loop *l)
+{
+	return (&((loop_head *) (void *) l)->cv);
+}
 
 /* Queues t to run on l's thread after the current batch of events; never
  * runs it inline.  The _locked form is for callers holding l's mutex. */
