@@ -489,6 +489,141 @@ Test(stream, read_after_short_read_waits_for_new_data, .timeout = 60)
 	nghttpw_stream_free(b);
 }
 
+/* stream_wait_readable: done when a read would find something, without
+ * reading it; data, the peer's end and our close all end the wait.  Until
+ * a read has found the socket empty, it is taken as readable. */
+Test(stream, wait_readable_reports_without_reading, .timeout = 30)
+{
+	nghttpw_stream *a, *b, *m1, *m2;
+	nghttpw_aio    *aio;
+	char            buf[16];
+	nghttpw_iov     iov = { buf, sizeof(buf) };
+	size_t          n;
+
+	make_pair(KIND_TCP4, &a, &b);
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+
+	/* Nothing yet: the wait stays pending, then data ends it. */
+	cr_assert_eq(send_all(b, "x", 1, NULL), 0);
+	cr_assert_eq(sync_op(nghttpw_stream_recv, a, &iov, 1, 5000, &n), 0);
+	stream_wait_readable(a, aio);
+	nghttpw_msleep(50);
+	cr_assert(nghttpw_aio_busy(aio), "a wait on an emptied socket ended");
+	cr_assert_eq(send_all(b, "hello", 5, NULL), 0);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), 0);
+	cr_assert_eq(nghttpw_aio_count(aio), 0);
+	/* ... and the bytes are all still there. */
+	cr_assert_eq(sync_op(nghttpw_stream_recv, a, &iov, 1, 5000, &n), 0);
+	cr_assert_eq(n, 5);
+
+	/* A timeout ends it like any operation. */
+	nghttpw_aio_set_timeout(aio, 30);
+	stream_wait_readable(a, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ETIMEDOUT);
+	nghttpw_aio_set_timeout(aio, 5000);
+
+	/* The peer's end is something to read. */
+	stream_wait_readable(a, aio);
+	nghttpw_stream_close(b);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), 0);
+	cr_assert_eq(sync_op(nghttpw_stream_recv, a, &iov, 1, 5000, &n),
+	    NGHTTPW_ECLOSED);
+	nghttpw_stream_free(a);
+	nghttpw_stream_free(b);
+
+	/* Our own close fails a pending wait.  (A socket not yet read is
+	 * taken as readable, so empty it first.) */
+	make_pair(KIND_TCP4, &a, &b);
+	cr_assert_eq(send_all(b, "x", 1, NULL), 0);
+	cr_assert_eq(sync_op(nghttpw_stream_recv, a, &iov, 1, 5000, &n), 0);
+	stream_wait_readable(a, aio);
+	nghttpw_stream_close(a);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ECLOSED);
+	nghttpw_stream_free(a);
+	nghttpw_stream_free(b);
+
+	/* Streams that are not TCP cannot. */
+	make_pair(KIND_MEM, &m1, &m2);
+	stream_wait_readable(m1, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ENOTSUP);
+	nghttpw_stream_free(m1);
+	nghttpw_stream_free(m2);
+	nghttpw_aio_free(aio);
+}
+
+/* A peer that answers and closes before our loop has seen the connect:
+ * one edge-triggered event carries the connect, the data and the end,
+ * and the end must not be lost after the data is read. */
+static int eof_listen_fd;
+
+static void *
+answer_and_close(void *arg)
+{
+	int fd = accept(eof_listen_fd, NULL, NULL);
+
+	(void) arg;
+	cr_assert_eq(write(fd, "hello", 5), 5);
+	close(fd);
+	return (NULL);
+}
+
+static void
+block_loop_cb(void *arg)
+{
+	(void) arg;
+	nghttpw_msleep(300);
+}
+
+Test(stream, end_arriving_with_the_connect_is_seen, .timeout = 30)
+{
+	struct sockaddr_in     sin = { .sin_family = AF_INET };
+	socklen_t              sl  = sizeof(sin);
+	nghttpw_stream_dialer *d;
+	nghttpw_stream        *s;
+	nghttpw_aio           *blk, *aio;
+	pthread_t              t;
+	char                   url[64], buf[64];
+	nghttpw_iov            iov = { buf, sizeof(buf) };
+	size_t                 n;
+
+	/* One loop, kept busy while the dial's events pile up. */
+	nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 1);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	eof_listen_fd       = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_eq(bind(eof_listen_fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(eof_listen_fd, 4), 0);
+	getsockname(eof_listen_fd, (struct sockaddr *) &sin, &sl);
+	pthread_create(&t, NULL, answer_and_close, NULL);
+
+	cr_assert_eq(nghttpw_aio_alloc(&blk, block_loop_cb, NULL), 0);
+	nghttpw_sleep_aio(0, blk);
+	nghttpw_msleep(20);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", ntohs(sin.sin_port));
+	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, url), 0);
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	nghttpw_aio_set_timeout(aio, 5000);
+	nghttpw_stream_dialer_dial(d, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), 0);
+	s = nghttpw_aio_get_output(aio, 0);
+	pthread_join(t, NULL);
+
+	cr_assert_eq(sync_op(nghttpw_stream_recv, s, &iov, 1, 2000, &n), 0);
+	cr_assert_eq(n, 5);
+	cr_assert_eq(sync_op(nghttpw_stream_recv, s, &iov, 1, 2000, &n),
+	    NGHTTPW_ECLOSED);
+	nghttpw_stream_free(s);
+	nghttpw_stream_dialer_free(d);
+	nghttpw_aio_free(aio);
+	nghttpw_aio_free(blk);
+	close(eof_listen_fd);
+}
+
 Test(stream, refused_dial_gives_econnrefused)
 {
 	nghttpw_stream_listener *l;

@@ -68,6 +68,12 @@ struct nghttpw_stream_listener {
 void stream_sendfile(nghttpw_stream *s, int fd, uint64_t off, uint64_t len,
     nghttpw_aio *aio);
 
+/* Finishes the aio (count 0) once s has something to read -- data, an end
+ * or an error -- without reading it, so that a connection idle for long
+ * needs no buffer until then.  Only TCP streams can; others finish it
+ * with NGHTTPW_ENOTSUP. */
+void stream_wait_readable(nghttpw_stream *s, nghttpw_aio *aio);
+
 /* TCP transport constructors; the URL has been checked for a tcp-like
  * scheme.  family is AF_INET, AF_INET6 or AF_UNSPEC. */
 int tcp_dialer_alloc(nghttpw_stream_dialer *, const nghttpw_url *, int family);

@@ -24,6 +24,7 @@ typedef struct tcp_conn {
 	loop            *loop;
 	list_node        sendq;
 	list_node        recvq;
+	list_node        readyq; /* stream_wait_readable's aios */
 	bool             closed;
 	bool             registered;
 	bool             unreadable; /* last read emptied it, no event since */
@@ -161,6 +162,18 @@ tcp_recv_some(tcp_conn *c, nghttpw_aio *aio, int *rv)
 	return (IO_DONE);
 }
 
+/* For stream_wait_readable: done as soon as a read would not block. */
+static int
+tcp_readable(tcp_conn *c, nghttpw_aio *aio, int *rv)
+{
+	(void) aio;
+	if (c->unreadable) {
+		return (IO_AGAIN);
+	}
+	*rv = 0;
+	return (IO_DONE);
+}
+
 /* Serves queued aios from the head until the socket would block. */
 static void
 tcp_drain(tcp_conn *c, list_node *q, int (*io)(tcp_conn *, nghttpw_aio *, int *))
@@ -219,6 +232,11 @@ tcp_event(void *arg, unsigned events)
 	tcp_connect_cb cb;
 
 	pthread_mutex_lock(&c->mtx);
+	if (events & (POLLER_HUP | POLLER_ERR)) {
+		/* Edge-triggered: this is the only word of it (see
+		 * tcp_recv_some), even when it comes with the connect. */
+		c->eof_pending = true;
+	}
 	if ((cb = c->connect_cb) != NULL) {
 		if ((events & POLLER_OUT) == 0) {
 			pthread_mutex_unlock(&c->mtx);
@@ -233,11 +251,9 @@ tcp_event(void *arg, unsigned events)
 		if (events & POLLER_OUT) {
 			tcp_drain(c, &c->sendq, tcp_send_some);
 		}
-		if (events & (POLLER_HUP | POLLER_ERR)) {
-			c->eof_pending = true;
-		}
 		if (events & POLLER_IN) {
 			c->unreadable = false;
+			tcp_drain(c, &c->readyq, tcp_readable);
 			tcp_drain(c, &c->recvq, tcp_recv_some);
 		}
 	}
@@ -322,6 +338,31 @@ stream_sendfile(nghttpw_stream *s, int fd, uint64_t off, uint64_t len,
 	pthread_mutex_unlock(&c->mtx);
 }
 
+void
+stream_wait_readable(nghttpw_stream *s, nghttpw_aio *aio)
+{
+	tcp_conn *c;
+	int       rv;
+
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	if (s->ops != &tcp_ops) {
+		nghttpw_aio_finish(aio, NGHTTPW_ENOTSUP);
+		return;
+	}
+	c = s->arg;
+	pthread_mutex_lock(&c->mtx);
+	if (c->closed) {
+		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
+	} else if (tcp_readable(c, aio, &rv) == IO_DONE) {
+		nghttpw_aio_finish(aio, rv);
+	} else if (nghttpw_aio_defer(aio, tcp_cancel, c)) {
+		list_append(&c->readyq, &aio->prov_node);
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
 static void
 tcp_recv(void *arg, nghttpw_aio *aio)
 {
@@ -340,6 +381,7 @@ tcp_close(void *arg)
 		(void) shutdown(c->pfd.fd, SHUT_RDWR);
 		tcp_fail_queue(&c->sendq, NGHTTPW_ECLOSED);
 		tcp_fail_queue(&c->recvq, NGHTTPW_ECLOSED);
+		tcp_fail_queue(&c->readyq, NGHTTPW_ECLOSED);
 	}
 	pthread_mutex_unlock(&c->mtx);
 }
@@ -476,6 +518,7 @@ tcp_conn_new(tcp_conn **cp, int fd, const tcp_settings *ts)
 	pthread_mutex_init(&c->mtx, NULL);
 	list_init(&c->sendq);
 	list_init(&c->recvq);
+	list_init(&c->readyq);
 	stream_init(&c->stream, &tcp_ops, c);
 	c->stream.loop = c->loop;
 	task_init(&c->free_task, tcp_free_task, c);
