@@ -235,15 +235,24 @@ aio_reap_locked(nghttpw_aio *aio)
 static void
 aio_reap_task(void *arg)
 {
-	nghttpw_aio *aio = arg;
+	nghttpw_aio *aio      = arg;
+	bool         run_here = false;
 
 	aio_lock(aio);
 	aio->done_task.fn = aio_run_callback;
 	if (aio->reap == REAP_QUEUED_CB) {
-		loop_post_locked(aio->home, &aio->done_task);
+		/* Once nghttpw_fini has ended the loops, nobody else will. */
+		if (loop_exited_locked(aio->home)) {
+			run_here = true;
+		} else {
+			loop_post_locked(aio->home, &aio->done_task);
+		}
 	}
 	aio->reap = REAP_NONE;
 	aio_unlock(aio);
+	if (run_here) {
+		aio_run_callback(aio);
+	}
 	nghttpw_aio_free(aio);
 }
 

@@ -26,6 +26,7 @@ struct loop {
 	task           *run_tail;
 	bool            wake_pending;
 	bool            stopping;
+	bool            exited; /* its thread ran its last task */
 };
 
 static struct {
@@ -86,6 +87,12 @@ loop_push_current(task *t)
 	}
 	loop_push_local(current_loop, t);
 	return (true);
+}
+
+bool
+loop_exited_locked(loop *l)
+{
+	return (l->exited);
 }
 
 void
@@ -281,6 +288,7 @@ loop_main(void *arg)
 			l->post_tail = NULL;
 		}
 		if (l->stopping && l->run_head == NULL) {
+			l->exited = true;
 			break;
 		}
 		int wait_ms = loop_wait_ms(l);

@@ -57,6 +57,10 @@ loop_cond(loop *l)
 void loop_post(loop *l, task *t);
 void loop_post_locked(loop *l, task *t);
 
+/* Whether l's thread has ended (nghttpw_fini): what is posted to it then
+ * never runs.  l's mutex held. */
+bool loop_exited_locked(loop *l);
+
 /* Queues t on the calling thread's loop, without a lock; false (and
  * nothing queued) when the caller is not on a loop. */
 bool loop_push_current(task *t);
