@@ -1417,3 +1417,62 @@ Test(hostile, stalled_reader_is_dropped, SRV)
 	    IDLE_MS + 3000);
 	close(fd);
 }
+
+/* A client that pipelines many small requests and never reads: the
+ * answers batched for it stall like any write and it is dropped, while
+ * others are served meanwhile. */
+Test(hostile, pipelining_client_that_never_reads_is_dropped, SRV)
+{
+	enum { COUNT = 20000 };
+	size_t len = sizeof(valid_req) - 1;
+	char  *all = malloc(COUNT * len);
+	int    base, fd;
+
+	for (int i = 0; i < COUNT; i++) {
+		memcpy(all + (size_t) i * len, valid_req, len);
+	}
+	fresh_client_served(SERVE_MS);
+	base = fd_count_stable();
+	fd   = dial_port(srv_port, 4096);
+	/* The server stops reading once its answers stall, so not all of
+	 * it may go. */
+	(void) put(fd, all, COUNT * len);
+	for (int i = 0; i < 5; i++) {
+		fresh_client_served(SERVE_MS);
+	}
+	cr_assert_leq(fd_count_settles(base + 1, IDLE_MS + 3000), base + 1,
+	    "the server still holds a pipelining client that reads nothing");
+	close(fd);
+	free(all);
+	fresh_client_served(SERVE_MS);
+}
+
+/* A client that pipelines and resets at once: the batched answers fail
+ * to go, the connection is closed and nothing is left behind. */
+Test(hostile, pipelining_client_that_resets_leaves_nothing, SRV)
+{
+	enum { COUNT = 500 };
+	size_t        len = sizeof(valid_req) - 1;
+	char         *all = malloc(COUNT * len);
+	struct linger lg  = { 1, 0 };
+	int           base;
+
+	for (int i = 0; i < COUNT; i++) {
+		memcpy(all + (size_t) i * len, valid_req, len);
+	}
+	fresh_client_served(SERVE_MS);
+	base = fd_count_stable();
+	for (int round = 0; round < 20; round++) {
+		int fd = dial_port(srv_port, 0);
+		cr_assert(put(fd, all, COUNT * len));
+		if (round % 2 == 1) {
+			sleep_ms(2); /* let some answers be under way */
+		}
+		(void) setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fd);
+	}
+	cr_assert_leq(fd_count_settles(base, 5000), base,
+	    "the server kept connections of clients that reset");
+	free(all);
+	fresh_client_served(SERVE_MS);
+}

@@ -1153,16 +1153,20 @@ Test(http_conn, request_head_bounds)
 
 /* A request head awaited past the read buffer's linger: the idle bound
  * still counts from the start of the wait, and a head that comes later
- * (in pieces, two pipelined) is read whole. */
-Test(http_conn, request_after_the_idle_buffer_is_released)
+ * (in pieces, two pipelined) is read whole -- over TCP, which waits for
+ * readability without a buffer, and over a user's stream, which waits in
+ * a few inline bytes. */
+static void
+check_request_after_idle(bool tcp)
 {
 	nghttpw_http_conn *c;
-	nghttpw_stream    *peer;
+	nghttpw_stream    *s, *peer;
 	nghttpw_http_req  *req;
 	nghttpw_aio       *aio = new_aio(5000);
 	nghttpw_time       start;
 
-	conn_pair(&c, &peer);
+	cr_assert_eq(tcp ? tcp_pair("127.0.0.1", &s, &peer) : mem_pair(&s, &peer), 0);
+	cr_assert_eq(nghttpw_http_conn_alloc(&c, s), 0);
 	nghttpw_http_req_alloc(&req, NULL);
 	http_conn_set_read_timeouts(c, 300, 1000);
 	start = nghttpw_clock();
@@ -1188,6 +1192,47 @@ Test(http_conn, request_after_the_idle_buffer_is_released)
 	cr_assert_str_eq(nghttpw_http_req_get_uri(req), "/second");
 	cr_assert_str_eq(nghttpw_http_req_get_header(req, "Host"), "h");
 	cr_assert_eq(http_conn_buffered(c), 0);
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+Test(http_conn, request_after_the_idle_buffer_is_released)
+{
+	check_request_after_idle(true);
+}
+
+Test(http_conn, request_after_the_idle_buffer_is_released_user_stream)
+{
+	check_request_after_idle(false);
+}
+
+/* Raw reads after a request (as after a hijack) are bounded by the
+ * caller's aio only: not by the short linger the head read waited with. */
+Test(http_conn, raw_read_after_a_waited_head_keeps_its_own_timeout)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_aio       *aio = new_aio(5000);
+	char               buf[8];
+	nghttpw_iov        iov = { buf, sizeof(buf) };
+
+	conn_pair(&c, &peer);
+	nghttpw_http_req_alloc(&req, NULL);
+	nghttpw_http_conn_read_req(c, req, aio);
+	nghttpw_msleep(20); /* the head read is waiting */
+	peer_send(peer, "GET /ws HTTP/1.1\r\nHost: h\r\n\r\n");
+	cr_assert_eq(wait_result(aio), 0);
+
+	nghttpw_aio_set_iov(aio, 1, &iov);
+	nghttpw_http_conn_read(c, aio);
+	nghttpw_msleep(300);
+	peer_send(peer, "hello");
+	cr_assert_eq(wait_result(aio), 0, "%s",
+	    nghttpw_strerror(nghttpw_aio_result(aio)));
+	cr_assert_eq(nghttpw_aio_count(aio), 5);
 	nghttpw_aio_free(aio);
 	nghttpw_http_req_free(req);
 	nghttpw_http_conn_close(c);
@@ -1429,4 +1474,232 @@ Test(http_conn, empty_transfer_encoding_is_refused)
 	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: \r\nContent-Length: 2\r\n\r\nok",
 	    false, NGHTTPW_EPROTO, NULL);
 	nghttpw_http_res_free(res);
+}
+
+/* ------------------------------------------------ batched answers */
+
+static nghttpw_http_res *
+text_res(const char *text)
+{
+	nghttpw_http_res *res;
+
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	cr_assert_eq(nghttpw_http_res_copy_data(res, text, strlen(text)), 0);
+	return (res);
+}
+
+/* Whether the peer receives nothing within ms. */
+static bool
+peer_quiet(nghttpw_stream *peer, nghttpw_duration ms)
+{
+	char        byte;
+	nghttpw_iov iov = { &byte, 1 };
+
+	return (sync_op(nghttpw_stream_recv, peer, &iov, 1, ms, NULL) ==
+	    NGHTTPW_ETIMEDOUT);
+}
+
+static void
+peer_expect_answer(nghttpw_stream *peer, const char *body)
+{
+	char *head = peer_recv_head(peer);
+	char *got  = peer_recv(peer, strlen(body));
+
+	cr_assert(strncmp(head, "HTTP/1.1 200 ", 13) == 0, "%s", head);
+	cr_assert_str_eq(got, body);
+	free(head);
+	free(got);
+}
+
+/* Answers to pipelined requests wait while the next request is buffered,
+ * and leave together before a read has to wait for the network. */
+Test(http_conn, batched_answers_leave_before_a_read_waits)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_http_res  *one = text_res("one"), *two = text_res("two");
+	nghttpw_http_res  *three = text_res("three");
+	nghttpw_aio       *aio   = new_aio(5000);
+	nghttpw_aio       *rd    = new_aio(5000);
+
+	conn_pair(&c, &peer);
+	nghttpw_http_req_alloc(&req, NULL);
+	peer_send(peer, "GET /1 HTTP/1.1\r\nHost: h\r\n\r\n"
+	                "GET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
+	nghttpw_http_conn_read_req(c, req, rd);
+	cr_assert_eq(wait_result(rd), 0);
+	http_conn_write_res_batched(c, one, false, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert_gt(nghttpw_aio_count(aio), 3, "the bytes queued");
+	cr_assert(peer_quiet(peer, 100), "sent while a request was buffered");
+
+	/* The second request comes from the buffer; its answer joins the
+	 * first. */
+	nghttpw_http_conn_read_req(c, req, rd);
+	cr_assert_eq(wait_result(rd), 0);
+	cr_assert_str_eq(nghttpw_http_req_get_uri(req), "/2");
+	http_conn_write_res_batched(c, two, true, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert(peer_quiet(peer, 50));
+
+	/* The next read needs the network: both go first. */
+	nghttpw_http_conn_read_req(c, req, rd);
+	peer_expect_answer(peer, "one");
+	free(peer_recv_head(peer)); /* two: its head only */
+	peer_send(peer, "GET /3 HTTP/1.1\r\nHost: h\r\n\r\n");
+	cr_assert_eq(wait_result(rd), 0);
+	cr_assert_str_eq(nghttpw_http_req_get_uri(req), "/3");
+
+	/* Nothing buffered, nothing queued: written at once. */
+	http_conn_write_res_batched(c, three, false, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	peer_expect_answer(peer, "three");
+	http_conn_flush(c, aio);
+	cr_assert_eq(wait_result(aio), 0);
+
+	nghttpw_aio_free(aio);
+	nghttpw_aio_free(rd);
+	nghttpw_http_res_free(one);
+	nghttpw_http_res_free(two);
+	nghttpw_http_res_free(three);
+	nghttpw_http_req_free(req);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+/* What never waits in the batch: an answer that closes the connection,
+ * and (once queued answers are flushed ahead of it) any plain write. */
+Test(http_conn, closing_answer_and_plain_writes_flush_the_batch)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_http_res  *one = text_res("one"), *two = text_res("two");
+	nghttpw_aio       *aio = new_aio(5000);
+	nghttpw_iov        iov = { "raw", 3 };
+	char              *got;
+
+	conn_pair(&c, &peer);
+	nghttpw_http_req_alloc(&req, NULL);
+	peer_send(peer, "GET /1 HTTP/1.1\r\nHost: h\r\n\r\n"
+	                "GET /2 HTTP/1.1\r\nHost: h\r\n\r\n"
+	                "GET /3 HTTP/1.1\r\nHost: h\r\n\r\n");
+	nghttpw_http_conn_read_req(c, req, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	http_conn_write_res_batched(c, one, false, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert(peer_quiet(peer, 50));
+	/* A raw write goes after the queue. */
+	nghttpw_aio_set_iov(aio, 1, &iov);
+	nghttpw_http_conn_write_all(c, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert_eq(nghttpw_aio_count(aio), 3);
+	peer_expect_answer(peer, "one");
+	got = peer_recv(peer, 3);
+	cr_assert_str_eq(got, "raw");
+	free(got);
+
+	nghttpw_http_conn_read_req(c, req, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	http_conn_write_res_batched(c, one, false, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert_eq(nghttpw_http_res_set_header(two, "Connection", "close"), 0);
+	http_conn_write_res_batched(c, two, false, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert(nghttpw_http_conn_must_close(c));
+	peer_expect_answer(peer, "one");
+	peer_expect_answer(peer, "two");
+
+	nghttpw_aio_free(aio);
+	nghttpw_http_res_free(one);
+	nghttpw_http_res_free(two);
+	nghttpw_http_req_free(req);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
+}
+
+/* A stream whose sends fail once told to, over a TCP one. */
+static atomic_bool sends_fail;
+
+static void
+fs_free(void *arg)
+{
+	nghttpw_stream_free(arg);
+}
+
+static void
+fs_close(void *arg)
+{
+	nghttpw_stream_close(arg);
+}
+
+static void
+fs_stop(void *arg)
+{
+	nghttpw_stream_stop(arg);
+}
+
+static void
+fs_send(void *arg, nghttpw_aio *aio)
+{
+	if (!atomic_load(&sends_fail)) {
+		nghttpw_stream_send(arg, aio);
+	} else if (nghttpw_aio_begin(aio)) {
+		nghttpw_aio_finish(aio, NGHTTPW_ECONNRESET);
+	}
+}
+
+static void
+fs_recv(void *arg, nghttpw_aio *aio)
+{
+	nghttpw_stream_recv(arg, aio);
+}
+
+static const nghttpw_stream_ops failing_ops = {
+	.s_free  = fs_free,
+	.s_close = fs_close,
+	.s_stop  = fs_stop,
+	.s_send  = fs_send,
+	.s_recv  = fs_recv,
+};
+
+/* A flush that fails loses answers the peer is owed: the read waiting
+ * for it fails, and the connection is done. */
+Test(http_conn, failed_flush_fails_the_read_and_the_connection)
+{
+	nghttpw_http_conn *c;
+	nghttpw_stream    *s, *failing, *peer;
+	nghttpw_http_req  *req;
+	nghttpw_http_res  *one = text_res("one");
+	nghttpw_aio       *aio = new_aio(5000);
+
+	cr_assert_eq(tcp_pair("127.0.0.1", &s, &peer), 0);
+	cr_assert_eq(nghttpw_stream_alloc(&failing, &failing_ops, s), 0);
+	cr_assert_eq(nghttpw_http_conn_alloc(&c, failing), 0);
+	atomic_store(&sends_fail, false);
+	nghttpw_http_req_alloc(&req, NULL);
+	peer_send(peer, "GET /1 HTTP/1.1\r\nHost: h\r\n\r\n"
+	                "GET /2 HTTP/1.1\r\nHost: h\r\n\r\nGET /3");
+	nghttpw_http_conn_read_req(c, req, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	http_conn_write_res_batched(c, one, false, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	nghttpw_http_conn_read_req(c, req, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	http_conn_write_res_batched(c, one, false, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	atomic_store(&sends_fail, true);
+	/* Incomplete third head: the read must flush, and that fails. */
+	nghttpw_http_conn_read_req(c, req, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_ECLOSED);
+	cr_assert(nghttpw_http_conn_must_close(c));
+	nghttpw_http_conn_write_res(c, one, aio);
+	cr_assert_neq(wait_result(aio), 0);
+
+	nghttpw_aio_free(aio);
+	nghttpw_http_res_free(one);
+	nghttpw_http_req_free(req);
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(peer);
 }

@@ -10,9 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "http/http_server.h"
 #include "nghttpw/http.h"
 #include "support/pairs.h"
 
@@ -1818,4 +1821,342 @@ Test(http_server, stop_and_release_under_load, .timeout = 60)
 	for (int i = 0; i < 6; i++) {
 		pthread_join(t[i], NULL);
 	}
+}
+
+/* ------------------------------------------------ pipelined batches */
+
+#define BIG_LEN 20000 /* above the connection's output buffer */
+
+static char big_text[BIG_LEN + 1];
+
+/* A server with /p (echo, any method), /big and /slow (300 ms). */
+static nghttpw_http_server *
+batch_server(int *port)
+{
+	nghttpw_http_server  *s = server_hold("http://127.0.0.1:0");
+	nghttpw_http_handler *h = echo_handler("/p", NULL);
+
+	memset(big_text, 'b', BIG_LEN);
+	cr_assert_eq(nghttpw_http_handler_set_tree(h), 0);
+	add(s, h);
+	add(s, text_handler("/big", big_text));
+	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/slow", slow_cb), 0);
+	add(s, h);
+	*port = server_start(s);
+	return (s);
+}
+
+/* Request i of a mixed pipeline: GET, HEAD, a POST with a body, a 404,
+ * now and then a response too large to batch. */
+static void
+batch_request(char *buf, size_t cap, int i, bool *head)
+{
+	*head = false;
+	switch (i % 6) {
+	case 1:
+		snprintf(buf, cap, "HEAD /p/%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
+		*head = true;
+		break;
+	case 2:
+		snprintf(buf, cap,
+		    "POST /p/%d HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n%03d",
+		    i, i);
+		break;
+	case 3:
+		snprintf(buf, cap, "GET /nothing/%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
+		break;
+	case 4:
+		snprintf(buf, cap, "GET /%s HTTP/1.1\r\nHost: x\r\n\r\n",
+		    i % 12 == 4 ? "big" : "p");
+		break;
+	default:
+		snprintf(buf, cap, "GET /p/%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
+		break;
+	}
+}
+
+/* Appends a reply as it was on the wire, less its Date field (which may
+ * change between the runs compared). */
+static void
+wire_append(char **all, size_t *len, reply *r)
+{
+	char  *date = strstr(r->head, "\r\nDate: ");
+	size_t head = strlen(r->head);
+	size_t cut  = date != NULL ? strcspn(date + 2, "\n") + 1 : 0;
+
+	*all = realloc(*all, *len + head + r->body_len + 1);
+	if (date != NULL) {
+		size_t at = (size_t) (date - r->head) + 2;
+		memcpy(*all + *len, r->head, at);
+		memcpy(*all + *len + at, r->head + at + cut, head - at - cut);
+		*len += head - cut;
+	} else {
+		memcpy(*all + *len, r->head, head);
+		*len += head;
+	}
+	memcpy(*all + *len, r->body, r->body_len);
+	*len += r->body_len;
+}
+
+/* n requests in one write give byte for byte the answers they get one at
+ * a time, and the access log sees each. */
+static void
+check_batch(int n)
+{
+	log_rec              lr = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+	int                  port;
+	nghttpw_http_server *s = batch_server(&port);
+	char                *all = malloc((size_t) n * 128 + 1);
+	char                *serial = NULL, *piped = NULL;
+	size_t               serial_len = 0, piped_len = 0;
+	client               c;
+	reply                r;
+	bool                 head;
+
+	cr_assert_eq(nghttpw_http_server_set_log(s, log_fn, &lr), 0);
+	all[0] = '\0';
+	cl_open(&c, port);
+	for (int i = 0; i < n; i++) {
+		char one[128];
+		batch_request(one, sizeof(one), i, &head);
+		strcat(all, one);
+		cl_send(&c, one);
+		cr_assert_eq(cl_reply(&c, &r, head), 0);
+		wire_append(&serial, &serial_len, &r);
+		reply_free(&r);
+	}
+	cl_close(&c);
+
+	cl_open(&c, port);
+	cl_send(&c, all);
+	for (int i = 0; i < n; i++) {
+		char one[128];
+		batch_request(one, sizeof(one), i, &head);
+		cr_assert_eq(cl_reply(&c, &r, head), 0, "reply %d", i);
+		wire_append(&piped, &piped_len, &r);
+		reply_free(&r);
+	}
+	cr_assert_eq(piped_len, serial_len);
+	cr_assert(memcmp(piped, serial, serial_len) == 0);
+	/* Still open and serving. */
+	exchange(&c, "GET /p/again HTTP/1.1\r\nHost: x\r\n\r\n", 200, "GET /p/again 0:");
+	cl_close(&c);
+	nghttpw_http_server_stop(s); /* the log is called before the close */
+	cr_assert_eq(lr.calls, 2 * n + 1);
+	free(all);
+	free(serial);
+	free(piped);
+	nghttpw_http_server_release(s);
+}
+
+Test(http_server, pipelined_16_answered_as_one_at_a_time, .timeout = T_TIMEOUT)
+{
+	check_batch(16);
+}
+
+Test(http_server, pipelined_100_answered_as_one_at_a_time, .timeout = T_TIMEOUT)
+{
+	check_batch(100);
+}
+
+/* A request that ends the connection, in the middle of a batch or last:
+ * the answers up to it and no more, the last saying close. */
+static void
+check_close_at(int n, int at)
+{
+	int                  port;
+	nghttpw_http_server *s   = batch_server(&port);
+	char                *all = malloc((size_t) n * 128 + 1);
+	client               c;
+
+	all[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		char one[128];
+		snprintf(one, sizeof(one), "GET /p/%d HTTP/1.1\r\nHost: x\r\n%s\r\n",
+		    i, i == at ? "Connection: close\r\n" : "");
+		strcat(all, one);
+	}
+	cl_open(&c, port);
+	cl_send(&c, all);
+	for (int i = 0; i <= at; i++) {
+		reply r;
+		char  want[64];
+		snprintf(want, sizeof(want), "GET /p/%d 0:", i);
+		cr_assert_eq(cl_reply(&c, &r, false), 0, "reply %d", i);
+		cr_assert_str_eq(r.body, want);
+		cr_assert_eq(head_has(&r, "Connection", "close"), i == at);
+		reply_free(&r);
+	}
+	cr_assert(cl_closed(&c, 2000), "more after the close");
+	cl_close(&c);
+	free(all);
+	nghttpw_http_server_release(s);
+}
+
+Test(http_server, pipelined_close_in_the_middle_and_last, .timeout = T_TIMEOUT)
+{
+	check_close_at(20, 7);
+	check_close_at(20, 19);
+	check_close_at(20, 0);
+}
+
+/* The peer sends a batch and shuts its side down at once: every answer
+ * still comes, then the end of the stream. */
+Test(http_server, pipeline_then_half_close_gets_every_answer,
+    .timeout = T_TIMEOUT)
+{
+	int                  port;
+	nghttpw_http_server *s = batch_server(&port);
+	struct sockaddr_in   sa = { .sin_family = AF_INET };
+	char                 all[64 * 40] = "";
+	char                *got = malloc(1 << 20);
+	size_t               len = 0;
+	ssize_t              k;
+	int                  fd, count = 0;
+
+	for (int i = 0; i < 40; i++) {
+		char one[64];
+		snprintf(one, sizeof(one), "GET /p/%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
+		strcat(all, one);
+	}
+	sa.sin_port        = htons((uint16_t) port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_geq(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	cr_assert_eq(send(fd, all, strlen(all), MSG_NOSIGNAL), (ssize_t) strlen(all));
+	cr_assert_eq(shutdown(fd, SHUT_WR), 0);
+	while ((k = recv(fd, got + len, (1 << 20) - len, 0)) > 0) {
+		len += (size_t) k;
+	}
+	cr_assert_eq(k, 0, "the server reset instead of closing");
+	close(fd);
+	for (char *p = got; (p = memstr(p, len - (size_t) (p - got), "GET /p/")) != NULL;
+	     p++) {
+		char want[16];
+		int  w = snprintf(want, sizeof(want), "GET /p/%d 0:", count);
+		cr_assert(memcmp(p, want, (size_t) w) == 0, "answer %d out of order",
+		    count);
+		count++;
+	}
+	cr_assert_eq(count, 40);
+	free(got);
+	nghttpw_http_server_release(s);
+}
+
+/* A stop while a handler in the middle of a batch runs: the answers
+ * queued before it go out first, then its own, closing. */
+Test(http_server, stop_sends_the_answers_queued_before_a_slow_one,
+    .timeout = T_TIMEOUT)
+{
+	int                  port;
+	nghttpw_http_server *s = batch_server(&port);
+	client               c;
+	reply                r;
+
+	atomic_store(&slow_entered, 0);
+	cl_open(&c, port);
+	cl_send(&c, "GET /p/1 HTTP/1.1\r\nHost: x\r\n\r\n"
+	            "GET /p/2 HTTP/1.1\r\nHost: x\r\n\r\n"
+	            "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+	            "GET /p/3 HTTP/1.1\r\nHost: x\r\n\r\n");
+	wait_entered();
+	nghttpw_http_server_stop(s);
+	for (int i = 1; i <= 2; i++) {
+		char want[32];
+		snprintf(want, sizeof(want), "GET /p/%d 0:", i);
+		cr_assert_eq(cl_reply(&c, &r, false), 0);
+		cr_assert_str_eq(r.body, want);
+		reply_free(&r);
+	}
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_str_eq(r.body, "slow");
+	cr_assert(head_has(&r, "Connection", "close"));
+	reply_free(&r);
+	cr_assert(cl_closed(&c, 2000));
+	cl_close(&c);
+	nghttpw_http_server_release(s);
+}
+
+/* A stream that counts the server's sends on the way to a TCP one. */
+static atomic_int counted_sends;
+
+static void
+cs_free(void *arg)
+{
+	nghttpw_stream_free(arg);
+}
+
+static void
+cs_close(void *arg)
+{
+	nghttpw_stream_close(arg);
+}
+
+static void
+cs_stop(void *arg)
+{
+	nghttpw_stream_stop(arg);
+}
+
+static void
+cs_send(void *arg, nghttpw_aio *aio)
+{
+	atomic_fetch_add(&counted_sends, 1);
+	nghttpw_stream_send(arg, aio);
+}
+
+static void
+cs_recv(void *arg, nghttpw_aio *aio)
+{
+	nghttpw_stream_recv(arg, aio);
+}
+
+static const nghttpw_stream_ops counting_ops = {
+	.s_free  = cs_free,
+	.s_close = cs_close,
+	.s_stop  = cs_stop,
+	.s_send  = cs_send,
+	.s_recv  = cs_recv,
+};
+
+/* 16 requests in one write are answered with (nearly) one send; requests
+ * one at a time still get one send each. */
+Test(http_server, pipelined_answers_leave_in_one_send, .timeout = T_TIMEOUT)
+{
+	int                  port;
+	nghttpw_http_server *s = batch_server(&port);
+	nghttpw_stream      *a, *b, *counted;
+	client               c = { .cap = 1 << 16, .len = 0 };
+	char                 all[64 * 16] = "";
+	int                  sends;
+
+	for (int i = 0; i < 16; i++) {
+		char one[64];
+		snprintf(one, sizeof(one), "GET /p/%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
+		strcat(all, one);
+	}
+	cr_assert_eq(tcp_pair("127.0.0.1", &a, &b), 0);
+	cr_assert_eq(nghttpw_stream_alloc(&counted, &counting_ops, a), 0);
+	atomic_store(&counted_sends, 0);
+	cr_assert_eq(http_server_serve_stream(s, counted), 0);
+	c.s   = b;
+	c.buf = malloc(c.cap);
+	cl_send(&c, all);
+	for (int i = 0; i < 16; i++) {
+		reply r;
+		char  want[32];
+		snprintf(want, sizeof(want), "GET /p/%d 0:", i);
+		cr_assert_eq(cl_reply(&c, &r, false), 0);
+		cr_assert_str_eq(r.body, want);
+		reply_free(&r);
+	}
+	sends = atomic_load(&counted_sends);
+	/* One, unless the batch came in more than one piece. */
+	cr_assert_leq(sends, 3, "%d sends for 16 pipelined answers", sends);
+	for (int i = 0; i < 3; i++) {
+		exchange(&c, "GET /p/x HTTP/1.1\r\nHost: x\r\n\r\n", 200, "GET /p/x 0:");
+	}
+	cr_assert_eq(atomic_load(&counted_sends), sends + 3);
+	cl_close(&c);
+	nghttpw_http_server_release(s);
 }

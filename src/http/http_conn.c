@@ -26,6 +26,10 @@
 #define READ_LINGER_MS 50
 #define IDLE_BUF_SIZE 16
 #define FILE_BOUNCE_SIZE (64u * 1024u)
+/* Answers to pipelined requests wait in the output buffer (up to this
+ * much) and leave with one send; see conn_queue_msg. */
+#define OUT_BUF_INITIAL 4096
+#define OUT_BUF_MAX (16u * 1024u)
 
 typedef enum {
 	RD_SOME,  /* read: some bytes into the user's iov */
@@ -62,7 +66,9 @@ struct nghttpw_http_conn {
 	size_t       rcap;
 	size_t       rpos; /* first byte not yet consumed */
 	size_t       rlen; /* end of received bytes */
-	bool         rd_cold;     /* wait in idle_buf, not a new rbuf */
+	bool         rd_cold;     /* an idle wait: no rbuf until bytes come */
+	bool         rd_ready_wait; /* rd_sio waits for readability */
+	bool         no_ready_wait; /* the stream cannot: wait in idle_buf */
 	bool         rd_linger;   /* the stream recv is bounded by the linger */
 	bool         rd_lingered; /* this wait is past its linger */
 	char         idle_buf[IDLE_BUF_SIZE];
@@ -95,6 +101,16 @@ struct nghttpw_http_conn {
 	uint64_t           wr_file_left;
 	bool               wr_file_bounce; /* no sendfile: read, then send */
 	char              *wr_bounce;
+	/* Queued answers (NULL while idle, like rbuf).  While they are
+	 * flushed the write side's stream aio is theirs, and a recv or send
+	 * that wants the stream waits (rd_/wr_after_flush). */
+	char              *obuf;
+	size_t             ocap;
+	size_t             olen;
+	size_t             osent;
+	bool               flushing;
+	bool               rd_after_flush;
+	bool               wr_after_flush;
 
 	/* Transact: the response being read once the request is out. */
 	nghttpw_http_res *tx_res;
@@ -144,7 +160,139 @@ iov_set_rest(nghttpw_aio *aio, const nghttpw_iov *src, unsigned n, size_t skip,
 	return (nghttpw_aio_set_iov(aio, n - first, *scratch));
 }
 
+static void rd_finish(nghttpw_http_conn *c, int rv);
+static void wr_finish(nghttpw_http_conn *c, int rv);
+static int  wr_send_rest(nghttpw_http_conn *c);
+
+/* Output buffer. */
+
+static void
+out_send_rest(nghttpw_http_conn *c)
+{
+	nghttpw_iov iov = { c->obuf + c->osent, c->olen - c->osent };
+
+	nghttpw_aio_set_iov(c->wr_sio, 1, &iov);
+	nghttpw_aio_set_timeout(c->wr_sio, c->wr_stall_ms);
+	nghttpw_stream_send(c->stream, c->wr_sio);
+}
+
+/* The stream is about to be used: queued answers go out first, so that
+ * they keep their place before whatever comes next and nobody waits for
+ * the network while answers are held back.  Returns true when the
+ * caller's step is to wait: *waits is set, and out_flushed resumes it.
+ * Mutex held, connection not closed. */
+static bool
+out_flush_first(nghttpw_http_conn *c, bool *waits)
+{
+	if (c->olen == 0) {
+		return (false);
+	}
+	*waits = true;
+	if (!c->flushing) {
+		c->flushing = true;
+		out_send_rest(c);
+	}
+	return (true);
+}
+
+/* Starts what rd_sio is set up for: a recv, or in a cold idle wait a
+ * wait for readability. */
+static void
+rd_stream_start(nghttpw_http_conn *c)
+{
+	if (c->rd_ready_wait) {
+		stream_wait_readable(c->stream, c->rd_sio);
+	} else {
+		nghttpw_stream_recv(c->stream, c->rd_sio);
+	}
+}
+
+/* The flush is over: resumes what waited for it.  A failed flush lost
+ * answers the peer is owed, so the stream is closed and what waited fails
+ * with NGHTTPW_ECLOSED (the server closes the connection, as after any
+ * failed write). */
+static void
+out_flushed(nghttpw_http_conn *c, int rv)
+{
+	bool rd = c->rd_after_flush;
+	bool wr = c->wr_after_flush;
+
+	c->flushing       = false;
+	c->rd_after_flush = false;
+	c->wr_after_flush = false;
+	c->olen = c->osent = 0;
+	if (rv != 0) {
+		c->must_close = true;
+		nghttpw_stream_close(c->stream);
+	}
+	if (rd) {
+		if (rv == 0 && c->rd_abort == 0 && !c->closed) {
+			rd_stream_start(c);
+		} else {
+			/* An abort while waiting took effect only now. */
+			rd_finish(c, rv == 0 && c->rd_abort != 0 ? c->rd_abort
+			                                         : NGHTTPW_ECLOSED);
+		}
+	}
+	if (wr) {
+		if (rv != 0) {
+			wr_finish(c, c->wr_abort != 0 ? c->wr_abort : NGHTTPW_ECLOSED);
+		} else if (c->wr_total == 0) {
+			wr_finish(c, 0); /* http_conn_flush: nothing of its own */
+		} else if ((rv = wr_send_rest(c)) != 0) {
+			wr_finish(c, rv);
+		}
+	}
+}
+
+/* A send of the flush is done (wr_sio's callback, mutex held). */
+static void
+out_sent(nghttpw_http_conn *c, int rv, size_t n)
+{
+	c->osent += n;
+	if (rv == 0 && c->osent < c->olen) {
+		if (!c->closed) {
+			out_send_rest(c);
+			return;
+		}
+		rv = NGHTTPW_ECLOSED;
+	}
+	out_flushed(c, rv);
+}
+
+/* Room for len more queued bytes, up to OUT_BUF_MAX. */
+static bool
+out_reserve(nghttpw_http_conn *c, size_t len)
+{
+	size_t cap = c->ocap == 0 ? OUT_BUF_INITIAL : c->ocap;
+	char  *grown;
+
+	if (c->olen + len > OUT_BUF_MAX) {
+		return (false);
+	}
+	while (cap < c->olen + len) {
+		cap *= 2;
+	}
+	if (cap > c->ocap) {
+		if ((grown = realloc(c->obuf, cap)) == NULL) {
+			return (false); /* written at once instead */
+		}
+		c->obuf = grown;
+		c->ocap = cap;
+	}
+	return (true);
+}
+
 /* Read side. */
+
+/* Starts rd_sio after the flush of queued answers if any. */
+static void
+rd_recv(nghttpw_http_conn *c)
+{
+	if (!out_flush_first(c, &c->rd_after_flush)) {
+		rd_stream_start(c);
+	}
+}
 
 static void
 rd_finish(nghttpw_http_conn *c, int rv)
@@ -248,11 +396,13 @@ rd_fill_buffer(nghttpw_http_conn *c)
 	rd_set_deadline(c, head_pending);
 	if (c->rbuf == NULL && c->rd_cold) {
 		/* An idle wait after the linger: rd_sio_cb makes the buffer
-		 * once bytes come. */
+		 * once the socket is readable (TCP streams tell without a
+		 * read), or once bytes came into idle_buf (other streams). */
+		c->rd_ready_wait = !c->no_ready_wait;
 		iov.iov_buf = c->idle_buf;
 		iov.iov_len = sizeof(c->idle_buf);
 		nghttpw_aio_set_iov(c->rd_sio, 1, &iov);
-		nghttpw_stream_recv(c->stream, c->rd_sio);
+		rd_recv(c);
 		return (0);
 	}
 	if (c->rlen == c->rcap && (rv = rd_grow(c)) != 0) {
@@ -261,7 +411,7 @@ rd_fill_buffer(nghttpw_http_conn *c)
 	iov.iov_buf = c->rbuf + c->rlen;
 	iov.iov_len = c->rcap - c->rlen;
 	nghttpw_aio_set_iov(c->rd_sio, 1, &iov);
-	nghttpw_stream_recv(c->stream, c->rd_sio);
+	rd_recv(c);
 	return (0);
 }
 
@@ -306,7 +456,10 @@ rd_progress_raw(nghttpw_http_conn *c, bool *done)
 	 * buffers, with no copy. */
 	rv = iov_set_rest(c->rd_sio, iov, n, c->rd_done, &c->rd_iov, &c->rd_iov_cap);
 	if (rv == 0) {
-		nghttpw_stream_recv(c->stream, c->rd_sio);
+		/* Bounded by the caller's aio alone, not by what the last
+		 * head read left on rd_sio (its idle linger, say). */
+		rd_set_deadline(c, false);
+		rd_recv(c);
 	}
 	return (rv);
 }
@@ -410,12 +563,22 @@ rd_sio_cb(void *arg)
 	size_t             n  = nghttpw_aio_count(c->rd_sio);
 
 	pthread_mutex_lock(&c->mtx);
+	if (c->rd_ready_wait) {
+		c->rd_ready_wait = false;
+		if (rv == NGHTTPW_ENOTSUP) {
+			c->no_ready_wait = true; /* wait again, in idle_buf */
+			rv               = 0;
+		} else if (rv == 0 && rd_grow(c) != 0) {
+			rv = NGHTTPW_ENOMEM;
+		}
+	}
 	if (c->rd_kind == RD_SOME || c->rd_kind == RD_ALL) {
 		c->rd_done += n;
 	} else if (c->rbuf == NULL && n > 0) {
 		/* The first bytes after an idle wait came into idle_buf. */
 		if (rd_grow(c) != 0) {
-			rv = NGHTTPW_ENOMEM;
+			rv            = NGHTTPW_ENOMEM;
+			c->must_close = true; /* those bytes are lost */
 		} else {
 			memcpy(c->rbuf, c->idle_buf, n);
 			c->rlen = n;
@@ -428,11 +591,14 @@ rd_sio_cb(void *arg)
 	}
 	if (rv == NGHTTPW_ETIMEDOUT && c->rd_linger && c->rd_abort == 0 &&
 	    c->rlen == 0 && !c->closed) {
-		/* Idle past the linger: give the buffer back and wait on for
-		 * the rest of the idle time in idle_buf. */
+		/* Idle past the linger: give the buffers back and wait on
+		 * for the rest of the idle time in idle_buf. */
 		free(c->rbuf);
-		c->rbuf    = NULL;
+		free(c->obuf); /* empty: the recv waited for its flush */
+		c->rbuf        = NULL;
 		c->rcap        = 0;
+		c->obuf        = NULL;
+		c->ocap        = 0;
 		c->rd_cold     = true;
 		c->rd_lingered = true;
 		rd_progress(c);
@@ -608,10 +774,8 @@ http_conn_read_res_body(nghttpw_http_conn *c, nghttpw_http_res *res,
 
 /* Write side. */
 
-static void wr_finish(nghttpw_http_conn *c, int rv);
-
-/* Sends what is left of the gather list; an error is the caller's to
- * report with wr_finish. */
+/* Sends what is left of the gather list (after the queued answers); an
+ * error is the caller's to report with wr_finish. */
 static int
 wr_send_rest(nghttpw_http_conn *c)
 {
@@ -620,6 +784,9 @@ wr_send_rest(nghttpw_http_conn *c)
 	if (c->closed) {
 		/* close() stops the internal aios: start nothing new. */
 		return (NGHTTPW_ECLOSED);
+	}
+	if (out_flush_first(c, &c->wr_after_flush)) {
+		return (0);
 	}
 	rv = iov_set_rest(c->wr_sio, c->wr_src, c->wr_nsrc, c->wr_done,
 	    &c->wr_iov, &c->wr_iov_cap);
@@ -701,6 +868,11 @@ wr_sio_cb(void *arg)
 	size_t             n  = nghttpw_aio_count(c->wr_sio);
 
 	pthread_mutex_lock(&c->mtx);
+	if (c->flushing) {
+		out_sent(c, rv, n);
+		pthread_mutex_unlock(&c->mtx);
+		return;
+	}
 	c->wr_done += n;
 	if (c->wr_done > c->wr_total) {
 		/* Past the head: these bytes came from the file. */
@@ -873,15 +1045,44 @@ msg_prepare(nghttpw_http_conn *c, nhw_http_msg *msg, bool is_response,
 	return (0);
 }
 
+/* Queues the response that msg_prepare laid out in c->msg_iov (n
+ * entries) when it may wait: the peer has pipelined more (bytes of a next
+ * request are buffered) or answers are queued already, the response is
+ * small and in memory, and the connection goes on after it.  Whatever
+ * comes next on the stream sends the queue first (out_flush_first), so a
+ * pipelined batch is answered with one send.  Returns the bytes queued, 0
+ * when it is to be written now. */
+static size_t
+conn_queue_msg(nghttpw_http_conn *c, nhw_http_msg *msg, nghttpw_http_res *res,
+    bool head_only, unsigned n)
+{
+	size_t len = iov_total(c->msg_iov, n);
+
+	if ((c->rpos == c->rlen && c->olen == 0) || c->flushing ||
+	    c->must_close || (!head_only && nhw_http_msg_get_file(msg,
+	                           &(int) { 0 }, &(uint64_t) { 0 },
+	                           &(uint64_t) { 0 })) ||
+	    msg_says_close(msg, nghttpw_http_res_get_version(res)) ||
+	    !out_reserve(c, len)) {
+		return (0);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		memcpy(c->obuf + c->olen, c->msg_iov[i].iov_buf, c->msg_iov[i].iov_len);
+		c->olen += c->msg_iov[i].iov_len;
+	}
+	return (len);
+}
+
 static void
 conn_write_msg(nghttpw_http_conn *c, nghttpw_http_req *req,
-    nghttpw_http_res *res, bool head_only, nghttpw_aio *aio)
+    nghttpw_http_res *res, bool head_only, bool batch, nghttpw_aio *aio)
 {
 	int      file_fd;
 	uint64_t file_off, file_len;
 	bool          is_response = res != NULL;
 	nhw_http_msg *msg;
 	unsigned      n;
+	size_t        queued;
 	int           rv;
 
 	if (!nghttpw_aio_begin(aio)) {
@@ -900,6 +1101,10 @@ conn_write_msg(nghttpw_http_conn *c, nghttpw_http_req *req,
 	} else if ((rv = msg_prepare(c, msg, is_response, head_only, req, res,
 	                &n)) != 0) {
 		nghttpw_aio_finish(aio, rv);
+	} else if (batch && !c->closed &&
+	    (queued = conn_queue_msg(c, msg, res, head_only, n)) > 0) {
+		nghttpw_aio_set_count(aio, queued);
+		nghttpw_aio_finish(aio, 0);
 	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n)) {
 		if (!head_only &&
 		    nhw_http_msg_get_file(msg, &file_fd, &file_off, &file_len)) {
@@ -922,21 +1127,46 @@ void
 nghttpw_http_conn_write_req(
     nghttpw_http_conn *c, nghttpw_http_req *req, nghttpw_aio *aio)
 {
-	conn_write_msg(c, req, NULL, false, aio);
+	conn_write_msg(c, req, NULL, false, false, aio);
 }
 
 void
 nghttpw_http_conn_write_res(
     nghttpw_http_conn *c, nghttpw_http_res *res, nghttpw_aio *aio)
 {
-	conn_write_msg(c, NULL, res, false, aio);
+	conn_write_msg(c, NULL, res, false, false, aio);
 }
 
 void
 nghttpw_http_conn_write_res_head(
     nghttpw_http_conn *c, nghttpw_http_res *res, nghttpw_aio *aio)
 {
-	conn_write_msg(c, NULL, res, true, aio);
+	conn_write_msg(c, NULL, res, true, false, aio);
+}
+
+void
+http_conn_write_res_batched(nghttpw_http_conn *c, nghttpw_http_res *res,
+    bool head_only, nghttpw_aio *aio)
+{
+	conn_write_msg(c, NULL, res, head_only, true, aio);
+}
+
+void
+http_conn_flush(nghttpw_http_conn *c, nghttpw_aio *aio)
+{
+	int rv;
+
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	pthread_mutex_lock(&c->mtx);
+	if (c->olen == 0 && !c->closed && c->wr_user == NULL) {
+		nghttpw_aio_finish(aio, 0);
+	} else if (wr_begin(c, aio, WR_ALL, NULL, 0) &&
+	    (rv = wr_send_rest(c)) != 0) {
+		wr_finish(c, rv);
+	}
+	pthread_mutex_unlock(&c->mtx);
 }
 
 /* Transact: both sides are held by one aio. */
@@ -1003,6 +1233,7 @@ conn_reap(void *arg)
 	free(c->rd_iov);
 	free(c->wr_iov);
 	free(c->wr_bounce);
+	free(c->obuf);
 	pthread_mutex_destroy(&c->mtx);
 	free(c);
 }
@@ -1180,6 +1411,14 @@ http_conn_stop_idle(nghttpw_http_conn *c)
 		c->rd_abort = NGHTTPW_ECLOSED;
 		nghttpw_aio_abort(c->rd_sio, NGHTTPW_ECLOSED);
 	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
+void
+http_conn_resume_idle(nghttpw_http_conn *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	c->no_idle = false;
 	pthread_mutex_unlock(&c->mtx);
 }
 

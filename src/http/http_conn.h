@@ -38,6 +38,20 @@ void http_conn_read_body(
 void http_conn_read_res_body(
     nghttpw_http_conn *conn, nghttpw_http_res *res, size_t max, nghttpw_aio *aio);
 
+/* write_res (write_res_head when head_only) for a server answering a
+ * pipeline: when bytes of a next request are already buffered (or answers
+ * are queued), a small in-memory response after which the connection goes
+ * on is copied to an output buffer and aio finishes at once, its count the
+ * bytes queued.  The queue is sent with one stream send before the stream
+ * is next used: a recv that has to wait, any write, or http_conn_flush.  A
+ * failed flush closes the stream; what waited on it fails (NGHTTPW_ECLOSED).
+ * A cancelled read waiting on the flush finishes when the flush does. */
+void http_conn_write_res_batched(nghttpw_http_conn *conn,
+    nghttpw_http_res *res, bool head_only, nghttpw_aio *aio);
+
+/* Finishes once the queued answers are sent (at once when none are). */
+void http_conn_flush(nghttpw_http_conn *conn, nghttpw_aio *aio);
+
 /* The stream underneath (for hijacking and options). */
 nghttpw_stream *http_conn_stream(nghttpw_http_conn *conn);
 
@@ -52,6 +66,10 @@ bool http_conn_head_started(nghttpw_http_conn *conn);
 /* For a server's stop: fails a request head read now pending, and every
  * later one, with NGHTTPW_ECLOSED (no new request is taken). */
 void http_conn_stop_idle(nghttpw_http_conn *conn);
+
+/* Undoes http_conn_stop_idle for a connection a handler hijacked: its new
+ * owner reads requests as it likes. */
+void http_conn_resume_idle(nghttpw_http_conn *conn);
 
 /* An opaque pointer for the server that made the connection (set before
  * the connection is shared; NULL for others). */

@@ -2,7 +2,10 @@
  * accepted connection runs a small state machine driven by aio callbacks:
  * read a request head, route it, maybe collect its body, call the
  * handler, write the response, then read the next request (keep-alive and
- * pipelining) or close.
+ * pipelining) or close.  Answers to pipelined requests are batched: the
+ * connection queues a small one while the next request is already
+ * buffered, and sends the queue with one write before it has to wait for
+ * the network (http_conn_write_res_batched).
  *
  * Locks: http_registry_mtx (servers and handler registration), then a
  * server's mutex or its handler lock, then whatever the connection and
@@ -104,6 +107,7 @@ typedef enum {
 	SC_DRAIN,     /* a small body nobody wants, then res */
 	SC_HANDLER,   /* the handler */
 	SC_WRITE,     /* the response */
+	SC_FLUSH,     /* queued answers before a close (stop) */
 	SC_DONE,      /* closed or hijacked; the reaper frees it */
 } sc_state;
 
@@ -121,6 +125,7 @@ typedef struct srv_conn {
 	sc_state              state;
 	atomic_int            hstate; /* SC_H_* */
 	unsigned              pins;   /* stop is using the aio unlocked */
+	bool                  reaping; /* sc_reap is freeing it: stop keeps off */
 	nghttpw_duration      idle_ms;
 	bool                  have_req;     /* req holds this request's head */
 	bool                  head_req;     /* HEAD: the head only */
@@ -524,6 +529,7 @@ sc_reap(void *arg)
 	while (sc->pins > 0) {
 		pthread_cond_wait(&s->cv, &s->mtx);
 	}
+	sc->reaping = true;
 	pthread_mutex_unlock(&s->mtx);
 	nghttpw_aio_free(sc->aio);
 	nghttpw_http_res_free(sc->res);
@@ -538,11 +544,20 @@ sc_reap(void *arg)
 	free(sc);
 }
 
+/* Closes once the answers still queued in the connection are out. */
+static void
+sc_close_flushed(srv_conn *sc)
+{
+	sc->state = SC_FLUSH;
+	nghttpw_aio_set_timeout(sc->aio, NGHTTPW_DURATION_INFINITE);
+	http_conn_flush(sc->conn, sc->aio);
+}
+
 static void
 sc_read_next(srv_conn *sc)
 {
 	if (atomic_load(&sc->srv->stopping)) {
-		sc_close(sc);
+		sc_close_flushed(sc);
 		return;
 	}
 	sc->have_req     = false;
@@ -586,11 +601,7 @@ sc_write(srv_conn *sc, nghttpw_http_res *res)
 	/* No bound on the whole write: a large body to a slow client may
 	 * take long.  A stop closes what is left. */
 	nghttpw_aio_set_timeout(sc->aio, NGHTTPW_DURATION_INFINITE);
-	if (sc->head_req) {
-		nghttpw_http_conn_write_res_head(sc->conn, res, sc->aio);
-	} else {
-		nghttpw_http_conn_write_res(sc->conn, res, sc->aio);
-	}
+	http_conn_write_res_batched(sc->conn, res, sc->head_req, sc->aio);
 }
 
 /* A response made by the server itself: status with the error page, and
@@ -853,7 +864,8 @@ static void
 sc_head_failed(srv_conn *sc, int rv)
 {
 	if (sc->srv->stopping) {
-		sc_close(sc);
+		/* The read may have been refused before it flushed. */
+		sc_close_flushed(sc);
 		return;
 	}
 	switch (rv) {
@@ -959,7 +971,10 @@ sc_handler_done(srv_conn *sc, int rv)
 
 	if (atomic_exchange(&sc->hstate, SC_H_SHUT) == SC_H_HIJACKED) {
 		/* The connection and the request are the handler's now, and
-		 * no response is ours to send. */
+		 * no response is ours to send.  Answers still queued for
+		 * earlier pipelined requests leave before the handler's first
+		 * read or write on it (a handler that closes it at once drops
+		 * them). */
 		pthread_mutex_lock(&s->mtx);
 		http_conn_set_owner(nghttpw_aio_get_input(sc->aio, 2), NULL);
 		sc->conn = NULL;
@@ -1002,6 +1017,8 @@ sc_write_done(srv_conn *sc, int rv)
 		log_arg = s->log_arg;
 		pthread_rwlock_unlock(&s->hlock);
 	}
+	/* A batched answer is logged when queued, before it is sent (a
+	 * failed flush closes the connection later). */
 	if (log_fn != NULL) {
 		size_t head = nhw_http_res_head_size(res);
 		log_fn(log_arg, sc->have_req ? sc->req : NULL, res, &sc->peer,
@@ -1038,6 +1055,9 @@ sc_cb(void *arg)
 	case SC_CONTINUE:
 	case SC_WRITE:
 		sc_write_done(sc, rv);
+		break;
+	case SC_FLUSH:
+		sc_close(sc);
 		break;
 	case SC_DONE:
 		break; /* the close or stop got here first */
@@ -1345,6 +1365,9 @@ server_shutdown_locked(nghttpw_http_server *s)
 		 * write fails; handlers are asked to give up. */
 		for (list_node *n = s->conns.next; n != &s->conns; n = n->next) {
 			srv_conn *sc = LIST_ENTRY(n, srv_conn, node);
+			if (sc->reaping) {
+				continue; /* its aio is being freed */
+			}
 			if (sc->conn != NULL) {
 				nghttpw_stream_close(http_conn_stream(sc->conn));
 			}
@@ -1352,6 +1375,9 @@ server_shutdown_locked(nghttpw_http_server *s)
 		}
 		for (list_node *n = s->conns.next; n != &s->conns; n = n->next) {
 			srv_conn *sc = LIST_ENTRY(n, srv_conn, node);
+			if (sc->reaping) {
+				continue;
+			}
 			/* Unlocked: a handler's cancel function is called.  The
 			 * pin keeps sc in place meanwhile. */
 			pthread_mutex_unlock(&s->mtx);
@@ -1359,7 +1385,10 @@ server_shutdown_locked(nghttpw_http_server *s)
 			pthread_mutex_lock(&s->mtx);
 		}
 		for (list_node *n = s->conns.next; n != &s->conns; n = n->next) {
-			LIST_ENTRY(n, srv_conn, node)->pins--;
+			srv_conn *sc = LIST_ENTRY(n, srv_conn, node);
+			if (!sc->reaping) {
+				sc->pins--;
+			}
 		}
 		pthread_cond_broadcast(&s->cv);
 		while (!list_empty(&s->conns)) {
@@ -1566,7 +1595,9 @@ nghttpw_http_hijack(nghttpw_http_conn *conn)
 	pthread_mutex_lock(&sc->srv->mtx);
 	if (atomic_compare_exchange_strong(&sc->hstate, &open, SC_H_HIJACKED)) {
 		sc->conn = NULL; /* stop must not close it from now on */
-		rv       = 0;
+		/* nor keep it from reading requests, if it began already */
+		http_conn_resume_idle(conn);
+		rv = 0;
 	} else if (open == SC_H_HIJACKED) {
 		rv = 0; /* twice is harmless */
 	}
