@@ -1267,6 +1267,70 @@ Test(http_server, hijack_and_stream_a_chunked_response, .timeout = T_TIMEOUT)
 	nghttpw_http_server_release(s);
 }
 
+/* A handler that hijacks its connection while the server stops: the
+ * connection is then the handler's, and reads requests as it likes. */
+static nghttpw_aio       *held_aio;
+static nghttpw_http_conn *held_conn;
+static atomic_int         held_entered;
+
+static void
+hold_cb(nghttpw_aio *aio)
+{
+	held_aio  = aio;
+	held_conn = nghttpw_aio_get_input(aio, 2);
+	atomic_store(&held_entered, 1);
+}
+
+static void *
+stop_thread(void *arg)
+{
+	nghttpw_http_server_stop(arg);
+	return (NULL);
+}
+
+Test(http_server, hijack_during_stop_leaves_the_connection_usable,
+    .timeout = T_TIMEOUT)
+{
+	nghttpw_http_server  *s = server_hold("http://127.0.0.1:0");
+	nghttpw_http_handler *h;
+	nghttpw_http_req     *req, *first;
+	nghttpw_aio          *aio;
+	pthread_t             t;
+	client                c;
+	int                   port;
+
+	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/hold", hold_cb), 0);
+	add(s, h);
+	port = server_start(s);
+	cl_open(&c, port);
+	cl_send(&c, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+	while (!atomic_load(&held_entered)) {
+		nghttpw_msleep(5);
+	}
+	pthread_create(&t, NULL, stop_thread, s);
+	nghttpw_msleep(100); /* the stop has told every connection to end */
+	cr_assert_eq(nghttpw_http_hijack(held_conn), 0);
+	first = nghttpw_aio_get_input(held_aio, 0); /* ours now, too */
+	nghttpw_aio_finish(held_aio, 0);
+	pthread_join(t, NULL);
+
+	cl_send(&c, "GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(nghttpw_http_req_alloc(&req, NULL), 0);
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	nghttpw_aio_set_timeout(aio, 5000);
+	nghttpw_http_conn_read_req(held_conn, req, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), 0, "%s",
+	    nghttpw_strerror(nghttpw_aio_result(aio)));
+	cr_assert_str_eq(nghttpw_http_req_get_uri(req), "/second");
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_http_req_free(first);
+	nghttpw_http_conn_close(held_conn);
+	cl_close(&c);
+	nghttpw_http_server_release(s);
+}
+
 /* ---------------------------------------------------------- stopping */
 
 static atomic_int slow_entered;
