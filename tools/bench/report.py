@@ -429,11 +429,10 @@ if la and max(float(la[0]), float(la[1])) > 5:
         "the repetition-major order limit, but do not remove, the effect.")
 if stalls:
     notes = (notes + "\n" if notes else "") + (
-        "Stalls: " + "; ".join(stalls) + ".  wrk shows about one answer per "
-        "connection and then nothing more for the rest of the run, and no errors "
-        "(its timeout is 5 s).  Seen with libmicrohttpd 0.9.75 "
-        "(MHD_USE_EPOLL_INTERNAL_THREAD) at 512 connections only; not investigated "
-        "further, and left out of the ratios.")
+        "Stalls: " + "; ".join(stalls) + ".  Under 2% of nghttpw's rate: the "
+        "peer answers a few requests per connection and then stalls for the rest "
+        "of the run (wrk's timeout is 5 s); a limitation of that peer, not "
+        "investigated further, and left out of the ratios.")
 errs = readf(os.path.join(args.work, "wrk-errors.log")).strip()
 if notes or errs:
     D.append("== Notes from this run")
