@@ -273,19 +273,14 @@ tcp_cancel(nghttpw_aio *aio, void *arg, int rv)
 	pthread_mutex_unlock(&c->mtx);
 }
 
+/* Serves a begun aio at once when nothing is queued before it and the
+ * socket allows, else queues it on q until readiness. */
 static void
-tcp_start(tcp_conn *c, nghttpw_aio *aio, list_node *q,
+tcp_submit(tcp_conn *c, nghttpw_aio *aio, list_node *q,
     int (*io)(tcp_conn *, nghttpw_aio *, int *))
 {
 	int rv;
 
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	if (aio_iov_residual(aio) == 0) {
-		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
-		return;
-	}
 	pthread_mutex_lock(&c->mtx);
 	if (c->closed) {
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
@@ -298,10 +293,40 @@ tcp_start(tcp_conn *c, nghttpw_aio *aio, list_node *q,
 }
 
 static void
+tcp_start(tcp_conn *c, nghttpw_aio *aio, list_node *q,
+    int (*io)(tcp_conn *, nghttpw_aio *, int *))
+{
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	if (aio_iov_residual(aio) == 0) {
+		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
+		return;
+	}
+	tcp_submit(c, aio, q, io);
+}
+
+static void
 tcp_send(void *arg, nghttpw_aio *aio)
 {
 	tcp_conn *c = arg;
 	tcp_start(c, aio, &c->sendq, tcp_send_some);
+}
+
+/* Begins an operation that only TCP streams offer: the stream's
+ * tcp_conn, or NULL when the aio is already finished (ENOTSUP if s is not
+ * TCP). */
+static tcp_conn *
+tcp_begin_own(nghttpw_stream *s, nghttpw_aio *aio)
+{
+	if (!nghttpw_aio_begin(aio)) {
+		return (NULL);
+	}
+	if (s->ops != &tcp_ops) {
+		nghttpw_aio_finish(aio, NGHTTPW_ENOTSUP);
+		return (NULL);
+	}
+	return (s->arg);
 }
 
 void
@@ -309,58 +334,28 @@ stream_sendfile(nghttpw_stream *s, int fd, uint64_t off, uint64_t len,
     nghttpw_aio *aio)
 {
 	tcp_conn *c;
-	int       rv;
 
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	if (s->ops != &tcp_ops) {
-		nghttpw_aio_finish(aio, NGHTTPW_ENOTSUP);
+	if ((c = tcp_begin_own(s, aio)) == NULL) {
 		return;
 	}
 	if (len == 0) {
 		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
 		return;
 	}
-	c             = s->arg;
 	aio->file_fd  = fd;
 	aio->file_off = off;
 	aio->file_len = len;
-	pthread_mutex_lock(&c->mtx);
-	if (c->closed) {
-		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-	} else if (list_empty(&c->sendq) &&
-	    tcp_sendfile_some(c, aio, &rv) == IO_DONE) {
-		nghttpw_aio_finish(aio, rv);
-	} else if (nghttpw_aio_defer(aio, tcp_cancel, c)) {
-		list_append(&c->sendq, &aio->prov_node);
-	}
-	pthread_mutex_unlock(&c->mtx);
+	tcp_submit(c, aio, &c->sendq, tcp_sendfile_some);
 }
 
 void
 stream_wait_readable(nghttpw_stream *s, nghttpw_aio *aio)
 {
 	tcp_conn *c;
-	int       rv;
 
-	if (!nghttpw_aio_begin(aio)) {
-		return;
+	if ((c = tcp_begin_own(s, aio)) != NULL) {
+		tcp_submit(c, aio, &c->readyq, tcp_readable);
 	}
-	if (s->ops != &tcp_ops) {
-		nghttpw_aio_finish(aio, NGHTTPW_ENOTSUP);
-		return;
-	}
-	c = s->arg;
-	pthread_mutex_lock(&c->mtx);
-	if (c->closed) {
-		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-	} else if (tcp_readable(c, aio, &rv) == IO_DONE) {
-		nghttpw_aio_finish(aio, rv);
-	} else if (nghttpw_aio_defer(aio, tcp_cancel, c)) {
-		list_append(&c->readyq, &aio->prov_node);
-	}
-	pthread_mutex_unlock(&c->mtx);
 }
 
 static void
