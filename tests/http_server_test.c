@@ -134,21 +134,9 @@ typedef struct {
 static nghttpw_stream *
 dial(int port)
 {
-	nghttpw_stream_dialer *d;
-	nghttpw_aio           *aio;
-	nghttpw_stream        *s;
-	char                   url[64];
+	nghttpw_stream *s;
 
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
-	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, url), 0);
-	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
-	nghttpw_aio_set_timeout(aio, 5000);
-	nghttpw_stream_dialer_dial(d, aio);
-	nghttpw_aio_wait(aio);
-	cr_assert_eq(nghttpw_aio_result(aio), 0);
-	s = nghttpw_aio_get_output(aio, 0);
-	nghttpw_aio_free(aio);
-	nghttpw_stream_dialer_free(d);
+	cr_assert_eq(tcp_dial(port, &s), 0);
 	return (s);
 }
 

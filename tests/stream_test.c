@@ -581,15 +581,14 @@ block_loop_cb(void *arg)
 
 Test(stream, end_arriving_with_the_connect_is_seen, .timeout = 30)
 {
-	struct sockaddr_in     sin = { .sin_family = AF_INET };
-	socklen_t              sl  = sizeof(sin);
-	nghttpw_stream_dialer *d;
-	nghttpw_stream        *s;
-	nghttpw_aio           *blk, *aio;
-	pthread_t              t;
-	char                   url[64], buf[64];
-	nghttpw_iov            iov = { buf, sizeof(buf) };
-	size_t                 n;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t          sl  = sizeof(sin);
+	nghttpw_stream    *s;
+	nghttpw_aio       *blk;
+	pthread_t          t;
+	char               buf[64];
+	nghttpw_iov        iov = { buf, sizeof(buf) };
+	size_t             n;
 
 	/* One loop, kept busy while the dial's events pile up. */
 	nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 1);
@@ -603,14 +602,7 @@ Test(stream, end_arriving_with_the_connect_is_seen, .timeout = 30)
 	cr_assert_eq(nghttpw_aio_alloc(&blk, block_loop_cb, NULL), 0);
 	nghttpw_sleep_aio(0, blk);
 	nghttpw_msleep(20);
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", ntohs(sin.sin_port));
-	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, url), 0);
-	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
-	nghttpw_aio_set_timeout(aio, 5000);
-	nghttpw_stream_dialer_dial(d, aio);
-	nghttpw_aio_wait(aio);
-	cr_assert_eq(nghttpw_aio_result(aio), 0);
-	s = nghttpw_aio_get_output(aio, 0);
+	cr_assert_eq(tcp_dial(ntohs(sin.sin_port), &s), 0);
 	pthread_join(t, NULL);
 
 	cr_assert_eq(sync_op(nghttpw_stream_recv, s, &iov, 1, 2000, &n), 0);
@@ -618,8 +610,6 @@ Test(stream, end_arriving_with_the_connect_is_seen, .timeout = 30)
 	cr_assert_eq(sync_op(nghttpw_stream_recv, s, &iov, 1, 2000, &n),
 	    NGHTTPW_ECLOSED);
 	nghttpw_stream_free(s);
-	nghttpw_stream_dialer_free(d);
-	nghttpw_aio_free(aio);
 	nghttpw_aio_free(blk);
 	close(eof_listen_fd);
 }

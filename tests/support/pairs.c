@@ -62,6 +62,31 @@ tcp_pair(const char *host, nghttpw_stream **a, nghttpw_stream **b)
 	return (rv);
 }
 
+int
+tcp_dial(int port, nghttpw_stream **sp)
+{
+	nghttpw_stream_dialer *d;
+	nghttpw_aio           *aio;
+	char                   url[64];
+	int                    rv;
+
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+	if ((rv = nghttpw_stream_dialer_alloc(&d, url)) != 0) {
+		return (rv);
+	}
+	if ((rv = nghttpw_aio_alloc(&aio, NULL, NULL)) == 0) {
+		nghttpw_aio_set_timeout(aio, 5000);
+		nghttpw_stream_dialer_dial(d, aio);
+		nghttpw_aio_wait(aio);
+		if ((rv = nghttpw_aio_result(aio)) == 0) {
+			*sp = nghttpw_aio_get_output(aio, 0);
+		}
+		nghttpw_aio_free(aio);
+	}
+	nghttpw_stream_dialer_free(d);
+	return (rv);
+}
+
 bool
 have_ipv6(void)
 {

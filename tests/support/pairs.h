@@ -12,6 +12,9 @@
  * "[::1]"); returns 0 or the error.  The listener is freed before return. */
 int tcp_pair(const char *host, nghttpw_stream **a, nghttpw_stream **b);
 
+/* Dials tcp://127.0.0.1:port (5 s at most); returns 0 or the error. */
+int tcp_dial(int port, nghttpw_stream **sp);
+
 /* True when the machine can listen on ::1. */
 bool have_ipv6(void);
 
