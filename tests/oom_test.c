@@ -1019,19 +1019,22 @@ typedef struct srv_req {
 	bool        big;    /* with a head larger than the read buffer */
 	uint16_t    status;
 	int         expect_body;
+	bool        idle; /* after a pause: the server's connection gave its
+	                   * buffers back and makes them again (I/O thread) */
 } srv_req;
 
 static const srv_req srv_reqs[] = {
-	{ "GET", "/static", false, false, false, 200, BODY_STATIC },
+	{ "GET", "/static", false, false, false, 200, BODY_STATIC, false },
 	/* Over the kept connection, with a head that grows the buffer. */
-	{ "GET", "/static", false, false, true, 200, BODY_STATIC },
+	{ "GET", "/static", false, false, true, 200, BODY_STATIC, false },
 	/* The client composes this one itself (body after 100). */
-	{ "POST", "/echo", true, true, false, 200, BODY_ECHO },
-	{ "PUT", "/echo", true, false, false, 200, BODY_ECHO },
-	{ "GET", "/missing", false, false, false, 404, BODY_404 },
-	{ "HEAD", "/static", false, false, false, 200, BODY_NONE },
-	{ "GET", "/redir", false, false, false, 301, BODY_ANY },
-	{ "GET", "/file", false, false, false, 200, BODY_FILE },
+	{ "POST", "/echo", true, true, false, 200, BODY_ECHO, false },
+	{ "PUT", "/echo", true, false, false, 200, BODY_ECHO, false },
+	{ "GET", "/missing", false, false, false, 404, BODY_404, false },
+	{ "HEAD", "/static", false, false, false, 200, BODY_NONE, false },
+	{ "GET", "/redir", false, false, false, 301, BODY_ANY, false },
+	{ "GET", "/file", false, false, false, 200, BODY_FILE, false },
+	{ "GET", "/static", false, false, false, 200, BODY_STATIC, true },
 };
 
 static bool
@@ -1127,6 +1130,9 @@ scen_server(void *arg)
 	for (size_t i = 0; i < sizeof(srv_reqs) / sizeof(srv_reqs[0]); i++) {
 		const srv_req *r = &srv_reqs[i];
 
+		if (r->idle && *scope == OOM_ANY) {
+			nghttpw_msleep(80); /* past the 50 ms idle linger */
+		}
 		nghttpw_http_req_reset(req);
 		CHECK(nghttpw_http_req_set_method(req, r->method), "req_set_method");
 		CHECK(nghttpw_http_req_set_uri(req, r->path), "req_set_uri");
