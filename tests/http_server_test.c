@@ -2173,6 +2173,59 @@ static const nghttpw_stream_ops counting_ops = {
 
 /* 16 requests in one write are answered with (nearly) one send; requests
  * one at a time still get one send each. */
+/* A handler that answers after a while, from a sleep's callback. */
+static void
+late_answer_cb(void *arg)
+{
+	nghttpw_aio *haio = arg;
+
+	text_cb(haio);
+}
+
+static nghttpw_aio *late_sleeper;
+
+static void
+late_cb(nghttpw_aio *aio)
+{
+	cr_assert_eq(nghttpw_aio_alloc(&late_sleeper, late_answer_cb, aio), 0);
+	nghttpw_sleep_aio(800, late_sleeper);
+}
+
+/* Answers queued before a handler that takes its time leave without
+ * waiting for it. */
+Test(http_server, pipelined_answers_do_not_wait_for_a_slow_handler,
+    .timeout = T_TIMEOUT)
+{
+	nghttpw_http_server  *s = server_hold("http://127.0.0.1:0");
+	nghttpw_http_handler *h;
+	client                c;
+	reply                 r;
+	nghttpw_time          start;
+	int                   port;
+
+	add(s, text_handler("/fast", "fast"));
+	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/slow", late_cb), 0);
+	cr_assert_eq(nghttpw_http_handler_set_data(h, "slow", NULL), 0);
+	add(s, h);
+	port = server_start(s);
+	cl_open(&c, port);
+	start = nghttpw_clock();
+	cl_send(&c, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n"
+	            "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_str_eq(r.body, "fast");
+	cr_assert_lt(nghttpw_clock() - start, 500, "the first answer waited %d ms",
+	    (int) (nghttpw_clock() - start));
+	reply_free(&r);
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_str_eq(r.body, "slow");
+	cr_assert_geq(nghttpw_clock() - start, 790);
+	reply_free(&r);
+	cl_close(&c);
+	nghttpw_aio_free(late_sleeper);
+	nghttpw_http_server_release(s);
+}
+
 Test(http_server, pipelined_answers_leave_in_one_send, .timeout = T_TIMEOUT)
 {
 	int                  port;

@@ -538,6 +538,17 @@ nghttpw_aio_finish(nghttpw_aio *aio, int rv)
 	aio_unlock(aio);
 }
 
+bool
+aio_finished(nghttpw_aio *aio)
+{
+	bool finished;
+
+	aio_lock(aio);
+	finished = aio->finished;
+	aio_unlock(aio);
+	return (finished);
+}
+
 void
 aio_finish_count(nghttpw_aio *aio, int rv, size_t count)
 {

@@ -92,6 +92,11 @@ void aio_iov_advance(nghttpw_aio *, size_t n);
 /* Bytes between the cursor and the end of the iov. */
 size_t aio_iov_residual(const nghttpw_aio *);
 
+/* Whether the operation begun last has finished (its callback is queued
+ * or has run): for a caller that handed the aio to someone else and must
+ * know whether that one answered at once. */
+bool aio_finished(nghttpw_aio *);
+
 /* Finishes with a result and count in one call. */
 void aio_finish_count(nghttpw_aio *, int rv, size_t count);
 

@@ -179,7 +179,8 @@ out_send_rest(nghttpw_http_conn *c)
 /* The stream is about to be used: queued answers go out first, so that
  * they keep their place before whatever comes next and nobody waits for
  * the network while answers are held back.  Returns true when the
- * caller's step is to wait: *waits is set, and out_flushed resumes it.
+ * caller's step is to wait: *waits (if given) is set, and out_flushed
+ * resumes it.
  * Mutex held, connection not closed. */
 static bool
 out_flush_first(nghttpw_http_conn *c, bool *waits)
@@ -187,7 +188,9 @@ out_flush_first(nghttpw_http_conn *c, bool *waits)
 	if (c->olen == 0) {
 		return (false);
 	}
-	*waits = true;
+	if (waits != NULL) {
+		*waits = true;
+	}
 	if (!c->flushing) {
 		c->flushing = true;
 		out_send_rest(c);
@@ -237,6 +240,8 @@ out_flushed(nghttpw_http_conn *c, int rv)
 	if (wr) {
 		if (rv != 0) {
 			wr_finish(c, c->wr_abort != 0 ? c->wr_abort : NGHTTPW_ECLOSED);
+		} else if (c->wr_abort != 0) {
+			wr_finish(c, c->wr_abort); /* cancelled while it waited */
 		} else if (c->wr_total == 0) {
 			wr_finish(c, 0); /* http_conn_flush: nothing of its own */
 		} else if ((rv = wr_send_rest(c)) != 0) {
@@ -1149,6 +1154,17 @@ http_conn_write_res_batched(nghttpw_http_conn *c, nghttpw_http_res *res,
     bool head_only, nghttpw_aio *aio)
 {
 	conn_write_msg(c, NULL, res, head_only, true, aio);
+}
+
+void
+http_conn_kick_flush(nghttpw_http_conn *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	if (!c->closed) {
+		/* Nobody waits for it: out_flushed just empties the queue. */
+		(void) out_flush_first(c, NULL);
+	}
+	pthread_mutex_unlock(&c->mtx);
 }
 
 void

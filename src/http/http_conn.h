@@ -52,6 +52,11 @@ void http_conn_write_res_batched(nghttpw_http_conn *conn,
 /* Finishes once the queued answers are sent (at once when none are). */
 void http_conn_flush(nghttpw_http_conn *conn, nghttpw_aio *aio);
 
+/* Starts sending the queued answers, if any, with nobody waiting: for a
+ * server whose handler did not answer at once, so that the answers
+ * before it do not wait for it. */
+void http_conn_kick_flush(nghttpw_http_conn *conn);
+
 /* The stream underneath (for hijacking and options). */
 nghttpw_stream *http_conn_stream(nghttpw_http_conn *conn);
 

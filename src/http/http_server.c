@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/aio.h"
 #include "core/loop.h"
 #include "core/stream.h"
 #include "http/http_conn.h"
@@ -857,6 +858,15 @@ sc_call_handler(srv_conn *sc)
 	nghttpw_aio_set_input(sc->aio, 1, h);
 	nghttpw_aio_set_input(sc->aio, 2, sc->conn);
 	h->cb(sc->aio);
+	if (!aio_finished(sc->aio)) {
+		/* A handler that takes its time (a slow backend, a long
+		 * poll) must not hold back the answers queued before it. */
+		pthread_mutex_lock(&sc->srv->mtx);
+		if (atomic_load(&sc->hstate) == SC_H_OPEN && sc->conn != NULL) {
+			http_conn_kick_flush(sc->conn);
+		}
+		pthread_mutex_unlock(&sc->srv->mtx);
+	}
 }
 
 /* What a failed head read means. */
