@@ -27,48 +27,25 @@
  *   byte 2   bytes the stream takes per send: 0 all, else 1..255
  *   rest     the bytes the client sends, then it closes
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "core/loop.h"
 #include "http/http_server.h"
 #include "nghttpw/http.h"
 #include "support.h"
 
 #define ECHO_MAX 64
 #define MAX_LOGGED 256
-#define WAIT_SECONDS 60
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static nghttpw_http_server *server;
 
-/* ---- the scripted stream (with a signal when the server frees it) ---- */
-
-typedef struct script {
-	const uint8_t *data;
-	size_t         len;
-	size_t         pos;
-	uint8_t        split;
-	uint32_t       rng;
-	size_t         send_max;
-	unsigned char *sent;
-	size_t         sent_len;
-	size_t         sent_cap;
-	bool           closed;
-	bool           freed;
-} script;
-
-/* Guards the script's state and the access log record below: the server
- * calls the stream and the log from its threads. */
-static pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t  cv;
-
+/* The access log record: the server writes it from its threads, under
+ * fz_mtx (see support.h). */
 typedef struct logged {
 	bool     head_req; /* the request was HEAD */
 	bool     have_req;
@@ -80,178 +57,10 @@ static logged   log_rec[MAX_LOGGED];
 static unsigned log_count;
 static bool     log_overflow;
 
-static void
-script_recv(void *arg, nghttpw_aio *aio)
-{
-	script      *s = arg;
-	nghttpw_iov *iov;
-	unsigned     niov;
-	size_t       piece, moved = 0;
-
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	pthread_mutex_lock(&mtx);
-	if (s->closed || s->pos == s->len) {
-		pthread_mutex_unlock(&mtx);
-		FZ_LOG("  recv: closed\n");
-		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-		return;
-	}
-	niov  = nghttpw_aio_get_iov(aio, &iov);
-	piece = fz_piece_size(s->split, &s->rng, s->len - s->pos);
-	for (unsigned i = 0; i < niov && moved < piece; i++) {
-		size_t n = iov[i].iov_len < piece - moved ? iov[i].iov_len
-		                                          : piece - moved;
-		memcpy(iov[i].iov_buf, s->data + s->pos + moved, n);
-		moved += n;
-	}
-	FZ_CHECK(moved > 0, "recv with an empty iov (%u entries)", niov);
-	FZ_LOG("  recv %zu bytes at %zu\n", moved, s->pos);
-	s->pos += moved;
-	pthread_mutex_unlock(&mtx);
-	nghttpw_aio_set_count(aio, moved);
-	nghttpw_aio_finish(aio, 0);
-}
-
-static void
-script_send(void *arg, nghttpw_aio *aio)
-{
-	script      *s = arg;
-	nghttpw_iov *iov;
-	unsigned     niov;
-	size_t       total = 0, take, moved = 0;
-
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	pthread_mutex_lock(&mtx);
-	if (s->closed) {
-		pthread_mutex_unlock(&mtx);
-		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-		return;
-	}
-	niov = nghttpw_aio_get_iov(aio, &iov);
-	for (unsigned i = 0; i < niov; i++) {
-		total += iov[i].iov_len;
-	}
-	FZ_CHECK(total > 0, "send of nothing (%u entries)", niov);
-	take = total;
-	if (s->send_max > 0 && take > s->send_max) {
-		take = s->send_max;
-	}
-	if (s->sent_len + take > s->sent_cap) {
-		size_t         cap   = (s->sent_len + take) * 2;
-		unsigned char *grown = realloc(s->sent, cap);
-		FZ_CHECK(grown != NULL, "out of memory");
-		s->sent     = grown;
-		s->sent_cap = cap;
-	}
-	for (unsigned i = 0; i < niov && moved < take; i++) {
-		size_t n = iov[i].iov_len < take - moved ? iov[i].iov_len
-		                                         : take - moved;
-		memcpy(s->sent + s->sent_len, iov[i].iov_buf, n);
-		s->sent_len += n;
-		moved += n;
-	}
-	pthread_mutex_unlock(&mtx);
-	FZ_LOG("  send %zu of %zu bytes\n", moved, total);
-	nghttpw_aio_set_count(aio, moved);
-	nghttpw_aio_finish(aio, 0);
-}
-
-static void
-script_close(void *arg)
-{
-	script *s = arg;
-
-	pthread_mutex_lock(&mtx);
-	s->closed = true;
-	pthread_mutex_unlock(&mtx);
-}
-
-static void
-script_free(void *arg)
-{
-	script *s = arg;
-
-	pthread_mutex_lock(&mtx);
-	FZ_CHECK(!s->freed, "stream freed twice");
-	s->closed = true;
-	s->freed  = true;
-	pthread_cond_broadcast(&cv);
-	pthread_mutex_unlock(&mtx);
-}
-
-static const nghttpw_stream_ops script_ops = {
-	.s_free  = script_free,
-	.s_close = script_close,
-	.s_stop  = script_close,
-	.s_send  = script_send,
-	.s_recv  = script_recv,
-};
-
-/* ---- reaper barrier (as in support.c) ---- */
-
-static unsigned barrier_done;
-
-static void
-barrier_task(void *arg)
-{
-	(void) arg;
-	pthread_mutex_lock(&mtx);
-	barrier_done++;
-	pthread_cond_broadcast(&cv);
-	pthread_mutex_unlock(&mtx);
-}
-
-/* Waits under mtx (held) until *flag, or aborts after WAIT_SECONDS. */
-static void
-wait_locked(bool (*done)(void *), void *arg, const char *what)
-{
-	struct timespec deadline;
-
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += WAIT_SECONDS;
-	while (!done(arg)) {
-		if (pthread_cond_timedwait(&cv, &mtx, &deadline) == ETIMEDOUT &&
-		    !done(arg)) {
-			fz_fail(__FILE__, __LINE__, what,
-			    "the server did not finish with the connection "
-			    "within %d s (%s)",
-			    WAIT_SECONDS, what);
-		}
-	}
-}
-
-static bool
-barrier_reached(void *arg)
-{
-	return (barrier_done >= *(unsigned *) arg);
-}
-
 static bool
 script_freed(void *arg)
 {
-	return (((script *) arg)->freed);
-}
-
-/* The reaper runs its tasks in order: once a task queued now has run, so
- * has everything queued before it. */
-static void
-reap_barrier(void)
-{
-	task     t;
-	unsigned want;
-
-	pthread_mutex_lock(&mtx);
-	want = barrier_done + 1;
-	pthread_mutex_unlock(&mtx);
-	task_init(&t, barrier_task, NULL);
-	runtime_reap(&t);
-	pthread_mutex_lock(&mtx);
-	wait_locked(barrier_reached, &want, "reap barrier");
-	pthread_mutex_unlock(&mtx);
+	return (((fz_script *) arg)->freed);
 }
 
 /* ---- the server ---- */
@@ -262,7 +71,7 @@ access_log(void *arg, nghttpw_http_req *req, nghttpw_http_res *res,
 {
 	(void) arg;
 	(void) peer;
-	pthread_mutex_lock(&mtx);
+	pthread_mutex_lock(&fz_mtx);
 	if (log_count == MAX_LOGGED) {
 		log_overflow = true;
 	} else {
@@ -273,7 +82,7 @@ access_log(void *arg, nghttpw_http_req *req, nghttpw_http_res *res,
 		l->status   = nghttpw_http_res_get_status(res);
 		l->body     = body_bytes;
 	}
-	pthread_mutex_unlock(&mtx);
+	pthread_mutex_unlock(&fz_mtx);
 }
 
 static void
@@ -312,14 +121,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	static const char     hello[] = "hello, world\n";
 	nghttpw_http_handler *h;
 	nghttpw_url          *url;
-	pthread_condattr_t    attr;
 
 	(void) argc;
 	(void) argv;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&cv, &attr);
-	pthread_condattr_destroy(&attr);
 	fz_runtime_init();
 
 	/* Held, never started: connections are handed to it directly. */
@@ -494,43 +298,36 @@ check_output(const unsigned char *out, size_t len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	nghttpw_stream *st;
-	script          sc;
+	fz_script sc;
 
 	if (size < 3) {
 		return (0);
 	}
-	memset(&sc, 0, sizeof(sc));
-	sc.data     = data + 3;
-	sc.len      = size - 3;
-	sc.split    = data[0];
-	sc.rng      = data[1] * 2654435761u + 0x9e3779b9u;
+	fz_script_init(&sc, data + 3, size - 3, data[0], data[1]);
 	sc.send_max = data[2];
-	if (sc.rng == 0) {
-		sc.rng = 1;
-	}
-	pthread_mutex_lock(&mtx);
+	sc.capture  = true;
+	pthread_mutex_lock(&fz_mtx);
 	log_count    = 0;
 	log_overflow = false;
-	pthread_mutex_unlock(&mtx);
+	pthread_mutex_unlock(&fz_mtx);
 
-	FZ_CHECK(nghttpw_stream_alloc(&st, &script_ops, &sc) == 0, "stream");
-	FZ_CHECK(http_server_serve_stream(server, st) == 0, "serve");
+	FZ_CHECK(http_server_serve_stream(server, fz_stream_open(&sc)) == 0,
+	    "serve");
 
-	pthread_mutex_lock(&mtx);
-	wait_locked(script_freed, &sc, "connection freed");
-	pthread_mutex_unlock(&mtx);
+	pthread_mutex_lock(&fz_mtx);
+	fz_wait_locked(script_freed, &sc, "connection freed");
+	pthread_mutex_unlock(&fz_mtx);
 	/* The server queues its connection's reaping together with the
 	 * close, under its mutex: once a call that takes that mutex has
 	 * returned, the reaping is queued, and the barrier waits for it. */
 	(void) nghttpw_http_server_get_addr(server, &(nghttpw_sockaddr) { .s_family = 0 });
-	reap_barrier();
+	fz_reap_barrier();
 
-	pthread_mutex_lock(&mtx);
+	pthread_mutex_lock(&fz_mtx);
 	FZ_LOG("%zu bytes received of %zu, %zu written, %u responses\n", sc.pos,
 	    sc.len, sc.sent_len, log_count);
 	check_output(sc.sent, sc.sent_len);
-	pthread_mutex_unlock(&mtx);
-	free(sc.sent);
+	pthread_mutex_unlock(&fz_mtx);
+	fz_script_fini(&sc);
 	return (0);
 }

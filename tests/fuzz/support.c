@@ -1,9 +1,11 @@
 /* Helpers shared by the fuzz targets: see support.h. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/loop.h"
 #include "http/http_conn.h"
@@ -99,9 +101,11 @@ script_recv(void *arg, nghttpw_aio *aio)
 	if (!nghttpw_aio_begin(aio)) {
 		return;
 	}
+	pthread_mutex_lock(&fz_mtx);
 	s->recvs++;
 	if (s->closed || s->pos == s->len) {
 		/* Closed here, or the peer has said all it had to say. */
+		pthread_mutex_unlock(&fz_mtx);
 		FZ_LOG("  recv: closed\n");
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
 		return;
@@ -117,6 +121,7 @@ script_recv(void *arg, nghttpw_aio *aio)
 	FZ_CHECK(moved > 0, "recv with an empty iov (%u entries)", niov);
 	FZ_LOG("  recv %zu bytes at %zu\n", moved, s->pos);
 	s->pos += moved;
+	pthread_mutex_unlock(&fz_mtx);
 	nghttpw_aio_set_count(aio, moved);
 	nghttpw_aio_finish(aio, 0);
 }
@@ -132,8 +137,10 @@ script_send(void *arg, nghttpw_aio *aio)
 	if (!nghttpw_aio_begin(aio)) {
 		return;
 	}
+	pthread_mutex_lock(&fz_mtx);
 	s->sends++;
 	if (s->closed) {
+		pthread_mutex_unlock(&fz_mtx);
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
 		return;
 	}
@@ -143,6 +150,7 @@ script_send(void *arg, nghttpw_aio *aio)
 	}
 	FZ_CHECK(total > 0, "send of nothing (%u entries)", niov);
 	if (s->sent_total >= s->send_fail) {
+		pthread_mutex_unlock(&fz_mtx);
 		nghttpw_aio_finish(aio, NGHTTPW_ECONNRESET);
 		return;
 	}
@@ -170,6 +178,7 @@ script_send(void *arg, nghttpw_aio *aio)
 		moved += n;
 	}
 	s->sent_total += moved;
+	pthread_mutex_unlock(&fz_mtx);
 	FZ_LOG("  send %zu of %zu bytes\n", moved, total);
 	nghttpw_aio_set_count(aio, moved);
 	nghttpw_aio_finish(aio, 0);
@@ -179,15 +188,23 @@ static void
 script_close(void *arg)
 {
 	fz_script *s = arg;
-	s->closed    = true;
+
+	pthread_mutex_lock(&fz_mtx);
+	s->closed = true;
+	pthread_mutex_unlock(&fz_mtx);
 }
 
 static void
 script_free(void *arg)
 {
 	fz_script *s = arg;
-	s->closed    = true;
-	s->freed     = true;
+
+	pthread_mutex_lock(&fz_mtx);
+	FZ_CHECK(!s->freed, "stream freed twice");
+	s->closed = true;
+	s->freed  = true;
+	pthread_cond_broadcast(&fz_cv);
+	pthread_mutex_unlock(&fz_mtx);
 }
 
 static const nghttpw_stream_ops script_ops = {
@@ -240,55 +257,89 @@ fz_runtime_init(void)
 	nghttpw_aio_free(aio);
 }
 
-static pthread_mutex_t barrier_mtx = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t  barrier_cv  = PTHREAD_COND_INITIALIZER;
-static unsigned        barrier_done;
+#define FZ_WAIT_SECONDS 60
+
+pthread_mutex_t fz_mtx = PTHREAD_MUTEX_INITIALIZER;
+pthread_cond_t  fz_cv  = PTHREAD_COND_INITIALIZER;
+
+void
+fz_wait_locked(bool (*done)(void *), void *arg, const char *what)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += FZ_WAIT_SECONDS;
+	while (!done(arg)) {
+		if (pthread_cond_timedwait(&fz_cv, &fz_mtx, &deadline) ==
+		        ETIMEDOUT &&
+		    !done(arg)) {
+			fz_fail(__FILE__, __LINE__, what,
+			    "the library did not get there within %d s (%s)",
+			    FZ_WAIT_SECONDS, what);
+		}
+	}
+}
+
+static unsigned barrier_done;
 
 static void
 barrier_task(void *arg)
 {
 	(void) arg;
-	pthread_mutex_lock(&barrier_mtx);
+	pthread_mutex_lock(&fz_mtx);
 	barrier_done++;
-	pthread_cond_broadcast(&barrier_cv);
-	pthread_mutex_unlock(&barrier_mtx);
+	pthread_cond_broadcast(&fz_cv);
+	pthread_mutex_unlock(&fz_mtx);
+}
+
+static bool
+barrier_reached(void *arg)
+{
+	return (barrier_done >= *(unsigned *) arg);
 }
 
 /* The reaper runs its tasks one at a time, in order: once a task queued
  * now has run, so has everything queued before it. */
-static void
-reap_barrier(void)
+void
+fz_reap_barrier(void)
 {
 	task     t;
 	unsigned want;
 
-	pthread_mutex_lock(&barrier_mtx);
+	pthread_mutex_lock(&fz_mtx);
 	want = barrier_done + 1;
-	pthread_mutex_unlock(&barrier_mtx);
+	pthread_mutex_unlock(&fz_mtx);
 	task_init(&t, barrier_task, NULL);
 	runtime_reap(&t);
-	pthread_mutex_lock(&barrier_mtx);
-	while (barrier_done < want) {
-		pthread_cond_wait(&barrier_cv, &barrier_mtx);
-	}
-	pthread_mutex_unlock(&barrier_mtx);
+	pthread_mutex_lock(&fz_mtx);
+	fz_wait_locked(barrier_reached, &want, "reap barrier");
+	pthread_mutex_unlock(&fz_mtx);
+}
+
+nghttpw_stream *
+fz_stream_open(fz_script *s)
+{
+	nghttpw_stream *st;
+
+	FZ_CHECK(nghttpw_stream_alloc(&st, &script_ops, s) == 0, "stream alloc");
+	return (st);
 }
 
 void
 fz_conn_open(fz_script *s, nghttpw_http_conn **cp)
 {
-	nghttpw_stream *st;
-
-	FZ_CHECK(nghttpw_stream_alloc(&st, &script_ops, s) == 0, "stream alloc");
-	FZ_CHECK(nghttpw_http_conn_alloc(cp, st) == 0, "conn alloc");
+	FZ_CHECK(nghttpw_http_conn_alloc(cp, fz_stream_open(s)) == 0,
+	    "conn alloc");
 }
 
 void
 fz_conn_close(nghttpw_http_conn *c, fz_script *s)
 {
 	nghttpw_http_conn_close(c);
-	reap_barrier();
+	fz_reap_barrier();
+	pthread_mutex_lock(&fz_mtx);
 	FZ_CHECK(s->freed, "the connection did not free its stream");
+	pthread_mutex_unlock(&fz_mtx);
 }
 
 nghttpw_aio *

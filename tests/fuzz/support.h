@@ -16,6 +16,7 @@
 #ifndef NGHTTPW_FUZZ_SUPPORT_H
 #define NGHTTPW_FUZZ_SUPPORT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -111,6 +112,23 @@ void fz_script_fini(fz_script *s);
 
 /* Called from LLVMFuzzerInitialize: one poller thread, started now. */
 void fz_runtime_init(void);
+
+/* Guards every script's state (the library calls a script's stream from
+ * its threads), and is signalled (fz_cv) when a script's stream is freed
+ * and when a reap barrier is passed; a target may use both for state of
+ * its own that the library's threads touch. */
+extern pthread_mutex_t fz_mtx;
+extern pthread_cond_t  fz_cv;
+
+/* Waits on fz_cv, fz_mtx held, until done(arg), or fails the input after
+ * a minute (a hang the library should never have). */
+void fz_wait_locked(bool (*done)(void *), void *arg, const char *what);
+
+/* Returns once everything queued on the library's reaper so far has run. */
+void fz_reap_barrier(void);
+
+/* A stream over the script, for a target that hands it on itself. */
+nghttpw_stream *fz_stream_open(fz_script *s);
 
 /* A connection over the script.  fz_conn_close closes it and returns once
  * the library has freed it (and the stream). */
