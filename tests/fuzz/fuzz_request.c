@@ -49,20 +49,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return (0);
 }
 
-static bool
-all_digits(const char *s)
-{
-	if (*s == '\0') {
-		return (false);
-	}
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9') {
-			return (false);
-		}
-	}
-	return (true);
-}
-
 /* The last element of a comma-separated list, without blanks. */
 static bool
 list_last_is(const char *list, const char *token)
@@ -124,7 +110,7 @@ check_request(nghttpw_http_req *req, size_t max_fields)
 	FZ_CHECK(te == NULL || list_last_is(te, "chunked"),
 	    "request accepted with Transfer-Encoding [%s] not ending in chunked",
 	    te);
-	FZ_CHECK(cl == NULL || all_digits(cl),
+	FZ_CHECK(cl == NULL || fz_all_digits(cl),
 	    "request accepted with Content-Length [%s]", cl);
 
 	FZ_CHECK(nhw_http_req_get_head(req, &head, &head_len) == 0, "get_head");

@@ -53,20 +53,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return (0);
 }
 
-static bool
-all_digits(const char *s)
-{
-	if (*s == '\0') {
-		return (false);
-	}
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9') {
-			return (false);
-		}
-	}
-	return (true);
-}
-
 /* What read_res and transact promise about a response head. */
 static void
 check_head(nghttpw_http_res *res, size_t max_fields)
@@ -134,7 +120,7 @@ check_response(nghttpw_http_conn *c, nghttpw_http_res *res, bool head_req,
 			    te);
 		}
 	} else if (cl != NULL) {
-		FZ_CHECK(all_digits(cl) && strtoull(cl, NULL, 10) == size,
+		FZ_CHECK(fz_all_digits(cl) && strtoull(cl, NULL, 10) == size,
 		    "body of %zu bytes, Content-Length [%s]", size, cl);
 	} else {
 		FZ_CHECK(nghttpw_http_conn_must_close(c),

@@ -566,3 +566,17 @@ fz_check_head(const char *head, size_t len, const nhw_http_msg *msg)
 	}
 	FZ_CHECK(line == n + 2, "head has %zu lines for %zu fields", line, n);
 }
+
+bool
+fz_all_digits(const char *s)
+{
+	if (*s == '\0') {
+		return (false);
+	}
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9') {
+			return (false);
+		}
+	}
+	return (true);
+}

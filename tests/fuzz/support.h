@@ -164,6 +164,9 @@ void fz_check_head(const char *head, size_t len, const nhw_http_msg *msg);
  * "close" (unlike the library's nhw_http_list_has_token). */
 bool fz_list_has(const char *list, const char *token);
 
+/* Whether s is one or more decimal digits and nothing else. */
+bool fz_all_digits(const char *s);
+
 /* Case-insensitive equality of NUL-terminated strings. */
 bool fz_name_eq(const char *a, const char *b);
 
