@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "support/pairs.h"
+#include "support/programs.h"
 #ifdef NGHTTPW_HAVE_TLS
 #include "support/tls_certs.h"
 #endif
@@ -113,32 +114,6 @@ slurp(const char *path, size_t *lenp)
 		*lenp = len;
 	}
 	return buf;
-}
-
-/* Searches PATH for an executable; true if found (its path in out). */
-static bool
-find_in_path(const char *name, char *out, size_t cap)
-{
-	const char *path = getenv("PATH");
-	const char *p, *end;
-
-	if (path == NULL || *path == '\0') {
-		path = "/usr/local/bin:/usr/bin:/bin";
-	}
-	for (p = path; *p != '\0'; p = (*end == ':') ? end + 1 : end) {
-		end = strchr(p, ':');
-		if (end == NULL) {
-			end = p + strlen(p);
-		}
-		if (end == p) {
-			continue;
-		}
-		int n = snprintf(out, cap, "%.*s/%s", (int) (end - p), p, name);
-		if (n > 0 && (size_t) n < cap && access(out, X_OK) == 0) {
-			return true;
-		}
-	}
-	return false;
 }
 
 /* In a child just forked: die with the test process, whatever kills it. */
@@ -224,27 +199,10 @@ TestSuite(curl_interop, .fini = teardown, .timeout = 90);
 static void
 setup(void)
 {
-#ifdef NGHTTPW_TOOLS_DIR
-	snprintf(serve_path, sizeof(serve_path), "%s/nghttpw-serve",
-	    NGHTTPW_TOOLS_DIR);
-#else
-	char    self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char   *slash;
-	if (n <= 0) {
-		cr_skip_test("cannot find this program (/proc/self/exe)");
+	if (!built_tool("nghttpw-serve", serve_path, sizeof(serve_path))) {
+		cr_skip_test("nghttpw-serve is not built");
 	}
-	self[n] = '\0';
-	if ((slash = strrchr(self, '/')) != NULL) {
-		*slash = '\0';
-	}
-	snprintf(serve_path, sizeof(serve_path), "%.*s/tools/nghttpw-serve",
-	    (int) (sizeof(serve_path) - 32), self);
-#endif
-	if (access(serve_path, X_OK) != 0) {
-		cr_skip_test("%s is not built", serve_path);
-	}
-	if (!find_in_path("curl", curl_path, sizeof(curl_path))) {
+	if (!program_in_path("curl", curl_path, sizeof(curl_path))) {
 		cr_skip_test("curl is not on PATH (tools/install-deps.sh installs it)");
 	}
 

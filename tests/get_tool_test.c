@@ -19,38 +19,18 @@
 
 #include "nghttpw/nghttpw.h"
 #include "support/pairs.h"
+#include "support/programs.h"
 
 #define BIG_SIZE 1000000
 #define INDEX_HTML "<html><body>the index</body></html>\n"
 
 static char tool[PATH_MAX];
 
-/* The built tool: NGHTTPW_TOOLS_DIR when the build says where it is,
- * else <build>/tools next to this test program. */
+/* The built tool. */
 static bool
 find_tool(void)
 {
-#ifdef NGHTTPW_TOOLS_DIR
-	snprintf(tool, sizeof(tool), "%s/nghttpw-get", NGHTTPW_TOOLS_DIR);
-#else
-	char    self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0) {
-		return (false);
-	}
-	self[n] = '\0';
-	char *slash = strrchr(self, '/');
-	if (slash == NULL) {
-		return (false);
-	}
-	*slash = '\0';
-	if (strlen(self) + sizeof("/tools/nghttpw-get") > sizeof(tool)) {
-		return (false);
-	}
-	strcpy(tool, self);
-	strcat(tool, "/tools/nghttpw-get");
-#endif
-	return (access(tool, X_OK) == 0);
+	return (built_tool("nghttpw-get", tool, sizeof(tool)));
 }
 
 /* ------------------------------------------------------ python server */

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support/programs.h"
+
 static char serve_path[PATH_MAX];
 
 #define HELLO "hello from nghttpw-serve\n"
@@ -29,31 +31,12 @@ static char dir[PATH_MAX];
 
 static void setup(void);
 
-/* The built tool: in NGHTTPW_TOOLS_DIR when the build defines it, else
- * in tools/ next to this program (where CMake puts it).  Skips the test
- * when it is not there. */
+/* The built tool; skips the test when it is not there. */
 static void
 need_tool(void)
 {
-#ifdef NGHTTPW_TOOLS_DIR
-	snprintf(serve_path, sizeof(serve_path), "%s/nghttpw-serve",
-	    NGHTTPW_TOOLS_DIR);
-#else
-	char    self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char   *slash;
-	if (n <= 0) {
-		cr_skip_test("cannot find this program (/proc/self/exe)");
-	}
-	self[n] = '\0';
-	if ((slash = strrchr(self, '/')) != NULL) {
-		*slash = '\0';
-	}
-	snprintf(serve_path, sizeof(serve_path), "%.*s/tools/nghttpw-serve",
-	    (int) (sizeof(serve_path) - 32), self);
-#endif
-	if (access(serve_path, X_OK) != 0) {
-		cr_skip_test("%s is not built", serve_path);
+	if (!built_tool("nghttpw-serve", serve_path, sizeof(serve_path))) {
+		cr_skip_test("nghttpw-serve is not built");
 	}
 	setup(); /* only now: a skipped test does not run .fini */
 }

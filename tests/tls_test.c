@@ -24,6 +24,7 @@
 #include "nghttpw/nghttpw.h"
 #include "nghttpw/tls.h"
 #include "support/pairs.h"
+#include "support/programs.h"
 #include "support/tls_certs.h"
 
 #define WAIT_MS 5000
@@ -1379,24 +1380,9 @@ typedef struct {
 static bool
 have_openssl(void)
 {
-	const char *path = getenv("PATH");
-	char        buf[1024];
+	char path[1024];
 
-	if (path == NULL) {
-		path = "/usr/bin:/bin";
-	}
-	while (*path != '\0') {
-		size_t n = strcspn(path, ":");
-		snprintf(buf, sizeof(buf), "%.*s/openssl", (int) n, path);
-		if (access(buf, X_OK) == 0) {
-			return (true);
-		}
-		path += n;
-		if (*path == ':') {
-			path++;
-		}
-	}
-	return (false);
+	return (program_in_path("openssl", path, sizeof(path)));
 }
 
 static void
