@@ -429,12 +429,12 @@ x_prepare(client_op *op)
 
 	nhw_http_msg_get_data(msg, &body, &size);
 	bool chunked = nhw_http_list_has_token(
-	    nhw_http_msg_get_header(msg, "Transfer-Encoding"), "chunked");
-	if (!chunked && nhw_http_msg_get_header(msg, "Content-Length") == NULL) {
-		char len[24];
-		int  l = snprintf(len, sizeof(len), "%zu", size);
-		if ((rv = nhw_http_msg_set_header_n(
-		         msg, "Content-Length", 14, len, (size_t) l)) != 0) {
+	    nhw_http_msg_get_known(msg, NHW_HDR_TRANSFER_ENCODING), "chunked");
+	if (!chunked &&
+	    nhw_http_msg_get_known(msg, NHW_HDR_CONTENT_LENGTH) == NULL) {
+		char len[NHW_HTTP_U64_LEN];
+		if ((rv = nhw_http_msg_set_known(msg, NHW_HDR_CONTENT_LENGTH, len,
+		         nhw_http_u64_str(size, len))) != 0) {
 			return (rv);
 		}
 	}
