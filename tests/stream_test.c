@@ -12,6 +12,7 @@
 
 #include "core/stream.h"
 #include "nghttpw/nghttpw.h"
+#include "nghttpw/tls.h"
 #include "support/pairs.h"
 
 typedef enum { KIND_TCP4, KIND_TCP6, KIND_MEM } pair_kind;
@@ -798,6 +799,572 @@ Test(stream, listener_options)
 	cr_assert_eq(ntohs(sa.s_in.sa_port), port);
 	cr_assert_eq(
 	    nghttpw_stream_listener_set_bool(l, NGHTTPW_OPT_TCP_NODELAY, false), 0);
+	nghttpw_stream_listener_free(l);
+}
+
+/* Dials d and accepts on l; both streams, or the test fails. */
+static void
+dial_accept(nghttpw_stream_dialer *d, nghttpw_stream_listener *l,
+    nghttpw_stream **ds, nghttpw_stream **ls)
+{
+	nghttpw_aio *da, *la;
+
+	nghttpw_aio_alloc(&da, NULL, NULL);
+	nghttpw_aio_alloc(&la, NULL, NULL);
+	nghttpw_aio_set_timeout(da, 5000);
+	nghttpw_aio_set_timeout(la, 5000);
+	nghttpw_stream_listener_accept(l, la);
+	nghttpw_stream_dialer_dial(d, da);
+	nghttpw_aio_wait(da);
+	nghttpw_aio_wait(la);
+	cr_assert_eq(nghttpw_aio_result(da), 0);
+	cr_assert_eq(nghttpw_aio_result(la), 0);
+	*ds = nghttpw_aio_get_output(da, 0);
+	*ls = nghttpw_aio_get_output(la, 0);
+	nghttpw_aio_free(da);
+	nghttpw_aio_free(la);
+}
+
+/* What a user sets on a dialer and a listener with the typed functions is
+ * read back the same way, and reaches the streams they make. */
+Test(stream, dialer_and_listener_typed_options)
+{
+	nghttpw_stream_listener *l;
+	nghttpw_stream_dialer   *d;
+	nghttpw_stream          *ds, *ls;
+	char                     url[64];
+	char                    *str;
+	int                      port;
+	bool                     on;
+
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "tcp://127.0.0.1:0"), 0);
+	cr_assert_eq(nghttpw_stream_listener_get_string(l, NGHTTPW_OPT_URL, &str),
+	    0);
+	cr_assert_str_eq(str, "tcp://127.0.0.1:0");
+	nghttpw_strfree(str);
+	cr_assert_eq(
+	    nghttpw_stream_listener_get_bool(l, NGHTTPW_OPT_TCP_NODELAY, &on), 0);
+	cr_assert(on, "TCP_NODELAY is on by default");
+	cr_assert_eq(
+	    nghttpw_stream_listener_set_bool(l, NGHTTPW_OPT_TCP_NODELAY, false), 0);
+	cr_assert_eq(
+	    nghttpw_stream_listener_get_bool(l, NGHTTPW_OPT_TCP_NODELAY, &on), 0);
+	cr_assert_not(on);
+	cr_assert_eq(nghttpw_stream_listener_listen(l), 0);
+	cr_assert_eq(
+	    nghttpw_stream_listener_get_int(l, NGHTTPW_OPT_TCP_BOUND_PORT, &port),
+	    0);
+
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, url), 0);
+	cr_assert_eq(nghttpw_stream_dialer_get_string(d, NGHTTPW_OPT_URL, &str), 0);
+	cr_assert_str_eq(str, url);
+	nghttpw_strfree(str);
+	cr_assert_eq(
+	    nghttpw_stream_dialer_set_bool(d, NGHTTPW_OPT_TCP_KEEPALIVE, true), 0);
+	cr_assert_eq(
+	    nghttpw_stream_dialer_get_bool(d, NGHTTPW_OPT_TCP_KEEPALIVE, &on), 0);
+	cr_assert(on);
+
+	dial_accept(d, l, &ds, &ls);
+	cr_assert_eq(nghttpw_stream_get_bool(ls, NGHTTPW_OPT_TCP_NODELAY, &on), 0);
+	cr_assert_not(on, "the listener's setting reaches its streams");
+	cr_assert_eq(nghttpw_stream_get_bool(ds, NGHTTPW_OPT_TCP_KEEPALIVE, &on), 0);
+	cr_assert(on, "the dialer's setting reaches its streams");
+	nghttpw_stream_free(ds);
+	nghttpw_stream_free(ls);
+
+	/* The URL is what the object was made from, and stays so. */
+	cr_assert_eq(nghttpw_stream_dialer_set_string(d, NGHTTPW_OPT_URL, "x"),
+	    NGHTTPW_EREADONLY);
+	cr_assert_eq(nghttpw_stream_listener_set_string(l, NGHTTPW_OPT_URL, "x"),
+	    NGHTTPW_EREADONLY);
+	nghttpw_stream_dialer_free(d);
+	nghttpw_stream_listener_free(l);
+}
+
+/* Every typed accessor checks the type: a known name read or set as
+ * another type is NGHTTPW_EBADTYPE, an unknown name NGHTTPW_ENOTSUP. */
+Test(stream, dialer_and_listener_types_are_checked)
+{
+	nghttpw_stream_dialer   *d;
+	nghttpw_stream_listener *l;
+	nghttpw_sockaddr         sa = { .s_family = NGHTTPW_AF_INET };
+	nghttpw_duration         ms;
+	uint64_t                 u;
+	size_t                   sz;
+	char                    *str;
+	void                    *p;
+	bool                     b;
+	int                      x;
+	const char              *nd = NGHTTPW_OPT_TCP_NODELAY;
+	const char              *no = "no-such-option";
+
+	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, "tcp://127.0.0.1:9"), 0);
+	cr_assert_eq(nghttpw_stream_dialer_get_int(d, nd, &x), NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_dialer_get_ms(d, nd, &ms), NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_dialer_get_size(d, nd, &sz), NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_dialer_get_uint64(d, nd, &u), NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_dialer_get_string(d, nd, &str),
+	    NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_dialer_get_addr(d, nd, &sa), NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_dialer_get_bool(d, NGHTTPW_OPT_URL, &b),
+	    NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_dialer_set_int(d, nd, 1), NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_dialer_set_ms(d, nd, 1), NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_dialer_set_size(d, nd, 1), NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_dialer_set_uint64(d, nd, 1), NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_dialer_set_string(d, nd, "1"),
+	    NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_dialer_set_addr(d, nd, &sa), NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_dialer_get_ms(d, no, &ms), NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_stream_dialer_get_size(d, no, &sz), NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_stream_dialer_get_uint64(d, no, &u), NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_stream_dialer_get_addr(d, no, &sa), NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_stream_dialer_set_int(d, no, 1), NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_stream_dialer_set_string(d, no, "1"),
+	    NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_stream_dialer_set_addr(d, no, &sa), NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_stream_dialer_get_ptr(d, no, &p), NGHTTPW_ENOTSUP);
+	nghttpw_stream_dialer_free(d);
+
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "tcp://127.0.0.1:0"), 0);
+	cr_assert_eq(nghttpw_stream_listener_listen(l), 0);
+	cr_assert_eq(nghttpw_stream_listener_get_ms(l, nd, &ms), NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_listener_get_size(l, nd, &sz),
+	    NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_listener_get_uint64(l, nd, &u),
+	    NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_listener_get_string(l, nd, &str),
+	    NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_listener_get_bool(
+	                 l, NGHTTPW_OPT_TCP_BOUND_PORT, &b),
+	    NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_listener_set_int(l, nd, 1), NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_listener_set_ms(l, nd, 1), NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_listener_set_size(l, nd, 1), NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_listener_set_uint64(l, nd, 1),
+	    NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_listener_set_string(l, nd, "1"),
+	    NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_listener_set_addr(l, nd, &sa),
+	    NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_listener_get_bool(l, no, &b), NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_stream_listener_get_ms(l, no, &ms), NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_stream_listener_get_size(l, no, &sz),
+	    NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_stream_listener_get_uint64(l, no, &u),
+	    NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_stream_listener_set_ms(l, no, 1), NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_stream_listener_set_size(l, no, 1), NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_stream_listener_set_uint64(l, no, 1),
+	    NGHTTPW_ENOTSUP);
+	/* Read-only names stay so whatever the type. */
+	cr_assert_eq(nghttpw_stream_listener_set_int(
+	                 l, NGHTTPW_OPT_TCP_BOUND_PORT, 80),
+	    NGHTTPW_EREADONLY);
+	cr_assert_eq(nghttpw_stream_listener_set_addr(l, NGHTTPW_OPT_LOCADDR, &sa),
+	    NGHTTPW_EREADONLY);
+	nghttpw_stream_listener_free(l);
+}
+
+/* The untyped get and set move raw bytes, checked by size: the buffer
+ * must hold the value, and a set must pass exactly its size. */
+Test(stream, untyped_get_and_set)
+{
+	nghttpw_stream_listener *l;
+	nghttpw_stream_dialer   *d;
+	nghttpw_stream          *a, *b;
+	nghttpw_sockaddr         sa;
+	char                     url[64];
+	char                     buf[64];
+	size_t                   sz;
+	bool                     on = true;
+	int                      port, x;
+
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "tcp://127.0.0.1:0"), 0);
+	cr_assert_eq(nghttpw_stream_listener_listen(l), 0);
+	sz = sizeof(port);
+	cr_assert_eq(nghttpw_stream_listener_get(
+	                 l, NGHTTPW_OPT_TCP_BOUND_PORT, &port, &sz),
+	    0);
+	cr_assert_eq(sz, sizeof(port));
+	cr_assert_eq(nghttpw_stream_listener_get_int(
+	                 l, NGHTTPW_OPT_TCP_BOUND_PORT, &x),
+	    0);
+	cr_assert_eq(port, x);
+	sz = 1;
+	cr_assert_eq(nghttpw_stream_listener_get(
+	                 l, NGHTTPW_OPT_TCP_BOUND_PORT, &x, &sz),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(sz, sizeof(int), "a short buffer learns the size needed");
+	sz = sizeof(buf);
+	cr_assert_eq(nghttpw_stream_listener_get(l, NGHTTPW_OPT_URL, buf, &sz), 0);
+	cr_assert_str_eq(buf, "tcp://127.0.0.1:0");
+	cr_assert_eq(sz, strlen(buf) + 1);
+	cr_assert_eq(nghttpw_stream_listener_set(
+	                 l, NGHTTPW_OPT_TCP_NODELAY, &on, sizeof(on)),
+	    0);
+	cr_assert_eq(nghttpw_stream_listener_set(
+	                 l, NGHTTPW_OPT_TCP_NODELAY, &x, sizeof(x)),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_set(l, "no-such-option", &x,
+	                 sizeof(x)),
+	    NGHTTPW_ENOTSUP);
+
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, url), 0);
+	on = false;
+	cr_assert_eq(nghttpw_stream_dialer_set(
+	                 d, NGHTTPW_OPT_TCP_NODELAY, &on, sizeof(on)),
+	    0);
+	cr_assert_eq(nghttpw_stream_dialer_set(d, NGHTTPW_OPT_TCP_NODELAY, &on, 0),
+	    NGHTTPW_EINVAL);
+	on = true;
+	sz = sizeof(buf); /* a bigger buffer is fine */
+	cr_assert_eq(nghttpw_stream_dialer_get(
+	                 d, NGHTTPW_OPT_TCP_NODELAY, buf, &sz),
+	    0);
+	cr_assert_eq(sz, sizeof(bool));
+	memcpy(&on, buf, sizeof(on));
+	cr_assert_not(on);
+	sz = 4;
+	cr_assert_eq(nghttpw_stream_dialer_get(d, NGHTTPW_OPT_URL, buf, &sz),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(sz, strlen(url) + 1);
+	sz = sizeof(buf);
+	cr_assert_eq(nghttpw_stream_dialer_get(d, NGHTTPW_OPT_URL, buf, &sz), 0);
+	cr_assert_str_eq(buf, url);
+	cr_assert_eq(nghttpw_stream_dialer_set(d, NGHTTPW_OPT_URL, url,
+	                 strlen(url) + 1),
+	    NGHTTPW_EREADONLY);
+	cr_assert_eq(nghttpw_stream_dialer_get(d, "no-such-option", buf, &sz),
+	    NGHTTPW_ENOTSUP);
+
+	dial_accept(d, l, &a, &b);
+	sz = sizeof(sa);
+	cr_assert_eq(nghttpw_stream_get(a, NGHTTPW_OPT_REMADDR, &sa, &sz), 0);
+	cr_assert_eq(sz, sizeof(sa));
+	cr_assert_eq(ntohs(sa.s_in.sa_port), port);
+	sz = sizeof(on);
+	cr_assert_eq(nghttpw_stream_get(a, NGHTTPW_OPT_TCP_NODELAY, &on, &sz), 0);
+	cr_assert_not(on);
+	on = true;
+	cr_assert_eq(nghttpw_stream_set(a, NGHTTPW_OPT_TCP_NODELAY, &on,
+	                 sizeof(on)),
+	    0);
+	cr_assert_eq(nghttpw_stream_get_bool(a, NGHTTPW_OPT_TCP_NODELAY, &on), 0);
+	cr_assert(on);
+	cr_assert_eq(nghttpw_stream_set(a, NGHTTPW_OPT_TCP_NODELAY, &on,
+	                 sizeof(on) + 1),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_set(a, NGHTTPW_OPT_LOCADDR, &sa, sizeof(sa)),
+	    NGHTTPW_EREADONLY);
+	nghttpw_stream_free(a);
+	nghttpw_stream_free(b);
+	nghttpw_stream_dialer_free(d);
+	nghttpw_stream_listener_free(l);
+}
+
+/* A NULL object, name or value is NGHTTPW_EINVAL, never a crash. */
+Test(stream, option_accessors_refuse_null)
+{
+	nghttpw_stream_dialer   *d;
+	nghttpw_stream_listener *l;
+	nghttpw_stream          *a, *b;
+	nghttpw_sockaddr         sa = { .s_family = NGHTTPW_AF_INET };
+	nghttpw_duration         ms;
+	uint64_t                 u;
+	size_t                   sz = sizeof(bool);
+	char                    *str;
+	bool                     on;
+	int                      x;
+	const char              *nd = NGHTTPW_OPT_TCP_NODELAY;
+
+	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, "tcp://127.0.0.1:9"), 0);
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "tcp://127.0.0.1:0"), 0);
+	make_pair(KIND_TCP4, &a, &b);
+
+	cr_assert_eq(nghttpw_stream_get(NULL, nd, &on, &sz), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_get(a, NULL, &on, &sz), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_get(a, nd, NULL, &sz), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_get(a, nd, &on, NULL), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_set(NULL, nd, &on, sz), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_set(a, NULL, &on, sz), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_set(a, nd, NULL, sz), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_get_uint64(NULL, nd, &u), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_get_uint64(a, NULL, &u), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_get_uint64(a, nd, NULL), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_set_uint64(NULL, nd, 1), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_set_uint64(a, NULL, 1), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_set_addr(NULL, nd, &sa), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_set_addr(a, NULL, &sa), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_set_addr(a, nd, NULL), NGHTTPW_EINVAL);
+
+	cr_assert_eq(nghttpw_stream_dialer_get(NULL, nd, &on, &sz),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_get(d, NULL, &on, &sz), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_get(d, nd, NULL, &sz), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_get(d, nd, &on, NULL), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_set(NULL, nd, &on, sz), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_set(d, NULL, &on, sz), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_set(d, nd, NULL, sz), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_get_int(NULL, nd, &x), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_get_ms(d, NULL, &ms), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_get_size(d, nd, NULL), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_get_uint64(NULL, nd, &u),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_get_string(d, NGHTTPW_OPT_URL, NULL),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_get_addr(d, NULL, &sa), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_set_int(NULL, nd, 1), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_set_ms(d, NULL, 1), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_set_size(NULL, nd, 1), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_set_uint64(d, NULL, 1), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_set_string(d, nd, NULL),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_set_string(NULL, nd, "x"),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_dialer_set_addr(d, nd, NULL), NGHTTPW_EINVAL);
+
+	cr_assert_eq(nghttpw_stream_listener_get(NULL, nd, &on, &sz),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_get(l, NULL, &on, &sz),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_get(l, nd, NULL, &sz),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_get(l, nd, &on, NULL),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_set(NULL, nd, &on, sz),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_set(l, NULL, &on, sz),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_set(l, nd, NULL, sz),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_get_bool(NULL, nd, &on),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_get_bool(l, nd, NULL),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_get_ms(l, NULL, &ms), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_get_size(NULL, nd, &sz),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_get_uint64(l, nd, NULL),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_get_string(l, NULL, &str),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_set_int(NULL, nd, 1), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_set_ms(l, NULL, 1), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_set_size(NULL, nd, 1),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_set_uint64(l, NULL, 1),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_set_string(l, nd, NULL),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_set_addr(l, nd, NULL),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_stream_listener_set_addr(NULL, nd, &sa),
+	    NGHTTPW_EINVAL);
+
+	nghttpw_stream_free(a);
+	nghttpw_stream_free(b);
+	nghttpw_stream_dialer_free(d);
+	nghttpw_stream_listener_free(l);
+}
+
+/* A user stream with options of its own, as nghttpw_stream(5) describes
+ * them: each public function reaches s_get and s_set with its type. */
+typedef struct {
+	pthread_mutex_t  mtx;
+	uint64_t         count;
+	nghttpw_sockaddr peer;
+	nghttpw_type     last; /* the type of the last call */
+} opt_stream;
+
+static void
+opt_stream_nop(void *arg)
+{
+	(void) arg;
+}
+
+static void
+opt_stream_io(void *arg, nghttpw_aio *aio)
+{
+	(void) arg;
+	if (nghttpw_aio_begin(aio)) {
+		nghttpw_aio_finish(aio, NGHTTPW_ENOTSUP);
+	}
+}
+
+/* The option's value as a buffer and size, or NULL for an unknown name or
+ * a type other than the option's own (raw bytes are fine). */
+static void *
+opt_stream_find(
+    opt_stream *o, const char *name, nghttpw_type t, size_t *sz, int *rv)
+{
+	void        *v;
+	nghttpw_type want;
+
+	if (strcmp(name, "count") == 0) {
+		v    = &o->count;
+		*sz  = sizeof(o->count);
+		want = NGHTTPW_TYPE_UINT64;
+	} else if (strcmp(name, "peer") == 0) {
+		v    = &o->peer;
+		*sz  = sizeof(o->peer);
+		want = NGHTTPW_TYPE_SOCKADDR;
+	} else {
+		*rv = NGHTTPW_ENOTSUP;
+		return (NULL);
+	}
+	o->last = t;
+	if (t != want && t != NGHTTPW_TYPE_OPAQUE) {
+		*rv = NGHTTPW_EBADTYPE;
+		return (NULL);
+	}
+	*rv = 0;
+	return (v);
+}
+
+static int
+opt_stream_get(
+    void *arg, const char *name, void *buf, size_t *szp, nghttpw_type t)
+{
+	opt_stream *o = arg;
+	void       *v;
+	size_t      sz;
+	int         rv;
+
+	pthread_mutex_lock(&o->mtx);
+	if ((v = opt_stream_find(o, name, t, &sz, &rv)) != NULL) {
+		if (*szp < sz) {
+			rv = NGHTTPW_EINVAL;
+		} else {
+			memcpy(buf, v, sz);
+		}
+		*szp = sz;
+	}
+	pthread_mutex_unlock(&o->mtx);
+	return (rv);
+}
+
+static int
+opt_stream_set(
+    void *arg, const char *name, const void *buf, size_t sz, nghttpw_type t)
+{
+	opt_stream *o = arg;
+	void       *v;
+	size_t      vsz;
+	int         rv;
+
+	pthread_mutex_lock(&o->mtx);
+	if ((v = opt_stream_find(o, name, t, &vsz, &rv)) != NULL) {
+		if (sz != vsz) {
+			rv = NGHTTPW_EINVAL;
+		} else {
+			memcpy(v, buf, sz);
+		}
+	}
+	pthread_mutex_unlock(&o->mtx);
+	return (rv);
+}
+
+static const nghttpw_stream_ops opt_stream_ops = {
+	.s_free  = opt_stream_nop,
+	.s_close = opt_stream_nop,
+	.s_stop  = opt_stream_nop,
+	.s_send  = opt_stream_io,
+	.s_recv  = opt_stream_io,
+	.s_get   = opt_stream_get,
+	.s_set   = opt_stream_set,
+};
+
+Test(stream, user_stream_options_reach_its_table)
+{
+	opt_stream       o = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+	nghttpw_stream  *s;
+	nghttpw_sockaddr sa  = { .s_in = { NGHTTPW_AF_INET, htons(8080),
+	                             htonl(0x7f000001) } };
+	nghttpw_sockaddr got = { 0 };
+	uint64_t         big = UINT64_C(1) << 40;
+	uint64_t         u   = 0;
+	size_t           sz;
+	int              x;
+
+	cr_assert_eq(nghttpw_stream_alloc(&s, &opt_stream_ops, &o), 0);
+	cr_assert_eq(nghttpw_stream_set_uint64(s, "count", big), 0);
+	cr_assert_eq(o.last, NGHTTPW_TYPE_UINT64);
+	cr_assert_eq(nghttpw_stream_get_uint64(s, "count", &u), 0);
+	cr_assert_eq(u, big);
+	cr_assert_eq(nghttpw_stream_set_addr(s, "peer", &sa), 0);
+	cr_assert_eq(o.last, NGHTTPW_TYPE_SOCKADDR);
+	cr_assert_eq(nghttpw_stream_get_addr(s, "peer", &got), 0);
+	cr_assert_eq(memcmp(&got, &sa, sizeof(sa)), 0);
+
+	/* Untyped: the table sees NGHTTPW_TYPE_OPAQUE and the sizes. */
+	u  = 7;
+	sz = sizeof(u);
+	cr_assert_eq(nghttpw_stream_set(s, "count", &u, sz), 0);
+	cr_assert_eq(o.last, NGHTTPW_TYPE_OPAQUE);
+	u = 0;
+	cr_assert_eq(nghttpw_stream_get(s, "count", &u, &sz), 0);
+	cr_assert_eq(u, 7);
+	cr_assert_eq(nghttpw_stream_set(s, "count", &x, sizeof(x)),
+	    NGHTTPW_EINVAL);
+
+	cr_assert_eq(nghttpw_stream_get_int(s, "count", &x), NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_set_uint64(s, "peer", 1), NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_set_addr(s, "count", &sa), NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_get_uint64(s, "nope", &u), NGHTTPW_ENOTSUP);
+	nghttpw_stream_free(s);
+}
+
+/* TLS dialers and listeners answer the URL they were made from, and pass
+ * the TCP options, of any type, to the TCP dialer or listener under them. */
+Test(stream, tls_dialer_and_listener_options)
+{
+	nghttpw_stream_dialer   *d;
+	nghttpw_stream_listener *l;
+	char                    *str;
+	bool                     on;
+	int                      x;
+
+	if (nghttpw_stream_dialer_alloc(&d, "tls+tcp://127.0.0.1:9") ==
+	    NGHTTPW_ENOTSUP) {
+		cr_skip_test("built without TLS");
+	}
+	cr_assert_eq(nghttpw_stream_dialer_get_string(d, NGHTTPW_OPT_URL, &str), 0);
+	cr_assert_str_eq(str, "tls+tcp://127.0.0.1:9");
+	nghttpw_strfree(str);
+	cr_assert_eq(nghttpw_stream_dialer_set_string(d, NGHTTPW_OPT_URL, "x"),
+	    NGHTTPW_EREADONLY);
+	cr_assert_eq(
+	    nghttpw_stream_dialer_set_bool(d, NGHTTPW_OPT_TCP_NODELAY, false), 0);
+	cr_assert_eq(
+	    nghttpw_stream_dialer_get_bool(d, NGHTTPW_OPT_TCP_NODELAY, &on), 0);
+	cr_assert_not(on);
+	cr_assert_eq(nghttpw_stream_dialer_get_int(d, NGHTTPW_OPT_TCP_NODELAY, &x),
+	    NGHTTPW_EBADTYPE);
+	cr_assert_eq(nghttpw_stream_dialer_set_int(d, "no-such-option", 1),
+	    NGHTTPW_ENOTSUP);
+	nghttpw_stream_dialer_free(d);
+
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "tls+tcp://127.0.0.1:0"), 0);
+	cr_assert_eq(nghttpw_stream_listener_get_string(l, NGHTTPW_OPT_URL, &str),
+	    0);
+	cr_assert_str_eq(str, "tls+tcp://127.0.0.1:0");
+	nghttpw_strfree(str);
+	cr_assert_eq(
+	    nghttpw_stream_listener_set_bool(l, NGHTTPW_OPT_TCP_KEEPALIVE, true), 0);
+	cr_assert_eq(
+	    nghttpw_stream_listener_get_bool(l, NGHTTPW_OPT_TCP_KEEPALIVE, &on), 0);
+	cr_assert(on);
+	cr_assert_eq(nghttpw_stream_listener_get_bool(
+	                 l, NGHTTPW_OPT_TLS_HANDSHAKE_ERRORS, &on),
+	    0);
+	cr_assert_not(on);
+	cr_assert_eq(nghttpw_stream_listener_set_int(
+	                 l, NGHTTPW_OPT_TCP_BOUND_PORT, 1),
+	    NGHTTPW_EREADONLY);
 	nghttpw_stream_listener_free(l);
 }
 

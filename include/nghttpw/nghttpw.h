@@ -178,8 +178,25 @@ typedef union nghttpw_sockaddr {
 #define NGHTTPW_OPT_TCP_NODELAY "tcp-nodelay"
 #define NGHTTPW_OPT_TCP_KEEPALIVE "tcp-keepalive"
 #define NGHTTPW_OPT_TCP_BOUND_PORT "tcp-bound-port"
+#define NGHTTPW_OPT_RECVMAXSZ "recv-size-max"
 
-/* The type of an option's value, passed to a stream's get and set. */
+/* WebSocket options (ws://, wss:// dialers, listeners and their streams;
+ * see nghttpw_ws(7)).  The two ending in ':' are prefixes: append a
+ * header name. */
+#define NGHTTPW_OPT_WS_REQUEST_HEADERS "ws:request-headers"
+#define NGHTTPW_OPT_WS_RESPONSE_HEADERS "ws:response-headers"
+#define NGHTTPW_OPT_WS_RESPONSE_HEADER "ws:response-header:"
+#define NGHTTPW_OPT_WS_REQUEST_HEADER "ws:request-header:"
+#define NGHTTPW_OPT_WS_REQUEST_URI "ws:request-uri"
+#define NGHTTPW_OPT_WS_SENDMAXFRAME "ws:txframe-max"
+#define NGHTTPW_OPT_WS_RECVMAXFRAME "ws:rxframe-max"
+#define NGHTTPW_OPT_WS_PROTOCOL "ws:protocol"
+#define NGHTTPW_OPT_WS_SEND_TEXT "ws:send-text"
+#define NGHTTPW_OPT_WS_RECV_TEXT "ws:recv-text"
+
+/* The type of an option's value, passed to a stream's get and set;
+ * NGHTTPW_TYPE_OPAQUE comes from the untyped nghttpw_stream_get and
+ * nghttpw_stream_set (and the dialer and listener ones): raw bytes. */
 typedef enum {
 	NGHTTPW_TYPE_OPAQUE   = 0,
 	NGHTTPW_TYPE_BOOL     = 1,
@@ -189,6 +206,7 @@ typedef enum {
 	NGHTTPW_TYPE_STRING   = 5,
 	NGHTTPW_TYPE_POINTER  = 6,
 	NGHTTPW_TYPE_SOCKADDR = 7,
+	NGHTTPW_TYPE_UINT64   = 8,
 } nghttpw_type;
 
 /* Byte streams. */
@@ -225,23 +243,33 @@ NGHTTPW_DECL void nghttpw_stream_stop(nghttpw_stream *);
 NGHTTPW_DECL void nghttpw_stream_send(nghttpw_stream *, nghttpw_aio *);
 NGHTTPW_DECL void nghttpw_stream_recv(nghttpw_stream *, nghttpw_aio *);
 
+NGHTTPW_DECL int nghttpw_stream_get(
+    nghttpw_stream *, const char *, void *, size_t *);
 NGHTTPW_DECL int nghttpw_stream_get_bool(nghttpw_stream *, const char *, bool *);
 NGHTTPW_DECL int nghttpw_stream_get_int(nghttpw_stream *, const char *, int *);
 NGHTTPW_DECL int nghttpw_stream_get_ms(
     nghttpw_stream *, const char *, nghttpw_duration *);
 NGHTTPW_DECL int nghttpw_stream_get_size(nghttpw_stream *, const char *, size_t *);
+NGHTTPW_DECL int nghttpw_stream_get_uint64(
+    nghttpw_stream *, const char *, uint64_t *);
 NGHTTPW_DECL int nghttpw_stream_get_string(nghttpw_stream *, const char *, char **);
 NGHTTPW_DECL int nghttpw_stream_get_ptr(nghttpw_stream *, const char *, void **);
 NGHTTPW_DECL int nghttpw_stream_get_addr(
     nghttpw_stream *, const char *, nghttpw_sockaddr *);
+NGHTTPW_DECL int nghttpw_stream_set(
+    nghttpw_stream *, const char *, const void *, size_t);
 NGHTTPW_DECL int nghttpw_stream_set_bool(nghttpw_stream *, const char *, bool);
 NGHTTPW_DECL int nghttpw_stream_set_int(nghttpw_stream *, const char *, int);
 NGHTTPW_DECL int nghttpw_stream_set_ms(
     nghttpw_stream *, const char *, nghttpw_duration);
 NGHTTPW_DECL int nghttpw_stream_set_size(nghttpw_stream *, const char *, size_t);
+NGHTTPW_DECL int nghttpw_stream_set_uint64(
+    nghttpw_stream *, const char *, uint64_t);
 NGHTTPW_DECL int nghttpw_stream_set_string(
     nghttpw_stream *, const char *, const char *);
 NGHTTPW_DECL int nghttpw_stream_set_ptr(nghttpw_stream *, const char *, void *);
+NGHTTPW_DECL int nghttpw_stream_set_addr(
+    nghttpw_stream *, const char *, const nghttpw_sockaddr *);
 
 NGHTTPW_DECL int nghttpw_stream_dialer_alloc(nghttpw_stream_dialer **, const char *);
 NGHTTPW_DECL int nghttpw_stream_dialer_alloc_url(
@@ -249,14 +277,42 @@ NGHTTPW_DECL int nghttpw_stream_dialer_alloc_url(
 NGHTTPW_DECL void nghttpw_stream_dialer_free(nghttpw_stream_dialer *);
 NGHTTPW_DECL void nghttpw_stream_dialer_close(nghttpw_stream_dialer *);
 NGHTTPW_DECL void nghttpw_stream_dialer_dial(nghttpw_stream_dialer *, nghttpw_aio *);
-NGHTTPW_DECL int  nghttpw_stream_dialer_get_bool(
-     nghttpw_stream_dialer *, const char *, bool *);
+NGHTTPW_DECL int  nghttpw_stream_dialer_get(
+     nghttpw_stream_dialer *, const char *, void *, size_t *);
+NGHTTPW_DECL int nghttpw_stream_dialer_get_bool(
+    nghttpw_stream_dialer *, const char *, bool *);
+NGHTTPW_DECL int nghttpw_stream_dialer_get_int(
+    nghttpw_stream_dialer *, const char *, int *);
+NGHTTPW_DECL int nghttpw_stream_dialer_get_ms(
+    nghttpw_stream_dialer *, const char *, nghttpw_duration *);
+NGHTTPW_DECL int nghttpw_stream_dialer_get_size(
+    nghttpw_stream_dialer *, const char *, size_t *);
+NGHTTPW_DECL int nghttpw_stream_dialer_get_uint64(
+    nghttpw_stream_dialer *, const char *, uint64_t *);
+NGHTTPW_DECL int nghttpw_stream_dialer_get_string(
+    nghttpw_stream_dialer *, const char *, char **);
 NGHTTPW_DECL int nghttpw_stream_dialer_get_ptr(
     nghttpw_stream_dialer *, const char *, void **);
+NGHTTPW_DECL int nghttpw_stream_dialer_get_addr(
+    nghttpw_stream_dialer *, const char *, nghttpw_sockaddr *);
+NGHTTPW_DECL int nghttpw_stream_dialer_set(
+    nghttpw_stream_dialer *, const char *, const void *, size_t);
 NGHTTPW_DECL int nghttpw_stream_dialer_set_bool(
     nghttpw_stream_dialer *, const char *, bool);
+NGHTTPW_DECL int nghttpw_stream_dialer_set_int(
+    nghttpw_stream_dialer *, const char *, int);
+NGHTTPW_DECL int nghttpw_stream_dialer_set_ms(
+    nghttpw_stream_dialer *, const char *, nghttpw_duration);
+NGHTTPW_DECL int nghttpw_stream_dialer_set_size(
+    nghttpw_stream_dialer *, const char *, size_t);
+NGHTTPW_DECL int nghttpw_stream_dialer_set_uint64(
+    nghttpw_stream_dialer *, const char *, uint64_t);
+NGHTTPW_DECL int nghttpw_stream_dialer_set_string(
+    nghttpw_stream_dialer *, const char *, const char *);
 NGHTTPW_DECL int nghttpw_stream_dialer_set_ptr(
     nghttpw_stream_dialer *, const char *, void *);
+NGHTTPW_DECL int nghttpw_stream_dialer_set_addr(
+    nghttpw_stream_dialer *, const char *, const nghttpw_sockaddr *);
 
 NGHTTPW_DECL int nghttpw_stream_listener_alloc(
     nghttpw_stream_listener **, const char *);
@@ -267,16 +323,42 @@ NGHTTPW_DECL void nghttpw_stream_listener_close(nghttpw_stream_listener *);
 NGHTTPW_DECL int  nghttpw_stream_listener_listen(nghttpw_stream_listener *);
 NGHTTPW_DECL void nghttpw_stream_listener_accept(
     nghttpw_stream_listener *, nghttpw_aio *);
+NGHTTPW_DECL int nghttpw_stream_listener_get(
+    nghttpw_stream_listener *, const char *, void *, size_t *);
+NGHTTPW_DECL int nghttpw_stream_listener_get_bool(
+    nghttpw_stream_listener *, const char *, bool *);
 NGHTTPW_DECL int nghttpw_stream_listener_get_int(
     nghttpw_stream_listener *, const char *, int *);
-NGHTTPW_DECL int nghttpw_stream_listener_get_addr(
-    nghttpw_stream_listener *, const char *, nghttpw_sockaddr *);
+NGHTTPW_DECL int nghttpw_stream_listener_get_ms(
+    nghttpw_stream_listener *, const char *, nghttpw_duration *);
+NGHTTPW_DECL int nghttpw_stream_listener_get_size(
+    nghttpw_stream_listener *, const char *, size_t *);
+NGHTTPW_DECL int nghttpw_stream_listener_get_uint64(
+    nghttpw_stream_listener *, const char *, uint64_t *);
+NGHTTPW_DECL int nghttpw_stream_listener_get_string(
+    nghttpw_stream_listener *, const char *, char **);
 NGHTTPW_DECL int nghttpw_stream_listener_get_ptr(
     nghttpw_stream_listener *, const char *, void **);
+NGHTTPW_DECL int nghttpw_stream_listener_get_addr(
+    nghttpw_stream_listener *, const char *, nghttpw_sockaddr *);
+NGHTTPW_DECL int nghttpw_stream_listener_set(
+    nghttpw_stream_listener *, const char *, const void *, size_t);
 NGHTTPW_DECL int nghttpw_stream_listener_set_bool(
     nghttpw_stream_listener *, const char *, bool);
+NGHTTPW_DECL int nghttpw_stream_listener_set_int(
+    nghttpw_stream_listener *, const char *, int);
+NGHTTPW_DECL int nghttpw_stream_listener_set_ms(
+    nghttpw_stream_listener *, const char *, nghttpw_duration);
+NGHTTPW_DECL int nghttpw_stream_listener_set_size(
+    nghttpw_stream_listener *, const char *, size_t);
+NGHTTPW_DECL int nghttpw_stream_listener_set_uint64(
+    nghttpw_stream_listener *, const char *, uint64_t);
+NGHTTPW_DECL int nghttpw_stream_listener_set_string(
+    nghttpw_stream_listener *, const char *, const char *);
 NGHTTPW_DECL int nghttpw_stream_listener_set_ptr(
     nghttpw_stream_listener *, const char *, void *);
+NGHTTPW_DECL int nghttpw_stream_listener_set_addr(
+    nghttpw_stream_listener *, const char *, const nghttpw_sockaddr *);
 
 /* Strings the library returns are freed with this. */
 NGHTTPW_DECL void nghttpw_strfree(char *);

@@ -2,7 +2,7 @@
  * typed option accessors. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <pthread.h>
 
 #include "core/aio.h"
 #include "core/stream.h"
@@ -104,188 +104,62 @@ nghttpw_stream_recv(nghttpw_stream *s, nghttpw_aio *aio)
 	}
 }
 
-int
-stream_get_opt(nghttpw_stream *s, const char *name, void *buf, size_t *szp,
-    nghttpw_type t)
-{
-	if (s == NULL || name == NULL || buf == NULL) {
-		return (NGHTTPW_EINVAL);
-	}
-	if (s->ops->s_get == NULL) {
-		return (NGHTTPW_ENOTSUP);
-	}
-	return (s->ops->s_get(s->arg, name, buf, szp, t));
-}
-
-static int
-stream_get(nghttpw_stream *s, const char *name, void *buf, size_t sz,
-    nghttpw_type t)
-{
-	return (stream_get_opt(s, name, buf, &sz, t));
-}
-
-int
-stream_set(nghttpw_stream *s, const char *name, const void *buf, size_t sz,
-    nghttpw_type t)
-{
-	if (s == NULL || name == NULL) {
-		return (NGHTTPW_EINVAL);
-	}
-	if (s->ops->s_set == NULL) {
-		return (NGHTTPW_ENOTSUP);
-	}
-	return (s->ops->s_set(s->arg, name, buf, sz, t));
-}
-
-int
-nghttpw_stream_get_bool(nghttpw_stream *s, const char *n, bool *v)
-{
-	return (stream_get(s, n, v, sizeof(*v), NGHTTPW_TYPE_BOOL));
-}
-
-int
-nghttpw_stream_get_int(nghttpw_stream *s, const char *n, int *v)
-{
-	return (stream_get(s, n, v, sizeof(*v), NGHTTPW_TYPE_INT));
-}
-
-int
-nghttpw_stream_get_ms(nghttpw_stream *s, const char *n, nghttpw_duration *v)
-{
-	return (stream_get(s, n, v, sizeof(*v), NGHTTPW_TYPE_DURATION));
-}
-
-int
-nghttpw_stream_get_size(nghttpw_stream *s, const char *n, size_t *v)
-{
-	return (stream_get(s, n, v, sizeof(*v), NGHTTPW_TYPE_SIZE));
-}
-
-int
-nghttpw_stream_get_string(nghttpw_stream *s, const char *n, char **v)
-{
-	return (stream_get(s, n, v, sizeof(*v), NGHTTPW_TYPE_STRING));
-}
-
-int
-nghttpw_stream_get_ptr(nghttpw_stream *s, const char *n, void **v)
-{
-	return (stream_get(s, n, v, sizeof(*v), NGHTTPW_TYPE_POINTER));
-}
-
-int
-nghttpw_stream_get_addr(nghttpw_stream *s, const char *n, nghttpw_sockaddr *v)
-{
-	return (stream_get(s, n, v, sizeof(*v), NGHTTPW_TYPE_SOCKADDR));
-}
-
-int
-nghttpw_stream_set_bool(nghttpw_stream *s, const char *n, bool v)
-{
-	return (stream_set(s, n, &v, sizeof(v), NGHTTPW_TYPE_BOOL));
-}
-
-int
-nghttpw_stream_set_int(nghttpw_stream *s, const char *n, int v)
-{
-	return (stream_set(s, n, &v, sizeof(v), NGHTTPW_TYPE_INT));
-}
-
-int
-nghttpw_stream_set_ms(nghttpw_stream *s, const char *n, nghttpw_duration v)
-{
-	return (stream_set(s, n, &v, sizeof(v), NGHTTPW_TYPE_DURATION));
-}
-
-int
-nghttpw_stream_set_size(nghttpw_stream *s, const char *n, size_t v)
-{
-	return (stream_set(s, n, &v, sizeof(v), NGHTTPW_TYPE_SIZE));
-}
-
-int
-nghttpw_stream_set_string(nghttpw_stream *s, const char *n, const char *v)
-{
-	if (v == NULL) {
-		return (NGHTTPW_EINVAL);
-	}
-	return (stream_set(s, n, v, strlen(v) + 1, NGHTTPW_TYPE_STRING));
-}
-
-int
-nghttpw_stream_set_ptr(nghttpw_stream *s, const char *n, void *v)
-{
-	return (stream_set(s, n, &v, sizeof(v), NGHTTPW_TYPE_POINTER));
-}
-
 void
 nghttpw_strfree(char *s)
 {
 	free(s);
 }
 
-/* Dialers and listeners pick their transport from the URL's scheme. */
+/* Dialers and listeners pick their transport from the URL's scheme, in
+ * the tables the transports registered. */
 
-static int
-scheme_tcp_family(const char *scheme, int *family)
+#define SCHEME_TABLES_MAX 8
+
+static const stream_scheme *scheme_tables[SCHEME_TABLES_MAX];
+static unsigned             scheme_ntables;
+static pthread_once_t       scheme_once = PTHREAD_ONCE_INIT;
+
+void
+stream_schemes_register(const stream_scheme *table)
 {
-	static const struct {
-		const char *scheme;
-		int         family;
-	} tcp_schemes[] = {
-		{ "tcp", AF_UNSPEC },
-		{ "tcp4", AF_INET },
-		{ "tcp6", AF_INET6 },
-		{ "http", AF_UNSPEC },
-		{ "ws", AF_UNSPEC },
-	};
+	if (scheme_ntables < SCHEME_TABLES_MAX) {
+		scheme_tables[scheme_ntables++] = table;
+	}
+}
 
-	for (size_t i = 0; i < sizeof(tcp_schemes) / sizeof(tcp_schemes[0]);
-	     i++) {
-		if (strcmp(scheme, tcp_schemes[i].scheme) == 0) {
-			*family = tcp_schemes[i].family;
-			return (0);
+static const stream_scheme *
+scheme_find(const char *name)
+{
+	pthread_once(&scheme_once, stream_schemes_builtin);
+	for (unsigned t = 0; t < scheme_ntables; t++) {
+		for (const stream_scheme *e = scheme_tables[t]; e->name != NULL;
+		     e++) {
+			if (strcmp(e->name, name) == 0) {
+				return (e);
+			}
 		}
 	}
-	return (NGHTTPW_ENOTSUP);
+	return (NULL);
 }
-
-/* The schemes served by TLS over TCP (src/tls), when built in. */
-#ifdef NGHTTPW_HAVE_TLS
-static bool
-scheme_is_tls(const char *scheme)
-{
-	return (strcmp(scheme, "tls+tcp") == 0 || strcmp(scheme, "tls+tcp4") == 0 ||
-	    strcmp(scheme, "tls+tcp6") == 0 || strcmp(scheme, "https") == 0 ||
-	    strcmp(scheme, "wss") == 0);
-}
-#else
-#define scheme_is_tls(scheme) false
-#define tls_dialer_alloc(d, url) NGHTTPW_ENOTSUP
-#define tls_listener_alloc(l, url) NGHTTPW_ENOTSUP
-#endif
 
 int
 nghttpw_stream_dialer_alloc_url(
     nghttpw_stream_dialer **dp, const nghttpw_url *url)
 {
 	nghttpw_stream_dialer *d;
-	int                    family = AF_UNSPEC;
+	const stream_scheme   *sch;
 	int                    rv;
-	bool                   tls;
 
 	if (dp == NULL || url == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
-	tls = scheme_is_tls(url->u_scheme);
-	if (!tls && (rv = scheme_tcp_family(url->u_scheme, &family)) != 0) {
-		return (rv);
+	if ((sch = scheme_find(url->u_scheme)) == NULL) {
+		return (NGHTTPW_ENOTSUP);
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
-	rv = tls ? tls_dialer_alloc(d, url) : tcp_dialer_alloc(d, url, family);
-	if (rv != 0) {
+	if ((rv = sch->dialer_alloc(d, url)) != 0) {
 		free(d);
 		return (rv);
 	}
@@ -336,68 +210,23 @@ nghttpw_stream_dialer_dial(nghttpw_stream_dialer *d, nghttpw_aio *aio)
 }
 
 int
-nghttpw_stream_dialer_get_bool(
-    nghttpw_stream_dialer *d, const char *n, bool *v)
-{
-	size_t sz = sizeof(*v);
-
-	if (d == NULL || n == NULL || v == NULL) {
-		return (NGHTTPW_EINVAL);
-	}
-	return (d->ops->d_get(d->arg, n, v, &sz, NGHTTPW_TYPE_BOOL));
-}
-
-int
-nghttpw_stream_dialer_get_ptr(
-    nghttpw_stream_dialer *d, const char *n, void **v)
-{
-	size_t sz = sizeof(*v);
-
-	if (d == NULL || n == NULL || v == NULL) {
-		return (NGHTTPW_EINVAL);
-	}
-	return (d->ops->d_get(d->arg, n, v, &sz, NGHTTPW_TYPE_POINTER));
-}
-
-int
-nghttpw_stream_dialer_set_bool(nghttpw_stream_dialer *d, const char *n, bool v)
-{
-	if (d == NULL || n == NULL) {
-		return (NGHTTPW_EINVAL);
-	}
-	return (d->ops->d_set(d->arg, n, &v, sizeof(v), NGHTTPW_TYPE_BOOL));
-}
-
-int
-nghttpw_stream_dialer_set_ptr(nghttpw_stream_dialer *d, const char *n, void *v)
-{
-	if (d == NULL || n == NULL) {
-		return (NGHTTPW_EINVAL);
-	}
-	return (d->ops->d_set(d->arg, n, &v, sizeof(v), NGHTTPW_TYPE_POINTER));
-}
-
-int
 nghttpw_stream_listener_alloc_url(
     nghttpw_stream_listener **lp, const nghttpw_url *url)
 {
 	nghttpw_stream_listener *l;
-	int                      family = AF_UNSPEC;
+	const stream_scheme     *sch;
 	int                      rv;
-	bool                     tls;
 
 	if (lp == NULL || url == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
-	tls = scheme_is_tls(url->u_scheme);
-	if (!tls && (rv = scheme_tcp_family(url->u_scheme, &family)) != 0) {
-		return (rv);
+	if ((sch = scheme_find(url->u_scheme)) == NULL) {
+		return (NGHTTPW_ENOTSUP);
 	}
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
-	rv = tls ? tls_listener_alloc(l, url) : tcp_listener_alloc(l, url, family);
-	if (rv != 0) {
+	if ((rv = sch->listener_alloc(l, url)) != 0) {
 		free(l);
 		return (rv);
 	}
@@ -456,14 +285,375 @@ nghttpw_stream_listener_accept(nghttpw_stream_listener *l, nghttpw_aio *aio)
 	}
 }
 
+/* Options.  The get and set entries of streams, dialers and listeners
+ * have one signature, so one pair of functions checks the arguments and
+ * dispatches for all three; each object adds its NULL check, and each
+ * public function its type and size.  The untyped nghttpw_*_get and
+ * nghttpw_*_set pass NGHTTPW_TYPE_OPAQUE: raw bytes checked by size. */
+
+typedef int (*opt_get_fn)(
+    void *, const char *, void *, size_t *, nghttpw_type);
+typedef int (*opt_set_fn)(
+    void *, const char *, const void *, size_t, nghttpw_type);
+
+static int
+opt_get(opt_get_fn get, void *arg, const char *name, void *buf, size_t *szp,
+    nghttpw_type t)
+{
+	if (name == NULL || buf == NULL || szp == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	if (get == NULL) {
+		return (NGHTTPW_ENOTSUP);
+	}
+	return (get(arg, name, buf, szp, t));
+}
+
+static int
+opt_set(opt_set_fn set, void *arg, const char *name, const void *buf,
+    size_t sz, nghttpw_type t)
+{
+	if (name == NULL || buf == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	if (set == NULL) {
+		return (NGHTTPW_ENOTSUP);
+	}
+	return (set(arg, name, buf, sz, t));
+}
+
+/* A string is set with its NUL; NULL has no size, and opt_set refuses it. */
+static size_t
+opt_strsize(const char *v)
+{
+	return (v != NULL ? strlen(v) + 1 : 0);
+}
+
+int
+stream_get_opt(nghttpw_stream *s, const char *name, void *buf, size_t *szp,
+    nghttpw_type t)
+{
+	if (s == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	return (opt_get(s->ops->s_get, s->arg, name, buf, szp, t));
+}
+
+int
+stream_set(nghttpw_stream *s, const char *name, const void *buf, size_t sz,
+    nghttpw_type t)
+{
+	if (s == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	return (opt_set(s->ops->s_set, s->arg, name, buf, sz, t));
+}
+
+int
+dialer_get_opt(nghttpw_stream_dialer *d, const char *name, void *buf,
+    size_t *szp, nghttpw_type t)
+{
+	if (d == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	return (opt_get(d->ops->d_get, d->arg, name, buf, szp, t));
+}
+
+int
+dialer_set_opt(nghttpw_stream_dialer *d, const char *name, const void *buf,
+    size_t sz, nghttpw_type t)
+{
+	if (d == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	return (opt_set(d->ops->d_set, d->arg, name, buf, sz, t));
+}
+
+int
+listener_get_opt(nghttpw_stream_listener *l, const char *name, void *buf,
+    size_t *szp, nghttpw_type t)
+{
+	if (l == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	return (opt_get(l->ops->l_get, l->arg, name, buf, szp, t));
+}
+
+int
+listener_set_opt(nghttpw_stream_listener *l, const char *name,
+    const void *buf, size_t sz, nghttpw_type t)
+{
+	if (l == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	return (opt_set(l->ops->l_set, l->arg, name, buf, sz, t));
+}
+
+/* The typed gets pass the size of their variable by value. */
+static int
+stream_get(nghttpw_stream *s, const char *n, void *v, size_t sz,
+    nghttpw_type t)
+{
+	return (stream_get_opt(s, n, v, &sz, t));
+}
+
+static int
+dialer_get(nghttpw_stream_dialer *d, const char *n, void *v, size_t sz,
+    nghttpw_type t)
+{
+	return (dialer_get_opt(d, n, v, &sz, t));
+}
+
 static int
 listener_get(nghttpw_stream_listener *l, const char *n, void *v, size_t sz,
     nghttpw_type t)
 {
-	if (l == NULL || n == NULL || v == NULL) {
-		return (NGHTTPW_EINVAL);
-	}
-	return (l->ops->l_get(l->arg, n, v, &sz, t));
+	return (listener_get_opt(l, n, v, &sz, t));
+}
+
+int
+nghttpw_stream_get(nghttpw_stream *s, const char *n, void *v, size_t *szp)
+{
+	return (stream_get_opt(s, n, v, szp, NGHTTPW_TYPE_OPAQUE));
+}
+
+int
+nghttpw_stream_get_bool(nghttpw_stream *s, const char *n, bool *v)
+{
+	return (stream_get(s, n, v, sizeof(*v), NGHTTPW_TYPE_BOOL));
+}
+
+int
+nghttpw_stream_get_int(nghttpw_stream *s, const char *n, int *v)
+{
+	return (stream_get(s, n, v, sizeof(*v), NGHTTPW_TYPE_INT));
+}
+
+int
+nghttpw_stream_get_ms(nghttpw_stream *s, const char *n, nghttpw_duration *v)
+{
+	return (stream_get(s, n, v, sizeof(*v), NGHTTPW_TYPE_DURATION));
+}
+
+int
+nghttpw_stream_get_size(nghttpw_stream *s, const char *n, size_t *v)
+{
+	return (stream_get(s, n, v, sizeof(*v), NGHTTPW_TYPE_SIZE));
+}
+
+int
+nghttpw_stream_get_uint64(nghttpw_stream *s, const char *n, uint64_t *v)
+{
+	return (stream_get(s, n, v, sizeof(*v), NGHTTPW_TYPE_UINT64));
+}
+
+int
+nghttpw_stream_get_string(nghttpw_stream *s, const char *n, char **v)
+{
+	return (stream_get(s, n, v, sizeof(*v), NGHTTPW_TYPE_STRING));
+}
+
+int
+nghttpw_stream_get_ptr(nghttpw_stream *s, const char *n, void **v)
+{
+	return (stream_get(s, n, v, sizeof(*v), NGHTTPW_TYPE_POINTER));
+}
+
+int
+nghttpw_stream_get_addr(nghttpw_stream *s, const char *n, nghttpw_sockaddr *v)
+{
+	return (stream_get(s, n, v, sizeof(*v), NGHTTPW_TYPE_SOCKADDR));
+}
+
+int
+nghttpw_stream_set(nghttpw_stream *s, const char *n, const void *v, size_t sz)
+{
+	return (stream_set(s, n, v, sz, NGHTTPW_TYPE_OPAQUE));
+}
+
+int
+nghttpw_stream_set_bool(nghttpw_stream *s, const char *n, bool v)
+{
+	return (stream_set(s, n, &v, sizeof(v), NGHTTPW_TYPE_BOOL));
+}
+
+int
+nghttpw_stream_set_int(nghttpw_stream *s, const char *n, int v)
+{
+	return (stream_set(s, n, &v, sizeof(v), NGHTTPW_TYPE_INT));
+}
+
+int
+nghttpw_stream_set_ms(nghttpw_stream *s, const char *n, nghttpw_duration v)
+{
+	return (stream_set(s, n, &v, sizeof(v), NGHTTPW_TYPE_DURATION));
+}
+
+int
+nghttpw_stream_set_size(nghttpw_stream *s, const char *n, size_t v)
+{
+	return (stream_set(s, n, &v, sizeof(v), NGHTTPW_TYPE_SIZE));
+}
+
+int
+nghttpw_stream_set_uint64(nghttpw_stream *s, const char *n, uint64_t v)
+{
+	return (stream_set(s, n, &v, sizeof(v), NGHTTPW_TYPE_UINT64));
+}
+
+int
+nghttpw_stream_set_string(nghttpw_stream *s, const char *n, const char *v)
+{
+	return (stream_set(s, n, v, opt_strsize(v), NGHTTPW_TYPE_STRING));
+}
+
+int
+nghttpw_stream_set_ptr(nghttpw_stream *s, const char *n, void *v)
+{
+	return (stream_set(s, n, &v, sizeof(v), NGHTTPW_TYPE_POINTER));
+}
+
+int
+nghttpw_stream_set_addr(
+    nghttpw_stream *s, const char *n, const nghttpw_sockaddr *v)
+{
+	return (stream_set(s, n, v, sizeof(*v), NGHTTPW_TYPE_SOCKADDR));
+}
+
+int
+nghttpw_stream_dialer_get(
+    nghttpw_stream_dialer *d, const char *n, void *v, size_t *szp)
+{
+	return (dialer_get_opt(d, n, v, szp, NGHTTPW_TYPE_OPAQUE));
+}
+
+int
+nghttpw_stream_dialer_get_bool(
+    nghttpw_stream_dialer *d, const char *n, bool *v)
+{
+	return (dialer_get(d, n, v, sizeof(*v), NGHTTPW_TYPE_BOOL));
+}
+
+int
+nghttpw_stream_dialer_get_int(nghttpw_stream_dialer *d, const char *n, int *v)
+{
+	return (dialer_get(d, n, v, sizeof(*v), NGHTTPW_TYPE_INT));
+}
+
+int
+nghttpw_stream_dialer_get_ms(
+    nghttpw_stream_dialer *d, const char *n, nghttpw_duration *v)
+{
+	return (dialer_get(d, n, v, sizeof(*v), NGHTTPW_TYPE_DURATION));
+}
+
+int
+nghttpw_stream_dialer_get_size(
+    nghttpw_stream_dialer *d, const char *n, size_t *v)
+{
+	return (dialer_get(d, n, v, sizeof(*v), NGHTTPW_TYPE_SIZE));
+}
+
+int
+nghttpw_stream_dialer_get_uint64(
+    nghttpw_stream_dialer *d, const char *n, uint64_t *v)
+{
+	return (dialer_get(d, n, v, sizeof(*v), NGHTTPW_TYPE_UINT64));
+}
+
+int
+nghttpw_stream_dialer_get_string(
+    nghttpw_stream_dialer *d, const char *n, char **v)
+{
+	return (dialer_get(d, n, v, sizeof(*v), NGHTTPW_TYPE_STRING));
+}
+
+int
+nghttpw_stream_dialer_get_ptr(
+    nghttpw_stream_dialer *d, const char *n, void **v)
+{
+	return (dialer_get(d, n, v, sizeof(*v), NGHTTPW_TYPE_POINTER));
+}
+
+int
+nghttpw_stream_dialer_get_addr(
+    nghttpw_stream_dialer *d, const char *n, nghttpw_sockaddr *v)
+{
+	return (dialer_get(d, n, v, sizeof(*v), NGHTTPW_TYPE_SOCKADDR));
+}
+
+int
+nghttpw_stream_dialer_set(
+    nghttpw_stream_dialer *d, const char *n, const void *v, size_t sz)
+{
+	return (dialer_set_opt(d, n, v, sz, NGHTTPW_TYPE_OPAQUE));
+}
+
+int
+nghttpw_stream_dialer_set_bool(nghttpw_stream_dialer *d, const char *n, bool v)
+{
+	return (dialer_set_opt(d, n, &v, sizeof(v), NGHTTPW_TYPE_BOOL));
+}
+
+int
+nghttpw_stream_dialer_set_int(nghttpw_stream_dialer *d, const char *n, int v)
+{
+	return (dialer_set_opt(d, n, &v, sizeof(v), NGHTTPW_TYPE_INT));
+}
+
+int
+nghttpw_stream_dialer_set_ms(
+    nghttpw_stream_dialer *d, const char *n, nghttpw_duration v)
+{
+	return (dialer_set_opt(d, n, &v, sizeof(v), NGHTTPW_TYPE_DURATION));
+}
+
+int
+nghttpw_stream_dialer_set_size(
+    nghttpw_stream_dialer *d, const char *n, size_t v)
+{
+	return (dialer_set_opt(d, n, &v, sizeof(v), NGHTTPW_TYPE_SIZE));
+}
+
+int
+nghttpw_stream_dialer_set_uint64(
+    nghttpw_stream_dialer *d, const char *n, uint64_t v)
+{
+	return (dialer_set_opt(d, n, &v, sizeof(v), NGHTTPW_TYPE_UINT64));
+}
+
+int
+nghttpw_stream_dialer_set_string(
+    nghttpw_stream_dialer *d, const char *n, const char *v)
+{
+	return (dialer_set_opt(d, n, v, opt_strsize(v), NGHTTPW_TYPE_STRING));
+}
+
+int
+nghttpw_stream_dialer_set_ptr(nghttpw_stream_dialer *d, const char *n, void *v)
+{
+	return (dialer_set_opt(d, n, &v, sizeof(v), NGHTTPW_TYPE_POINTER));
+}
+
+int
+nghttpw_stream_dialer_set_addr(
+    nghttpw_stream_dialer *d, const char *n, const nghttpw_sockaddr *v)
+{
+	return (dialer_set_opt(d, n, v, sizeof(*v), NGHTTPW_TYPE_SOCKADDR));
+}
+
+int
+nghttpw_stream_listener_get(
+    nghttpw_stream_listener *l, const char *n, void *v, size_t *szp)
+{
+	return (listener_get_opt(l, n, v, szp, NGHTTPW_TYPE_OPAQUE));
+}
+
+int
+nghttpw_stream_listener_get_bool(
+    nghttpw_stream_listener *l, const char *n, bool *v)
+{
+	return (listener_get(l, n, v, sizeof(*v), NGHTTPW_TYPE_BOOL));
 }
 
 int
@@ -474,10 +664,31 @@ nghttpw_stream_listener_get_int(
 }
 
 int
-nghttpw_stream_listener_get_addr(
-    nghttpw_stream_listener *l, const char *n, nghttpw_sockaddr *v)
+nghttpw_stream_listener_get_ms(
+    nghttpw_stream_listener *l, const char *n, nghttpw_duration *v)
 {
-	return (listener_get(l, n, v, sizeof(*v), NGHTTPW_TYPE_SOCKADDR));
+	return (listener_get(l, n, v, sizeof(*v), NGHTTPW_TYPE_DURATION));
+}
+
+int
+nghttpw_stream_listener_get_size(
+    nghttpw_stream_listener *l, const char *n, size_t *v)
+{
+	return (listener_get(l, n, v, sizeof(*v), NGHTTPW_TYPE_SIZE));
+}
+
+int
+nghttpw_stream_listener_get_uint64(
+    nghttpw_stream_listener *l, const char *n, uint64_t *v)
+{
+	return (listener_get(l, n, v, sizeof(*v), NGHTTPW_TYPE_UINT64));
+}
+
+int
+nghttpw_stream_listener_get_string(
+    nghttpw_stream_listener *l, const char *n, char **v)
+{
+	return (listener_get(l, n, v, sizeof(*v), NGHTTPW_TYPE_STRING));
 }
 
 int
@@ -488,21 +699,71 @@ nghttpw_stream_listener_get_ptr(
 }
 
 int
+nghttpw_stream_listener_get_addr(
+    nghttpw_stream_listener *l, const char *n, nghttpw_sockaddr *v)
+{
+	return (listener_get(l, n, v, sizeof(*v), NGHTTPW_TYPE_SOCKADDR));
+}
+
+int
+nghttpw_stream_listener_set(
+    nghttpw_stream_listener *l, const char *n, const void *v, size_t sz)
+{
+	return (listener_set_opt(l, n, v, sz, NGHTTPW_TYPE_OPAQUE));
+}
+
+int
 nghttpw_stream_listener_set_bool(
     nghttpw_stream_listener *l, const char *n, bool v)
 {
-	if (l == NULL || n == NULL) {
-		return (NGHTTPW_EINVAL);
-	}
-	return (l->ops->l_set(l->arg, n, &v, sizeof(v), NGHTTPW_TYPE_BOOL));
+	return (listener_set_opt(l, n, &v, sizeof(v), NGHTTPW_TYPE_BOOL));
+}
+
+int
+nghttpw_stream_listener_set_int(
+    nghttpw_stream_listener *l, const char *n, int v)
+{
+	return (listener_set_opt(l, n, &v, sizeof(v), NGHTTPW_TYPE_INT));
+}
+
+int
+nghttpw_stream_listener_set_ms(
+    nghttpw_stream_listener *l, const char *n, nghttpw_duration v)
+{
+	return (listener_set_opt(l, n, &v, sizeof(v), NGHTTPW_TYPE_DURATION));
+}
+
+int
+nghttpw_stream_listener_set_size(
+    nghttpw_stream_listener *l, const char *n, size_t v)
+{
+	return (listener_set_opt(l, n, &v, sizeof(v), NGHTTPW_TYPE_SIZE));
+}
+
+int
+nghttpw_stream_listener_set_uint64(
+    nghttpw_stream_listener *l, const char *n, uint64_t v)
+{
+	return (listener_set_opt(l, n, &v, sizeof(v), NGHTTPW_TYPE_UINT64));
+}
+
+int
+nghttpw_stream_listener_set_string(
+    nghttpw_stream_listener *l, const char *n, const char *v)
+{
+	return (listener_set_opt(l, n, v, opt_strsize(v), NGHTTPW_TYPE_STRING));
 }
 
 int
 nghttpw_stream_listener_set_ptr(
     nghttpw_stream_listener *l, const char *n, void *v)
 {
-	if (l == NULL || n == NULL) {
-		return (NGHTTPW_EINVAL);
-	}
-	return (l->ops->l_set(l->arg, n, &v, sizeof(v), NGHTTPW_TYPE_POINTER));
+	return (listener_set_opt(l, n, &v, sizeof(v), NGHTTPW_TYPE_POINTER));
+}
+
+int
+nghttpw_stream_listener_set_addr(
+    nghttpw_stream_listener *l, const char *n, const nghttpw_sockaddr *v)
+{
+	return (listener_set_opt(l, n, v, sizeof(*v), NGHTTPW_TYPE_SOCKADDR));
 }

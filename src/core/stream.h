@@ -13,13 +13,22 @@ struct nghttpw_stream {
 	bool                      wrapper_owned; /* allocated by stream_alloc */
 };
 
-/* Typed option access through a stream's table, for a transport that
- * passes options on to the stream under it (as the typed public get and
- * set functions do). */
+/* Typed option access through a stream's, dialer's or listener's table,
+ * for a transport that passes options on to the object under it (as the
+ * public get and set functions do).  A NULL object, name or buffer gives
+ * NGHTTPW_EINVAL, an object without the entry NGHTTPW_ENOTSUP. */
 int stream_get_opt(nghttpw_stream *s, const char *name, void *buf,
     size_t *szp, nghttpw_type t);
 int stream_set(nghttpw_stream *s, const char *name, const void *buf,
     size_t sz, nghttpw_type t);
+int dialer_get_opt(nghttpw_stream_dialer *d, const char *name, void *buf,
+    size_t *szp, nghttpw_type t);
+int dialer_set_opt(nghttpw_stream_dialer *d, const char *name,
+    const void *buf, size_t sz, nghttpw_type t);
+int listener_get_opt(nghttpw_stream_listener *l, const char *name, void *buf,
+    size_t *szp, nghttpw_type t);
+int listener_set_opt(nghttpw_stream_listener *l, const char *name,
+    const void *buf, size_t sz, nghttpw_type t);
 
 /* For a transport that embeds its nghttpw_stream in its own object. */
 void stream_init(nghttpw_stream *, const nghttpw_stream_ops *, void *arg);
@@ -74,15 +83,26 @@ void stream_sendfile(nghttpw_stream *s, int fd, uint64_t off, uint64_t len,
  * with NGHTTPW_ENOTSUP. */
 void stream_wait_readable(nghttpw_stream *s, nghttpw_aio *aio);
 
-/* TCP transport constructors; the URL has been checked for a tcp-like
- * scheme.  family is AF_INET, AF_INET6 or AF_UNSPEC. */
-int tcp_dialer_alloc(nghttpw_stream_dialer *, const nghttpw_url *, int family);
-int tcp_listener_alloc(
-    nghttpw_stream_listener *, const nghttpw_url *, int family);
+/* The transports: each serves some URL schemes, and registers a table of
+ * them (ended by an entry with a NULL name) with stream_schemes_register.
+ * Dialers and listeners are made by the entry whose name is the URL's
+ * scheme; a scheme nobody registered gives NGHTTPW_ENOTSUP. */
+typedef struct stream_scheme {
+	const char *name;
+	int (*dialer_alloc)(nghttpw_stream_dialer *, const nghttpw_url *);
+	int (*listener_alloc)(nghttpw_stream_listener *, const nghttpw_url *);
+} stream_scheme;
 
-/* TLS transport constructors (src/tls, built with NGHTTPW_TLS): for the
- * schemes tls+tcp, tls+tcp4, tls+tcp6, https and wss. */
-int tls_dialer_alloc(nghttpw_stream_dialer *, const nghttpw_url *);
-int tls_listener_alloc(nghttpw_stream_listener *, const nghttpw_url *);
+/* Adds a table (kept, not copied).  Only stream_schemes_builtin calls
+ * this, once, before the first lookup, so lookups need no lock. */
+void stream_schemes_register(const stream_scheme *table);
+
+/* Registers the schemes of every transport built into the library: the
+ * library's top level (src/builtin.c) defines it, since only it knows
+ * which layers are built in.  Called once, on the first lookup. */
+void stream_schemes_builtin(void);
+
+/* The TCP transport's schemes: tcp, tcp4, tcp6 and http. */
+extern const stream_scheme tcp_schemes[];
 
 #endif

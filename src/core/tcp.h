@@ -33,4 +33,12 @@ int tcp_settings_get(const tcp_settings *, const char *name, void *buf,
 int tcp_settings_set(tcp_settings *, const char *name, const void *buf,
     size_t sz, nghttpw_type t);
 
+/* The dialer and listener constructors behind tcp_schemes. */
+int tcp_dialer_alloc(nghttpw_stream_dialer *, const nghttpw_url *);
+int tcp_listener_alloc(nghttpw_stream_listener *, const nghttpw_url *);
+
+/* The address family a scheme asks for: AF_INET for one ending in 4,
+ * AF_INET6 for 6, else AF_UNSPEC. */
+int tcp_scheme_family(const char *scheme);
+
 #endif

@@ -9,11 +9,13 @@
 #include <unistd.h>
 
 #include "core/aio.h"
+#include "core/options.h"
 #include "core/tcp.h"
 #include "platform/socket.h"
 
 typedef struct tcp_dialer {
 	pthread_mutex_t mtx;
+	char           *url; /* as given, for NGHTTPW_OPT_URL */
 	char           *host;
 	char           *port;
 	int             family;
@@ -44,6 +46,7 @@ dialer_release(tcp_dialer *d)
 	pthread_mutex_unlock(&d->mtx);
 	if (last) {
 		pthread_mutex_destroy(&d->mtx);
+		free(d->url);
 		free(d->host);
 		free(d->port);
 		free(d);
@@ -264,6 +267,9 @@ tcp_dialer_get(void *arg, const char *name, void *buf, size_t *szp,
 	tcp_dialer *d = arg;
 	int         rv;
 
+	if (strcmp(name, NGHTTPW_OPT_URL) == 0) {
+		return (opt_out_string(d->url, buf, szp, t));
+	}
 	pthread_mutex_lock(&d->mtx);
 	rv = tcp_settings_get(&d->settings, name, buf, szp, t);
 	pthread_mutex_unlock(&d->mtx);
@@ -277,6 +283,9 @@ tcp_dialer_set(void *arg, const char *name, const void *buf, size_t sz,
 	tcp_dialer *d = arg;
 	int         rv;
 
+	if (strcmp(name, NGHTTPW_OPT_URL) == 0) {
+		return (NGHTTPW_EREADONLY);
+	}
 	pthread_mutex_lock(&d->mtx);
 	rv = tcp_settings_set(&d->settings, name, buf, sz, t);
 	pthread_mutex_unlock(&d->mtx);
@@ -292,7 +301,21 @@ static const dialer_ops tcp_dialer_ops = {
 };
 
 int
-tcp_dialer_alloc(nghttpw_stream_dialer *sd, const nghttpw_url *url, int family)
+tcp_scheme_family(const char *scheme)
+{
+	size_t n = strlen(scheme);
+
+	if (n > 0 && scheme[n - 1] == '4') {
+		return (AF_INET);
+	}
+	if (n > 0 && scheme[n - 1] == '6') {
+		return (AF_INET6);
+	}
+	return (AF_UNSPEC);
+}
+
+int
+tcp_dialer_alloc(nghttpw_stream_dialer *sd, const nghttpw_url *url)
 {
 	tcp_dialer *d;
 
@@ -303,15 +326,17 @@ tcp_dialer_alloc(nghttpw_stream_dialer *sd, const nghttpw_url *url, int family)
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
-	if ((d->host = strdup(url->u_hostname)) == NULL ||
+	if ((d->url = strdup(url->u_rawurl)) == NULL ||
+	    (d->host = strdup(url->u_hostname)) == NULL ||
 	    (d->port = strdup(url->u_port)) == NULL) {
+		free(d->url);
 		free(d->host);
 		free(d);
 		return (NGHTTPW_ENOMEM);
 	}
 	pthread_mutex_init(&d->mtx, NULL);
 	list_init(&d->dials);
-	d->family            = family;
+	d->family            = tcp_scheme_family(url->u_scheme);
 	d->refs              = 1;
 	d->settings.nodelay  = true;
 	sd->ops              = &tcp_dialer_ops;

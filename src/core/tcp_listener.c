@@ -18,6 +18,7 @@ typedef struct tcp_listener {
 	pthread_mutex_t  mtx;
 	poller_fd        pfd;
 	loop            *loop;
+	char            *url; /* as given, for NGHTTPW_OPT_URL */
 	char            *host;
 	char            *port;
 	int              family;
@@ -207,6 +208,7 @@ listener_free_task(void *arg)
 
 	aio_cancel_barrier(l);
 	pthread_mutex_destroy(&l->mtx);
+	free(l->url);
 	free(l->host);
 	free(l->port);
 	free(l);
@@ -228,6 +230,9 @@ tcp_listener_get(void *arg, const char *name, void *buf, size_t *szp,
 	tcp_listener *l = arg;
 	int           rv;
 
+	if (strcmp(name, NGHTTPW_OPT_URL) == 0) {
+		return (opt_out_string(l->url, buf, szp, t));
+	}
 	pthread_mutex_lock(&l->mtx);
 	if (strcmp(name, NGHTTPW_OPT_TCP_BOUND_PORT) == 0) {
 		rv = l->listening ? opt_out_int(ntohs(l->bound.s_in.sa_port), buf,
@@ -251,7 +256,8 @@ tcp_listener_set(void *arg, const char *name, const void *buf, size_t sz,
 	int           rv;
 
 	if (strcmp(name, NGHTTPW_OPT_TCP_BOUND_PORT) == 0 ||
-	    strcmp(name, NGHTTPW_OPT_LOCADDR) == 0) {
+	    strcmp(name, NGHTTPW_OPT_LOCADDR) == 0 ||
+	    strcmp(name, NGHTTPW_OPT_URL) == 0) {
 		return (NGHTTPW_EREADONLY);
 	}
 	pthread_mutex_lock(&l->mtx);
@@ -270,8 +276,7 @@ static const listener_ops tcp_listener_ops = {
 };
 
 int
-tcp_listener_alloc(
-    nghttpw_stream_listener *sl, const nghttpw_url *url, int family)
+tcp_listener_alloc(nghttpw_stream_listener *sl, const nghttpw_url *url)
 {
 	tcp_listener *l;
 	int           rv = 0;
@@ -286,9 +291,11 @@ tcp_listener_alloc(
 		free(l);
 		return (rv);
 	}
-	if ((l->host = strdup(url->u_hostname != NULL ? url->u_hostname : "")) ==
+	if ((l->url = strdup(url->u_rawurl)) == NULL ||
+	    (l->host = strdup(url->u_hostname != NULL ? url->u_hostname : "")) ==
 	        NULL ||
 	    (l->port = strdup(url->u_port)) == NULL) {
+		free(l->url);
 		free(l->host);
 		free(l);
 		return (NGHTTPW_ENOMEM);
@@ -299,7 +306,7 @@ tcp_listener_alloc(
 	l->pfd.fd           = -1;
 	l->pfd.cb           = listener_event;
 	l->pfd.arg          = l;
-	l->family           = family;
+	l->family           = tcp_scheme_family(url->u_scheme);
 	l->settings.nodelay = true;
 	sl->ops             = &tcp_listener_ops;
 	sl->arg             = l;

@@ -21,6 +21,7 @@ typedef struct tls_dialer {
 	pthread_mutex_t        mtx;
 	nghttpw_stream_dialer *tcp;
 	nghttpw_tls_config    *cfg;  /* NULL until set or first needed */
+	char                  *url;  /* as given, for NGHTTPW_OPT_URL */
 	char                  *host; /* from the URL: SNI and verification */
 	mbedtls_ssl_session    session;
 	bool                   have_session;
@@ -52,6 +53,7 @@ dialer_release(tls_dialer *d)
 		nghttpw_tls_config_free(d->cfg);
 		mbedtls_ssl_session_free(&d->session);
 		pthread_mutex_destroy(&d->mtx);
+		free(d->url);
 		free(d->host);
 		free(d);
 	}
@@ -336,14 +338,11 @@ tls_dialer_get(void *arg, const char *name, void *buf, size_t *szp,
 		pthread_mutex_unlock(&d->mtx);
 		return (rv);
 	}
-	switch (t) {
-	case NGHTTPW_TYPE_BOOL:
-		return (nghttpw_stream_dialer_get_bool(d->tcp, name, buf));
-	case NGHTTPW_TYPE_POINTER:
-		return (nghttpw_stream_dialer_get_ptr(d->tcp, name, buf));
-	default:
-		return (NGHTTPW_ENOTSUP);
+	if (strcmp(name, NGHTTPW_OPT_URL) == 0) {
+		return (opt_out_string(d->url, buf, szp, t));
 	}
+	/* The rest are the TCP dialer's: its URL is the tcp:// one. */
+	return (dialer_get_opt(d->tcp, name, buf, szp, t));
 }
 
 /* The configuration was replaced: a session belongs to the one it was
@@ -368,18 +367,10 @@ tls_dialer_set(void *arg, const char *name, const void *buf, size_t sz,
 		return (tls_config_opt_set(&d->mtx, &d->cfg,
 		    NGHTTPW_TLS_MODE_CLIENT, buf, sz, t, dialer_forget_session, d));
 	}
-	switch (t) {
-	case NGHTTPW_TYPE_BOOL:
-		return (sz == sizeof(bool)
-		        ? nghttpw_stream_dialer_set_bool(d->tcp, name, *(const bool *) buf)
-		        : NGHTTPW_EINVAL);
-	case NGHTTPW_TYPE_POINTER:
-		return (sz == sizeof(void *)
-		        ? nghttpw_stream_dialer_set_ptr(d->tcp, name, *(void *const *) buf)
-		        : NGHTTPW_EINVAL);
-	default:
-		return (NGHTTPW_ENOTSUP);
+	if (strcmp(name, NGHTTPW_OPT_URL) == 0) {
+		return (NGHTTPW_EREADONLY);
 	}
+	return (dialer_set_opt(d->tcp, name, buf, sz, t));
 }
 
 static const dialer_ops tls_dialer_ops = {
@@ -438,8 +429,10 @@ tls_dialer_alloc(nghttpw_stream_dialer *sd, const nghttpw_url *url)
 		free(d);
 		return (rv);
 	}
-	if ((d->host = strdup(url->u_hostname)) == NULL) {
+	if ((d->url = strdup(url->u_rawurl)) == NULL ||
+	    (d->host = strdup(url->u_hostname)) == NULL) {
 		nghttpw_stream_dialer_free(d->tcp);
+		free(d->url);
 		free(d);
 		return (NGHTTPW_ENOMEM);
 	}

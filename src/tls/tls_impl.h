@@ -20,6 +20,7 @@
 #endif
 
 #include "core/loop.h"
+#include "core/stream.h"
 #include "core/task.h"
 #include "nghttpw/nghttpw.h"
 #include "nghttpw/tls.h"
@@ -149,6 +150,10 @@ int tls_conn_get_session(tls_conn *, mbedtls_ssl_session *);
 
 /* Frees a connection whose stream was never handed out. */
 void tls_conn_free(tls_conn *);
+
+/* The dialer and listener of the TLS schemes (tls_schemes.c). */
+int tls_dialer_alloc(nghttpw_stream_dialer *, const nghttpw_url *);
+int tls_listener_alloc(nghttpw_stream_listener *, const nghttpw_url *);
 
 /* The tcp:// URL under a tls+tcp://, https:// or wss:// URL (malloc'd). */
 int tls_lower_url(const nghttpw_url *, char **);

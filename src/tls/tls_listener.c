@@ -25,6 +25,7 @@ typedef struct tls_listener {
 	pthread_mutex_t          mtx;
 	nghttpw_stream_listener *tcp;
 	nghttpw_tls_config      *cfg;
+	char                    *url; /* as given, for NGHTTPW_OPT_URL */
 	nghttpw_aio             *acc; /* the TCP accept */
 	bool                     acc_busy;
 	nghttpw_aio            **waiting; /* the user's accepts, oldest first */
@@ -65,6 +66,7 @@ listener_destroy(void *arg)
 	nghttpw_tls_config_free(l->cfg);
 	free(l->waiting);
 	free(l->ready);
+	free(l->url);
 	pthread_mutex_destroy(&l->mtx);
 	free(l);
 }
@@ -416,16 +418,11 @@ tls_listener_get(void *arg, const char *name, void *buf, size_t *szp,
 		pthread_mutex_unlock(&l->mtx);
 		return (rv);
 	}
-	switch (t) {
-	case NGHTTPW_TYPE_INT:
-		return (nghttpw_stream_listener_get_int(l->tcp, name, buf));
-	case NGHTTPW_TYPE_SOCKADDR:
-		return (nghttpw_stream_listener_get_addr(l->tcp, name, buf));
-	case NGHTTPW_TYPE_POINTER:
-		return (nghttpw_stream_listener_get_ptr(l->tcp, name, buf));
-	default:
-		return (NGHTTPW_ENOTSUP);
+	if (strcmp(name, NGHTTPW_OPT_URL) == 0) {
+		return (opt_out_string(l->url, buf, szp, t));
 	}
+	/* The rest are the TCP listener's: its URL is the tcp:// one. */
+	return (listener_get_opt(l->tcp, name, buf, szp, t));
 }
 
 static int
@@ -448,20 +445,10 @@ tls_listener_set(void *arg, const char *name, const void *buf, size_t sz,
 		}
 		return (rv);
 	}
-	switch (t) {
-	case NGHTTPW_TYPE_BOOL:
-		return (sz == sizeof(bool)
-		        ? nghttpw_stream_listener_set_bool(
-		              l->tcp, name, *(const bool *) buf)
-		        : NGHTTPW_EINVAL);
-	case NGHTTPW_TYPE_POINTER:
-		return (sz == sizeof(void *)
-		        ? nghttpw_stream_listener_set_ptr(
-		              l->tcp, name, *(void *const *) buf)
-		        : NGHTTPW_EINVAL);
-	default:
-		return (NGHTTPW_ENOTSUP);
+	if (strcmp(name, NGHTTPW_OPT_URL) == 0) {
+		return (NGHTTPW_EREADONLY);
 	}
+	return (listener_set_opt(l->tcp, name, buf, sz, t));
 }
 
 static const listener_ops tls_listener_ops = {
@@ -483,11 +470,14 @@ tls_listener_alloc(nghttpw_stream_listener *sl, const nghttpw_url *url)
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
-	if ((l->ready = calloc(TLS_MAX_HANDSHAKES, sizeof(*l->ready))) == NULL) {
+	if ((l->ready = calloc(TLS_MAX_HANDSHAKES, sizeof(*l->ready))) == NULL ||
+	    (l->url = strdup(url->u_rawurl)) == NULL) {
+		free(l->ready);
 		free(l);
 		return (NGHTTPW_ENOMEM);
 	}
 	if ((rv = tls_lower_url(url, &tcp_url)) != 0) {
+		free(l->url);
 		free(l->ready);
 		free(l);
 		return (rv);
@@ -498,6 +488,7 @@ tls_listener_alloc(nghttpw_stream_listener *sl, const nghttpw_url *url)
 		nghttpw_stream_listener_free(l->tcp);
 	}
 	if (rv != 0) {
+		free(l->url);
 		free(l->ready);
 		free(l);
 		return (rv);

@@ -1046,7 +1046,7 @@ tls_get(void *arg, const char *name, void *buf, size_t *szp, nghttpw_type t)
 		rv = opt_out_bool(c->state == ST_OPEN && c->verified, buf, szp, t);
 	} else if (strcmp(name, NGHTTPW_OPT_TLS_RESUMED) == 0) {
 		rv = opt_out_bool(c->state == ST_OPEN && c->resumed, buf, szp, t);
-	} else if (t != NGHTTPW_TYPE_STRING) {
+	} else if (!opt_type_ok(t, NGHTTPW_TYPE_STRING)) {
 		rv = NGHTTPW_EBADTYPE;
 	} else if ((rv = tls_get_string(c, name, &s)) == 0) {
 		rv = opt_out_string(s, buf, szp, t);
