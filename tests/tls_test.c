@@ -24,6 +24,7 @@
 #include "nghttpw/nghttpw.h"
 #include "nghttpw/tls.h"
 #include "support/pairs.h"
+#include "support/ws_util.h"
 #include "support/programs.h"
 #include "support/tls_certs.h"
 
@@ -397,7 +398,7 @@ Test(tls, ipv6_and_ip_san)
 	nghttpw_tls_config_free(ccfg);
 }
 
-Test(tls, https_and_wss_schemes)
+Test(tls, https_scheme_is_tls)
 {
 	nghttpw_tls_config      *scfg = server_config(certs()->server_cert, certs()->server_key);
 	nghttpw_tls_config      *ccfg = client_config(NULL);
@@ -413,12 +414,61 @@ Test(tls, https_and_wss_schemes)
 	nghttpw_stream_free(c);
 	nghttpw_stream_free(s);
 	nghttpw_stream_dialer_free(d);
-	d = tls_dialer("wss", "127.0.0.1", port, ccfg);
-	tls_pair(l, d, &c, &s);
-	echo_check(c, s, "wss");
+	nghttpw_stream_listener_free(l);
+	nghttpw_tls_config_free(scfg);
+	nghttpw_tls_config_free(ccfg);
+}
+
+/* wss:// is WebSocket over TLS (not a bare TLS stream): a wss listener
+ * and dialer, each with its configuration, exchange messages. */
+Test(tls, wss_scheme_is_websocket_over_tls)
+{
+	nghttpw_tls_config      *scfg = server_config(certs()->server_cert, certs()->server_key);
+	nghttpw_tls_config      *ccfg = client_config(NULL);
+	nghttpw_stream_listener *l;
+	nghttpw_stream          *c, *s;
+	char                     url[64], buf[16];
+	int                      port;
+	bool                     verified = false;
+	size_t                   n;
+	unsigned                 fl;
+
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "wss://127.0.0.1:0/secure"), 0);
+	cr_assert_eq(nghttpw_stream_listener_set_ptr(l, NGHTTPW_OPT_TLS_CONFIG, scfg), 0);
+	cr_assert_eq(nghttpw_stream_listener_listen(l), 0);
+	cr_assert_eq(nghttpw_stream_listener_get_int(l, NGHTTPW_OPT_TCP_BOUND_PORT, &port), 0);
+	snprintf(url, sizeof(url), "wss://127.0.0.1:%d/secure", port);
+	{
+		nghttpw_stream_dialer *d;
+		nghttpw_aio           *acc, *dial;
+		cr_assert_eq(nghttpw_stream_dialer_alloc(&d, url), 0);
+		cr_assert_eq(nghttpw_stream_dialer_set_ptr(d, NGHTTPW_OPT_TLS_CONFIG, ccfg), 0);
+		cr_assert_eq(nghttpw_aio_alloc(&acc, NULL, NULL), 0);
+		cr_assert_eq(nghttpw_aio_alloc(&dial, NULL, NULL), 0);
+		nghttpw_aio_set_timeout(acc, WAIT_MS);
+		nghttpw_aio_set_timeout(dial, WAIT_MS);
+		nghttpw_stream_listener_accept(l, acc);
+		nghttpw_stream_dialer_dial(d, dial);
+		nghttpw_aio_wait(dial);
+		nghttpw_aio_wait(acc);
+		cr_assert_eq(nghttpw_aio_result(dial), 0, "dial: %s",
+		    nghttpw_strerror(nghttpw_aio_result(dial)));
+		cr_assert_eq(nghttpw_aio_result(acc), 0);
+		c = nghttpw_aio_get_output(dial, 0);
+		s = nghttpw_aio_get_output(acc, 0);
+		nghttpw_aio_free(acc);
+		nghttpw_aio_free(dial);
+		nghttpw_stream_dialer_free(d);
+	}
+	/* The TLS stream's options come through the WebSocket. */
+	cr_assert_eq(nghttpw_stream_get_bool(c, NGHTTPW_OPT_TLS_VERIFIED, &verified), 0);
+	cr_assert(verified);
+	cr_assert_eq(ws_send(c, NGHTTPW_WS_TEXT, "over tls", 8), 0);
+	cr_assert_eq(ws_recv(s, buf, sizeof(buf), &n, &fl, 0), 0);
+	cr_assert_eq(n, 8);
+	cr_assert_eq(memcmp(buf, "over tls", 8), 0);
 	nghttpw_stream_free(c);
 	nghttpw_stream_free(s);
-	nghttpw_stream_dialer_free(d);
 	nghttpw_stream_listener_free(l);
 	nghttpw_tls_config_free(scfg);
 	nghttpw_tls_config_free(ccfg);

@@ -16,6 +16,7 @@
  * connection list, sc->conn, pins) is under the server's mutex, which a
  * request never takes: requests take only the handler lock, for reading,
  * to route. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1225,6 +1226,30 @@ url_same_address(const nghttpw_url *a, const nghttpw_url *b)
 	    strcmp(str_or_empty(a->u_port), str_or_empty(b->u_port)) == 0);
 }
 
+/* Whether s serves url's address: the same as its own URL, or, for a
+ * server held with port 0, the port it was given, so that what joins it
+ * later (a ws:// listener, say) can name that port.  Registry lock held. */
+static bool
+server_serves(nghttpw_http_server *s, const nghttpw_url *url)
+{
+	nghttpw_sockaddr sa;
+	uint16_t         port;
+
+	if (url_same_address(s->url, url)) {
+		return (true);
+	}
+	if (strcmp(s->url->u_port, "0") != 0 ||
+	    strcmp(s->url->u_scheme, url->u_scheme) != 0 ||
+	    strcasecmp(str_or_empty(s->url->u_hostname),
+	        str_or_empty(url->u_hostname)) != 0 ||
+	    nghttpw_http_server_get_addr(s, &sa) != 0) {
+		return (false);
+	}
+	port = ntohs(sa.s_family == NGHTTPW_AF_INET6 ? sa.s_in6.sa_port
+	                                              : sa.s_in.sa_port);
+	return (strtoul(url->u_port, NULL, 10) == port);
+}
+
 static void
 server_free(nghttpw_http_server *s)
 {
@@ -1263,7 +1288,7 @@ nghttpw_http_server_hold(nghttpw_http_server **sp, const nghttpw_url *url)
 	pthread_mutex_lock(&http_registry_mtx);
 	for (list_node *n = servers.next; n != &servers; n = n->next) {
 		s = LIST_ENTRY(n, nghttpw_http_server, node);
-		if (url_same_address(s->url, url)) {
+		if (server_serves(s, url)) {
 			s->refs++;
 			pthread_mutex_unlock(&http_registry_mtx);
 			*sp = s;

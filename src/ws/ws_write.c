@@ -1,0 +1,246 @@
+/* WebSocket connections: writing.
+ *
+ * Writing: one frame at a time, in order of the queued operations, with
+ * control frames (pongs, pings, the close) between frames, never inside
+ * one.  A server's frame is its head plus slices of the caller's iov, in
+ * one write; a client's is masked into a buffer of its own, a piece at a
+ * time. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/aio.h"
+#include "core/options.h"
+#include "http/http_conn.h"
+#include "ws/ws_conn.h"
+
+/* ------------------------------------------------------------ writing */
+
+static void
+tx_start(ws_conn *c, unsigned niov, int what)
+{
+	c->wr_what = what;
+	c->refs++;
+	nghttpw_aio_set_iov(c->tx_aio, niov, c->wiov);
+	nghttpw_http_conn_write_all(c->http, c->tx_aio);
+}
+
+int
+ws_wiov_reserve(ws_conn *c, unsigned n)
+{
+	if (n > c->wiov_cap) {
+		nghttpw_iov *v = realloc(c->wiov, n * sizeof(*v));
+		if (v == NULL) {
+			return (NGHTTPW_ENOMEM);
+		}
+		c->wiov     = v;
+		c->wiov_cap = n;
+	}
+	return (0);
+}
+
+static void
+tx_control(ws_conn *c, uint8_t op, const void *data, size_t len)
+{
+	uint8_t  mask[4];
+	size_t   hl;
+	uint8_t *p;
+
+	if (!c->server) {
+		ws_random(mask, 4);
+	}
+	hl = ws_head_write(c->whead, true, op, len, c->server ? NULL : mask);
+	p  = c->whead + hl;
+	/* data may be NULL when len is 0 */
+	if (len > 0 && c->server) {
+		memcpy(p, data, len);
+	} else if (len > 0) {
+		ws_mask_copy(p, data, len, mask, 0);
+	}
+	(void) ws_wiov_reserve(c, 1); /* wiov_cap is never below 1 */
+	c->wiov[0].iov_buf = c->whead;
+	c->wiov[0].iov_len = hl + len;
+	tx_start(c, 1, WR_CONTROL);
+}
+
+/* Starts the next piece of the head op's message: a frame's head with
+ * the first of its payload, or more payload of a client's frame. */
+static void
+tx_data(ws_conn *c)
+{
+	ws_op   *op = ws_opq_head(&c->sendq);
+	size_t   chunk;
+	size_t   hl = 0;
+	unsigned n  = 0;
+
+	if (!c->w_in_frame) {
+		size_t  rest = ws_iov_total(op->aio) - c->w_count;
+		uint8_t opcode;
+		if (op->kind == OP_FRAME) {
+			c->w_left = rest;
+			c->w_fin  = op->fin;
+			opcode    = c->w_msg_open ? WS_OP_CONT : op->type;
+		} else {
+			size_t max = c->set.sendmaxframe;
+			c->w_left  = max != 0 && rest > max ? max : rest;
+			c->w_fin   = c->w_left == rest;
+			opcode     = c->w_started ? WS_OP_CONT : op->type;
+		}
+		if (!c->server) {
+			ws_random(c->w_mask, 4);
+		}
+		hl = ws_head_write(c->whead, c->w_fin, opcode, c->w_left,
+		    c->server ? NULL : c->w_mask);
+		c->w_phase    = 0;
+		c->w_in_frame = true;
+		c->w_started  = true;
+	}
+	chunk = (size_t) c->w_left;
+	if (!c->server && chunk > WS_WBUF_SIZE) {
+		chunk = WS_WBUF_SIZE;
+	}
+	if (c->server) {
+		nghttpw_iov *uiov;
+		unsigned     want = nghttpw_aio_get_iov(op->aio, &uiov) + 1;
+		if (ws_wiov_reserve(c, want) != 0) {
+			ws_teardown(c); /* no memory for even a close */
+			return;
+		}
+		if (hl > 0) {
+			c->wiov[n].iov_buf = c->whead;
+			c->wiov[n].iov_len = hl;
+			n++;
+		}
+		n += ws_iov_slice(op->aio, c->w_idx, c->w_off, chunk, c->wiov + n,
+		    c->wiov_cap - n);
+	} else {
+		nghttpw_iov  part[8];
+		unsigned     k;
+		size_t       done = 0;
+		if (c->wbuf == NULL && (c->wbuf = malloc(WS_WBUF_SIZE)) == NULL) {
+			ws_teardown(c); /* no memory for even a close */
+			return;
+		}
+		if (ws_wiov_reserve(c, 2) != 0) {
+			ws_teardown(c); /* no memory for even a close */
+			return;
+		}
+		/* Fewer than 8 entries may not reach chunk bytes: then send
+		 * what they hold. */
+		k = ws_iov_slice(op->aio, c->w_idx, c->w_off, chunk, part, 8);
+		for (unsigned i = 0; i < k; i++) {
+			c->w_phase = ws_mask_copy(c->wbuf + done, part[i].iov_buf,
+			    part[i].iov_len, c->w_mask, c->w_phase);
+			done += part[i].iov_len;
+		}
+		chunk = done;
+		if (hl > 0) {
+			c->wiov[n].iov_buf = c->whead;
+			c->wiov[n].iov_len = hl;
+			n++;
+		}
+		if (chunk > 0) {
+			c->wiov[n].iov_buf = c->wbuf;
+			c->wiov[n].iov_len = chunk;
+			n++;
+		}
+	}
+	c->wr_payload = chunk;
+	tx_start(c, n, WR_DATA);
+}
+
+/* Starts the next write, if the writer is free: the rest of a frame
+ * first, then control frames, then the head op's next frame. */
+void
+ws_tx_run(ws_conn *c)
+{
+	ws_op *op;
+
+	if (c->wr_what != WR_NONE || c->torn_down || c->close_sent) {
+		return;
+	}
+	if (c->w_in_frame) {
+		tx_data(c);
+		return;
+	}
+	if (c->close_due) {
+		c->close_due  = false;
+		c->close_sent = true;
+		tx_control(c, WS_OP_CLOSE, c->close_body, c->close_len);
+		return;
+	}
+	if (c->pong_due) {
+		c->pong_due = false;
+		tx_control(c, WS_OP_PONG, c->pong, c->pong_len);
+		return;
+	}
+	for (size_t i = 0; i < c->pingq.n; i++) {
+		if (!c->pingq.v[i].sent) {
+			c->pingq.v[i].sent = true;
+			tx_control(c, WS_OP_PING, c->pingq.v[i].data, c->pingq.v[i].len);
+			return;
+		}
+	}
+	if (c->ka_ping_due) {
+		c->ka_ping_due = false;
+		c->ka_ping_out = true;
+		tx_control(c, WS_OP_PING, NULL, 0);
+		return;
+	}
+	while ((op = ws_opq_head(&c->sendq)) != NULL && op->kind != OP_FRAME &&
+	    c->w_msg_open) {
+		/* A message written frame by frame is still open. */
+		nghttpw_aio *aio = op->aio;
+		ws_opq_remove(&c->sendq, 0);
+		nghttpw_aio_finish(aio, NGHTTPW_ESTATE);
+	}
+	if (op != NULL) {
+		tx_data(c);
+	}
+}
+
+void
+ws_tx_cb(void *arg)
+{
+	ws_conn *c  = arg;
+	int      rv = nghttpw_aio_result(c->tx_aio);
+	ws_op   *op;
+
+	pthread_mutex_lock(&c->mtx);
+	if (rv != 0 || c->torn_down) {
+		c->wr_what = WR_NONE;
+		ws_teardown(c);
+		ws_conn_release_unlock(c);
+		return;
+	}
+	if (c->wr_what == WR_DATA && (op = ws_opq_head(&c->sendq)) != NULL) {
+		ws_iov_advance(op->aio, &c->w_idx, &c->w_off, c->wr_payload);
+		c->w_count += c->wr_payload;
+		c->w_left -= c->wr_payload;
+		if (c->w_left == 0) {
+			c->w_in_frame = false;
+			if (op->kind == OP_FRAME) {
+				c->w_msg_open = !c->w_fin;
+			}
+			if (c->w_fin || op->kind == OP_FRAME) {
+				nghttpw_aio *aio = op->aio;
+				size_t       cnt = c->w_count;
+				ws_opq_remove(&c->sendq, 0);
+				c->w_idx     = 0;
+				c->w_off     = 0;
+				c->w_count   = 0;
+				c->w_started = false;
+				aio_finish_count(aio, 0, cnt);
+			}
+		}
+	}
+	if (c->wr_what == WR_CONTROL && c->close_sent && !c->close_out) {
+		c->wr_what   = WR_NONE;
+		c->close_out = true;
+		ws_close_progress(c);
+	} else {
+		c->wr_what = WR_NONE;
+		ws_tx_run(c);
+	}
+	ws_conn_release_unlock(c);
+}
