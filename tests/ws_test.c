@@ -558,3 +558,36 @@ Test(ws, closing_with_an_unread_message_still_completes)
 	cr_assert_lt(nghttpw_clock() - t0, 1000);
 	nghttpw_aio_free(aio);
 }
+
+/* A server's send is written from the caller's buffer as it is: a send
+ * cancelled or timed out while its bytes are being written must not
+ * finish before the write lets go of the buffer (ASan sees the buffer
+ * freed at once after each completion). */
+Test(ws, a_cut_send_lets_go_of_the_buffer_before_it_completes, .timeout = 120)
+{
+	for (int i = 0; i < 40; i++) {
+		nghttpw_stream *c, *s;
+		nghttpw_aio    *aio;
+		size_t          len = (size_t) (1 + i % 4) << 20;
+		char           *big = malloc(len);
+		nghttpw_iov     iov = { big, len };
+
+		memset(big, 'x', len);
+		cr_assert_eq(ws_pair(&c, &s), 0);
+		nghttpw_aio_alloc(&aio, NULL, NULL);
+		nghttpw_aio_set_iov(aio, 1, &iov);
+		nghttpw_aio_set_timeout(aio, i % 7);
+		nghttpw_ws_send_msg(s, 0, aio);
+		if (i % 3 == 0) {
+			nghttpw_aio_cancel(aio);
+		} else if (i % 3 == 1) {
+			nghttpw_stream_close(s);
+		}
+		nghttpw_aio_wait(aio);
+		cr_assert_leq(nghttpw_aio_count(aio), len);
+		free(big);
+		nghttpw_stream_free(c);
+		nghttpw_stream_free(s);
+		nghttpw_aio_free(aio);
+	}
+}

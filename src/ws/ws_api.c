@@ -36,7 +36,15 @@ op_cancel(nghttpw_aio *aio, void *arg, int rv)
 			nghttpw_aio_finish(aio, rv);
 		}
 	} else if (ws_opq_find(&c->sendq, aio, &i)) {
-		if (i == 0 && c->w_started) {
+		if (i == 0 && c->wr_what == WR_DATA) {
+			/* Its bytes are being written: the write's end
+			 * finishes it, and ends the connection (a frame cut
+			 * short cannot be followed by anything). */
+			if (c->w_abort == 0) {
+				c->w_abort = rv;
+				nghttpw_aio_abort(c->tx_aio, rv);
+			}
+		} else if (i == 0 && c->w_started) {
 			/* A message cut short: the connection cannot go on. */
 			ws_opq_remove(&c->sendq, 0);
 			aio_finish_count(aio, rv, c->w_count);

@@ -284,6 +284,17 @@ ws_close_result(const ws_conn *c)
 	return (c->close_out && c->close_rcvd && !c->failing ? 0 : NGHTTPW_ECLOSED);
 }
 
+void
+ws_cut_head_send(ws_conn *c)
+{
+	if (c->sendq.n > 0) {
+		nghttpw_aio *aio = c->sendq.v[0].aio;
+		ws_opq_remove(&c->sendq, 0);
+		aio_finish_count(aio, c->w_abort != 0 ? c->w_abort : NGHTTPW_ECLOSED,
+		    c->w_count);
+	}
+}
+
 /* Ends everything: the HTTP connection (and the stream under it) closes,
  * every operation finishes. */
 void
@@ -298,11 +309,10 @@ ws_teardown(ws_conn *c)
 		ws_set_peer_close(c, NGHTTPW_WS_STATUS_ABNORMAL, NULL, 0);
 	}
 	ws_fail_users(c, NGHTTPW_ECLOSED);
-	if (c->sendq.n > 0) {
-		/* The frame in flight is cut short. */
-		nghttpw_aio *aio = c->sendq.v[0].aio;
-		ws_opq_remove(&c->sendq, 0);
-		aio_finish_count(aio, NGHTTPW_ECLOSED, c->w_count);
+	if (c->wr_what != WR_DATA) {
+		/* (While its bytes are being written, the write's end
+		 * does this: the caller's buffers are in use till then.) */
+		ws_cut_head_send(c);
 	}
 	if (c->close_user != NULL) {
 		nghttpw_aio *aio = c->close_user;

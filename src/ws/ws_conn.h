@@ -89,6 +89,7 @@ struct ws_conn {
 	unsigned     w_phase;
 	uint8_t      w_mask[4];
 	bool         w_msg_open; /* frames sent without a FIN yet */
+	int          w_abort;    /* the head op's cancel, while written */
 	bool         q_frames_open; /* ... queued without a FIN yet */
 	bool         q_text;        /* ... and the message is text */
 	ws_utf8      q_utf8;        /* its text so far */
@@ -147,6 +148,10 @@ void ws_fail_users(ws_conn *c, int recv_rv);
 void ws_fail(ws_conn *c, uint16_t code, int rv);
 void ws_close_progress(ws_conn *c);
 void ws_teardown(ws_conn *c);
+
+/* Finishes the send at the head of the queue, whose message the end of
+ * the connection cut short (with its cancel's error, or ECLOSED). */
+void ws_cut_head_send(ws_conn *c);
 
 /* What a close waiter learns: 0 after a clean closing handshake, else
  * NGHTTPW_ECLOSED. */

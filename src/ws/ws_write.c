@@ -210,6 +210,7 @@ ws_tx_cb(void *arg)
 	if (rv != 0 || c->torn_down) {
 		c->wr_what = WR_NONE;
 		ws_teardown(c);
+		ws_cut_head_send(c);
 		ws_conn_release_unlock(c);
 		return;
 	}
