@@ -26,8 +26,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return (0);
 }
 
-static const char *const schemes[] = { "http", "https", "ws", "wss", "tcp",
-	"tcp4", "tcp6", "tls+tcp", "tls+tcp4", "tls+tcp6" };
+static const char *const schemes[] = { "http", "https", "ws", "wss", "ws4",
+	"ws6", "wss4", "wss6", "tcp", "tcp4", "tcp6", "tls+tcp", "tls+tcp4",
+	"tls+tcp6" };
 
 static bool
 str_eq(const char *a, const char *b)
@@ -132,8 +133,9 @@ check_url(const nghttpw_url *u, const char *raw)
 	}
 	/* Leading zeros are allowed (RFC 3986: port = *DIGIT). */
 	FZ_CHECK(strtoul(u->u_port, NULL, 10) <= 65535, "port [%s]", u->u_port);
+	/* http, https and every ws scheme (ws, wss, ws4, ...). */
 	if (strcmp(u->u_scheme, "http") == 0 || strcmp(u->u_scheme, "https") == 0 ||
-	    strcmp(u->u_scheme, "ws") == 0 || strcmp(u->u_scheme, "wss") == 0) {
+	    strncmp(u->u_scheme, "ws", 2) == 0) {
 		FZ_CHECK(u->u_hostname[0] != '\0', "%s URL without a host",
 		    u->u_scheme);
 		FZ_CHECK(u->u_port[0] != '\0', "%s URL without a port", u->u_scheme);
