@@ -3,7 +3,12 @@
  * "python3 -m http.server", with nghttpw's directory handler.
  *
  *   nghttpw-serve [--listen URL] [--cert FILE --key FILE] [--threads N]
- *                 [--no-listing] [DIR]
+ *                 [--no-listing] [--ws-echo PATH] [DIR]
+ *
+ * With --ws-echo, a WebSocket echo endpoint at PATH on the same port: a
+ * ws:// (wss://) listener whose URL names the server's host and bound
+ * port, so that the library gives it the HTTP server the files are
+ * served from.
  *
  * Only the public API (include/nghttpw/) is used.  SIGINT and SIGTERM are
  * blocked in every thread and taken with sigwait() by the main thread,
@@ -20,6 +25,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,14 +35,17 @@
 #include <nghttpw/http.h>
 #include <nghttpw/nghttpw.h>
 #include <nghttpw/tls.h>
+#include <nghttpw/ws.h>
 
 #define PROG "nghttpw-serve"
 #define DEFAULT_HTTP "http://127.0.0.1:8080"
 #define DEFAULT_HTTPS "https://127.0.0.1:8443"
 #define MAX_THREADS 1024
+#define WS_ECHO_MAX (1u << 20) /* the largest message echoed */
+#define WS_CLOSE_MS 3000       /* for the closing handshakes at the end */
 
 /* Long options without a short form. */
-enum { OPT_NO_LISTING = 256 };
+enum { OPT_NO_LISTING = 256, OPT_WS_ECHO };
 
 static void
 usage(FILE *f)
@@ -57,6 +66,8 @@ usage(FILE *f)
 	    "  -t, --threads N    I/O threads (default: one per CPU)\n"
 	    "      --no-listing   404 for a directory without index.html,\n"
 	    "                     instead of a list of its entries\n"
+	    "      --ws-echo PATH a WebSocket echo endpoint at PATH on the\n"
+	    "                     same port (messages of up to 1 MiB)\n"
 	    "  -q, --quiet        no access log\n"
 	    "  -h, --help         print this and exit\n"
 	    "\n"
@@ -129,6 +140,7 @@ struct options {
 	const char *cert;
 	const char *key;
 	const char *dir;
+	const char *ws_echo; /* the endpoint's path, or NULL */
 	long        threads; /* 0: the library's default */
 	bool        quiet;
 	bool        no_listing;
@@ -144,6 +156,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "threads", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "no-listing", no_argument, NULL, OPT_NO_LISTING },
+		{ "ws-echo", required_argument, NULL, OPT_WS_ECHO },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -177,6 +190,12 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_NO_LISTING:
 			o->no_listing = true;
+			break;
+		case OPT_WS_ECHO:
+			if (optarg[0] != '/' || strpbrk(optarg, "?# \t\r\n") != NULL) {
+				bad_usage("--ws-echo: '%s' is not a path such as /ws", optarg);
+			}
+			o->ws_echo = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -274,16 +293,12 @@ mount_path(const nghttpw_url *u)
 	return (u->u_path != NULL && u->u_path[0] == '/') ? u->u_path : "/";
 }
 
-/* "http://127.0.0.1:8080/" with the port actually bound. */
-static void
-print_url(nghttpw_http_server *s, const nghttpw_url *u, const char *dir)
+/* The port the server is bound to (the chosen one for port 0). */
+static unsigned
+bound_port(nghttpw_http_server *s, const nghttpw_url *u)
 {
 	nghttpw_sockaddr sa;
 	unsigned         port = 0;
-	const char      *host = u->u_hostname;
-	const char      *path = mount_path(u);
-	bool             v6   = strchr(host, ':') != NULL;
-	size_t           plen = strlen(path);
 
 	if (nghttpw_http_server_get_addr(s, &sa) == 0) {
 		if (sa.s_family == NGHTTPW_AF_INET) {
@@ -292,9 +307,19 @@ print_url(nghttpw_http_server *s, const nghttpw_url *u, const char *dir)
 			port = ntohs(sa.s_in6.sa_port);
 		}
 	}
-	if (port == 0) {
-		port = (unsigned) strtoul(u->u_port, NULL, 10);
-	}
+	return port != 0 ? port : (unsigned) strtoul(u->u_port, NULL, 10);
+}
+
+/* "http://127.0.0.1:8080/" with the port actually bound. */
+static void
+print_url(nghttpw_http_server *s, const nghttpw_url *u, const char *dir)
+{
+	unsigned    port = bound_port(s, u);
+	const char *host = u->u_hostname;
+	const char *path = mount_path(u);
+	bool        v6   = strchr(host, ':') != NULL;
+	size_t      plen = strlen(path);
+
 	if (*host == '\0') {
 		host = "0.0.0.0";
 	}
@@ -302,6 +327,178 @@ print_url(nghttpw_http_server *s, const nghttpw_url *u, const char *dir)
 	    v6 ? "[" : "", host, v6 ? "]" : "", port, path,
 	    (plen > 0 && path[plen - 1] == '/') ? "" : "/");
 	fflush(stdout);
+}
+
+/* ---------------------------------------------------- --ws-echo */
+
+/* One WebSocket connection: its aio receives a message into buf, then
+ * sends it back, in turn.  Everything here is under ws_mtx. */
+typedef struct echo_conn {
+	struct echo_conn *next;
+	struct echo_conn *prev;
+	nghttpw_stream   *s;
+	nghttpw_aio      *aio;
+	nghttpw_aio      *cl; /* the closing handshake at the end */
+	unsigned          flags;
+	bool              sending;
+	uint8_t           buf[]; /* WS_ECHO_MAX */
+} echo_conn;
+
+static pthread_mutex_t          ws_mtx = PTHREAD_MUTEX_INITIALIZER;
+static nghttpw_stream_listener *ws_l;
+static nghttpw_aio             *ws_acc;
+static echo_conn                ws_conns = { .next = &ws_conns, .prev = &ws_conns };
+static bool                     ws_stopping; /* main closes them all */
+
+static void
+echo_recv(echo_conn *c)
+{
+	nghttpw_iov iov = { c->buf, WS_ECHO_MAX };
+
+	c->sending = false;
+	nghttpw_aio_set_iov(c->aio, 1, &iov);
+	nghttpw_ws_recv_msg(c->s, &c->flags, c->aio);
+}
+
+static void
+echo_free(echo_conn *c, bool reap)
+{
+	if (reap) {
+		/* From its own callback: the library frees them later. */
+		nghttpw_aio_reap(c->aio);
+		nghttpw_aio_reap(c->cl);
+	} else {
+		nghttpw_aio_free(c->aio);
+		nghttpw_aio_free(c->cl);
+	}
+	if (c->s != NULL) {
+		nghttpw_stream_free(c->s);
+	}
+	free(c);
+}
+
+static void
+echo_cb(void *arg)
+{
+	echo_conn *c  = arg;
+	int        rv = nghttpw_aio_result(c->aio);
+
+	pthread_mutex_lock(&ws_mtx);
+	if (ws_stopping) {
+		/* ws_echo_stop closes and frees it. */
+	} else if (rv != 0) {
+		/* Closed, or failed: either way it is over. */
+		c->prev->next = c->next;
+		c->next->prev = c->prev;
+		echo_free(c, true);
+	} else if (!c->sending) {
+		nghttpw_iov iov = { c->buf, nghttpw_aio_count(c->aio) };
+		nghttpw_aio_set_iov(c->aio, 1, &iov);
+		c->sending = true;
+		nghttpw_ws_send_msg(c->s, c->flags, c->aio);
+	} else {
+		echo_recv(c);
+	}
+	pthread_mutex_unlock(&ws_mtx);
+}
+
+static void
+echo_accept_cb(void *arg)
+{
+	int             rv = nghttpw_aio_result(ws_acc);
+	nghttpw_stream *s  = rv == 0 ? nghttpw_aio_get_output(ws_acc, 0) : NULL;
+	echo_conn      *c;
+
+	(void) arg;
+	pthread_mutex_lock(&ws_mtx);
+	/* Even once stopping: ws_echo_stop, which waits for this callback,
+	 * then gives it its 1001 too. */
+	if (rv != 0) {
+		if (rv != NGHTTPW_ECLOSED) {
+			fail("WebSocket accept", NULL, rv);
+		}
+	} else if ((c = calloc(1, sizeof(*c) + WS_ECHO_MAX)) == NULL ||
+	    nghttpw_aio_alloc(&c->aio, echo_cb, c) != 0 ||
+	    nghttpw_aio_alloc(&c->cl, NULL, NULL) != 0) {
+		fail("WebSocket connection", NULL, NGHTTPW_ENOMEM);
+		if (c != NULL) {
+			echo_free(c, false);
+		}
+		nghttpw_stream_free(s);
+	} else {
+		c->s                = s;
+		c->prev             = ws_conns.prev;
+		c->next             = &ws_conns;
+		ws_conns.prev->next = c;
+		ws_conns.prev       = c;
+		echo_recv(c);
+	}
+	if (!ws_stopping && rv != NGHTTPW_ECLOSED) {
+		nghttpw_stream_listener_accept(ws_l, ws_acc);
+	}
+	pthread_mutex_unlock(&ws_mtx);
+}
+
+/* The echo endpoint at path, on the server of u, bound to port.  The
+ * library gives a ws:// listener the HTTP server that serves its URL's
+ * address: the same host and the port bound (not 0, which would ask for
+ * a port of its own). */
+static int
+ws_echo_start(const nghttpw_url *u, unsigned port, const char *path)
+{
+	const char *host = u->u_hostname;
+	bool        v6   = strchr(host, ':') != NULL;
+	char       *ws_url;
+	size_t      len = strlen(host) + strlen(path) + 32;
+	int         rv;
+
+	if ((ws_url = malloc(len)) == NULL) {
+		return NGHTTPW_ENOMEM;
+	}
+	snprintf(ws_url, len, "%s://%s%s%s:%u%s",
+	    strcmp(u->u_scheme, "https") == 0 ? "wss" : "ws", v6 ? "[" : "", host,
+	    v6 ? "]" : "", port, path);
+	rv = nghttpw_stream_listener_alloc(&ws_l, ws_url);
+	free(ws_url);
+	if (rv != 0) {
+		return rv;
+	}
+	/* Messages whole in one buffer, in frames of any size up to it. */
+	if ((rv = nghttpw_stream_listener_set_size(ws_l, NGHTTPW_OPT_RECVMAXSZ, WS_ECHO_MAX)) != 0 ||
+	    (rv = nghttpw_stream_listener_set_size(
+	         ws_l, NGHTTPW_OPT_WS_RECVMAXFRAME, WS_ECHO_MAX)) != 0 ||
+	    (rv = nghttpw_aio_alloc(&ws_acc, echo_accept_cb, NULL)) != 0 ||
+	    (rv = nghttpw_stream_listener_listen(ws_l)) != 0) {
+		return rv;
+	}
+	nghttpw_stream_listener_accept(ws_l, ws_acc);
+	return 0;
+}
+
+/* Closes every WebSocket with 1001 at once, waits (WS_CLOSE_MS at most),
+ * and frees them and the listener. */
+static void
+ws_echo_stop(void)
+{
+	echo_conn *c, *next;
+
+	pthread_mutex_lock(&ws_mtx);
+	ws_stopping = true; /* the callbacks leave the list alone now */
+	pthread_mutex_unlock(&ws_mtx);
+	nghttpw_stream_listener_close(ws_l);
+	nghttpw_aio_stop(ws_acc);
+	for (c = ws_conns.next; c != &ws_conns; c = c->next) {
+		nghttpw_aio_set_timeout(c->cl, WS_CLOSE_MS);
+		nghttpw_ws_close(c->s, NGHTTPW_WS_STATUS_GOING_AWAY, NULL, c->cl);
+	}
+	for (c = ws_conns.next; c != &ws_conns; c = next) {
+		next = c->next;
+		nghttpw_aio_wait(c->cl);
+		echo_free(c, false);
+	}
+	ws_conns.next = ws_conns.prev = &ws_conns;
+	nghttpw_aio_free(ws_acc);
+	nghttpw_stream_listener_free(ws_l); /* and its hold on the server */
 }
 
 int
@@ -382,16 +579,24 @@ main(int argc, char **argv)
 		fail("cannot listen on", o.listen, rv);
 		goto out;
 	}
+	if (o.ws_echo != NULL &&
+	    (rv = ws_echo_start(url, bound_port(srv, url), o.ws_echo)) != 0) {
+		fail("WebSocket echo at", o.ws_echo, rv);
+		goto out;
+	}
 	print_url(srv, url, o.dir);
 
 	do {
 		rv = sigwait(&sigs, &sig);
 	} while (rv == EINTR);
 	fprintf(stderr, PROG ": %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-	nghttpw_http_server_stop(srv);
 	rv = 0;
 
 out:
+	if (o.ws_echo != NULL) {
+		ws_echo_stop();
+	}
+	nghttpw_http_server_stop(srv);
 	if (srv != NULL) {
 		nghttpw_http_server_release(srv); /* and its handler */
 	}

@@ -406,20 +406,26 @@ tm_cb(void *arg)
 
 /* ------------------------------------------------------------ stream ops */
 
+/* The program is done with the stream: the closing handshake goes on
+ * without it, with code unless one was under way. */
 static void
-ws_s_close(void *arg)
+conn_close(ws_conn *c, uint16_t code)
 {
-	ws_conn *c = arg;
-
 	pthread_mutex_lock(&c->mtx);
 	if (!c->user_closed) {
 		c->user_closed = true;
-		ws_close_queue(c, NGHTTPW_WS_STATUS_NORMAL, NULL, 0);
+		ws_close_queue(c, code, NULL, 0);
 		ws_fail_users(c, NGHTTPW_ECLOSED);
 		ws_tx_run(c);
 		ws_rx_run(c);
 	}
 	pthread_mutex_unlock(&c->mtx);
+}
+
+static void
+ws_s_close(void *arg)
+{
+	conn_close(arg, NGHTTPW_WS_STATUS_NORMAL);
 }
 
 static void
@@ -442,6 +448,16 @@ ws_s_free(void *arg)
 	ws_conn *c = arg;
 
 	ws_s_close(c);
+	pthread_mutex_lock(&c->mtx);
+	ws_conn_release_unlock(c);
+}
+
+void
+ws_conn_discard(nghttpw_stream *s)
+{
+	ws_conn *c = s->arg;
+
+	conn_close(c, NGHTTPW_WS_STATUS_GOING_AWAY);
 	pthread_mutex_lock(&c->mtx);
 	ws_conn_release_unlock(c);
 }

@@ -78,7 +78,7 @@ dial_end_locked(ws_dial *r, int rv, nghttpw_stream *s)
 		nghttpw_aio_finish(r->user, rv);
 		r->user = NULL;
 	} else if (s != NULL) {
-		nghttpw_stream_free(s); /* nobody wants it any more */
+		ws_conn_discard(s); /* nobody wants it any more */
 	}
 	task_init(&r->free_task, dial_free, r);
 	if (l != NULL) {

@@ -85,6 +85,10 @@ int  ws_handshake_info_init(ws_handshake_info *hi, nghttpw_http_req *req,
 int ws_conn_alloc(nghttpw_stream **sp, nghttpw_http_conn *conn, bool server,
     const ws_settings *ws, ws_handshake_info *hi);
 
+/* Frees a stream no program has seen (its listener is closing): the
+ * peer is told 1001, going away. */
+void ws_conn_discard(nghttpw_stream *s);
+
 /* Server side of the handshake.  ws_check_request says whether req asks
  * for a WebSocket, and if not the status to answer (405 for a method
  * other than GET, 400, or 426 for a version other than 13).

@@ -81,7 +81,7 @@ up_cb(void *arg)
 	pthread_mutex_lock(&l->mtx);
 	if (s != NULL) {
 		if (l->closed) {
-			nghttpw_stream_free(s);
+			ws_conn_discard(s);
 		} else if (l->nacc > 0) {
 			nghttpw_aio *a = l->acceptq[0];
 			memmove(l->acceptq, l->acceptq + 1, --l->nacc * sizeof(*l->acceptq));
@@ -90,7 +90,7 @@ up_cb(void *arg)
 		} else if (grow(&l->ready, &l->cap_ready, l->nready, sizeof(*l->ready)) == 0) {
 			l->ready[l->nready++] = s;
 		} else {
-			nghttpw_stream_free(s);
+			ws_conn_discard(s);
 		}
 	}
 	if (--l->shaking == 0) {
@@ -257,7 +257,7 @@ ws_listener_close(void *arg)
 		nghttpw_aio_finish(l->acceptq[--l->nacc], NGHTTPW_ECLOSED);
 	}
 	while (l->nready > 0) {
-		nghttpw_stream_free(l->ready[--l->nready]);
+		ws_conn_discard(l->ready[--l->nready]);
 	}
 	pthread_mutex_unlock(&l->mtx);
 	if (started) {
@@ -278,7 +278,7 @@ ws_listener_free(void *arg)
 		pthread_cond_wait(&l->cv, &l->mtx);
 	}
 	while (l->nready > 0) {
-		nghttpw_stream_free(l->ready[--l->nready]);
+		ws_conn_discard(l->ready[--l->nready]);
 	}
 	pthread_mutex_unlock(&l->mtx);
 	nghttpw_http_handler_free(l->handler);
