@@ -66,6 +66,10 @@ violation(uint8_t b0, bool masked, const void *p, size_t len, int code)
 	cr_assert_neq(rv, 0);
 	cr_assert_neq(rv, NGHTTPW_ETIMEDOUT);
 	cr_assert_eq(raw_close_code(raw), code);
+	/* A client answers the close (the server may be gone already, when
+	 * the broken frame was itself a close); then the server, not the
+	 * client, ends the TCP connection, at once. */
+	(void) raw_frame(raw, 0x88, true, "\x03\xe8", 2);
 	cr_assert(raw_ended(raw), "the server closes TCP first");
 }
 

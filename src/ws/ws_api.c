@@ -80,7 +80,7 @@ op_queue(ws_conn *c, opq *q, ws_op *op, bool sending)
 	int rv = 0;
 
 	if (c->torn_down || c->user_closed ||
-	    (sending ? (c->close_sent || c->close_due) : c->rx_done)) {
+	    (sending ? (c->close_sent || c->close_due) : (c->rx_done || c->failing))) {
 		rv = sending || c->rx_err == 0 ? NGHTTPW_ECLOSED : c->rx_err;
 	} else if (!nghttpw_aio_defer(op->aio, op_cancel, c)) {
 		return (false);

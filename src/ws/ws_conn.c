@@ -249,7 +249,8 @@ ws_fail_users(ws_conn *c, int recv_rv)
 void
 ws_fail(ws_conn *c, uint16_t code, int rv)
 {
-	c->rx_done = true;
+	/* Reading goes on (dropping data) for the peer's close, so that
+	 * ours is not lost to a reset from closing on unread bytes. */
 	c->failing = true;
 	if (c->peer_code == 0) {
 		ws_set_peer_close(c, NGHTTPW_WS_STATUS_ABNORMAL, NULL, 0);
@@ -267,13 +268,13 @@ ws_fail(ws_conn *c, uint16_t code, int rv)
 void
 ws_close_progress(ws_conn *c)
 {
-	if (c->failing || (c->close_rcvd && c->server)) {
-		/* Failed, or a server that has both closes: the server
-		 * closes the TCP connection first (RFC 6455 7.1.1). */
+	if (c->server ? c->close_rcvd : c->failing) {
+		/* A server with both closes ends the TCP connection first
+		 * (RFC 6455 7.1.1); a client that failed it ends it too. */
 		ws_teardown(c);
 	} else {
-		/* The peer's close, or a client's wait for the server's
-		 * end of stream. */
+		/* Waits for the peer's close, or a client for the server's
+		 * end of stream (bounded by the closing deadline). */
 		ws_rx_run(c);
 	}
 }

@@ -90,6 +90,9 @@ control_frame(ws_conn *c, const ws_head *h, const uint8_t *p)
 	default: { /* WS_OP_CLOSE */
 		uint16_t code = NGHTTPW_WS_STATUS_NO_STATUS;
 		ws_utf8  u    = { 0 };
+		/* Even a bad close is the peer's last word: nothing more
+		 * to wait for once ours answers it. */
+		c->close_rcvd = true;
 		if (h->len == 1) {
 			ws_fail(c, NGHTTPW_WS_STATUS_PROTOCOL_ERROR, NGHTTPW_EPROTO);
 			return;
@@ -223,7 +226,7 @@ frame_begin(ws_conn *c, const ws_head *h)
 static bool
 dropping(const ws_conn *c)
 {
-	return (c->skip_msg || c->close_sent);
+	return (c->skip_msg || c->close_sent || c->failing);
 }
 
 static bool
@@ -283,6 +286,13 @@ ws_rx_run(ws_conn *c)
 		if (!c->in_frame) {
 			ws_head h;
 			int     n = ws_head_parse(c->rbuf + c->rpos, avail, &h);
+			if (n < 0 && (c->failing || c->close_sent)) {
+				ws_teardown(c); /* no frame can follow */
+				return;
+			}
+			if (n < 0 && c->recvq.n == 0) {
+				return; /* judged when a reader comes, as below */
+			}
 			if (n < 0) {
 				ws_fail(c, (uint16_t) -n, NGHTTPW_EPROTO);
 				return;
@@ -292,7 +302,7 @@ ws_rx_run(ws_conn *c)
 				return;
 			}
 			if (!ws_op_is_control(h.opcode) && c->recvq.n == 0 &&
-			    !c->close_sent) {
+			    !dropping(c)) {
 				/* A data frame waits, unjudged, for a reader: the
 				 * message before it may still be answered. */
 				return;
