@@ -1703,3 +1703,28 @@ Test(http_conn, failed_flush_fails_the_read_and_the_connection)
 	nghttpw_http_conn_close(c);
 	nghttpw_stream_free(peer);
 }
+
+/* Closing a connection while the caller stops its pending read: the stop
+ * may take the connection's cancel just as the close finishes the read,
+ * and the connection must outlive that cancel (it is freed on the reaper
+ * after a barrier). */
+Test(http_conn, close_races_with_a_stopped_read, .timeout = 120)
+{
+	for (int i = 0; i < 300; i++) {
+		nghttpw_stream    *a, *b;
+		nghttpw_http_conn *conn;
+		nghttpw_aio       *aio;
+		char               buf[16];
+		nghttpw_iov        iov = { buf, sizeof(buf) };
+
+		cr_assert_eq(tcp_pair("127.0.0.1", &a, &b), 0);
+		cr_assert_eq(nghttpw_http_conn_alloc(&conn, a), 0);
+		cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+		nghttpw_aio_set_iov(aio, 1, &iov);
+		nghttpw_http_conn_read(conn, aio);
+		nghttpw_http_conn_close(conn);
+		nghttpw_aio_stop(aio);
+		nghttpw_aio_free(aio);
+		nghttpw_stream_free(b);
+	}
+}

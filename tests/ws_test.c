@@ -591,3 +591,21 @@ Test(ws, a_cut_send_lets_go_of_the_buffer_before_it_completes, .timeout = 120)
 		nghttpw_aio_free(aio);
 	}
 }
+
+/* nghttpw_stream_stop ends the connection and stops the stream's reads at
+ * once, while the connection underneath is being freed: a cancel of that
+ * read racing with its end must not touch the freed connection. */
+Test(ws, stop_races_with_the_connection_going, .timeout = 120)
+{
+	for (int i = 0; i < 150; i++) {
+		nghttpw_stream *c, *s;
+		cr_assert_eq(ws_pair(&c, &s), 0);
+		if (i % 2 == 0) {
+			cr_assert_eq(ws_send(c, 0, "x", 1), 0);
+		}
+		nghttpw_stream_stop(c);
+		nghttpw_stream_stop(s);
+		nghttpw_stream_free(c);
+		nghttpw_stream_free(s);
+	}
+}

@@ -13,6 +13,7 @@
 
 #include <unistd.h>
 
+#include "core/aio.h" /* aio_cancel_barrier */
 #include "core/loop.h"
 #include "core/stream.h"
 #include "http/http_conn.h"
@@ -1241,6 +1242,9 @@ conn_reap(void *arg)
 	 * aios' callbacks finish the user's aios with ECLOSED first. */
 	nghttpw_aio_stop(c->rd_sio);
 	nghttpw_aio_stop(c->wr_sio);
+	/* A cancel of a caller's aio may have taken conn_cancel just as
+	 * that aio finished: it must be over before c goes. */
+	aio_cancel_barrier(c);
 	nghttpw_aio_free(c->rd_sio);
 	nghttpw_aio_free(c->wr_sio);
 	nghttpw_stream_free(c->stream);
