@@ -440,24 +440,9 @@ Test(tls, wss_scheme_is_websocket_over_tls)
 	snprintf(url, sizeof(url), "wss://127.0.0.1:%d/secure", port);
 	{
 		nghttpw_stream_dialer *d;
-		nghttpw_aio           *acc, *dial;
 		cr_assert_eq(nghttpw_stream_dialer_alloc(&d, url), 0);
 		cr_assert_eq(nghttpw_stream_dialer_set_ptr(d, NGHTTPW_OPT_TLS_CONFIG, ccfg), 0);
-		cr_assert_eq(nghttpw_aio_alloc(&acc, NULL, NULL), 0);
-		cr_assert_eq(nghttpw_aio_alloc(&dial, NULL, NULL), 0);
-		nghttpw_aio_set_timeout(acc, WAIT_MS);
-		nghttpw_aio_set_timeout(dial, WAIT_MS);
-		nghttpw_stream_listener_accept(l, acc);
-		nghttpw_stream_dialer_dial(d, dial);
-		nghttpw_aio_wait(dial);
-		nghttpw_aio_wait(acc);
-		cr_assert_eq(nghttpw_aio_result(dial), 0, "dial: %s",
-		    nghttpw_strerror(nghttpw_aio_result(dial)));
-		cr_assert_eq(nghttpw_aio_result(acc), 0);
-		c = nghttpw_aio_get_output(dial, 0);
-		s = nghttpw_aio_get_output(acc, 0);
-		nghttpw_aio_free(acc);
-		nghttpw_aio_free(dial);
+		cr_assert_eq(ws_dial_accept(l, d, &c, &s), 0);
 		nghttpw_stream_dialer_free(d);
 	}
 	/* The TLS stream's options come through the WebSocket. */

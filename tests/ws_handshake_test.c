@@ -438,7 +438,6 @@ Test(ws_handshake, subprotocol_is_picked_from_the_clients_list)
 	nghttpw_stream_listener *l;
 	nghttpw_stream_dialer   *d;
 	nghttpw_stream          *c, *s;
-	nghttpw_aio             *acc, *dial;
 	char                     u[64], *str;
 	int                      p, status;
 
@@ -452,18 +451,7 @@ Test(ws_handshake, subprotocol_is_picked_from_the_clients_list)
 	cr_assert_eq(nghttpw_stream_dialer_set_string(d, NGHTTPW_OPT_WS_PROTOCOL, "v2.chat, chat"), 0);
 	cr_assert_eq(nghttpw_stream_dialer_set_string(
 	                 d, NGHTTPW_OPT_WS_REQUEST_HEADER "Origin", "http://app.example"), 0);
-	nghttpw_aio_alloc(&acc, NULL, NULL);
-	nghttpw_aio_alloc(&dial, NULL, NULL);
-	nghttpw_aio_set_timeout(acc, 5000);
-	nghttpw_aio_set_timeout(dial, 5000);
-	nghttpw_stream_listener_accept(l, acc);
-	nghttpw_stream_dialer_dial(d, dial);
-	nghttpw_aio_wait(dial);
-	nghttpw_aio_wait(acc);
-	cr_assert_eq(nghttpw_aio_result(dial), 0);
-	cr_assert_eq(nghttpw_aio_result(acc), 0);
-	c = nghttpw_aio_get_output(dial, 0);
-	s = nghttpw_aio_get_output(acc, 0);
+	cr_assert_eq(ws_dial_accept(l, d, &c, &s), 0);
 	cr_assert_eq(nghttpw_stream_get_string(c, NGHTTPW_OPT_WS_PROTOCOL, &str), 0);
 	cr_assert_str_eq(str, "chat");
 	nghttpw_strfree(str);
@@ -480,8 +468,6 @@ Test(ws_handshake, subprotocol_is_picked_from_the_clients_list)
 	/* A client that offers none of ours is refused, as nng does. */
 	cr_assert_null(raw_open(p, "/sp", "Sec-WebSocket-Protocol: other\r\n", &status));
 	cr_assert_eq(status, 400);
-	nghttpw_aio_free(acc);
-	nghttpw_aio_free(dial);
 	nghttpw_stream_dialer_free(d);
 	nghttpw_stream_listener_free(l);
 }
@@ -490,7 +476,6 @@ Test(ws_handshake, dialers_hand_their_limits_to_their_streams)
 {
 	nghttpw_stream_listener *l;
 	nghttpw_stream_dialer   *d;
-	nghttpw_aio             *acc, *dial;
 	nghttpw_stream          *c, *s;
 	char                     u[64];
 	int                      p;
@@ -506,18 +491,7 @@ Test(ws_handshake, dialers_hand_their_limits_to_their_streams)
 	cr_assert_eq(nghttpw_stream_dialer_set_bool(d, NGHTTPW_OPT_WS_SEND_TEXT, true), 0);
 	cr_assert_eq(nghttpw_stream_dialer_get_size(d, NGHTTPW_OPT_RECVMAXSZ, &sz), 0);
 	cr_assert_eq(sz, 12345);
-	nghttpw_aio_alloc(&acc, NULL, NULL);
-	nghttpw_aio_alloc(&dial, NULL, NULL);
-	nghttpw_aio_set_timeout(acc, 5000);
-	nghttpw_aio_set_timeout(dial, 5000);
-	nghttpw_stream_listener_accept(l, acc);
-	nghttpw_stream_dialer_dial(d, dial);
-	nghttpw_aio_wait(dial);
-	nghttpw_aio_wait(acc);
-	cr_assert_eq(nghttpw_aio_result(dial), 0);
-	cr_assert_eq(nghttpw_aio_result(acc), 0);
-	c = nghttpw_aio_get_output(dial, 0);
-	s = nghttpw_aio_get_output(acc, 0);
+	cr_assert_eq(ws_dial_accept(l, d, &c, &s), 0);
 	cr_assert_eq(nghttpw_stream_get_size(c, NGHTTPW_OPT_WS_SENDMAXFRAME, &sz), 0);
 	cr_assert_eq(sz, 100);
 	cr_assert_eq(nghttpw_stream_get_size(c, NGHTTPW_OPT_RECVMAXSZ, &sz), 0);
@@ -528,8 +502,6 @@ Test(ws_handshake, dialers_hand_their_limits_to_their_streams)
 	cr_assert_eq(sz, 777);
 	nghttpw_stream_free(c);
 	nghttpw_stream_free(s);
-	nghttpw_aio_free(acc);
-	nghttpw_aio_free(dial);
 	nghttpw_stream_dialer_free(d);
 	nghttpw_stream_listener_free(l);
 }
@@ -537,3 +509,18 @@ Test(ws_handshake, dialers_hand_their_limits_to_their_streams)
 /* A send that times out half way through its message: the stream cannot
  * go on (a frame is cut or the message is), so it ends, and the peer
  * learns it. */
+
+Test(ws_handshake, a_listener_closing_tells_waiting_clients_1001)
+{
+	nghttpw_stream_listener *l;
+	nghttpw_stream          *r;
+	int                      p, status;
+
+	cr_assert_eq(ws_listen("/gone", &l, &p), 0);
+	/* Upgraded, but nobody accepts it. */
+	cr_assert_not_null(r = raw_open(p, "/gone", "", &status));
+	nghttpw_msleep(50);
+	nghttpw_stream_listener_free(l);
+	cr_assert_eq(raw_close_code(r), 1001);
+	nghttpw_stream_free(r);
+}

@@ -32,16 +32,12 @@ ws_listen(const char *path, nghttpw_stream_listener **lp, int *portp)
 }
 
 int
-ws_pair_on(nghttpw_stream_listener *l, const char *url,
+ws_dial_accept(nghttpw_stream_listener *l, nghttpw_stream_dialer *d,
     nghttpw_stream **client, nghttpw_stream **server)
 {
-	nghttpw_stream_dialer *d;
-	nghttpw_aio           *acc, *dial;
-	int                    rv;
+	nghttpw_aio *acc, *dial;
+	int          rv;
 
-	if ((rv = nghttpw_stream_dialer_alloc(&d, url)) != 0) {
-		return (rv);
-	}
 	nghttpw_aio_alloc(&acc, NULL, NULL);
 	nghttpw_aio_alloc(&dial, NULL, NULL);
 	nghttpw_aio_set_timeout(acc, 5000);
@@ -62,6 +58,20 @@ ws_pair_on(nghttpw_stream_listener *l, const char *url,
 	}
 	nghttpw_aio_free(acc);
 	nghttpw_aio_free(dial);
+	return (rv);
+}
+
+int
+ws_pair_on(nghttpw_stream_listener *l, const char *url,
+    nghttpw_stream **client, nghttpw_stream **server)
+{
+	nghttpw_stream_dialer *d;
+	int                    rv;
+
+	if ((rv = nghttpw_stream_dialer_alloc(&d, url)) != 0) {
+		return (rv);
+	}
+	rv = ws_dial_accept(l, d, client, server);
 	nghttpw_stream_dialer_free(d);
 	return (rv);
 }

@@ -14,7 +14,11 @@
 /* A listener on ws://127.0.0.1:0<path>, listening; *portp its port. */
 int ws_listen(const char *path, nghttpw_stream_listener **lp, int *portp);
 
-/* Dials url and accepts on l at once (5 s): a connected pair. */
+/* Dials with d and accepts on l at once (5 s): a connected pair. */
+int ws_dial_accept(nghttpw_stream_listener *l, nghttpw_stream_dialer *d,
+    nghttpw_stream **client, nghttpw_stream **server);
+
+/* The same with a dialer of url made for the purpose. */
 int ws_pair_on(nghttpw_stream_listener *l, const char *url,
     nghttpw_stream **client, nghttpw_stream **server);
 
