@@ -524,3 +524,36 @@ Test(ws_handshake, a_listener_closing_tells_waiting_clients_1001)
 	cr_assert_eq(raw_close_code(r), 1001);
 	nghttpw_stream_free(r);
 }
+
+/* ws4 and wss4 stay on IPv4, ws6 and wss6 on IPv6, as nng's do. */
+Test(ws_handshake, ws4_and_ws6_keep_to_their_family)
+{
+	nghttpw_stream_listener *l4, *l6 = NULL;
+	nghttpw_stream          *c, *s;
+	char                     u[64];
+	int                      p4, p6;
+
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l4, "ws4://127.0.0.1:0/f"), 0);
+	cr_assert_eq(nghttpw_stream_listener_listen(l4), 0);
+	cr_assert_eq(nghttpw_stream_listener_get_int(l4, NGHTTPW_OPT_TCP_BOUND_PORT, &p4), 0);
+	snprintf(u, sizeof(u), "ws4://127.0.0.1:%d/f", p4);
+	cr_assert_eq(ws_pair_on(l4, u, &c, &s), 0);
+	nghttpw_stream_free(c);
+	nghttpw_stream_free(s);
+	/* An IPv6 address is no address for ws4, nor IPv4 for ws6. */
+	snprintf(u, sizeof(u), "ws6://127.0.0.1:%d/f", p4);
+	cr_assert_neq(ws_pair_on(l4, u, &c, &s), 0);
+	if (have_ipv6()) {
+		cr_assert_eq(nghttpw_stream_listener_alloc(&l6, "ws6://[::1]:0/f"), 0);
+		cr_assert_eq(nghttpw_stream_listener_listen(l6), 0);
+		cr_assert_eq(nghttpw_stream_listener_get_int(l6, NGHTTPW_OPT_TCP_BOUND_PORT, &p6), 0);
+		snprintf(u, sizeof(u), "ws4://[::1]:%d/f", p6);
+		cr_assert_neq(ws_pair_on(l6, u, &c, &s), 0);
+		snprintf(u, sizeof(u), "ws6://[::1]:%d/f", p6);
+		cr_assert_eq(ws_pair_on(l6, u, &c, &s), 0);
+		nghttpw_stream_free(c);
+		nghttpw_stream_free(s);
+		nghttpw_stream_listener_free(l6);
+	}
+	nghttpw_stream_listener_free(l4);
+}

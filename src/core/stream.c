@@ -143,23 +143,35 @@ scheme_find(const char *name)
 }
 
 int
+stream_dialer_init(nghttpw_stream_dialer *d, const nghttpw_url *url)
+{
+	const stream_scheme *sch = scheme_find(url->u_scheme);
+
+	return (sch != NULL ? sch->dialer_alloc(d, url) : NGHTTPW_ENOTSUP);
+}
+
+int
+stream_listener_init(nghttpw_stream_listener *l, const nghttpw_url *url)
+{
+	const stream_scheme *sch = scheme_find(url->u_scheme);
+
+	return (sch != NULL ? sch->listener_alloc(l, url) : NGHTTPW_ENOTSUP);
+}
+
+int
 nghttpw_stream_dialer_alloc_url(
     nghttpw_stream_dialer **dp, const nghttpw_url *url)
 {
 	nghttpw_stream_dialer *d;
-	const stream_scheme   *sch;
 	int                    rv;
 
 	if (dp == NULL || url == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
-	if ((sch = scheme_find(url->u_scheme)) == NULL) {
-		return (NGHTTPW_ENOTSUP);
-	}
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
-	if ((rv = sch->dialer_alloc(d, url)) != 0) {
+	if ((rv = stream_dialer_init(d, url)) != 0) {
 		free(d);
 		return (rv);
 	}
@@ -214,19 +226,15 @@ nghttpw_stream_listener_alloc_url(
     nghttpw_stream_listener **lp, const nghttpw_url *url)
 {
 	nghttpw_stream_listener *l;
-	const stream_scheme     *sch;
 	int                      rv;
 
 	if (lp == NULL || url == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
-	if ((sch = scheme_find(url->u_scheme)) == NULL) {
-		return (NGHTTPW_ENOTSUP);
-	}
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
-	if ((rv = sch->listener_alloc(l, url)) != 0) {
+	if ((rv = stream_listener_init(l, url)) != 0) {
 		free(l);
 		return (rv);
 	}

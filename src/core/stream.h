@@ -93,6 +93,12 @@ typedef struct stream_scheme {
 	int (*listener_alloc)(nghttpw_stream_listener *, const nghttpw_url *);
 } stream_scheme;
 
+/* Makes a dialer or listener in place by the scheme of url (the entry's
+ * constructor): for a transport whose scheme is another's under a new
+ * name.  NGHTTPW_ENOTSUP for a scheme nobody registered. */
+int stream_dialer_init(nghttpw_stream_dialer *d, const nghttpw_url *url);
+int stream_listener_init(nghttpw_stream_listener *l, const nghttpw_url *url);
+
 /* Adds a table (kept, not copied).  Only stream_schemes_builtin calls
  * this, once, before the first lookup, so lookups need no lock. */
 void stream_schemes_register(const stream_scheme *table);

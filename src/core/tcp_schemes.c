@@ -6,7 +6,5 @@ const stream_scheme tcp_schemes[] = {
 	{ "tcp", tcp_dialer_alloc, tcp_listener_alloc },
 	{ "tcp4", tcp_dialer_alloc, tcp_listener_alloc },
 	{ "tcp6", tcp_dialer_alloc, tcp_listener_alloc },
-	/* What an HTTP client or server asks for under http:// URLs. */
-	{ "http", tcp_dialer_alloc, tcp_listener_alloc },
 	{ NULL, NULL, NULL },
 };

@@ -626,27 +626,27 @@ nghttpw_http_client_alloc(nghttpw_http_client **cp, const nghttpw_url *url)
 {
 	nghttpw_http_client *cl;
 	int                  rv;
+	nghttpw_url         *stream_url;
 
 	if (cp == NULL || url == NULL || url->u_scheme == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
-	if (strcmp(url->u_scheme, "http") != 0 &&
-	    strcmp(url->u_scheme, "https") != 0) {
-		return (NGHTTPW_ENOTSUP);
+	if ((rv = http_transport_url(url, &stream_url)) != 0) {
+		return (rv);
 	}
 	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
+		nghttpw_url_free(stream_url);
 		return (NGHTTPW_ENOMEM);
 	}
-	if ((rv = nghttpw_url_clone(&cl->url, url)) != 0) {
-		free(cl);
-		return (rv);
-	}
-	/* The dialer picks TCP for http and TLS for https. */
-	if ((rv = nghttpw_stream_dialer_alloc_url(&cl->dialer, url)) != 0) {
+	/* TCP for http and ws, TLS for https and wss. */
+	if ((rv = nghttpw_url_clone(&cl->url, url)) != 0 ||
+	    (rv = nghttpw_stream_dialer_alloc_url(&cl->dialer, stream_url)) != 0) {
 		nghttpw_url_free(cl->url);
+		nghttpw_url_free(stream_url);
 		free(cl);
 		return (rv);
 	}
+	nghttpw_url_free(stream_url);
 	pthread_mutex_init(&cl->mtx, NULL);
 	*cp = cl;
 	return (0);

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include "core/stream.h"
 #include "nghttpw/http.h"
 
 /* Bounds for reading request heads: idle_ms for the first byte of a head
@@ -75,6 +76,14 @@ void http_conn_stop_idle(nghttpw_http_conn *conn);
 /* Undoes http_conn_stop_idle for a connection a handler hijacked: its new
  * owner reads requests as it likes. */
 void http_conn_resume_idle(nghttpw_http_conn *conn);
+
+/* The stream URL (tcp[46]:// or tls+tcp[46]://, same host and port) that
+ * an http, https, ws[46] or wss[46] URL is carried over; NGHTTPW_ENOTSUP
+ * for another scheme. */
+int http_transport_url(const nghttpw_url *url, nghttpw_url **outp);
+
+/* http:// and https:// as stream schemes, for the library's top level. */
+extern const stream_scheme http_schemes[];
 
 /* An opaque pointer for the server that made the connection (set before
  * the connection is shared; NULL for others). */

@@ -77,7 +77,7 @@ typedef void (*server_log_fn)(void *, nghttpw_http_req *, nghttpw_http_res *,
 struct nghttpw_http_server {
 	list_node    node; /* in servers */
 	unsigned     refs; /* guarded by http_registry_mtx */
-	nghttpw_url *url;
+	nghttpw_url *url; /* tcp:// or tls+tcp://: what it listens on */
 
 	pthread_mutex_t          mtx;
 	pthread_cond_t           cv;
@@ -1275,28 +1275,33 @@ int
 nghttpw_http_server_hold(nghttpw_http_server **sp, const nghttpw_url *url)
 {
 	nghttpw_http_server *s;
+	nghttpw_url         *stream_url;
 	pthread_condattr_t   attr;
 	int                  rv;
 
 	if (sp == NULL || url == NULL || url->u_scheme == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
-	if (strcmp(url->u_scheme, "http") != 0 &&
-	    strcmp(url->u_scheme, "https") != 0) {
-		return (NGHTTPW_ENOTSUP);
+	/* Servers are known by the stream address they listen on: http://
+	 * and ws:// of one host and port are one server. */
+	if ((rv = http_transport_url(url, &stream_url)) != 0) {
+		return (rv);
 	}
+	url = stream_url;
 	pthread_mutex_lock(&http_registry_mtx);
 	for (list_node *n = servers.next; n != &servers; n = n->next) {
 		s = LIST_ENTRY(n, nghttpw_http_server, node);
 		if (server_serves(s, url)) {
 			s->refs++;
 			pthread_mutex_unlock(&http_registry_mtx);
+			nghttpw_url_free(stream_url);
 			*sp = s;
 			return (0);
 		}
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		pthread_mutex_unlock(&http_registry_mtx);
+		nghttpw_url_free(stream_url);
 		return (NGHTTPW_ENOMEM);
 	}
 	pthread_mutex_init(&s->mtx, NULL);
@@ -1310,8 +1315,8 @@ nghttpw_http_server_hold(nghttpw_http_server **sp, const nghttpw_url *url)
 	s->idle_ms = IDLE_TIMEOUT_DEFAULT;
 	s->head_ms = REQUEST_TIMEOUT_DEFAULT;
 	s->stop_ms = STOP_TIMEOUT_DEFAULT;
-	if ((rv = nghttpw_url_clone(&s->url, url)) != 0 ||
-	    (rv = nghttpw_aio_alloc(&s->accept_aio, accept_cb, s)) != 0 ||
+	s->url     = stream_url;
+	if ((rv = nghttpw_aio_alloc(&s->accept_aio, accept_cb, s)) != 0 ||
 	    (rv = listener_locked(s, &(nghttpw_stream_listener *) { NULL })) !=
 	        0) {
 		pthread_mutex_unlock(&http_registry_mtx);

@@ -6,7 +6,5 @@ const stream_scheme tls_schemes[] = {
 	{ "tls+tcp", tls_dialer_alloc, tls_listener_alloc },
 	{ "tls+tcp4", tls_dialer_alloc, tls_listener_alloc },
 	{ "tls+tcp6", tls_dialer_alloc, tls_listener_alloc },
-	/* What an HTTP client or server asks for under https:// URLs. */
-	{ "https", tls_dialer_alloc, tls_listener_alloc },
 	{ NULL, NULL, NULL },
 };

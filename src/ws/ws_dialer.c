@@ -267,22 +267,16 @@ static const dialer_ops ws_dialer_ops = {
 int
 ws_dialer_alloc(nghttpw_stream_dialer *sd, const nghttpw_url *url)
 {
-	ws_dialer   *d;
-	nghttpw_url *http_url;
-	int          rv;
+	ws_dialer *d;
+	int        rv;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
+	/* The HTTP client carries ws over TCP and wss over TLS, with the
+	 * address family of ws4, ws6, wss4 and wss6. */
 	if ((rv = nghttpw_url_clone(&d->url, url)) != 0 ||
-	    (rv = ws_http_url(url, &http_url)) != 0) {
-		nghttpw_url_free(d->url);
-		free(d);
-		return (rv);
-	}
-	rv = nghttpw_http_client_alloc(&d->client, http_url);
-	nghttpw_url_free(http_url);
-	if (rv != 0) {
+	    (rv = nghttpw_http_client_alloc(&d->client, url)) != 0) {
 		nghttpw_url_free(d->url);
 		free(d);
 		return (rv);

@@ -1,7 +1,6 @@
 /* The opening handshake (RFC 6455 section 4): keys, the checks of both
  * sides, the settings streams inherit, and the two public handshakes over
  * a connection of the caller's. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -640,28 +639,4 @@ nghttpw_ws_connect(nghttpw_http_conn *conn, nghttpw_http_req *req,
 	}
 	ws_settings_init(&set, false);
 	ws_handshake_start(conn, req, res, aio, false, &set);
-}
-
-/* ------------------------------------------------------------ URLs */
-
-int
-ws_http_url(const nghttpw_url *url, nghttpw_url **outp)
-{
-	const char *scheme = strncmp(url->u_scheme, "wss", 3) == 0 ? "https" : "http";
-	const char *host   = url->u_hostname != NULL ? url->u_hostname : "";
-	bool        v6     = strchr(host, ':') != NULL;
-	size_t      len;
-	char       *s;
-	int         rv;
-
-	len = strlen(scheme) + strlen(host) + strlen(url->u_port) +
-	    strlen(url->u_requri) + 16;
-	if ((s = malloc(len)) == NULL) {
-		return (NGHTTPW_ENOMEM);
-	}
-	snprintf(s, len, "%s://%s%s%s:%s%s", scheme, v6 ? "[" : "", host,
-	    v6 ? "]" : "", url->u_port, url->u_requri);
-	rv = nghttpw_url_parse(outp, s);
-	free(s);
-	return (rv);
 }

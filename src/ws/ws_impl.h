@@ -123,10 +123,6 @@ void ws_random(void *buf, size_t len);
 /* Whether token is in the comma-separated list (case-insensitive). */
 bool ws_list_has(const char *list, const char *token, size_t token_len);
 
-/* The URL to hold an HTTP client or server for: ws -> http and wss ->
- * https (ws4/ws6/wss4/wss6 too), same host, port and path.  malloc'd. */
-int ws_http_url(const nghttpw_url *url, nghttpw_url **outp);
-
 /* The schemes the WebSocket layer serves, for the library's top level. */
 extern const stream_scheme ws_schemes[];
 

@@ -361,7 +361,6 @@ int
 ws_listener_alloc(nghttpw_stream_listener *sl, const nghttpw_url *url)
 {
 	ws_listener *l;
-	nghttpw_url *http_url;
 	const char  *path = url->u_path[0] != '\0' ? url->u_path : "/";
 	int          rv;
 
@@ -372,10 +371,9 @@ ws_listener_alloc(nghttpw_stream_listener *sl, const nghttpw_url *url)
 		free(l);
 		return (rv);
 	}
-	if ((rv = ws_http_url(url, &http_url)) == 0) {
-		rv = nghttpw_http_server_hold(&l->server, http_url);
-		nghttpw_url_free(http_url);
-	}
+	/* The server of this host and port, whichever of http:// and ws://
+	 * (https:// and wss://) made it first. */
+	rv = nghttpw_http_server_hold(&l->server, url);
 	if (rv == 0 &&
 	    ((rv = nghttpw_http_handler_alloc(&l->handler, path, ws_handler)) != 0 ||
 	        (rv = nghttpw_http_handler_set_data(l->handler, l, NULL)) != 0)) {
