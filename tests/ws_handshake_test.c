@@ -557,3 +557,58 @@ Test(ws_handshake, ws4_and_ws6_keep_to_their_family)
 	}
 	nghttpw_stream_listener_free(l4);
 }
+
+Test(ws_handshake, listeners_on_port_0_get_ports_of_their_own)
+{
+	nghttpw_stream_listener *a, *b;
+	int                      pa, pb;
+
+	cr_assert_eq(ws_listen("/same", &a, &pa), 0);
+	cr_assert_eq(ws_listen("/same", &b, &pb), 0);
+	cr_assert_neq(pa, pb);
+	nghttpw_stream_listener_free(a);
+	nghttpw_stream_listener_free(b);
+}
+
+/* The server may still hold the listener's handler for a request it
+ * routed before the listener went (its body comes slowly): that request
+ * must find the listener closed, not freed. */
+Test(ws_handshake, a_listener_freed_under_a_slow_request)
+{
+	nghttpw_http_server     *hs;
+	nghttpw_http_handler    *st;
+	nghttpw_url             *url;
+	nghttpw_sockaddr         sa;
+	nghttpw_stream_listener *l;
+	nghttpw_stream          *r;
+	char                     u[64], req[512], resp[512] = { 0 };
+	int                      p;
+	size_t                   n;
+	nghttpw_iov              iov = { resp, sizeof(resp) - 1 };
+
+	cr_assert_eq(nghttpw_url_parse(&url, "http://127.0.0.1:0"), 0);
+	cr_assert_eq(nghttpw_http_server_hold(&hs, url), 0);
+	cr_assert_eq(nghttpw_http_handler_alloc_static(&st, "/other", "x", 1, "text/plain"), 0);
+	cr_assert_eq(nghttpw_http_server_add_handler(hs, st), 0);
+	cr_assert_eq(nghttpw_http_server_start(hs), 0);
+	cr_assert_eq(nghttpw_http_server_get_addr(hs, &sa), 0);
+	p = ntohs_port(&sa);
+	snprintf(u, sizeof(u), "ws://127.0.0.1:%d/ws", p);
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, u), 0);
+	cr_assert_eq(nghttpw_stream_listener_listen(l), 0);
+	cr_assert_eq(tcp_dial(p, &r), 0);
+	snprintf(req, sizeof(req),
+	    "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+	    "Content-Length: 5\r\n\r\n");
+	cr_assert_eq(send_all(r, req, strlen(req), NULL), 0);
+	nghttpw_msleep(100);
+	nghttpw_stream_listener_free(l);
+	cr_assert_eq(send_all(r, "hello", 5, NULL), 0);
+	cr_assert_eq(sync_op(nghttpw_stream_recv, r, &iov, 1, 3000, &n), 0);
+	cr_assert_not_null(strstr(resp, " 503 "), "%s", resp);
+	nghttpw_stream_free(r);
+	nghttpw_http_server_stop(hs);
+	nghttpw_http_server_release(hs);
+	nghttpw_url_free(url);
+}

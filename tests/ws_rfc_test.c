@@ -305,3 +305,25 @@ Test(ws_rfc, a_message_before_a_bad_frame_can_be_answered)
 	cr_assert_eq(raw_close_code(raw), 1009);
 	free(big);
 }
+
+/* Keep-alive pings go on as long as the peer answers them. */
+Test(ws_rfc, keepalive_pings_repeat_while_answered)
+{
+	int          pings = 0;
+	nghttpw_time end;
+
+	cr_assert_eq(nghttpw_stream_set_ms(srv, NGHTTPW_OPT_WS_PING_INTERVAL, 100), 0);
+	cr_assert_eq(nghttpw_stream_set_ms(srv, NGHTTPW_OPT_WS_IDLE_TIMEOUT,
+	                 NGHTTPW_DURATION_INFINITE), 0);
+	end = nghttpw_clock() + 1200;
+	while (nghttpw_clock() < end) {
+		uint8_t b0, buf[128];
+		size_t  n;
+		cr_assert_eq(raw_read_frame(raw, &b0, buf, sizeof(buf), &n), 0);
+		if ((b0 & 0x0f) == 0x9) {
+			pings++;
+			cr_assert_eq(raw_frame(raw, 0x8a, true, buf, n), 0);
+		}
+	}
+	cr_assert_geq(pings, 5, "%d pings in 1.2 s at 100 ms", pings);
+}

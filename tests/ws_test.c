@@ -609,3 +609,117 @@ Test(ws, stop_races_with_the_connection_going, .timeout = 120)
 		nghttpw_stream_free(s);
 	}
 }
+
+/* Frame-by-frame text is checked as each frame goes out: a refused frame
+ * leaves the message open for a corrected one, a withdrawn one counts for
+ * nothing, and a frame that would break the text on the wire is refused
+ * whatever its flags say. */
+Test(ws, frame_text_is_checked_as_each_frame_goes_out)
+{
+	nghttpw_aio *aio;
+	nghttpw_iov  iov;
+	char         in[16];
+	size_t       n;
+	unsigned     fl;
+
+	nghttpw_aio_alloc(&aio, NULL, NULL);
+#define SEND_FRAME(bytes, len, flags, tmo, want)                            \
+	do {                                                                 \
+		iov.iov_buf = (bytes);                                       \
+		iov.iov_len = (len);                                         \
+		nghttpw_aio_set_iov(aio, 1, &iov);                           \
+		nghttpw_aio_set_timeout(aio, (tmo));                         \
+		nghttpw_ws_send_frame(cli, (flags), aio);                    \
+		nghttpw_aio_wait(aio);                                       \
+		cr_assert_eq(nghttpw_aio_result(aio), (want), "%s", #bytes); \
+	} while (0)
+	SEND_FRAME("\xe2", 1, NGHTTPW_WS_TEXT, 5000, 0);
+	/* Withdrawn before it went (a timeout of 0): as if never sent. */
+	SEND_FRAME("\x82\xac", 2, NGHTTPW_WS_FIN, 0, NGHTTPW_ETIMEDOUT);
+	/* Flagged binary, but it continues the text: checked as text. */
+	SEND_FRAME("zz", 2, NGHTTPW_WS_FIN, 5000, NGHTTPW_EINVAL);
+	SEND_FRAME("\x82\xac", 2, NGHTTPW_WS_FIN, 5000, 0);
+#undef SEND_FRAME
+	cr_assert_eq(ws_recv(srv, in, sizeof(in), &n, &fl, 0), 0);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(fl, NGHTTPW_WS_TEXT);
+	cr_assert_eq(memcmp(in, "\xe2\x82\xac", 3), 0);
+	nghttpw_aio_free(aio);
+}
+
+/* A cancel that comes just as a server's frame finishes being written is
+ * not lost for the sends after it: each later cancel still works. */
+Test(ws, cancels_racing_the_end_of_a_write_are_never_lost, .timeout = 120)
+{
+	static uint8_t small[100];
+	size_t         bigsz = 32u << 20;
+	uint8_t       *big   = calloc(1, bigsz);
+
+	for (int i = 0; i < 300; i++) {
+		nghttpw_stream *c, *s;
+		nghttpw_aio    *a, *b;
+		nghttpw_iov     iov = { small, sizeof(small) }, bi = { big, bigsz };
+		nghttpw_time    t0;
+
+		cr_assert_eq(ws_pair(&c, &s), 0);
+		nghttpw_aio_alloc(&a, NULL, NULL);
+		nghttpw_aio_alloc(&b, NULL, NULL);
+		nghttpw_aio_set_iov(a, 1, &iov);
+		nghttpw_ws_send_msg(s, 0, a);
+		for (volatile int k = (i * 37) % 5000; k > 0; k--) {
+		}
+		nghttpw_aio_cancel(a);
+		nghttpw_aio_wait(a);
+		if (nghttpw_aio_result(a) == 0 && i % 10 == 0) {
+			/* The stream lives on: a send that cannot finish (the
+			 * peer reads nothing) is still cut by its cancel. */
+			nghttpw_aio_set_iov(b, 1, &bi);
+			nghttpw_ws_send_frame(s, NGHTTPW_WS_FIN, b);
+			nghttpw_msleep(20);
+			t0 = nghttpw_clock();
+			nghttpw_aio_cancel(b);
+			nghttpw_aio_wait(b);
+			cr_assert_lt(nghttpw_clock() - t0, 1000);
+			cr_assert_eq(nghttpw_aio_result(b), NGHTTPW_ECANCELED);
+		}
+		nghttpw_aio_free(a);
+		nghttpw_aio_free(b);
+		nghttpw_stream_free(c);
+		nghttpw_stream_free(s);
+	}
+	free(big);
+}
+
+Test(ws, receives_after_a_close_has_begun_are_refused)
+{
+	nghttpw_aio *aio;
+	char         buf[16];
+	size_t       n;
+
+	nghttpw_aio_alloc(&aio, NULL, NULL);
+	nghttpw_aio_set_timeout(aio, 5000);
+	nghttpw_ws_close(cli, 1000, NULL, aio);
+	/* (The server may have seen the close already, and refuse.) */
+	(void) ws_send(srv, 0, "after-close", 11);
+	cr_assert_eq(ws_recv(cli, buf, sizeof(buf), &n, NULL, 0), NGHTTPW_ECLOSED);
+	nghttpw_aio_wait(aio);
+	nghttpw_aio_free(aio);
+}
+
+Test(ws, a_message_read_by_stream_reads_needs_no_other_reader)
+{
+	char        buf[16];
+	nghttpw_iov iov = { buf, 5 };
+	size_t      n;
+	unsigned    fl;
+
+	cr_assert_eq(nghttpw_stream_set_bool(srv, NGHTTPW_OPT_WS_RECV_TEXT, true), 0);
+	cr_assert_eq(ws_send(cli, 0, "first", 5), 0);
+	cr_assert_eq(ws_send(cli, 0, "second", 6), 0);
+	nghttpw_msleep(50); /* both are here */
+	cr_assert_eq(sync_op(nghttpw_stream_recv, srv, &iov, 1, 5000, &n), 0);
+	cr_assert_eq(n, 5);
+	cr_assert_eq(ws_recv(srv, buf, sizeof(buf), &n, &fl, 0), 0);
+	cr_assert_eq(n, 6, "the next message, not an empty end of the first");
+	cr_assert_eq(memcmp(buf, "second", 6), 0);
+}

@@ -1236,7 +1236,10 @@ server_serves(nghttpw_http_server *s, const nghttpw_url *url)
 	uint16_t         port;
 
 	if (url_same_address(s->url, url)) {
-		return (true);
+		/* Port 0 asks for a new port, unless the server held for
+		 * it has none yet (as in nng). */
+		return (strcmp(url->u_port, "0") != 0 ||
+		    nghttpw_http_server_get_addr(s, &sa) != 0);
 	}
 	if (strcmp(s->url->u_port, "0") != 0 ||
 	    strcmp(s->url->u_scheme, url->u_scheme) != 0 ||

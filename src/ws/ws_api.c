@@ -80,7 +80,8 @@ op_queue(ws_conn *c, opq *q, ws_op *op, bool sending)
 	int rv = 0;
 
 	if (c->torn_down || c->user_closed ||
-	    (sending ? (c->close_sent || c->close_due) : (c->rx_done || c->failing))) {
+	    (sending ? (c->close_sent || c->close_due)
+	             : (c->rx_done || c->failing || c->close_due || c->close_sent))) {
 		rv = sending || c->rx_err == 0 ? NGHTTPW_ECLOSED : c->rx_err;
 	} else if (!nghttpw_aio_defer(op->aio, op_cancel, c)) {
 		return (false);
@@ -91,46 +92,20 @@ op_queue(ws_conn *c, opq *q, ws_op *op, bool sending)
 	return (false);
 }
 
-/* Whether a text message (or frame of one) to send is UTF-8, as the peer
- * will check (RFC 6455 8.1).  Frames sent one by one are checked across
- * frames as they are queued; u is the state so far. */
-static bool
-text_ok(ws_utf8 *u, nghttpw_aio *aio, bool fin)
-{
-	nghttpw_iov *iov;
-	unsigned     n = nghttpw_aio_get_iov(aio, &iov);
-
-	for (unsigned i = 0; i < n; i++) {
-		if (iov[i].iov_len > 0 && !ws_utf8_feed(u, iov[i].iov_buf, iov[i].iov_len)) {
-			return (false);
-		}
-	}
-	return (!fin || ws_utf8_done(u));
-}
-
-/* Checks what is queued for sending, keeping the state of a message sent
- * frame by frame; 0 or NGHTTPW_EINVAL. */
+/* Checks what is queued for sending: 0 or NGHTTPW_EINVAL.  (Frames sent
+ * one by one are checked as they go out, against the message so far.) */
 static int
-send_check(ws_conn *c, const ws_op *op)
+send_check(const ws_op *op)
 {
-	ws_utf8 whole = { 0 };
+	ws_utf8 u = { 0 };
 
 	if (op->kind == OP_STREAM && ws_iov_total(op->aio) == 0) {
 		return (NGHTTPW_EINVAL); /* as every stream's send */
 	}
-	if (op->kind != OP_FRAME) {
-		return (op->type == WS_OP_TEXT && !text_ok(&whole, op->aio, true)
-		        ? NGHTTPW_EINVAL
-		        : 0);
+	if (op->kind != OP_FRAME && op->type == WS_OP_TEXT &&
+	    !ws_iov_utf8(&u, op->aio, true)) {
+		return (NGHTTPW_EINVAL); /* the peer would fail us, 1007 */
 	}
-	if (!c->q_frames_open) {
-		c->q_text = op->type == WS_OP_TEXT;
-		memset(&c->q_utf8, 0, sizeof(c->q_utf8));
-	}
-	if (c->q_text && !text_ok(&c->q_utf8, op->aio, op->fin)) {
-		return (NGHTTPW_EINVAL);
-	}
-	c->q_frames_open = !op->fin;
 	return (0);
 }
 
@@ -156,7 +131,7 @@ conn_send(nghttpw_stream *s, nghttpw_aio *aio, uint8_t kind, unsigned flags)
 	}
 	op.type = (flags & NGHTTPW_WS_TEXT) != 0 ? WS_OP_TEXT : WS_OP_BINARY;
 	op.fin  = (flags & NGHTTPW_WS_FIN) != 0;
-	if ((rv = send_check(c, &op)) != 0) {
+	if ((rv = send_check(&op)) != 0) {
 		nghttpw_aio_finish(aio, rv);
 	} else if (op_queue(c, &c->sendq, &op, true)) {
 		ws_tx_run(c);

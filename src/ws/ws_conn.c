@@ -181,6 +181,20 @@ ws_iov_total(nghttpw_aio *aio)
 	return (ws_iov_space(aio, 0, 0));
 }
 
+bool
+ws_iov_utf8(ws_utf8 *u, nghttpw_aio *aio, bool fin)
+{
+	nghttpw_iov *iov;
+	unsigned     n = nghttpw_aio_get_iov(aio, &iov);
+
+	for (unsigned i = 0; i < n; i++) {
+		if (iov[i].iov_len > 0 && !ws_utf8_feed(u, iov[i].iov_buf, iov[i].iov_len)) {
+			return (false);
+		}
+	}
+	return (!fin || ws_utf8_done(u));
+}
+
 /* ------------------------------------------------------------ failure */
 
 void
@@ -293,6 +307,7 @@ ws_cut_head_send(ws_conn *c)
 		ws_opq_remove(&c->sendq, 0);
 		aio_finish_count(aio, c->w_abort != 0 ? c->w_abort : NGHTTPW_ECLOSED,
 		    c->w_count);
+		c->w_abort = 0;
 	}
 }
 

@@ -65,6 +65,7 @@ struct ws_conn {
 	uint8_t      msg_type;
 	uint64_t     msg_len;
 	bool         skip_msg; /* its reader gave up on it: drop the rest */
+	bool         msg_streamed; /* stream reads have taken its bytes */
 	ws_utf8      utf8;
 	opq          recvq;
 	unsigned     r_idx; /* the head reader's cursor */
@@ -78,6 +79,7 @@ struct ws_conn {
 	nghttpw_aio *tx_aio;
 	int          wr_what;
 	size_t       wr_payload; /* of the head op, in the write in flight */
+	size_t       wr_head;    /* frame head bytes before it */
 	opq          sendq;
 	unsigned     w_idx; /* the head op's cursor */
 	size_t       w_off;
@@ -90,9 +92,8 @@ struct ws_conn {
 	uint8_t      w_mask[4];
 	bool         w_msg_open; /* frames sent without a FIN yet */
 	int          w_abort;    /* the head op's cancel, while written */
-	bool         q_frames_open; /* ... queued without a FIN yet */
-	bool         q_text;        /* ... and the message is text */
-	ws_utf8      q_utf8;        /* its text so far */
+	bool         w_text;     /* ... and it is text */
+	ws_utf8      w_utf8;     /* ... so far */
 	uint8_t      whead[WS_HEAD_MAX + WS_CONTROL_MAX];
 	uint8_t     *wbuf; /* a client's masked payload */
 	nghttpw_iov *wiov;
@@ -134,6 +135,9 @@ void   ws_opq_fail_all(opq *q, int rv);
 /* A cursor (entry, offset) into an aio's iov. */
 size_t   ws_iov_space(nghttpw_aio *aio, unsigned idx, size_t off);
 size_t   ws_iov_total(nghttpw_aio *aio);
+/* Feeds the aio's bytes to u; false when they cannot be UTF-8, or (fin)
+ * end inside a character. */
+bool     ws_iov_utf8(ws_utf8 *u, nghttpw_aio *aio, bool fin);
 void     ws_iov_advance(nghttpw_aio *aio, unsigned *idx, size_t *off, size_t n);
 unsigned ws_iov_slice(nghttpw_aio *aio, unsigned idx, size_t off, size_t len,
     nghttpw_iov *out, unsigned max);

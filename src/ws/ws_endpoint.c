@@ -156,7 +156,10 @@ ws_endpoint_set(ws_endpoint *ep, const char *name, const void *buf, size_t sz,
 		if ((rv = opt_in_string(buf, sz, t, &str)) != 0) {
 			return (rv);
 		}
-		if ((p = strdup(str)) == NULL) {
+		/* "" is what get gives for none, and means none here too. */
+		if (*str == '\0') {
+			p = NULL;
+		} else if ((p = strdup(str)) == NULL) {
 			return (NGHTTPW_ENOMEM);
 		}
 		free(ep->proto);

@@ -629,6 +629,7 @@ nghttpw_ws_connect(nghttpw_http_conn *conn, nghttpw_http_req *req,
 		return;
 	}
 	if (conn == NULL || req == NULL || res == NULL) {
+		nghttpw_http_conn_close(conn); /* ours, as on every path */
 		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
 		return;
 	}

@@ -267,6 +267,26 @@ ws_listener_close(void *arg)
 	}
 }
 
+/* The handler's data destructor: the server may still hold the handler
+ * for a request it routed before the close (one whose body was slow), and
+ * that request's call finds the listener closed (503).  So l goes with
+ * the handler's last reference, not before. */
+static void
+ws_listener_destroy(void *arg)
+{
+	ws_listener *l = arg;
+
+	/* An accept's cancel may be running just as its aio finished. */
+	aio_cancel_barrier(l);
+	nghttpw_url_free(l->url);
+	ws_endpoint_fini(&l->ep);
+	free(l->acceptq);
+	free(l->ready);
+	pthread_cond_destroy(&l->cv);
+	pthread_mutex_destroy(&l->mtx);
+	free(l);
+}
+
 static void
 ws_listener_free(void *arg)
 {
@@ -281,15 +301,8 @@ ws_listener_free(void *arg)
 		ws_conn_discard(l->ready[--l->nready]);
 	}
 	pthread_mutex_unlock(&l->mtx);
-	nghttpw_http_handler_free(l->handler);
 	nghttpw_http_server_release(l->server);
-	nghttpw_url_free(l->url);
-	ws_endpoint_fini(&l->ep);
-	free(l->acceptq);
-	free(l->ready);
-	pthread_cond_destroy(&l->cv);
-	pthread_mutex_destroy(&l->mtx);
-	free(l);
+	nghttpw_http_handler_free(l->handler); /* and l, at its last use */
 }
 
 static int
@@ -376,7 +389,8 @@ ws_listener_alloc(nghttpw_stream_listener *sl, const nghttpw_url *url)
 	rv = nghttpw_http_server_hold(&l->server, url);
 	if (rv == 0 &&
 	    ((rv = nghttpw_http_handler_alloc(&l->handler, path, ws_handler)) != 0 ||
-	        (rv = nghttpw_http_handler_set_data(l->handler, l, NULL)) != 0)) {
+	        (rv = nghttpw_http_handler_set_data(
+	             l->handler, l, ws_listener_destroy)) != 0)) {
 		nghttpw_http_handler_free(l->handler);
 		nghttpw_http_server_release(l->server);
 	}

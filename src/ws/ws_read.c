@@ -209,6 +209,7 @@ frame_begin(ws_conn *c, const ws_head *h)
 		c->msg_type = h->opcode;
 		c->msg_len  = 0;
 		c->skip_msg = false;
+		c->msg_streamed = false;
 		memset(&c->utf8, 0, sizeof(c->utf8));
 	}
 	c->msg_len += h->len;
@@ -226,7 +227,7 @@ frame_begin(ws_conn *c, const ws_head *h)
 static bool
 dropping(const ws_conn *c)
 {
-	return (c->skip_msg || c->close_sent || c->failing);
+	return (c->skip_msg || c->close_due || c->close_sent || c->failing);
 }
 
 static bool
@@ -248,8 +249,14 @@ frame_end(ws_conn *c)
 		ws_fail(c, NGHTTPW_WS_STATUS_INVALID_DATA, NGHTTPW_EPROTO);
 		return (false);
 	}
-	if (op == NULL) {
+	if (op == NULL && !c->msg_streamed) {
 		return (false); /* the end of a message waits for a reader */
+	}
+	if (op == NULL) {
+		/* Stream reads took its bytes: nobody waits for its end. */
+		c->in_frame = false;
+		c->in_msg   = false;
+		return (true);
 	}
 	if (op->kind == OP_MSG) {
 		if (!check_frame(c, op)) {
@@ -361,6 +368,7 @@ ws_rx_run(ws_conn *c)
 				ws_fail(c, NGHTTPW_WS_STATUS_INVALID_DATA, NGHTTPW_EPROTO);
 				return;
 			}
+			c->msg_streamed = c->msg_streamed || op->kind == OP_STREAM;
 			if (op->kind == OP_STREAM &&
 			    (c->rpos == c->rlen || n == space)) {
 				ws_reader_done(c, 0);
@@ -387,8 +395,13 @@ ws_rx_cb(void *arg)
 	c->rd_busy = false;
 	c->rlen += n;
 	if (n > 0) {
-		c->last_rx     = nghttpw_clock();
-		c->ka_ping_out = false;
+		c->last_rx = nghttpw_clock();
+		if (c->ka_ping_out) {
+			/* The timer had only the idle limit to wait for:
+			 * the next ping is due again. */
+			c->ka_ping_out = false;
+			ws_tm_arm(c);
+		}
 	}
 	if (rv != 0) {
 		/* The peer went away, or the close is over. */

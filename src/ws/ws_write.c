@@ -146,7 +146,33 @@ tx_data(ws_conn *c)
 		}
 	}
 	c->wr_payload = chunk;
+	c->wr_head    = hl;
 	tx_start(c, n, WR_DATA);
+}
+
+/* Whether the head op may start now.  While a message sent frame by
+ * frame is open, only its frames may go (NGHTTPW_ESTATE); and the text of
+ * such a message is checked frame by frame, as each is about to go out
+ * (NGHTTPW_EINVAL: the frame is not sent, the message stays open). */
+static int
+admit(ws_conn *c, const ws_op *op)
+{
+	ws_utf8 u = { 0 };
+	bool    text;
+
+	if (op->kind != OP_FRAME) {
+		return (c->w_msg_open ? NGHTTPW_ESTATE : 0);
+	}
+	text = c->w_msg_open ? c->w_text : op->type == WS_OP_TEXT;
+	if (c->w_msg_open) {
+		u = c->w_utf8;
+	}
+	if (text && !ws_iov_utf8(&u, op->aio, op->fin)) {
+		return (NGHTTPW_EINVAL);
+	}
+	c->w_text = text;
+	c->w_utf8 = u;
+	return (0);
 }
 
 /* Starts the next write, if the writer is free: the rest of a frame
@@ -155,6 +181,7 @@ void
 ws_tx_run(ws_conn *c)
 {
 	ws_op *op;
+	int    rv;
 
 	if (c->wr_what != WR_NONE || c->torn_down || c->close_sent) {
 		return;
@@ -187,12 +214,10 @@ ws_tx_run(ws_conn *c)
 		tx_control(c, WS_OP_PING, NULL, 0);
 		return;
 	}
-	while ((op = ws_opq_head(&c->sendq)) != NULL && op->kind != OP_FRAME &&
-	    c->w_msg_open) {
-		/* A message written frame by frame is still open. */
+	while ((op = ws_opq_head(&c->sendq)) != NULL && (rv = admit(c, op)) != 0) {
 		nghttpw_aio *aio = op->aio;
 		ws_opq_remove(&c->sendq, 0);
-		nghttpw_aio_finish(aio, NGHTTPW_ESTATE);
+		nghttpw_aio_finish(aio, rv);
 	}
 	if (op != NULL) {
 		tx_data(c);
@@ -207,7 +232,15 @@ ws_tx_cb(void *arg)
 	ws_op   *op;
 
 	pthread_mutex_lock(&c->mtx);
-	if (rv != 0 || c->torn_down) {
+	/* A frame whose send was cancelled while it was written cannot be
+	 * withdrawn, even when the write ended before the abort came. */
+	if (rv != 0 || c->torn_down || (c->wr_what == WR_DATA && c->w_abort != 0)) {
+		if (c->wr_what == WR_DATA) {
+			/* The payload part of what the write moved counts. */
+			size_t moved = nghttpw_aio_count(c->tx_aio);
+			moved        = moved > c->wr_head ? moved - c->wr_head : 0;
+			c->w_count += moved < c->wr_payload ? moved : c->wr_payload;
+		}
 		c->wr_what = WR_NONE;
 		ws_teardown(c);
 		ws_cut_head_send(c);
