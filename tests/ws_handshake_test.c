@@ -31,9 +31,7 @@ Test(ws_handshake, bad_requests_get_400_and_other_versions_426)
 {
 	nghttpw_stream_listener *l;
 	int                      p, status;
-	nghttpw_stream          *s;
 	char                     head[512];
-	size_t                   n;
 
 	cr_assert_eq(ws_listen("/h", &l, &p), 0);
 	cr_assert_null(raw_open(p, "/nothere", "", &status));
@@ -43,73 +41,50 @@ Test(ws_handshake, bad_requests_get_400_and_other_versions_426)
 	cr_assert_eq(status, 426);
 
 	/* 426 says which version we speak. */
-	cr_assert_eq(tcp_dial(p, &s), 0);
-	snprintf(head, sizeof(head),
-	    "GET /h HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
-	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 12\r\n\r\n");
-	cr_assert_eq(send_all(s, head, strlen(head), NULL), 0);
-	memset(head, 0, sizeof(head));
-	{
-		nghttpw_iov iov = { head, sizeof(head) - 1 };
-		cr_assert_eq(sync_op(nghttpw_stream_recv, s, &iov, 1, 3000, &n), 0);
-	}
+	cr_assert_eq(raw_request(p,
+	                 "GET /h HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+	                 "Connection: upgrade\r\n"
+	                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	                 "Sec-WebSocket-Version: 12\r\n\r\n",
+	                 head, sizeof(head)), 0);
 	cr_assert_not_null(strstr(head, " 426 "), "%s", head);
 	cr_assert_not_null(strstr(head, "Sec-WebSocket-Version: 13"), "%s", head);
-	nghttpw_stream_free(s);
 
 	/* A key that is not 16 bytes of base64. */
-	cr_assert_eq(tcp_dial(p, &s), 0);
-	snprintf(head, sizeof(head),
-	    "GET /h HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
-	    "Sec-WebSocket-Key: c2hvcnQ=\r\nSec-WebSocket-Version: 13\r\n\r\n");
-	cr_assert_eq(send_all(s, head, strlen(head), NULL), 0);
-	memset(head, 0, sizeof(head));
-	{
-		nghttpw_iov iov = { head, sizeof(head) - 1 };
-		cr_assert_eq(sync_op(nghttpw_stream_recv, s, &iov, 1, 3000, &n), 0);
-	}
+	cr_assert_eq(raw_request(p,
+	                 "GET /h HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+	                 "Connection: upgrade\r\nSec-WebSocket-Key: c2hvcnQ=\r\n"
+	                 "Sec-WebSocket-Version: 13\r\n\r\n",
+	                 head, sizeof(head)), 0);
 	cr_assert_not_null(strstr(head, " 400 "), "%s", head);
-	nghttpw_stream_free(s);
 
 	/* Without Upgrade it is no WebSocket request. */
-	cr_assert_eq(tcp_dial(p, &s), 0);
-	snprintf(head, sizeof(head), "GET /h HTTP/1.1\r\nHost: x\r\n\r\n");
-	cr_assert_eq(send_all(s, head, strlen(head), NULL), 0);
-	memset(head, 0, sizeof(head));
-	{
-		nghttpw_iov iov = { head, sizeof(head) - 1 };
-		cr_assert_eq(sync_op(nghttpw_stream_recv, s, &iov, 1, 3000, &n), 0);
-	}
+	cr_assert_eq(raw_request(p,
+	                 "GET /h HTTP/1.1\r\nHost: x\r\n\r\n",
+	                 head, sizeof(head)), 0);
 	cr_assert_not_null(strstr(head, " 400 "), "%s", head);
-	nghttpw_stream_free(s);
 	nghttpw_stream_listener_free(l);
 }
 
 Test(ws_handshake, the_accept_value_is_rfc_6455s_example)
 {
 	nghttpw_stream_listener *l;
-	nghttpw_stream          *s;
 	int                      p;
-	char                     head[512] = { 0 };
-	size_t                   n;
+	char                     head[512];
 
 	cr_assert_eq(ws_listen("/h", &l, &p), 0);
-	cr_assert_eq(tcp_dial(p, &s), 0);
-	snprintf(head, sizeof(head),
-	    "GET /h HTTP/1.1\r\nHost: x\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\n"
-	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-	    "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n");
-	cr_assert_eq(send_all(s, head, strlen(head), NULL), 0);
-	memset(head, 0, sizeof(head));
-	{
-		nghttpw_iov iov = { head, sizeof(head) - 1 };
-		cr_assert_eq(sync_op(nghttpw_stream_recv, s, &iov, 1, 3000, &n), 0);
-	}
+	cr_assert_eq(raw_request(p,
+	                 "GET /h HTTP/1.1\r\nHost: x\r\nUpgrade: WebSocket\r\n"
+	                 "Connection: keep-alive, Upgrade\r\n"
+	                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	                 "Sec-WebSocket-Version: 13\r\n"
+	                 "Sec-WebSocket-Extensions: permessage-deflate; "
+	                 "client_max_window_bits\r\n\r\n",
+	                 head, sizeof(head)), 0);
 	cr_assert_not_null(strstr(head, "HTTP/1.1 101 "), "%s", head);
 	cr_assert_not_null(strstr(head, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"), "%s", head);
 	/* The deflate offer is refused by leaving it out. */
 	cr_assert_null(strstr(head, "Extensions"), "%s", head);
-	nghttpw_stream_free(s);
 	nghttpw_stream_listener_free(l);
 }
 

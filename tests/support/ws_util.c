@@ -182,6 +182,26 @@ raw_open(int port, const char *path, const char *extra, int *statusp)
 }
 
 int
+raw_request(int port, const char *request, char *out, size_t cap)
+{
+	nghttpw_stream *s;
+	nghttpw_iov     iov = { out, cap - 1 };
+	size_t          n   = 0;
+	int             rv;
+
+	memset(out, 0, cap);
+	if (tcp_dial(port, &s) != 0) {
+		return (-1);
+	}
+	rv = send_all(s, request, strlen(request), NULL) == 0 &&
+	        sync_op(nghttpw_stream_recv, s, &iov, 1, 3000, &n) == 0 && n > 0
+	    ? 0
+	    : -1;
+	nghttpw_stream_free(s);
+	return (rv);
+}
+
+int
 raw_bytes(nghttpw_stream *s, const void *p, size_t len)
 {
 	return (send_all(s, p, len, NULL));

@@ -43,6 +43,11 @@ void ws_echo_stop(ws_echo *e);
 nghttpw_stream *raw_open(int port, const char *path, const char *extra,
     int *statusp);
 
+/* Sends request (a whole HTTP request head) on a new TCP connection to
+ * port and reads what comes back within 3 s into out (NUL-terminated):
+ * 0, or -1 when nothing came. */
+int raw_request(int port, const char *request, char *out, size_t cap);
+
 /* Sends one frame as given (first byte b0: FIN, RSV and opcode), with
  * the payload masked by a fixed key when masked. */
 int raw_frame(nghttpw_stream *s, uint8_t b0, bool masked, const void *p,
