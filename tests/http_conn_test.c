@@ -720,12 +720,13 @@ Test(http_conn, stress_read_req_cancel_timeout, .timeout = 120)
 	atomic_int         calls = 0;
 	unsigned           seed  = 17;
 	int                next  = 0, sent = 0;
+	/* The callback's argument lives as long as the aio (a compound
+	 * literal inside the assertion would end with its statement). */
+	probe p = { 0 };
 
 	conn_pair(&c, &peer);
 	nghttpw_http_req_alloc(&req, NULL);
-	cr_assert_eq(nghttpw_aio_alloc(&aio, (void (*)(void *)) probe_cb,
-	                 &(probe) { 0 }),
-	    0);
+	cr_assert_eq(nghttpw_aio_alloc(&aio, (void (*)(void *)) probe_cb, &p), 0);
 	for (int i = 0; i < 3000; i++) {
 		if (rand_r(&seed) % 2 && sent < 2000) {
 			char line[64];
