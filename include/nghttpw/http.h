@@ -204,7 +204,6 @@ NGHTTPW_DECL void *nghttpw_http_handler_get_data(nghttpw_http_handler *h);
  * URL twice gives the same server.
  */
 typedef struct nghttpw_http_server nghttpw_http_server;
-typedef struct nghttpw_tls_config  nghttpw_tls_config; /* see tls.h */
 
 NGHTTPW_DECL int nghttpw_http_server_hold(nghttpw_http_server **sp, const nghttpw_url *url);
 NGHTTPW_DECL void nghttpw_http_server_release(nghttpw_http_server *s);

@@ -27,6 +27,7 @@ extern "C" {
 #define NGHTTPW_MAJOR_VERSION 0
 #define NGHTTPW_MINOR_VERSION 1
 #define NGHTTPW_PATCH_VERSION 0
+#define NGHTTPW_RELEASE_SUFFIX "" /* e.g. "pre" before a release */
 
 /* Error codes.  The numbers match nng's so that code comparing them keeps
  * working.  NGHTTPW_ESYSERR is OR'ed with the errno that caused it. */
@@ -360,8 +361,18 @@ NGHTTPW_DECL int nghttpw_stream_listener_set_ptr(
 NGHTTPW_DECL int nghttpw_stream_listener_set_addr(
     nghttpw_stream_listener *, const char *, const nghttpw_sockaddr *);
 
-/* Strings the library returns are freed with this. */
-NGHTTPW_DECL void nghttpw_strfree(char *);
+/* TLS configurations (see tls.h), declared here once so that http.h and
+ * tls.h may both be included by C99 programs, which allow one typedef of
+ * a name only. */
+typedef struct nghttpw_tls_config nghttpw_tls_config;
+
+/* Memory and strings handed between the library and its callers (nng's
+ * nng_alloc and friends), and the library's version, "0.1.0" say. */
+NGHTTPW_DECL void       *nghttpw_alloc(size_t);
+NGHTTPW_DECL void        nghttpw_free(void *, size_t);
+NGHTTPW_DECL char       *nghttpw_strdup(const char *);
+NGHTTPW_DECL void        nghttpw_strfree(char *);
+NGHTTPW_DECL const char *nghttpw_version(void);
 
 #ifdef __cplusplus
 }

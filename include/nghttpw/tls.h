@@ -14,7 +14,6 @@
 extern "C" {
 #endif
 
-typedef struct nghttpw_tls_config nghttpw_tls_config;
 
 typedef enum nghttpw_tls_mode {
 	NGHTTPW_TLS_MODE_CLIENT = 0,
