@@ -104,12 +104,6 @@ nghttpw_stream_recv(nghttpw_stream *s, nghttpw_aio *aio)
 	}
 }
 
-void
-nghttpw_strfree(char *s)
-{
-	free(s);
-}
-
 /* Dialers and listeners pick their transport from the URL's scheme, in
  * the tables the transports registered. */
 
