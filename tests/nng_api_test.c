@@ -1,11 +1,13 @@
 /* nng's small helpers under their nghttpw names: memory handed between
- * library and program, strings, and the version. */
+ * library and program, strings, the version, and addresses as text. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
 
 #include "nghttpw/nghttpw.h"
+#include "support/pairs.h"
 
 Test(nng_api, alloc_and_free)
 {
@@ -37,4 +39,48 @@ Test(nng_api, version_matches_the_header)
 	snprintf(want, sizeof(want), "%d.%d.%d%s", NGHTTPW_MAJOR_VERSION,
 	    NGHTTPW_MINOR_VERSION, NGHTTPW_PATCH_VERSION, NGHTTPW_RELEASE_SUFFIX);
 	cr_assert_str_eq(nghttpw_version(), want);
+}
+
+Test(nng_api, addresses_as_text)
+{
+	nghttpw_sockaddr sa = { 0 };
+	char             buf[NGHTTPW_MAXADDRSTRLEN];
+	char             small[6];
+
+	sa.s_in.sa_family = NGHTTPW_AF_INET;
+	sa.s_in.sa_port   = htons(8080);
+	sa.s_in.sa_addr   = htonl(0x7f000001);
+	cr_assert_eq(nghttpw_str_sockaddr(&sa, buf, sizeof(buf)), buf);
+	cr_assert_str_eq(buf, "127.0.0.1:8080");
+	/* Cut short, but a string still. */
+	cr_assert_str_eq(nghttpw_str_sockaddr(&sa, small, sizeof(small)), "127.0");
+
+	memset(&sa, 0, sizeof(sa));
+	sa.s_in6.sa_family   = NGHTTPW_AF_INET6;
+	sa.s_in6.sa_port     = htons(443);
+	sa.s_in6.sa_addr[15] = 1;
+	cr_assert_str_eq(nghttpw_str_sockaddr(&sa, buf, sizeof(buf)), "[::1]:443");
+	sa.s_in6.sa_addr[0] = 0xfe;
+	sa.s_in6.sa_addr[1] = 0x80;
+	sa.s_in6.sa_scope   = 2;
+	cr_assert_str_eq(nghttpw_str_sockaddr(&sa, buf, sizeof(buf)), "[fe80::1%2]:443");
+
+	sa.s_family = NGHTTPW_AF_UNSPEC;
+	cr_assert_str_eq(nghttpw_str_sockaddr(&sa, buf, sizeof(buf)), "unknown");
+	cr_assert_str_eq(nghttpw_str_sockaddr(NULL, buf, sizeof(buf)), "unknown");
+}
+
+/* What a stream says of its peer reads as a person expects. */
+Test(nng_api, a_tcp_streams_peer_as_text)
+{
+	nghttpw_stream  *a, *b;
+	nghttpw_sockaddr sa;
+	char             buf[NGHTTPW_MAXADDRSTRLEN];
+
+	cr_assert_eq(tcp_pair("127.0.0.1", &a, &b), 0);
+	cr_assert_eq(nghttpw_stream_get_addr(a, NGHTTPW_OPT_REMADDR, &sa), 0);
+	nghttpw_str_sockaddr(&sa, buf, sizeof(buf));
+	cr_assert_eq(strncmp(buf, "127.0.0.1:", 10), 0, "%s", buf);
+	nghttpw_stream_free(a);
+	nghttpw_stream_free(b);
 }

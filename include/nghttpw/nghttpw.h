@@ -172,6 +172,14 @@ typedef union nghttpw_sockaddr {
 	nghttpw_sockaddr_in6 s_in6;
 } nghttpw_sockaddr;
 
+/* An address as text ("127.0.0.1:80", "[::1]:80"), in buf of bufsz
+ * bytes (truncated if it must be); buf is returned, or "unknown" for an
+ * address of no known family.  NGHTTPW_MAXADDRSTRLEN bytes always do. */
+#define NGHTTPW_MAXADDRLEN 128
+#define NGHTTPW_MAXADDRSTRLEN (NGHTTPW_MAXADDRLEN + 16)
+NGHTTPW_DECL const char *nghttpw_str_sockaddr(
+    const nghttpw_sockaddr *sa, char *buf, size_t bufsz);
+
 /* Option names, as nng spells them. */
 #define NGHTTPW_OPT_URL "url"
 #define NGHTTPW_OPT_LOCADDR "local-address"
