@@ -659,8 +659,7 @@ Test(stream, closed_dialer_refuses)
 
 Test(stream, bad_addresses)
 {
-	nghttpw_stream_dialer   *d;
-	nghttpw_stream_listener *l;
+	nghttpw_stream_dialer *d;
 
 	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, "tcp://127.0.0.1"),
 	    NGHTTPW_EADDRINVAL);
@@ -669,10 +668,22 @@ Test(stream, bad_addresses)
 	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, "nope://x:1"),
 	    NGHTTPW_EINVAL);
 	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, NULL), NGHTTPW_EINVAL);
-	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "tcp://127.0.0.1"),
-	    NGHTTPW_EADDRINVAL);
 	cr_assert_eq(nghttpw_stream_listener_alloc(NULL, "tcp://127.0.0.1:0"),
 	    NGHTTPW_EINVAL);
+}
+
+/* A listener URL without a port listens on one the system picks, as
+ * nng's do. */
+Test(stream, a_listener_without_a_port_gets_one)
+{
+	nghttpw_stream_listener *l;
+	int                      port = 0;
+
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "tcp://127.0.0.1"), 0);
+	cr_assert_eq(nghttpw_stream_listener_listen(l), 0);
+	cr_assert_eq(nghttpw_stream_listener_get_int(l, NGHTTPW_OPT_TCP_BOUND_PORT, &port), 0);
+	cr_assert_gt(port, 0);
+	nghttpw_stream_listener_free(l);
 }
 
 Test(stream, address_in_use)

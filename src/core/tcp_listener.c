@@ -280,10 +280,10 @@ tcp_listener_alloc(nghttpw_stream_listener *sl, const nghttpw_url *url)
 {
 	tcp_listener *l;
 	int           rv = 0;
+	/* No port is port 0, one the system picks (as in nng). */
+	const char *port = url->u_port != NULL && url->u_port[0] != '\0' ? url->u_port
+	                                                                 : "0";
 
-	if (url->u_port == NULL || url->u_port[0] == '\0') {
-		return (NGHTTPW_EADDRINVAL);
-	}
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
@@ -294,7 +294,7 @@ tcp_listener_alloc(nghttpw_stream_listener *sl, const nghttpw_url *url)
 	if ((l->url = strdup(url->u_rawurl)) == NULL ||
 	    (l->host = strdup(url->u_hostname != NULL ? url->u_hostname : "")) ==
 	        NULL ||
-	    (l->port = strdup(url->u_port)) == NULL) {
+	    (l->port = strdup(port)) == NULL) {
 		free(l->url);
 		free(l->host);
 		free(l);
