@@ -59,7 +59,8 @@ ws_opq_find(const opq *q, nghttpw_aio *aio, size_t *ip)
 	return (false);
 }
 
-void
+/* Fails every operation of q with rv. */
+static void
 ws_opq_fail_all(opq *q, int rv)
 {
 	while (q->n > 0) {

@@ -130,7 +130,6 @@ int    ws_opq_push(opq *q, const ws_op *op);
 ws_op *ws_opq_head(opq *q);
 void   ws_opq_remove(opq *q, size_t i);
 bool   ws_opq_find(const opq *q, nghttpw_aio *aio, size_t *ip);
-void   ws_opq_fail_all(opq *q, int rv);
 
 /* A cursor (entry, offset) into an aio's iov. */
 size_t   ws_iov_space(nghttpw_aio *aio, unsigned idx, size_t off);

@@ -103,6 +103,26 @@ dial_cancel(nghttpw_aio *aio, void *arg, int rv)
 	pthread_mutex_unlock(&d->mtx);
 }
 
+/* The upgrade request of a dial: the URL's target, the upgrade fields,
+ * the dialer's extra fields and subprotocols. */
+static int
+dial_request(ws_dialer *d, ws_dial *r)
+{
+	int rv;
+
+	if ((rv = nghttpw_http_req_alloc(&r->req, d->url)) != 0 ||
+	    (rv = nghttpw_http_res_alloc(&r->res)) != 0 ||
+	    (rv = ws_prepare_request(r->req)) != 0 ||
+	    (rv = ws_headers_apply_req(d->ep.headers, r->req)) != 0) {
+		return (rv);
+	}
+	if (d->ep.proto != NULL) {
+		rv = nghttpw_http_req_set_header(
+		    r->req, "Sec-WebSocket-Protocol", d->ep.proto);
+	}
+	return (rv);
+}
+
 static void
 dial_cb(void *arg)
 {
@@ -121,15 +141,8 @@ dial_cb(void *arg)
 	if (rv == 0 && (r->user == NULL || d->closed)) {
 		rv = r->user == NULL ? NGHTTPW_ECANCELED : NGHTTPW_ECLOSED;
 	}
-	if (rv == 0 &&
-	    ((rv = nghttpw_http_req_alloc(&r->req, d->url)) != 0 ||
-	        (rv = nghttpw_http_res_alloc(&r->res)) != 0 ||
-	        (rv = ws_prepare_request(r->req)) != 0 ||
-	        (rv = ws_headers_apply_req(d->ep.headers, r->req)) != 0 ||
-	        (d->ep.proto != NULL &&
-	            (rv = nghttpw_http_req_set_header(
-	                 r->req, "Sec-WebSocket-Protocol", d->ep.proto)) != 0))) {
-		/* falls through to the end below */
+	if (rv == 0) {
+		rv = dial_request(d, r);
 	}
 	if (rv != 0) {
 		if (conn != NULL) {

@@ -58,7 +58,8 @@ ws_random(void *buf, size_t len)
 
 /* ------------------------------------------------------------ tokens */
 
-bool
+/* Whether token is in the comma-separated list (case-insensitive). */
+static bool
 ws_list_has(const char *list, const char *token, size_t token_len)
 {
 	const char *p = list;
@@ -273,7 +274,9 @@ ws_prepare_request(nghttpw_http_req *req)
 	return (0);
 }
 
-int
+/* A response checked against the request it answers: 0, or the error
+ * the dial reports. */
+static int
 ws_check_response(nghttpw_http_req *req, nghttpw_http_res *res)
 {
 	char        accept[WS_ACCEPT_LEN + 1];
@@ -339,7 +342,8 @@ header_block(nhw_http_msg *msg)
 	return (s);
 }
 
-int
+/* What a stream keeps of its handshake, for its options. */
+static int
 ws_handshake_info_init(
     ws_handshake_info *hi, nghttpw_http_req *req, nghttpw_http_res *res)
 {

@@ -77,8 +77,6 @@ typedef struct ws_handshake_info {
 } ws_handshake_info;
 
 void ws_handshake_info_fini(ws_handshake_info *hi);
-int  ws_handshake_info_init(ws_handshake_info *hi, nghttpw_http_req *req,
-     nghttpw_http_res *res);
 
 /* Makes the WebSocket stream over conn once the handshake is over; the
  * stream then owns conn and hi's strings (also on failure). */
@@ -111,17 +109,12 @@ int ws_error_response(nghttpw_http_res *res, uint16_t status);
 void ws_handshake_start(nghttpw_http_conn *conn, nghttpw_http_req *req,
     nghttpw_http_res *res, nghttpw_aio *aio, bool server, const ws_settings *set);
 
-/* Client side: adds the upgrade fields (a fresh key) to req; checks a
- * response against that request: 0, or the error a dial reports. */
+/* Client side: adds the upgrade fields (a fresh key) to req. */
 int ws_prepare_request(nghttpw_http_req *req);
-int ws_check_response(nghttpw_http_req *req, nghttpw_http_res *res);
 
 /* Fills buf with bytes no peer can predict (RFC 6455 10.3: masks and
  * keys), from the kernel's generator through a per-thread pool. */
 void ws_random(void *buf, size_t len);
-
-/* Whether token is in the comma-separated list (case-insensitive). */
-bool ws_list_has(const char *list, const char *token, size_t token_len);
 
 /* The schemes the WebSocket layer serves, for the library's top level. */
 extern const stream_scheme ws_schemes[];
