@@ -9,7 +9,7 @@
 set -eu
 server=${1:?usage: run.sh SERVER CLIENT [PORT]}
 client=${2:?usage: run.sh SERVER CLIENT [PORT]}
-port=${3:-$((20000 + $$ % 20000))}
+port=${3:-$((10000 + $$ % 20000))}
 tmp=$(mktemp -d)
 server_pid=
 cleanup() {
@@ -20,18 +20,32 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The server serves one client, then exits.
-"$server" "$port" 1 > "$tmp/server.out" 2>&1 &
-server_pid=$!
-i=0
-until grep -q '^echo_server: listening' "$tmp/server.out"; do
-	i=$((i + 1))
-	if [ $i -gt 50 ] || ! kill -0 "$server_pid" 2>/dev/null; then
+# The server serves one client, then exits.  The port is one the caller
+# gives, or one below the kernel's ephemeral range; a port in use (by
+# another test, say) is given up for the next, five times at most.
+start_server() {
+	"$server" "$port" 1 > "$tmp/server.out" 2>&1 &
+	server_pid=$!
+	i=0
+	until grep -q '^echo_server: listening' "$tmp/server.out"; do
+		i=$((i + 1))
+		if [ $i -gt 50 ] || ! kill -0 "$server_pid" 2>/dev/null; then
+			wait "$server_pid" 2>/dev/null || true
+			server_pid=
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+tries=0
+until start_server; do
+	tries=$((tries + 1))
+	if [ $tries -ge 5 ] || ! grep -q 'Address already in use' "$tmp/server.out"; then
 		cat "$tmp/server.out" >&2
 		echo "run.sh: the server did not start" >&2
 		exit 1
 	fi
-	sleep 0.1
+	port=$((port + 1))
 done
 
 status=0
