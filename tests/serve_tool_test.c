@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "support/programs.h"
+#include "support/tls_certs.h"
 
 static char serve_path[PATH_MAX];
 
@@ -370,6 +371,11 @@ Test(serve_tool, bad_arguments_exit_2)
 	expect_usage_error((const char *[]) { "--cert", file, dir, NULL }, "cert alone");
 	expect_usage_error((const char *[]) { "--listen", "https://127.0.0.1:0", dir, NULL },
 	    "https without cert");
+	expect_usage_error((const char *[]) { "--tls-handshake-timeout", "100", dir, NULL },
+	    "handshake timeout without https");
+	expect_usage_error((const char *[]) { "--cert", file, "--key", file,
+	                       "--tls-handshake-timeout", "0", dir, NULL },
+	    "handshake timeout 0");
 	expect_usage_error((const char *[]) { missing, NULL }, "missing dir");
 	expect_usage_error((const char *[]) { file, NULL }, "file as dir");
 	expect_usage_error((const char *[]) { dir, dir, NULL }, "two dirs");
@@ -431,3 +437,71 @@ Test(serve_tool, lists_a_directory_without_index)
 	cr_assert_eq(kill(c.pid, SIGTERM), 0);
 	cr_expect_eq(wait_exit(&c, 20000), 0, "exit status after SIGTERM");
 }
+
+#ifdef NGHTTPW_HAVE_TLS
+/* Clients that connect and say nothing, or half a ClientHello, neither
+ * delay curl nor stay past --tls-handshake-timeout. */
+Test(serve_tool, https_idle_sockets_do_not_stall_curl)
+{
+	const tls_test_certs *certs = tls_test_certs_get();
+	enum { NIDLE = 400 };
+	static const unsigned char half_hello[40] = { 22, 3, 1, 2, 0, 1 };
+	char        cert[PATH_MAX + 16], key[PATH_MAX + 16], ca[PATH_MAX + 16];
+	char        curl[PATH_MAX], cmd[PATH_MAX * 3], line[512], out[256] = "";
+	const char *p;
+	int         fds[NIDLE], port;
+	child       c;
+	FILE       *f;
+	struct timespec t0, t1;
+	long        ms;
+
+	need_tool();
+	if (!program_in_path("curl", curl, sizeof(curl))) {
+		cr_skip_test("curl is not installed");
+	}
+	cr_assert_not_null(certs);
+	cr_assert_eq(tls_test_write_file(dir, "cert.pem", certs->server_cert, NULL), 0);
+	cr_assert_eq(tls_test_write_file(dir, "key.pem", certs->server_key, NULL), 0);
+	cr_assert_eq(tls_test_write_file(dir, "ca.pem", certs->ca_cert, NULL), 0);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	c = spawn((const char *[]) { "--listen", "https://127.0.0.1:0", "--cert", cert,
+	    "--key", key, "--tls-handshake-timeout", "1500", "-q", dir, NULL });
+	cr_assert(read_line(c.out, line, sizeof(line), 10000), "no start line");
+	cr_assert_not_null(p = strstr(line, "https://127.0.0.1:"), "%s", line);
+	port = atoi(p + strlen("https://127.0.0.1:"));
+
+	for (int i = 0; i < NIDLE; i++) {
+		fds[i] = connect_to(port);
+		if (i % 2 == 1) {
+			send_text(fds[i], (const char *) half_hello);
+			cr_assert_eq(send(fds[i], half_hello + 6, sizeof(half_hello) - 6,
+			                 MSG_NOSIGNAL),
+			    (ssize_t) sizeof(half_hello) - 6);
+		}
+	}
+	usleep(200 * 1000); /* taken in by the server */
+	snprintf(cmd, sizeof(cmd), "%s -sS --max-time 5 --cacert %s https://127.0.0.1:%d/hello.txt",
+	    curl, ca, port);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_not_null(f = popen(cmd, "r"));
+	(void) fread(out, 1, sizeof(out) - 1, f);
+	cr_assert_eq(pclose(f), 0, "curl failed behind %d idle sockets", NIDLE);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	cr_expect_str_eq(out, HELLO);
+	cr_expect_lt(ms, 1000, "curl took %ld ms behind %d idle sockets", ms, NIDLE);
+
+	/* Past the timeout every idle socket has been closed. */
+	for (int i = 0; i < NIDLE; i++) {
+		struct pollfd pfd = { fds[i], POLLIN, 0 };
+		char          b;
+		cr_assert_eq(poll(&pfd, 1, 5000), 1, "socket %d still open", i);
+		cr_assert_leq(recv(fds[i], &b, 1, 0), 0, "socket %d got data", i);
+		close(fds[i]);
+	}
+	cr_assert_eq(kill(c.pid, SIGTERM), 0);
+	cr_expect_eq(wait_exit(&c, 20000), 0, "exit status after SIGTERM");
+}
+#endif

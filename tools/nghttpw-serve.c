@@ -45,7 +45,7 @@
 #define WS_CLOSE_MS 3000       /* for the closing handshakes at the end */
 
 /* Long options without a short form. */
-enum { OPT_NO_LISTING = 256, OPT_WS_ECHO };
+enum { OPT_NO_LISTING = 256, OPT_WS_ECHO, OPT_TLS_HS_TIMEOUT };
 
 static void
 usage(FILE *f)
@@ -63,6 +63,9 @@ usage(FILE *f)
 	    "                     picks a free port; a path mounts DIR there\n"
 	    "  -c, --cert FILE    certificate chain (PEM) for https\n"
 	    "  -k, --key FILE     private key (PEM) for https\n"
+	    "      --tls-handshake-timeout MS\n"
+	    "                     time a client has for its TLS handshake\n"
+	    "                     (default 5000)\n"
 	    "  -t, --threads N    I/O threads (default: one per CPU)\n"
 	    "      --no-listing   404 for a directory without index.html,\n"
 	    "                     instead of a list of its entries\n"
@@ -142,6 +145,7 @@ struct options {
 	const char *dir;
 	const char *ws_echo; /* the endpoint's path, or NULL */
 	long        threads; /* 0: the library's default */
+	long        tls_hs_ms; /* 0: the library's default */
 	bool        quiet;
 	bool        no_listing;
 };
@@ -157,6 +161,8 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "no-listing", no_argument, NULL, OPT_NO_LISTING },
 		{ "ws-echo", required_argument, NULL, OPT_WS_ECHO },
+		{ "tls-handshake-timeout", required_argument, NULL,
+		    OPT_TLS_HS_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -197,6 +203,16 @@ parse_args(int argc, char **argv, struct options *o)
 			}
 			o->ws_echo = optarg;
 			break;
+		case OPT_TLS_HS_TIMEOUT:
+			errno        = 0;
+			o->tls_hs_ms = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    o->tls_hs_ms < 1 || o->tls_hs_ms > INT32_MAX) {
+				bad_usage("--tls-handshake-timeout: '%s' is not a "
+				          "number of milliseconds",
+				    optarg);
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -216,6 +232,9 @@ parse_args(int argc, char **argv, struct options *o)
 	o->dir = (optind < argc) ? argv[optind] : ".";
 	if ((o->cert == NULL) != (o->key == NULL)) {
 		bad_usage("--cert and --key go together");
+	}
+	if (o->tls_hs_ms != 0 && o->cert == NULL) {
+		bad_usage("--tls-handshake-timeout needs --cert and --key");
 	}
 	if (o->listen == NULL) {
 		o->listen = (o->cert != NULL) ? DEFAULT_HTTPS : DEFAULT_HTTP;
@@ -555,6 +574,12 @@ main(int argc, char **argv)
 	}
 	if (tls != NULL && (rv = nghttpw_http_server_set_tls(srv, tls)) != 0) {
 		fail("TLS", NULL, rv);
+		goto out;
+	}
+	if (o.tls_hs_ms != 0 &&
+	    (rv = nghttpw_http_server_set_tls_handshake_timeout(
+	         srv, (nghttpw_duration) o.tls_hs_ms)) != 0) {
+		fail("TLS handshake timeout", NULL, rv);
 		goto out;
 	}
 	if (!o.quiet && (rv = nghttpw_http_server_set_log(srv, access_log, NULL)) != 0) {

@@ -224,6 +224,7 @@ NGHTTPW_DECL int nghttpw_http_hijack(nghttpw_http_conn *conn);
 NGHTTPW_DECL int nghttpw_http_server_set_idle_timeout(nghttpw_http_server *s, nghttpw_duration ms);
 NGHTTPW_DECL int nghttpw_http_server_set_request_timeout(nghttpw_http_server *s, nghttpw_duration ms);
 NGHTTPW_DECL int nghttpw_http_server_set_stop_timeout(nghttpw_http_server *s, nghttpw_duration ms);
+NGHTTPW_DECL int nghttpw_http_server_set_tls_handshake_timeout(nghttpw_http_server *s, nghttpw_duration ms);
 NGHTTPW_DECL int nghttpw_http_server_set_log(nghttpw_http_server *s, void (*fn)(void *arg, nghttpw_http_req *req, nghttpw_http_res *res, const nghttpw_sockaddr *peer, uint64_t body_bytes), void *arg);
 
 /*

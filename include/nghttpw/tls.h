@@ -38,6 +38,9 @@ typedef enum nghttpw_tls_version {
 #define NGHTTPW_OPT_TLS_CONFIG "tls-config"
 /* On listeners (bool, beyond nng): report failed handshakes to accept. */
 #define NGHTTPW_OPT_TLS_HANDSHAKE_ERRORS "tls-handshake-errors"
+/* On listeners (milliseconds, beyond nng; default 5000): the time a new
+ * connection has to send its ClientHello and finish its handshake. */
+#define NGHTTPW_OPT_TLS_HANDSHAKE_TIMEOUT "tls-handshake-timeout"
 /* On TLS streams (read-only): */
 #define NGHTTPW_OPT_TLS_VERIFIED "tls-verified"     /* bool */
 #define NGHTTPW_OPT_TLS_PEER_CN "tls-peer-cn"       /* string */

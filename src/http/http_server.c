@@ -48,6 +48,7 @@
 #define ACCEPT_RETRY_MS 100
 #define ALLOW_MAX 256
 #define OPT_TLS_CONFIG "tls-config"
+#define OPT_TLS_HANDSHAKE_TIMEOUT "tls-handshake-timeout"
 
 /* The server keeps a reference to its TLS configuration, to give it to
  * the listener that a restart makes. */
@@ -93,6 +94,7 @@ struct nghttpw_http_server {
 	nghttpw_duration         idle_ms;
 	nghttpw_duration         head_ms;
 	nghttpw_duration         stop_ms;
+	nghttpw_duration         tls_hs_ms; /* 0: the TLS listener's own */
 
 	/* Read by every request, changed rarely: under hlock. */
 	pthread_rwlock_t hlock;
@@ -1200,8 +1202,11 @@ listener_locked(nghttpw_http_server *s, nghttpw_stream_listener **lp)
 			return (rv);
 		}
 		if (s->tls != NULL &&
-		    (rv = nghttpw_stream_listener_set_ptr(
-		         s->listener, OPT_TLS_CONFIG, s->tls)) != 0) {
+		    ((rv = nghttpw_stream_listener_set_ptr(
+		          s->listener, OPT_TLS_CONFIG, s->tls)) != 0 ||
+		        (s->tls_hs_ms != 0 &&
+		            (rv = nghttpw_stream_listener_set_ms(s->listener,
+		                 OPT_TLS_HANDSHAKE_TIMEOUT, s->tls_hs_ms)) != 0))) {
 			nghttpw_stream_listener_free(s->listener);
 			s->listener = NULL;
 			return (rv);
@@ -1535,7 +1540,10 @@ nghttpw_http_server_set_tls(nghttpw_http_server *s, nghttpw_tls_config *cfg)
 	if (s->starts > 0 || s->stopping) {
 		rv = NGHTTPW_EBUSY;
 	} else if ((rv = listener_locked(s, &l)) == 0 &&
-	    (rv = nghttpw_stream_listener_set_ptr(l, OPT_TLS_CONFIG, cfg)) == 0) {
+	    (rv = nghttpw_stream_listener_set_ptr(l, OPT_TLS_CONFIG, cfg)) == 0 &&
+	    (s->tls_hs_ms == 0 ||
+	        (rv = nghttpw_stream_listener_set_ms(
+	             l, OPT_TLS_HANDSHAKE_TIMEOUT, s->tls_hs_ms)) == 0)) {
 		tls_cfg_hold(cfg);
 		if (s->tls != NULL) {
 			tls_cfg_free(s->tls);
@@ -1590,6 +1598,28 @@ nghttpw_http_server_set_request_timeout(
     nghttpw_http_server *s, nghttpw_duration ms)
 {
 	return (set_duration(s, s != NULL ? &s->head_ms : NULL, ms));
+}
+
+int
+nghttpw_http_server_set_tls_handshake_timeout(
+    nghttpw_http_server *s, nghttpw_duration ms)
+{
+	int rv = 0;
+
+	if (s == NULL || ms <= 0) {
+		return (NGHTTPW_EINVAL);
+	}
+	pthread_mutex_lock(&s->mtx);
+	/* A listener made without TLS takes it when TLS is set. */
+	if (s->tls != NULL && s->listener != NULL) {
+		rv = nghttpw_stream_listener_set_ms(
+		    s->listener, OPT_TLS_HANDSHAKE_TIMEOUT, ms);
+	}
+	if (rv == 0) {
+		s->tls_hs_ms = ms;
+	}
+	pthread_mutex_unlock(&s->mtx);
+	return (rv);
 }
 
 int

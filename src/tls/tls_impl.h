@@ -133,6 +133,10 @@ int tls_conn_alloc(tls_conn **, nghttpw_stream *lower, nghttpw_tls_config *,
     const char *host, const mbedtls_ssl_session *session, tls_hs_cb hs_cb,
     void *hs_arg);
 
+/* Gives the connection bytes already read from its lower stream (at most
+ * a record: its ClientHello), before the handshake starts. */
+void tls_conn_preload(tls_conn *, const void *buf, size_t len);
+
 /* Starts the handshake.  If it ends at once, returns true and sets *rv:
  * the caller then calls its hs_cb itself (it is not called). */
 bool tls_conn_start(tls_conn *, int *rv);

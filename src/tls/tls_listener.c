@@ -1,8 +1,17 @@
 /* TLS listeners: a TCP listener (made through the public API from the
  * tcp:// form of the URL) whose connections are handshaken before accept
- * hands them out.  While accepts wait, TCP connections are taken in and
- * handshaken side by side (up to TLS_MAX_HANDSHAKES), so one slow or
- * silent client holds up nobody; each handshake has TLS_HS_TIMEOUT_MS.
+ * hands them out.
+ *
+ * Admission is built so that clients who send nothing cannot starve the
+ * ones who do.  While accepts wait, TCP connections are taken in at once.
+ * A new connection first reads its ClientHello record, which costs only a
+ * small record and a receive; up to TLS_MAX_HELLOS may wait so, and a new
+ * arrival past that sheds the oldest.  Only a whole ClientHello gets one
+ * of the TLS_MAX_HANDSHAKES handshake slots (mbedTLS's state and
+ * buffers); when they are all taken, the oldest handshake is shed, since
+ * handshakes with live clients take milliseconds.  Both phases together
+ * have the listener's handshake timeout (NGHTTPW_OPT_TLS_HANDSHAKE_TIMEOUT).
+ *
  * A handshake that ends well goes to the oldest waiting accept, or waits
  * for the next one.  One that fails drops the connection and goes to the
  * configuration's log hook; only with NGHTTPW_OPT_TLS_HANDSHAKE_ERRORS set
@@ -18,8 +27,12 @@
 #include "core/stream.h"
 #include "tls/tls_impl.h"
 
+#define TLS_MAX_HELLOS 1024
 #define TLS_MAX_HANDSHAKES 64
-#define TLS_HS_TIMEOUT_MS 10000
+#define TLS_HS_TIMEOUT_DEFAULT_MS 5000
+#define TLS_RECORD_HEAD 5
+#define TLS_RECORD_MAX 16384 /* a record's plaintext, RFC 5246 6.2.1 */
+#define TLS_CONTENT_HANDSHAKE 22
 
 typedef struct tls_listener {
 	pthread_mutex_t          mtx;
@@ -31,27 +44,43 @@ typedef struct tls_listener {
 	nghttpw_aio            **waiting; /* the user's accepts, oldest first */
 	size_t                   nwaiting;
 	size_t                   cap_waiting;
+	list_node                hellos; /* oldest first, as handshakes */
+	unsigned                 nhellos;
 	list_node                handshakes;
 	unsigned                 nhandshakes;
 	tls_conn               **ready; /* handshaken, not yet accepted */
 	size_t                   nready;
+	size_t                   cap_ready;
+	nghttpw_duration         hs_ms;
 	bool                     listening;
 	bool                     closed;
 	bool                     report_errors;
 	unsigned                 refs; /* the user's, the TCP accept's, and
-	                                  one per handshake record */
+	                                  one per admission record */
 	task                     free_task;
 } tls_listener;
 
-/* One handshake in progress. */
+typedef enum {
+	LHS_HELLO,     /* reading the ClientHello: on l->hellos */
+	LHS_HANDSHAKE, /* on l->handshakes */
+	LHS_OVER,
+} lhs_phase;
+
+/* One connection being admitted. */
 typedef struct tls_lhs {
-	list_node     node;
-	tls_listener *l;
-	tls_conn     *conn;
-	nghttpw_aio  *timer;
-	unsigned      refs; /* the handshake's, the timer's */
-	bool          done;
-	struct tls_lhs *next_end; /* while a close ends it */
+	list_node       node;
+	tls_listener   *l;
+	lhs_phase       phase;
+	nghttpw_stream *tcp; /* until the handshake owns it */
+	nghttpw_aio    *rx;  /* reads the ClientHello */
+	unsigned char   head[TLS_RECORD_HEAD];
+	unsigned char  *hello; /* the whole first record, head included */
+	size_t          got;
+	size_t          want;
+	tls_conn       *conn;
+	nghttpw_aio    *timer;
+	unsigned        refs; /* the phase's, the timer's */
+	struct tls_lhs *next_end; /* while a close or a shed ends it */
 	task            free_task;
 } tls_lhs;
 
@@ -91,6 +120,7 @@ lhs_destroy(void *arg)
 	tls_lhs      *h = arg;
 	tls_listener *l = h->l;
 
+	nghttpw_aio_free(h->rx);
 	nghttpw_aio_free(h->timer);
 	free(h);
 	listener_release(l);
@@ -107,8 +137,34 @@ lhs_release_locked(tls_lhs *h)
 static void
 lhs_gone(tls_lhs *h)
 {
-	/* Maybe inside h->timer's callback: free after it. */
+	/* Maybe inside one of h's aio callbacks: free after it. */
 	tls_run_later(&h->free_task, lhs_destroy, h);
+}
+
+/* Takes h off the list of its phase, which is then over. */
+static void
+lhs_detach_locked(tls_lhs *h)
+{
+	tls_listener *l = h->l;
+
+	if (h->phase == LHS_HELLO) {
+		l->nhellos--;
+	} else if (h->phase == LHS_HANDSHAKE) {
+		l->nhandshakes--;
+	} else {
+		return;
+	}
+	list_remove(&h->node);
+	h->phase = LHS_OVER;
+}
+
+/* Ends the wait for h's ClientHello early; its receive's callback then
+ * drops the connection. */
+static void
+lhs_hello_stop_locked(tls_lhs *h, int rv)
+{
+	lhs_detach_locked(h);
+	nghttpw_aio_abort(h->rx, rv);
 }
 
 static nghttpw_aio *
@@ -125,19 +181,35 @@ listener_pop_waiting_locked(tls_listener *l)
 	return (aio);
 }
 
-/* Keeps a TCP accept going while someone waits and there is room. */
+/* Keeps a TCP accept going while someone waits.  Not bounded by the
+ * handshakes in progress: a new connection sheds an old one instead. */
 static void
 listener_kick_locked(tls_listener *l)
 {
-	if (!l->closed && l->listening && !l->acc_busy && l->nwaiting > 0 &&
-	    l->nhandshakes + l->nready < TLS_MAX_HANDSHAKES) {
+	if (!l->closed && l->listening && !l->acc_busy && l->nwaiting > 0) {
 		l->acc_busy = true;
 		l->refs++;
 		nghttpw_stream_listener_accept(l->tcp, l->acc);
 	}
 }
 
-/* A handshake ended. */
+static int
+listener_push_ready_locked(tls_listener *l, tls_conn *c)
+{
+	if (l->nready == l->cap_ready) {
+		size_t     cap = l->cap_ready * 2 + 8;
+		tls_conn **v   = realloc(l->ready, cap * sizeof(*v));
+		if (v == NULL) {
+			return (NGHTTPW_ENOMEM);
+		}
+		l->ready     = v;
+		l->cap_ready = cap;
+	}
+	l->ready[l->nready++] = c;
+	return (0);
+}
+
+/* A handshake ended; called once, by whoever owns its report. */
 static void
 lhs_end(tls_lhs *h, int rv)
 {
@@ -147,9 +219,7 @@ lhs_end(tls_lhs *h, int rv)
 	bool          gone;
 
 	pthread_mutex_lock(&l->mtx);
-	h->done = true;
-	list_remove(&h->node);
-	l->nhandshakes--;
+	lhs_detach_locked(h);
 	nghttpw_aio_abort(h->timer, NGHTTPW_ECANCELED);
 	if (l->closed) {
 		drop = h->conn;
@@ -157,10 +227,8 @@ lhs_end(tls_lhs *h, int rv)
 		if ((aio = listener_pop_waiting_locked(l)) != NULL) {
 			nghttpw_aio_set_output(aio, 0, tls_conn_stream(h->conn));
 			nghttpw_aio_finish(aio, 0);
-		} else {
-			/* Room was made for it: nready + nhandshakes is
-			 * bounded, and cap_ready is TLS_MAX_HANDSHAKES. */
-			l->ready[l->nready++] = h->conn;
+		} else if (listener_push_ready_locked(l, h->conn) != 0) {
+			drop = h->conn;
 		}
 	} else {
 		drop = h->conn;
@@ -186,6 +254,156 @@ lhs_hs_cb(void *arg, int rv)
 	lhs_end(arg, rv);
 }
 
+/* Makes room for one more handshake, shedding the oldest when the slots
+ * are full: it has had the longest to finish.  Returns the one shed (the
+ * caller ends it, unlocked), or NULL.  *full: no slot can be had, all
+ * being taken by connections waiting for accept. */
+static tls_lhs *
+listener_make_room_locked(tls_listener *l, bool *full)
+{
+	tls_lhs *oldest;
+
+	*full = false;
+	if (l->nhandshakes + l->nready < TLS_MAX_HANDSHAKES) {
+		return (NULL);
+	}
+	if (l->nhandshakes == 0) {
+		*full = true;
+		return (NULL);
+	}
+	oldest = LIST_ENTRY(l->handshakes.next, tls_lhs, node);
+	/* If it is ending already, its slot frees itself in a moment. */
+	return (tls_conn_abort(oldest->conn, NGHTTPW_ETIMEDOUT) ? oldest : NULL);
+}
+
+/* The ClientHello is in (or what came is no TLS, which mbedTLS is left
+ * to refuse): h gets a handshake slot.  False when it could not start;
+ * the caller then drops the connection.  *shed: a handshake to end with
+ * NGHTTPW_ETIMEDOUT, unlocked; *due and *hrv: as tls_conn_start's. */
+static bool
+lhs_start_handshake_locked(tls_lhs *h, tls_lhs **shed, bool *due, int *hrv)
+{
+	tls_listener        *l = h->l;
+	const unsigned char *bytes = h->hello != NULL ? h->hello : h->head;
+	size_t               len   = h->hello != NULL ? h->want : h->got;
+	bool                 full;
+
+	lhs_detach_locked(h);
+	*shed = listener_make_room_locked(l, &full);
+	if (full || tls_conn_alloc(&h->conn, h->tcp, l->cfg, NULL, NULL,
+	                lhs_hs_cb, h) != 0) {
+		return (false);
+	}
+	h->tcp = NULL; /* the connection's now */
+	tls_conn_preload(h->conn, bytes, len);
+	free(h->hello);
+	h->hello = NULL;
+	h->phase = LHS_HANDSHAKE;
+	list_append(&l->handshakes, &h->node);
+	l->nhandshakes++;
+	*due = tls_conn_start(h->conn, hrv);
+	return (true);
+}
+
+/* Reads the rest of the record head, or of the record. */
+static void
+lhs_hello_read(tls_lhs *h)
+{
+	nghttpw_iov iov;
+
+	if (h->got < TLS_RECORD_HEAD) {
+		iov.iov_buf = h->head + h->got;
+		iov.iov_len = TLS_RECORD_HEAD - h->got;
+	} else {
+		iov.iov_buf = h->hello + h->got;
+		iov.iov_len = h->want - h->got;
+	}
+	nghttpw_aio_set_iov(h->rx, 1, &iov);
+	nghttpw_stream_recv(h->tcp, h->rx);
+}
+
+/* Takes in what the last receive brought.  True when the ClientHello
+ * record is whole, or the head shows it is not one. */
+static bool
+lhs_hello_take(tls_lhs *h, size_t n, int *rv)
+{
+	size_t len;
+
+	*rv = 0;
+	h->got += n;
+	if (h->got < TLS_RECORD_HEAD) {
+		return (false);
+	}
+	if (h->hello == NULL) {
+		len = ((size_t) h->head[3] << 8) | h->head[4];
+		if (h->head[0] != TLS_CONTENT_HANDSHAKE || h->head[1] != 3 ||
+		    len == 0 || len > TLS_RECORD_MAX) {
+			return (true);
+		}
+		h->want = TLS_RECORD_HEAD + len;
+		if ((h->hello = malloc(h->want)) == NULL) {
+			*rv = NGHTTPW_ENOMEM;
+			return (false);
+		}
+		memcpy(h->hello, h->head, TLS_RECORD_HEAD);
+	}
+	return (h->got == h->want);
+}
+
+/* The ClientHello's receive ended. */
+static void
+lhs_rx_cb(void *arg)
+{
+	tls_lhs        *h    = arg;
+	tls_listener   *l    = h->l;
+	int             rv   = nghttpw_aio_result(h->rx);
+	nghttpw_stream *drop = NULL;
+	tls_lhs        *shed = NULL;
+	bool            due  = false;
+	bool            gone;
+	int             hrv = 0;
+
+	pthread_mutex_lock(&l->mtx);
+	if (h->phase != LHS_HELLO) {
+		/* Shed, timed out, or the listener closed. */
+		drop = h->tcp;
+	} else if (rv == 0 && !lhs_hello_take(h, nghttpw_aio_count(h->rx), &rv)) {
+		if (rv == 0) {
+			lhs_hello_read(h);
+			pthread_mutex_unlock(&l->mtx);
+			return;
+		}
+	} else if (rv == 0 && lhs_start_handshake_locked(h, &shed, &due, &hrv)) {
+		/* The phase's reference passes to the handshake. */
+		pthread_mutex_unlock(&l->mtx);
+		if (shed != NULL) {
+			lhs_end(shed, NGHTTPW_ETIMEDOUT);
+		}
+		if (due) {
+			lhs_end(h, hrv);
+		}
+		return;
+	}
+	if (drop == NULL) {
+		drop = h->tcp;
+		lhs_detach_locked(h);
+	}
+	h->tcp = NULL;
+	free(h->hello);
+	h->hello = NULL;
+	nghttpw_aio_abort(h->timer, NGHTTPW_ECANCELED);
+	gone = lhs_release_locked(h);
+	pthread_mutex_unlock(&l->mtx);
+	nghttpw_stream_free(drop);
+	if (shed != NULL) {
+		lhs_end(shed, NGHTTPW_ETIMEDOUT);
+	}
+	if (gone) {
+		lhs_gone(h);
+	}
+}
+
+/* The admission's deadline: the ClientHello and the handshake together. */
 static void
 lhs_timer_cb(void *arg)
 {
@@ -195,8 +413,12 @@ lhs_timer_cb(void *arg)
 	bool          gone;
 
 	pthread_mutex_lock(&l->mtx);
-	if (nghttpw_aio_result(h->timer) == 0 && !h->done) {
-		due = tls_conn_abort(h->conn, NGHTTPW_ETIMEDOUT);
+	if (nghttpw_aio_result(h->timer) == 0) {
+		if (h->phase == LHS_HELLO) {
+			lhs_hello_stop_locked(h, NGHTTPW_ETIMEDOUT);
+		} else if (h->phase == LHS_HANDSHAKE) {
+			due = tls_conn_abort(h->conn, NGHTTPW_ETIMEDOUT);
+		}
 	}
 	pthread_mutex_unlock(&l->mtx);
 	if (due) {
@@ -210,6 +432,42 @@ lhs_timer_cb(void *arg)
 	}
 }
 
+/* Starts the admission of a new TCP connection s, which it then owns.  A
+ * full table of connections waiting for their ClientHello sheds the
+ * oldest: the new arrival is as likely to be a live client as not, the
+ * oldest has had its chance. */
+static int
+lhs_start_locked(tls_listener *l, nghttpw_stream *s)
+{
+	tls_lhs *h;
+	int      rv;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		return (NGHTTPW_ENOMEM);
+	}
+	if ((rv = nghttpw_aio_alloc(&h->timer, lhs_timer_cb, h)) != 0 ||
+	    (rv = stream_aio_alloc(s, &h->rx, lhs_rx_cb, h)) != 0) {
+		nghttpw_aio_free(h->timer);
+		free(h);
+		return (rv);
+	}
+	if (l->nhellos >= TLS_MAX_HELLOS) {
+		lhs_hello_stop_locked(
+		    LIST_ENTRY(l->hellos.next, tls_lhs, node), NGHTTPW_ECONNSHUT);
+	}
+	h->l     = l;
+	h->tcp   = s;
+	h->phase = LHS_HELLO;
+	h->refs  = 2;
+	l->refs++; /* until h is gone */
+	list_append(&l->hellos, &h->node);
+	l->nhellos++;
+	nghttpw_aio_set_timeout(h->rx, NGHTTPW_DURATION_INFINITE);
+	nghttpw_sleep_aio(l->hs_ms, h->timer);
+	lhs_hello_read(h);
+	return (0);
+}
+
 /* The TCP accept ended. */
 static void
 listener_acc_cb(void *arg)
@@ -218,34 +476,13 @@ listener_acc_cb(void *arg)
 	int             rv = nghttpw_aio_result(l->acc);
 	nghttpw_stream *s  = nghttpw_aio_get_output(l->acc, 0);
 	nghttpw_aio    *aio;
-	tls_lhs        *h = NULL;
-	bool            due = false;
-	int             hrv = 0;
 
 	pthread_mutex_lock(&l->mtx);
 	l->acc_busy = false;
 	if (l->closed) {
 		rv = NGHTTPW_ECLOSED;
-	} else if (rv == 0) {
-		if ((h = calloc(1, sizeof(*h))) == NULL) {
-			rv = NGHTTPW_ENOMEM;
-		} else if ((rv = nghttpw_aio_alloc(&h->timer, lhs_timer_cb, h)) ==
-		        0 &&
-		    (rv = tls_conn_alloc(
-		         &h->conn, s, l->cfg, NULL, NULL, lhs_hs_cb, h)) == 0) {
-			s       = NULL; /* the connection's now */
-			h->l    = l;
-			h->refs = 2;
-			l->refs++; /* until h is gone */
-			list_append(&l->handshakes, &h->node);
-			l->nhandshakes++;
-			nghttpw_sleep_aio(TLS_HS_TIMEOUT_MS, h->timer);
-			due = tls_conn_start(h->conn, &hrv);
-		} else {
-			nghttpw_aio_free(h->timer);
-			free(h);
-			h = NULL;
-		}
+	} else if (rv == 0 && (rv = lhs_start_locked(l, s)) == 0) {
+		s = NULL;
 	}
 	if (rv != 0 && !l->closed && (aio = listener_pop_waiting_locked(l)) != NULL) {
 		nghttpw_aio_finish(aio, rv);
@@ -253,9 +490,6 @@ listener_acc_cb(void *arg)
 	listener_kick_locked(l);
 	pthread_mutex_unlock(&l->mtx);
 	nghttpw_stream_free(s);
-	if (due) {
-		lhs_end(h, hrv);
-	}
 	listener_release(l);
 }
 
@@ -365,6 +599,10 @@ tls_listener_close(void *arg)
 	while ((aio = listener_pop_waiting_locked(l)) != NULL) {
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
 	}
+	while (!list_empty(&l->hellos)) {
+		lhs_hello_stop_locked(
+		    LIST_ENTRY(l->hellos.next, tls_lhs, node), NGHTTPW_ECLOSED);
+	}
 	/* Handshakes whose report we take end here; the others are about
 	 * to report, and will see the listener closed. */
 	for (node = l->handshakes.next; node != &l->handshakes; node = node->next) {
@@ -374,10 +612,11 @@ tls_listener_close(void *arg)
 			ended       = h;
 		}
 	}
-	ready     = l->ready;
-	nready    = l->nready;
-	l->ready  = NULL;
-	l->nready = 0;
+	ready        = l->ready;
+	nready       = l->nready;
+	l->ready     = NULL;
+	l->nready    = 0;
+	l->cap_ready = 0;
 	pthread_mutex_unlock(&l->mtx);
 	nghttpw_stream_listener_close(l->tcp);
 	while (ended != NULL) {
@@ -418,6 +657,12 @@ tls_listener_get(void *arg, const char *name, void *buf, size_t *szp,
 		pthread_mutex_unlock(&l->mtx);
 		return (rv);
 	}
+	if (strcmp(name, NGHTTPW_OPT_TLS_HANDSHAKE_TIMEOUT) == 0) {
+		pthread_mutex_lock(&l->mtx);
+		rv = opt_out_ms(l->hs_ms, buf, szp, t);
+		pthread_mutex_unlock(&l->mtx);
+		return (rv);
+	}
 	if (strcmp(name, NGHTTPW_OPT_URL) == 0) {
 		return (opt_out_string(l->url, buf, szp, t));
 	}
@@ -441,6 +686,20 @@ tls_listener_set(void *arg, const char *name, const void *buf, size_t sz,
 		if ((rv = opt_in_bool(buf, sz, t, &b)) == 0) {
 			pthread_mutex_lock(&l->mtx);
 			l->report_errors = b;
+			pthread_mutex_unlock(&l->mtx);
+		}
+		return (rv);
+	}
+	if (strcmp(name, NGHTTPW_OPT_TLS_HANDSHAKE_TIMEOUT) == 0) {
+		nghttpw_duration ms;
+		if ((rv = opt_in_ms(buf, sz, t, &ms)) == 0) {
+			if (ms <= 0) {
+				/* Without a deadline, silent clients would
+				 * only ever leave by being shed. */
+				return (NGHTTPW_EINVAL);
+			}
+			pthread_mutex_lock(&l->mtx);
+			l->hs_ms = ms;
 			pthread_mutex_unlock(&l->mtx);
 		}
 		return (rv);
@@ -470,15 +729,12 @@ tls_listener_alloc(nghttpw_stream_listener *sl, const nghttpw_url *url)
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
-	if ((l->ready = calloc(TLS_MAX_HANDSHAKES, sizeof(*l->ready))) == NULL ||
-	    (l->url = strdup(url->u_rawurl)) == NULL) {
-		free(l->ready);
+	if ((l->url = strdup(url->u_rawurl)) == NULL) {
 		free(l);
 		return (NGHTTPW_ENOMEM);
 	}
 	if ((rv = tls_lower_url(url, &tcp_url)) != 0) {
 		free(l->url);
-		free(l->ready);
 		free(l);
 		return (rv);
 	}
@@ -489,13 +745,14 @@ tls_listener_alloc(nghttpw_stream_listener *sl, const nghttpw_url *url)
 	}
 	if (rv != 0) {
 		free(l->url);
-		free(l->ready);
 		free(l);
 		return (rv);
 	}
 	nghttpw_aio_set_timeout(l->acc, NGHTTPW_DURATION_INFINITE);
 	pthread_mutex_init(&l->mtx, NULL);
+	list_init(&l->hellos);
 	list_init(&l->handshakes);
+	l->hs_ms = TLS_HS_TIMEOUT_DEFAULT_MS;
 	l->refs = 1;
 	sl->ops = &tls_listener_ops;
 	sl->arg = l;

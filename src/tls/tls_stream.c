@@ -1214,6 +1214,15 @@ tls_conn_alloc(tls_conn **cp, nghttpw_stream *lower, nghttpw_tls_config *cfg,
 	return (0);
 }
 
+void
+tls_conn_preload(tls_conn *c, const void *buf, size_t len)
+{
+	/* The first receive is still to come: rxbuf is empty. */
+	memcpy(c->rxbuf, buf, len);
+	c->rx_off = 0;
+	c->rx_len = len;
+}
+
 bool
 tls_conn_start(tls_conn *c, int *rvp)
 {
