@@ -461,7 +461,8 @@ if prof:
     D.append("")
 
 if args.findings and os.path.exists(args.findings):
-    fd = readf(args.findings).rstrip()
+    # The WebSocket findings, after this mark, go to tools/bench/ws's section.
+    fd = readf(args.findings).split("// ws-findings", 1)[0].rstrip()
     m = re.search(r"^\s*([0-9,]+) \(100.0%\)\s+PROGRAM TOTALS", prof, re.M)
     pn = readf(os.path.join(args.work, "profile.n")).strip()
     ipr = (f"{int(m.group(1).replace(',', '')) / int(pn):,.0f}"
@@ -481,5 +482,11 @@ if args.findings and os.path.exists(args.findings):
     D.append(fd)
     D.append("")
 
+# tools/bench/ws writes its section between these marks: keep it.
+WS_BEGIN = "// BEGIN WebSocket section"
+WS_END = "// END WebSocket section"
+prev = readf(args.out)
+if WS_BEGIN in prev and WS_END in prev:
+    D.append(prev[prev.index(WS_BEGIN):prev.index(WS_END) + len(WS_END)])
 with open(args.out, "w") as f:
     f.write("\n".join(D) + "\n")
