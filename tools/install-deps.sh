@@ -30,7 +30,8 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # a node from elsewhere (e.g. one that bundles its own npm and conflicts
 # with Debian's npm package) is just as good.
 # chromium: a real browser, run headless by tests/ws_browser_test.c.
-packages=(clang libclang-rt-dev pkg-config libmbedtls-dev node-llhttp
+# zlib1g-dev: permessage-deflate on WebSockets.
+packages=(clang libclang-rt-dev pkg-config libmbedtls-dev node-llhttp zlib1g-dev
 	libcriterion-dev asciidoctor make binutils util-linux
 	openssl python3 curl ca-certificates valgrind
 	python3-websockets python3-autobahn libnng-dev chromium)

@@ -55,6 +55,22 @@ enum nghttpw_ws_status {
 #define NGHTTPW_OPT_WS_PING_INTERVAL "ws:ping-interval"
 #define NGHTTPW_OPT_WS_IDLE_TIMEOUT "ws:idle-timeout"
 
+/* permessage-deflate compression (RFC 7692), off by default.  On dialers
+ * and listeners; NGHTTPW_OPT_WS_DEFLATE on a stream (read-only) says
+ * whether it was agreed.  See nghttpw_ws(7). */
+#define NGHTTPW_OPT_WS_DEFLATE "ws:deflate"                     /* bool */
+#define NGHTTPW_OPT_WS_DEFLATE_LEVEL "ws:deflate-level"         /* int 0-9 */
+#define NGHTTPW_OPT_WS_DEFLATE_MEM_LEVEL "ws:deflate-mem-level" /* int 1-9 */
+#define NGHTTPW_OPT_WS_DEFLATE_THRESHOLD "ws:deflate-threshold" /* size */
+#define NGHTTPW_OPT_WS_DEFLATE_SERVER_NO_CONTEXT \
+	"ws:deflate-server-no-context-takeover" /* bool */
+#define NGHTTPW_OPT_WS_DEFLATE_CLIENT_NO_CONTEXT \
+	"ws:deflate-client-no-context-takeover" /* bool */
+#define NGHTTPW_OPT_WS_DEFLATE_SERVER_MAX_WINDOW \
+	"ws:deflate-server-max-window-bits" /* int 8-15 */
+#define NGHTTPW_OPT_WS_DEFLATE_CLIENT_MAX_WINDOW \
+	"ws:deflate-client-max-window-bits" /* int 8-15 */
+
 /* Handshakes over a connection of the caller's (any stream).  The new
  * WebSocket stream owns conn from then on, and is aio output 0. */
 NGHTTPW_DECL int nghttpw_ws_upgrade(nghttpw_http_conn *conn,

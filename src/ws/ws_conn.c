@@ -91,6 +91,9 @@ conn_destroy(void *arg)
 	free(c->rbuf);
 	free(c->wbuf);
 	free(c->wiov);
+	free(c->zbuf);
+	ws_pmd_deflater_free(&c->zout);
+	ws_pmd_inflater_free(&c->zin);
 	ws_handshake_info_fini(&c->hi);
 	pthread_mutex_destroy(&c->mtx);
 	free(c);
@@ -541,6 +544,8 @@ ws_s_get(void *arg, const char *name, void *buf, size_t *szp, nghttpw_type t)
 		rv = opt_out_int(c->peer_code, buf, szp, t);
 	} else if (strcmp(name, NGHTTPW_OPT_WS_CLOSE_REASON) == 0) {
 		rv = opt_out_string(c->peer_reason, buf, szp, t);
+	} else if (strcmp(name, NGHTTPW_OPT_WS_DEFLATE) == 0) {
+		rv = opt_out_bool(c->hi.pmd.on, buf, szp, t); /* as agreed */
 	} else if ((rv = ws_settings_get(&c->set, name, buf, szp, t)) ==
 	    NGHTTPW_ENOTSUP) {
 		/* Addresses, TCP and TLS options: the stream underneath. */
@@ -562,7 +567,14 @@ ws_option_read_only(const char *name)
 	static const char *const names[] = { NGHTTPW_OPT_WS_REQUEST_HEADERS,
 		NGHTTPW_OPT_WS_RESPONSE_HEADERS, NGHTTPW_OPT_WS_REQUEST_URI,
 		NGHTTPW_OPT_WS_PROTOCOL, NGHTTPW_OPT_WS_CLOSE_CODE,
-		NGHTTPW_OPT_WS_CLOSE_REASON };
+		NGHTTPW_OPT_WS_CLOSE_REASON,
+		/* Agreed in the handshake (the threshold may change). */
+		NGHTTPW_OPT_WS_DEFLATE, NGHTTPW_OPT_WS_DEFLATE_LEVEL,
+		NGHTTPW_OPT_WS_DEFLATE_MEM_LEVEL,
+		NGHTTPW_OPT_WS_DEFLATE_SERVER_NO_CONTEXT,
+		NGHTTPW_OPT_WS_DEFLATE_CLIENT_NO_CONTEXT,
+		NGHTTPW_OPT_WS_DEFLATE_SERVER_MAX_WINDOW,
+		NGHTTPW_OPT_WS_DEFLATE_CLIENT_MAX_WINDOW };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(name, names[i]) == 0) {

@@ -17,6 +17,7 @@ typedef struct ws_conn ws_conn;
 #define WS_RBUF_SIZE (16u * 1024u)
 #define WS_WBUF_SIZE (64u * 1024u) /* a client masks this much at a go */
 #define WS_LINGER_MS 2000          /* for the closing handshake */
+#define WS_ZBUF_SIZE (64u * 1024u) /* compressed bytes, a frame at most */
 
 enum { OP_STREAM, OP_MSG, OP_FRAME, OP_PING };
 
@@ -67,6 +68,12 @@ struct ws_conn {
 	bool         skip_msg; /* its reader gave up on it: drop the rest */
 	bool         msg_streamed; /* stream reads have taken its bytes */
 	ws_utf8      utf8;
+	bool         msg_z;    /* it is compressed (RSV1 on its first frame) */
+	uint64_t     msg_out;  /* ... and inflated to this many bytes so far */
+	z_stream    *zin;      /* the decompressor, while it is needed */
+	size_t       rx_plain; /* bytes after rpos unmasked in place already */
+	bool         z_pending; /* it may hold output for want of room */
+	unsigned     z_tail;    /* bytes of the message's trailer inflated */
 	opq          recvq;
 	unsigned     r_idx; /* the head reader's cursor */
 	size_t       r_off;
@@ -94,6 +101,14 @@ struct ws_conn {
 	int          w_abort;    /* the head op's cancel, while written */
 	bool         w_text;     /* ... and it is text */
 	ws_utf8      w_utf8;     /* ... so far */
+	bool         w_z;        /* the message goes compressed */
+	bool         w_z_done;   /* the head op's bytes are all in zbuf */
+	bool         wr_z;       /* the write in flight is a compressed frame */
+	bool         wr_zlast;   /* ... the last of the head op */
+	size_t       w_z_in;     /* the head op's bytes compressed so far */
+	z_stream    *zout;       /* the compressor, while it is needed */
+	uint8_t     *zbuf;       /* its output, WS_ZBUF_SIZE */
+	size_t       zlen;
 	uint8_t      whead[WS_HEAD_MAX + WS_CONTROL_MAX];
 	uint8_t     *wbuf; /* a client's masked payload */
 	nghttpw_iov *wiov;

@@ -112,7 +112,7 @@ dial_request(ws_dialer *d, ws_dial *r)
 
 	if ((rv = nghttpw_http_req_alloc(&r->req, d->url)) != 0 ||
 	    (rv = nghttpw_http_res_alloc(&r->res)) != 0 ||
-	    (rv = ws_prepare_request(r->req)) != 0 ||
+	    (rv = ws_prepare_request(r->req, &d->ep.set.pmd)) != 0 ||
 	    (rv = ws_headers_apply_req(d->ep.headers, r->req)) != 0) {
 		return (rv);
 	}

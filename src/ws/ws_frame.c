@@ -4,7 +4,7 @@
 #include "ws/ws_frame.h"
 
 int
-ws_head_parse(const uint8_t *buf, size_t n, ws_head *h)
+ws_head_parse(const uint8_t *buf, size_t n, bool rsv1_ok, ws_head *h)
 {
 	size_t need = 2;
 	size_t lenlen;
@@ -16,8 +16,9 @@ ws_head_parse(const uint8_t *buf, size_t n, ws_head *h)
 	h->opcode = buf[0] & 0x0f;
 	h->masked = (buf[1] & 0x80) != 0;
 	h->len    = buf[1] & 0x7f;
-	if ((buf[0] & 0x70) != 0) {
-		return (-1002); /* no extension was negotiated */
+	h->rsv1   = (buf[0] & 0x40) != 0;
+	if ((buf[0] & 0x30) != 0 || (h->rsv1 && !rsv1_ok)) {
+		return (-1002); /* no extension uses them */
 	}
 	switch (h->opcode) {
 	case WS_OP_CONT:
@@ -27,7 +28,7 @@ ws_head_parse(const uint8_t *buf, size_t n, ws_head *h)
 	case WS_OP_CLOSE:
 	case WS_OP_PING:
 	case WS_OP_PONG:
-		if (!h->fin || h->len > WS_CONTROL_MAX) {
+		if (!h->fin || h->rsv1 || h->len > WS_CONTROL_MAX) {
 			return (-1002);
 		}
 		break;
@@ -60,12 +61,12 @@ ws_head_parse(const uint8_t *buf, size_t n, ws_head *h)
 }
 
 size_t
-ws_head_write(uint8_t *out, bool fin, uint8_t opcode, uint64_t len,
-    const uint8_t *mask)
+ws_head_write(uint8_t *out, bool fin, bool rsv1, uint8_t opcode,
+    uint64_t len, const uint8_t *mask)
 {
 	size_t n = 2;
 
-	out[0] = (uint8_t) ((fin ? 0x80 : 0) | opcode);
+	out[0] = (uint8_t) ((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode);
 	if (len < 126) {
 		out[1] = (uint8_t) len;
 	} else if (len <= 0xffff) {

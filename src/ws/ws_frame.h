@@ -21,6 +21,7 @@ enum {
 
 typedef struct ws_head {
 	bool     fin;
+	bool     rsv1; /* permessage-deflate: a compressed message */
 	uint8_t  opcode;
 	bool     masked;
 	uint8_t  mask[4];
@@ -35,15 +36,16 @@ ws_op_is_control(uint8_t op)
 
 /* Parses a frame head from the n bytes at buf.  Returns the head's length
  * (2 to 14) with *h filled, 0 when more bytes are needed, or minus the
- * close code that the head earns (-1002: reserved bits, an unknown
- * opcode, a length not in its shortest form or with the top bit set, a
- * control frame that is fragmented or longer than 125 bytes). */
-int ws_head_parse(const uint8_t *buf, size_t n, ws_head *h);
+ * close code that the head earns (-1002: reserved bits other than RSV1
+ * where rsv1_ok, RSV1 on a control frame, an unknown opcode, a length not
+ * in its shortest form or with the top bit set, a control frame that is
+ * fragmented or longer than 125 bytes). */
+int ws_head_parse(const uint8_t *buf, size_t n, bool rsv1_ok, ws_head *h);
 
 /* Writes a frame head into out (WS_HEAD_MAX bytes) and returns its
  * length; mask is NULL for an unmasked frame. */
-size_t ws_head_write(uint8_t *out, bool fin, uint8_t opcode, uint64_t len,
-    const uint8_t *mask);
+size_t ws_head_write(uint8_t *out, bool fin, bool rsv1, uint8_t opcode,
+    uint64_t len, const uint8_t *mask);
 
 /* XORs n bytes from src into dst (which may be src) with mask, starting
  * at phase (the offset within the frame's payload, modulo 4), a word at a

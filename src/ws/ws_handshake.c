@@ -189,9 +189,10 @@ pick_protocol(const char *ours, const char *offered, const char **pp, size_t *le
 }
 
 uint16_t
-ws_prepare_response(
-    nghttpw_http_req *req, nghttpw_http_res *res, const char *protocols)
+ws_prepare_response(nghttpw_http_req *req, nghttpw_http_res *res,
+    const char *protocols, const ws_pmd_config *pmd)
 {
+	char          ext[WS_PMD_HEADER_MAX];
 	char          accept[WS_ACCEPT_LEN + 1];
 	const char   *offered = nghttpw_http_req_get_header(req, "Sec-WebSocket-Protocol");
 	const char   *chosen  = nghttpw_http_res_get_header(res, "Sec-WebSocket-Protocol");
@@ -218,9 +219,16 @@ ws_prepare_response(
 	            plen) != 0)) {
 		return (NGHTTPW_HTTP_STATUS_INTERNAL_SERVER_ERROR);
 	}
-	/* No extension is offered back: permessage-deflate is refused by
-	 * leaving it out (RFC 6455 9.1). */
-	(void) nghttpw_http_res_del_header(res, "Sec-WebSocket-Extensions");
+	/* An extension not accepted is left out (RFC 6455 9.1). */
+	if (ws_pmd_accept(pmd,
+	        nghttpw_http_req_get_header(req, "Sec-WebSocket-Extensions"), ext,
+	        sizeof(ext))) {
+		if (nghttpw_http_res_set_header(res, "Sec-WebSocket-Extensions", ext) != 0) {
+			return (NGHTTPW_HTTP_STATUS_INTERNAL_SERVER_ERROR);
+		}
+	} else {
+		(void) nghttpw_http_res_del_header(res, "Sec-WebSocket-Extensions");
+	}
 	return (0);
 }
 
@@ -250,10 +258,11 @@ ws_error_response(nghttpw_http_res *res, uint16_t status)
 /* ------------------------------------------------------------ client side */
 
 int
-ws_prepare_request(nghttpw_http_req *req)
+ws_prepare_request(nghttpw_http_req *req, const ws_pmd_config *pmd)
 {
 	uint8_t raw[16];
 	char    key[WS_KEY_LEN + 1];
+	char    ext[WS_PMD_HEADER_MAX];
 	size_t  n;
 	int     rv;
 
@@ -270,6 +279,10 @@ ws_prepare_request(nghttpw_http_req *req)
 	    (rv = nghttpw_http_req_set_header(req, "Sec-WebSocket-Key", key)) != 0 ||
 	    (rv = nghttpw_http_req_set_header(req, "Sec-WebSocket-Version", "13")) != 0) {
 		return (rv);
+	}
+	if (pmd->on) {
+		ws_pmd_offer(pmd, ext, sizeof(ext));
+		return (nghttpw_http_req_set_header(req, "Sec-WebSocket-Extensions", ext));
 	}
 	return (0);
 }
@@ -299,8 +312,7 @@ ws_check_response(nghttpw_http_req *req, nghttpw_http_res *res)
 	    (v = nghttpw_http_res_get_header(res, "Sec-WebSocket-Accept")) == NULL ||
 	    strcmp(v, accept) != 0 ||
 	    !header_has(nghttpw_http_res_get_header(res, "Upgrade"), "websocket") ||
-	    !header_has(nghttpw_http_res_get_header(res, "Connection"), "upgrade") ||
-	    nghttpw_http_res_get_header(res, "Sec-WebSocket-Extensions") != NULL) {
+	    !header_has(nghttpw_http_res_get_header(res, "Connection"), "upgrade")) {
 		return (NGHTTPW_EPROTO);
 	}
 	/* A subprotocol only if we offered it (RFC 6455 4.1, item 6). */
@@ -378,6 +390,7 @@ ws_settings_init(ws_settings *ws, bool server)
 	ws->recv_text    = false;
 	ws->ping_ms      = server ? WS_DEF_SERVER_PING_MS : 0;
 	ws->idle_ms      = server ? WS_DEF_SERVER_IDLE_MS : 0;
+	ws_pmd_config_init(&ws->pmd);
 }
 
 static size_t *
@@ -392,6 +405,9 @@ settings_size(ws_settings *ws, const char *name)
 	if (strcmp(name, NGHTTPW_OPT_RECVMAXSZ) == 0) {
 		return (&ws->recvmaxsz);
 	}
+	if (strcmp(name, NGHTTPW_OPT_WS_DEFLATE_THRESHOLD) == 0) {
+		return (&ws->pmd.threshold);
+	}
 	return (NULL);
 }
 
@@ -403,6 +419,39 @@ settings_bool(ws_settings *ws, const char *name)
 	}
 	if (strcmp(name, NGHTTPW_OPT_WS_RECV_TEXT) == 0) {
 		return (&ws->recv_text);
+	}
+	if (strcmp(name, NGHTTPW_OPT_WS_DEFLATE) == 0) {
+		return (&ws->pmd.on);
+	}
+	if (strcmp(name, NGHTTPW_OPT_WS_DEFLATE_SERVER_NO_CONTEXT) == 0) {
+		return (&ws->pmd.server_nct);
+	}
+	if (strcmp(name, NGHTTPW_OPT_WS_DEFLATE_CLIENT_NO_CONTEXT) == 0) {
+		return (&ws->pmd.client_nct);
+	}
+	return (NULL);
+}
+
+/* The int options, with their ranges. */
+static int *
+settings_int(ws_settings *ws, const char *name, int *lo, int *hi)
+{
+	*lo = 8;
+	*hi = 15;
+	if (strcmp(name, NGHTTPW_OPT_WS_DEFLATE_SERVER_MAX_WINDOW) == 0) {
+		return (&ws->pmd.server_bits);
+	}
+	if (strcmp(name, NGHTTPW_OPT_WS_DEFLATE_CLIENT_MAX_WINDOW) == 0) {
+		return (&ws->pmd.client_bits);
+	}
+	*lo = 0;
+	*hi = 9;
+	if (strcmp(name, NGHTTPW_OPT_WS_DEFLATE_LEVEL) == 0) {
+		return (&ws->pmd.level);
+	}
+	*lo = 1;
+	if (strcmp(name, NGHTTPW_OPT_WS_DEFLATE_MEM_LEVEL) == 0) {
+		return (&ws->pmd.mem_level);
 	}
 	return (NULL);
 }
@@ -426,6 +475,7 @@ ws_settings_get(const ws_settings *ws, const char *name, void *buf,
 	ws_settings      *w = (ws_settings *) ws;
 	size_t           *sz;
 	bool             *b;
+	int              *i, lo, hi;
 	nghttpw_duration *ms;
 
 	if ((sz = settings_size(w, name)) != NULL) {
@@ -433,6 +483,10 @@ ws_settings_get(const ws_settings *ws, const char *name, void *buf,
 	}
 	if ((b = settings_bool(w, name)) != NULL) {
 		return (opt_out_bool(*b, buf, szp, t));
+	}
+	if ((i = settings_int(w, name, &lo, &hi)) != NULL) {
+		/* zlib's default level is -1, which means 6. */
+		return (opt_out_int(*i < 0 ? 6 : *i, buf, szp, t));
 	}
 	if ((ms = settings_ms(w, name)) != NULL) {
 		/* 0 inside means off, which callers see as infinite. */
@@ -447,6 +501,7 @@ ws_settings_set(ws_settings *ws, const char *name, const void *buf, size_t sz,
 {
 	size_t           *szv;
 	bool             *b;
+	int              *i, v, lo, hi;
 	nghttpw_duration *ms;
 	nghttpw_duration  d;
 
@@ -455,6 +510,16 @@ ws_settings_set(ws_settings *ws, const char *name, const void *buf, size_t sz,
 	}
 	if ((b = settings_bool(ws, name)) != NULL) {
 		return (opt_in_bool(buf, sz, t, b));
+	}
+	if ((i = settings_int(ws, name, &lo, &hi)) != NULL) {
+		int rv = opt_in_int(buf, sz, t, &v);
+		if (rv == 0 && (v < lo || v > hi)) {
+			rv = NGHTTPW_EINVAL;
+		}
+		if (rv == 0) {
+			*i = v;
+		}
+		return (rv);
 	}
 	if ((ms = settings_ms(ws, name)) != NULL) {
 		int rv = opt_in_ms(buf, sz, t, &d);
@@ -535,7 +600,11 @@ hs_cb(void *arg)
 		rv = ws_check_response(hs->req, hs->res);
 	}
 	if (rv == 0) {
-		if ((rv = ws_handshake_info_init(&hi, hs->req, hs->res)) == 0) {
+		/* The client checks the extension answered against its offer. */
+		if ((rv = ws_pmd_agreed(&hs->set.pmd,
+		         nghttpw_http_res_get_header(hs->res, "Sec-WebSocket-Extensions"),
+		         hs->server, &hi.pmd)) == 0 &&
+		    (rv = ws_handshake_info_init(&hi, hs->req, hs->res)) == 0) {
 			rv = ws_conn_alloc(&s, hs->conn, hs->server, &hs->set, &hi);
 			hs->conn = NULL; /* the stream's, even on failure */
 		}
@@ -599,21 +668,22 @@ int
 nghttpw_ws_upgrade(nghttpw_http_conn *conn, nghttpw_http_req *req,
     nghttpw_http_res *res, nghttpw_aio *aio)
 {
-	uint16_t status;
+	uint16_t    status;
+	ws_settings set;
 
 	if (conn == NULL || req == NULL || res == NULL || aio == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
+	/* Default settings: deflate is for listeners that ask for it. */
+	ws_settings_init(&set, true);
 	if ((status = ws_check_request(req)) != 0 ||
-	    (status = ws_prepare_response(req, res, NULL)) != 0) {
+	    (status = ws_prepare_response(req, res, NULL, &set.pmd)) != 0) {
 		int rv = ws_error_response(res, status);
 		return (rv != 0 ? rv : NGHTTPW_EPROTO);
 	}
 	/* From now on the connection is ours, not the server's. */
 	(void) nghttpw_http_hijack(conn);
 	if (nghttpw_aio_begin(aio)) {
-		ws_settings set;
-		ws_settings_init(&set, true);
 		ws_handshake_start(conn, req, res, aio, true, &set);
 	} else {
 		nghttpw_http_conn_close(conn);
@@ -637,11 +707,11 @@ nghttpw_ws_connect(nghttpw_http_conn *conn, nghttpw_http_req *req,
 		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
 		return;
 	}
-	if ((rv = ws_prepare_request(req)) != 0) {
+	ws_settings_init(&set, false);
+	if ((rv = ws_prepare_request(req, &set.pmd)) != 0) {
 		nghttpw_aio_finish(aio, rv);
 		nghttpw_http_conn_close(conn);
 		return;
 	}
-	ws_settings_init(&set, false);
 	ws_handshake_start(conn, req, res, aio, false, &set);
 }

@@ -8,6 +8,7 @@
 #include "core/stream.h"
 #include "nghttpw/http.h"
 #include "nghttpw/ws.h"
+#include "ws/ws_deflate.h"
 
 /* nng's defaults: frames of at most 64 KiB sent, 1 MiB received, and
  * messages read whole of at most 1 MiB. */
@@ -28,6 +29,7 @@ typedef struct ws_settings {
 	bool             recv_text;
 	nghttpw_duration ping_ms;
 	nghttpw_duration idle_ms;
+	ws_pmd_config    pmd;
 } ws_settings;
 
 void ws_settings_init(ws_settings *ws, bool server);
@@ -71,9 +73,10 @@ int ws_endpoint_set(ws_endpoint *ep, const char *name, const void *buf,
 /* What a stream remembers of its handshake, for its options: the request
  * URI and both header blocks ("Name: value\r\n" lines), malloc'd. */
 typedef struct ws_handshake_info {
-	char *uri;
-	char *req_headers;
-	char *res_headers;
+	char  *uri;
+	char  *req_headers;
+	char  *res_headers;
+	ws_pmd pmd; /* what was agreed on compression */
 } ws_handshake_info;
 
 void ws_handshake_info_fini(ws_handshake_info *hi);
@@ -95,10 +98,11 @@ void ws_conn_discard(nghttpw_stream *s);
  * first of them that the client offered is chosen, and a client that
  * offered none of them gets 400 (a status is returned) when the list is
  * not NULL.  A subprotocol the caller set in res already must be one the
- * client offered (else 500). */
+ * client offered (else 500).  permessage-deflate is accepted as pmd
+ * allows, or left out. */
 uint16_t ws_check_request(nghttpw_http_req *req);
-uint16_t ws_prepare_response(
-    nghttpw_http_req *req, nghttpw_http_res *res, const char *protocols);
+uint16_t ws_prepare_response(nghttpw_http_req *req, nghttpw_http_res *res,
+    const char *protocols, const ws_pmd_config *pmd);
 
 /* Fills res with the error answer for status (426 adds the version). */
 int ws_error_response(nghttpw_http_res *res, uint16_t status);
@@ -109,8 +113,9 @@ int ws_error_response(nghttpw_http_res *res, uint16_t status);
 void ws_handshake_start(nghttpw_http_conn *conn, nghttpw_http_req *req,
     nghttpw_http_res *res, nghttpw_aio *aio, bool server, const ws_settings *set);
 
-/* Client side: adds the upgrade fields (a fresh key) to req. */
-int ws_prepare_request(nghttpw_http_req *req);
+/* Client side: adds the upgrade fields (a fresh key, and the
+ * permessage-deflate offer if pmd is on) to req. */
+int ws_prepare_request(nghttpw_http_req *req, const ws_pmd_config *pmd);
 
 /* Fills buf with bytes no peer can predict (RFC 6455 10.3: masks and
  * keys), from the kernel's generator through a per-thread pool. */

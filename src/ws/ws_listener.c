@@ -157,7 +157,7 @@ ws_handler(nghttpw_aio *aio)
 		answer(aio, NGHTTPW_HTTP_STATUS_INTERNAL_SERVER_ERROR);
 		return;
 	}
-	if ((status = ws_prepare_response(req, u->res, l->ep.proto)) != 0) {
+	if ((status = ws_prepare_response(req, u->res, l->ep.proto, &l->ep.set.pmd)) != 0) {
 		pthread_mutex_unlock(&l->mtx);
 		up_free(u);
 		answer(aio, status);

@@ -160,6 +160,14 @@ deliver(ws_conn *c, ws_op *op, size_t n)
 	return (true);
 }
 
+/* The most a compressed message may take on the wire: deflate adds a
+ * little to what does not compress, never more than this. */
+static uint64_t
+z_wire_max(size_t limit)
+{
+	return ((uint64_t) limit + limit / 64 + 1024);
+}
+
 /* The head reader meets the current frame: may it take it? */
 static bool
 check_frame(ws_conn *c, ws_op *op)
@@ -173,6 +181,14 @@ check_frame(ws_conn *c, ws_op *op)
 		/* nng: a stream reads binary messages only, unless told. */
 		ws_fail(c, NGHTTPW_WS_STATUS_UNSUPPORTED, NGHTTPW_EPROTO);
 		return (false);
+	}
+	if (c->msg_z) {
+		/* Its size is known as it is inflated (rx_inflate). */
+		if (c->set.recvmaxsz != 0 && c->msg_len > z_wire_max(c->set.recvmaxsz)) {
+			ws_fail(c, NGHTTPW_WS_STATUS_TOO_BIG, NGHTTPW_EMSGSIZE);
+			return (false);
+		}
+		return (true);
 	}
 	if (op->kind == OP_MSG &&
 	    ((c->set.recvmaxsz != 0 && c->msg_len > c->set.recvmaxsz) ||
@@ -196,7 +212,9 @@ frame_begin(ws_conn *c, const ws_head *h)
 	if (ws_op_is_control(h->opcode)) {
 		return (true);
 	}
-	if ((h->opcode == WS_OP_CONT) != c->in_msg) {
+	if ((h->opcode == WS_OP_CONT) != c->in_msg ||
+	    (h->rsv1 && h->opcode == WS_OP_CONT)) {
+		/* RSV1 marks a message's first frame only (RFC 7692 6). */
 		ws_fail(c, NGHTTPW_WS_STATUS_PROTOCOL_ERROR, NGHTTPW_EPROTO);
 		return (false);
 	}
@@ -211,14 +229,216 @@ frame_begin(ws_conn *c, const ws_head *h)
 		c->skip_msg = false;
 		c->msg_streamed = false;
 		memset(&c->utf8, 0, sizeof(c->utf8));
+		c->msg_z     = h->rsv1;
+		c->msg_out   = 0;
+		c->z_tail    = 0;
+		c->z_pending = false;
 	}
 	c->msg_len += h->len;
 	c->cur      = *h;
 	c->left     = h->len;
 	c->phase    = 0;
+	c->rx_plain = 0;
 	c->in_frame = true;
 	c->checked  = false;
 	return (true);
+}
+
+/* ------------------------------------------------------------ inflating */
+
+/* Whether a compressed message's end still has to go through the
+ * decompressor: its trailer, and what that brings out. */
+static bool
+z_tail_due(const ws_conn *c)
+{
+	return (c->msg_z && c->cur.fin && (c->z_tail < WS_PMD_TAIL_LEN || c->z_pending));
+}
+
+/* A compressed message is all in: the decompressor is dropped when the
+ * peer keeps no context and nothing more is at hand, else kept. */
+static void
+z_msg_end(ws_conn *c)
+{
+	c->msg_z = false;
+	if (c->hi.pmd.rx_reset && c->zin != NULL) {
+		if (c->rpos < c->rlen) {
+			(void) inflateReset(c->zin);
+		} else {
+			ws_pmd_inflater_free(&c->zin);
+		}
+	}
+}
+
+/* Runs the decompressor over what has come of the current frame (or, at
+ * the message's end, its trailer), into out[0..k).  *moved gets the bytes
+ * put out; *probe_hit whether the last entry, a probe, got any.  False
+ * when the connection failed. */
+static bool
+z_run(ws_conn *c, size_t avail, nghttpw_iov *out, unsigned k, bool probe,
+    size_t *moved, bool *probe_hit)
+{
+	z_stream *z;
+	size_t    in_len, used;
+	int       zrv  = Z_OK;
+	bool      stop = false;
+
+	*moved     = 0;
+	*probe_hit = false;
+	if ((z = ws_pmd_inflater(&c->zin, c->hi.pmd.rx_bits)) == NULL) {
+		ws_fail(c, NGHTTPW_WS_STATUS_INTERNAL_ERROR, NGHTTPW_ENOMEM);
+		return (false);
+	}
+	if (c->left > 0) {
+		in_len = avail < c->left ? avail : (size_t) c->left;
+		if (c->cur.masked && c->rx_plain < in_len) {
+			/* Unmasked in place, once. */
+			uint8_t *p = c->rbuf + c->rpos + c->rx_plain;
+			c->phase    = ws_mask_copy(p, p, in_len - c->rx_plain, c->cur.mask, c->phase);
+			c->rx_plain = in_len;
+		}
+		z->next_in = c->rbuf + c->rpos;
+	} else {
+		in_len     = WS_PMD_TAIL_LEN - c->z_tail;
+		z->next_in = (Bytef *) (uintptr_t) (ws_pmd_tail + c->z_tail);
+	}
+	z->avail_in  = (uInt) in_len;
+	c->z_pending = false;
+	for (unsigned i = 0; i < k; i++) {
+		size_t cap = out[i].iov_len;
+		size_t n   = 0;
+		/* Entries past where it stops get nothing. */
+		out[i].iov_len = 0;
+		if (stop) {
+			continue;
+		}
+		z->next_out  = out[i].iov_buf;
+		z->avail_out = (uInt) cap;
+		zrv          = inflate(z, Z_SYNC_FLUSH);
+		n            = cap - z->avail_out;
+		if (probe && i == k - 1) {
+			*probe_hit = n > 0;
+			break;
+		}
+		out[i].iov_len = n;
+		*moved += n;
+		if (zrv == Z_STREAM_END) {
+			/* The peer ended its stream (BFINAL): what follows
+			 * starts a new one. */
+			(void) inflateReset(z);
+			stop = true;
+		} else if ((zrv != Z_OK && zrv != Z_BUF_ERROR) || z->avail_out > 0) {
+			stop = true; /* an error, or all it can give for now */
+		} else {
+			c->z_pending = i == k - 1;
+		}
+	}
+	if (zrv == Z_MEM_ERROR) {
+		ws_fail(c, NGHTTPW_WS_STATUS_INTERNAL_ERROR, NGHTTPW_ENOMEM);
+		return (false);
+	}
+	if (zrv != Z_OK && zrv != Z_BUF_ERROR && zrv != Z_STREAM_END) {
+		ws_fail(c, NGHTTPW_WS_STATUS_INVALID_DATA, NGHTTPW_EPROTO);
+		return (false);
+	}
+	used = in_len - z->avail_in;
+	if (c->left > 0) {
+		c->rpos += used;
+		c->left -= used;
+		c->rx_plain -= used;
+	} else {
+		c->z_tail += (unsigned) used;
+	}
+	return (true);
+}
+
+/* Inflates into the head reader's iov.  1: it moved on, 0: it needs more
+ * input, -1: the connection failed.  The limit on a message applies to
+ * its inflated size, and is checked as it grows: a byte past the limit
+ * (or past a whole-message reader's buffer) lands in a probe, and the
+ * message is refused there, without inflating the rest. */
+static int
+rx_inflate(ws_conn *c, ws_op *op, size_t avail)
+{
+	nghttpw_iov part[9];
+	uint8_t     probe;
+	size_t      space = ws_iov_space(op->aio, c->r_idx, c->r_off);
+	size_t      limit = c->set.recvmaxsz;
+	size_t      want, sliced = 0, moved;
+	bool        capped = false, probed = false, hit;
+	unsigned    k;
+	uint64_t    before_tail = c->z_tail;
+	uint64_t    before_left = c->left;
+
+	want = space;
+	if (limit != 0 && limit - c->msg_out < want) {
+		want   = (size_t) (limit - c->msg_out);
+		capped = true;
+	}
+	k = ws_iov_slice(op->aio, c->r_idx, c->r_off, want, part, 8);
+	for (unsigned i = 0; i < k; i++) {
+		sliced += part[i].iov_len;
+	}
+	/* The probe goes only after all the room there is. */
+	if (sliced == want && (capped || op->kind == OP_MSG)) {
+		part[k].iov_buf = &probe;
+		part[k].iov_len = 1;
+		k++;
+		probed = true;
+	}
+	if (!z_run(c, avail, part, k, probed, &moved, &hit)) {
+		return (-1);
+	}
+	if (hit) {
+		ws_fail(c, NGHTTPW_WS_STATUS_TOO_BIG, NGHTTPW_EMSGSIZE);
+		return (-1);
+	}
+	for (unsigned i = 0; i < k - probed && c->msg_type == WS_OP_TEXT; i++) {
+		if (!ws_utf8_feed(&c->utf8, part[i].iov_buf, part[i].iov_len)) {
+			ws_fail(c, NGHTTPW_WS_STATUS_INVALID_DATA, NGHTTPW_EPROTO);
+			return (-1);
+		}
+	}
+	c->msg_out += moved;
+	c->r_count += moved;
+	ws_iov_advance(op->aio, &c->r_idx, &c->r_off, moved);
+	c->msg_streamed = c->msg_streamed || op->kind == OP_STREAM;
+	if (moved == 0 && c->left == before_left && c->z_tail == before_tail) {
+		return (0);
+	}
+	if (op->kind == OP_STREAM && c->r_count > 0 &&
+	    (moved == space || (!c->z_pending && c->rpos == c->rlen))) {
+		ws_reader_done(c, 0);
+	}
+	return (1);
+}
+
+/* Whether a compressed message that is being dropped must go through the
+ * decompressor all the same: its reader gave up on it, but the peer
+ * builds the next message on it. */
+static bool
+z_keeps_context(const ws_conn *c)
+{
+	return (c->msg_z && c->skip_msg && !c->hi.pmd.rx_reset && !c->close_due &&
+	    !c->close_sent && !c->failing && (c->left > 0 || z_tail_due(c)));
+}
+
+/* Drops the rest of a compressed message whose reader gave up on it,
+ * through the decompressor all the same while the peer keeps its context:
+ * the next message builds on this one.  As rx_inflate. */
+static int
+rx_inflate_drop(ws_conn *c, size_t avail)
+{
+	uint8_t     scratch[4096];
+	nghttpw_iov out = { .iov_buf = scratch, .iov_len = sizeof(scratch) };
+	uint64_t    before_tail = c->z_tail;
+	uint64_t    before_left = c->left;
+	size_t      moved;
+	bool        hit;
+
+	if (!z_run(c, avail, &out, 1, false, &moved, &hit)) {
+		return (-1);
+	}
+	return (moved > 0 || c->left != before_left || c->z_tail != before_tail);
 }
 
 /* The current data frame is all read. */
@@ -243,6 +463,7 @@ frame_end(ws_conn *c)
 	if (dropping(c)) {
 		c->in_frame = false;
 		c->in_msg   = false;
+		z_msg_end(c);
 		return (true);
 	}
 	if (c->msg_type == WS_OP_TEXT && !ws_utf8_done(&c->utf8)) {
@@ -256,6 +477,7 @@ frame_end(ws_conn *c)
 		/* Stream reads took its bytes: nobody waits for its end. */
 		c->in_frame = false;
 		c->in_msg   = false;
+		z_msg_end(c);
 		return (true);
 	}
 	if (op->kind == OP_MSG) {
@@ -267,6 +489,7 @@ frame_end(ws_conn *c)
 	c->in_frame = false;
 	c->in_msg   = false;
 	c->checked  = false;
+	z_msg_end(c);
 	return (true);
 }
 
@@ -292,7 +515,8 @@ ws_rx_run(ws_conn *c)
 		}
 		if (!c->in_frame) {
 			ws_head h;
-			int     n = ws_head_parse(c->rbuf + c->rpos, avail, &h);
+			int     n = ws_head_parse(c->rbuf + c->rpos, avail,
+			            c->hi.pmd.on, &h);
 			if (n < 0 && (c->failing || c->close_sent)) {
 				ws_teardown(c); /* no frame can follow */
 				return;
@@ -336,10 +560,27 @@ ws_rx_run(ws_conn *c)
 			c->rpos += (size_t) n;
 			continue;
 		}
-		if (c->left == 0) {
+		if (c->left == 0 && !z_tail_due(c)) {
 			if (!frame_end(c)) {
 				return;
 			}
+			continue;
+		}
+		if (dropping(c) && z_keeps_context(c)) {
+			int r = rx_inflate_drop(c, avail);
+			if (r < 0) {
+				return;
+			}
+			if (r == 0) {
+				rx_fill(c);
+				return;
+			}
+			continue;
+		}
+		if (c->left == 0 && dropping(c)) {
+			/* Nothing will be built on this message. */
+			c->z_tail    = WS_PMD_TAIL_LEN;
+			c->z_pending = false;
 			continue;
 		}
 		if (dropping(c)) {
@@ -356,6 +597,21 @@ ws_rx_run(ws_conn *c)
 			return; /* data with nowhere to go: stop reading */
 		}
 		if (!check_frame(c, op)) {
+			return;
+		}
+		if (c->msg_z) {
+			int r = rx_inflate(c, op, avail);
+			if (r < 0) {
+				return;
+			}
+			if (r > 0) {
+				continue;
+			}
+			if (op->kind == OP_STREAM && c->r_count > 0) {
+				ws_reader_done(c, 0);
+				continue;
+			}
+			rx_fill(c);
 			return;
 		}
 		if (avail > 0) {

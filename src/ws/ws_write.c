@@ -4,7 +4,10 @@
  * control frames (pongs, pings, the close) between frames, never inside
  * one.  A server's frame is its head plus slices of the caller's iov, in
  * one write; a client's is masked into a buffer of its own, a piece at a
- * time. */
+ * time.  A compressed message (permessage-deflate) is deflated into a
+ * buffer of the connection's, and each buffer's worth goes out as a frame
+ * of its own, masked in place by a client. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -49,7 +52,7 @@ tx_control(ws_conn *c, uint8_t op, const void *data, size_t len)
 	if (!c->server) {
 		ws_random(mask, 4);
 	}
-	hl = ws_head_write(c->whead, true, op, len, c->server ? NULL : mask);
+	hl = ws_head_write(c->whead, true, false, op, len, c->server ? NULL : mask);
 	p  = c->whead + hl;
 	/* data may be NULL when len is 0 */
 	if (len > 0 && c->server) {
@@ -63,6 +66,161 @@ tx_control(ws_conn *c, uint8_t op, const void *data, size_t len)
 	tx_start(c, 1, WR_CONTROL);
 }
 
+/* Whether the head op's message goes compressed, decided at its first
+ * frame: when deflate was agreed, zlib can keep to the window agreed, and
+ * the message (or its first frame) is not below the threshold. */
+static bool
+tx_compressing(ws_conn *c, ws_op *op)
+{
+	if (!c->w_msg_open && !c->w_started && !c->w_in_frame) {
+		c->w_z = c->hi.pmd.on && c->hi.pmd.tx_bits >= 9 &&
+		    ws_iov_total(op->aio) >= c->set.pmd.threshold;
+	}
+	return (c->w_z);
+}
+
+/* Deflates more of the head op's bytes into zbuf: until it is full, or
+ * they are all in and flushed.  When the op ends its message, the
+ * trailer that the flush leaves is then taken off. */
+static int
+tx_deflate(ws_conn *c, ws_op *op, bool ends_msg)
+{
+	z_stream *z = c->zout;
+
+	while (!c->w_z_done) {
+		nghttpw_iov in;
+		unsigned    k     = ws_iov_slice(op->aio, c->w_idx, c->w_off, SIZE_MAX, &in, 1);
+		int         flush = k > 0 ? Z_NO_FLUSH : Z_SYNC_FLUSH;
+		size_t      room  = WS_ZBUF_SIZE - c->zlen;
+		size_t      give, used;
+		int         zrv;
+
+		/* zlib asks for more than 6 bytes of room for a flush, or
+		 * it may write its marker twice. */
+		if (room == 0 || (flush == Z_SYNC_FLUSH && room <= 6)) {
+			return (0);
+		}
+		if (flush == Z_SYNC_FLUSH && c->w_z_in == 0) {
+			/* Nothing to flush (zlib would write nothing after
+			 * an earlier flush): an empty message is one empty
+			 * block, 0x00 once its trailer is off (RFC 7692
+			 * 7.2.3.6); an empty frame inside one is empty. */
+			if (ends_msg && !c->w_msg_open) {
+				c->zbuf[c->zlen++] = 0x00;
+			}
+			c->w_z_done = true;
+			return (0);
+		}
+		give         = k > 0 ? (in.iov_len < UINT_MAX ? in.iov_len : UINT_MAX) : 0;
+		z->next_in   = k > 0 ? in.iov_buf : NULL;
+		z->avail_in  = (uInt) give;
+		z->next_out  = c->zbuf + c->zlen;
+		z->avail_out = (uInt) room;
+		zrv          = deflate(z, flush);
+		if (zrv != Z_OK && zrv != Z_BUF_ERROR) {
+			return (NGHTTPW_EINTERNAL);
+		}
+		used = give - z->avail_in;
+		ws_iov_advance(op->aio, &c->w_idx, &c->w_off, used);
+		c->w_z_in += used;
+		c->zlen = WS_ZBUF_SIZE - z->avail_out;
+		if (flush == Z_SYNC_FLUSH && z->avail_out > 0) {
+			c->w_z_done = true;
+			if (ends_msg) {
+				c->zlen -= WS_PMD_TAIL_LEN; /* RFC 7692 7.2.1 */
+			}
+		}
+	}
+	return (0);
+}
+
+/* Starts the next frame of a compressed message: what zbuf holds, less
+ * the last four bytes while they may yet be the trailer. */
+static void
+tx_zdata(ws_conn *c, ws_op *op)
+{
+	bool     ends_msg = op->kind != OP_FRAME || op->fin;
+	bool     first    = !c->w_msg_open && !c->w_started;
+	size_t   max      = c->set.sendmaxframe;
+	size_t   n, hl;
+	unsigned niov = 1;
+
+	if ((c->zbuf == NULL && (c->zbuf = malloc(WS_ZBUF_SIZE)) == NULL) ||
+	    ws_pmd_deflater(&c->zout, &c->set.pmd, c->hi.pmd.tx_bits) == NULL ||
+	    tx_deflate(c, op, ends_msg) != 0) {
+		ws_teardown(c); /* no memory for even a close */
+		return;
+	}
+	n = c->w_z_done ? c->zlen : c->zlen - WS_PMD_TAIL_LEN;
+	if (max != 0 && n > max) {
+		n = max;
+	}
+	c->wr_zlast = c->w_z_done && n == c->zlen;
+	c->w_fin    = c->wr_zlast && ends_msg;
+	if (!c->server) {
+		ws_random(c->w_mask, 4);
+		(void) ws_mask_copy(c->zbuf, c->zbuf, n, c->w_mask, 0);
+	}
+	hl = ws_head_write(c->whead, c->w_fin, first,
+	    first ? op->type : WS_OP_CONT, n, c->server ? NULL : c->w_mask);
+	c->wiov[0].iov_buf = c->whead;
+	c->wiov[0].iov_len = hl;
+	if (n > 0) {
+		c->wiov[1].iov_buf = c->zbuf;
+		c->wiov[1].iov_len = n;
+		niov++;
+	}
+	c->w_started  = true;
+	c->w_in_frame = true; /* until its write ends */
+	c->wr_z       = true;
+	c->wr_payload = n;
+	c->wr_head    = hl;
+	tx_start(c, niov, WR_DATA);
+}
+
+/* A compressed frame is out. */
+static void
+tx_zdone(ws_conn *c, ws_op *op)
+{
+	nghttpw_aio *aio;
+	size_t       cnt;
+
+	memmove(c->zbuf, c->zbuf + c->wr_payload, c->zlen - c->wr_payload);
+	c->zlen -= c->wr_payload;
+	c->w_in_frame = false;
+	c->w_count    = c->w_z_in; /* what went into it, at the least */
+	if (!c->wr_zlast) {
+		return;
+	}
+	if (op->kind == OP_FRAME) {
+		c->w_msg_open = !op->fin;
+	}
+	if (!c->w_msg_open) {
+		c->w_z = false;
+		if (c->hi.pmd.tx_reset) {
+			/* No context to keep: an idle connection holds no
+			 * compressor, a busy one restarts it. */
+			if (c->sendq.n > 1) {
+				(void) deflateReset(c->zout);
+			} else {
+				ws_pmd_deflater_free(&c->zout);
+				free(c->zbuf);
+				c->zbuf = NULL;
+			}
+		}
+	}
+	aio         = op->aio;
+	cnt         = c->w_z_in;
+	c->w_z_in   = 0;
+	c->w_z_done = false;
+	ws_opq_remove(&c->sendq, 0);
+	c->w_idx     = 0;
+	c->w_off     = 0;
+	c->w_count   = 0;
+	c->w_started = false;
+	aio_finish_count(aio, 0, cnt);
+}
+
 /* Starts the next piece of the head op's message: a frame's head with
  * the first of its payload, or more payload of a client's frame. */
 static void
@@ -72,6 +230,12 @@ tx_data(ws_conn *c)
 	size_t   chunk;
 	size_t   hl = 0;
 	unsigned n  = 0;
+
+	if (tx_compressing(c, op)) {
+		tx_zdata(c, op);
+		return;
+	}
+	c->wr_z = false;
 
 	if (!c->w_in_frame) {
 		size_t  rest = ws_iov_total(op->aio) - c->w_count;
@@ -89,7 +253,7 @@ tx_data(ws_conn *c)
 		if (!c->server) {
 			ws_random(c->w_mask, 4);
 		}
-		hl = ws_head_write(c->whead, c->w_fin, opcode, c->w_left,
+		hl = ws_head_write(c->whead, c->w_fin, false, opcode, c->w_left,
 		    c->server ? NULL : c->w_mask);
 		c->w_phase    = 0;
 		c->w_in_frame = true;
@@ -235,7 +399,7 @@ ws_tx_cb(void *arg)
 	/* A frame whose send was cancelled while it was written cannot be
 	 * withdrawn, even when the write ended before the abort came. */
 	if (rv != 0 || c->torn_down || (c->wr_what == WR_DATA && c->w_abort != 0)) {
-		if (c->wr_what == WR_DATA) {
+		if (c->wr_what == WR_DATA && !c->wr_z) {
 			/* The payload part of what the write moved counts. */
 			size_t moved = nghttpw_aio_count(c->tx_aio);
 			moved        = moved > c->wr_head ? moved - c->wr_head : 0;
@@ -247,7 +411,10 @@ ws_tx_cb(void *arg)
 		ws_conn_release_unlock(c);
 		return;
 	}
-	if (c->wr_what == WR_DATA && (op = ws_opq_head(&c->sendq)) != NULL) {
+	if (c->wr_what == WR_DATA && c->wr_z &&
+	    (op = ws_opq_head(&c->sendq)) != NULL) {
+		tx_zdone(c, op);
+	} else if (c->wr_what == WR_DATA && (op = ws_opq_head(&c->sendq)) != NULL) {
 		ws_iov_advance(op->aio, &c->w_idx, &c->w_off, c->wr_payload);
 		c->w_count += c->wr_payload;
 		c->w_left -= c->wr_payload;

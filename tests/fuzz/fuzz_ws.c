@@ -85,12 +85,12 @@ check_codec(const uint8_t *p, size_t n)
 {
 	ws_head h;
 	uint8_t out[WS_HEAD_MAX];
-	int     hl = ws_head_parse(p, n, &h);
+	int     hl = ws_head_parse(p, n, true, &h);
 	uint8_t a[64], b[64];
 	size_t  m = n < sizeof(a) ? n : sizeof(a);
 
 	if (hl > 0) {
-		size_t wl = ws_head_write(out, h.fin, h.opcode, h.len,
+		size_t wl = ws_head_write(out, h.fin, h.rsv1, h.opcode, h.len,
 		    h.masked ? h.mask : NULL);
 		FZ_CHECK(wl == (size_t) hl && memcmp(out, p, wl) == 0,
 		    "head of %d bytes re-encodes to %zu other bytes", hl, wl);
@@ -120,7 +120,7 @@ check_sent(const uint8_t *p, size_t n, bool server)
 
 	while (n > 0) {
 		ws_head h;
-		int     hl = ws_head_parse(p, n, &h);
+		int     hl = ws_head_parse(p, n, false, &h);
 		FZ_CHECK(hl > 0, "we sent a bad frame head (%d)", hl);
 		FZ_CHECK(h.masked == !server, "masking of our frames");
 		FZ_CHECK(!closed, "a frame after our close");

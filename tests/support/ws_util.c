@@ -129,14 +129,14 @@ ws_recv(nghttpw_stream *s, void *buf, size_t cap, size_t *lenp,
 	return (rv);
 }
 
-/* Reads until the end of the response head; returns its status. */
+/* Reads until the end of the response head, into head; returns its
+ * status. */
 static int
-raw_read_head(nghttpw_stream *s)
+raw_read_head(nghttpw_stream *s, char *head, size_t cap)
 {
-	char   head[4096];
 	size_t n = 0;
 
-	while (n < sizeof(head) - 1) {
+	while (n < cap - 1) {
 		if (recv_all(s, head + n, 1, NULL) != 0) {
 			return (-1);
 		}
@@ -154,6 +154,15 @@ raw_read_head(nghttpw_stream *s)
 nghttpw_stream *
 raw_open(int port, const char *path, const char *extra, int *statusp)
 {
+	char head[4096];
+
+	return (raw_open_head(port, path, extra, statusp, head, sizeof(head)));
+}
+
+nghttpw_stream *
+raw_open_head(int port, const char *path, const char *extra, int *statusp,
+    char *head, size_t cap)
+{
 	nghttpw_stream *s;
 	char            req[1024];
 	int             status;
@@ -170,7 +179,7 @@ raw_open(int port, const char *path, const char *extra, int *statusp)
 		nghttpw_stream_free(s);
 		return (NULL);
 	}
-	status = raw_read_head(s);
+	status = raw_read_head(s, head, cap);
 	if (statusp != NULL) {
 		*statusp = status;
 	}

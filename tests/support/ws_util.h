@@ -42,6 +42,9 @@ void ws_echo_stop(ws_echo *e);
  * status it gave in *statusp (if not NULL). */
 nghttpw_stream *raw_open(int port, const char *path, const char *extra,
     int *statusp);
+/* The same, with the response head kept in head. */
+nghttpw_stream *raw_open_head(int port, const char *path, const char *extra,
+    int *statusp, char *head, size_t cap);
 
 /* Sends request (a whole HTTP request head) on a new TCP connection to
  * port and reads what comes back within 3 s into out (NUL-terminated):
