@@ -45,7 +45,7 @@
 #define WS_CLOSE_MS 3000       /* for the closing handshakes at the end */
 
 /* Long options without a short form. */
-enum { OPT_NO_LISTING = 256, OPT_WS_ECHO, OPT_TLS_HS_TIMEOUT };
+enum { OPT_NO_LISTING = 256, OPT_WS_ECHO, OPT_WS_DEFLATE, OPT_TLS_HS_TIMEOUT };
 
 static void
 usage(FILE *f)
@@ -71,6 +71,7 @@ usage(FILE *f)
 	    "                     instead of a list of its entries\n"
 	    "      --ws-echo PATH a WebSocket echo endpoint at PATH on the\n"
 	    "                     same port (messages of up to 1 MiB)\n"
+	    "      --ws-deflate   accept permessage-deflate on it\n"
 	    "  -q, --quiet        no access log\n"
 	    "  -h, --help         print this and exit\n"
 	    "\n"
@@ -144,6 +145,7 @@ struct options {
 	const char *key;
 	const char *dir;
 	const char *ws_echo; /* the endpoint's path, or NULL */
+	bool        ws_deflate;
 	long        threads; /* 0: the library's default */
 	long        tls_hs_ms; /* 0: the library's default */
 	bool        quiet;
@@ -161,6 +163,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "no-listing", no_argument, NULL, OPT_NO_LISTING },
 		{ "ws-echo", required_argument, NULL, OPT_WS_ECHO },
+		{ "ws-deflate", no_argument, NULL, OPT_WS_DEFLATE },
 		{ "tls-handshake-timeout", required_argument, NULL,
 		    OPT_TLS_HS_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
@@ -203,6 +206,9 @@ parse_args(int argc, char **argv, struct options *o)
 			}
 			o->ws_echo = optarg;
 			break;
+		case OPT_WS_DEFLATE:
+			o->ws_deflate = true;
+			break;
 		case OPT_TLS_HS_TIMEOUT:
 			errno        = 0;
 			o->tls_hs_ms = strtol(optarg, &end, 10);
@@ -232,6 +238,9 @@ parse_args(int argc, char **argv, struct options *o)
 	o->dir = (optind < argc) ? argv[optind] : ".";
 	if ((o->cert == NULL) != (o->key == NULL)) {
 		bad_usage("--cert and --key go together");
+	}
+	if (o->ws_deflate && o->ws_echo == NULL) {
+		bad_usage("--ws-deflate needs --ws-echo");
 	}
 	if (o->tls_hs_ms != 0 && o->cert == NULL) {
 		bad_usage("--tls-handshake-timeout needs --cert and --key");
@@ -463,7 +472,7 @@ echo_accept_cb(void *arg)
  * address: the same host and the port bound (not 0, which would ask for
  * a port of its own). */
 static int
-ws_echo_start(const nghttpw_url *u, unsigned port, const char *path)
+ws_echo_start(const nghttpw_url *u, unsigned port, const char *path, bool deflate)
 {
 	const char *host = u->u_hostname;
 	bool        v6   = strchr(host, ':') != NULL;
@@ -486,6 +495,7 @@ ws_echo_start(const nghttpw_url *u, unsigned port, const char *path)
 	if ((rv = nghttpw_stream_listener_set_size(ws_l, NGHTTPW_OPT_RECVMAXSZ, WS_ECHO_MAX)) != 0 ||
 	    (rv = nghttpw_stream_listener_set_size(
 	         ws_l, NGHTTPW_OPT_WS_RECVMAXFRAME, WS_ECHO_MAX)) != 0 ||
+	    (rv = nghttpw_stream_listener_set_bool(ws_l, NGHTTPW_OPT_WS_DEFLATE, deflate)) != 0 ||
 	    (rv = nghttpw_aio_alloc(&ws_acc, echo_accept_cb, NULL)) != 0 ||
 	    (rv = nghttpw_stream_listener_listen(ws_l)) != 0) {
 		return rv;
@@ -605,7 +615,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (o.ws_echo != NULL &&
-	    (rv = ws_echo_start(url, bound_port(srv, url), o.ws_echo)) != 0) {
+	    (rv = ws_echo_start(url, bound_port(srv, url), o.ws_echo, o.ws_deflate)) != 0) {
 		fail("WebSocket echo at", o.ws_echo, rv);
 		goto out;
 	}
