@@ -54,6 +54,10 @@ enum nghttpw_ws_status {
  * dialers to neither. */
 #define NGHTTPW_OPT_WS_PING_INTERVAL "ws:ping-interval"
 #define NGHTTPW_OPT_WS_IDLE_TIMEOUT "ws:idle-timeout"
+/* On dialers, listeners and streams (size): a send is refused with
+ * NGHTTPW_EAGAIN when it would take the bytes queued and not yet written
+ * past this, unless nothing is queued.  Default 16 MiB; 0: no limit. */
+#define NGHTTPW_OPT_WS_SEND_QUEUE_MAX "ws:send-queue-max"
 
 /* permessage-deflate compression (RFC 7692), off by default.  On dialers
  * and listeners; NGHTTPW_OPT_WS_DEFLATE on a stream (read-only) says

@@ -46,7 +46,7 @@ op_cancel(nghttpw_aio *aio, void *arg, int rv)
 			}
 		} else if (i == 0 && c->w_started) {
 			/* A message cut short: the connection cannot go on. */
-			ws_opq_remove(&c->sendq, 0);
+			ws_sendq_remove(c, 0);
 			aio_finish_count(aio, rv, c->w_count);
 			c->w_started = false;
 			c->w_count   = 0;
@@ -59,7 +59,7 @@ op_cancel(nghttpw_aio *aio, void *arg, int rv)
 				    NGHTTPW_ECLOSED);
 			}
 		} else {
-			ws_opq_remove(&c->sendq, i);
+			ws_sendq_remove(c, i);
 			nghttpw_aio_finish(aio, rv);
 		}
 	} else if (ws_opq_find(&c->pingq, aio, &i)) {
@@ -131,9 +131,15 @@ conn_send(nghttpw_stream *s, nghttpw_aio *aio, uint8_t kind, unsigned flags)
 	}
 	op.type = (flags & NGHTTPW_WS_TEXT) != 0 ? WS_OP_TEXT : WS_OP_BINARY;
 	op.fin  = (flags & NGHTTPW_WS_FIN) != 0;
+	op.len  = ws_iov_total(aio);
 	if ((rv = send_check(&op)) != 0) {
 		nghttpw_aio_finish(aio, rv);
+	} else if (c->set.sendq_max != 0 && c->sendq_bytes > 0 &&
+	    c->sendq_bytes + op.len > c->set.sendq_max) {
+		/* A peer that does not read must not make us hold more. */
+		nghttpw_aio_finish(aio, NGHTTPW_EAGAIN);
 	} else if (op_queue(c, &c->sendq, &op, true)) {
+		c->sendq_bytes += op.len;
 		ws_tx_run(c);
 	}
 	pthread_mutex_unlock(&c->mtx);

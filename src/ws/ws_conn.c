@@ -117,6 +117,13 @@ ws_conn_release_unlock(ws_conn *c)
 	}
 }
 
+void
+ws_sendq_remove(ws_conn *c, size_t i)
+{
+	c->sendq_bytes -= c->sendq.v[i].len;
+	ws_opq_remove(&c->sendq, i);
+}
+
 /* ------------------------------------------------------------ iov cursor */
 
 /* Free space of an aio's iov after a cursor. */
@@ -250,7 +257,7 @@ ws_fail_users(ws_conn *c, int recv_rv)
 	while (c->sendq.n > (c->w_in_frame ? 1u : 0u)) {
 		size_t       i   = c->sendq.n - 1;
 		nghttpw_aio *aio = c->sendq.v[i].aio;
-		ws_opq_remove(&c->sendq, i);
+		ws_sendq_remove(c, i);
 		aio_finish_count(aio, NGHTTPW_ECLOSED, i == 0 ? c->w_count : 0);
 		if (i == 0) {
 			c->w_started = false;
@@ -308,7 +315,7 @@ ws_cut_head_send(ws_conn *c)
 {
 	if (c->sendq.n > 0) {
 		nghttpw_aio *aio = c->sendq.v[0].aio;
-		ws_opq_remove(&c->sendq, 0);
+		ws_sendq_remove(c, 0);
 		aio_finish_count(aio, c->w_abort != 0 ? c->w_abort : NGHTTPW_ECLOSED,
 		    c->w_count);
 		c->w_abort = 0;

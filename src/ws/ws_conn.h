@@ -29,7 +29,7 @@ typedef struct ws_op {
 	bool         sent; /* a ping that is out, waiting for its pong */
 	unsigned    *flagsp;
 	const void  *data; /* a ping's payload (the caller's) */
-	size_t       len;
+	size_t       len;  /* ... its length; a send's bytes */
 } ws_op;
 
 typedef struct {
@@ -88,6 +88,7 @@ struct ws_conn {
 	size_t       wr_payload; /* of the head op, in the write in flight */
 	size_t       wr_head;    /* frame head bytes before it */
 	opq          sendq;
+	size_t       sendq_bytes; /* the payload queued in sendq */
 	unsigned     w_idx; /* the head op's cursor */
 	size_t       w_off;
 	size_t       w_count;
@@ -140,8 +141,10 @@ struct ws_conn {
 	bool         tm_busy;
 };
 
-/* Queues of operations. */
+/* Queues of operations.  Sends leave theirs with ws_sendq_remove, which
+ * keeps the count of bytes queued. */
 int    ws_opq_push(opq *q, const ws_op *op);
+void   ws_sendq_remove(ws_conn *c, size_t i);
 ws_op *ws_opq_head(opq *q);
 void   ws_opq_remove(opq *q, size_t i);
 bool   ws_opq_find(const opq *q, nghttpw_aio *aio, size_t *ip);

@@ -386,6 +386,7 @@ ws_settings_init(ws_settings *ws, bool server)
 	ws->sendmaxframe = WS_DEF_SENDMAXFRAME;
 	ws->recvmaxframe = WS_DEF_RECVMAXFRAME;
 	ws->recvmaxsz    = WS_DEF_RECVMAXSZ;
+	ws->sendq_max    = WS_DEF_SENDQ_MAX;
 	ws->send_text    = false;
 	ws->recv_text    = false;
 	ws->ping_ms      = server ? WS_DEF_SERVER_PING_MS : 0;
@@ -404,6 +405,9 @@ settings_size(ws_settings *ws, const char *name)
 	}
 	if (strcmp(name, NGHTTPW_OPT_RECVMAXSZ) == 0) {
 		return (&ws->recvmaxsz);
+	}
+	if (strcmp(name, NGHTTPW_OPT_WS_SEND_QUEUE_MAX) == 0) {
+		return (&ws->sendq_max);
 	}
 	if (strcmp(name, NGHTTPW_OPT_WS_DEFLATE_THRESHOLD) == 0) {
 		return (&ws->pmd.threshold);

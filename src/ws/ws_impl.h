@@ -15,6 +15,8 @@
 #define WS_DEF_SENDMAXFRAME (64u * 1024u)
 #define WS_DEF_RECVMAXFRAME (1024u * 1024u)
 #define WS_DEF_RECVMAXSZ (1024u * 1024u)
+/* Beyond nng: what a peer that does not read can make us hold. */
+#define WS_DEF_SENDQ_MAX (16u * 1024u * 1024u)
 /* Listeners: a ping after 150 s of silence, a close after 300 s. */
 #define WS_DEF_SERVER_PING_MS 150000
 #define WS_DEF_SERVER_IDLE_MS 300000
@@ -25,6 +27,7 @@ typedef struct ws_settings {
 	size_t           sendmaxframe;
 	size_t           recvmaxframe;
 	size_t           recvmaxsz;
+	size_t           sendq_max;
 	bool             send_text;
 	bool             recv_text;
 	nghttpw_duration ping_ms;

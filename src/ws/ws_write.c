@@ -213,7 +213,7 @@ tx_zdone(ws_conn *c, ws_op *op)
 	cnt         = c->w_z_in;
 	c->w_z_in   = 0;
 	c->w_z_done = false;
-	ws_opq_remove(&c->sendq, 0);
+	ws_sendq_remove(c, 0);
 	c->w_idx     = 0;
 	c->w_off     = 0;
 	c->w_count   = 0;
@@ -380,7 +380,7 @@ ws_tx_run(ws_conn *c)
 	}
 	while ((op = ws_opq_head(&c->sendq)) != NULL && (rv = admit(c, op)) != 0) {
 		nghttpw_aio *aio = op->aio;
-		ws_opq_remove(&c->sendq, 0);
+		ws_sendq_remove(c, 0);
 		nghttpw_aio_finish(aio, rv);
 	}
 	if (op != NULL) {
@@ -426,7 +426,7 @@ ws_tx_cb(void *arg)
 			if (c->w_fin || op->kind == OP_FRAME) {
 				nghttpw_aio *aio = op->aio;
 				size_t       cnt = c->w_count;
-				ws_opq_remove(&c->sendq, 0);
+				ws_sendq_remove(c, 0);
 				c->w_idx     = 0;
 				c->w_off     = 0;
 				c->w_count   = 0;
