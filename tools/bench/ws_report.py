@@ -19,7 +19,7 @@ END = "// END WebSocket section"
 FINDINGS_MARK = "// ws-findings"  # findings.adoc: the WebSocket part follows
 
 ap = argparse.ArgumentParser()
-for a in ("results", "notes", "work", "out", "findings", "stage"):
+for a in ("results", "notes", "work", "out", "findings", "stage", "rev"):
     ap.add_argument("--" + a)
 for a in ("reps", "dur", "idle", "window", "zconns", "quick"):
     ap.add_argument("--" + a, type=int)
@@ -157,15 +157,17 @@ def readf(p, default=""):
 
 pkgver = lambda p: sh(f"dpkg-query -W -f='${{Version}}' {p} 2>/dev/null") or "not installed"
 top = os.path.dirname(os.path.abspath(args.out))
-rev = sh(f"git -C {top} rev-parse --short HEAD")
-dirty = sh(f"git -C {top} status --porcelain -- src include | head -1")
+rev = args.rev or sh(f"git -C {top} rev-parse --short HEAD")
+# Uncommitted library changes count only when the work tree was built.
+dirty = "" if args.rev and "BENCH_REV" in args.rev else \
+    sh(f"git -C {top} status --porcelain -- src include | head -1")
 wsver = sh(f"node -p \"require('{top}/build/bench/ws-peers/node_modules/ws/package.json').version\" 2>/dev/null")
 
 D = [BEGIN, "== WebSocket", ""]
 D.append("Measured by `tools/bench/ws` (see `tools/bench/README.adoc`), which "
          "rewrites this section only; `tools/bench/run` keeps it.")
 D.append("")
-D.append("[source,sh]\n----\nbash tools/bench/ws" + (" --quick" if args.quick else "")
+D.append("[source,sh]\n----\n" + ("BENCH_REV=" + rev.split()[0] + " " if "BENCH_REV" in rev else "") + "bash tools/bench/ws" + (" --quick" if args.quick else "")
          + "        # as root on Debian 12; installs libboost-dev, libwebsockets-dev, ... with apt, ws with npm ci\n----")
 D.append("")
 D.append(f"This run: {'--quick, ' if args.quick else ''}{args.reps} repetitions x {args.dur} s "
@@ -301,6 +303,17 @@ if prof:
     D.append("")
     D.append("----\n" + prof + "\n----")
     D.append("")
+for s in ("nghttpw", "beast"):
+    t = readf(os.path.join(args.work, f"strace-{s}.txt")).strip()
+    if t and prof:
+        D.append(f".syscalls per echoed message, {NAMES[s]}, 64 connections (strace -c -f)")
+        D.append("[%autowidth]\n|===\n| syscall | calls | per message")
+        for line in t.splitlines():
+            p = line.split()
+            if len(p) == 3:
+                D.append(f"| {p[0]} | {int(p[1]):,} | {p[2]}")
+        D.append("|===")
+        D.append("")
 fd = readf(args.findings) if args.findings else ""
 if FINDINGS_MARK in fd:
     D.append(fd.split(FINDINGS_MARK, 1)[1].strip())
