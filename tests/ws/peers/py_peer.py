@@ -5,7 +5,8 @@ implements the same command line and behaviour with node's ws, so a test
 can use either; README in this directory is the contract.
 
   /usr/bin/python3 py_peer.py server [--port N] [--path /p] [--protocols a,b] [--timeout S]
-  /usr/bin/python3 py_peer.py client URL [--protocol p] [--big N]
+                                     [--deflate JSON]
+  /usr/bin/python3 py_peer.py client URL [--protocol p] [--big N] [--deflate JSON]
 
 Run it with /usr/bin/python3: Debian's python3-websockets is installed for
 that interpreter only.
@@ -14,6 +15,7 @@ that interpreter only.
 import asyncio
 import json
 import os
+import random
 import signal
 import sys
 from http import HTTPStatus
@@ -21,6 +23,12 @@ from urllib.parse import urlsplit
 
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidState
+from websockets.extensions.permessage_deflate import (
+    ClientPerMessageDeflateFactory,
+    ServerPerMessageDeflateFactory,
+)
+from websockets.legacy.client import WebSocketClientProtocol
+from websockets.legacy.server import WebSocketServerProtocol
 from websockets.frames import OP_CONT, OP_TEXT, Close
 
 MIB = 1024 * 1024
@@ -43,7 +51,8 @@ def usage(msg=None):
         print(f"py_peer: {msg}", file=sys.stderr)
     print(
         "usage: py_peer.py server [--port N] [--path /p] [--protocols a,b] [--timeout S]\n"
-        "       py_peer.py client URL [--protocol p] [--big N]",
+        "                          [--deflate JSON]\n"
+        "       py_peer.py client URL [--protocol p] [--big N] [--deflate JSON]",
         file=sys.stderr,
     )
     sys.exit(2)
@@ -71,6 +80,69 @@ def string(s, name):
     return s
 
 
+# --deflate: the options of ws_peer.js's perMessageDeflate, as a JSON object
+# (README), for websockets' permessage-deflate factories.
+DEFLATE_KEYS = {
+    "serverNoContextTakeover": "server_no_context_takeover",
+    "clientNoContextTakeover": "client_no_context_takeover",
+    "serverMaxWindowBits": "server_max_window_bits",
+    "clientMaxWindowBits": "client_max_window_bits",
+    "threshold": None,  # websockets compresses every message
+}
+
+
+def deflate_options(s, name):
+    try:
+        v = json.loads(s)
+    except ValueError as e:
+        usage(f"{name}: not JSON: {e}")
+    if not isinstance(v, dict):
+        usage(f"{name}: not a JSON object: {s}")
+    for k in v:
+        if k not in DEFLATE_KEYS:
+            usage(f"{name}: unknown key {k}")
+    return {DEFLATE_KEYS[k]: x for k, x in v.items() if DEFLATE_KEYS[k] is not None}
+
+
+def compression_args(params, factory):
+    """websockets' keyword arguments for --deflate (None: not given): its
+    own default permessage-deflate for {}, else a factory with params."""
+    if params is None:
+        return {"compression": None}
+    if not params:
+        return {"compression": "deflate"}
+    return {"compression": None, "extensions": [factory(**params)]}
+
+
+class Counting:
+    """Counts the bytes a connection reads and writes on TCP, as node's
+    socket.bytesRead and bytesWritten do (the handshake included)."""
+
+    bytes_read = 0
+    bytes_written = 0
+
+    def connection_made(self, transport):
+        write = transport.write
+
+        def counted(data):
+            self.bytes_written += len(data)
+            write(data)
+        transport.write = counted
+        super().connection_made(transport)
+
+    def data_received(self, data):
+        self.bytes_read += len(data)
+        super().data_received(data)
+
+
+class CountingServer(Counting, WebSocketServerProtocol):
+    pass
+
+
+class CountingClient(Counting, WebSocketClientProtocol):
+    pass
+
+
 # Byte i of every generated binary message is (i*7+3) & 0xff, which depends
 # on i mod 256 only: repeating one period is fast even for 16 MiB.
 _PERIOD = bytes((i * 7 + 3) & 0xFF for i in range(256))
@@ -87,6 +159,36 @@ def valid_close_code(c):
 
 def with_reason(word, code, reason):
     return f"{word} {code} {reason}" if reason else f"{word} {code}"
+
+
+def prose(n):
+    """n bytes of English-like text (as ws_peer.js's)."""
+    words = ["the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog",
+             "WebSocket", "deflate", "window", "context", "message", "frame", "compress"]
+    parts, length, i = [], 0, 0
+    while length < n:
+        w = words[(i * 7 + (i >> 3)) % len(words)] + (".\n" if i % 11 == 10 else " ")
+        parts.append(w)
+        length += len(w)
+        i += 1
+    return "".join(parts)[:n]
+
+
+def records(n):
+    """n bytes of binary that repeats every 100 bytes (as ws_peer.js's)."""
+    unit = bytes(((i * 37) + (128 if i > 50 else 0)) & 0xFF for i in range(100))
+    return (unit * (n // 100 + 1))[:n]
+
+
+def json_text(n):
+    """n bytes of JSON-like text (as ws_peer.js's)."""
+    parts, length, i = ["["], 1, 0
+    while length < n:
+        r = f'{{"id":{i},"user":"user{i % 97}","score":{(i * 37) % 1000},"tags":["a","b"]}},'
+        parts.append(r)
+        length += len(r)
+        i += 1
+    return "".join(parts)[:n]
 
 
 # ------------------------------------------------------------------ server
@@ -131,7 +233,9 @@ async def run_server(o):
         process_request=process_request,
         subprotocols=protocols,
         select_subprotocol=select_subprotocol,
-        compression=None,  # frames go out uncompressed, as the tests expect
+        # Frames go out uncompressed unless --deflate says otherwise.
+        **compression_args(o.get("deflate"), ServerPerMessageDeflateFactory),
+        create_protocol=CountingServer,
         max_size=MAX_MESSAGE,
         ping_interval=None,  # no pings of our own but those cmd:ping asks for
         close_timeout=SERVER_CLOSE_TIMEOUT,
@@ -222,6 +326,15 @@ async def command(ws, pings, line):
         h["_protocol"] = ws.subprotocol
         h["_path"] = ws.path
         await ws.send(json.dumps(h, ensure_ascii=False, separators=(",", ":")))
+    elif name == "info":
+        # What was agreed, and the bytes the connection has carried so far
+        # (the opening handshake included).
+        await ws.send(json.dumps({
+            "offer": ws.request_headers.get("Sec-WebSocket-Extensions"),
+            "extensions": ws.response_headers.get("Sec-WebSocket-Extensions"),
+            "bytesRead": ws.bytes_read,
+            "bytesWritten": ws.bytes_written,
+        }, separators=(",", ":")))
     else:
         raise CmdError(f"unknown command cmd:{name}")
 
@@ -265,6 +378,7 @@ async def run_client(url, o):
     """A fixed script against an echo server; see README for the steps."""
     big = o.get("big", 16 * MIB)
     protocol = o.get("protocol")
+    deflate = o.get("deflate")
 
     passed = failed = 0
     broken = None  # why the connection can no longer be trusted
@@ -306,7 +420,8 @@ async def run_client(url, o):
         ws = await websockets.connect(
             url,
             subprotocols=[protocol] if protocol else None,
-            compression=None,
+            **compression_args(deflate, ClientPerMessageDeflateFactory),
+            create_protocol=CountingClient,
             max_size=max(big, MAX_MESSAGE),
             ping_interval=None,
             open_timeout=10,
@@ -315,6 +430,12 @@ async def run_client(url, o):
         if protocol and ws.subprotocol != protocol:
             got = f"subprotocol '{ws.subprotocol}'" if ws.subprotocol else "no subprotocol"
             raise StepFailed(f"server selected {got}, asked '{protocol}'")
+        if deflate is not None:
+            # The server's Sec-WebSocket-Extensions.
+            ext = ws.response_headers.get("Sec-WebSocket-Extensions")
+            say(f"EXTENSIONS {ext}")
+            if not ext or not ext.startswith("permessage-deflate"):
+                raise StepFailed(f"no permessage-deflate agreed: '{ext}'")
 
     async def fragmented():
         # websockets sends each item as a frame, then an empty final frame.
@@ -340,6 +461,25 @@ async def run_client(url, o):
             except StepFailed as e:
                 raise StepFailed(f"message {i}: {e}") from None
 
+    def wire(name, msg):
+        # The echo of a message, and the bytes that it and its echo took
+        # on the wire: "WIRE <step> payload=N out=X in=Y".
+        async def run():
+            out0, in0 = ws.bytes_written, ws.bytes_read
+            await echo(msg)
+            say(f"WIRE {name} payload={len(as_bytes(msg))} "
+                f"out={ws.bytes_written - out0} in={ws.bytes_read - in0}")
+        return step(name, run, 30)
+
+    async def many():
+        # 50 alike messages back to back: each compresses against the ones
+        # before it where context takeover is on.
+        msgs = [f'{{"seq":{i},"name":"message {i}","ok":true}}' for i in range(50)]
+        for m in msgs:
+            await ws.send(m)
+        for m in msgs:
+            expect(await ws.recv(), m)
+
     async def close():
         await ws.close(4001, "bye")
         say(with_reason("closed", ws.close_code, ws.close_reason))
@@ -359,6 +499,13 @@ async def run_client(url, o):
     await step("text-fragmented", fragmented)
     await step("ping", ping)
     await step("burst-100", burst)
+    if deflate is not None:
+        await wire("deflate-text-small", "small")
+        await wire("deflate-text-100k", prose(100 * 1024))
+        await wire("deflate-text-1m", json_text(MIB))
+        await wire("deflate-binary-1m", records(MIB))
+        await wire("deflate-binary-random", random.randbytes(256 * 1024))
+        await step("deflate-many", many)
     await step("close", close)
 
     if ws is not None:
@@ -384,13 +531,15 @@ def main(argv):
     # usage is just a message and exit status 2.
     if argv[:1] == ["server"]:
         known = {"--port": non_neg_int, "--path": string, "--protocols": string}
-        o = parse_options(argv[1:], {**known, "--timeout": non_neg_int})
+        o = parse_options(argv[1:], {**known, "--timeout": non_neg_int,
+                                     "--deflate": deflate_options})
         asyncio.run(run_server(o))
         return 0
     if argv[:1] == ["client"]:
         if len(argv) < 2 or argv[1].startswith("--"):
             usage("client needs a URL")
-        o = parse_options(argv[2:], {"--protocol": string, "--big": non_neg_int})
+        o = parse_options(argv[2:], {"--protocol": string, "--big": non_neg_int,
+                                     "--deflate": deflate_options})
         return asyncio.run(client_main(argv[1], o))
     usage()
 

@@ -5,8 +5,10 @@
 // either; README in this directory is the contract.
 //
 //   node ws_peer.js server [--port N] [--path /p] [--protocols a,b] [--timeout S]
-//   node ws_peer.js client URL [--protocol p] [--big N]
+//                          [--deflate JSON]
+//   node ws_peer.js client URL [--protocol p] [--big N] [--deflate JSON]
 
+const crypto = require('crypto');
 const http = require('http');
 const { WebSocket, WebSocketServer } = require('ws');
 
@@ -28,7 +30,8 @@ function usage(msg) {
   if (msg) process.stderr.write(`ws_peer: ${msg}\n`);
   process.stderr.write(
     'usage: node ws_peer.js server [--port N] [--path /p] [--protocols a,b] [--timeout S]\n' +
-      '       node ws_peer.js client URL [--protocol p] [--big N]\n'
+      '                              [--deflate JSON]\n' +
+      '       node ws_peer.js client URL [--protocol p] [--big N] [--deflate JSON]\n'
   );
   process.exit(2);
 }
@@ -49,6 +52,19 @@ function nonNegInt(s, name) {
   return Number(s);
 }
 const str = (s) => s;
+// --deflate: ws's perMessageDeflate options, as a JSON object (README).
+// threshold defaults to 0 here, so that every message is compressed.
+function deflateOptions(s, name) {
+  let v;
+  try {
+    v = JSON.parse(s);
+  } catch (err) {
+    usage(`${name}: not JSON: ${err.message}`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    usage(`${name}: not a JSON object: ${s}`);
+  return { threshold: 0, ...v };
+}
 
 // Byte i of every generated binary message: (i*7+3) & 0xff.
 function pattern(n) {
@@ -65,6 +81,7 @@ function runServer(args) {
     '--path': str,
     '--protocols': str,
     '--timeout': nonNegInt,
+    '--deflate': deflateOptions,
   });
   const port = o.port ?? 0;
   const timeout = o.timeout ?? 60;
@@ -86,7 +103,8 @@ function runServer(args) {
   const wss = new WebSocketServer({
     noServer: true,
     clientTracking: false,
-    perMessageDeflate: false, // frames go out uncompressed, as the tests expect
+    // Frames go out uncompressed unless --deflate says otherwise.
+    perMessageDeflate: o.deflate ?? false,
     maxPayload: MAX_MESSAGE,
     closeTimeout: SERVER_CLOSE_TIMEOUT_MS,
     // The first protocol of OUR list that the client offered (false: none).
@@ -101,6 +119,11 @@ function runServer(args) {
       Connection: 'close',
     });
     res.end(pathOk(req) ? 'WebSocket only\n' : 'not found\n');
+  });
+  // The Sec-WebSocket-Extensions of our answer, for cmd:info.
+  wss.on('headers', (headers, req) => {
+    const h = headers.find((l) => /^sec-websocket-extensions:/i.test(l));
+    req.answeredExtensions = h ? h.slice(h.indexOf(':') + 1).trim() : null;
   });
   server.on('upgrade', (req, socket, head) => {
     if (!pathOk(req)) {
@@ -206,6 +229,18 @@ function command(ws, req, pings, line) {
       ws.send(JSON.stringify(h));
       return;
     }
+    case 'info':
+      // What was agreed, and the bytes the connection has carried so far
+      // (the opening handshake included), as TCP counts them.
+      ws.send(
+        JSON.stringify({
+          offer: req.headers['sec-websocket-extensions'] ?? null,
+          extensions: req.answeredExtensions ?? null,
+          bytesRead: ws._socket.bytesRead,
+          bytesWritten: ws._socket.bytesWritten,
+        })
+      );
+      return;
     default:
       throw new Error(`unknown command cmd:${name}`);
   }
@@ -226,7 +261,11 @@ class Timeout extends Error {}
 async function runClient(args) {
   if (args.length < 1 || args[0].startsWith('--')) usage('client needs a URL');
   const url = args[0];
-  const o = parseOptions(args.slice(1), { '--protocol': str, '--big': nonNegInt });
+  const o = parseOptions(args.slice(1), {
+    '--protocol': str,
+    '--big': nonNegInt,
+    '--deflate': deflateOptions,
+  });
   const big = o.big ?? 16 * MIB;
 
   let passed = 0;
@@ -299,10 +338,16 @@ async function runClient(args) {
 
   await step('connect', async () => {
     ws = new WebSocket(url, o.protocol ? [o.protocol] : [], {
-      perMessageDeflate: false,
+      perMessageDeflate: o.deflate ?? false,
       maxPayload: Math.max(big, MAX_MESSAGE),
       handshakeTimeout: 10000,
       closeTimeout: CLIENT_CLOSE_TIMEOUT_MS,
+    });
+    // The server's Sec-WebSocket-Extensions (ws.extensions has only the
+    // names).
+    let answered = null;
+    ws.once('upgrade', (res) => {
+      answered = res.headers['sec-websocket-extensions'] ?? null;
     });
     ws.on('message', (data, isBinary) => {
       const m = { data, isBinary };
@@ -322,6 +367,11 @@ async function runClient(args) {
     if (o.protocol && ws.protocol !== o.protocol) {
       const got = ws.protocol ? `subprotocol '${ws.protocol}'` : 'no subprotocol';
       throw new Error(`server selected ${got}, asked '${o.protocol}'`);
+    }
+    if (o.deflate) {
+      say(`EXTENSIONS ${answered}`);
+      if (ws.extensions !== 'permessage-deflate')
+        throw new Error(`no permessage-deflate agreed: '${ws.extensions}'`);
     }
   });
   if (!ws || ws.readyState !== WebSocket.OPEN) broken = broken || 'no connection';
@@ -371,6 +421,33 @@ async function runClient(args) {
       }
     }
   });
+  if (o.deflate) {
+    // The echo of a message, and the bytes that it and its echo took on
+    // the wire: "WIRE <step> payload=N out=X in=Y".
+    async function wire(name, data, isBinary) {
+      await step(name, async () => {
+        const out0 = ws._socket.bytesWritten;
+        const in0 = ws._socket.bytesRead;
+        await echo(data, isBinary, 30000);
+        const n = Buffer.isBuffer(data) ? data.length : Buffer.byteLength(data);
+        say(`WIRE ${name} payload=${n} out=${ws._socket.bytesWritten - out0} ` +
+          `in=${ws._socket.bytesRead - in0}`);
+      });
+    }
+    await wire('deflate-text-small', 'small', false);
+    await wire('deflate-text-100k', prose(100 * 1024), false);
+    await wire('deflate-text-1m', jsonText(1024 * 1024), false);
+    await wire('deflate-binary-1m', records(1024 * 1024), true);
+    await wire('deflate-binary-random', crypto.randomBytes(256 * 1024), true);
+    await step('deflate-many', async () => {
+      // 50 alike messages back to back: each compresses against the
+      // ones before it where context takeover is on.
+      const msgs = [];
+      for (let i = 0; i < 50; i++) msgs.push(Buffer.from(`{"seq":${i},"name":"message ${i}","ok":true}`));
+      for (const m of msgs) ws.send(m, { binary: false });
+      for (let i = 0; i < msgs.length; i++) expect(await next(10000), msgs[i], false);
+    });
+  }
   await step('close', async () => {
     const done = closed
       ? Promise.resolve()
@@ -384,6 +461,41 @@ async function runClient(args) {
   if (ws) ws.terminate();
   say(`DONE ${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);
+}
+
+// n bytes of English-like text (varied, so it compresses, but not to
+// nothing).
+function prose(n) {
+  const words = ['the', 'quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog',
+    'WebSocket', 'deflate', 'window', 'context', 'message', 'frame', 'compress'];
+  const parts = [];
+  let len = 0;
+  for (let i = 0; len < n; i++) {
+    const w = words[(i * 7 + (i >> 3)) % words.length] + (i % 11 === 10 ? '.\n' : ' ');
+    parts.push(w);
+    len += w.length;
+  }
+  return parts.join('').slice(0, n);
+}
+
+// n bytes of binary that repeats every 100 bytes: compressible with any
+// window (pattern()'s period of 256 is beyond a 512-byte window's reach).
+function records(n) {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = ((i % 100) * 37 + (i % 100 > 50 ? 128 : 0)) & 0xff;
+  return b;
+}
+
+// n bytes of JSON-like text.
+function jsonText(n) {
+  const parts = ['['];
+  let len = 1;
+  for (let i = 0; len < n; i++) {
+    const r = `{"id":${i},"user":"user${i % 97}","score":${(i * 37) % 1000},"tags":["a","b"]},`;
+    parts.push(r);
+    len += r.length;
+  }
+  return parts.join('').slice(0, n);
 }
 
 // ---------------------------------------------------------------- main
