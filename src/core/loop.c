@@ -251,6 +251,22 @@ loop_expire_locked(loop *l)
 	}
 }
 
+/* Moves what other threads posted to the end of the run queue. */
+static void
+loop_take_posted_locked(loop *l)
+{
+	if (l->post_head != NULL) {
+		if (l->run_tail != NULL) {
+			l->run_tail->next = l->post_head;
+		} else {
+			l->run_head = l->post_head;
+		}
+		l->run_tail  = l->post_tail;
+		l->post_head = NULL;
+		l->post_tail = NULL;
+	}
+}
+
 static void
 loop_run_tasks(loop *l)
 {
@@ -277,16 +293,7 @@ loop_main(void *arg)
 	pthread_mutex_lock(&l->head.mtx);
 	for (;;) {
 		l->wake_pending = false;
-		if (l->post_head != NULL) {
-			if (l->run_tail != NULL) {
-				l->run_tail->next = l->post_head;
-			} else {
-				l->run_head = l->post_head;
-			}
-			l->run_tail  = l->post_tail;
-			l->post_head = NULL;
-			l->post_tail = NULL;
-		}
+		loop_take_posted_locked(l);
 		if (l->stopping && l->run_head == NULL) {
 			l->exited = true;
 			break;
@@ -420,6 +427,32 @@ loops_halt(unsigned n)
 	}
 }
 
+/* Runs, on the calling thread, what was posted to loops that had already
+ * stopped: a loop finishing its last tasks may post to one that is gone
+ * (the free of a stream homed there, say), and that must not be lost.
+ * The loop threads are joined: nothing else touches the queues. */
+static void
+loops_drain(unsigned n)
+{
+	bool ran = true;
+
+	while (ran) {
+		ran = false;
+		for (unsigned i = 0; i < n; i++) {
+			loop *l = &rt.loops[i];
+			pthread_mutex_lock(&l->head.mtx);
+			loop_take_posted_locked(l);
+			pthread_mutex_unlock(&l->head.mtx);
+			current_loop = l;
+			while (l->run_head != NULL) {
+				loop_run_tasks(l);
+				ran = true;
+			}
+			current_loop = NULL;
+		}
+	}
+}
+
 static void
 loops_destroy(unsigned n)
 {
@@ -511,6 +544,7 @@ runtime_stop(void)
 	reaper_drain_locked();
 	pthread_mutex_unlock(&rt.mtx);
 	loops_halt(rt.nloops);
+	loops_drain(rt.nloops);
 
 	/* What the loops queued while stopping may still lock their mutexes:
 	 * run it before they are destroyed. */
@@ -519,6 +553,7 @@ runtime_stop(void)
 	pthread_cond_signal(&rt.reap_cv);
 	pthread_mutex_unlock(&rt.mtx);
 	pthread_join(rt.reaper, NULL);
+	loops_drain(rt.nloops);
 	loops_destroy(rt.nloops);
 	atomic_store(&rt.started, false);
 }
