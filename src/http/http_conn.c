@@ -459,7 +459,15 @@ rd_progress_raw(nghttpw_http_conn *c, bool *done)
 		return (0);
 	}
 	/* Nothing buffered is left: receive straight into the caller's
-	 * buffers, with no copy. */
+	 * buffers, with no copy.  The read buffer is not needed for that,
+	 * and a connection read raw from now on (a WebSocket) may be idle
+	 * for long: it goes, and a head read makes it again. */
+	if (c->rbuf != NULL && c->rpos == c->rlen) {
+		free(c->rbuf);
+		c->rbuf = NULL;
+		c->rcap = 0;
+		c->rpos = c->rlen = 0;
+	}
 	rv = iov_set_rest(c->rd_sio, iov, n, c->rd_done, &c->rd_iov, &c->rd_iov_cap);
 	if (rv == 0) {
 		/* Bounded by the caller's aio alone, not by what the last

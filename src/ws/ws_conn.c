@@ -88,7 +88,9 @@ conn_destroy(void *arg)
 	free(c->recvq.v);
 	free(c->sendq.v);
 	free(c->pingq.v);
-	free(c->rbuf);
+	if (c->rbuf != c->rbuf_idle) {
+		free(c->rbuf);
+	}
 	free(c->wbuf);
 	free(c->wiov);
 	free(c->zbuf);
@@ -647,12 +649,13 @@ ws_conn_alloc(nghttpw_stream **sp, nghttpw_http_conn *http, bool server,
 	c->stream.loop = lower->loop;
 	c->refs        = 1;
 	c->last_rx     = nghttpw_clock();
+	c->rbuf        = c->rbuf_idle;
+	c->rcap        = WS_RBUF_IDLE;
+	c->rd_small    = true;
 	if ((rv = stream_aio_alloc(lower, &c->rx_aio, ws_rx_cb, c)) != 0 ||
 	    (rv = stream_aio_alloc(lower, &c->tx_aio, ws_tx_cb, c)) != 0 ||
 	    (rv = stream_aio_alloc(lower, &c->tm_aio, tm_cb, c)) != 0 ||
-	    (rv = ws_wiov_reserve(c, 4)) != 0 ||
-	    (c->rbuf = malloc(WS_RBUF_SIZE)) == NULL) {
-		rv = rv != 0 ? rv : NGHTTPW_ENOMEM;
+	    (rv = ws_wiov_reserve(c, 4)) != 0) {
 		conn_destroy(c);
 		return (rv);
 	}

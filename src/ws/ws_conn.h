@@ -15,6 +15,7 @@
 typedef struct ws_conn ws_conn;
 
 #define WS_RBUF_SIZE (16u * 1024u)
+#define WS_RBUF_IDLE 128 /* read into while frames come small or not at all */
 #define WS_WBUF_SIZE (64u * 1024u) /* a client masks this much at a go */
 #define WS_LINGER_MS 2000          /* for the closing handshake */
 #define WS_ZBUF_SIZE (64u * 1024u) /* compressed bytes, a frame at most */
@@ -54,7 +55,10 @@ struct ws_conn {
 	/* Read side. */
 	nghttpw_aio *rx_aio;
 	bool         rd_busy;
-	uint8_t     *rbuf;
+	uint8_t     *rbuf;     /* rbuf_idle, or WS_RBUF_SIZE of the heap */
+	size_t       rcap;
+	bool         rd_small; /* the last read brought less than rbuf_idle holds */
+	uint8_t      rbuf_idle[WS_RBUF_IDLE];
 	size_t       rpos;
 	size_t       rlen;
 	bool         in_frame;

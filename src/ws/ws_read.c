@@ -20,6 +20,31 @@
 
 /* ------------------------------------------------------------ reading */
 
+/* Picks the read buffer: the small one inside the connection while
+ * nothing is kept and reads come small (an idle connection, or one of
+ * small messages), else WS_RBUF_SIZE from the heap.  False when that
+ * cannot be had. */
+static bool
+rx_buffer(ws_conn *c)
+{
+	uint8_t *big;
+
+	if (c->rbuf != c->rbuf_idle && c->rlen == 0 && c->rd_small) {
+		free(c->rbuf);
+		c->rbuf = c->rbuf_idle;
+		c->rcap = WS_RBUF_IDLE;
+	} else if (c->rbuf == c->rbuf_idle && (c->rlen > 0 || !c->rd_small)) {
+		/* Part of a frame is kept: more of it comes. */
+		if ((big = malloc(WS_RBUF_SIZE)) == NULL) {
+			return (false);
+		}
+		memcpy(big, c->rbuf_idle, c->rlen);
+		c->rbuf = big;
+		c->rcap = WS_RBUF_SIZE;
+	}
+	return (true);
+}
+
 /* Reads more into the buffer, keeping the unparsed bytes. */
 static void
 rx_fill(ws_conn *c)
@@ -34,8 +59,12 @@ rx_fill(ws_conn *c)
 		c->rlen -= c->rpos;
 		c->rpos = 0;
 	}
+	if (!rx_buffer(c)) {
+		ws_teardown(c); /* no memory to read even a close */
+		return;
+	}
 	iov.iov_buf = c->rbuf + c->rlen;
-	iov.iov_len = WS_RBUF_SIZE - c->rlen;
+	iov.iov_len = c->rcap - c->rlen;
 	c->rd_busy  = true;
 	c->refs++;
 	nghttpw_aio_set_iov(c->rx_aio, 1, &iov);
@@ -648,7 +677,8 @@ ws_rx_cb(void *arg)
 	size_t   n  = nghttpw_aio_count(c->rx_aio);
 
 	pthread_mutex_lock(&c->mtx);
-	c->rd_busy = false;
+	c->rd_busy  = false;
+	c->rd_small = n < WS_RBUF_IDLE;
 	c->rlen += n;
 	if (n > 0) {
 		c->last_rx = nghttpw_clock();
