@@ -1,16 +1,19 @@
 #!/usr/bin/python3
-"""The Autobahn|Testsuite fuzzingclient case families 1-7, 9 and 10, rebuilt
-on Debian's python3-autobahn (22.7.1, its asyncio client), against a
-WebSocket echo server given by URL.
+"""The Autobahn|Testsuite fuzzingclient case families 1-7, 9, 10, 12 and 13,
+rebuilt on Debian's python3-autobahn (22.7.1, its asyncio client), against
+a WebSocket echo server given by URL.
 
-  /usr/bin/python3 tests/ws/autobahn_cases.py URL [--only PREFIX]... [--limit BYTES] [--list]
+  /usr/bin/python3 tests/ws/autobahn_cases.py URL [--only PREFIX]... [--limit BYTES]
+                   [--compressed-from BYTES] [--list]
 
 Run it with /usr/bin/python3: Debian's python3-autobahn is installed for
 that interpreter only.  --only runs the cases whose id is PREFIX or
 begins with PREFIX and a dot ("--only 6.4" runs 6.4.1-6.4.4, "--only 1"
 family 1 but not 10); it may be given more than once.  --limit is the
 server's limit on a message (64 MiB, as in the C test's echo server and
-the peers of tests/ws/peers), for the 9.10 cases.
+the peers of tests/ws/peers), for the 9.10 cases.  --compressed-from is
+for 12 and 13: every echo of that many bytes or more must come compressed
+(the threshold of a server that compresses; by default not checked).
 
 The families, numbered after Autobahn's (the lengths, payloads and UTF-8
 sequences are this program's own):
@@ -32,6 +35,14 @@ sequences are this program's own):
      up, 1000 round trips); 9.9: 1000 messages back to back; 9.10: the
      server's limit (1009 past it)
   10 misc: a message fragmented by autobahn itself (autoFragmentSize)
+  12 permessage-deflate (RFC 7692), autobahn's default offer: 1000 round
+     trips of messages of 16 bytes to 128 KiB, whole or in frames of 256,
+     of five kinds of payload (JSON, a bitmap, prose, HTML, a PDF-like mix
+     of ASCII and deflated streams)
+  13 the same with JSON and seven offers (server_no_context_takeover,
+     server_max_window_bits 9 and 15, alone and together, three offers)
+  Families 12 and 13 need a server with permessage-deflate on: their
+  cases fail when it is not agreed.
 
 Each case runs on connections of its own and checks what RFC 6455 (and
 Autobahn's expectations) require of the server: the messages echoed (bytes
@@ -52,12 +63,14 @@ case failed:
 
 Every case is bounded in time (CASE_SECONDS, BIG_CASE_SECONDS in family
 9); a case that runs out fails and the next one starts on new
-connections.  Against nghttpw's echo server the whole run takes about
-15 s.
+connections.  Against nghttpw's echo server families 1-10 take about
+15 s; all of 12 and 13 (216 cases of 1000 round trips) over seven
+minutes, see tests/ws_autobahn_test.c for the subset it runs.
 """
 
 import argparse
 import asyncio
+import functools
 import os
 import socket
 import sys
@@ -70,6 +83,11 @@ txaio.use_asyncio()
 from autobahn.asyncio.websocket import (  # noqa: E402 (txaio first)
     WebSocketClientFactory,
     WebSocketClientProtocol,
+)
+from autobahn.websocket.compress import (  # noqa: E402
+    PerMessageDeflate,
+    PerMessageDeflateOffer,
+    PerMessageDeflateResponseAccept,
 )
 
 CASE_SECONDS = 5.0  # the bound on one case
@@ -223,6 +241,7 @@ class Probe(WebSocketClientProtocol):
         self.changed = asyncio.Event()
         self.opened = asyncio.get_running_loop().create_future()
         self.ctx = None
+        self.compressed = 0  # messages from the server with RSV1 (deflated)
 
     # asyncio's and autobahn's callbacks
 
@@ -233,6 +252,12 @@ class Probe(WebSocketClientProtocol):
     def onOpen(self):
         if not self.opened.done():
             self.opened.set_result(True)
+
+    def onMessageBegin(self, isBinary):
+        # autobahn has just read the first frame's RSV1 (onFrameBegin).
+        if self._isMessageCompressed:
+            self.compressed += 1
+        super().onMessageBegin(isBinary)
 
     def onMessage(self, payload, isBinary):
         self._note(("msg", bytes(payload), bool(isBinary)))
@@ -1458,10 +1483,192 @@ def family_10():
             f"{kind} message of 65536 bytes sent in frames of 1300 (autoFragmentSize)", body)
 
 
+# ------------------------------------------------------------ 12, 13: compression
+
+# Autobahn's 12.* and 13.* send 1000 messages, each once the last one's
+# echo is in, over permessage-deflate (RFC 7692): 12 with its default
+# offer and payloads of five kinds (12.1-12.5), 13 with one kind and
+# seven offers (13.1-13.7); in each group, 18 cases of message sizes
+# from 16 bytes to 128 KiB, the last 8 also auto-fragmented (in frames of
+# 256 bytes of compressed data).  Here each message of a case is another
+# slice of its payload (so that context takeover has something to find
+# and something new), and the case checks what Autobahn's do (every echo
+# back, the same) plus: permessage-deflate agreed, with the parameters
+# the offer asked for; and with --compressed-from N, every echo of N
+# bytes or more compressed (RSV1), as a server with a threshold of N
+# must send them.
+
+COMPRESSED_FROM = None  # --compressed-from
+PMD_COUNT = 1000  # messages per case, as Autobahn's
+PMD_SIZES = [16, 64, 256, 1 * KIB, 4 * KIB, 8 * KIB, 16 * KIB, 32 * KIB, 64 * KIB, 128 * KIB]
+PMD_FRAGMENTED = [256, 1 * KIB, 4 * KIB, 8 * KIB, 16 * KIB, 32 * KIB, 64 * KIB, 128 * KIB]
+PMD_FRAGMENT = 256
+PMD_CORPUS = 1 * MIB  # the bytes each kind of payload is sliced from
+
+
+class Lcg:
+    """A small deterministic generator: the payloads are the same in every
+    run."""
+
+    def __init__(self, seed):
+        self.x = seed
+
+    def next(self, n):
+        self.x = (self.x * 6364136223846793005 + 1442695040888963407) % (1 << 64)
+        return (self.x >> 33) % n
+
+
+WORDS = ("the of and to in is was that for it with as his on be at by had "
+         "which this from not but have are or they one were her all she "
+         "there would their we him been has when who will more no if out so "
+         "said what up its about into than them can only other new some "
+         "could time these two may then do first any my now such like our "
+         "over man me even most made after also did many before must through "
+         "years where much your way well down should because each just those "
+         "people how too little state good very make world still own see men "
+         "work long get here between both life being under never day same "
+         "another know while last might us great old year off come since "
+         "against go came right used take three Wilhelm Faust Mephisto Gretchen "
+         "compression window dictionary").split()
+
+
+@functools.lru_cache(maxsize=None)
+def corpus(kind):
+    """PMD_CORPUS bytes of one kind of payload."""
+    r = Lcg(len(kind))
+    out, n = [], 0
+    if kind == "json":
+        while n < PMD_CORPUS:
+            i = r.next(100000)
+            rec = (f'{{"id":{i},"name":"{WORDS[r.next(len(WORDS))]} {WORDS[r.next(len(WORDS))]}",'
+                   f'"score":{r.next(1000) / 10},"active":{"true" if r.next(2) else "false"},'
+                   f'"tags":["{WORDS[r.next(len(WORDS))]}","{WORDS[r.next(len(WORDS))]}"]}},\n')
+            out.append(rec)
+            n += len(rec)
+        return ("[" + "".join(out))[:PMD_CORPUS].encode()
+    if kind == "text":
+        while n < PMD_CORPUS:
+            sentence = " ".join(WORDS[r.next(len(WORDS))] for _ in range(4 + r.next(12)))
+            sentence = sentence[0].upper() + sentence[1:] + (".\n" if r.next(5) == 0 else ". ")
+            out.append(sentence)
+            n += len(sentence)
+        return "".join(out)[:PMD_CORPUS].encode()
+    if kind == "html":
+        while n < PMD_CORPUS:
+            row = (f'<tr class="row{r.next(3)}"><td><a href="/item/{r.next(100000)}">'
+                   f'{WORDS[r.next(len(WORDS))]}</a></td><td>{r.next(1000)}</td>'
+                   f'<td>{WORDS[r.next(len(WORDS))]} {WORDS[r.next(len(WORDS))]}</td></tr>\n')
+            out.append(row)
+            n += len(row)
+        return "".join(out)[:PMD_CORPUS].encode()
+    if kind == "bitmap":
+        # A 1024x1024 grey image: smooth shapes, a little noise.
+        rows = []
+        for y in range(1024):
+            noise_row = bytes(r.next(4) for _ in range(64)) * 16
+            rows.append(bytes(((((x - 512) ** 2 + (y - 400) ** 2) >> 10) + (x >> 4) +
+                               noise_row[x]) & 0xFF for x in range(1024)))
+        return b"".join(rows)[:PMD_CORPUS]
+    if kind == "document":
+        # As a PDF is: object headers in ASCII between streams of
+        # already-compressed (incompressible) bytes.
+        import zlib
+        while n < PMD_CORPUS:
+            head = (f"{r.next(1000)} 0 obj\n<< /Type /XObject /Length {r.next(5000)} "
+                    f"/Filter /FlateDecode >>\nstream\n").encode()
+            body = zlib.compress(corpus("text")[r.next(PMD_CORPUS - 8192):][:4096 + r.next(4096)])
+            chunk = head + body + b"\nendstream\nendobj\n"
+            out.append(chunk)
+            n += len(chunk)
+        return b"".join(out)[:PMD_CORPUS]
+    raise ValueError(kind)
+
+
+def pmd_messages(kind, n):
+    """The PMD_COUNT messages of n bytes of a case, slices of the kind's
+    corpus: message j starts where j steps of 7919 bytes (a prime) lead."""
+    c = corpus(kind)
+    span = len(c) - n
+    return [c[(j * 7919) % span:][:n] for j in range(PMD_COUNT)]
+
+
+async def pmd_echo_all(s, kind, n, binary):
+    """Each message sent once the last one's echo is in; each echo must be
+    the message, and compressed if --compressed-from says so."""
+    msgs = pmd_messages(kind, n)
+    for j, m in enumerate(msgs):
+        s.sendMessage(m, isBinary=binary)
+        await s.wait(lambda: s.events or s.done(), f"echo {j} of {len(msgs)}")
+        if not s.events:
+            raise CaseFailed(f"no echo {j} of {len(msgs)}: {s.story()}")
+        ev = s.events.pop(0)
+        if ev != ("msg", m, binary):
+            raise CaseFailed(f"echo {j}: {show(ev)}, sent {show(('msg', m, binary))}")
+    if COMPRESSED_FROM is not None and n >= COMPRESSED_FROM and s.compressed != len(msgs):
+        raise CaseFailed(f"{s.compressed} of {len(msgs)} echoes compressed, expected all "
+                         f"(--compressed-from {COMPRESSED_FROM})")
+    return await passes(s, [])
+
+
+def pmd_accept(response):
+    return PerMessageDeflateResponseAccept(response)
+
+
+def pmd_agreed(s, offer):
+    """permessage-deflate in use, with what offer asked of the server."""
+    pmce = s._perMessageCompress
+    if not isinstance(pmce, PerMessageDeflate):
+        raise CaseFailed(f"permessage-deflate not agreed (extensions in use: "
+                         f"{s.websocket_extensions_in_use})")
+    if offer.request_no_context_takeover and not pmce.server_no_context_takeover:
+        raise CaseFailed("server_no_context_takeover asked, not agreed")
+    if offer.request_max_window_bits and pmce.server_max_window_bits > offer.request_max_window_bits:
+        raise CaseFailed(f"server_max_window_bits={offer.request_max_window_bits} asked, "
+                         f"{pmce.server_max_window_bits} agreed")
+
+
+def pmd_cases(group, kind, binary, offers):
+    """The 18 cases of a group: sizes whole, then auto-fragmented."""
+    what = ", ".join(f"(no_context_takeover={o.request_no_context_takeover}, "
+                     f"max_window_bits={o.request_max_window_bits})" for o in offers)
+    sizes = [(n, 0) for n in PMD_SIZES] + [(n, PMD_FRAGMENT) for n in PMD_FRAGMENTED]
+    for i, (n, frag) in enumerate(sizes, 1):
+        async def body(ctx, n=n, frag=frag):
+            # autobahn compresses a message whole, then cuts what
+            # that made in frames of autoFragmentSize.
+            s = await ctx.open(perMessageCompressionOffers=offers,
+                               perMessageCompressionAccept=pmd_accept,
+                               autoFragmentSize=frag)
+            pmd_agreed(s, offers[0])
+            return await pmd_echo_all(s, kind, n, binary)
+        how = f", in frames of {frag} (autoFragmentSize)" if frag else ""
+        add(f"{group}.{i}", f"{PMD_COUNT} {'binary' if binary else 'text'} messages of "
+            f"{n} bytes of {kind}{how}, offers {what}", body, BIG_CASE_SECONDS)
+
+
+def family_12():
+    default = [PerMessageDeflateOffer()]
+    for g, (kind, binary) in enumerate((("json", False), ("bitmap", True), ("text", False),
+                                        ("html", False), ("document", True)), 1):
+        pmd_cases(f"12.{g}", kind, binary, default)
+
+
+def family_13():
+    # (request_no_context_takeover, request_max_window_bits) of each offer,
+    # as Autobahn's 13.1-13.7; autobahn's client takes no window of 8.
+    groups = ([(False, 0)], [(True, 0)], [(False, 9)], [(False, 15)], [(True, 9)],
+              [(True, 15)], [(True, 9), (True, 0), (False, 0)])
+    for g, params in enumerate(groups, 1):
+        offers = [PerMessageDeflateOffer(request_no_context_takeover=nct,
+                                         request_max_window_bits=bits)
+                  for nct, bits in params]
+        pmd_cases(f"13.{g}", "json", False, offers)
+
+
 # ------------------------------------------------------------ running
 
 for fam in (family_1, family_2, family_3, family_4, family_5, family_6, family_7,
-            family_9, family_10):
+            family_9, family_10, family_12, family_13):
     fam()
 
 
@@ -1511,7 +1718,8 @@ async def main(url, prefixes):
 
 def parse_args():
     ap = argparse.ArgumentParser(
-        description="Autobahn fuzzingclient case families 1-7, 9, 10 against an echo server")
+        description="Autobahn fuzzingclient case families 1-7, 9, 10, 12, 13 against an "
+        "echo server")
     ap.add_argument("url", help="the echo server, e.g. ws://127.0.0.1:9001/echo")
     ap.add_argument("--only", action="append", metavar="PREFIX", default=[],
                     help="run only the cases whose id is PREFIX or begins with PREFIX "
@@ -1519,6 +1727,9 @@ def parse_args():
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     ap.add_argument("--limit", type=int, default=LIMIT, metavar="BYTES",
                     help="the server's limit on a message (default 64 MiB), for 9.10.x")
+    ap.add_argument("--compressed-from", type=int, metavar="BYTES",
+                    help="12.x, 13.x: every echo of this many bytes or more must come "
+                    "compressed (the server's deflate threshold); default: not checked")
     args = ap.parse_args()
     if not args.url.startswith("ws://"):
         ap.error("the URL must be ws://")
@@ -1528,6 +1739,7 @@ def parse_args():
 if __name__ == "__main__":
     args = parse_args()
     LIMIT = args.limit
+    COMPRESSED_FROM = args.compressed_from
     if args.list:
         for cid, desc, _, _ in CASES:
             if selected(cid, args.only):
