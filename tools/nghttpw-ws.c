@@ -50,6 +50,7 @@ enum {
 	OPT_BROADCAST,
 	OPT_CERT,
 	OPT_KEY,
+	OPT_DEFLATE,
 };
 
 static void
@@ -77,6 +78,8 @@ usage(FILE *f)
 	    "  -k, --insecure           do not verify wss:// servers\n"
 	    "      --max-size N         largest message received, in bytes, or\n"
 	    "                           with a K or M suffix (default 16M)\n"
+	    "      --deflate            offer (client) or accept (server)\n"
+	    "                           permessage-deflate compression\n"
 	    "  -l, --listen URL         serve on URL (port 0 picks a free port)\n"
 	    "      --broadcast          with --listen: send each message to\n"
 	    "                           every client instead (a chat)\n"
@@ -161,6 +164,7 @@ struct options {
 	bool         binary;
 	bool         insecure;
 	bool         broadcast;
+	bool         deflate;
 };
 
 /* "1048576", "64K", "16M": bytes, from 1 to MAX_MAX_SIZE. */
@@ -215,6 +219,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "broadcast", no_argument, NULL, OPT_BROADCAST },
 		{ "cert", required_argument, NULL, OPT_CERT },
 		{ "key", required_argument, NULL, OPT_KEY },
+		{ "deflate", no_argument, NULL, OPT_DEFLATE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -268,6 +273,9 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_KEY:
 			o->key = optarg;
+			break;
+		case OPT_DEFLATE:
+			o->deflate = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -639,6 +647,11 @@ client_setup(nghttpw_stream_dialer *d, const nghttpw_url *u, bool wss,
 	    (rv = nghttpw_stream_dialer_set_string(
 	         d, NGHTTPW_OPT_WS_PROTOCOL, o->protocols)) != 0) {
 		fail("subprotocols", o->protocols, rv);
+		return rv;
+	}
+	if (o->deflate &&
+	    (rv = nghttpw_stream_dialer_set_bool(d, NGHTTPW_OPT_WS_DEFLATE, true)) != 0) {
+		fail("--deflate", NULL, rv);
 		return rv;
 	}
 	/* A message of one frame must fit too: frames get the same limit. */
@@ -1137,6 +1150,8 @@ run_server(const struct options *o)
 	if ((o->protocols != NULL &&
 	        (rv = nghttpw_stream_listener_set_string(
 	             sv.l, NGHTTPW_OPT_WS_PROTOCOL, o->protocols)) != 0) ||
+	    (o->deflate &&
+	        (rv = nghttpw_stream_listener_set_bool(sv.l, NGHTTPW_OPT_WS_DEFLATE, true)) != 0) ||
 	    (rv = nghttpw_stream_listener_set_size(sv.l, NGHTTPW_OPT_RECVMAXSZ, sv.max)) != 0 ||
 	    (rv = nghttpw_stream_listener_set_size(
 	         sv.l, NGHTTPW_OPT_WS_RECVMAXFRAME, sv.max)) != 0) {
