@@ -591,6 +591,153 @@ Test(ws_tool, bad_arguments_exit_2_and_help_0)
 	expect_exit(c, 0, WAIT_MS, "--help");
 }
 
+/* ---------------------------------------------------- --deflate */
+
+/* A dialer of ws://127.0.0.1:port<path>, with permessage-deflate offered
+ * when deflate; connected: the stream, and whether deflate was agreed. */
+static nghttpw_stream *
+dial_deflate(int port, const char *path, bool deflate, bool *agreed)
+{
+	nghttpw_stream_dialer *d;
+	nghttpw_aio           *aio;
+	nghttpw_stream        *s;
+	char                   url[64];
+
+	snprintf(url, sizeof(url), "ws://127.0.0.1:%d%s", port, path);
+	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, url), 0);
+	cr_assert_eq(nghttpw_stream_dialer_set_bool(d, NGHTTPW_OPT_WS_DEFLATE, deflate), 0);
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	nghttpw_aio_set_timeout(aio, WAIT_MS);
+	nghttpw_stream_dialer_dial(d, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), 0, "dial %s: %s", url,
+	    nghttpw_strerror(nghttpw_aio_result(aio)));
+	s = nghttpw_aio_get_output(aio, 0);
+	nghttpw_aio_free(aio);
+	nghttpw_stream_dialer_free(d);
+	*agreed = !deflate; /* so that a get that fails is seen */
+	cr_assert_eq(nghttpw_stream_get_bool(s, NGHTTPW_OPT_WS_DEFLATE, agreed), 0);
+	return s;
+}
+
+/* A line of n bytes, compressible: JSON-like records. */
+static char *
+long_line(size_t n)
+{
+	char  *p = malloc(n + 2);
+	size_t len = 0;
+
+	cr_assert_not_null(p);
+	for (unsigned i = 0; len < n; i++) {
+		char rec[64];
+		int  k = snprintf(rec, sizeof(rec), "{\"seq\":%u,\"ok\":true},", i);
+		memcpy(p + len, rec, (size_t) k < n - len ? (size_t) k : n - len);
+		len += (size_t) k < n - len ? (size_t) k : n - len;
+	}
+	p[n]     = '\n';
+	p[n + 1] = '\0';
+	return p;
+}
+
+Test(ws_tool, deflate_is_accepted_by_listen_and_offered_by_the_client)
+{
+	nghttpw_stream_listener *l;
+	nghttpw_stream          *s;
+	nghttpw_aio             *aio;
+	child                   *srv, *plain, *cli;
+	char                    *line = long_line(3000), buf[4000];
+	size_t                   len;
+	unsigned                 flags;
+	bool                     on;
+	int                      port, plain_port;
+
+	need_tools();
+	/* --listen --deflate accepts our offer, and echoes a long line (sent
+	 * and echoed compressed) and a short one (under the threshold). */
+	port = start_server(&srv, "/z", (const char *[]) { "--deflate", NULL });
+	s    = dial_deflate(port, "/z", true, &on);
+	cr_expect(on, "nghttpw-ws --listen --deflate did not accept permessage-deflate");
+	cr_assert_eq(ws_send(s, NGHTTPW_WS_TEXT, line, 3000), 0);
+	cr_assert_eq(ws_recv(s, buf, sizeof(buf), &len, &flags, WAIT_MS), 0);
+	cr_expect(len == 3000 && memcmp(buf, line, 3000) == 0 && flags == NGHTTPW_WS_TEXT);
+	cr_assert_eq(ws_send(s, NGHTTPW_WS_BINARY, "hi", 2), 0);
+	cr_assert_eq(ws_recv(s, buf, sizeof(buf), &len, &flags, WAIT_MS), 0);
+	cr_expect(len == 2 && memcmp(buf, "hi", 2) == 0 && flags == NGHTTPW_WS_BINARY);
+	nghttpw_stream_free(s);
+
+	/* Without --deflate, the offer is declined: no compression. */
+	plain_port = start_server(&plain, "/p", NULL);
+	s          = dial_deflate(plain_port, "/p", true, &on);
+	cr_expect_not(on, "nghttpw-ws --listen without --deflate accepted permessage-deflate");
+	nghttpw_stream_free(s);
+	stop_server(plain);
+
+	/* The client with --deflate against it: the long line comes back. */
+	cli = start_client(port, "/z", (const char *[]) { "--deflate", NULL });
+	put(cli, line);
+	line[3000] = '\0';
+	expect_line(cli->out, line, "client");
+	put(cli, "short\n");
+	expect_line(cli->out, "short", "client");
+	end_client(cli);
+	stop_server(srv);
+
+	/* The client with --deflate offers it to a listener of the
+	 * library's; without --deflate it does not. */
+	cr_assert_eq(ws_listen("/lib", &l, &port), 0);
+	cr_assert_eq(nghttpw_stream_listener_set_bool(l, NGHTTPW_OPT_WS_DEFLATE, true), 0);
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	for (int offer = 1; offer >= 0; offer--) {
+		nghttpw_aio_set_timeout(aio, WAIT_MS);
+		nghttpw_stream_listener_accept(l, aio);
+		cli = start_client(port, "/lib",
+		    offer ? (const char *[]) { "--deflate", NULL } : NULL);
+		nghttpw_aio_wait(aio);
+		cr_assert_eq(nghttpw_aio_result(aio), 0, "accept: %s",
+		    nghttpw_strerror(nghttpw_aio_result(aio)));
+		s  = nghttpw_aio_get_output(aio, 0);
+		on = !offer;
+		cr_assert_eq(nghttpw_stream_get_bool(s, NGHTTPW_OPT_WS_DEFLATE, &on), 0);
+		cr_expect_eq(on, offer, "nghttpw-ws %s: deflate %s", offer ? "--deflate" : "",
+		    on ? "agreed" : "not agreed");
+		/* Both ways, long enough to be compressed when agreed. */
+		cr_assert_eq(ws_send(s, NGHTTPW_WS_TEXT, line, 3000), 0);
+		expect_line(cli->out, line, "client");
+		line[3000] = '\n';
+		put_n(cli, line, 3001);
+		line[3000] = '\0';
+		cr_assert_eq(ws_recv(s, buf, sizeof(buf), &len, &flags, WAIT_MS), 0);
+		cr_expect(len == 3000 && memcmp(buf, line, 3000) == 0 && flags == NGHTTPW_WS_TEXT);
+		end_client(cli);
+		cr_expect_eq(ws_recv(s, buf, sizeof(buf), &len, &flags, WAIT_MS), NGHTTPW_ECLOSED);
+		nghttpw_stream_free(s);
+	}
+	nghttpw_aio_free(aio);
+	nghttpw_stream_listener_free(l);
+	free(line);
+}
+
+/* --max-size counts a message as it is once inflated: a line of 4000
+ * bytes that compresses to a few dozen is still too large for a server
+ * of 2K, which closes with 1009 (and the client says so). */
+Test(ws_tool, deflate_max_size_counts_the_inflated_message)
+{
+	child *srv, *cli;
+	char  *line = long_line(4000);
+	int    port;
+
+	need_tools();
+	port = start_server(&srv, "/small", (const char *[]) { "--deflate", "--max-size", "2K", NULL });
+	cli  = start_client(port, "/small", (const char *[]) { "--deflate", NULL });
+	put(cli, "fits\n");
+	expect_line(cli->out, "fits", "client");
+	put(cli, line);
+	expect_line(cli->err, "closed 1009", "client stderr");
+	expect_exit(cli, 1, WAIT_MS, "client");
+	stop_server(srv);
+	free(line);
+}
+
 /* ------------------------------------------- nghttpw-serve --ws-echo */
 
 /* GET path over a raw socket: the status, the body in body. */
