@@ -989,7 +989,8 @@ sc_handler_done(srv_conn *sc, int rv)
 		 * read or write on it (a handler that closes it at once drops
 		 * them). */
 		pthread_mutex_lock(&s->mtx);
-		http_conn_set_owner(nghttpw_aio_get_input(sc->aio, 2), NULL);
+		/* The connection is not touched: the handler may have closed
+		 * it already (hijack let go of it). */
 		sc->conn = NULL;
 		sc->req  = NULL;
 		sc_close_locked(sc);
@@ -1652,24 +1653,34 @@ nghttpw_http_server_set_log(nghttpw_http_server *s,
 	return (0);
 }
 
+/* The owner of a hijacked connection: no server's any more. */
+static char hijacked;
+
 int
 nghttpw_http_hijack(nghttpw_http_conn *conn)
 {
 	srv_conn *sc;
+	void     *owner;
 	int       open = SC_H_OPEN;
 	int       rv   = NGHTTPW_ESTATE;
 
 	if (conn == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
-	if ((sc = http_conn_owner(conn)) == NULL) {
-		return (NGHTTPW_ESTATE); /* not a server's (any more) */
+	if ((owner = http_conn_owner(conn)) == &hijacked) {
+		return (0); /* twice is harmless */
+	}
+	if ((sc = owner) == NULL) {
+		return (NGHTTPW_ESTATE); /* not a server's */
 	}
 	pthread_mutex_lock(&sc->srv->mtx);
 	if (atomic_compare_exchange_strong(&sc->hstate, &open, SC_H_HIJACKED)) {
 		sc->conn = NULL; /* stop must not close it from now on */
 		/* nor keep it from reading requests, if it began already */
 		http_conn_resume_idle(conn);
+		/* From here the handler may close the connection at any time,
+		 * even before its call returns: it must not point to sc. */
+		http_conn_set_owner(conn, &hijacked);
 		rv = 0;
 	} else if (open == SC_H_HIJACKED) {
 		rv = 0; /* twice is harmless */
