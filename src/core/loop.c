@@ -44,8 +44,10 @@ static struct {
 	task           *reap_tail;
 	bool            reap_busy; /* running a task */
 	bool            reap_stop;
+	list_node       lingering; /* runtime_linger */
 } rt = {
 	.mtx          = PTHREAD_MUTEX_INITIALIZER,
+	.lingering    = { &rt.lingering, &rt.lingering },
 	.reap_cv      = PTHREAD_COND_INITIALIZER,
 	.reap_idle_cv = PTHREAD_COND_INITIALIZER,
 };
@@ -537,6 +539,14 @@ runtime_stop(void)
 		pthread_mutex_unlock(&rt.mtx);
 		return;
 	}
+	/* What goes on after its owner let go ends now. */
+	while (!list_empty(&rt.lingering)) {
+		runtime_linger *lg = LIST_ENTRY(rt.lingering.next, runtime_linger, node);
+		list_remove(&lg->node);
+		pthread_mutex_unlock(&rt.mtx);
+		lg->stop(lg);
+		pthread_mutex_lock(&rt.mtx);
+	}
 	/* Deferred frees may need the loops (to run the callbacks they wait
 	 * for): let them finish while the loops still run.  Tasks the loops
 	 * run while stopping may queue more, so the reaper stays up (and
@@ -556,6 +566,27 @@ runtime_stop(void)
 	loops_drain(rt.nloops);
 	loops_destroy(rt.nloops);
 	atomic_store(&rt.started, false);
+}
+
+void
+runtime_linger_add(runtime_linger *lg)
+{
+	pthread_mutex_lock(&rt.mtx);
+	list_append(&rt.lingering, &lg->node);
+	pthread_mutex_unlock(&rt.mtx);
+}
+
+bool
+runtime_linger_remove(runtime_linger *lg)
+{
+	bool listed;
+
+	pthread_mutex_lock(&rt.mtx);
+	if ((listed = list_linked(&lg->node))) {
+		list_remove(&lg->node);
+	}
+	pthread_mutex_unlock(&rt.mtx);
+	return (listed);
 }
 
 int

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "core/list.h"
 #include "core/task.h"
 #include "nghttpw/nghttpw.h"
 #include "platform/poller.h"
@@ -87,5 +88,19 @@ void runtime_reap(task *t);
 
 /* Stops every loop and the reaper; used by nghttpw_fini. */
 void runtime_stop(void);
+
+/* Something that goes on in the background after its owner let go of it
+ * (a WebSocket's closing handshake, say).  nghttpw_fini first takes each
+ * off the list and calls its stop, without any lock of the runtime's
+ * held, which must end the background work (what is left to free then
+ * goes through the loops and the reaper as usual).  remove says whether
+ * it was still listed: whoever takes it off owns what the listing held. */
+typedef struct runtime_linger {
+	list_node node;
+	void (*stop)(struct runtime_linger *);
+} runtime_linger;
+
+void runtime_linger_add(runtime_linger *);
+bool runtime_linger_remove(runtime_linger *);
 
 #endif

@@ -353,6 +353,10 @@ ws_teardown(ws_conn *c)
 	if (c->tm_busy) {
 		nghttpw_aio_abort(c->tm_aio, NGHTTPW_ECLOSED);
 	}
+	if (runtime_linger_remove(&c->linger)) {
+		/* Its listing's reference; the caller holds another. */
+		c->refs--;
+	}
 }
 
 /* ------------------------------------------------------------ timer */
@@ -471,24 +475,42 @@ ws_s_stop(void *arg)
 	nghttpw_aio_stop(c->tm_aio);
 }
 
+/* nghttpw_fini: a closing handshake still under way ends at once. */
+static void
+conn_linger_stop(runtime_linger *lg)
+{
+	ws_conn *c = LIST_ENTRY(lg, ws_conn, linger);
+
+	pthread_mutex_lock(&c->mtx);
+	ws_teardown(c);
+	ws_conn_release_unlock(c); /* the listing's reference */
+}
+
+/* The owner lets go after its close: the closing handshake goes on in
+ * the background, listed for nghttpw_fini. */
+static void
+conn_let_go(ws_conn *c, uint16_t code)
+{
+	conn_close(c, code);
+	pthread_mutex_lock(&c->mtx);
+	if (!c->torn_down) {
+		c->refs++;
+		c->linger.stop = conn_linger_stop;
+		runtime_linger_add(&c->linger);
+	}
+	ws_conn_release_unlock(c);
+}
+
 static void
 ws_s_free(void *arg)
 {
-	ws_conn *c = arg;
-
-	ws_s_close(c);
-	pthread_mutex_lock(&c->mtx);
-	ws_conn_release_unlock(c);
+	conn_let_go(arg, NGHTTPW_WS_STATUS_NORMAL);
 }
 
 void
 ws_conn_discard(nghttpw_stream *s)
 {
-	ws_conn *c = s->arg;
-
-	conn_close(c, NGHTTPW_WS_STATUS_GOING_AWAY);
-	pthread_mutex_lock(&c->mtx);
-	ws_conn_release_unlock(c);
+	conn_let_go(s->arg, NGHTTPW_WS_STATUS_GOING_AWAY);
 }
 
 /* One named field of a header block, as a string option. */

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include "core/loop.h"
 #include "core/task.h"
 #include "nghttpw/ws.h"
 #include "ws/ws_frame.h"
@@ -143,6 +144,10 @@ struct ws_conn {
 	/* The timer: pings, idle close and the closing deadline. */
 	nghttpw_aio *tm_aio;
 	bool         tm_busy;
+
+	/* Listed while it closes with no owner (it holds a reference):
+	 * nghttpw_fini ends it. */
+	runtime_linger linger;
 };
 
 /* Queues of operations.  Sends leave theirs with ws_sendq_remove, which
