@@ -60,7 +60,11 @@ rx_fill(ws_conn *c)
 		c->rpos = 0;
 	}
 	if (!rx_buffer(c)) {
-		ws_teardown(c); /* no memory to read even a close */
+		/* No memory to read even a close: readers learn why. */
+		if (c->rx_err == 0) {
+			c->rx_err = NGHTTPW_ENOMEM;
+		}
+		ws_teardown(c);
 		return;
 	}
 	iov.iov_buf = c->rbuf + c->rlen;

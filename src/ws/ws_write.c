@@ -66,6 +66,17 @@ tx_control(ws_conn *c, uint8_t op, const void *data, size_t len)
 	tx_start(c, 1, WR_CONTROL);
 }
 
+/* No memory to write the head op's frame.  Nothing may follow a message
+ * cut short, and there is no memory for a close either: the connection
+ * ends, and the head op learns why. */
+static void
+tx_nomem(ws_conn *c)
+{
+	c->w_in_frame = true; /* keeps it at the head for ws_cut_head_send */
+	c->w_abort    = NGHTTPW_ENOMEM;
+	ws_teardown(c);
+}
+
 /* Whether the head op's message goes compressed, decided at its first
  * frame: when deflate was agreed, zlib can keep to the window agreed, and
  * the message (or its first frame) is not below the threshold. */
@@ -148,7 +159,7 @@ tx_zdata(ws_conn *c, ws_op *op)
 	if ((c->zbuf == NULL && (c->zbuf = malloc(WS_ZBUF_SIZE)) == NULL) ||
 	    ws_pmd_deflater(&c->zout, &c->set.pmd, c->hi.pmd.tx_bits) == NULL ||
 	    tx_deflate(c, op, ends_msg) != 0) {
-		ws_teardown(c); /* no memory for even a close */
+		tx_nomem(c);
 		return;
 	}
 	n = c->w_z_done ? c->zlen : c->zlen - WS_PMD_TAIL_LEN;
@@ -267,7 +278,7 @@ tx_data(ws_conn *c)
 		nghttpw_iov *uiov;
 		unsigned     want = nghttpw_aio_get_iov(op->aio, &uiov) + 1;
 		if (ws_wiov_reserve(c, want) != 0) {
-			ws_teardown(c); /* no memory for even a close */
+			tx_nomem(c);
 			return;
 		}
 		if (hl > 0) {
@@ -282,11 +293,11 @@ tx_data(ws_conn *c)
 		unsigned     k;
 		size_t       done = 0;
 		if (c->wbuf == NULL && (c->wbuf = malloc(WS_WBUF_SIZE)) == NULL) {
-			ws_teardown(c); /* no memory for even a close */
+			tx_nomem(c);
 			return;
 		}
 		if (ws_wiov_reserve(c, 2) != 0) {
-			ws_teardown(c); /* no memory for even a close */
+			tx_nomem(c);
 			return;
 		}
 		/* Fewer than 8 entries may not reach chunk bytes: then send
