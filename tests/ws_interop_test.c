@@ -517,7 +517,7 @@ peer_client_deflate(bool node, const char *json, pmd_opts o, const char *want_ex
 		cr_expect_null(strstr(line, "FAIL"), "%s", line);
 		sscanf(line, "DONE %d passed, %d failed", &passed, &failed);
 		if (strncmp(line, "EXTENSIONS ", 11) == 0) {
-			snprintf(ext, sizeof(ext), "%s", line + 11);
+			snprintf(ext, sizeof(ext), "%.*s", (int) sizeof(ext) - 1, line + 11);
 		}
 		if (sscanf(line, "WIRE %63s payload=%zu out=%zu in=%zu", name, &n, &out, &in) == 4 &&
 		    compressible_step(name)) {
