@@ -887,6 +887,14 @@ Test(ws_interop_deflate, our_client_node_server_all_parameters)
 	    true);
 }
 
+/* ws compresses with the window of 8 bits it answers (zlib makes it 9,
+ * which is what we inflate with): its echoes must still inflate. */
+Test(ws_interop_deflate, our_client_node_server_server_window_of_8_bits)
+{
+	our_client_deflate(true, "{\"serverMaxWindowBits\":8}", (pmd_opts) { 0 },
+	    "permessage-deflate; server_max_window_bits=8", true);
+}
+
 Test(ws_interop_deflate, our_client_node_server_window_of_8_bits)
 {
 	our_client_deflate(true, "{}", (pmd_opts) { .client_bits = 8 },
