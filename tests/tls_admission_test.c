@@ -230,6 +230,7 @@ Test(tls_admission, silent_and_half_hellos_do_not_stall_a_client)
 	}
 	let_listener_take_in(l, 300);
 	took = timed_handshake(l, port);
+	cr_log_info("a handshake behind %d idle sockets: %d ms", NSILENT + NHALF, (int) took);
 	cr_assert_lt(took, 100, "a handshake behind %d idle sockets took %d ms",
 	    NSILENT + NHALF, (int) took);
 	/* They are all still held (the timeout is far): none was shed. */
@@ -260,6 +261,7 @@ Test(tls_admission, stalled_handshakes_are_shed_oldest_first)
 		let_listener_take_in(l, 10);
 	}
 	took = timed_handshake(l, port);
+	cr_log_info("a handshake behind %d stalled ones: %d ms", NREPLAY, (int) took);
 	cr_assert_lt(took, 100, "a handshake behind %d stalled ones took %d ms",
 	    NREPLAY, (int) took);
 	/* 64 slots: the 36 oldest went for the replays, one more for us. */
