@@ -545,8 +545,8 @@ Test(aio, init_parameter_only_before_start)
 
 Test(aio, strerror_covers_codes)
 {
-	cr_assert_str_eq(nghttpw_strerror(NGHTTPW_ECLOSED), "Closed");
-	cr_assert_str_eq(nghttpw_strerror(NGHTTPW_ETIMEDOUT), "Operation timed out");
+	cr_assert_str_eq(nghttpw_strerror(NGHTTPW_ECLOSED), "Object closed");
+	cr_assert_str_eq(nghttpw_strerror(NGHTTPW_ETIMEDOUT), "Timed out");
 	cr_assert_str_eq(nghttpw_strerror(NGHTTPW_ESYSERR | 2), strerror(2));
 	cr_assert_not_null(strstr(nghttpw_strerror(4242), "4242"));
 	for (int e = 1; e <= NGHTTPW_ECONNSHUT; e++) {

@@ -852,3 +852,20 @@ Test(ws_nng, our_text_to_nng_server_with_recv_text)
 {
 	we_send_text_nng_takes_it(false);
 }
+
+/* Not WebSocket, but this is the program that links nng: the texts of
+ * the error codes are nng's, word for word, for every code (and the
+ * ranges' and unknown codes' forms). */
+Test(nng_words, strerror_is_nngs_word_for_word)
+{
+	static const int extra[] = { NGHTTPW_EINTERNAL, NGHTTPW_ESYSERR | 2,
+		NGHTTPW_ESYSERR | 111, NGHTTPW_ETRANERR | 5, 32, 999, 12345 };
+
+	for (int code = 0; code <= NGHTTPW_ECONNSHUT; code++) {
+		cr_expect_str_eq(nghttpw_strerror(code), nng_strerror(code), "code %d", code);
+	}
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+		cr_expect_str_eq(nghttpw_strerror(extra[i]), nng_strerror(extra[i]),
+		    "code %#x", (unsigned) extra[i]);
+	}
+}

@@ -1,4 +1,5 @@
-/* Human-readable error messages. */
+/* Human-readable error messages: nng's own words, so that programs (and
+ * their logs and tests) moved from nng read the same. */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,39 +9,39 @@ static const struct {
 	int         code;
 	const char *msg;
 } error_messages[] = {
-	{ 0, "Success" },
-	{ NGHTTPW_EINTR, "Interrupted system call" },
-	{ NGHTTPW_ENOMEM, "Not enough memory" },
+	{ 0, "Hunky dory" },
+	{ NGHTTPW_EINTR, "Interrupted" },
+	{ NGHTTPW_ENOMEM, "Out of memory" },
 	{ NGHTTPW_EINVAL, "Invalid argument" },
-	{ NGHTTPW_EBUSY, "Busy: an operation is already in progress" },
-	{ NGHTTPW_ETIMEDOUT, "Operation timed out" },
-	{ NGHTTPW_ECONNREFUSED, "Connection refused by peer" },
-	{ NGHTTPW_ECLOSED, "Closed" },
-	{ NGHTTPW_EAGAIN, "Resource temporarily unavailable" },
+	{ NGHTTPW_EBUSY, "Resource busy" },
+	{ NGHTTPW_ETIMEDOUT, "Timed out" },
+	{ NGHTTPW_ECONNREFUSED, "Connection refused" },
+	{ NGHTTPW_ECLOSED, "Object closed" },
+	{ NGHTTPW_EAGAIN, "Try again" },
 	{ NGHTTPW_ENOTSUP, "Not supported" },
-	{ NGHTTPW_EADDRINUSE, "Address already in use" },
-	{ NGHTTPW_ESTATE, "Not valid in the current state" },
-	{ NGHTTPW_ENOENT, "Not found" },
+	{ NGHTTPW_EADDRINUSE, "Address in use" },
+	{ NGHTTPW_ESTATE, "Incorrect state" },
+	{ NGHTTPW_ENOENT, "Entry not found" },
 	{ NGHTTPW_EPROTO, "Protocol error" },
-	{ NGHTTPW_EUNREACHABLE, "Peer unreachable" },
-	{ NGHTTPW_EADDRINVAL, "Address not valid or not resolvable" },
+	{ NGHTTPW_EUNREACHABLE, "Destination unreachable" },
+	{ NGHTTPW_EADDRINVAL, "Address invalid" },
 	{ NGHTTPW_EPERM, "Permission denied" },
 	{ NGHTTPW_EMSGSIZE, "Message too large" },
 	{ NGHTTPW_ECONNABORTED, "Connection aborted" },
-	{ NGHTTPW_ECONNRESET, "Connection reset by peer" },
-	{ NGHTTPW_ECANCELED, "Operation cancelled" },
-	{ NGHTTPW_ENOFILES, "Too many open files" },
-	{ NGHTTPW_ENOSPC, "No space left" },
-	{ NGHTTPW_EEXIST, "Already exists" },
-	{ NGHTTPW_EREADONLY, "Read-only" },
-	{ NGHTTPW_EWRITEONLY, "Write-only" },
-	{ NGHTTPW_ECRYPTO, "TLS or cryptographic failure" },
-	{ NGHTTPW_EPEERAUTH, "Peer authentication failed" },
-	{ NGHTTPW_ENOARG, "Missing argument" },
+	{ NGHTTPW_ECONNRESET, "Connection reset" },
+	{ NGHTTPW_ECANCELED, "Operation canceled" },
+	{ NGHTTPW_ENOFILES, "Out of files" },
+	{ NGHTTPW_ENOSPC, "Out of space" },
+	{ NGHTTPW_EEXIST, "Resource already exists" },
+	{ NGHTTPW_EREADONLY, "Read only resource" },
+	{ NGHTTPW_EWRITEONLY, "Write only resource" },
+	{ NGHTTPW_ECRYPTO, "Cryptographic error" },
+	{ NGHTTPW_EPEERAUTH, "Peer could not be authenticated" },
+	{ NGHTTPW_ENOARG, "Option requires argument" },
 	{ NGHTTPW_EAMBIGUOUS, "Ambiguous option" },
-	{ NGHTTPW_EBADTYPE, "Wrong type for option" },
-	{ NGHTTPW_ECONNSHUT, "Connection shut down" },
-	{ NGHTTPW_EINTERNAL, "Internal error" },
+	{ NGHTTPW_EBADTYPE, "Incorrect type" },
+	{ NGHTTPW_ECONNSHUT, "Connection shutdown" },
+	{ NGHTTPW_EINTERNAL, "Internal error detected" },
 };
 
 const char *
@@ -59,10 +60,10 @@ nghttpw_strerror(int code)
 		return (strerror(code & ~NGHTTPW_ESYSERR));
 	}
 	if ((code & NGHTTPW_ETRANERR) != 0) {
-		snprintf(unknown, sizeof(unknown), "Transport-specific error %d",
+		snprintf(unknown, sizeof(unknown), "Transport error #%d",
 		    code & ~NGHTTPW_ETRANERR);
 		return (unknown);
 	}
-	snprintf(unknown, sizeof(unknown), "Unknown error %d", code);
+	snprintf(unknown, sizeof(unknown), "Unknown error #%d", code);
 	return (unknown);
 }

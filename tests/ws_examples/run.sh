@@ -40,7 +40,7 @@ start_server() {
 tries=0
 until start_server; do
 	tries=$((tries + 1))
-	if [ $tries -ge 5 ] || ! grep -q 'Address already in use' "$tmp/server.out"; then
+	if [ $tries -ge 5 ] || ! grep -q 'Address in use' "$tmp/server.out"; then
 		cat "$tmp/server.out" >&2
 		echo "run.sh: the server did not start" >&2
 		exit 1
