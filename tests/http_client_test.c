@@ -721,6 +721,36 @@ Test(http_client, expect_continue_then_final)
 	peer_stop(&p);
 }
 
+/* The response body limit is the client's to set, for both kinds of
+ * exchange: 5 bytes of "hello" pass a limit of 5 and fail one of 4. */
+Test(http_client, max_body_is_settable)
+{
+	peer                 p;
+	nghttpw_http_client *c;
+	exchange             x;
+
+	cr_assert_eq(nghttpw_http_client_set_max_body(NULL, 1), NGHTTPW_EINVAL);
+	peer_start(&p, serve_continue);
+	c = client_for(&p);
+	cr_assert_eq(nghttpw_http_client_set_max_body(c, 1), 0);
+	x = expect_transact(c, "PUT", "hello");
+	cr_assert_eq(x.rv, NGHTTPW_EMSGSIZE, "%s", nghttpw_strerror(x.rv));
+	exchange_free(&x);
+	nghttpw_http_client_free(c);
+	peer_stop(&p);
+
+	peer_start(&p, serve_keepalive);
+	c = client_for(&p);
+	cr_assert_eq(nghttpw_http_client_set_max_body(c, 4), 0);
+	x = do_transact(c, "GET", "/", NULL, 5000);
+	cr_assert_eq(x.rv, NGHTTPW_EMSGSIZE, "%s", nghttpw_strerror(x.rv));
+	exchange_free(&x);
+	cr_assert_eq(nghttpw_http_client_set_max_body(c, 5), 0);
+	get_ok(c, "/", "hello");
+	nghttpw_http_client_free(c);
+	peer_stop(&p);
+}
+
 /* 417 at once: the body must never arrive. */
 static void
 serve_expectation_failed(peer *p, nghttpw_stream *s, int index)

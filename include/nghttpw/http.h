@@ -235,6 +235,9 @@ typedef struct nghttpw_http_client nghttpw_http_client;
 NGHTTPW_DECL int nghttpw_http_client_alloc(nghttpw_http_client **cp, const nghttpw_url *url);
 NGHTTPW_DECL void nghttpw_http_client_free(nghttpw_http_client *c);
 NGHTTPW_DECL int nghttpw_http_client_set_tls(nghttpw_http_client *c, nghttpw_tls_config *cfg);
+/* Beyond nng: the largest response body a transaction reads (default
+ * NGHTTPW_HTTP_MAX_BODY_DEFAULT). */
+NGHTTPW_DECL int nghttpw_http_client_set_max_body(nghttpw_http_client *cl, size_t size);
 NGHTTPW_DECL int nghttpw_http_client_get_tls(nghttpw_http_client *c, nghttpw_tls_config **cfgp);
 NGHTTPW_DECL void nghttpw_http_client_connect(nghttpw_http_client *c, nghttpw_aio *aio);
 NGHTTPW_DECL void nghttpw_http_client_transact(nghttpw_http_client *c, nghttpw_http_req *req, nghttpw_http_res *res, nghttpw_aio *aio);

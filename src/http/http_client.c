@@ -33,6 +33,7 @@ struct nghttpw_http_client {
 	/* Idle connections, oldest first; taken from the end. */
 	nghttpw_http_conn *idle[CLIENT_MAX_IDLE];
 	size_t             nidle;
+	size_t             max_body; /* of a response */
 };
 
 typedef enum {
@@ -62,6 +63,7 @@ typedef struct client_op {
 	bool                 retried;
 	bool                 idempotent;
 	bool                 expect;
+	size_t               max_body; /* of the response */
 
 	nghttpw_aio *aio; /* dial, transact; composed exchange: writes */
 	nghttpw_aio *rio; /* composed exchange: reads */
@@ -262,9 +264,13 @@ op_dial(client_op *op)
 }
 
 /* Starts the exchange on op->conn.  Lock held. */
+/* Lock held. */
 static void
 op_exchange(client_op *op)
 {
+	op->max_body = op->cl->max_body;
+	/* A pooled connection may have had another limit. */
+	(void) nghttpw_http_conn_set_max_body(op->conn, op->max_body);
 	if (op->expect) {
 		op->stage = ST_EXPECT;
 		x_start(op);
@@ -511,8 +517,7 @@ x_read_body(client_op *op)
 		return;
 	}
 	op->rd_busy = true;
-	http_conn_read_res_body(
-	    op->conn, op->res, NGHTTPW_HTTP_MAX_BODY_DEFAULT, op->rio);
+	http_conn_read_res_body(op->conn, op->res, op->max_body, op->rio);
 }
 
 /* A response head arrived.  Lock held. */
@@ -648,7 +653,20 @@ nghttpw_http_client_alloc(nghttpw_http_client **cp, const nghttpw_url *url)
 	}
 	nghttpw_url_free(stream_url);
 	pthread_mutex_init(&cl->mtx, NULL);
+	cl->max_body = NGHTTPW_HTTP_MAX_BODY_DEFAULT;
 	*cp = cl;
+	return (0);
+}
+
+int
+nghttpw_http_client_set_max_body(nghttpw_http_client *cl, size_t size)
+{
+	if (cl == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	pthread_mutex_lock(&cl->mtx);
+	cl->max_body = size;
+	pthread_mutex_unlock(&cl->mtx);
 	return (0);
 }
 
