@@ -142,19 +142,43 @@ Test(http_conn, write_res_chunked_and_must_close)
 	nghttpw_stream_free(peer);
 }
 
-Test(http_conn, write_res_without_body_states_zero_length)
+/* As in nng, a response the application writes keeps the framing it
+ * chose.  With neither a length nor chunks, its body is what the
+ * application sends after it, until it closes (RFC 9112 6.3), and the
+ * connection is marked to close; an empty body that was set is stated. */
+Test(http_conn, write_res_keeps_the_framing_it_is_given)
 {
+	static const char  body[] = "streamed until the close";
 	nghttpw_http_conn *c;
 	nghttpw_stream    *peer;
 	nghttpw_http_res  *res;
 	nghttpw_aio       *aio = new_aio(5000);
-	char              *got;
+	nghttpw_iov        iov = { (void *) body, sizeof(body) - 1 };
+	char              *got, buf[64];
 
 	conn_pair(&c, &peer);
 	nghttpw_http_res_alloc(&res);
-	nghttpw_http_res_set_status(res, 404);
 	nghttpw_http_conn_write_res(c, res, aio);
 	cr_assert_eq(wait_result(aio), 0);
+	cr_assert(nghttpw_http_conn_must_close(c));
+	got = peer_recv_head(peer);
+	cr_assert_str_eq(got, "HTTP/1.1 200 OK\r\n\r\n");
+	free(got);
+	nghttpw_aio_set_iov(aio, 1, &iov);
+	nghttpw_http_conn_write_all(c, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	nghttpw_http_conn_close(c);
+	cr_assert_eq(recv_all(peer, buf, sizeof(body) - 1, NULL), 0);
+	cr_assert_eq(memcmp(buf, body, sizeof(body) - 1), 0);
+	cr_assert_eq(recv_all(peer, buf, 1, NULL), NGHTTPW_ECLOSED);
+	nghttpw_stream_free(peer);
+
+	conn_pair(&c, &peer);
+	nghttpw_http_res_set_status(res, 404);
+	cr_assert_eq(nghttpw_http_res_set_data(res, NULL, 0), 0);
+	nghttpw_http_conn_write_res(c, res, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert(!nghttpw_http_conn_must_close(c));
 	got = peer_recv_head(peer);
 	cr_assert_str_eq(got, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
 	free(got);
@@ -800,9 +824,9 @@ round_trip(bool over_tcp, const char *req_body, const char *res_body)
 		cr_assert_null(cl);
 	}
 
-	if (res_body != NULL) {
-		nghttpw_http_res_copy_data(res, res_body, strlen(res_body));
-	}
+	/* An empty body is stated too, to keep the connection. */
+	nghttpw_http_res_copy_data(res, res_body != NULL ? res_body : "",
+	    res_body != NULL ? strlen(res_body) : 0);
 	nghttpw_http_conn_write_res(server, res, aio);
 	cr_assert_eq(wait_result(aio), 0);
 	nghttpw_http_conn_read_res(client, got_res, aio);

@@ -990,12 +990,15 @@ msg_says_close(nhw_http_msg *msg, const char *version)
 }
 
 /* Lays out head and body for one gather write in c->msg_iov, framing the
- * body as one chunk when the message asks for chunked encoding, and adding
- * Content-Length when it is needed and missing.  Returns the entry count. */
+ * body as one chunk when the message asks for chunked encoding.  A
+ * request with a body and, when the server writes (server_res), a
+ * response without a length get Content-Length; a response the
+ * application writes keeps the framing it chose, and one without any
+ * is delimited by the close (*close_delimited).  Returns the entry count. */
 static int
 msg_prepare(nghttpw_http_conn *c, nhw_http_msg *msg, bool is_response,
-    bool head_only, nghttpw_http_req *req, nghttpw_http_res *res,
-    unsigned *niov)
+    bool server_res, bool head_only, nghttpw_http_req *req,
+    nghttpw_http_res *res, unsigned *niov, bool *close_delimited)
 {
 	const void *body;
 	size_t      size;
@@ -1026,12 +1029,14 @@ msg_prepare(nghttpw_http_conn *c, nhw_http_msg *msg, bool is_response,
 		 * works; 1xx, 204 and 304 carry no body and no length. */
 		bool bodyless = is_response &&
 		    (status < 200 || status == 204 || status == 304);
-		if ((size > 0 || is_response) && !bodyless) {
+		if (((!is_response && size > 0) || server_res) && !bodyless) {
 			char len[NHW_HTTP_U64_LEN];
 			if ((rv = nhw_http_msg_set_known(msg, NHW_HDR_CONTENT_LENGTH,
 			         len, nhw_http_u64_str(size, len))) != 0) {
 				return (rv);
 			}
+		} else if (is_response && !bodyless) {
+			*close_delimited = true; /* RFC 9112 6.3, rule 8 */
 		}
 	}
 	rv = is_response ? nhw_http_res_get_head(res, &head, &head_len)
@@ -1091,9 +1096,10 @@ static void
 conn_write_msg(nghttpw_http_conn *c, nghttpw_http_req *req,
     nghttpw_http_res *res, bool head_only, bool batch, nghttpw_aio *aio)
 {
-	int      file_fd;
-	uint64_t file_off, file_len;
-	bool          is_response = res != NULL;
+	int           file_fd;
+	uint64_t      file_off, file_len;
+	bool          is_response     = res != NULL;
+	bool          close_delimited = false;
 	nhw_http_msg *msg;
 	unsigned      n;
 	size_t        queued;
@@ -1112,8 +1118,8 @@ conn_write_msg(nghttpw_http_conn *c, nghttpw_http_req *req,
 		/* Checked before the message is touched: a refused write
 		 * must not change the one in flight. */
 		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
-	} else if ((rv = msg_prepare(c, msg, is_response, head_only, req, res,
-	                &n)) != 0) {
+	} else if ((rv = msg_prepare(c, msg, is_response, batch, head_only, req,
+	                res, &n, &close_delimited)) != 0) {
 		nghttpw_aio_finish(aio, rv);
 	} else if (batch && !c->closed &&
 	    (queued = conn_queue_msg(c, msg, res, head_only, n)) > 0) {
@@ -1127,7 +1133,8 @@ conn_write_msg(nghttpw_http_conn *c, nghttpw_http_req *req,
 			c->wr_file_left = file_len;
 		}
 		if (is_response &&
-		    msg_says_close(msg, nghttpw_http_res_get_version(res))) {
+		    (close_delimited ||
+		        msg_says_close(msg, nghttpw_http_res_get_version(res)))) {
 			c->must_close = true;
 		}
 		if ((rv = wr_send_rest(c)) != 0) {
@@ -1215,8 +1222,8 @@ nghttpw_http_conn_transact(nghttpw_http_conn *c, nghttpw_http_req *req,
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
 	} else if (c->rd_user != NULL || c->wr_user != NULL) {
 		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
-	} else if ((rv = msg_prepare(c, nhw_http_req_msg(req), false, false, req,
-	                NULL, &n)) != 0) {
+	} else if ((rv = msg_prepare(c, nhw_http_req_msg(req), false, false, false,
+	                req, NULL, &n, &(bool) { false })) != 0) {
 		nghttpw_aio_finish(aio, rv);
 	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n)) {
 		c->rd_user         = aio;

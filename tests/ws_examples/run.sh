@@ -58,7 +58,7 @@ cat > "$tmp/server.want" <<WANT
 echo_server: listening on ws://127.0.0.1:$port/echo
 echo_server: client connected
 echo_server: text, 17 bytes: Hello, WebSocket!
-echo_server: client gone: Closed, close code 1000
+echo_server: client gone: Object closed, close code 1000
 WANT
 cat > "$tmp/client.want" <<WANT
 echo_client: sent 17 bytes: Hello, WebSocket!
