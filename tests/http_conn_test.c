@@ -248,6 +248,37 @@ dribble(void *arg)
 	return (NULL);
 }
 
+/* A response delimited by the close whose body is empty: the close right
+ * after the head ends it, with an empty body. */
+Test(http_conn, transact_close_delimited_empty_body)
+{
+	static const char  head[] = "HTTP/1.1 200 OK\r\n\r\n";
+	nghttpw_http_conn *c;
+	nghttpw_stream    *peer;
+	nghttpw_http_req  *req;
+	nghttpw_http_res  *res;
+	nghttpw_aio       *aio = new_aio(5000);
+	void              *body;
+	size_t             size = 1;
+
+	conn_pair(&c, &peer);
+	nghttpw_http_req_alloc(&req, NULL);
+	nghttpw_http_res_alloc(&res);
+	nghttpw_http_conn_transact(c, req, res, aio);
+	free(peer_recv_head(peer));
+	cr_assert_eq(send_all(peer, head, sizeof(head) - 1, NULL), 0);
+	nghttpw_stream_free(peer);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert_eq(nghttpw_http_res_get_status(res), 200);
+	nghttpw_http_res_get_data(res, &body, &size);
+	cr_assert_eq(size, 0);
+	cr_assert(nghttpw_http_conn_must_close(c));
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_http_res_free(res);
+	nghttpw_http_conn_close(c);
+}
+
 Test(http_conn, read_res_arriving_byte_by_byte)
 {
 	nghttpw_http_conn *c;

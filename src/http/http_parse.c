@@ -347,6 +347,14 @@ http_parser_eof(http_parser *p)
 	if (!p->in_body || p->message_done) {
 		return (p->message_done ? 0 : NGHTTPW_ECLOSED);
 	}
+	if (!http_parser_chunked(p) && !http_parser_has_length(p) &&
+	    p->body_len == 0) {
+		/* A body delimited by the close, and empty: llhttp, paused at
+		 * the end of the head, has not reached its body state, so
+		 * llhttp_finish would not see the message end. */
+		p->message_done = true;
+		return (0);
+	}
 	(void) llhttp_finish(&p->ll);
 	return (p->message_done ? 0 : NGHTTPW_ECLOSED);
 }
