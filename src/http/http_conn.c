@@ -72,6 +72,7 @@ struct nghttpw_http_conn {
 	bool         no_ready_wait; /* the stream cannot: wait in idle_buf */
 	bool         rd_linger;   /* the stream recv is bounded by the linger */
 	bool         rd_lingered; /* this wait is past its linger */
+	bool         raw_only;    /* no head will be read again */
 	char         idle_buf[IDLE_BUF_SIZE];
 	http_parser  parser;
 	nghttpw_iov *rd_iov; /* scratch for the rest of the user's iov */
@@ -459,10 +460,10 @@ rd_progress_raw(nghttpw_http_conn *c, bool *done)
 		return (0);
 	}
 	/* Nothing buffered is left: receive straight into the caller's
-	 * buffers, with no copy.  The read buffer is not needed for that,
-	 * and a connection read raw from now on (a WebSocket) may be idle
-	 * for long: it goes, and a head read makes it again. */
-	if (c->rbuf != NULL && c->rpos == c->rlen) {
+	 * buffers, with no copy.  A connection that will only be read raw
+	 * from now on (a WebSocket's, idle for long) needs no read buffer
+	 * any more. */
+	if (c->raw_only && c->rbuf != NULL && c->rpos == c->rlen) {
 		free(c->rbuf);
 		c->rbuf = NULL;
 		c->rcap = 0;
@@ -1388,6 +1389,14 @@ int
 nghttpw_http_conn_set_max_body(nghttpw_http_conn *c, size_t size)
 {
 	return (conn_set_limit(c, c == NULL ? NULL : &c->max_body, size, 0));
+}
+
+void
+http_conn_set_raw_only(nghttpw_http_conn *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	c->raw_only = true;
+	pthread_mutex_unlock(&c->mtx);
 }
 
 void

@@ -73,6 +73,11 @@ bool http_conn_head_started(nghttpw_http_conn *conn);
  * later one, with NGHTTPW_ECLOSED (no new request is taken). */
 void http_conn_stop_idle(nghttpw_http_conn *conn);
 
+/* The connection will be read raw from now on (its bytes are another
+ * protocol's): once what was read ahead is handed out, the read buffer
+ * goes. */
+void http_conn_set_raw_only(nghttpw_http_conn *conn);
+
 /* Undoes http_conn_stop_idle for a connection a handler hijacked: its new
  * owner reads requests as it likes. */
 void http_conn_resume_idle(nghttpw_http_conn *conn);

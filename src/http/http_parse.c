@@ -344,18 +344,13 @@ http_parser_body(http_parser *p, size_t max_body, parse_state *state)
 int
 http_parser_eof(http_parser *p)
 {
-	if (!p->in_body || p->message_done) {
-		return (p->message_done ? 0 : NGHTTPW_ECLOSED);
-	}
-	if (!http_parser_chunked(p) && !http_parser_has_length(p) &&
-	    p->body_len == 0) {
-		/* A body delimited by the close, and empty: llhttp, paused at
-		 * the end of the head, has not reached its body state, so
-		 * llhttp_finish would not see the message end. */
+	if (p->in_body && !p->message_done && !http_parser_chunked(p) &&
+	    !http_parser_has_length(p)) {
+		/* A body delimited by the close ends with it (RFC 9112 6.3).
+		 * Decided here, not by llhttp_finish: paused at the end of
+		 * the head, llhttp may not have reached its body state. */
 		p->message_done = true;
-		return (0);
 	}
-	(void) llhttp_finish(&p->ll);
 	return (p->message_done ? 0 : NGHTTPW_ECLOSED);
 }
 

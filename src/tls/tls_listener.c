@@ -193,20 +193,34 @@ listener_kick_locked(tls_listener *l)
 	}
 }
 
+/* Room for one more entry in the array *vp of n entries of elem bytes. */
+static int
+grow_for_one(void *vp, size_t *cap, size_t n, size_t elem)
+{
+	void **v = vp;
+	void  *p;
+
+	if (n < *cap) {
+		return (0);
+	}
+	if ((p = realloc(*v, (*cap * 2 + 4) * elem)) == NULL) {
+		return (NGHTTPW_ENOMEM);
+	}
+	*v   = p;
+	*cap = *cap * 2 + 4;
+	return (0);
+}
+
 static int
 listener_push_ready_locked(tls_listener *l, tls_conn *c)
 {
-	if (l->nready == l->cap_ready) {
-		size_t     cap = l->cap_ready * 2 + 8;
-		tls_conn **v   = realloc(l->ready, cap * sizeof(*v));
-		if (v == NULL) {
-			return (NGHTTPW_ENOMEM);
-		}
-		l->ready     = v;
-		l->cap_ready = cap;
+	int rv;
+
+	if ((rv = grow_for_one(&l->ready, &l->cap_ready, l->nready,
+	         sizeof(*l->ready))) == 0) {
+		l->ready[l->nready++] = c;
 	}
-	l->ready[l->nready++] = c;
-	return (0);
+	return (rv);
 }
 
 /* A handshake ended; called once, by whoever owns its report. */
@@ -511,21 +525,6 @@ listener_cancel(nghttpw_aio *aio, void *arg, int rv)
 	pthread_mutex_unlock(&l->mtx);
 }
 
-static int
-listener_reserve_locked(tls_listener *l)
-{
-	if (l->nwaiting == l->cap_waiting) {
-		size_t        cap = l->cap_waiting * 2 + 4;
-		nghttpw_aio **v   = realloc(l->waiting, cap * sizeof(*v));
-		if (v == NULL) {
-			return (NGHTTPW_ENOMEM);
-		}
-		l->waiting     = v;
-		l->cap_waiting = cap;
-	}
-	return (0);
-}
-
 static void
 tls_listener_accept(void *arg, nghttpw_aio *aio)
 {
@@ -547,7 +546,8 @@ tls_listener_accept(void *arg, nghttpw_aio *aio)
 		nghttpw_aio_set_output(aio, 0, tls_conn_stream(c));
 		listener_kick_locked(l);
 		rv = 0;
-	} else if ((rv = listener_reserve_locked(l)) == 0) {
+	} else if ((rv = grow_for_one(&l->waiting, &l->cap_waiting, l->nwaiting,
+	                sizeof(*l->waiting))) == 0) {
 		if (nghttpw_aio_defer(aio, listener_cancel, l)) {
 			l->waiting[l->nwaiting++] = aio;
 			listener_kick_locked(l);

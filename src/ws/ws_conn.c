@@ -663,6 +663,7 @@ ws_conn_alloc(nghttpw_stream **sp, nghttpw_http_conn *http, bool server,
 	}
 	c->http   = http;
 	c->server = server;
+	http_conn_set_raw_only(http);
 	c->set    = *set;
 	c->hi     = *hi;
 	memset(hi, 0, sizeof(*hi));

@@ -304,9 +304,10 @@ z_msg_end(ws_conn *c)
 
 /* Runs the decompressor over what has come of the current frame (or, at
  * the message's end, its trailer), into out[0..k).  *moved gets the bytes
- * put out; *probe_hit whether the last entry, a probe, got any.  False
- * when the connection failed. */
-static bool
+ * put out; *probe_hit whether the last entry, a probe, got any.  1: it
+ * took input or gave output, 0: neither (it needs more input, or room),
+ * -1: the connection failed. */
+static int
 z_run(ws_conn *c, size_t avail, nghttpw_iov *out, unsigned k, bool probe,
     size_t *moved, bool *probe_hit)
 {
@@ -319,7 +320,7 @@ z_run(ws_conn *c, size_t avail, nghttpw_iov *out, unsigned k, bool probe,
 	*probe_hit = false;
 	if ((z = ws_pmd_inflater(&c->zin, c->hi.pmd.rx_bits)) == NULL) {
 		ws_fail(c, NGHTTPW_WS_STATUS_INTERNAL_ERROR, NGHTTPW_ENOMEM);
-		return (false);
+		return (-1);
 	}
 	if (c->left > 0) {
 		in_len = avail < c->left ? avail : (size_t) c->left;
@@ -367,11 +368,11 @@ z_run(ws_conn *c, size_t avail, nghttpw_iov *out, unsigned k, bool probe,
 	}
 	if (zrv == Z_MEM_ERROR) {
 		ws_fail(c, NGHTTPW_WS_STATUS_INTERNAL_ERROR, NGHTTPW_ENOMEM);
-		return (false);
+		return (-1);
 	}
 	if (zrv != Z_OK && zrv != Z_BUF_ERROR && zrv != Z_STREAM_END) {
 		ws_fail(c, NGHTTPW_WS_STATUS_INVALID_DATA, NGHTTPW_EPROTO);
-		return (false);
+		return (-1);
 	}
 	used = in_len - z->avail_in;
 	if (c->left > 0) {
@@ -381,7 +382,7 @@ z_run(ws_conn *c, size_t avail, nghttpw_iov *out, unsigned k, bool probe,
 	} else {
 		c->z_tail += (unsigned) used;
 	}
-	return (true);
+	return (used > 0 || *moved > 0 || *probe_hit);
 }
 
 /* Inflates into the head reader's iov.  1: it moved on, 0: it needs more
@@ -399,8 +400,7 @@ rx_inflate(ws_conn *c, ws_op *op, size_t avail)
 	size_t      want, sliced = 0, moved;
 	bool        capped = false, probed = false, hit;
 	unsigned    k;
-	uint64_t    before_tail = c->z_tail;
-	uint64_t    before_left = c->left;
+	int         r;
 
 	want = space;
 	if (limit != 0 && limit - c->msg_out < want) {
@@ -418,8 +418,8 @@ rx_inflate(ws_conn *c, ws_op *op, size_t avail)
 		k++;
 		probed = true;
 	}
-	if (!z_run(c, avail, part, k, probed, &moved, &hit)) {
-		return (-1);
+	if ((r = z_run(c, avail, part, k, probed, &moved, &hit)) <= 0) {
+		return (r);
 	}
 	if (hit) {
 		ws_fail(c, NGHTTPW_WS_STATUS_TOO_BIG, NGHTTPW_EMSGSIZE);
@@ -435,9 +435,6 @@ rx_inflate(ws_conn *c, ws_op *op, size_t avail)
 	c->r_count += moved;
 	ws_iov_advance(op->aio, &c->r_idx, &c->r_off, moved);
 	c->msg_streamed = c->msg_streamed || op->kind == OP_STREAM;
-	if (moved == 0 && c->left == before_left && c->z_tail == before_tail) {
-		return (0);
-	}
 	if (op->kind == OP_STREAM && c->r_count > 0 &&
 	    (moved == space || (!c->z_pending && c->rpos == c->rlen))) {
 		ws_reader_done(c, 0);
@@ -463,18 +460,12 @@ rx_inflate_drop(ws_conn *c, size_t avail)
 {
 	uint8_t     scratch[4096];
 	nghttpw_iov out = { .iov_buf = scratch, .iov_len = sizeof(scratch) };
-	uint64_t    before_tail = c->z_tail;
-	uint64_t    before_left = c->left;
 	size_t      moved;
 	bool        hit;
 
-	if (!z_run(c, avail, &out, 1, false, &moved, &hit)) {
-		return (-1);
-	}
-	return (moved > 0 || c->left != before_left || c->z_tail != before_tail);
+	return (z_run(c, avail, &out, 1, false, &moved, &hit));
 }
 
-/* The current data frame is all read. */
 /* Whether the current message's data is dropped: its reader gave up on
  * it, or we are closing and nobody reads any more. */
 static bool
@@ -483,6 +474,7 @@ dropping(const ws_conn *c)
 	return (c->skip_msg || c->close_due || c->close_sent || c->failing);
 }
 
+/* The current data frame is all read. */
 static bool
 frame_end(ws_conn *c)
 {
@@ -640,14 +632,7 @@ ws_rx_run(ws_conn *c)
 			if (r > 0) {
 				continue;
 			}
-			if (op->kind == OP_STREAM && c->r_count > 0) {
-				ws_reader_done(c, 0);
-				continue;
-			}
-			rx_fill(c);
-			return;
-		}
-		if (avail > 0) {
+		} else if (avail > 0) {
 			size_t n     = avail < c->left ? avail : (size_t) c->left;
 			size_t space = ws_iov_space(op->aio, c->r_idx, c->r_off);
 			if (n > space) {

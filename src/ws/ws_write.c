@@ -189,12 +189,25 @@ tx_zdata(ws_conn *c, ws_op *op)
 	tx_start(c, niov, WR_DATA);
 }
 
+/* The head op is all written: it completes, having moved cnt bytes. */
+static void
+tx_head_done(ws_conn *c, size_t cnt)
+{
+	nghttpw_aio *aio = ws_opq_head(&c->sendq)->aio;
+
+	ws_sendq_remove(c, 0);
+	c->w_idx     = 0;
+	c->w_off     = 0;
+	c->w_count   = 0;
+	c->w_started = false;
+	aio_finish_count(aio, 0, cnt);
+}
+
 /* A compressed frame is out. */
 static void
 tx_zdone(ws_conn *c, ws_op *op)
 {
-	nghttpw_aio *aio;
-	size_t       cnt;
+	size_t cnt;
 
 	memmove(c->zbuf, c->zbuf + c->wr_payload, c->zlen - c->wr_payload);
 	c->zlen -= c->wr_payload;
@@ -220,16 +233,10 @@ tx_zdone(ws_conn *c, ws_op *op)
 			}
 		}
 	}
-	aio         = op->aio;
 	cnt         = c->w_z_in;
 	c->w_z_in   = 0;
 	c->w_z_done = false;
-	ws_sendq_remove(c, 0);
-	c->w_idx     = 0;
-	c->w_off     = 0;
-	c->w_count   = 0;
-	c->w_started = false;
-	aio_finish_count(aio, 0, cnt);
+	tx_head_done(c, cnt);
 }
 
 /* Starts the next piece of the head op's message: a frame's head with
@@ -435,14 +442,7 @@ ws_tx_cb(void *arg)
 				c->w_msg_open = !c->w_fin;
 			}
 			if (c->w_fin || op->kind == OP_FRAME) {
-				nghttpw_aio *aio = op->aio;
-				size_t       cnt = c->w_count;
-				ws_sendq_remove(c, 0);
-				c->w_idx     = 0;
-				c->w_off     = 0;
-				c->w_count   = 0;
-				c->w_started = false;
-				aio_finish_count(aio, 0, cnt);
+				tx_head_done(c, c->w_count);
 			}
 		}
 	}
