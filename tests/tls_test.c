@@ -217,29 +217,18 @@ expect_string(nghttpw_stream *s, const char *opt, const char *want)
 static int
 raw_listen(int *port)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t          len = sizeof(sin);
-	int                fd  = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = raw_tcp_listen(port);
 
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	cr_assert_geq(fd, 0);
-	cr_assert_eq(bind(fd, (void *) &sin, sizeof(sin)), 0);
-	cr_assert_eq(listen(fd, 8), 0);
-	cr_assert_eq(getsockname(fd, (void *) &sin, &len), 0);
-	*port = ntohs(sin.sin_port);
 	return (fd);
 }
 
 static int
 raw_connect(int port)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	int                fd  = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = raw_tcp_connect(port);
 
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port        = htons((uint16_t) port);
 	cr_assert_geq(fd, 0);
-	cr_assert_eq(connect(fd, (void *) &sin, sizeof(sin)), 0);
 	return (fd);
 }
 

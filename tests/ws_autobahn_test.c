@@ -2,7 +2,6 @@
  * 10, then 12 and 13 (permessage-deflate), rebuilt on Debian's
  * python3-autobahn (tests/ws/autobahn_cases.py), against our echo server.
  * tools/install-deps.sh installs the package. */
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,78 +92,8 @@ Test(ws_autobahn, fuzzingclient_cases_against_our_echo_server)
  * and a threshold of 0 (every message it sends back is compressed). */
 #define PMD_ECHO_MAX (1u << 20)
 
-typedef struct pmd_conn {
-	struct pmd_conn *next;
-	nghttpw_stream  *s;
-	nghttpw_aio     *aio;
-	unsigned         flags;
-	bool             writing;
-	uint8_t          buf[PMD_ECHO_MAX];
-} pmd_conn;
-
-static struct {
-	nghttpw_stream_listener *l;
-	nghttpw_aio             *acc;
-	pthread_mutex_t          mtx;
-	pmd_conn                *conns;
-	bool                     stopping;
-	int                      accepted, agreed;
-} pmd;
-
-static void
-pmd_read(pmd_conn *c)
-{
-	nghttpw_iov iov = { c->buf, PMD_ECHO_MAX };
-
-	c->writing = false;
-	nghttpw_aio_set_iov(c->aio, 1, &iov);
-	nghttpw_ws_recv_msg(c->s, &c->flags, c->aio);
-}
-
-static void
-pmd_cb(void *arg)
-{
-	pmd_conn *c = arg;
-
-	if (nghttpw_aio_result(c->aio) != 0) {
-		return; /* gone; pmd_stop frees it */
-	}
-	if (c->writing) {
-		pmd_read(c);
-	} else {
-		nghttpw_iov iov = { c->buf, nghttpw_aio_count(c->aio) };
-		c->writing      = true;
-		nghttpw_aio_set_iov(c->aio, 1, &iov);
-		nghttpw_ws_send_msg(c->s, c->flags, c->aio);
-	}
-}
-
-static void
-pmd_accept_cb(void *arg)
-{
-	pmd_conn *c;
-	bool      on = false;
-
-	(void) arg;
-	if (nghttpw_aio_result(pmd.acc) != 0) {
-		return;
-	}
-	c    = calloc(1, sizeof(*c));
-	c->s = nghttpw_aio_get_output(pmd.acc, 0);
-	nghttpw_aio_alloc(&c->aio, pmd_cb, c);
-	nghttpw_stream_set_bool(c->s, NGHTTPW_OPT_WS_RECV_TEXT, true);
-	(void) nghttpw_stream_get_bool(c->s, NGHTTPW_OPT_WS_DEFLATE, &on);
-	pthread_mutex_lock(&pmd.mtx);
-	pmd.accepted++;
-	pmd.agreed += on;
-	c->next   = pmd.conns;
-	pmd.conns = c;
-	if (!pmd.stopping) {
-		pmd_read(c);
-		nghttpw_stream_listener_accept(pmd.l, pmd.acc);
-	}
-	pthread_mutex_unlock(&pmd.mtx);
-}
+/* The echo with deflate on, every message compressed (threshold 0). */
+static ws_echo *pmd;
 
 static int
 pmd_start(void)
@@ -172,49 +101,20 @@ pmd_start(void)
 	nghttpw_stream_listener *l;
 	int                      port;
 
-	memset(&pmd, 0, sizeof(pmd));
-	pthread_mutex_init(&pmd.mtx, NULL);
 	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "ws://127.0.0.1:0/echo"), 0);
 	cr_assert_eq(nghttpw_stream_listener_set_bool(l, NGHTTPW_OPT_WS_DEFLATE, true), 0);
 	cr_assert_eq(nghttpw_stream_listener_set_size(l, NGHTTPW_OPT_WS_DEFLATE_THRESHOLD, 0), 0);
-	cr_assert_eq(nghttpw_stream_listener_set_size(l, NGHTTPW_OPT_RECVMAXSZ, PMD_ECHO_MAX), 0);
-	cr_assert_eq(
-	    nghttpw_stream_listener_set_size(l, NGHTTPW_OPT_WS_RECVMAXFRAME, PMD_ECHO_MAX), 0);
-	cr_assert_eq(nghttpw_stream_listener_listen(l), 0);
-	cr_assert_eq(nghttpw_stream_listener_get_int(l, NGHTTPW_OPT_TCP_BOUND_PORT, &port), 0);
-	pmd.l = l;
-	nghttpw_aio_alloc(&pmd.acc, pmd_accept_cb, NULL);
-	nghttpw_stream_listener_accept(pmd.l, pmd.acc);
+	cr_assert_eq(ws_echo_serve(l, PMD_ECHO_MAX, &pmd, &port), 0);
 	return (port);
 }
 
 static void
 pmd_stop(void)
 {
-	pmd_conn *c;
-
-	if (pmd.l == NULL) {
-		return;
+	if (pmd != NULL) {
+		ws_echo_stop(pmd);
+		pmd = NULL;
 	}
-	pthread_mutex_lock(&pmd.mtx);
-	pmd.stopping = true;
-	pthread_mutex_unlock(&pmd.mtx);
-	nghttpw_stream_listener_close(pmd.l);
-	nghttpw_aio_stop(pmd.acc);
-	for (c = pmd.conns; c != NULL; c = c->next) {
-		nghttpw_stream_close(c->s);
-	}
-	while ((c = pmd.conns) != NULL) {
-		pmd.conns = c->next;
-		nghttpw_aio_stop(c->aio);
-		nghttpw_stream_free(c->s);
-		nghttpw_aio_free(c->aio);
-		free(c);
-	}
-	nghttpw_stream_listener_free(pmd.l);
-	nghttpw_aio_free(pmd.acc);
-	pthread_mutex_destroy(&pmd.mtx);
-	pmd.l = NULL;
 }
 
 static void
@@ -249,7 +149,7 @@ Test(ws_autobahn, compression_cases_12_13_against_our_deflate_echo_server, .fini
 	static char ids[PMD_CASES][16];
 	const char *args[2 * PMD_CASES + 3];
 	char        url[64];
-	int         n = 0, k = 0;
+	int         n = 0, k = 0, accepted, agreed;
 
 	for (int g = 1; g <= 5; g++) {
 		static const int twelve[] = { 1, 4, 13 };
@@ -286,9 +186,8 @@ Test(ws_autobahn, compression_cases_12_13_against_our_deflate_echo_server, .fini
 	snprintf(url, sizeof(url), "ws://127.0.0.1:%d/echo", pmd_start());
 	run_cases(url, args, k);
 	/* One connection a case, each with deflate agreed on our side too. */
-	pthread_mutex_lock(&pmd.mtx);
-	cr_expect_eq(pmd.accepted, k);
-	cr_expect_eq(pmd.agreed, k);
-	pthread_mutex_unlock(&pmd.mtx);
+	ws_echo_counts(pmd, &accepted, &agreed);
+	cr_expect_eq(accepted, k);
+	cr_expect_eq(agreed, k);
 	pmd_stop();
 }

@@ -3,8 +3,6 @@
  * written with zlib here, not with our code), and the refusals: RSV1
  * where it may not be, data that does not inflate, and a small frame
  * that would inflate past the limit (a decompression bomb). */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -465,16 +463,7 @@ dial_answered(const char *ext, bool offer_bits)
 	nghttpw_aio           *aio;
 	int                    rv;
 
-	f.lfd = socket(AF_INET, SOCK_STREAM, 0);
-	{
-		struct sockaddr_in sin = { .sin_family = AF_INET };
-		socklen_t          len = sizeof(sin);
-		sin.sin_addr.s_addr    = htonl(INADDR_LOOPBACK);
-		cr_assert_eq(bind(f.lfd, (void *) &sin, sizeof(sin)), 0);
-		cr_assert_eq(listen(f.lfd, 1), 0);
-		cr_assert_eq(getsockname(f.lfd, (void *) &sin, &len), 0);
-		f.port = ntohs(sin.sin_port);
-	}
+	cr_assert_geq(f.lfd = raw_tcp_listen(&f.port), 0);
 	pthread_create(&f.t, NULL, fake_main, &f);
 	d = offer_bits ? deflate_dialer(f.port, NGHTTPW_OPT_WS_DEFLATE_SERVER_MAX_WINDOW, 10,
 	                     NGHTTPW_OPT_WS_DEFLATE_CLIENT_MAX_WINDOW, 12, NULL)

@@ -4,7 +4,6 @@
  * both directions, with each of its parameters asked by the peer and by
  * us (suite ws_interop_deflate).  The peers' protocol is in
  * tests/ws/peers/README; tools/install-deps.sh installs them. */
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,139 +288,31 @@ typedef struct pmd_opts {
 		} \
 	} while (0)
 
-/* An echo server in this process, as ws_util's, on a listener with
- * deflate set as o says; it counts the connections it accepted and those
- * on which deflate was agreed. */
+/* ws_util's echo server, on a listener with deflate set as o says. */
 #define PMD_ECHO_MAX (32u << 20)
 
-typedef struct pmd_conn {
-	struct pmd_echo *e;
-	struct pmd_conn *next;
-	nghttpw_stream  *s;
-	nghttpw_aio     *aio;
-	uint8_t         *buf;
-	unsigned         flags;
-	bool             writing;
-} pmd_conn;
-
-typedef struct pmd_echo {
-	nghttpw_stream_listener *l;
-	nghttpw_aio             *acc;
-	pthread_mutex_t          mtx;
-	pmd_conn                *conns;
-	bool                     stopping;
-	int                      accepted;
-	int                      agreed;
-} pmd_echo;
-
-static pmd_echo echo;
-
-static void
-pmd_echo_read(pmd_conn *c)
-{
-	nghttpw_iov iov = { c->buf, PMD_ECHO_MAX };
-
-	c->writing = false;
-	nghttpw_aio_set_iov(c->aio, 1, &iov);
-	nghttpw_ws_recv_msg(c->s, &c->flags, c->aio);
-}
-
-static void
-pmd_echo_cb(void *arg)
-{
-	pmd_conn *c = arg;
-
-	if (nghttpw_aio_result(c->aio) != 0) {
-		return; /* gone; pmd_echo_stop frees it */
-	}
-	if (c->writing) {
-		pmd_echo_read(c);
-	} else {
-		nghttpw_iov iov = { c->buf, nghttpw_aio_count(c->aio) };
-		c->writing      = true;
-		nghttpw_aio_set_iov(c->aio, 1, &iov);
-		nghttpw_ws_send_msg(c->s, c->flags, c->aio);
-	}
-}
-
-static void
-pmd_echo_accept_cb(void *arg)
-{
-	pmd_echo *e = arg;
-	pmd_conn *c;
-	bool      on = false;
-
-	if (nghttpw_aio_result(e->acc) != 0) {
-		return;
-	}
-	c      = calloc(1, sizeof(*c));
-	c->e   = e;
-	c->s   = nghttpw_aio_get_output(e->acc, 0);
-	c->buf = malloc(PMD_ECHO_MAX);
-	nghttpw_aio_alloc(&c->aio, pmd_echo_cb, c);
-	nghttpw_stream_set_size(c->s, NGHTTPW_OPT_RECVMAXSZ, PMD_ECHO_MAX);
-	nghttpw_stream_set_size(c->s, NGHTTPW_OPT_WS_RECVMAXFRAME, PMD_ECHO_MAX);
-	nghttpw_stream_set_bool(c->s, NGHTTPW_OPT_WS_RECV_TEXT, true);
-	(void) nghttpw_stream_get_bool(c->s, NGHTTPW_OPT_WS_DEFLATE, &on);
-	pthread_mutex_lock(&e->mtx);
-	e->accepted++;
-	e->agreed += on;
-	c->next  = e->conns;
-	e->conns = c;
-	if (!e->stopping) {
-		pmd_echo_read(c);
-		nghttpw_stream_listener_accept(e->l, e->acc);
-	}
-	pthread_mutex_unlock(&e->mtx);
-}
+static ws_echo *echo;
 
 /* Starts the echo at ws://127.0.0.1:0/echo: its port. */
 static int
 pmd_echo_start(pmd_opts o)
 {
-	pmd_echo *e = &echo;
-	int       port;
+	nghttpw_stream_listener *l;
+	int                      port;
 
-	memset(e, 0, sizeof(*e));
-	pthread_mutex_init(&e->mtx, NULL);
-	cr_assert_eq(nghttpw_stream_listener_alloc(&e->l, "ws://127.0.0.1:0/echo"), 0);
-	PMD_SET(nghttpw_stream_listener_set, e->l, o);
-	cr_assert_eq(nghttpw_stream_listener_listen(e->l), 0);
-	cr_assert_eq(nghttpw_stream_listener_get_int(e->l, NGHTTPW_OPT_TCP_BOUND_PORT, &port), 0);
-	nghttpw_aio_alloc(&e->acc, pmd_echo_accept_cb, e);
-	nghttpw_stream_listener_accept(e->l, e->acc);
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "ws://127.0.0.1:0/echo"), 0);
+	PMD_SET(nghttpw_stream_listener_set, l, o);
+	cr_assert_eq(ws_echo_serve(l, PMD_ECHO_MAX, &echo, &port), 0);
 	return (port);
 }
 
 static void
 pmd_echo_stop(void)
 {
-	pmd_echo *e = &echo;
-	pmd_conn *c;
-
-	if (e->l == NULL) {
-		return;
+	if (echo != NULL) {
+		ws_echo_stop(echo);
+		echo = NULL;
 	}
-	pthread_mutex_lock(&e->mtx);
-	e->stopping = true;
-	pthread_mutex_unlock(&e->mtx);
-	nghttpw_stream_listener_close(e->l);
-	nghttpw_aio_stop(e->acc);
-	for (c = e->conns; c != NULL; c = c->next) {
-		nghttpw_stream_close(c->s);
-	}
-	while ((c = e->conns) != NULL) {
-		e->conns = c->next;
-		nghttpw_aio_stop(c->aio);
-		nghttpw_stream_free(c->s);
-		nghttpw_aio_free(c->aio);
-		free(c->buf);
-		free(c);
-	}
-	nghttpw_stream_listener_free(e->l);
-	nghttpw_aio_free(e->acc);
-	pthread_mutex_destroy(&e->mtx);
-	e->l = NULL;
 }
 
 static void
@@ -503,7 +394,7 @@ peer_client_deflate(bool node, const char *json, pmd_opts o, const char *want_ex
     bool we_compress)
 {
 	char url[64], line[512], ext[256] = "";
-	int  port, passed = -1, failed = -1, wires = 0;
+	int  port, passed = -1, failed = -1, wires = 0, accepted, agreed;
 
 	port = pmd_echo_start(o);
 	snprintf(url, sizeof(url), "ws://127.0.0.1:%d/echo", port);
@@ -536,10 +427,9 @@ peer_client_deflate(bool node, const char *json, pmd_opts o, const char *want_ex
 	cr_assert_geq(passed, 20);
 	cr_assert_eq(wires, 3);
 	cr_assert(same_extension(ext, want_ext), "answered '%s', expected '%s'", ext, want_ext);
-	pthread_mutex_lock(&echo.mtx);
-	cr_assert_eq(echo.accepted, 1);
-	cr_assert_eq(echo.agreed, 1, "deflate not agreed on our side");
-	pthread_mutex_unlock(&echo.mtx);
+	ws_echo_counts(echo, &accepted, &agreed);
+	cr_assert_eq(accepted, 1);
+	cr_assert_eq(agreed, 1, "deflate not agreed on our side");
 	pmd_echo_stop();
 }
 

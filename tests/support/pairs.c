@@ -1,9 +1,48 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "support/pairs.h"
+
+int
+raw_tcp_listen(int *port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t          len = sizeof(sin);
+	int                fd  = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (void *) &sin, sizeof(sin)) != 0 ||
+	    listen(fd, 8) != 0 || getsockname(fd, (void *) &sin, &len) != 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return (-1);
+	}
+	*port = ntohs(sin.sin_port);
+	return (fd);
+}
+
+int
+raw_tcp_connect(int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int                fd  = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port        = htons((uint16_t) port);
+	if (fd >= 0 && connect(fd, (void *) &sin, sizeof(sin)) != 0) {
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
 
 int
 tcp_pair(const char *host, nghttpw_stream **a, nghttpw_stream **b)

@@ -12,6 +12,12 @@
  * "[::1]"); returns 0 or the error.  The listener is freed before return. */
 int tcp_pair(const char *host, nghttpw_stream **a, nghttpw_stream **b);
 
+/* Plain sockets on 127.0.0.1, beside the library: a listening socket
+ * (its port in *port, backlog 8) and a connected one.  The descriptor,
+ * or -1. */
+int raw_tcp_listen(int *port);
+int raw_tcp_connect(int port);
+
 /* Dials tcp://127.0.0.1:port (5 s at most); returns 0 or the error. */
 int tcp_dial(int port, nghttpw_stream **sp);
 

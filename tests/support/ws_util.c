@@ -352,6 +352,8 @@ struct ws_echo {
 	pthread_mutex_t          mtx;
 	echo_conn               *conns;
 	bool                     stopping;
+	int                      accepted;
+	int                      agreed; /* with permessage-deflate */
 };
 
 static void
@@ -386,6 +388,7 @@ echo_accept_cb(void *arg)
 {
 	ws_echo   *e = arg;
 	echo_conn *c;
+	bool       deflate = false;
 
 	if (nghttpw_aio_result(e->acc) != 0) {
 		return;
@@ -398,7 +401,10 @@ echo_accept_cb(void *arg)
 	nghttpw_stream_set_size(c->s, NGHTTPW_OPT_RECVMAXSZ, e->max);
 	nghttpw_stream_set_size(c->s, NGHTTPW_OPT_WS_RECVMAXFRAME, e->max);
 	nghttpw_stream_set_bool(c->s, NGHTTPW_OPT_WS_RECV_TEXT, true);
+	(void) nghttpw_stream_get_bool(c->s, NGHTTPW_OPT_WS_DEFLATE, &deflate);
 	pthread_mutex_lock(&e->mtx);
+	e->accepted++;
+	e->agreed += deflate;
 	c->next  = e->conns;
 	e->conns = c;
 	if (!e->stopping) {
@@ -409,17 +415,18 @@ echo_accept_cb(void *arg)
 }
 
 int
-ws_echo_start(const char *url, size_t max, ws_echo **ep, int *portp)
+ws_echo_serve(nghttpw_stream_listener *l, size_t max, ws_echo **ep, int *portp)
 {
 	ws_echo *e = calloc(1, sizeof(*e));
 	int      rv;
 
 	e->max = max;
+	e->l   = l;
 	pthread_mutex_init(&e->mtx, NULL);
-	if ((rv = nghttpw_stream_listener_alloc(&e->l, url)) != 0 ||
-	    (rv = nghttpw_stream_listener_listen(e->l)) != 0 ||
+	if ((rv = nghttpw_stream_listener_listen(e->l)) != 0 ||
 	    (rv = nghttpw_stream_listener_get_int(e->l, NGHTTPW_OPT_TCP_BOUND_PORT, portp)) != 0) {
 		nghttpw_stream_listener_free(e->l);
+		pthread_mutex_destroy(&e->mtx);
 		free(e);
 		return (rv);
 	}
@@ -427,6 +434,27 @@ ws_echo_start(const char *url, size_t max, ws_echo **ep, int *portp)
 	nghttpw_stream_listener_accept(e->l, e->acc);
 	*ep = e;
 	return (0);
+}
+
+int
+ws_echo_start(const char *url, size_t max, ws_echo **ep, int *portp)
+{
+	nghttpw_stream_listener *l;
+	int                      rv;
+
+	if ((rv = nghttpw_stream_listener_alloc(&l, url)) != 0) {
+		return (rv);
+	}
+	return (ws_echo_serve(l, max, ep, portp));
+}
+
+void
+ws_echo_counts(ws_echo *e, int *accepted, int *agreed)
+{
+	pthread_mutex_lock(&e->mtx);
+	*accepted = e->accepted;
+	*agreed   = e->agreed;
+	pthread_mutex_unlock(&e->mtx);
 }
 
 void

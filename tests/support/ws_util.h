@@ -34,6 +34,11 @@ int ws_recv(nghttpw_stream *s, void *buf, size_t cap, size_t *lenp,
  * with its type, messages up to max bytes. */
 typedef struct ws_echo ws_echo;
 int  ws_echo_start(const char *url, size_t max, ws_echo **ep, int *portp);
+/* The same on a listener the caller made and set up (not yet listening),
+ * which the echo then owns. */
+int  ws_echo_serve(nghttpw_stream_listener *l, size_t max, ws_echo **ep, int *portp);
+/* The connections accepted so far, and those with permessage-deflate. */
+void ws_echo_counts(ws_echo *e, int *accepted, int *agreed);
 void ws_echo_stop(ws_echo *e);
 
 /* The raw client: a TCP stream on which the opening handshake for path
