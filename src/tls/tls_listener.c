@@ -570,7 +570,7 @@ tls_listener_listen(void *arg)
 		rv = NGHTTPW_ECLOSED;
 	} else if (l->listening) {
 		rv = NGHTTPW_ESTATE;
-	} else if (l->cfg == NULL || !tls_config_has_cert(l->cfg)) {
+	} else if (l->cfg == NULL || !tls_config_can_serve(l->cfg)) {
 		/* Nothing to present to clients. */
 		rv = NGHTTPW_EINVAL;
 	} else if ((rv = nghttpw_stream_listener_listen(l->tcp)) == 0) {
