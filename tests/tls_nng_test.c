@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -767,6 +768,65 @@ Test(tls_nng, server_name_option_is_checked)
 	cr_assert_neq(srv, 0);
 	nghttpw_stream_dialer_free(d);
 	nghttpw_stream_listener_free(l);
+}
+
+/* An option set while a dial starts either lands before the handshake
+ * uses the configuration or is refused: 0 until the first EBUSY, then
+ * EBUSY only; the dial itself is unaffected. */
+typedef struct {
+	nghttpw_stream_dialer *d;
+	int                    zeros;
+	int                    busy;
+	bool                   after_busy_zero;
+} setter;
+
+static void *
+setter_main(void *arg)
+{
+	setter *st = arg;
+
+	while (st->busy < 50) {
+		int rv = nghttpw_stream_dialer_set_string(
+		    st->d, NGHTTPW_OPT_TLS_SERVER_NAME, "localhost");
+		if (rv == 0) {
+			st->after_busy_zero |= st->busy > 0;
+			st->zeros++;
+		} else {
+			cr_assert_eq(rv, NGHTTPW_EBUSY, "%s", nghttpw_strerror(rv));
+			st->busy++;
+		}
+	}
+	return (NULL);
+}
+
+Test(tls_nng, option_set_racing_first_dial)
+{
+	nghttpw_tls_config      *scfg = psk_server();
+	nghttpw_stream_listener *l;
+	int                      port;
+
+	l = listen_on("tls+tcp", scfg, &port);
+	for (int i = 0; i < 40; i++) {
+		setter          st = { 0 };
+		pthread_t       t;
+		nghttpw_stream *cs, *ss;
+		int             crv, srv;
+
+		nghttpw_tls_config *ccfg = psk_client("bob", key_b, sizeof(key_b));
+		st.d = dialer_to("tls+tcp", port, ccfg);
+		nghttpw_tls_config_free(ccfg); /* the dialer holds it */
+		pthread_create(&t, NULL, setter_main, &st);
+		connect_both(l, st.d, &cs, &crv, &ss, &srv);
+		pthread_join(t, NULL);
+		cr_assert_not(st.after_busy_zero, "a change landed on a used configuration");
+		cr_assert_eq(crv, 0, "dial: %s", nghttpw_strerror(crv));
+		cr_assert_eq(srv, 0, "accept: %s", nghttpw_strerror(srv));
+		nghttpw_stream_free(cs);
+		nghttpw_stream_free(ss);
+		nghttpw_stream_dialer_free(st.d);
+	}
+	nghttpw_stream_listener_free(l);
+	nghttpw_tls_config_free(scfg);
 }
 
 /* Plain ws:// and tcp:// have no TLS configuration to act on. */
