@@ -255,11 +255,11 @@ Test(tls_nng, psk_wrong_key_or_identity_refused)
 	int                 crv, srv;
 
 	handshake(scfg, wrong_key, &crv, &srv, false);
-	cr_assert_neq(crv, 0);
-	cr_assert_neq(srv, 0);
+	cr_assert_eq(crv, NGHTTPW_ECRYPTO, "dial: %s", nghttpw_strerror(crv));
+	cr_assert_eq(srv, NGHTTPW_ECRYPTO, "accept: %s", nghttpw_strerror(srv));
 	handshake(scfg, unknown, &crv, &srv, false);
-	cr_assert_neq(crv, 0);
-	cr_assert_neq(srv, 0);
+	cr_assert_eq(crv, NGHTTPW_ECRYPTO, "dial: %s", nghttpw_strerror(crv));
+	cr_assert_eq(srv, NGHTTPW_ECRYPTO, "accept: %s", nghttpw_strerror(srv));
 	nghttpw_tls_config_free(wrong_key);
 	nghttpw_tls_config_free(unknown);
 	nghttpw_tls_config_free(scfg);
