@@ -99,7 +99,7 @@ struct nghttpw_tls_config {
 
 /* Marks the configuration used (read-only from now on) and takes a
  * reference for the user.  NGHTTPW_EINVAL for a server configuration
- * without any certificate. */
+ * without a certificate or a pre-shared key. */
 int tls_config_use(nghttpw_tls_config *);
 
 /* True when a server configuration can answer a handshake: it has a
