@@ -189,6 +189,23 @@ NGHTTPW_DECL const char *nghttpw_str_sockaddr(
 #define NGHTTPW_OPT_TCP_BOUND_PORT "tcp-bound-port"
 #define NGHTTPW_OPT_RECVMAXSZ "recv-size-max"
 
+/* TLS options (tls+tcp://, https:// and wss:// dialers and listeners, and
+ * their streams; see nghttpw_tls(7)).  On dialers and listeners: the
+ * configuration (pointer), and four write-only settings that act on it:
+ * the peer authentication mode (int, an nghttpw_tls_auth_mode), a file of
+ * CA certificates, a file with our certificate and its key, and the name
+ * the server's certificate must carry (strings).  On streams, read-only:
+ * whether the peer was verified (bool), its certificate's common name and
+ * its alternative names (strings). */
+#define NGHTTPW_OPT_TLS_CONFIG "tls-config"
+#define NGHTTPW_OPT_TLS_AUTH_MODE "tls-authmode"
+#define NGHTTPW_OPT_TLS_CA_FILE "tls-ca-file"
+#define NGHTTPW_OPT_TLS_CERT_KEY_FILE "tls-cert-key-file"
+#define NGHTTPW_OPT_TLS_SERVER_NAME "tls-server-name"
+#define NGHTTPW_OPT_TLS_VERIFIED "tls-verified"
+#define NGHTTPW_OPT_TLS_PEER_CN "tls-peer-cn"
+#define NGHTTPW_OPT_TLS_PEER_ALT_NAMES "tls-peer-alt-names"
+
 /* WebSocket options (ws://, wss:// dialers, listeners and their streams;
  * see nghttpw_ws(7)).  The two ending in ':' are prefixes: append a
  * header name. */

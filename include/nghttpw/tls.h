@@ -33,21 +33,17 @@ typedef enum nghttpw_tls_version {
 	NGHTTPW_TLS_1_3 = 0x304,
 } nghttpw_tls_version;
 
-/* Options.  On dialers and listeners (pointer, nghttpw_stream_dialer_*_ptr
- * and nghttpw_stream_listener_*_ptr): */
-#define NGHTTPW_OPT_TLS_CONFIG "tls-config"
-/* On listeners (bool, beyond nng): report failed handshakes to accept. */
+/* Options beyond nng's (nng's own, NGHTTPW_OPT_TLS_CONFIG and the rest,
+ * are in nghttpw.h, as in nng.h).  On listeners (bool): report failed
+ * handshakes to accept. */
 #define NGHTTPW_OPT_TLS_HANDSHAKE_ERRORS "tls-handshake-errors"
-/* On listeners (milliseconds, beyond nng; default 5000): the time a new
- * connection has to send its ClientHello and finish its handshake. */
+/* On listeners (milliseconds; default 5000): the time a new connection
+ * has to send its ClientHello and finish its handshake. */
 #define NGHTTPW_OPT_TLS_HANDSHAKE_TIMEOUT "tls-handshake-timeout"
 /* On TLS streams (read-only): */
-#define NGHTTPW_OPT_TLS_VERIFIED "tls-verified"     /* bool */
-#define NGHTTPW_OPT_TLS_PEER_CN "tls-peer-cn"       /* string */
-#define NGHTTPW_OPT_TLS_PEER_ALT_NAMES "tls-peer-alt-names" /* string */
-#define NGHTTPW_OPT_TLS_ALPN "tls-alpn"             /* string, beyond nng */
-#define NGHTTPW_OPT_TLS_RESUMED "tls-resumed"       /* bool, beyond nng */
-#define NGHTTPW_OPT_TLS_ERROR "tls-error"           /* string, beyond nng */
+#define NGHTTPW_OPT_TLS_ALPN "tls-alpn"       /* string */
+#define NGHTTPW_OPT_TLS_RESUMED "tls-resumed" /* bool */
+#define NGHTTPW_OPT_TLS_ERROR "tls-error"     /* string */
 
 NGHTTPW_DECL int  nghttpw_tls_config_alloc(nghttpw_tls_config **, nghttpw_tls_mode);
 NGHTTPW_DECL void nghttpw_tls_config_hold(nghttpw_tls_config *);
@@ -64,6 +60,13 @@ NGHTTPW_DECL int nghttpw_tls_config_auth_mode(
     nghttpw_tls_config *, nghttpw_tls_auth_mode);
 NGHTTPW_DECL int nghttpw_tls_config_version(
     nghttpw_tls_config *, nghttpw_tls_version, nghttpw_tls_version);
+NGHTTPW_DECL int nghttpw_tls_config_psk(
+    nghttpw_tls_config *, const char *, const uint8_t *, size_t);
+/* Declared by nng 1.x, which implements them in no engine: they fail with
+ * NGHTTPW_ENOTSUP, as nng's do. */
+NGHTTPW_DECL int nghttpw_tls_config_key(
+    nghttpw_tls_config *, const uint8_t *, size_t);
+NGHTTPW_DECL int nghttpw_tls_config_pass(nghttpw_tls_config *, const char *);
 
 /* Beyond nng. */
 NGHTTPW_DECL int nghttpw_tls_config_alpn(nghttpw_tls_config *, const char *const *);
@@ -75,6 +78,7 @@ NGHTTPW_DECL int nghttpw_tls_config_log(
 /* The engine. */
 NGHTTPW_DECL const char *nghttpw_tls_engine_name(void);
 NGHTTPW_DECL const char *nghttpw_tls_engine_description(void);
+NGHTTPW_DECL bool        nghttpw_tls_engine_fips_mode(void);
 
 #ifdef __cplusplus
 }

@@ -138,7 +138,8 @@ tls_map_error(int mrv)
 	}
 }
 
-/* Errors from parsing what the user gave us. */
+/* Errors from parsing what the user gave us: NGHTTPW_ECRYPTO for any
+ * certificate, key or list that does not parse, as nng's. */
 static int
 tls_map_parse_error(int mrv)
 {
@@ -148,11 +149,8 @@ tls_map_parse_error(int mrv)
 	case MBEDTLS_ERR_X509_ALLOC_FAILED:
 	case MBEDTLS_ERR_PK_ALLOC_FAILED:
 		return (NGHTTPW_ENOMEM);
-	case MBEDTLS_ERR_PK_PASSWORD_REQUIRED:
-	case MBEDTLS_ERR_PK_PASSWORD_MISMATCH:
-		return (NGHTTPW_ECRYPTO);
 	default:
-		return (NGHTTPW_EINVAL);
+		return (NGHTTPW_ECRYPTO);
 	}
 }
 
@@ -254,6 +252,7 @@ tls_config_destroy(nghttpw_tls_config *cfg)
 		cfg->sni = c->next;
 		tls_cert_free(c);
 	}
+	tls_psks_free(cfg->psks);
 	mbedtls_x509_crt_free(&cfg->ca);
 	mbedtls_x509_crl_free(&cfg->crl);
 	mbedtls_ctr_drbg_free(&cfg->drbg);
@@ -399,8 +398,7 @@ tls_config_opt_set(pthread_mutex_t *mtx, nghttpw_tls_config **slot,
 	return (0);
 }
 
-/* Locks cfg for a change; NGHTTPW_EBUSY (and unlocked) once it is used. */
-static int
+int
 tls_config_lock_unused(nghttpw_tls_config *cfg)
 {
 	pthread_mutex_lock(&cfg->mtx);
@@ -426,7 +424,7 @@ tls_config_use(nghttpw_tls_config *cfg)
 		rv      = tls_map_error(mrv);
 	}
 	if (rv == 0 && cfg->mode == NGHTTPW_TLS_MODE_SERVER &&
-	    cfg->own == NULL && cfg->sni == NULL) {
+	    cfg->own == NULL && cfg->sni == NULL && cfg->psks == NULL) {
 		rv = NGHTTPW_EINVAL;
 	}
 	if (rv == 0) {
@@ -438,26 +436,40 @@ tls_config_use(nghttpw_tls_config *cfg)
 }
 
 bool
-tls_config_has_cert(nghttpw_tls_config *cfg)
+tls_config_can_serve(nghttpw_tls_config *cfg)
 {
-	bool has;
+	bool can;
 
 	pthread_mutex_lock(&cfg->mtx);
-	has = cfg->own != NULL || cfg->sni != NULL;
+	can = cfg->own != NULL || cfg->sni != NULL || cfg->psks != NULL;
 	pthread_mutex_unlock(&cfg->mtx);
-	return (has);
+	return (can);
+}
+
+/* NGHTTPW_EBUSY once cfg is used: nng checks that before it looks at
+ * the arguments. */
+static int
+tls_config_check_unused(nghttpw_tls_config *cfg)
+{
+	int rv;
+
+	if ((rv = tls_config_lock_unused(cfg)) == 0) {
+		pthread_mutex_unlock(&cfg->mtx);
+	}
+	return (rv);
 }
 
 int
 nghttpw_tls_config_server_name(nghttpw_tls_config *cfg, const char *name)
 {
-	char *dup;
+	char *dup = NULL;
 	int   rv;
 
-	if (cfg == NULL || name == NULL) {
+	if (cfg == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
-	if ((dup = strdup(name)) == NULL) {
+	/* NULL forgets the name: a dialer then uses its URL's host. */
+	if (name != NULL && (dup = strdup(name)) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
 	if ((rv = tls_config_lock_unused(cfg)) != 0) {
@@ -486,7 +498,7 @@ tls_check_crts(const unsigned char *buf, size_t len, bool allow_partial)
 		return (tls_map_parse_error(mrv));
 	}
 	if (!any || (mrv > 0 && !allow_partial)) {
-		return (NGHTTPW_EINVAL);
+		return (NGHTTPW_ECRYPTO);
 	}
 	return (0);
 }
@@ -645,7 +657,7 @@ tls_cert_new(nghttpw_tls_config *cfg, tls_cert **cp, const char *name,
 	}
 	if ((mrv = mbedtls_x509_crt_parse(&c->crt, cert, cert_len)) != 0) {
 		tls_cert_free(c);
-		return (mrv > 0 ? NGHTTPW_EINVAL : tls_map_parse_error(mrv));
+		return (mrv > 0 ? NGHTTPW_ECRYPTO : tls_map_parse_error(mrv));
 	}
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
 	mrv = mbedtls_pk_parse_key(&c->key, key, key_len,
@@ -707,8 +719,13 @@ int
 nghttpw_tls_config_own_cert(nghttpw_tls_config *cfg, const char *cert,
     const char *key, const char *pass)
 {
+	int rv;
+
 	if (cfg == NULL || cert == NULL || key == NULL) {
 		return (NGHTTPW_EINVAL);
+	}
+	if ((rv = tls_config_check_unused(cfg)) != 0) {
+		return (rv);
 	}
 	return (tls_add_own_cert(cfg, (const unsigned char *) cert,
 	    strlen(cert) + 1, (const unsigned char *) key, strlen(key) + 1, pass));
@@ -729,7 +746,9 @@ nghttpw_tls_config_cert_key_file(
 		return (rv);
 	}
 	/* Both parsers look for their own PEM blocks in the whole file. */
-	rv = tls_add_own_cert(cfg, buf, len, buf, len, pass);
+	if ((rv = tls_config_check_unused(cfg)) == 0) {
+		rv = tls_add_own_cert(cfg, buf, len, buf, len, pass);
+	}
 	mbedtls_platform_zeroize(buf, len);
 	free(buf);
 	return (rv);
@@ -749,6 +768,9 @@ nghttpw_tls_config_add_sni_cert(nghttpw_tls_config *cfg, const char *name,
 	}
 	if (cfg->mode != NGHTTPW_TLS_MODE_SERVER) {
 		return (NGHTTPW_ENOTSUP);
+	}
+	if ((rv = tls_config_check_unused(cfg)) != 0) {
+		return (rv);
 	}
 	if ((rv = tls_cert_new(cfg, &c, name, (const unsigned char *) cert,
 	         strlen(cert) + 1, (const unsigned char *) key, strlen(key) + 1,
@@ -780,6 +802,9 @@ nghttpw_tls_config_auth_mode(nghttpw_tls_config *cfg, nghttpw_tls_auth_mode mode
 	if (cfg == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
+	if ((rv = tls_config_lock_unused(cfg)) != 0) {
+		return (rv);
+	}
 	switch (mode) {
 	case NGHTTPW_TLS_AUTH_MODE_NONE:
 		mmode = MBEDTLS_SSL_VERIFY_NONE;
@@ -791,61 +816,37 @@ nghttpw_tls_config_auth_mode(nghttpw_tls_config *cfg, nghttpw_tls_auth_mode mode
 		mmode = MBEDTLS_SSL_VERIFY_REQUIRED;
 		break;
 	default:
+		pthread_mutex_unlock(&cfg->mtx);
 		return (NGHTTPW_EINVAL);
-	}
-	if ((rv = tls_config_lock_unused(cfg)) != 0) {
-		return (rv);
 	}
 	mbedtls_ssl_conf_authmode(&cfg->conf, mmode);
 	pthread_mutex_unlock(&cfg->mtx);
 	return (0);
 }
 
-/* Whether this build of mbedTLS speaks the version at all. */
-static bool
-tls_version_supported(nghttpw_tls_version v)
-{
-	switch (v) {
-#if MBEDTLS_VERSION_NUMBER < 0x03000000
-#if defined(MBEDTLS_SSL_PROTO_TLS1)
-	case NGHTTPW_TLS_1_0:
-		return (true);
-#endif
-#if defined(MBEDTLS_SSL_PROTO_TLS1_1)
-	case NGHTTPW_TLS_1_1:
-		return (true);
-#endif
-#endif
-#if defined(MBEDTLS_SSL_PROTO_TLS1_2)
-	case NGHTTPW_TLS_1_2:
-		return (true);
-#endif
-	default:
-		return (false);
-	}
-}
-
+/* nng's rules: NGHTTPW_ENOTSUP for a minimum above the maximum, or for
+ * a version the engine does not offer.  Ours offers TLS 1.2 alone:
+ * mbedTLS 2 has no TLS 1.3, which as a maximum means "the best we have",
+ * and TLS 1.0 and 1.1 are refused, as RFC 8996 asks, where nng would let
+ * mbedTLS 2 negotiate them. */
 int
 nghttpw_tls_config_version(
     nghttpw_tls_config *cfg, nghttpw_tls_version min, nghttpw_tls_version max)
 {
 	int rv;
 
-	if (cfg == NULL || min < NGHTTPW_TLS_1_0 || min > NGHTTPW_TLS_1_3 ||
-	    max < NGHTTPW_TLS_1_0 || max > NGHTTPW_TLS_1_3 || min > max) {
+	if (cfg == NULL) {
 		return (NGHTTPW_EINVAL);
-	}
-	/* No TLS 1.3 here: a maximum of 1.3 means "the best we have". */
-	if (max > NGHTTPW_TLS_1_2) {
-		max = NGHTTPW_TLS_1_2;
-	}
-	if (!tls_version_supported(min) || !tls_version_supported(max)) {
-		return (NGHTTPW_ENOTSUP);
 	}
 	if ((rv = tls_config_lock_unused(cfg)) != 0) {
 		return (rv);
 	}
-	tls_conf_versions(cfg, min, max);
+	if (min > max || min != NGHTTPW_TLS_1_2 ||
+	    (max != NGHTTPW_TLS_1_2 && max != NGHTTPW_TLS_1_3)) {
+		pthread_mutex_unlock(&cfg->mtx);
+		return (NGHTTPW_ENOTSUP);
+	}
+	tls_conf_versions(cfg, NGHTTPW_TLS_1_2, NGHTTPW_TLS_1_2);
 	pthread_mutex_unlock(&cfg->mtx);
 	return (0);
 }
@@ -941,4 +942,28 @@ const char *
 nghttpw_tls_engine_description(void)
 {
 	return (MBEDTLS_VERSION_STRING_FULL);
+}
+
+/* mbedTLS has no FIPS 140 mode. */
+bool
+nghttpw_tls_engine_fips_mode(void)
+{
+	return (false);
+}
+
+int
+nghttpw_tls_config_key(nghttpw_tls_config *cfg, const uint8_t *key, size_t size)
+{
+	(void) cfg;
+	(void) key;
+	(void) size;
+	return (NGHTTPW_ENOTSUP);
+}
+
+int
+nghttpw_tls_config_pass(nghttpw_tls_config *cfg, const char *pass)
+{
+	(void) cfg;
+	(void) pass;
+	return (NGHTTPW_ENOTSUP);
 }

@@ -16,6 +16,7 @@
 #include "core/options.h"
 #include "core/stream.h"
 #include "tls/tls_impl.h"
+#include "tls/tls_settings.h"
 
 typedef struct tls_dialer {
 	pthread_mutex_t        mtx;
@@ -341,6 +342,9 @@ tls_dialer_get(void *arg, const char *name, void *buf, size_t *szp,
 	if (strcmp(name, NGHTTPW_OPT_URL) == 0) {
 		return (opt_out_string(d->url, buf, szp, t));
 	}
+	if (tls_setting_is(name)) {
+		return (NGHTTPW_EWRITEONLY);
+	}
 	/* The rest are the TCP dialer's: its URL is the tcp:// one. */
 	return (dialer_get_opt(d->tcp, name, buf, szp, t));
 }
@@ -369,6 +373,21 @@ tls_dialer_set(void *arg, const char *name, const void *buf, size_t sz,
 	}
 	if (strcmp(name, NGHTTPW_OPT_URL) == 0) {
 		return (NGHTTPW_EREADONLY);
+	}
+	if (tls_setting_is(name)) {
+		nghttpw_tls_config *cfg;
+		int                 rv;
+
+		pthread_mutex_lock(&d->mtx);
+		if ((rv = dialer_config_locked(d, &cfg)) == 0) {
+			nghttpw_tls_config_hold(cfg);
+		}
+		pthread_mutex_unlock(&d->mtx);
+		if (rv == 0) {
+			rv = tls_setting_set(cfg, name, buf, sz, t);
+			nghttpw_tls_config_free(cfg);
+		}
+		return (rv);
 	}
 	return (dialer_set_opt(d->tcp, name, buf, sz, t));
 }

@@ -4,6 +4,7 @@
 #ifndef NGHTTPW_HAVE_TLS
 
 #include "nghttpw/tls.h"
+#include "tls/tls_settings.h"
 
 int
 nghttpw_tls_config_alloc(nghttpw_tls_config **cfgp, nghttpw_tls_mode mode)
@@ -130,6 +131,59 @@ const char *
 nghttpw_tls_engine_description(void)
 {
 	return ("no TLS: nghttpw was built without it");
+}
+
+bool
+nghttpw_tls_engine_fips_mode(void)
+{
+	return (false);
+}
+
+int
+nghttpw_tls_config_psk(nghttpw_tls_config *cfg, const char *identity,
+    const uint8_t *key, size_t key_len)
+{
+	(void) cfg;
+	(void) identity;
+	(void) key;
+	(void) key_len;
+	return (NGHTTPW_ENOTSUP);
+}
+
+int
+nghttpw_tls_config_key(nghttpw_tls_config *cfg, const uint8_t *key, size_t size)
+{
+	(void) cfg;
+	(void) key;
+	(void) size;
+	return (NGHTTPW_ENOTSUP);
+}
+
+int
+nghttpw_tls_config_pass(nghttpw_tls_config *cfg, const char *pass)
+{
+	(void) cfg;
+	(void) pass;
+	return (NGHTTPW_ENOTSUP);
+}
+
+bool
+tls_setting_is(const char *name)
+{
+	(void) name;
+	return (false);
+}
+
+int
+tls_setting_set(nghttpw_tls_config *cfg, const char *name, const void *buf,
+    size_t sz, nghttpw_type t)
+{
+	(void) cfg;
+	(void) name;
+	(void) buf;
+	(void) sz;
+	(void) t;
+	return (NGHTTPW_ENOTSUP);
 }
 
 #else

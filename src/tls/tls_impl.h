@@ -63,6 +63,14 @@ typedef struct tls_cert {
 	mbedtls_pk_context key;
 } tls_cert;
 
+/* A pre-shared key and its identity (a C string, as in nng). */
+typedef struct tls_psk {
+	struct tls_psk *next;
+	char           *identity;
+	unsigned char  *key;
+	size_t          key_len;
+} tls_psk;
+
 struct nghttpw_tls_config {
 	pthread_mutex_t          mtx;
 	unsigned                 refs;
@@ -78,6 +86,7 @@ struct nghttpw_tls_config {
 	bool                     have_crl;
 	tls_cert                *own;
 	tls_cert                *sni;
+	tls_psk                 *psks; /* a server's, to pick by identity */
 	char                    *server_name;
 	char                   **alpn; /* NULL-terminated, or NULL */
 #if defined(MBEDTLS_SSL_TICKET_C)
@@ -90,11 +99,18 @@ struct nghttpw_tls_config {
 
 /* Marks the configuration used (read-only from now on) and takes a
  * reference for the user.  NGHTTPW_EINVAL for a server configuration
- * without any certificate. */
+ * without a certificate or a pre-shared key. */
 int tls_config_use(nghttpw_tls_config *);
 
-/* True when a server configuration has a certificate to present. */
-bool tls_config_has_cert(nghttpw_tls_config *);
+/* True when a server configuration can answer a handshake: it has a
+ * certificate to present or a pre-shared key. */
+bool tls_config_can_serve(nghttpw_tls_config *);
+
+/* Locks cfg for a change; NGHTTPW_EBUSY (and unlocked) once it is used. */
+int tls_config_lock_unused(nghttpw_tls_config *);
+
+/* Frees a server's pre-shared keys (tls_psk.c). */
+void tls_psks_free(tls_psk *);
 
 /* The client configuration of a dialer that was given none. */
 int tls_config_default_client(nghttpw_tls_config **);

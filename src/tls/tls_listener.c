@@ -26,6 +26,7 @@
 #include "core/options.h"
 #include "core/stream.h"
 #include "tls/tls_impl.h"
+#include "tls/tls_settings.h"
 
 #define TLS_MAX_HELLOS 1024
 #define TLS_MAX_HANDSHAKES 64
@@ -570,7 +571,7 @@ tls_listener_listen(void *arg)
 		rv = NGHTTPW_ECLOSED;
 	} else if (l->listening) {
 		rv = NGHTTPW_ESTATE;
-	} else if (l->cfg == NULL || !tls_config_has_cert(l->cfg)) {
+	} else if (l->cfg == NULL || !tls_config_can_serve(l->cfg)) {
 		/* Nothing to present to clients. */
 		rv = NGHTTPW_EINVAL;
 	} else if ((rv = nghttpw_stream_listener_listen(l->tcp)) == 0) {
@@ -666,6 +667,9 @@ tls_listener_get(void *arg, const char *name, void *buf, size_t *szp,
 	if (strcmp(name, NGHTTPW_OPT_URL) == 0) {
 		return (opt_out_string(l->url, buf, szp, t));
 	}
+	if (tls_setting_is(name)) {
+		return (NGHTTPW_EWRITEONLY);
+	}
 	/* The rest are the TCP listener's: its URL is the tcp:// one. */
 	return (listener_get_opt(l->tcp, name, buf, szp, t));
 }
@@ -706,6 +710,27 @@ tls_listener_set(void *arg, const char *name, const void *buf, size_t sz,
 	}
 	if (strcmp(name, NGHTTPW_OPT_URL) == 0) {
 		return (NGHTTPW_EREADONLY);
+	}
+	if (tls_setting_is(name)) {
+		nghttpw_tls_config *cfg;
+
+		/* A listener given none yet gets an empty server
+		 * configuration for these to fill, as nng's has. */
+		pthread_mutex_lock(&l->mtx);
+		if (l->cfg == NULL) {
+			rv = nghttpw_tls_config_alloc(&l->cfg, NGHTTPW_TLS_MODE_SERVER);
+		} else {
+			rv = 0;
+		}
+		if ((cfg = l->cfg) != NULL) {
+			nghttpw_tls_config_hold(cfg);
+		}
+		pthread_mutex_unlock(&l->mtx);
+		if (rv == 0) {
+			rv = tls_setting_set(cfg, name, buf, sz, t);
+			nghttpw_tls_config_free(cfg);
+		}
+		return (rv);
 	}
 	return (listener_set_opt(l->tcp, name, buf, sz, t));
 }

@@ -13,6 +13,7 @@
 #include "core/list.h"
 #include "core/options.h"
 #include "nghttpw/tls.h"
+#include "tls/tls_settings.h"
 #include "ws/ws_impl.h"
 
 typedef struct ws_dialer {
@@ -239,6 +240,10 @@ ws_dialer_get(void *arg, const char *name, void *buf, size_t *szp, nghttpw_type 
 		if ((rv = nghttpw_http_client_get_tls(d->client, &cfg)) == 0) {
 			rv = opt_out_ptr(cfg, buf, szp, t);
 		}
+	} else if (tls_setting_is(name)) {
+		if ((rv = nghttpw_http_client_get_tls(d->client, &cfg)) == 0) {
+			rv = NGHTTPW_EWRITEONLY;
+		}
 	} else {
 		rv = ws_endpoint_get(&d->ep, name, buf, szp, t);
 	}
@@ -261,6 +266,12 @@ ws_dialer_set(
 	if (strcmp(name, NGHTTPW_OPT_TLS_CONFIG) == 0) {
 		if ((rv = opt_in_ptr(buf, sz, t, &cfg)) == 0) {
 			rv = nghttpw_http_client_set_tls(d->client, cfg);
+		}
+	} else if (tls_setting_is(name)) {
+		/* wss: they act on the configuration of the TLS dialer. */
+		nghttpw_tls_config *tls;
+		if ((rv = nghttpw_http_client_get_tls(d->client, &tls)) == 0) {
+			rv = tls_setting_set(tls, name, buf, sz, t);
 		}
 	} else {
 		rv = ws_endpoint_set(&d->ep, name, buf, sz, t);

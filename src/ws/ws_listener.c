@@ -12,6 +12,7 @@
 #include "core/list.h"
 #include "core/options.h"
 #include "nghttpw/tls.h"
+#include "tls/tls_settings.h"
 #include "ws/ws_impl.h"
 
 typedef struct ws_listener {
@@ -331,10 +332,38 @@ ws_listener_get(void *arg, const char *name, void *buf, size_t *szp, nghttpw_typ
 		if ((rv = nghttpw_http_server_get_tls(l->server, &cfg)) == 0) {
 			rv = opt_out_ptr(cfg, buf, szp, t);
 		}
+	} else if (tls_setting_is(name)) {
+		rv = nghttpw_http_server_get_tls(l->server, &cfg);
+		if (rv == 0 || rv == NGHTTPW_ENOENT) {
+			rv = NGHTTPW_EWRITEONLY;
+		}
 	} else {
 		rv = ws_endpoint_get(&l->ep, name, buf, szp, t);
 	}
 	pthread_mutex_unlock(&l->mtx);
+	return (rv);
+}
+
+/* wss: the settings act on the server's TLS configuration, made empty
+ * first if it has none (a ws:// server has no TLS: NGHTTPW_ENOTSUP). */
+static int
+ws_listener_tls_setting(ws_listener *l, const char *name, const void *buf,
+    size_t sz, nghttpw_type t)
+{
+	nghttpw_tls_config *cfg;
+	int                 rv;
+
+	rv = nghttpw_http_server_get_tls(l->server, &cfg);
+	if (rv == NGHTTPW_ENOENT) {
+		if ((rv = nghttpw_tls_config_alloc(&cfg, NGHTTPW_TLS_MODE_SERVER)) != 0) {
+			return (rv);
+		}
+		rv = nghttpw_http_server_set_tls(l->server, cfg);
+		nghttpw_tls_config_free(cfg); /* the server holds it */
+	}
+	if (rv == 0) {
+		rv = tls_setting_set(cfg, name, buf, sz, t);
+	}
 	return (rv);
 }
 
@@ -354,6 +383,8 @@ ws_listener_set(
 		if ((rv = opt_in_ptr(buf, sz, t, &cfg)) == 0) {
 			rv = nghttpw_http_server_set_tls(l->server, cfg);
 		}
+	} else if (tls_setting_is(name)) {
+		rv = ws_listener_tls_setting(l, name, buf, sz, t);
 	} else {
 		rv = ws_endpoint_set(&l->ep, name, buf, sz, t);
 	}
