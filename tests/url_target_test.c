@@ -1,6 +1,6 @@
 /*
  * The request target that a URL turns into, as a peer reads it off the
- * wire.  nghttpw_url_parse keeps u_requri as nng does (fragment
+ * wire, and URLs in nng's forms used end to end.  nghttpw_url_parse keeps u_requri as nng does (fragment
  * included, empty for an empty path, UTF-8 decoded); what the HTTP
  * client and the WebSocket dialer send must still be a valid
  * request-target: no fragment, "/" for an empty path, ASCII only.
@@ -17,6 +17,7 @@
 #include "nghttpw/nghttpw.h"
 #include "support/child.h"
 #include "support/pairs.h"
+#include "support/ws_util.h"
 
 /* A one-shot raw HTTP peer: accepts one connection, records the request
  * line, answers 200 with no body and closes. */
@@ -200,6 +201,31 @@ Test(url_target, websocket_dialer_sends_a_valid_target)
 		peer_stop(&p);
 		cr_assert_str_eq(p.line, cases[i].line, "%s", raw);
 	}
+}
+
+/* Both ends together: a listener on the '*' host (any address, as in
+ * nng) serves a dialer whose URL names its path in another spelling. */
+Test(url_target, websocket_star_listener_and_canonical_path)
+{
+	nghttpw_stream_listener *l;
+	nghttpw_stream_dialer   *d;
+	nghttpw_stream          *c, *sv;
+	char                     raw[128];
+	int                      port;
+
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "ws://*:0/chat"), 0);
+	cr_assert_eq(nghttpw_stream_listener_listen(l), 0);
+	cr_assert_eq(nghttpw_stream_listener_get_int(
+	                 l, NGHTTPW_OPT_TCP_BOUND_PORT, &port),
+	    0);
+	snprintf(raw, sizeof(raw), "ws://127.0.0.1:%d//x/.././%%63hat#frag",
+	    port);
+	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, raw), 0);
+	cr_assert_eq(ws_dial_accept(l, d, &c, &sv), 0, "%s", raw);
+	nghttpw_stream_free(c);
+	nghttpw_stream_free(sv);
+	nghttpw_stream_dialer_free(d);
+	nghttpw_stream_listener_free(l);
 }
 
 #ifdef NGHTTPW_TOOLS_DIR
