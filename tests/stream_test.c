@@ -665,8 +665,9 @@ Test(stream, bad_addresses)
 	    NGHTTPW_EADDRINVAL);
 	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, "tcp://:80"),
 	    NGHTTPW_EADDRINVAL);
+	/* A URL of a scheme no stream serves: ENOTSUP, as in nng. */
 	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, "nope://x:1"),
-	    NGHTTPW_EINVAL);
+	    NGHTTPW_ENOTSUP);
 	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, NULL), NGHTTPW_EINVAL);
 	cr_assert_eq(nghttpw_stream_listener_alloc(NULL, "tcp://127.0.0.1:0"),
 	    NGHTTPW_EINVAL);

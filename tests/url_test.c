@@ -177,559 +177,174 @@ expect_invalid(const char *raw)
 	    "\"%s\": output changed on failure", raw ? raw : "(null)");
 }
 
-/* ---- http and https ---------------------------------------------------- */
+/* ---- what nghttpw_url_parse makes of each URL ---------------------------
+ *
+ * The first group is nng's own URL test cases, with the fields nng 1.x
+ * gives; the rest cover each of nng's rules (and ours) one by one. */
 
-Test(url, http_host_only)
+#define U(r, sc, ui, ho, hn, po, pa, q, f, rq)                               \
+	{ .raw = r, .scheme = sc, .userinfo = ui, .host = ho, .hostname = hn, \
+		.port = po, .path = pa, .query = q, .fragment = f,             \
+		.requri = rq }
+
+static const url_expect good_urls[] = {
+	/* nng's cases. */
+	U("http://www.google.com", "http", NULL, "www.google.com",
+	    "www.google.com", "80", "", NULL, NULL, ""),
+	U("http://www.google.com:1234", "http", NULL, "www.google.com:1234",
+	    "www.google.com", "1234", "", NULL, NULL, ""),
+	U("http://www.google.com:1234/somewhere", "http", NULL,
+	    "www.google.com:1234", "www.google.com", "1234", "/somewhere",
+	    NULL, NULL, "/somewhere"),
+	U("http://garrett@www.google.com:1234/somewhere", "http", "garrett",
+	    "www.google.com:1234", "www.google.com", "1234", "/somewhere",
+	    NULL, NULL, "/somewhere"),
+	U("http://www.google.com/somewhere?result=yes", "http", NULL,
+	    "www.google.com", "www.google.com", "80", "/somewhere",
+	    "result=yes", NULL, "/somewhere?result=yes"),
+	U("http://www.google.com/somewhere?result=yes#chapter1", "http", NULL,
+	    "www.google.com", "www.google.com", "80", "/somewhere",
+	    "result=yes", "chapter1", "/somewhere?result=yes#chapter1"),
+	U("http://www.google.com/somewhere#chapter2", "http", NULL,
+	    "www.google.com", "www.google.com", "80", "/somewhere", NULL,
+	    "chapter2", "/somewhere#chapter2"),
+	U("http://www.google.com#chapter3", "http", NULL, "www.google.com",
+	    "www.google.com", "80", "", NULL, "chapter3", "#chapter3"),
+	U("http://www.google.com?color=red", "http", NULL, "www.google.com",
+	    "www.google.com", "80", "", "color=red", NULL, "?color=red"),
+	U("http://[::1]", "http", NULL, "[::1]", "::1", "80", "", NULL, NULL,
+	    ""),
+	U("http://[::1]:29", "http", NULL, "[::1]:29", "::1", "29", "", NULL,
+	    NULL, ""),
+	U("http://[::1]:29/bottles", "http", NULL, "[::1]:29", "::1", "29",
+	    "/bottles", NULL, NULL, "/bottles"),
+	U("tcp://:9876/", "tcp", NULL, ":9876", "", "9876", "/", NULL, NULL,
+	    "/"),
+	U("ws://", "ws", NULL, "", "", "80", "", NULL, NULL, ""),
+	U("ws://*:12345/foobar", "ws", NULL, ":12345", "", "12345", "/foobar",
+	    NULL, NULL, "/foobar"),
+	U("ssh://user@host.example.com", "ssh", "user", "host.example.com",
+	    "host.example.com", "22", "", NULL, NULL, ""),
+	U("hTTp://www.EXAMPLE.com/bogus/.%2e/%7egarrett", "http", NULL,
+	    "www.example.com", "www.example.com", "80", "/~garrett", NULL,
+	    NULL, "/~garrett"),
+	U("http://www.x.com//abc/def/./x/..///./../y", "http", NULL,
+	    "www.x.com", "www.x.com", "80", "/abc/y", NULL, NULL, "/abc/y"),
+	U("http://www.x.com/?/abc/def/./x/.././../y", "http", NULL,
+	    "www.x.com", "www.x.com", "80", "/", "/abc/def/./x/.././../y",
+	    NULL, "/?/abc/def/./x/.././../y"),
+	U("http://www.x.com/%c2%a2_cents", "http", NULL, "www.x.com",
+	    "www.x.com", "80", "/\xc2\xa2_cents", NULL, NULL,
+	    "/\xc2\xa2_cents"),
+
+	/* Default ports: nng's table, each name also with 4 or 6 after it;
+	 * any other scheme is accepted with no default. */
+	U("https://h", "https", NULL, "h", "h", "443", "", NULL, NULL, ""),
+	U("wss://h/", "wss", NULL, "h", "h", "443", "/", NULL, NULL, "/"),
+	U("ws4://h", "ws4", NULL, "h", "h", "80", "", NULL, NULL, ""),
+	U("wss6://h", "wss6", NULL, "h", "h", "443", "", NULL, NULL, ""),
+	U("http6://h", "http6", NULL, "h", "h", "80", "", NULL, NULL, ""),
+	U("git://h", "git", NULL, "h", "h", "9418", "", NULL, NULL, ""),
+	U("gopher://h", "gopher", NULL, "h", "h", "70", "", NULL, NULL, ""),
+	U("telnet://h", "telnet", NULL, "h", "h", "23", "", NULL, NULL, ""),
+	U("tcp://h", "tcp", NULL, "h", "h", "", "", NULL, NULL, ""),
+	U("tls+tcp://h:443", "tls+tcp", NULL, "h:443", "h", "443", "", NULL,
+	    NULL, ""),
+	U("ftp://h/f", "ftp", NULL, "h", "h", "", "/f", NULL, NULL, "/f"),
+	U("NoSuch.Scheme-1://h:7", "nosuch.scheme-1", NULL, "h:7", "h", "7",
+	    "", NULL, NULL, ""),
+	U("mailto://x@y", "mailto", "x", "y", "y", "", "", NULL, NULL, ""),
+	U("http4s://h", "http4s", NULL, "h", "h", "", "", NULL, NULL, ""),
+
+	/* Ports: given ones are kept as written. */
+	U("http://h:80/", "http", NULL, "h:80", "h", "80", "/", NULL, NULL,
+	    "/"),
+	U("tcp://127.0.0.1:0", "tcp", NULL, "127.0.0.1:0", "127.0.0.1", "0",
+	    "", NULL, NULL, ""),
+	U("http://h:65535", "http", NULL, "h:65535", "h", "65535", "", NULL,
+	    NULL, ""),
+	U("http://h:00080", "http", NULL, "h:00080", "h", "00080", "", NULL,
+	    NULL, ""),
+
+	/* '*' is the empty host (any address). */
+	U("tcp://*", "tcp", NULL, "", "", "", "", NULL, NULL, ""),
+	U("tcp://u@*:80", "tcp", "u", ":80", "", "80", "", NULL, NULL, ""),
+	U("ws://*/p", "ws", NULL, "", "", "80", "/p", NULL, NULL, "/p"),
+	U("http://*x/", "http", NULL, "*x", "*x", "80", "/", NULL, NULL, "/"),
+
+	/* Empty hosts are for listeners; nng accepts them everywhere. */
+	U("http://", "http", NULL, "", "", "80", "", NULL, NULL, ""),
+	U("http://:8080/", "http", NULL, ":8080", "", "8080", "/", NULL, NULL,
+	    "/"),
+	U("wss://u@/", "wss", "u", "", "", "443", "/", NULL, NULL, "/"),
+	U("http:///path", "http", NULL, "", "", "80", "/path", NULL, NULL,
+	    "/path"),
+
+	/* Case: scheme and host fold (all of the host, as nng's does),
+	 * userinfo, path, query and fragment do not. */
+	U("HTTP://User:PW@Example.COM:8080/A/B?Q=X#F", "http", "User:PW",
+	    "example.com:8080", "example.com", "8080", "/A/B", "Q=X", "F",
+	    "/A/B?Q=X#F"),
+	U("http://[FE80::1%25Eth0]:8080/", "http", NULL,
+	    "[fe80::1%25eth0]:8080", "fe80::1%25eth0", "8080", "/", NULL, NULL,
+	    "/"),
+	U("http://[2001:db8::1.2.3.4]/", "http", NULL, "[2001:db8::1.2.3.4]",
+	    "2001:db8::1.2.3.4", "80", "/", NULL, NULL, "/"),
+	U("tcp6://[::]:0", "tcp6", NULL, "[::]:0", "::", "0", "", NULL, NULL,
+	    ""),
+
+	/* Escapes: unreserved characters and UTF-8 decoded, everywhere
+	 * after the authority; the others kept, in upper case. */
+	U("http://h/%41%2f%2F%3a?%7e%2e#%41%20", "http", NULL, "h", "h", "80",
+	    "/A%2F%2F%3A", "~.", "A%20", "/A%2F%2F%3A?~.#A%20"),
+	U("http://h/%00%25", "http", NULL, "h", "h", "80", "/%00%25", NULL,
+	    NULL, "/%00%25"),
+	U("http://h/%2541", "http", NULL, "h", "h", "80", "/%2541", NULL, NULL,
+	    "/%2541"),
+	U("http://h/%e2%82%ac?%F0%9F%98%80", "http", NULL, "h", "h", "80",
+	    "/\xe2\x82\xac", "\xf0\x9f\x98\x80", NULL,
+	    "/\xe2\x82\xac?\xf0\x9f\x98\x80"),
+	U("http://h/\xc3\xa9", "http", NULL, "h", "h", "80", "/\xc3\xa9", NULL,
+	    NULL, "/\xc3\xa9"),
+	U("http://u%41@h%41/", "http", "u%41", "h%41", "h%41", "80", "/",
+	    NULL, NULL, "/"),
+
+	/* Dot segments and empty segments: in the path only. */
+	U("http://h/a/b/..", "http", NULL, "h", "h", "80", "/a", NULL, NULL,
+	    "/a"),
+	U("http://h/a/b/../", "http", NULL, "h", "h", "80", "/a/", NULL, NULL,
+	    "/a/"),
+	U("http://h/..", "http", NULL, "h", "h", "80", "", NULL, NULL, ""),
+	U("http://h/../../x", "http", NULL, "h", "h", "80", "/x", NULL, NULL,
+	    "/x"),
+	U("http://h/a/./b/.", "http", NULL, "h", "h", "80", "/a/b", NULL, NULL,
+	    "/a/b"),
+	U("http://h/a/.b/..c/...", "http", NULL, "h", "h", "80",
+	    "/a/.b/..c/...", NULL, NULL, "/a/.b/..c/..."),
+	U("http://h/%2e%2E/x/%2E", "http", NULL, "h", "h", "80", "/x", NULL,
+	    NULL, "/x"),
+	U("http://h/a/..?x/../y#/./z", "http", NULL, "h", "h", "80", "", "x/../y",
+	    "/./z", "?x/../y#/./z"),
+	U("http://h//a//b///?q//#//", "http", NULL, "h", "h", "80", "/a/b/",
+	    "q//", "//", "/a/b/?q//#//"),
+
+	/* Query and fragment edges. */
+	U("http://h/p?#", "http", NULL, "h", "h", "80", "/p", "", "", "/p?#"),
+	U("http://h/p#f?g#h", "http", NULL, "h", "h", "80", "/p", NULL, "f?g#h",
+	    "/p#f?g#h"),
+	U("http://h/p?a@b:c/d", "http", NULL, "h", "h", "80", "/p", "a@b:c/d",
+	    NULL, "/p?a@b:c/d"),
+	U("http://h?q@x", "http", NULL, "h", "h", "80", "", "q@x", NULL, "?q@x"),
+	U("http://u@h/p@q", "http", "u", "h", "h", "80", "/p@q", NULL, NULL,
+	    "/p@q"),
+	U("http://@h/", "http", "", "h", "h", "80", "/", NULL, NULL, "/"),
+};
+
+Test(url, parses_as_nng_does)
 {
-	url_expect e = { .raw = "http://www.example.com",
-		.scheme            = "http",
-		.userinfo          = NULL,
-		.host              = "www.example.com",
-		.hostname          = "www.example.com",
-		.port              = "80",
-		.path              = "",
-		.query             = NULL,
-		.fragment          = NULL,
-		.requri            = "/" };
-	expect_url(&e);
-}
-
-Test(url, http_root_path)
-{
-	url_expect e = { .raw = "http://www.example.com/",
-		.scheme            = "http",
-		.host              = "www.example.com",
-		.hostname          = "www.example.com",
-		.port              = "80",
-		.path              = "/",
-		.requri            = "/" };
-	expect_url(&e);
-}
-
-Test(url, http_port_path)
-{
-	url_expect e = { .raw = "http://www.example.com:8080/a/b/c.html",
-		.scheme            = "http",
-		.host              = "www.example.com:8080",
-		.hostname          = "www.example.com",
-		.port              = "8080",
-		.path              = "/a/b/c.html",
-		.requri            = "/a/b/c.html" };
-	expect_url(&e);
-}
-
-Test(url, http_explicit_default_port_kept_in_host)
-{
-	url_expect e = { .raw = "http://example.com:80/x",
-		.scheme            = "http",
-		.host              = "example.com:80",
-		.hostname          = "example.com",
-		.port              = "80",
-		.path              = "/x",
-		.requri            = "/x" };
-	expect_url(&e);
-}
-
-Test(url, http_query)
-{
-	url_expect e = { .raw = "http://h/p/q?a=1&b=2",
-		.scheme            = "http",
-		.host              = "h",
-		.hostname          = "h",
-		.port              = "80",
-		.path              = "/p/q",
-		.query             = "a=1&b=2",
-		.requri            = "/p/q?a=1&b=2" };
-	expect_url(&e);
-}
-
-Test(url, http_query_fragment)
-{
-	url_expect e = { .raw = "http://h:81/p?q=1#frag",
-		.scheme            = "http",
-		.host              = "h:81",
-		.hostname          = "h",
-		.port              = "81",
-		.path              = "/p",
-		.query             = "q=1",
-		.fragment          = "frag",
-		.requri            = "/p?q=1" };
-	expect_url(&e);
-}
-
-Test(url, http_fragment_only)
-{
-	url_expect e = { .raw = "http://h/index.html#top",
-		.scheme            = "http",
-		.host              = "h",
-		.hostname          = "h",
-		.port              = "80",
-		.path              = "/index.html",
-		.fragment          = "top",
-		.requri            = "/index.html" };
-	expect_url(&e);
-}
-
-Test(url, http_query_without_path)
-{
-	url_expect e = { .raw = "http://h?x=y",
-		.scheme            = "http",
-		.host              = "h",
-		.hostname          = "h",
-		.port              = "80",
-		.path              = "",
-		.query             = "x=y",
-		.requri            = "/?x=y" };
-	expect_url(&e);
-}
-
-Test(url, http_fragment_without_path)
-{
-	url_expect e = { .raw = "http://h#f",
-		.scheme            = "http",
-		.host              = "h",
-		.hostname          = "h",
-		.port              = "80",
-		.path              = "",
-		.fragment          = "f",
-		.requri            = "/" };
-	expect_url(&e);
-}
-
-Test(url, http_empty_query_and_fragment)
-{
-	url_expect e = { .raw = "http://h/p?#",
-		.scheme            = "http",
-		.host              = "h",
-		.hostname          = "h",
-		.port              = "80",
-		.path              = "/p",
-		.query             = "",
-		.fragment          = "",
-		.requri            = "/p?" };
-	expect_url(&e);
-}
-
-Test(url, http_question_mark_in_fragment)
-{
-	url_expect e = { .raw = "http://h/p#a?b/c",
-		.scheme            = "http",
-		.host              = "h",
-		.hostname          = "h",
-		.port              = "80",
-		.path              = "/p",
-		.fragment          = "a?b/c",
-		.requri            = "/p" };
-	expect_url(&e);
-}
-
-Test(url, http_slash_and_question_in_query)
-{
-	url_expect e = { .raw = "http://h?a/b?c#d",
-		.scheme            = "http",
-		.host              = "h",
-		.hostname          = "h",
-		.port              = "80",
-		.path              = "",
-		.query             = "a/b?c",
-		.fragment          = "d",
-		.requri            = "/?a/b?c" };
-	expect_url(&e);
-}
-
-Test(url, http_empty_port_means_default)
-{
-	url_expect e = { .raw = "http://h:/p",
-		.scheme            = "http",
-		.host              = "h",
-		.hostname          = "h",
-		.port              = "80",
-		.path              = "/p",
-		.requri            = "/p" };
-	expect_url(&e);
-}
-
-Test(url, https_default_port)
-{
-	url_expect e = { .raw = "https://secure.example.org/login",
-		.scheme            = "https",
-		.host              = "secure.example.org",
-		.hostname          = "secure.example.org",
-		.port              = "443",
-		.path              = "/login",
-		.requri            = "/login" };
-	expect_url(&e);
-}
-
-Test(url, https_explicit_port)
-{
-	url_expect e = { .raw = "https://h:8443",
-		.scheme            = "https",
-		.host              = "h:8443",
-		.hostname          = "h",
-		.port              = "8443",
-		.path              = "",
-		.requri            = "/" };
-	expect_url(&e);
-}
-
-Test(url, ws_and_wss_defaults)
-{
-	url_expect ws  = { .raw = "ws://h/chat",
-                 .scheme            = "ws",
-                 .host              = "h",
-                 .hostname          = "h",
-                 .port              = "80",
-                 .path              = "/chat",
-                 .requri            = "/chat" };
-	url_expect wss = { .raw = "wss://h/chat?v=2",
-		.scheme             = "wss",
-		.host               = "h",
-		.hostname           = "h",
-		.port               = "443",
-		.path               = "/chat",
-		.query              = "v=2",
-		.requri             = "/chat?v=2" };
-	expect_url(&ws);
-	expect_url(&wss);
-}
-
-Test(url, port_zero_and_max)
-{
-	url_expect zero = { .raw = "http://h:0/",
-		.scheme              = "http",
-		.host                = "h:0",
-		.hostname            = "h",
-		.port                = "0",
-		.path                = "/",
-		.requri              = "/" };
-	url_expect max  = { .raw = "http://h:65535/",
-                 .scheme              = "http",
-                 .host                = "h:65535",
-                 .hostname            = "h",
-                 .port                = "65535",
-                 .path                = "/",
-                 .requri              = "/" };
-	expect_url(&zero);
-	expect_url(&max);
-}
-
-/* ---- userinfo ------------------------------------------------------------ */
-
-Test(url, userinfo)
-{
-	url_expect e = { .raw = "http://user:pass@h:8080/p?q#f",
-		.scheme            = "http",
-		.userinfo          = "user:pass",
-		.host              = "h:8080",
-		.hostname          = "h",
-		.port              = "8080",
-		.path              = "/p",
-		.query             = "q",
-		.fragment          = "f",
-		.requri            = "/p?q" };
-	expect_url(&e);
-}
-
-Test(url, userinfo_empty_and_at_in_path)
-{
-	url_expect empty = { .raw = "https://@h",
-		.scheme               = "https",
-		.userinfo             = "",
-		.host                 = "h",
-		.hostname             = "h",
-		.port                 = "443",
-		.path                 = "",
-		.requri               = "/" };
-	/* An '@' after the authority belongs to the path, not userinfo. */
-	url_expect inpath = { .raw = "http://h/~u@x",
-		.scheme                = "http",
-		.userinfo              = NULL,
-		.host                  = "h",
-		.hostname              = "h",
-		.port                  = "80",
-		.path                  = "/~u@x",
-		.requri                = "/~u@x" };
-	expect_url(&empty);
-	expect_url(&inpath);
-}
-
-Test(url, userinfo_percent_encoding_kept)
-{
-	url_expect e = { .raw = "http://us%40er:p%3Ass@h/",
-		.scheme            = "http",
-		.userinfo          = "us%40er:p%3Ass",
-		.host              = "h",
-		.hostname          = "h",
-		.port              = "80",
-		.path              = "/",
-		.requri            = "/" };
-	expect_url(&e);
-}
-
-/* ---- IP literals --------------------------------------------------------- */
-
-Test(url, ipv4)
-{
-	url_expect e = { .raw = "http://192.168.1.10:8000/status",
-		.scheme            = "http",
-		.host              = "192.168.1.10:8000",
-		.hostname          = "192.168.1.10",
-		.port              = "8000",
-		.path              = "/status",
-		.requri            = "/status" };
-	expect_url(&e);
-}
-
-Test(url, ipv6_no_port)
-{
-	url_expect e = { .raw = "http://[::1]/x",
-		.scheme            = "http",
-		.host              = "[::1]",
-		.hostname          = "::1",
-		.port              = "80",
-		.path              = "/x",
-		.requri            = "/x" };
-	expect_url(&e);
-}
-
-Test(url, ipv6_with_port)
-{
-	url_expect e = { .raw = "https://[2001:db8::42]:9443/a?b",
-		.scheme            = "https",
-		.host              = "[2001:db8::42]:9443",
-		.hostname          = "2001:db8::42",
-		.port              = "9443",
-		.path              = "/a",
-		.query             = "b",
-		.requri            = "/a?b" };
-	expect_url(&e);
-}
-
-Test(url, ipv6_with_zone)
-{
-	url_expect e = { .raw = "http://[fe80::1%25eth0]:8080/",
-		.scheme            = "http",
-		.host              = "[fe80::1%25eth0]:8080",
-		.hostname          = "fe80::1%25eth0",
-		.port              = "8080",
-		.path              = "/",
-		.requri            = "/" };
-	expect_url(&e);
-}
-
-Test(url, ipv6_upper_case_zone_kept)
-{
-	/* The address is folded to lower case; the zone (an interface
-	 * name, which is case sensitive) is not. */
-	url_expect e = { .raw = "tcp://[FE80::AB%25En0]:1",
-		.scheme            = "tcp",
-		.host              = "[fe80::ab%25En0]:1",
-		.hostname          = "fe80::ab%25En0",
-		.port              = "1",
-		.path              = "",
-		.requri            = "/" };
-	expect_url(&e);
-}
-
-Test(url, ipv6_forms)
-{
-	static const char *good[] = {
-		"http://[::]/",
-		"http://[1:2:3:4:5:6:7:8]/",
-		"http://[1::8]/",
-		"http://[1:2:3:4:5:6:7::]/",
-		"http://[::ffff:192.0.2.1]/",
-		"http://[64:ff9b::1.2.3.4]:80/",
-		"http://[1:2:3:4:5:6:1.2.3.4]/",
-	};
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		nghttpw_url *u;
-		cr_assert_eq(nghttpw_url_parse(&u, good[i]), 0, "%s", good[i]);
-		cr_assert_eq(u->u_hostname[0] != '[', true);
-		nghttpw_url_free(u);
+	for (size_t i = 0; i < sizeof(good_urls) / sizeof(good_urls[0]); i++) {
+		expect_url(&good_urls[i]);
 	}
-}
-
-/* ---- tcp and tls --------------------------------------------------------- */
-
-Test(url, tcp_loopback_port_zero)
-{
-	url_expect e = { .raw = "tcp://127.0.0.1:0",
-		.scheme            = "tcp",
-		.host              = "127.0.0.1:0",
-		.hostname          = "127.0.0.1",
-		.port              = "0",
-		.path              = "",
-		.requri            = "/" };
-	expect_url(&e);
-}
-
-Test(url, tcp_any_address)
-{
-	url_expect e = { .raw = "tcp://:8080",
-		.scheme            = "tcp",
-		.host              = ":8080",
-		.hostname          = "",
-		.port              = "8080",
-		.path              = "",
-		.requri            = "/" };
-	expect_url(&e);
-}
-
-Test(url, tcp_no_port_has_no_default)
-{
-	url_expect e = { .raw = "tcp://example.net",
-		.scheme            = "tcp",
-		.host              = "example.net",
-		.hostname          = "example.net",
-		.port              = "",
-		.path              = "",
-		.requri            = "/" };
-	expect_url(&e);
-}
-
-Test(url, tcp_nothing_at_all)
-{
-	url_expect e = { .raw = "tcp://",
-		.scheme            = "tcp",
-		.host              = "",
-		.hostname          = "",
-		.port              = "",
-		.path              = "",
-		.requri            = "/" };
-	expect_url(&e);
-}
-
-Test(url, tls_tcp)
-{
-	url_expect e = { .raw = "tls+tcp://host:443",
-		.scheme            = "tls+tcp",
-		.host              = "host:443",
-		.hostname          = "host",
-		.port              = "443",
-		.path              = "",
-		.requri            = "/" };
-	expect_url(&e);
-}
-
-Test(url, tls_tcp_no_default_port)
-{
-	url_expect e = { .raw = "tls+tcp://host",
-		.scheme            = "tls+tcp",
-		.host              = "host",
-		.hostname          = "host",
-		.port              = "",
-		.path              = "",
-		.requri            = "/" };
-	expect_url(&e);
-}
-
-Test(url, tcp6_ipv6)
-{
-	url_expect e = { .raw = "tcp6://[::1]:5555",
-		.scheme            = "tcp6",
-		.host              = "[::1]:5555",
-		.hostname          = "::1",
-		.port              = "5555",
-		.path              = "",
-		.requri            = "/" };
-	expect_url(&e);
-}
-
-Test(url, other_tcp_schemes)
-{
-	static const char *schemes[] = { "tcp4", "tls+tcp4", "tls+tcp6" };
-	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-		char         buf[64];
-		nghttpw_url *u;
-		snprintf(buf, sizeof(buf), "%s://a:1", schemes[i]);
-		cr_assert_eq(nghttpw_url_parse(&u, buf), 0, "%s", buf);
-		cr_assert_str_eq(u->u_scheme, schemes[i]);
-		cr_assert_str_eq(u->u_hostname, "a");
-		cr_assert_str_eq(u->u_port, "1");
-		nghttpw_url_free(u);
-	}
-}
-
-/* ---- normalisation and preservation ------------------------------------- */
-
-Test(url, upper_case_scheme_and_host)
-{
-	url_expect e = { .raw = "HTTP://WWW.Example.COM:8080/Path/To?Q=V#Frag",
-		.scheme            = "http",
-		.host              = "www.example.com:8080",
-		.hostname          = "www.example.com",
-		.port              = "8080",
-		.path              = "/Path/To",
-		.query             = "Q=V",
-		.fragment          = "Frag",
-		.requri            = "/Path/To?Q=V" };
-	expect_url(&e);
-}
-
-Test(url, mixed_case_tls_scheme)
-{
-	url_expect e = { .raw = "TLS+Tcp://[::FFFF:1.2.3.4]:99",
-		.scheme            = "tls+tcp",
-		.host              = "[::ffff:1.2.3.4]:99",
-		.hostname          = "::ffff:1.2.3.4",
-		.port              = "99",
-		.path              = "",
-		.requri            = "/" };
-	expect_url(&e);
-}
-
-Test(url, upper_case_userinfo_kept)
-{
-	url_expect e = { .raw = "HTTPS://Alice@HOST",
-		.scheme            = "https",
-		.userinfo          = "Alice",
-		.host              = "host",
-		.hostname          = "host",
-		.port              = "443",
-		.path              = "",
-		.requri            = "/" };
-	expect_url(&e);
-}
-
-Test(url, percent_encoding_preserved)
-{
-	url_expect e = { .raw = "http://h/a%20b?c%3Dd#e%2Ff",
-		.scheme            = "http",
-		.host              = "h",
-		.hostname          = "h",
-		.port              = "80",
-		.path              = "/a%20b",
-		.query             = "c%3Dd",
-		.fragment          = "e%2Ff",
-		.requri            = "/a%20b?c%3Dd" };
-	expect_url(&e);
-}
-
-Test(url, percent_encoding_in_host_not_folded)
-{
-	/* Lower-casing the host must leave %XX escapes exactly as given. */
-	url_expect e = { .raw = "http://CAF%C3%A9.Example/",
-		.scheme            = "http",
-		.host              = "caf%C3%A9.example",
-		.hostname          = "caf%C3%A9.example",
-		.port              = "80",
-		.path              = "/",
-		.requri            = "/" };
-	expect_url(&e);
-}
-
-Test(url, no_path_normalisation)
-{
-	url_expect e = { .raw = "http://h//a/./b/../c/",
-		.scheme            = "http",
-		.host              = "h",
-		.hostname          = "h",
-		.port              = "80",
-		.path              = "//a/./b/../c/",
-		.requri            = "//a/./b/../c/" };
-	expect_url(&e);
 }
 
 Test(url, rawurl_is_a_copy)
@@ -744,22 +359,68 @@ Test(url, rawurl_is_a_copy)
 	nghttpw_url_free(u);
 }
 
+/* A canonical URL parses to itself. */
+Test(url, canonical_form_is_stable)
+{
+	for (size_t i = 0; i < sizeof(good_urls) / sizeof(good_urls[0]); i++) {
+		const url_expect *e = &good_urls[i];
+		char              raw[512];
+		nghttpw_url      *u;
+
+		snprintf(raw, sizeof(raw), "%s://%s%s%s%s", e->scheme,
+		    e->userinfo != NULL ? e->userinfo : "",
+		    e->userinfo != NULL ? "@" : "", e->host, e->requri);
+		cr_assert_eq(nghttpw_url_parse(&u, raw), 0, "%s", raw);
+		cr_assert_str_eq(u->u_path, e->path, "%s", raw);
+		cr_assert_str_eq(u->u_requri, e->requri, "%s", raw);
+		cr_assert_str_eq(u->u_host, e->host, "%s", raw);
+		nghttpw_url_free(u);
+	}
+}
+
 /* ---- errors -------------------------------------------------------------- */
 
 Test(url, invalid_urls)
 {
 	static const char *bad[] = {
+		/* nng refuses these too. */
 		"",
-		"www.example.com",
-		"www.example.com/path",
+		"www.google.com",
+		"http:www.google.com",
 		"http:/h/",
-		"http:h",
+		"http://[::1",
+		"http://[::1]bogus",
+		"http://x.com/x%80x",
+		"http://x.com/x%c0%81",
+		"http://h:",
+		"http://h:/p",
+		"http://[::1]:",
+		"tcp://*:",
+		"http://a@b@h/",
+		"tcp://a@@h:1",
+		"http://h/%zz",
+		"http://h/%4",
+		"http://h/%",
+		"http://h?%2",
+		"http://h#%",
+		/* Malformed UTF-8 after decoding, anywhere after the host:
+		 * overlong, surrogate, past U+10FFFF, cut short, stray. */
+		"http://h/%c0%af",
+		"http://h/%e0%80%af",
+		"http://h/%ed%a0%80",
+		"http://h/%f4%90%80%80",
+		"http://h/%e2%82",
+		"http://h/%bf",
+		"http://h/\xff",
+		"http://h/\xc3",
+		"http://h?%80",
+		"http://h#%c0%af",
+		/* Beyond nng: what RFC 3986 does not allow in a scheme, a
+		 * host, a port or userinfo, and any control character or
+		 * space (which would end up in a request line or header). */
 		"://h/",
-		"ftp://h/",
-		"mailto://x@y",
-		"tcpx://h:1",
-		"tls://h:1",
-		"http+tcp://h:1",
+		"1http://h/",
+		"ht_tp://h/",
 		" http://h/",
 		"http://h:99999",
 		"http://h:65536",
@@ -769,7 +430,6 @@ Test(url, invalid_urls)
 		"http://h:80:81/",
 		"http://h: 80/",
 		"http://h:%38%30/",
-		"http://[::1",
 		"http://[::1/",
 		"http://::1]/",
 		"http://[::1]]/",
@@ -799,24 +459,7 @@ Test(url, invalid_urls)
 		"http://h/a\rb",
 		"http://h/\x7f",
 		"http://h/\x01",
-		"http://h/%zz",
-		"http://h/%4",
-		"http://h/%4z",
-		"http://h/%z4",
-		"http://h/x%4/",
-		"http://h/%",
-		"http://h/a%g0",
-		"http://h?%2",
-		"http://h#%",
 		"http://%zzh/",
-		"http:///path",
-		"http://",
-		"https://",
-		"ws://:80/",
-		"wss://u@/",
-		"http://:8080/",
-		"http://a@b@h/",
-		"tcp://a@@h:1",
 		"http://u[x]@h/",
 		"http://h<x>/",
 		"http://h\\x/",
@@ -956,7 +599,7 @@ Test(url, clone_of_clone)
 		.path              = "/p",
 		.query             = "q",
 		.fragment          = "f",
-		.requri            = "/p?q" };
+		.requri            = "/p?q#f" };
 	check_url(c, &e);
 	nghttpw_url_free(c);
 }
@@ -1051,7 +694,7 @@ Test(url, clone_enomem_no_leak)
 
 		if (calls < fail_at) {
 			cr_assert_eq(rv, 0);
-			cr_assert_str_eq(u->u_requri, "/p?q");
+			cr_assert_str_eq(u->u_requri, "/p?q#f");
 			nghttpw_url_free(u);
 			break;
 		}

@@ -135,11 +135,11 @@ typedef struct nghttpw_url {
 	char *u_userinfo; /* NULL when absent */
 	char *u_host;     /* hostname[:port], brackets kept for IPv6 */
 	char *u_hostname; /* without brackets; may be empty */
-	char *u_port;     /* the scheme's default when not given */
+	char *u_port;     /* the scheme's default ("" if none) when not given */
 	char *u_path;     /* "" or starts with "/" */
 	char *u_query;    /* NULL when absent */
 	char *u_fragment; /* NULL when absent */
-	char *u_requri;   /* path[?query], "/" when the path is empty */
+	char *u_requri;   /* path[?query][#fragment], "" when all are empty */
 } nghttpw_url;
 
 NGHTTPW_DECL int  nghttpw_url_parse(nghttpw_url **, const char *);

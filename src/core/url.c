@@ -3,18 +3,19 @@
  *
  * A URL is parsed in two passes.  The first pass checks the text and
  * records where each component starts and how long it is, without
- * allocating anything.  The second pass works out the exact amount of
- * memory needed, makes a single allocation holding the nghttpw_url
- * structure followed by all of its strings, and copies the components
- * into it.  Freeing a URL is therefore a single free(), and a failed
+ * allocating anything.  The second pass makes a single allocation,
+ * large enough for the nghttpw_url structure followed by all of its
+ * strings, copies the components into it and canonicalises them there.  Freeing a URL is therefore a single free(), and a failed
  * allocation can never leave anything behind.
  *
- * Percent-encoding is validated (every '%' must start a %XX escape with
- * two hexadecimal digits) but never decoded or re-encoded, and the path
- * is kept exactly as written: no dot-segment removal, no slash folding.
+ * The result is canonical as nng's is: scheme and host in lower case;
+ * in path, query and fragment, escapes of unreserved characters and of
+ * UTF-8 bytes decoded and the other escapes in upper case; in the path,
+ * no empty, "." or ".." segments.  u_requri keeps all three, fragment
+ * included, and is empty when they are: it is what follows the
+ * authority, not a request target (the HTTP layer makes that).
  */
 
-#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,43 +30,31 @@ typedef struct {
 	size_t      n;
 } url_span;
 
-/* Schemes we know about, with the port used when the URL gives none.
- * An empty default means the scheme has no default port. */
-typedef struct {
+/* Default ports of well-known schemes, as nng keeps them.  A scheme
+ * not listed has no default: its port is empty unless the URL gives one.
+ * Each name also stands for its "4" and "6" forms (ws4, wss6...). */
+static const struct {
 	const char *name;
 	const char *port;
-	bool        need_host;
-} url_scheme;
-
-static const url_scheme url_schemes[] = {
-	{ "http", "80", true },
-	{ "https", "443", true },
-	{ "ws", "80", true },
-	{ "wss", "443", true },
-	{ "ws4", "80", true },
-	{ "ws6", "80", true },
-	{ "wss4", "443", true },
-	{ "wss6", "443", true },
-	{ "tcp", "", false },
-	{ "tcp4", "", false },
-	{ "tcp6", "", false },
-	{ "tls+tcp", "", false },
-	{ "tls+tcp4", "", false },
-	{ "tls+tcp6", "", false },
+} url_default_ports[] = {
+	{ "git", "9418" },
+	{ "gopher", "70" },
+	{ "http", "80" },
+	{ "https", "443" },
+	{ "ssh", "22" },
+	{ "telnet", "23" },
+	{ "ws", "80" },
+	{ "wss", "443" },
 };
 
 /* Everything the first pass learns about a URL. */
 typedef struct {
-	const url_scheme *scheme;
-	url_span          scheme_text;
-	url_span          userinfo;
-	url_span          hostname; /* without brackets */
-	bool              ipv6;     /* hostname was written in brackets */
-	size_t            zone_at;  /* offset of '%' in an IPv6 hostname */
-	url_span          port;     /* NULL when not given or empty */
-	url_span          path;
-	url_span          query;
-	url_span          fragment;
+	url_span scheme;
+	url_span userinfo;
+	url_span host;     /* host[:port] as written, without a '*' */
+	url_span hostname; /* without brackets */
+	url_span port;     /* NULL when not given */
+	url_span rest;     /* path, query and fragment, before canonicalising */
 } url_parts;
 
 static int
@@ -75,6 +64,12 @@ url_lower(int c)
 		return (c - 'A' + 'a');
 	}
 	return (c);
+}
+
+static int
+url_upper(int c)
+{
+	return ((c >= 'a' && c <= 'z') ? c - 'a' + 'A' : c);
 }
 
 static bool
@@ -247,21 +242,19 @@ url_ipv6_ok(const char *s, size_t n)
 	return (groups == 8);
 }
 
-/* Check the text between the brackets of an IPv6 literal, and find
- * where its zone identifier (if any) starts. */
+/* Check the text between the brackets of an IPv6 literal: an address,
+ * then optionally a zone introduced by an encoded '%' (RFC 6874: "%25")
+ * that is not empty. */
 static bool
-url_ipv6_literal_ok(url_span sp, size_t *zone_at)
+url_ipv6_literal_ok(url_span sp)
 {
 	const char *pct = memchr(sp.s, '%', sp.n);
 	size_t      addr_len;
 
 	if (pct == NULL) {
-		*zone_at = sp.n;
 		return (url_ipv6_ok(sp.s, sp.n));
 	}
 	addr_len = (size_t) (pct - sp.s);
-	/* RFC 6874: the zone is introduced by an encoded '%', i.e. "%25",
-	 * and must not be empty. */
 	if (sp.n - addr_len < 4 || pct[1] != '2' || pct[2] != '5') {
 		return (false);
 	}
@@ -270,16 +263,18 @@ url_ipv6_literal_ok(url_span sp, size_t *zone_at)
 			return (false);
 		}
 	}
-	*zone_at = addr_len;
 	return (url_ipv6_ok(sp.s, addr_len));
 }
 
-/* Check a port: digits only, value at most 65535. */
+/* Check a port: one or more digits, value at most 65535. */
 static bool
 url_port_ok(url_span sp)
 {
 	unsigned long val = 0;
 
+	if (sp.n == 0) {
+		return (false);
+	}
 	for (size_t i = 0; i < sp.n; i++) {
 		if (!url_is_digit(sp.s[i])) {
 			return (false);
@@ -292,80 +287,89 @@ url_port_ok(url_span sp)
 	return (true);
 }
 
-static const url_scheme *
-url_find_scheme(const char *s, size_t n)
+/* RFC 3986: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+static bool
+url_scheme_ok(url_span sp)
 {
-	for (size_t i = 0; i < sizeof(url_schemes) / sizeof(url_schemes[0]);
-	     i++) {
-		const char *name = url_schemes[i].name;
-		size_t      j;
-		if (strlen(name) != n) {
-			continue;
-		}
-		for (j = 0; j < n; j++) {
-			if (url_lower((unsigned char) s[j]) != name[j]) {
-				break;
-			}
-		}
-		if (j == n) {
-			return (&url_schemes[i]);
+	if (sp.n == 0 || !url_is_alpha(sp.s[0])) {
+		return (false);
+	}
+	for (size_t i = 1; i < sp.n; i++) {
+		int c = sp.s[i];
+		if (!url_is_alpha(c) && !url_is_digit(c) && c != '+' &&
+		    c != '-' && c != '.') {
+			return (false);
 		}
 	}
-	return (NULL);
+	return (true);
+}
+
+/* The default port of a (lower case) scheme, or "" if it has none. */
+static const char *
+url_default_port(const char *scheme)
+{
+	for (size_t i = 0;
+	     i < sizeof(url_default_ports) / sizeof(url_default_ports[0]); i++) {
+		size_t n = strlen(url_default_ports[i].name);
+		if (strncmp(scheme, url_default_ports[i].name, n) != 0) {
+			continue;
+		}
+		if (scheme[n] == '\0' ||
+		    ((scheme[n] == '4' || scheme[n] == '6') &&
+		        scheme[n + 1] == '\0')) {
+			return (url_default_ports[i].port);
+		}
+	}
+	return ("");
 }
 
 /* Split the host[:port] part of the authority. */
 static int
 url_split_hostport(url_parts *p, const char *s, size_t n)
 {
-	url_span port = { NULL, 0 };
+	const char *colon;
+
+	/* A host of '*' means any address, written as the empty host (an
+	 * nng form kept from nanomsg). */
+	if (n > 0 && s[0] == '*' && (n == 1 || s[1] == ':')) {
+		s++;
+		n--;
+	}
+	p->host.s = s;
+	p->host.n = n;
 
 	if (n > 0 && s[0] == '[') {
 		const char *close = memchr(s, ']', n);
-		size_t      used;
 		if (close == NULL) {
 			return (NGHTTPW_EINVAL);
 		}
 		p->hostname.s = s + 1;
 		p->hostname.n = (size_t) (close - s) - 1;
-		p->ipv6       = true;
-		if (!url_ipv6_literal_ok(p->hostname, &p->zone_at)) {
+		if (!url_ipv6_literal_ok(p->hostname)) {
 			return (NGHTTPW_EINVAL);
 		}
-		used = (size_t) (close - s) + 1;
-		if (used < n) {
-			if (s[used] != ':') {
-				return (NGHTTPW_EINVAL);
-			}
-			port.s = s + used + 1;
-			port.n = n - used - 1;
+		colon = close + 1;
+		if (colon < s + n && *colon != ':') {
+			return (NGHTTPW_EINVAL);
 		}
 	} else {
-		const char *colon = memchr(s, ':', n);
-		p->hostname.s     = s;
-		p->hostname.n     = n;
-		if (colon != NULL) {
-			p->hostname.n = (size_t) (colon - s);
-			port.s        = colon + 1;
-			port.n        = n - p->hostname.n - 1;
-		}
-		/* Brackets (or anything else odd) in a plain host name are
-		 * rejected here; so is a second colon, by the port check. */
+		p->hostname.s = s;
+		colon         = memchr(s, ':', n);
+		p->hostname.n = colon != NULL ? (size_t) (colon - s) : n;
+		/* Brackets, spaces and the like have no place in a name. */
 		if (!url_span_chars_ok(p->hostname, false)) {
 			return (NGHTTPW_EINVAL);
 		}
 	}
-
-	if (port.s != NULL) {
-		if (!url_port_ok(port)) {
+	if (colon != NULL && colon < s + n) {
+		/* A colon must be followed by a port ("host:" is refused,
+		 * as nng does). */
+		p->port.s = colon + 1;
+		p->port.n = (size_t) (s + n - p->port.s);
+		if (!url_port_ok(p->port)) {
 			return (NGHTTPW_EINVAL);
 		}
-		if (port.n == 0) {
-			/* "host:" means the same as "host". */
-			port.s = NULL;
-		}
 	}
-	p->port = port;
 	return (0);
 }
 
@@ -376,9 +380,7 @@ url_split(url_parts *p, const char *raw)
 	const char *sep;
 	const char *auth;
 	const char *at;
-	const char *rest;
 	size_t      auth_len;
-	int         rv;
 
 	memset(p, 0, sizeof(*p));
 
@@ -388,17 +390,17 @@ url_split(url_parts *p, const char *raw)
 	if ((sep = strstr(raw, "://")) == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
-	p->scheme_text.s = raw;
-	p->scheme_text.n = (size_t) (sep - raw);
-	p->scheme        = url_find_scheme(raw, p->scheme_text.n);
-	if (p->scheme == NULL) {
+	p->scheme.s = raw;
+	p->scheme.n = (size_t) (sep - raw);
+	if (!url_scheme_ok(p->scheme)) {
 		return (NGHTTPW_EINVAL);
 	}
 
 	/* The authority runs to the first '/', '?' or '#'. */
 	auth     = sep + 3;
 	auth_len = strcspn(auth, "/?#");
-	rest     = auth + auth_len;
+	p->rest.s = auth + auth_len;
+	p->rest.n = strlen(p->rest.s);
 
 	at = memchr(auth, '@', auth_len);
 	if (at != NULL) {
@@ -414,33 +416,126 @@ url_split(url_parts *p, const char *raw)
 		auth_len -= ui_len + 1;
 		auth = at + 1;
 	}
+	return (url_split_hostport(p, auth, auth_len));
+}
 
-	if ((rv = url_split_hostport(p, auth, auth_len)) != 0) {
-		return (rv);
+static int
+url_hex_val(int c)
+{
+	if (url_is_digit(c)) {
+		return (c - '0');
 	}
-	if (p->hostname.n == 0 && (p->ipv6 || p->scheme->need_host)) {
-		return (NGHTTPW_EINVAL);
-	}
+	return (url_lower(c) - 'a' + 10);
+}
 
-	/* Path, then query, then fragment. */
-	p->path.s = rest;
-	p->path.n = 0;
-	if (*rest == '/') {
-		p->path.n = strcspn(rest, "?#");
-		rest += p->path.n;
+/* Whether a path segment starting at s (just after a '/') is n dots. */
+static bool
+url_dot_segment(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '.') {
+			return (false);
+		}
 	}
-	if (*rest == '?') {
-		rest++;
-		p->query.s = rest;
-		p->query.n = strcspn(rest, "#");
-		rest += p->query.n;
+	return (s[n] == '\0' || s[n] == '/' || s[n] == '?' || s[n] == '#');
+}
+
+/* Whether s holds only well-formed UTF-8: shortest forms, no surrogates,
+ * nothing past U+10FFFF. */
+static bool
+url_utf8_ok(const unsigned char *s)
+{
+	while (*s != '\0') {
+		uint32_t cp;
+		uint32_t min;
+		int      more;
+
+		if (*s < 0x80) {
+			s++;
+			continue;
+		}
+		if ((*s & 0xe0) == 0xc0) {
+			cp = *s & 0x1f, min = 0x80, more = 1;
+		} else if ((*s & 0xf0) == 0xe0) {
+			cp = *s & 0x0f, min = 0x800, more = 2;
+		} else if ((*s & 0xf8) == 0xf0) {
+			cp = *s & 0x07, min = 0x10000, more = 3;
+		} else {
+			return (false);
+		}
+		s++;
+		while (more-- > 0) {
+			if ((*s & 0xc0) != 0x80) {
+				return (false);
+			}
+			cp = (cp << 6) | (*s++ & 0x3f);
+		}
+		if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+			return (false);
+		}
 	}
-	if (*rest == '#') {
-		rest++;
-		p->fragment.s = rest;
-		p->fragment.n = strlen(rest);
+	return (true);
+}
+
+/* Canonicalise path, query and fragment in place, as nng does:
+ * escapes of unreserved characters and of bytes past ASCII are decoded
+ * (the others get upper-case hex digits); then, in the path only,
+ * runs of '/' become one and "." and ".." segments are resolved.
+ * Decoded bytes must form UTF-8, so that overlong forms cannot smuggle
+ * a '/' or a '.' past the checks. */
+static int
+url_canonify(char *s)
+{
+	size_t src = 0;
+	size_t dst = 0;
+	bool   in_path;
+
+	while (s[src] != '\0') {
+		if (s[src] == '%') {
+			int c = url_hex_val(s[src + 1]) * 16 +
+			    url_hex_val(s[src + 2]);
+			if (url_is_unreserved(c) || c >= 0x80) {
+				s[dst++] = (char) c;
+			} else {
+				s[dst++] = '%';
+				s[dst++] = (char) url_upper(s[src + 1]);
+				s[dst++] = (char) url_upper(s[src + 2]);
+			}
+			src += 3;
+		} else {
+			s[dst++] = s[src++];
+		}
 	}
-	return (0);
+	s[dst] = '\0';
+
+	src = dst = 0;
+	in_path   = true;
+	while (s[src] != '\0') {
+		char c = s[src];
+		if (c == '?' || c == '#') {
+			in_path = false;
+		}
+		if (!in_path || c != '/') {
+			s[dst++] = s[src++];
+			continue;
+		}
+		while (s[src + 1] == '/') {
+			src++;
+		}
+		if (url_dot_segment(s + src + 1, 2)) {
+			/* Drop the last segment written, and this one. */
+			while (dst > 0 && s[--dst] != '/') {
+			}
+			src += 3;
+		} else if (url_dot_segment(s + src + 1, 1)) {
+			src += 2;
+		} else {
+			s[dst++] = s[src++];
+		}
+	}
+	s[dst] = '\0';
+
+	return (url_utf8_ok((const unsigned char *) s) ? 0 : NGHTTPW_EINVAL);
 }
 
 /* Copy n bytes to *cur, add a terminator, advance *cur. */
@@ -456,34 +551,28 @@ url_put(char **cur, const char *s, size_t n)
 	return (dst);
 }
 
-/* Lower-case a host name in place, leaving percent escapes and the
- * zone identifier of an IPv6 literal (interface names are case
- * sensitive) exactly as written. */
-static void
-url_lower_host(char *s, size_t n)
+/* url_put, folding ASCII letters to lower case. */
+static char *
+url_put_lower(char **cur, const char *s, size_t n)
 {
+	char *dst = url_put(cur, s, n);
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%') {
-			i += 2;
-			continue;
-		}
-		s[i] = (char) url_lower((unsigned char) s[i]);
+		dst[i] = (char) url_lower((unsigned char) dst[i]);
 	}
+	return (dst);
 }
 
 int
 nghttpw_url_parse(nghttpw_url **urlp, const char *raw)
 {
-	url_parts   p;
+	url_parts    p;
 	nghttpw_url *url;
-	size_t      raw_len;
-	size_t      host_len;
-	size_t      port_len;
-	size_t      requri_len;
-	size_t      total;
-	const char *port;
-	char       *cur;
-	int         rv;
+	size_t       raw_len;
+	size_t       total;
+	const char  *port;
+	char        *cur;
+	char        *mark;
+	int          rv;
 
 	if (urlp == NULL || raw == NULL) {
 		return (NGHTTPW_EINVAL);
@@ -492,90 +581,52 @@ nghttpw_url_parse(nghttpw_url **urlp, const char *raw)
 		return (rv);
 	}
 
+	/* Every component is a piece of the raw string (canonicalising
+	 * only shortens), or for the port a short default, so the block
+	 * is bounded by a few times raw_len. */
 	raw_len = strlen(raw);
 	if (raw_len > (SIZE_MAX - sizeof(nghttpw_url)) / 8) {
 		return (NGHTTPW_ENOMEM);
 	}
-	if (p.port.s != NULL) {
-		port     = p.port.s;
-		port_len = p.port.n;
-	} else {
-		port     = p.scheme->port;
-		port_len = strlen(port);
-	}
-	host_len = p.hostname.n + (p.ipv6 ? 2 : 0) +
-	    (p.port.s != NULL ? p.port.n + 1 : 0);
-	requri_len = (p.path.n > 0 ? p.path.n : 1) +
-	    (p.query.s != NULL ? p.query.n + 1 : 0);
-
-	/* Every component is a piece of the raw string (or, for the port,
-	 * a short default), so this is bounded by a few times raw_len. */
-	total = sizeof(nghttpw_url) + (raw_len + 1) + (p.scheme_text.n + 1) +
-	    (p.userinfo.s != NULL ? p.userinfo.n + 1 : 0) + (host_len + 1) +
-	    (p.hostname.n + 1) + (port_len + 1) + (p.path.n + 1) +
-	    (p.query.s != NULL ? p.query.n + 1 : 0) +
-	    (p.fragment.s != NULL ? p.fragment.n + 1 : 0) + (requri_len + 1);
-
+	total = sizeof(nghttpw_url) + (raw_len + 1) + (p.scheme.n + 1) +
+	    (p.userinfo.n + 1) + 2 * (p.host.n + 1) + 8 + 4 * (p.rest.n + 1);
 	if ((url = malloc(total)) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
 	cur = (char *) (url + 1);
 
 	url->u_rawurl = url_put(&cur, raw, raw_len);
+	url->u_scheme = url_put_lower(&cur, p.scheme.s, p.scheme.n);
+	url->u_userinfo =
+	    p.userinfo.s != NULL ? url_put(&cur, p.userinfo.s, p.userinfo.n)
+	                         : NULL;
+	url->u_host     = url_put_lower(&cur, p.host.s, p.host.n);
+	url->u_hostname = url_put_lower(&cur, p.hostname.s, p.hostname.n);
+	port            = url_default_port(url->u_scheme);
+	url->u_port     = p.port.s != NULL ? url_put(&cur, p.port.s, p.port.n)
+	                                   : url_put(&cur, port, strlen(port));
 
-	url->u_scheme = url_put(&cur, p.scheme->name, p.scheme_text.n);
-
-	url->u_userinfo = NULL;
-	if (p.userinfo.s != NULL) {
-		url->u_userinfo = url_put(&cur, p.userinfo.s, p.userinfo.n);
+	url->u_requri = url_put(&cur, p.rest.s, p.rest.n);
+	if ((rv = url_canonify(url->u_requri)) != 0) {
+		free(url);
+		return (rv);
 	}
+	cur = url->u_requri + strlen(url->u_requri) + 1;
 
-	url->u_hostname = url_put(&cur, p.hostname.s, p.hostname.n);
-	url_lower_host(url->u_hostname, p.ipv6 ? p.zone_at : p.hostname.n);
-
-	/* u_host: the (bracketed) host name, then ":port" if one was
-	 * given explicitly. */
-	url->u_host = cur;
-	if (p.ipv6) {
-		*cur++ = '[';
-	}
-	memcpy(cur, url->u_hostname, p.hostname.n);
-	cur += p.hostname.n;
-	if (p.ipv6) {
-		*cur++ = ']';
-	}
-	if (p.port.s != NULL) {
-		*cur++ = ':';
-		memcpy(cur, p.port.s, p.port.n);
-		cur += p.port.n;
-	}
-	*cur++ = '\0';
-
-	url->u_port = url_put(&cur, port, port_len);
-	url->u_path = url_put(&cur, p.path.s, p.path.n);
-
+	/* Path, query and fragment are cut from the canonical request URI. */
+	mark        = url->u_requri;
+	url->u_path = url_put(&cur, mark, strcspn(mark, "?#"));
+	mark += strlen(url->u_path);
 	url->u_query = NULL;
-	if (p.query.s != NULL) {
-		url->u_query = url_put(&cur, p.query.s, p.query.n);
+	if (*mark == '?') {
+		mark++;
+		url->u_query = url_put(&cur, mark, strcspn(mark, "#"));
+		mark += strlen(url->u_query);
 	}
 	url->u_fragment = NULL;
-	if (p.fragment.s != NULL) {
-		url->u_fragment = url_put(&cur, p.fragment.s, p.fragment.n);
+	if (*mark == '#') {
+		url->u_fragment = url_put(&cur, mark + 1, strlen(mark + 1));
 	}
-
-	url->u_requri = cur;
-	if (p.path.n > 0) {
-		memcpy(cur, p.path.s, p.path.n);
-		cur += p.path.n;
-	} else {
-		*cur++ = '/';
-	}
-	if (p.query.s != NULL) {
-		*cur++ = '?';
-		memcpy(cur, p.query.s, p.query.n);
-		cur += p.query.n;
-	}
-	*cur++ = '\0';
 
 	*urlp = url;
 	return (0);

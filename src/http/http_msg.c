@@ -221,6 +221,43 @@ nhw_http_req_msg(nghttpw_http_req *req)
 	return req != NULL ? &req->msg : NULL;
 }
 
+/* The request target for a URL.  u_requri is what followed the
+ * authority, as nng keeps it; on the wire the fragment must go (RFC 9112
+ * 3.2), an empty path is "/", and bytes past ASCII, which the URL parser
+ * decoded, are percent-encoded again (RFC 3986 URIs are ASCII). */
+static char *
+req_target(const nghttpw_url *url)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char       *ru    = url->u_requri != NULL ? url->u_requri : "";
+	size_t            n     = strcspn(ru, "#");
+	size_t            len   = n + 2;
+	char             *out;
+	char             *p;
+
+	for (size_t i = 0; i < n; i++) {
+		len += (unsigned char) ru[i] >= 0x80 ? 2 : 0;
+	}
+	if ((p = out = malloc(len)) == NULL) {
+		return NULL;
+	}
+	if (ru[0] != '/') {
+		*p++ = '/';
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char) ru[i];
+		if (c >= 0x80) {
+			*p++ = '%';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 0xf];
+		} else {
+			*p++ = (char) c;
+		}
+	}
+	*p = '\0';
+	return out;
+}
+
 int
 nghttpw_http_req_alloc(nghttpw_http_req **reqp, const nghttpw_url *url)
 {
@@ -237,8 +274,11 @@ nghttpw_http_req_alloc(nghttpw_http_req **reqp, const nghttpw_url *url)
 	hstr_default(&req->method, DEFAULT_METHOD);
 	hstr_default(&req->uri, DEFAULT_URI);
 	if (url != NULL) {
-		const char *ru = url->u_requri != NULL ? url->u_requri : "/";
-		if ((rv = nghttpw_http_req_set_uri(req, ru)) != 0 ||
+		char *target = req_target(url);
+		rv = target != NULL ? nghttpw_http_req_set_uri(req, target)
+		                    : NGHTTPW_ENOMEM;
+		free(target);
+		if (rv != 0 ||
 		    (url->u_host != NULL &&
 		        (rv = nghttpw_http_req_set_header(
 		             req, "Host", url->u_host)) != 0)) {

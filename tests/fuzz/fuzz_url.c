@@ -2,11 +2,13 @@
  *
  * The input (made a C string: cut at its first NUL) goes to
  * nghttpw_url_parse.  A URL that parses must be consistent with itself
- * and with the input, survive nghttpw_url_clone unchanged, parse again to
- * the same fields when written back out from its parts, and make a
- * request (nghttpw_http_req_alloc) whose head is well-formed.
+ * and with the input, canonical (as nng's are), survive nghttpw_url_clone
+ * unchanged, parse again to the same fields when written back out from
+ * its parts, and make a request (nghttpw_http_req_alloc) whose head is
+ * well-formed and whose target has no fragment.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,10 +27,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fz_runtime_init();
 	return (0);
 }
-
-static const char *const schemes[] = { "http", "https", "ws", "wss", "ws4",
-	"ws6", "wss4", "wss6", "tcp", "tcp4", "tcp6", "tls+tcp", "tls+tcp4",
-	"tls+tcp6" };
 
 static bool
 str_eq(const char *a, const char *b)
@@ -79,14 +77,65 @@ check_same(const nghttpw_url *a, const nghttpw_url *b, bool raw)
 	    a->u_requri, b->u_requri);
 }
 
+static const char *const defaulted[] = { "http", "https", "ws", "wss",
+	"ws4", "ws6", "wss4", "wss6", "http6", "ssh", "git" };
+
+/* RFC 3986 scheme, in lower case. */
+static bool
+scheme_ok(const char *s)
+{
+	if (!(*s >= 'a' && *s <= 'z')) {
+		return (false);
+	}
+	for (; *s != '\0'; s++) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		        *s == '+' || *s == '-' || *s == '.')) {
+			return (false);
+		}
+	}
+	return (true);
+}
+
+/* A canonical path: no empty, "." or ".." segment. */
+static void
+check_path(const char *path)
+{
+	FZ_CHECK(path[0] == '\0' || path[0] == '/', "path [%s]", path);
+	FZ_CHECK(strpbrk(path, "?#") == NULL, "path [%s]", path);
+	FZ_CHECK(strstr(path, "//") == NULL, "path [%s]", path);
+	for (const char *p = path; (p = strchr(p, '/')) != NULL; p++) {
+		size_t n = strcspn(p + 1, "/");
+		FZ_CHECK(!(n == 1 && p[1] == '.') &&
+		        !(n == 2 && p[1] == '.' && p[2] == '.'),
+		    "path [%s] has a dot segment", path);
+	}
+}
+
+/* No escape that canonicalising decodes, and upper-case hex in others. */
+static void
+check_escapes(const char *what, const char *s)
+{
+	for (; s != NULL && (s = strchr(s, '%')) != NULL; s++) {
+		unsigned v;
+		FZ_CHECK(sscanf(s + 1, "%2X", &v) == 1, "%s: bad escape", what);
+		FZ_CHECK(!(s[1] >= 'a' && s[1] <= 'f') &&
+		        !(s[2] >= 'a' && s[2] <= 'f'),
+		    "%s: lower-case escape [%.3s]", what, s);
+		FZ_CHECK(v < 0x80 &&
+		        !((v >= 'a' && v <= 'z') || (v >= 'A' && v <= 'Z') ||
+		            (v >= '0' && v <= '9') || v == '-' || v == '.' ||
+		            v == '_' || v == '~'),
+		    "%s: escape [%.3s] should be decoded", what, s);
+	}
+}
+
 static void
 check_url(const nghttpw_url *u, const char *raw)
 {
 	size_t      hl;
 	const char *h;
-	bool        known = false;
 	char       *requri;
-	size_t      plen, qlen;
+	size_t      plen, qlen, flen;
 
 	FZ_CHECK(u->u_rawurl != NULL && strcmp(u->u_rawurl, raw) == 0,
 	    "rawurl differs from the input");
@@ -94,10 +143,7 @@ check_url(const nghttpw_url *u, const char *raw)
 	        u->u_hostname != NULL && u->u_port != NULL &&
 	        u->u_path != NULL && u->u_requri != NULL,
 	    "a mandatory field is NULL");
-	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-		known = known || strcmp(u->u_scheme, schemes[i]) == 0;
-	}
-	FZ_CHECK(known, "scheme [%s]", u->u_scheme);
+	FZ_CHECK(scheme_ok(u->u_scheme), "scheme [%s]", u->u_scheme);
 
 	check_text("host", u->u_host);
 	check_text("hostname", u->u_hostname);
@@ -121,48 +167,51 @@ check_url(const nghttpw_url *u, const char *raw)
 		    u->u_hostname);
 		FZ_CHECK(strchr(u->u_hostname, ':') == NULL,
 		    "unbracketed hostname with a colon [%s]", u->u_hostname);
+		FZ_CHECK(strcmp(u->u_hostname, "*") != 0, "hostname is *");
 		h += hl;
 	}
 	if (*h != '\0') {
 		FZ_CHECK(*h == ':' && strcmp(h + 1, u->u_port) == 0,
 		    "host [%s] ends with [%s], port is [%s]", u->u_host, h,
 		    u->u_port);
+		FZ_CHECK(h[1] != '\0', "host [%s] with an empty port", u->u_host);
 	}
 	for (const char *p = u->u_port; *p != '\0'; p++) {
 		FZ_CHECK(*p >= '0' && *p <= '9', "port [%s]", u->u_port);
 	}
 	/* Leading zeros are allowed (RFC 3986: port = *DIGIT). */
 	FZ_CHECK(strtoul(u->u_port, NULL, 10) <= 65535, "port [%s]", u->u_port);
-	/* http, https and every ws scheme (ws, wss, ws4, ...). */
-	if (strcmp(u->u_scheme, "http") == 0 || strcmp(u->u_scheme, "https") == 0 ||
-	    strncmp(u->u_scheme, "ws", 2) == 0) {
-		FZ_CHECK(u->u_hostname[0] != '\0', "%s URL without a host",
-		    u->u_scheme);
-		FZ_CHECK(u->u_port[0] != '\0', "%s URL without a port", u->u_scheme);
+	/* These schemes (among others) have a default port. */
+	for (size_t i = 0; i < sizeof(defaulted) / sizeof(defaulted[0]); i++) {
+		FZ_CHECK(strcmp(u->u_scheme, defaulted[i]) != 0 ||
+		        u->u_port[0] != '\0',
+		    "%s URL without a port", u->u_scheme);
 	}
-	for (const char *p = u->u_hostname; *p != '\0'; p++) {
-		if (*p == '%') {
-			break; /* escapes and an IPv6 zone keep their case */
-		}
-		FZ_CHECK(!(*p >= 'A' && *p <= 'Z'), "hostname [%s] not lower case",
-		    u->u_hostname);
+	for (const char *p = u->u_host; *p != '\0'; p++) {
+		FZ_CHECK(!(*p >= 'A' && *p <= 'Z'), "host [%s] not lower case",
+		    u->u_host);
 	}
 
-	/* Path, query and request URI. */
-	FZ_CHECK(u->u_path[0] == '\0' || u->u_path[0] == '/', "path [%s]",
-	    u->u_path);
-	FZ_CHECK(strpbrk(u->u_path, "?#") == NULL, "path [%s]", u->u_path);
+	/* Path, query, fragment and request URI, canonical. */
+	check_path(u->u_path);
+	check_escapes("path", u->u_path);
+	check_escapes("query", u->u_query);
+	check_escapes("fragment", u->u_fragment);
 	FZ_CHECK(u->u_query == NULL || strchr(u->u_query, '#') == NULL,
 	    "query [%s]", u->u_query);
-	FZ_CHECK(u->u_requri[0] == '/', "requri [%s]", u->u_requri);
 	plen   = strlen(u->u_path);
 	qlen   = u->u_query != NULL ? strlen(u->u_query) : 0;
-	requri = malloc(plen + qlen + 3);
+	flen   = u->u_fragment != NULL ? strlen(u->u_fragment) : 0;
+	requri = malloc(plen + qlen + flen + 3);
 	FZ_CHECK(requri != NULL, "out of memory");
-	strcpy(requri, plen > 0 ? u->u_path : "/");
+	strcpy(requri, u->u_path);
 	if (u->u_query != NULL) {
 		strcat(requri, "?");
 		strcat(requri, u->u_query);
+	}
+	if (u->u_fragment != NULL) {
+		strcat(requri, "#");
+		strcat(requri, u->u_fragment);
 	}
 	FZ_CHECK(strcmp(requri, u->u_requri) == 0, "requri [%s], expected [%s]",
 	    u->u_requri, requri);
@@ -179,16 +228,9 @@ check_reparse(const nghttpw_url *u)
 	int          rv;
 
 	FZ_CHECK(s != NULL, "out of memory");
-	snprintf(s, len, "%s://%s%s%s%s%s%s%s", u->u_scheme,
+	snprintf(s, len, "%s://%s%s%s%s", u->u_scheme,
 	    u->u_userinfo != NULL ? u->u_userinfo : "",
-	    u->u_userinfo != NULL ? "@" : "", u->u_host, u->u_path,
-	    u->u_query != NULL ? "?" : "", u->u_query != NULL ? u->u_query : "",
-	    u->u_fragment != NULL ? "#" : "");
-	if (u->u_fragment != NULL) {
-		FZ_CHECK(strlen(s) + strlen(u->u_fragment) < len,
-		    "rebuilt URL longer than the input");
-		strcat(s, u->u_fragment);
-	}
+	    u->u_userinfo != NULL ? "@" : "", u->u_host, u->u_requri);
 	rv = nghttpw_url_parse(&again, s);
 	FZ_CHECK(rv == 0, "[%s] rebuilt as [%s] does not parse: %d", u->u_rawurl,
 	    s, rv);
@@ -203,14 +245,19 @@ check_request(const nghttpw_url *u)
 {
 	nghttpw_http_req *req;
 	const char       *head;
+	const char       *target;
 	size_t            len;
 	int               rv;
 
 	rv = nghttpw_http_req_alloc(&req, u);
 	FZ_CHECK(rv == 0, "req_alloc for [%s]: %d", u->u_rawurl, rv);
-	FZ_CHECK(strcmp(nghttpw_http_req_get_uri(req), u->u_requri) == 0,
-	    "request URI [%s], requri [%s]", nghttpw_http_req_get_uri(req),
-	    u->u_requri);
+	target = nghttpw_http_req_get_uri(req);
+	FZ_CHECK(target[0] == '/' && strchr(target, '#') == NULL,
+	    "request URI [%s], requri [%s]", target, u->u_requri);
+	for (const char *p = target; *p != '\0'; p++) {
+		FZ_CHECK((unsigned char) *p < 0x80, "request URI [%s] not ASCII",
+		    target);
+	}
 	FZ_CHECK(str_eq(nghttpw_http_req_get_header(req, "Host"), u->u_host),
 	    "Host [%s], host [%s]", nghttpw_http_req_get_header(req, "Host"),
 	    u->u_host);
