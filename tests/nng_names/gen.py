@@ -11,7 +11,8 @@ check that compiles only when the headers agree:
            in C++, its text (strings), or the name used (no value)
   size     the two sizes compared
 The file compiles as C99, C11 and C++11.  Entry N is kept alone when the
-file is compiled with -DNGHTTPW_NAMES_ONLY=N (to name each one that fails).
+file is compiled with -DNGHTTPW_NAMES_ONLY=N, and left out with
+-DNGHTTPW_NAMES_SKIP_N (to name each one that fails).
 
 usage: gen.py LIST OUT.c      prints the number of entries
 """
@@ -126,8 +127,10 @@ def main():
     items = entries(path)
     for n, (line, kind, rest) in enumerate(items, 1):
         code = rename(entry_code(n, kind, rest))
-        parts.append("#if NGHTTPW_NAMES_ONLY == 0 || NGHTTPW_NAMES_ONLY == %d\n"
-                     "#line %d \"nng-1.12.txt\"\n%s\n#endif\n" % (n, line, code))
+        parts.append("#if (NGHTTPW_NAMES_ONLY == 0 || NGHTTPW_NAMES_ONLY == %d) "
+                     "&& !defined(NGHTTPW_NAMES_SKIP_%d)\n"
+                     "#line %d \"nng-1.12.txt\"\n%s\n#endif\n"
+                     % (n, n, line, code))
     with open(out_path, "w", encoding="utf-8") as f:
         f.write("\n".join(parts))
     print(len(items))
