@@ -75,7 +75,7 @@ for lang in c11 c99 c++11; do
 		continue
 	fi
 	# shellcheck disable=SC2086
-	if [ $lang != c11 ] && names_of $lang $skip; then
+	if [ "$lang" != c11 ] && names_of "$lang" $skip; then
 		continue
 	fi
 	n=1
@@ -83,8 +83,8 @@ for lang in c11 c99 c++11; do
 		case " $skip " in
 		*" -DNGHTTPW_NAMES_SKIP_$n "*) ;;
 		*)
-			if ! names_of $lang -DNGHTTPW_NAMES_ONLY=$n; then
-				report $n $lang
+			if ! names_of "$lang" -DNGHTTPW_NAMES_ONLY=$n; then
+				report $n "$lang"
 				failed=$((failed + 1))
 			fi
 			;;
