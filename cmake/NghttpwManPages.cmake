@@ -32,10 +32,10 @@ set(_nghttpw_man_seen "")
 set(_nghttpw_html_dir "${CMAKE_CURRENT_BINARY_DIR}/man/html")
 set(_nghttpw_html_pages "")
 set(_nghttpw_html_links "${CMAKE_CURRENT_SOURCE_DIR}/cmake/nghttpw_man_links.rb")
-# Every HTML page links one stylesheet, which the index build copies there;
-# no page fetches fonts from the web.
-set(_nghttpw_html_args -b html5 -d manpage --failure-level WARN
-  -r "${_nghttpw_html_links}" -a linkcss -a webfonts!
+# Every HTML page links one stylesheet, copied next to them; no page
+# fetches fonts from the web.
+set(_nghttpw_html_args -b html5 --failure-level WARN
+  -r "${_nghttpw_html_links}" -a linkcss -a copycss -a webfonts!
   -a "revnumber=${PROJECT_VERSION}")
 # The index's entries, by section: "* xref:PAGE.adoc[TITLE] - WHAT IT IS".
 foreach(_nghttpw_s 1 3 5 7)
@@ -96,22 +96,6 @@ foreach(_nghttpw_adoc ${NGHTTPW_MAN_SOURCES})
     "${CMAKE_MATCH_1}\n")
 endforeach()
 
-# All HTML pages in one run (one Ruby start instead of one a page), into a
-# scratch directory: only a run without warnings replaces the pages.
-add_custom_command(
-  OUTPUT ${_nghttpw_html_pages}
-  COMMAND "${CMAKE_COMMAND}" -E rm -rf "${_nghttpw_html_dir}.tmp"
-  COMMAND "${NGHTTPW_ASCIIDOCTOR}" ${_nghttpw_html_args}
-    -D "${_nghttpw_html_dir}.tmp" ${NGHTTPW_MAN_SOURCES}
-  COMMAND "${CMAKE_COMMAND}" -E copy_directory "${_nghttpw_html_dir}.tmp"
-    "${_nghttpw_html_dir}"
-  COMMAND "${CMAKE_COMMAND}" -E rm -rf "${_nghttpw_html_dir}.tmp"
-  DEPENDS ${NGHTTPW_MAN_SOURCES} "${_nghttpw_html_links}"
-  WORKING_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}/man"
-  COMMENT "Building the HTML reference"
-  VERBATIM)
-list(APPEND NGHTTPW_MAN_OUTPUTS ${_nghttpw_html_pages})
-
 # The index page, grouped by section as man(1) groups them.
 set(_nghttpw_index_adoc "${CMAKE_CURRENT_BINARY_DIR}/man/index.adoc")
 string(CONCAT _nghttpw_index_text "= nghttpw ${PROJECT_VERSION} reference\n\n"
@@ -134,20 +118,28 @@ foreach(_nghttpw_s 1 3 5 7)
 endforeach()
 file(CONFIGURE OUTPUT "${_nghttpw_index_adoc}" CONTENT "${_nghttpw_index_text}"
   @ONLY)
-set(_nghttpw_index_html "${_nghttpw_html_dir}/index.html")
+list(APPEND _nghttpw_html_pages "${_nghttpw_html_dir}/index.html"
+  "${_nghttpw_html_dir}/asciidoctor.css")
+
+# The pages (each says ':doctype: manpage') and the index in one run, one
+# Ruby start instead of one a page, into a scratch directory that then
+# replaces the last one whole: no page of a removed .adoc stays behind, and
+# only a run without warnings replaces the reference.
 add_custom_command(
-  OUTPUT "${_nghttpw_index_html}" "${_nghttpw_html_dir}/asciidoctor.css"
-  COMMAND "${CMAKE_COMMAND}" -E make_directory "${_nghttpw_html_dir}"
-  COMMAND "${NGHTTPW_ASCIIDOCTOR}" -b html5 -d article --failure-level WARN
-    -a linkcss -a copycss -a webfonts! -a "revnumber=${PROJECT_VERSION}"
-    -o "${_nghttpw_index_html}" "${_nghttpw_index_adoc}"
-  DEPENDS "${_nghttpw_index_adoc}"
-  COMMENT "Building the HTML reference's index"
+  OUTPUT ${_nghttpw_html_pages}
+  COMMAND "${CMAKE_COMMAND}" -E rm -rf "${_nghttpw_html_dir}.tmp"
+  COMMAND "${NGHTTPW_ASCIIDOCTOR}" ${_nghttpw_html_args}
+    -D "${_nghttpw_html_dir}.tmp" ${NGHTTPW_MAN_SOURCES} "${_nghttpw_index_adoc}"
+  COMMAND "${CMAKE_COMMAND}" -E rm -rf "${_nghttpw_html_dir}"
+  COMMAND "${CMAKE_COMMAND}" -E rename "${_nghttpw_html_dir}.tmp"
+    "${_nghttpw_html_dir}"
+  DEPENDS ${NGHTTPW_MAN_SOURCES} "${_nghttpw_index_adoc}" "${_nghttpw_html_links}"
+  WORKING_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}/man"
+  COMMENT "Building the HTML reference"
   VERBATIM)
-list(APPEND NGHTTPW_MAN_OUTPUTS "${_nghttpw_index_html}")
-install(DIRECTORY "${_nghttpw_html_dir}/"
-  DESTINATION "${CMAKE_INSTALL_DOCDIR}/html"
-  FILES_MATCHING PATTERN "*.html" PATTERN "*.css")
+list(APPEND NGHTTPW_MAN_OUTPUTS ${_nghttpw_html_pages})
+install(FILES ${_nghttpw_html_pages} DESTINATION "${CMAKE_INSTALL_DOCDIR}/html")
+
 unset(_nghttpw_man_seen)
 unset(_nghttpw_adoc)
 unset(_nghttpw_title)
@@ -168,7 +160,6 @@ foreach(_nghttpw_s 1 3 5 7)
 endforeach()
 unset(_nghttpw_index_adoc)
 unset(_nghttpw_index_text)
-unset(_nghttpw_index_html)
 
 add_custom_target(nghttpw_man ALL DEPENDS ${NGHTTPW_MAN_OUTPUTS}
   SOURCES ${NGHTTPW_MAN_SOURCES})
