@@ -1,10 +1,17 @@
-# NghttpwManPages.cmake: turn man/*.adoc into troff pages with asciidoctor.
+# NghttpwManPages.cmake: turn man/*.adoc into troff pages, and into an HTML
+# reference, with asciidoctor.
 #
 # The first line of each page names it and gives its section, e.g.
 #   = nghttpw_aio_alloc(3)
 # and the page is built as <build>/man/man3/nghttpw_aio_alloc.3 and
 # installed to <prefix>/share/man/man3/.  Warnings from asciidoctor fail
 # the build.  A page whose first line has no such title stops configure.
+#
+# The same pages are built as <build>/man/html/<name>.html, with an
+# index.html listing them by section, and installed to
+# <prefix>/share/doc/nghttpw/html/ (nng publishes its reference so too).
+# In HTML, xref: links and references in running text such as
+# nghttpw_aio_free(3) lead to the page (cmake/nghttpw_man_links.rb).
 
 find_program(NGHTTPW_ASCIIDOCTOR asciidoctor
   DOC "asciidoctor, used to build the man pages")
@@ -22,6 +29,18 @@ list(SORT NGHTTPW_MAN_SOURCES)
 
 set(NGHTTPW_MAN_OUTPUTS "")
 set(_nghttpw_man_seen "")
+set(_nghttpw_html_dir "${CMAKE_CURRENT_BINARY_DIR}/man/html")
+set(_nghttpw_html_pages "")
+set(_nghttpw_html_links "${CMAKE_CURRENT_SOURCE_DIR}/cmake/nghttpw_man_links.rb")
+# Every HTML page links one stylesheet, copied next to them; no page
+# fetches fonts from the web.
+set(_nghttpw_html_args -b html5 --failure-level WARN
+  -r "${_nghttpw_html_links}" -a linkcss -a copycss -a webfonts!
+  -a "revnumber=${PROJECT_VERSION}")
+# The index's entries, by section: "* xref:PAGE.adoc[TITLE] - WHAT IT IS".
+foreach(_nghttpw_s 1 3 5 7)
+  set(_nghttpw_index_${_nghttpw_s} "")
+endforeach()
 foreach(_nghttpw_adoc ${NGHTTPW_MAN_SOURCES})
   # Editing a title must move the page: read the titles again then.
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${_nghttpw_adoc}")
@@ -59,7 +78,68 @@ foreach(_nghttpw_adoc ${NGHTTPW_MAN_SOURCES})
   list(APPEND NGHTTPW_MAN_OUTPUTS "${_nghttpw_out}")
   install(FILES "${_nghttpw_out}"
     DESTINATION "${CMAKE_INSTALL_MANDIR}/man${_nghttpw_dir}")
+
+  get_filename_component(_nghttpw_base "${_nghttpw_adoc}" NAME_WE)
+  list(APPEND _nghttpw_html_pages "${_nghttpw_html_dir}/${_nghttpw_base}.html")
+
+  if(NOT _nghttpw_dir MATCHES "^[1357]$")
+    message(FATAL_ERROR "${_nghttpw_adoc}: section ${_nghttpw_sect}; the "
+      "index has sections 1, 3, 5 and 7 only")
+  endif()
+  file(READ "${_nghttpw_adoc}" _nghttpw_text)
+  if(NOT _nghttpw_text MATCHES "\n== NAME\n\n[^\n]* - ([^\n]+)\n")
+    message(FATAL_ERROR "${_nghttpw_adoc}: no 'NAME' section of the form "
+      "'name - what it is'")
+  endif()
+  string(APPEND _nghttpw_index_${_nghttpw_dir}
+    "* xref:${_nghttpw_base}.adoc[${_nghttpw_name}(${_nghttpw_sect})] - "
+    "${CMAKE_MATCH_1}\n")
 endforeach()
+
+# The index page, grouped by section as man(1) groups them.
+set(_nghttpw_index_adoc "${CMAKE_CURRENT_BINARY_DIR}/man/index.adoc")
+string(CONCAT _nghttpw_index_text "= nghttpw ${PROJECT_VERSION} reference\n\n"
+  "The manual pages of nghttpw, an HTTP/1.1 and WebSocket library with the "
+  "programming interface of nng 1.x. Start with xref:nghttpw.adoc[nghttpw(7)].\n")
+foreach(_nghttpw_s 1 3 5 7)
+  if(_nghttpw_s EQUAL 1)
+    set(_nghttpw_what "Programs")
+  elseif(_nghttpw_s EQUAL 3)
+    set(_nghttpw_what "Functions")
+  elseif(_nghttpw_s EQUAL 5)
+    set(_nghttpw_what "Overviews")
+  else()
+    set(_nghttpw_what "The library")
+  endif()
+  if(NOT _nghttpw_index_${_nghttpw_s} STREQUAL "")
+    string(APPEND _nghttpw_index_text "\n== Section ${_nghttpw_s}: "
+      "${_nghttpw_what}\n\n${_nghttpw_index_${_nghttpw_s}}")
+  endif()
+endforeach()
+file(CONFIGURE OUTPUT "${_nghttpw_index_adoc}" CONTENT "${_nghttpw_index_text}"
+  @ONLY)
+list(APPEND _nghttpw_html_pages "${_nghttpw_html_dir}/index.html"
+  "${_nghttpw_html_dir}/asciidoctor.css")
+
+# The pages (each says ':doctype: manpage') and the index in one run, one
+# Ruby start instead of one a page, into a scratch directory that then
+# replaces the last one whole: no page of a removed .adoc stays behind, and
+# only a run without warnings replaces the reference.
+add_custom_command(
+  OUTPUT ${_nghttpw_html_pages}
+  COMMAND "${CMAKE_COMMAND}" -E rm -rf "${_nghttpw_html_dir}.tmp"
+  COMMAND "${NGHTTPW_ASCIIDOCTOR}" ${_nghttpw_html_args}
+    -D "${_nghttpw_html_dir}.tmp" ${NGHTTPW_MAN_SOURCES} "${_nghttpw_index_adoc}"
+  COMMAND "${CMAKE_COMMAND}" -E rm -rf "${_nghttpw_html_dir}"
+  COMMAND "${CMAKE_COMMAND}" -E rename "${_nghttpw_html_dir}.tmp"
+    "${_nghttpw_html_dir}"
+  DEPENDS ${NGHTTPW_MAN_SOURCES} "${_nghttpw_index_adoc}" "${_nghttpw_html_links}"
+  WORKING_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}/man"
+  COMMENT "Building the HTML reference"
+  VERBATIM)
+list(APPEND NGHTTPW_MAN_OUTPUTS ${_nghttpw_html_pages})
+install(FILES ${_nghttpw_html_pages} DESTINATION "${CMAKE_INSTALL_DOCDIR}/html")
+
 unset(_nghttpw_man_seen)
 unset(_nghttpw_adoc)
 unset(_nghttpw_title)
@@ -68,9 +148,22 @@ unset(_nghttpw_sect)
 unset(_nghttpw_dir)
 unset(_nghttpw_page)
 unset(_nghttpw_out)
+unset(_nghttpw_base)
+unset(_nghttpw_html_pages)
+unset(_nghttpw_html_args)
+unset(_nghttpw_html_links)
+unset(_nghttpw_text)
+unset(_nghttpw_what)
+unset(_nghttpw_s)
+foreach(_nghttpw_s 1 3 5 7)
+  unset(_nghttpw_index_${_nghttpw_s})
+endforeach()
+unset(_nghttpw_index_adoc)
+unset(_nghttpw_index_text)
 
 add_custom_target(nghttpw_man ALL DEPENDS ${NGHTTPW_MAN_OUTPUTS}
   SOURCES ${NGHTTPW_MAN_SOURCES})
 list(LENGTH NGHTTPW_MAN_OUTPUTS _nghttpw_n)
-message(STATUS "man pages: ${_nghttpw_n} from man/*.adoc (${NGHTTPW_ASCIIDOCTOR})")
+message(STATUS "man pages: ${_nghttpw_n} outputs (troff and HTML) from man/*.adoc (${NGHTTPW_ASCIIDOCTOR})")
 unset(_nghttpw_n)
+unset(_nghttpw_html_dir)

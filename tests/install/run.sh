@@ -3,7 +3,8 @@
 # program in this directory against it in four ways and runs each:
 #   find_package(nghttpw) -> nghttpw::nghttpw (shared), nghttpw::nghttpw_static
 #   pkg-config nghttpw    -> shared, and static (--static, libnghttpw.a)
-# It also checks what got installed and what the shared library exports.
+# It also checks what got installed (the HTML reference with
+# tests/install/check_html.py) and what the shared library exports.
 #
 # usage: tests/install/run.sh BUILD_DIR
 # Environment: CC (the compiler; default cc), NGHTTPW_CONSUMER_CFLAGS (extra
@@ -84,6 +85,11 @@ if [ "$(cache NGHTTPW_MANPAGES)" = ON ]; then
 	fi
 	[ "$have" -eq "$want" ] ||
 		die "$have man pages installed under share/man, but man/ has $want .adoc files"
+	# The HTML reference: every page, the index, and links that resolve.
+	[ -f "$prefix/share/doc/nghttpw/html/index.html" ] ||
+		die "not installed: share/doc/nghttpw/html/index.html"
+	step "the installed HTML reference (share/doc/nghttpw/html)" \
+		python3 "$here/check_html.py" "$prefix/share/doc/nghttpw/html" "$src/man"
 fi
 if [ "$(cache NGHTTPW_TOOLS)" = ON ]; then
 	for t in "$src"/tools/*.c; do
