@@ -694,6 +694,106 @@ Test(http_server, error_pages, .timeout = T_TIMEOUT)
 	nghttpw_http_server_release(s);
 }
 
+/* Answers as its data says: "alloc_error" (a 403 from
+ * nghttpw_http_res_alloc_error), "own_body" (the same, then a body of its
+ * own) or "bare" (nghttpw_http_res_alloc with status 404, no body). */
+static void
+error_kind_cb(nghttpw_aio *aio)
+{
+	nghttpw_http_handler *h    = nghttpw_aio_get_input(aio, 1);
+	const char           *kind = nghttpw_http_handler_get_data(h);
+	nghttpw_http_res     *res;
+
+	if (strcmp(kind, "bare") == 0) {
+		cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+		cr_assert_eq(nghttpw_http_res_set_status(res, 404), 0);
+	} else {
+		cr_assert_eq(nghttpw_http_res_alloc_error(&res, 403), 0);
+		if (strcmp(kind, "own_body") == 0) {
+			cr_assert_eq(nghttpw_http_res_copy_data(res, "mine", 4), 0);
+		}
+	}
+	nghttpw_aio_set_output(aio, 0, res);
+	nghttpw_aio_finish(aio, 0);
+}
+
+static void
+error_kind(nghttpw_http_server *s, const char *path, const char *kind)
+{
+	nghttpw_http_handler *h;
+
+	cr_assert_eq(nghttpw_http_handler_alloc(&h, path, error_kind_cb), 0);
+	cr_assert_eq(nghttpw_http_handler_set_data(h, (void *) kind, NULL), 0);
+	add(s, h);
+}
+
+/* Every error answer of the server, and a handler's alloc_error answer,
+ * carries the custom page, as in nng; a handler's own body stays. */
+Test(http_server, error_pages_replace_every_error_body, .timeout = T_TIMEOUT)
+{
+	nghttpw_http_server *s = server_hold("http://127.0.0.1:0");
+	client               c;
+	reply                r;
+	char                 cl[16];
+	int                  port;
+
+	cr_assert_eq(nghttpw_http_server_set_error_page(s, 403, "<p>no403</p>"), 0);
+	cr_assert_eq(nghttpw_http_server_set_error_page(s, 404, "<p>no404</p>"), 0);
+	cr_assert_eq(nghttpw_http_server_set_error_page(s, 405, "<p>no405</p>"), 0);
+	error_kind(s, "/alloc-error", "alloc_error");
+	error_kind(s, "/own-body", "own_body");
+	error_kind(s, "/bare", "bare");
+	port = server_start(s);
+	cl_open(&c, port);
+
+	/* No handler for the path. */
+	cl_send(&c, "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_eq(r.status, 404);
+	cr_assert_str_eq(r.body, "<p>no404</p>");
+	reply_free(&r);
+	/* A path without the method: the page, and Allow as RFC 9110 asks. */
+	cl_send(&c, "DELETE /alloc-error HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_eq(r.status, 405);
+	cr_assert_str_eq(r.body, "<p>no405</p>");
+	cr_assert(head_has(&r, "Allow", "GET, HEAD"), "%s", r.head);
+	reply_free(&r);
+	/* The handler's alloc_error: the server's page for its status. */
+	cl_send(&c, "GET /alloc-error HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_eq(r.status, 403);
+	cr_assert_str_eq(r.body, "<p>no403</p>");
+	cr_assert(head_has(&r, "Content-Type", "text/html; charset=UTF-8"));
+	reply_free(&r);
+	/* HEAD: the same head, the page's length, no body. */
+	cl_send(&c, "HEAD /alloc-error HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, true), 0);
+	cr_assert_eq(r.status, 403);
+	snprintf(cl, sizeof(cl), "%zu", strlen("<p>no403</p>"));
+	cr_assert(head_has(&r, "Content-Length", cl), "%s", r.head);
+	reply_free(&r);
+	/* A body the handler set itself is its answer. */
+	cl_send(&c, "GET /own-body HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_eq(r.status, 403);
+	cr_assert_str_eq(r.body, "mine");
+	reply_free(&r);
+	/* An error status on a plain response is sent as made (nng too). */
+	cl_send(&c, "GET /bare HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_eq(r.status, 404);
+	cr_assert_str_eq(r.body, "");
+	reply_free(&r);
+	/* And the connection still serves. */
+	cl_send(&c, "GET /own-body HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_str_eq(r.body, "mine");
+	reply_free(&r);
+	cl_close(&c);
+	nghttpw_http_server_release(s);
+}
+
 /* The request gets status and the connection closes after it. */
 static void
 refused(int port, const char *request, int status)

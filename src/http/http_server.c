@@ -1001,6 +1001,13 @@ sc_handler_done(srv_conn *sc, int rv)
 		}
 		sc_error(sc, NGHTTPW_HTTP_STATUS_INTERNAL_SERVER_ERROR, true, NULL);
 	} else {
+		if (nhw_http_res_is_error(res)) {
+			/* Made by nghttpw_http_res_alloc_error and left as
+			 * it was: the server's own page for the status goes
+			 * out instead, as nng does.  On failure the default
+			 * page stays. */
+			(void) nghttpw_http_server_res_error(s, res);
+		}
 		sc_write(sc, res);
 	}
 }
