@@ -413,12 +413,6 @@ host_same(const char *a, const char *b)
 }
 
 static bool
-host_overlap(const char *a, const char *b)
-{
-	return (a == NULL || b == NULL || strcasecmp(a, b) == 0);
-}
-
-static bool
 method_same(const char *a, const char *b)
 {
 	if (a == NULL || b == NULL) {
@@ -427,19 +421,44 @@ method_same(const char *a, const char *b)
 	return (strcmp(a, b) == 0);
 }
 
+/* A handler's path without its trailing slashes: "/a/" and "/a" are one
+ * place to an exclusive tree, and "/" is the empty root. */
+static size_t
+trimmed_len(const nghttpw_http_handler *h)
+{
+	size_t len = h->path_len;
+
+	while (len > 0 && h->path[len - 1] == '/') {
+		len--;
+	}
+	return (len);
+}
+
+/* nng's rule: handlers meet only when they name the same host and the
+ * same method (a wildcard and a named one never meet).  Two that meet
+ * conflict on the same path; and when either is an exclusive tree, also
+ * when the shorter is a tree that holds the other. */
 static bool
 handlers_conflict(const nghttpw_http_handler *a, const nghttpw_http_handler *b)
 {
-	if (a->exclusive && host_overlap(a->host, b->host) &&
-	    http_path_in_tree(a->path, a->path_len, b->path, b->path_len)) {
-		return (true);
+	const nghttpw_http_handler *shorter, *longer;
+	size_t                      la, lb, common;
+
+	if (!host_same(a->host, b->host) || !method_same(a->method, b->method)) {
+		return (false);
 	}
-	if (b->exclusive && host_overlap(a->host, b->host) &&
-	    http_path_in_tree(b->path, b->path_len, a->path, a->path_len)) {
-		return (true);
+	if (!a->exclusive && !b->exclusive) {
+		return (a->path_len == b->path_len && strcmp(a->path, b->path) == 0);
 	}
-	return (host_same(a->host, b->host) && method_same(a->method, b->method) &&
-	    a->path_len == b->path_len && strcmp(a->path, b->path) == 0);
+	la      = trimmed_len(a);
+	lb      = trimmed_len(b);
+	common  = la < lb ? la : lb;
+	shorter = la < lb ? a : b;
+	longer  = la < lb ? b : a;
+	if (memcmp(a->path, b->path, common) != 0) {
+		return (false);
+	}
+	return (la == lb || (shorter->tree && longer->path[common] == '/'));
 }
 
 int
