@@ -1608,12 +1608,73 @@ Test(http_server, hold_release_reference_counting, .timeout = T_TIMEOUT)
 	nghttpw_http_server_release(c);
 
 	cr_assert_eq(nghttpw_url_parse(&url, "tcp://127.0.0.1:0"), 0);
-	cr_assert_eq(nghttpw_http_server_hold(&d, url), NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_http_server_hold(&d, url), NGHTTPW_EADDRINVAL);
 	cr_assert_eq(nghttpw_http_server_hold(NULL, url), NGHTTPW_EINVAL);
 	nghttpw_url_free(url);
 	cr_assert_eq(nghttpw_http_server_start(NULL), NGHTTPW_EINVAL);
 	nghttpw_http_server_stop(NULL);
 	nghttpw_http_server_release(NULL);
+}
+
+static nghttpw_http_server *
+hold_fmt(const char *fmt, int port)
+{
+	char url[96];
+
+	snprintf(url, sizeof(url), fmt, port);
+	return (server_hold(url));
+}
+
+/* Servers are shared by host and port, as in nng: the path does not
+ * count, and ws:// (wss://) is the http:// (https://) server of its
+ * address, so that WebSocket listeners and handlers share a port. */
+Test(http_server, hold_shares_by_host_and_port, .timeout = T_TIMEOUT)
+{
+	nghttpw_http_server *a = server_hold("http://127.0.0.1:0/a");
+	nghttpw_http_server *b, *c, *d, *e, *f, *g, *t1, *t2;
+	int                  port;
+
+	/* Port 0: the same server until it has a port... */
+	b = server_hold("ws://127.0.0.1:0/b");
+	cr_assert_eq(a, b);
+	port = server_start(a);
+	/* ...then a new one; its own port names the first. */
+	c = server_hold("http://127.0.0.1:0/");
+	cr_assert_neq(c, a);
+	d = hold_fmt("http://127.0.0.1:%d/b", port);
+	e = hold_fmt("ws://127.0.0.1:%d/ws", port);
+	cr_assert_eq(d, a);
+	cr_assert_eq(e, a);
+	/* Another host on the same port is another server (nng compares
+	 * the host names). */
+	f = hold_fmt("http://localhost:%d/", port);
+	cr_assert_neq(f, a);
+#ifdef NGHTTPW_HAVE_TLS
+	/* TLS URLs share among themselves (never started here). */
+	g  = server_hold("https://127.0.0.1:1/x");
+	t1 = server_hold("wss://127.0.0.1:1/y");
+	t2 = server_hold("https://127.0.0.1:1");
+	cr_assert_eq(g, t1);
+	cr_assert_eq(t2, g);
+#else
+	g = t1 = t2 = NULL;
+#endif
+
+	/* The shared server serves what any holder added. */
+	add(d, text_handler("/via-d", "added through d"));
+	one_shot(port, "GET /via-d HTTP/1.1\r\nHost: x\r\n\r\n", 200,
+	    "added through d");
+	nghttpw_http_server_release(t2);
+	nghttpw_http_server_release(t1);
+	nghttpw_http_server_release(g);
+	nghttpw_http_server_release(f);
+	nghttpw_http_server_release(e);
+	nghttpw_http_server_release(d);
+	nghttpw_http_server_release(c);
+	nghttpw_http_server_release(b);
+	one_shot(port, "GET /via-d HTTP/1.1\r\nHost: x\r\n\r\n", 200,
+	    "added through d");
+	nghttpw_http_server_release(a);
 }
 
 Test(http_server, address_in_use_and_tls_without_tls, .timeout = T_TIMEOUT)

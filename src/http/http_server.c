@@ -1320,7 +1320,8 @@ nghttpw_http_server_hold(nghttpw_http_server **sp, const nghttpw_url *url)
 	/* Servers are known by the stream address they listen on: http://
 	 * and ws:// of one host and port are one server. */
 	if ((rv = http_transport_url(url, &stream_url)) != 0) {
-		return (rv);
+		/* nng's answer to a scheme that is not HTTP's. */
+		return (rv == NGHTTPW_ENOTSUP ? NGHTTPW_EADDRINVAL : rv);
 	}
 	url = stream_url;
 	pthread_mutex_lock(&http_registry_mtx);
