@@ -912,10 +912,34 @@ fail_cb(nghttpw_aio *aio)
 	nghttpw_aio_finish(aio, NGHTTPW_EINTERNAL);
 }
 
+/* Writes its own answer on the connection, then finishes with none. */
+typedef struct {
+	nghttpw_aio      *handler_aio;
+	nghttpw_aio      *write_aio;
+	nghttpw_http_res *res;
+} self_answer;
+
 static void
-no_res_cb(nghttpw_aio *aio)
+self_written(void *arg)
 {
-	nghttpw_aio_finish(aio, 0);
+	self_answer *a = arg;
+
+	nghttpw_http_res_free(a->res);
+	a->res = NULL;
+	nghttpw_aio_finish(a->handler_aio, nghttpw_aio_result(a->write_aio));
+}
+
+static void
+self_answer_cb(nghttpw_aio *aio)
+{
+	nghttpw_http_handler *h    = nghttpw_aio_get_input(aio, 1);
+	nghttpw_http_conn    *conn = nghttpw_aio_get_input(aio, 2);
+	self_answer          *a    = nghttpw_http_handler_get_data(h);
+
+	a->handler_aio = aio;
+	cr_assert_eq(nghttpw_http_res_alloc(&a->res), 0);
+	cr_assert_eq(nghttpw_http_res_copy_data(a->res, "by myself", 9), 0);
+	nghttpw_http_conn_write_res(conn, a->res, a->write_aio);
 }
 
 Test(http_server, failing_handler_gives_500, .timeout = T_TIMEOUT)
@@ -926,16 +950,55 @@ Test(http_server, failing_handler_gives_500, .timeout = T_TIMEOUT)
 
 	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/fail", fail_cb), 0);
 	add(s, h);
-	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/none", no_res_cb), 0);
-	add(s, h);
 	add(s, text_handler("/ok", "ok"));
 	cr_assert_eq(nghttpw_http_server_set_error_page(s, 500, "oops"), 0);
 	port = server_start(s);
 	refused(port, "GET /fail HTTP/1.1\r\nHost: x\r\n\r\n", 500);
-	refused(port, "GET /none HTTP/1.1\r\nHost: x\r\n\r\n", 500);
 	one_shot(port, "GET /fail HTTP/1.1\r\nHost: x\r\n\r\n", 500, "oops");
 	one_shot(port, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", 200, "ok");
 	nghttpw_http_server_release(s);
+}
+
+/* A handler that finishes with no response has answered on the
+ * connection itself (as nng takes it): the connection goes on. */
+Test(http_server, handler_answering_itself_keeps_the_connection,
+    .timeout = T_TIMEOUT)
+{
+	nghttpw_http_server  *s = server_hold("http://127.0.0.1:0");
+	nghttpw_http_handler *h;
+	self_answer           a = { 0 };
+	client                c;
+	int                   port;
+
+	cr_assert_eq(nghttpw_aio_alloc(&a.write_aio, self_written, &a), 0);
+	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/self", self_answer_cb), 0);
+	cr_assert_eq(nghttpw_http_handler_set_data(h, &a, NULL), 0);
+	add(s, h);
+	add(s, text_handler("/ok", "ok"));
+	port = server_start(s);
+	cl_open(&c, port);
+	for (int i = 0; i < 3; i++) {
+		exchange(&c, "GET /self HTTP/1.1\r\nHost: x\r\n\r\n", 200,
+		    "by myself");
+		exchange(&c, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", 200, "ok");
+	}
+	/* Pipelined behind another answer, it still comes second. */
+	cl_send(&c, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n"
+	            "GET /self HTTP/1.1\r\nHost: x\r\n\r\n"
+	            "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n");
+	for (int i = 0; i < 3; i++) {
+		reply r;
+		cr_assert_eq(cl_reply(&c, &r, false), 0);
+		cr_assert_str_eq(r.body, i == 1 ? "by myself" : "ok");
+		reply_free(&r);
+	}
+	/* Asked to close, it closes after the handler's answer. */
+	exchange(&c, "GET /self HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	    200, "by myself");
+	cr_assert(cl_closed(&c, 2000));
+	cl_close(&c);
+	nghttpw_http_server_release(s);
+	nghttpw_aio_free(a.write_aio);
 }
 
 /* ------------------------------------------------------------ bodies */

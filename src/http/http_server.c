@@ -1014,11 +1014,20 @@ sc_handler_done(srv_conn *sc, int rv)
 		sc->req  = NULL;
 		sc_close_locked(sc);
 		pthread_mutex_unlock(&s->mtx);
-	} else if (rv != 0 || res == NULL) {
-		if (rv != 0 && res != NULL) {
-			nghttpw_http_res_free(res);
-		}
+	} else if (rv != 0) {
+		nghttpw_http_res_free(res);
 		sc_error(sc, NGHTTPW_HTTP_STATUS_INTERNAL_SERVER_ERROR, true, NULL);
+	} else if (res == NULL) {
+		/* As in nng: the handler wrote its answer on the connection
+		 * itself; the next request follows. */
+		http_handler_release(sc->h);
+		sc->h = NULL;
+		if (sc->body_pending || sc->close_after ||
+		    nghttpw_http_conn_must_close(sc->conn)) {
+			sc_close(sc);
+		} else {
+			sc_read_next(sc);
+		}
 	} else {
 		if (nhw_http_res_is_error(res)) {
 			/* Made by nghttpw_http_res_alloc_error and left as
