@@ -355,9 +355,11 @@ static_cb(nghttpw_aio *aio)
 		nghttpw_aio_finish(aio, rv);
 		return;
 	}
-	if (h->content_type != NULL &&
-	    (rv = nghttpw_http_res_set_header(
-	         res, "Content-Type", h->content_type)) != 0) {
+	/* No type given: nng's handler says octet-stream, as RFC 9110
+	 * 8.3 advises for content of unknown type. */
+	if ((rv = nghttpw_http_res_set_header(res, "Content-Type",
+	         h->content_type != NULL ? h->content_type
+	                                 : "application/octet-stream")) != 0) {
 		nghttpw_http_res_free(res);
 		nghttpw_aio_finish(aio, rv);
 		return;
