@@ -401,6 +401,11 @@ Test(http_server, routes_exact_tree_method_and_host, .timeout = T_TIMEOUT)
 	exchange(&c, "GET /h HTTP/1.1\r\nHost: EXAMPLE.test\r\n\r\n", 200,
 	    "named host");
 	exchange(&c, "GET /h HTTP/1.1\r\nHost: other.test\r\n\r\n", 200, "any host");
+	/* The absolute form with its root dot is the same name (nng too). */
+	exchange(&c, "GET /h HTTP/1.1\r\nHost: example.test.:80\r\n\r\n", 200,
+	    "named host");
+	exchange(&c, "GET /h HTTP/1.1\r\nHost: example.tes.\r\n\r\n", 200,
+	    "any host");
 	exchange(&c, "GET http://example.test/h HTTP/1.1\r\nHost: x\r\n\r\n", 200,
 	    "named host");
 	exchange(&c, "DELETE /any HTTP/1.1\r\nHost: x\r\n\r\n", 200, "any method");

@@ -316,6 +316,9 @@ http_handler_host_match(
 		return (false);
 	}
 	http_host_part(host, host_len, &off, &len);
+	if (len > 1 && host[off + len - 1] == '.') {
+		len--; /* "example.com." is the same host, as nng takes it */
+	}
 	return (nhw_http_name_eq(h->host, strlen(h->host), host + off, len));
 }
 
