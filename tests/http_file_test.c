@@ -339,7 +339,7 @@ Test(http_file_mime, table)
 		{ "a.jpeg", "image/jpeg" },
 		{ "a.gif", "image/gif" },
 		{ "a.webp", "image/webp" },
-		{ "a.ico", "image/vnd.microsoft.icon" },
+		{ "a.ico", "image/x-icon" },
 		{ "a.pdf", "application/pdf" },
 		{ "a.wasm", "application/wasm" },
 		{ "a.woff", "font/woff" },
@@ -353,6 +353,28 @@ Test(http_file_mime, table)
 		{ "a.tar", "application/x-tar" },
 		{ "a.csv", "text/csv; charset=utf-8" },
 		{ "a.md", "text/markdown; charset=utf-8" },
+		/* Every type of nng's table, as nng gives it unless noted. */
+		{ "a.ai", "application/postscript" },
+		{ "a.aif", "audio/aiff" },
+		{ "a.aiff", "audio/aiff" },
+		{ "a.avi", "video/avi" },
+		{ "a.au", "audio/basic" },
+		{ "a.bin", "application/octet-stream" },
+		{ "a.bmp", "image/bmp" },
+		{ "a.eps", "application/postscript" },
+		{ "a.mp2", "video/mpeg" },
+		{ "a.mpeg", "video/mpeg" },
+		{ "a.mpg", "video/mpeg" },
+		{ "a.ps", "application/postscript" },
+		{ "a.rtf", "text/rtf" },
+		{ "a.text", "text/plain; charset=utf-8" },
+		{ "a.tif", "image/tiff" },
+		{ "a.tiff", "image/tiff" },
+		{ "a.wav", "audio/wav" },
+		{ "docs/README", "text/plain; charset=utf-8" },
+		{ "readme", "text/plain; charset=utf-8" },
+		{ "README.bak", "application/octet-stream" },
+		{ "NOTREADME", "application/octet-stream" },
 		{ "dir.d/INDEX.HTML", "text/html; charset=utf-8" },
 		{ "/x/y/archive.tar.gz", "application/gzip" },
 		{ "Photo.JpEg", "image/jpeg" },
@@ -839,12 +861,9 @@ Test(http_file, alloc_arguments)
 	nghttpw_http_handler *h;
 
 	cr_expect_eq(nghttpw_http_handler_alloc_file(NULL, "/", "/tmp"), NGHTTPW_EINVAL);
-	cr_expect_eq(nghttpw_http_handler_alloc_file(&h, NULL, "/tmp"), NGHTTPW_EINVAL);
 	cr_expect_eq(nghttpw_http_handler_alloc_file(&h, "/", NULL), NGHTTPW_EINVAL);
 	cr_expect_eq(nghttpw_http_handler_alloc_file(&h, "/", ""), NGHTTPW_EINVAL);
 	cr_expect_eq(nghttpw_http_handler_alloc_directory(NULL, "/", "/tmp"),
-	    NGHTTPW_EINVAL);
-	cr_expect_eq(nghttpw_http_handler_alloc_directory(&h, NULL, "/tmp"),
 	    NGHTTPW_EINVAL);
 	cr_expect_eq(nghttpw_http_handler_alloc_directory(&h, "/", NULL),
 	    NGHTTPW_EINVAL);
@@ -1122,6 +1141,76 @@ Test(http_file, e2e_redirects_and_refusals)
 	expect_raw(r, 403, NULL, "fifo");
 	r = e2e_ask(fd, "GET", "/files/missing", NULL);
 	expect_raw(r, 404, NULL, "missing");
+	close(fd);
+	e2e_stop(&e);
+}
+
+/* A directory handler owns its tree, as in nng: nothing else for GET may
+ * go inside it (nor it over a tree), until set_tree makes it ordinary. */
+Test(http_file, directory_tree_is_exclusive)
+{
+	nghttpw_http_server  *srv;
+	nghttpw_url          *url;
+	nghttpw_http_handler *dir, *h;
+
+	cr_assert_eq(nghttpw_url_parse(&url, "http://127.0.0.1:0"), 0);
+	cr_assert_eq(nghttpw_http_server_hold(&srv, url), 0);
+	nghttpw_url_free(url);
+	dir = dir_handler("/files");
+	cr_assert_eq(nghttpw_http_server_add_handler(srv, dir), 0);
+	h = file_handler("/files/x", "root/a.txt");
+	cr_expect_eq(nghttpw_http_server_add_handler(srv, h), NGHTTPW_EADDRINUSE);
+	nghttpw_http_handler_free(h);
+	h = dir_handler("/files/sub/");
+	cr_expect_eq(nghttpw_http_server_add_handler(srv, h), NGHTTPW_EADDRINUSE);
+	nghttpw_http_handler_free(h);
+	h = dir_handler("/");
+	cr_expect_eq(nghttpw_http_server_add_handler(srv, h), NGHTTPW_EADDRINUSE);
+	nghttpw_http_handler_free(h);
+	/* Another method may go inside. */
+	h = file_handler("/files/x", "root/a.txt");
+	cr_assert_eq(nghttpw_http_handler_set_method(h, "PUT"), 0);
+	cr_expect_eq(nghttpw_http_server_add_handler(srv, h), 0);
+	/* Made an ordinary tree, the directory takes company. */
+	cr_assert_eq(nghttpw_http_server_del_handler(srv, dir), 0);
+	cr_assert_eq(nghttpw_http_handler_set_tree(dir), 0);
+	cr_assert_eq(nghttpw_http_server_add_handler(srv, dir), 0);
+	h = file_handler("/files/x", "root/a.txt");
+	cr_expect_eq(nghttpw_http_server_add_handler(srv, h), 0);
+	/* NULL is the root, as in nng. */
+	cr_assert_eq(nghttpw_http_handler_alloc_directory(&h, NULL, root), 0);
+	cr_expect_eq(nghttpw_http_server_add_handler(srv, h), NGHTTPW_EADDRINUSE,
+	    "the root's exclusive tree holds /files");
+	nghttpw_http_handler_free(h);
+	nghttpw_http_server_release(srv);
+}
+
+/* The directory handler's errors carry the server's custom pages, as in
+ * nng (they are nghttpw_http_res_alloc_error responses). */
+Test(http_file, e2e_errors_use_the_server_error_pages)
+{
+	e2e     e = e2e_start();
+	int     fd;
+	raw_res r;
+	char    v[128];
+
+	cr_assert_eq(nghttpw_http_server_set_error_page(e.srv, 404, "<p>lost</p>"), 0);
+	cr_assert_eq(nghttpw_http_server_set_error_page(e.srv, 403, "<p>keep out</p>"), 0);
+	fd = e2e_connect(&e);
+	r  = e2e_ask(fd, "GET", "/files/missing", NULL);
+	cr_expect_str_eq(raw_header(&r, "Content-Type", v, sizeof(v)),
+	    "text/html; charset=UTF-8");
+	expect_raw(r, 404, "<p>lost</p>", "missing file");
+	r = e2e_ask(fd, "GET", "/files/noindex/", NULL);
+	expect_raw(r, 404, "<p>lost</p>", "directory without index");
+	r = e2e_ask(fd, "GET", "/files/fifo", NULL);
+	expect_raw(r, 403, "<p>keep out</p>", "fifo");
+	r = e2e_ask(fd, "HEAD", "/files/missing", NULL);
+	cr_expect_str_eq(raw_header(&r, "Content-Length", v, sizeof(v)), "11");
+	expect_raw(r, 404, "", "HEAD missing");
+	/* Files still come as they are. */
+	r = e2e_ask(fd, "GET", "/files/a.txt", NULL);
+	expect_raw(r, 200, TEXT, "a.txt");
 	close(fd);
 	e2e_stop(&e);
 }

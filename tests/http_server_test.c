@@ -401,6 +401,11 @@ Test(http_server, routes_exact_tree_method_and_host, .timeout = T_TIMEOUT)
 	exchange(&c, "GET /h HTTP/1.1\r\nHost: EXAMPLE.test\r\n\r\n", 200,
 	    "named host");
 	exchange(&c, "GET /h HTTP/1.1\r\nHost: other.test\r\n\r\n", 200, "any host");
+	/* The absolute form with its root dot is the same name (nng too). */
+	exchange(&c, "GET /h HTTP/1.1\r\nHost: example.test.:80\r\n\r\n", 200,
+	    "named host");
+	exchange(&c, "GET /h HTTP/1.1\r\nHost: example.tes.\r\n\r\n", 200,
+	    "any host");
 	exchange(&c, "GET http://example.test/h HTTP/1.1\r\nHost: x\r\n\r\n", 200,
 	    "named host");
 	exchange(&c, "DELETE /any HTTP/1.1\r\nHost: x\r\n\r\n", 200, "any method");
@@ -442,19 +447,47 @@ Test(http_server, handler_conflicts_busy_and_del, .timeout = T_TIMEOUT)
 	nghttpw_http_handler_set_data(ex, "exclusive", NULL);
 	cr_assert_eq(nghttpw_http_handler_set_tree_exclusive(ex), 0);
 	add(s, ex);
-	/* Nothing may go under an exclusive tree, whatever the method. */
-	h = echo_handler("/x/y", "POST");
+	/* As in nng, nothing for its method and host may go at or under an
+	 * exclusive tree (a trailing slash names the same place)... */
+	h = text_handler("/x/y", "under");
 	cr_assert_eq(nghttpw_http_server_add_handler(s, h), NGHTTPW_EADDRINUSE);
 	nghttpw_http_handler_free(h);
-	h = text_handler("/x", "same path");
-	nghttpw_http_handler_set_method(h, "PUT");
+	h = text_handler("/x/", "same place");
 	cr_assert_eq(nghttpw_http_server_add_handler(s, h), NGHTTPW_EADDRINUSE);
 	nghttpw_http_handler_free(h);
+	/* ...but another method, or a handler for a named host, never
+	 * meets it. */
+	add(s, echo_handler("/x/y", "POST"));
+	h = text_handler("/x/z", "named host");
+	cr_assert_eq(nghttpw_http_handler_set_host(h, "example.com"), 0);
+	add(s, h);
 	/* Beside it is fine. */
 	add(s, text_handler("/xy", "beside"));
-	/* Nor may an exclusive tree go over what is there. */
+	/* Nor may an exclusive tree go over what is there... */
 	add(s, text_handler("/p/q", "pq"));
 	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/p", text_cb), 0);
+	nghttpw_http_handler_set_tree_exclusive(h);
+	cr_assert_eq(nghttpw_http_server_add_handler(s, h), NGHTTPW_EADDRINUSE);
+	nghttpw_http_handler_free(h);
+	/* ...nor under a tree, nor a tree over an exclusive one; a plain
+	 * handler over one is fine. */
+	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/t", text_cb), 0);
+	nghttpw_http_handler_set_tree(h);
+	add(s, h);
+	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/t/u", text_cb), 0);
+	nghttpw_http_handler_set_tree_exclusive(h);
+	cr_assert_eq(nghttpw_http_server_add_handler(s, h), NGHTTPW_EADDRINUSE);
+	nghttpw_http_handler_free(h);
+	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/v/w", text_cb), 0);
+	nghttpw_http_handler_set_tree_exclusive(h);
+	add(s, h);
+	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/v", text_cb), 0);
+	nghttpw_http_handler_set_tree(h);
+	cr_assert_eq(nghttpw_http_server_add_handler(s, h), NGHTTPW_EADDRINUSE);
+	nghttpw_http_handler_free(h);
+	add(s, text_handler("/v", "plain over exclusive"));
+	/* An exclusive tree at the root holds every path. */
+	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/", text_cb), 0);
 	nghttpw_http_handler_set_tree_exclusive(h);
 	cr_assert_eq(nghttpw_http_server_add_handler(s, h), NGHTTPW_EADDRINUSE);
 	nghttpw_http_handler_free(h);
@@ -478,6 +511,14 @@ Test(http_server, handler_conflicts_busy_and_del, .timeout = T_TIMEOUT)
 	port = server_start(s);
 	one_shot(port, "GET /x/any/thing HTTP/1.1\r\nHost: x\r\n\r\n", 200,
 	    "exclusive");
+	one_shot(port, "GET /x/y HTTP/1.1\r\nHost: x\r\n\r\n", 200, "exclusive");
+	one_shot(port, "POST /x/y HTTP/1.1\r\nHost: x\r\n\r\n", 200,
+	    "POST /x/y 0:");
+	one_shot(port, "GET /x/z HTTP/1.1\r\nHost: example.com\r\n\r\n", 200,
+	    "named host");
+	one_shot(port, "GET /x/z HTTP/1.1\r\nHost: x\r\n\r\n", 200, "exclusive");
+	one_shot(port, "GET /v HTTP/1.1\r\nHost: x\r\n\r\n", 200,
+	    "plain over exclusive");
 	one_shot(port, "GET /xy HTTP/1.1\r\nHost: x\r\n\r\n", 200, "beside");
 	one_shot(port, "GET /d HTTP/1.1\r\nHost: x\r\n\r\n", 200, "first");
 
@@ -505,7 +546,6 @@ Test(http_server, handler_argument_checks)
 	nghttpw_http_handler *h;
 
 	cr_assert_eq(nghttpw_http_handler_alloc(&h, "x", text_cb), NGHTTPW_EINVAL);
-	cr_assert_eq(nghttpw_http_handler_alloc(&h, NULL, text_cb), NGHTTPW_EINVAL);
 	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/a?b", text_cb), NGHTTPW_EINVAL);
 	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/a b", text_cb), NGHTTPW_EINVAL);
 	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/a", NULL), NGHTTPW_EINVAL);
@@ -522,8 +562,6 @@ Test(http_server, handler_argument_checks)
 	    NGHTTPW_EINVAL);
 	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/", text_cb), 0);
 	cr_assert_eq(nghttpw_http_handler_set_method(h, "BAD METHOD"), NGHTTPW_EINVAL);
-	cr_assert_eq(nghttpw_http_handler_set_method(h, ""), NGHTTPW_EINVAL);
-	cr_assert_eq(nghttpw_http_handler_set_host(h, ""), NGHTTPW_EINVAL);
 	cr_assert_eq(nghttpw_http_handler_set_host(h, "a b"), NGHTTPW_EINVAL);
 	cr_assert_eq(nghttpw_http_handler_set_host(h, NULL), 0);
 	cr_assert_eq(nghttpw_http_handler_set_method(NULL, "GET"), NGHTTPW_EINVAL);
@@ -607,7 +645,14 @@ Test(http_server, static_and_redirect_handlers, .timeout = T_TIMEOUT)
 	}
 	reply_free(&r);
 
-	exchange(&c, "GET /empty HTTP/1.1\r\nHost: x\r\n\r\n", 200, "");
+	cl_send(&c, "GET /empty HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(r.body, "");
+	/* No type given: octet-stream, as nng's static handler says. */
+	cr_assert(head_has(&r, "Content-Type", "application/octet-stream"), "%s",
+	    r.head);
+	reply_free(&r);
 	/* A static handler takes no body. */
 	exchange(&c, "GET /s HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nz", 413,
 	    NULL);
@@ -689,6 +734,106 @@ Test(http_server, error_pages, .timeout = T_TIMEOUT)
 	cr_assert_eq(cl_reply(&c, &r, false), 0);
 	cr_assert_eq(r.status, 404);
 	cr_assert(strstr(r.body, "404 Not Found") != NULL);
+	reply_free(&r);
+	cl_close(&c);
+	nghttpw_http_server_release(s);
+}
+
+/* Answers as its data says: "alloc_error" (a 403 from
+ * nghttpw_http_res_alloc_error), "own_body" (the same, then a body of its
+ * own) or "bare" (nghttpw_http_res_alloc with status 404, no body). */
+static void
+error_kind_cb(nghttpw_aio *aio)
+{
+	nghttpw_http_handler *h    = nghttpw_aio_get_input(aio, 1);
+	const char           *kind = nghttpw_http_handler_get_data(h);
+	nghttpw_http_res     *res;
+
+	if (strcmp(kind, "bare") == 0) {
+		cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+		cr_assert_eq(nghttpw_http_res_set_status(res, 404), 0);
+	} else {
+		cr_assert_eq(nghttpw_http_res_alloc_error(&res, 403), 0);
+		if (strcmp(kind, "own_body") == 0) {
+			cr_assert_eq(nghttpw_http_res_copy_data(res, "mine", 4), 0);
+		}
+	}
+	nghttpw_aio_set_output(aio, 0, res);
+	nghttpw_aio_finish(aio, 0);
+}
+
+static void
+error_kind(nghttpw_http_server *s, const char *path, const char *kind)
+{
+	nghttpw_http_handler *h;
+
+	cr_assert_eq(nghttpw_http_handler_alloc(&h, path, error_kind_cb), 0);
+	cr_assert_eq(nghttpw_http_handler_set_data(h, (void *) kind, NULL), 0);
+	add(s, h);
+}
+
+/* Every error answer of the server, and a handler's alloc_error answer,
+ * carries the custom page, as in nng; a handler's own body stays. */
+Test(http_server, error_pages_replace_every_error_body, .timeout = T_TIMEOUT)
+{
+	nghttpw_http_server *s = server_hold("http://127.0.0.1:0");
+	client               c;
+	reply                r;
+	char                 cl[16];
+	int                  port;
+
+	cr_assert_eq(nghttpw_http_server_set_error_page(s, 403, "<p>no403</p>"), 0);
+	cr_assert_eq(nghttpw_http_server_set_error_page(s, 404, "<p>no404</p>"), 0);
+	cr_assert_eq(nghttpw_http_server_set_error_page(s, 405, "<p>no405</p>"), 0);
+	error_kind(s, "/alloc-error", "alloc_error");
+	error_kind(s, "/own-body", "own_body");
+	error_kind(s, "/bare", "bare");
+	port = server_start(s);
+	cl_open(&c, port);
+
+	/* No handler for the path. */
+	cl_send(&c, "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_eq(r.status, 404);
+	cr_assert_str_eq(r.body, "<p>no404</p>");
+	reply_free(&r);
+	/* A path without the method: the page, and Allow as RFC 9110 asks. */
+	cl_send(&c, "DELETE /alloc-error HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_eq(r.status, 405);
+	cr_assert_str_eq(r.body, "<p>no405</p>");
+	cr_assert(head_has(&r, "Allow", "GET, HEAD"), "%s", r.head);
+	reply_free(&r);
+	/* The handler's alloc_error: the server's page for its status. */
+	cl_send(&c, "GET /alloc-error HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_eq(r.status, 403);
+	cr_assert_str_eq(r.body, "<p>no403</p>");
+	cr_assert(head_has(&r, "Content-Type", "text/html; charset=UTF-8"));
+	reply_free(&r);
+	/* HEAD: the same head, the page's length, no body. */
+	cl_send(&c, "HEAD /alloc-error HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, true), 0);
+	cr_assert_eq(r.status, 403);
+	snprintf(cl, sizeof(cl), "%zu", strlen("<p>no403</p>"));
+	cr_assert(head_has(&r, "Content-Length", cl), "%s", r.head);
+	reply_free(&r);
+	/* A body the handler set itself is its answer. */
+	cl_send(&c, "GET /own-body HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_eq(r.status, 403);
+	cr_assert_str_eq(r.body, "mine");
+	reply_free(&r);
+	/* An error status on a plain response is sent as made (nng too). */
+	cl_send(&c, "GET /bare HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_eq(r.status, 404);
+	cr_assert_str_eq(r.body, "");
+	reply_free(&r);
+	/* And the connection still serves. */
+	cl_send(&c, "GET /own-body HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_str_eq(r.body, "mine");
 	reply_free(&r);
 	cl_close(&c);
 	nghttpw_http_server_release(s);
@@ -779,10 +924,34 @@ fail_cb(nghttpw_aio *aio)
 	nghttpw_aio_finish(aio, NGHTTPW_EINTERNAL);
 }
 
+/* Writes its own answer on the connection, then finishes with none. */
+typedef struct {
+	nghttpw_aio      *handler_aio;
+	nghttpw_aio      *write_aio;
+	nghttpw_http_res *res;
+} self_answer;
+
 static void
-no_res_cb(nghttpw_aio *aio)
+self_written(void *arg)
 {
-	nghttpw_aio_finish(aio, 0);
+	self_answer *a = arg;
+
+	nghttpw_http_res_free(a->res);
+	a->res = NULL;
+	nghttpw_aio_finish(a->handler_aio, nghttpw_aio_result(a->write_aio));
+}
+
+static void
+self_answer_cb(nghttpw_aio *aio)
+{
+	nghttpw_http_handler *h    = nghttpw_aio_get_input(aio, 1);
+	nghttpw_http_conn    *conn = nghttpw_aio_get_input(aio, 2);
+	self_answer          *a    = nghttpw_http_handler_get_data(h);
+
+	a->handler_aio = aio;
+	cr_assert_eq(nghttpw_http_res_alloc(&a->res), 0);
+	cr_assert_eq(nghttpw_http_res_copy_data(a->res, "by myself", 9), 0);
+	nghttpw_http_conn_write_res(conn, a->res, a->write_aio);
 }
 
 Test(http_server, failing_handler_gives_500, .timeout = T_TIMEOUT)
@@ -793,16 +962,55 @@ Test(http_server, failing_handler_gives_500, .timeout = T_TIMEOUT)
 
 	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/fail", fail_cb), 0);
 	add(s, h);
-	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/none", no_res_cb), 0);
-	add(s, h);
 	add(s, text_handler("/ok", "ok"));
 	cr_assert_eq(nghttpw_http_server_set_error_page(s, 500, "oops"), 0);
 	port = server_start(s);
 	refused(port, "GET /fail HTTP/1.1\r\nHost: x\r\n\r\n", 500);
-	refused(port, "GET /none HTTP/1.1\r\nHost: x\r\n\r\n", 500);
 	one_shot(port, "GET /fail HTTP/1.1\r\nHost: x\r\n\r\n", 500, "oops");
 	one_shot(port, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", 200, "ok");
 	nghttpw_http_server_release(s);
+}
+
+/* A handler that finishes with no response has answered on the
+ * connection itself (as nng takes it): the connection goes on. */
+Test(http_server, handler_answering_itself_keeps_the_connection,
+    .timeout = T_TIMEOUT)
+{
+	nghttpw_http_server  *s = server_hold("http://127.0.0.1:0");
+	nghttpw_http_handler *h;
+	self_answer           a = { 0 };
+	client                c;
+	int                   port;
+
+	cr_assert_eq(nghttpw_aio_alloc(&a.write_aio, self_written, &a), 0);
+	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/self", self_answer_cb), 0);
+	cr_assert_eq(nghttpw_http_handler_set_data(h, &a, NULL), 0);
+	add(s, h);
+	add(s, text_handler("/ok", "ok"));
+	port = server_start(s);
+	cl_open(&c, port);
+	for (int i = 0; i < 3; i++) {
+		exchange(&c, "GET /self HTTP/1.1\r\nHost: x\r\n\r\n", 200,
+		    "by myself");
+		exchange(&c, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", 200, "ok");
+	}
+	/* Pipelined behind another answer, it still comes second. */
+	cl_send(&c, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n"
+	            "GET /self HTTP/1.1\r\nHost: x\r\n\r\n"
+	            "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n");
+	for (int i = 0; i < 3; i++) {
+		reply r;
+		cr_assert_eq(cl_reply(&c, &r, false), 0);
+		cr_assert_str_eq(r.body, i == 1 ? "by myself" : "ok");
+		reply_free(&r);
+	}
+	/* Asked to close, it closes after the handler's answer. */
+	exchange(&c, "GET /self HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	    200, "by myself");
+	cr_assert(cl_closed(&c, 2000));
+	cl_close(&c);
+	nghttpw_http_server_release(s);
+	nghttpw_aio_free(a.write_aio);
 }
 
 /* ------------------------------------------------------------ bodies */
@@ -1475,12 +1683,73 @@ Test(http_server, hold_release_reference_counting, .timeout = T_TIMEOUT)
 	nghttpw_http_server_release(c);
 
 	cr_assert_eq(nghttpw_url_parse(&url, "tcp://127.0.0.1:0"), 0);
-	cr_assert_eq(nghttpw_http_server_hold(&d, url), NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_http_server_hold(&d, url), NGHTTPW_EADDRINVAL);
 	cr_assert_eq(nghttpw_http_server_hold(NULL, url), NGHTTPW_EINVAL);
 	nghttpw_url_free(url);
 	cr_assert_eq(nghttpw_http_server_start(NULL), NGHTTPW_EINVAL);
 	nghttpw_http_server_stop(NULL);
 	nghttpw_http_server_release(NULL);
+}
+
+static nghttpw_http_server *
+hold_fmt(const char *fmt, int port)
+{
+	char url[96];
+
+	snprintf(url, sizeof(url), fmt, port);
+	return (server_hold(url));
+}
+
+/* Servers are shared by host and port, as in nng: the path does not
+ * count, and ws:// (wss://) is the http:// (https://) server of its
+ * address, so that WebSocket listeners and handlers share a port. */
+Test(http_server, hold_shares_by_host_and_port, .timeout = T_TIMEOUT)
+{
+	nghttpw_http_server *a = server_hold("http://127.0.0.1:0/a");
+	nghttpw_http_server *b, *c, *d, *e, *f, *g, *t1, *t2;
+	int                  port;
+
+	/* Port 0: the same server until it has a port... */
+	b = server_hold("ws://127.0.0.1:0/b");
+	cr_assert_eq(a, b);
+	port = server_start(a);
+	/* ...then a new one; its own port names the first. */
+	c = server_hold("http://127.0.0.1:0/");
+	cr_assert_neq(c, a);
+	d = hold_fmt("http://127.0.0.1:%d/b", port);
+	e = hold_fmt("ws://127.0.0.1:%d/ws", port);
+	cr_assert_eq(d, a);
+	cr_assert_eq(e, a);
+	/* Another host on the same port is another server (nng compares
+	 * the host names). */
+	f = hold_fmt("http://localhost:%d/", port);
+	cr_assert_neq(f, a);
+#ifdef NGHTTPW_HAVE_TLS
+	/* TLS URLs share among themselves (never started here). */
+	g  = server_hold("https://127.0.0.1:1/x");
+	t1 = server_hold("wss://127.0.0.1:1/y");
+	t2 = server_hold("https://127.0.0.1:1");
+	cr_assert_eq(g, t1);
+	cr_assert_eq(t2, g);
+#else
+	g = t1 = t2 = NULL;
+#endif
+
+	/* The shared server serves what any holder added. */
+	add(d, text_handler("/via-d", "added through d"));
+	one_shot(port, "GET /via-d HTTP/1.1\r\nHost: x\r\n\r\n", 200,
+	    "added through d");
+	nghttpw_http_server_release(t2);
+	nghttpw_http_server_release(t1);
+	nghttpw_http_server_release(g);
+	nghttpw_http_server_release(f);
+	nghttpw_http_server_release(e);
+	nghttpw_http_server_release(d);
+	nghttpw_http_server_release(c);
+	nghttpw_http_server_release(b);
+	one_shot(port, "GET /via-d HTTP/1.1\r\nHost: x\r\n\r\n", 200,
+	    "added through d");
+	nghttpw_http_server_release(a);
 }
 
 Test(http_server, address_in_use_and_tls_without_tls, .timeout = T_TIMEOUT)

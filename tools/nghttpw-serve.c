@@ -600,6 +600,13 @@ main(int argc, char **argv)
 		fail("directory handler for", mount_path(url), rv);
 		goto out;
 	}
+	/* A directory owns its tree (as in nng); the echo endpoint goes
+	 * inside it, so the tree is made an ordinary one. */
+	if (o.ws_echo != NULL && (rv = nghttpw_http_handler_set_tree(h)) != 0) {
+		nghttpw_http_handler_free(h);
+		fail("directory handler for", mount_path(url), rv);
+		goto out;
+	}
 	if (!o.no_listing && (rv = nghttpw_http_handler_set_listing(h, true)) != 0) {
 		nghttpw_http_handler_free(h);
 		fail("directory listings", NULL, rv);

@@ -1099,7 +1099,10 @@ alloc_fs_handler(nghttpw_http_handler **hp, const char *path,
 	size_t                n;
 	int                   rv;
 
-	if (hp == NULL || path == NULL || fspath == NULL || fspath[0] == '\0') {
+	if (path == NULL || path[0] == '\0') {
+		path = "/"; /* as nng: no path is the root */
+	}
+	if (hp == NULL || fspath == NULL || fspath[0] == '\0') {
 		return NGHTTPW_EINVAL;
 	}
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
@@ -1119,7 +1122,9 @@ alloc_fs_handler(nghttpw_http_handler **hp, const char *path,
 		ctx_free(ctx);
 		return rv;
 	}
-	if ((dir && (rv = nghttpw_http_handler_set_tree(h)) != 0) ||
+	/* A directory owns its tree, as in nng: nothing else may be
+	 * registered inside it (for the same host and method). */
+	if ((dir && (rv = nghttpw_http_handler_set_tree_exclusive(h)) != 0) ||
 	    (rv = nghttpw_http_handler_set_data(h, ctx, ctx_free)) != 0) {
 		nghttpw_http_handler_free(h);
 		ctx_free(ctx);

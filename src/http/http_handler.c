@@ -74,6 +74,9 @@ nghttpw_http_handler_alloc(
 {
 	nghttpw_http_handler *h;
 
+	if (path == NULL || path[0] == '\0') {
+		path = "/"; /* as nng: no path is the root */
+	}
 	if (hp == NULL || cb == NULL || !valid_path(path)) {
 		return (NGHTTPW_EINVAL);
 	}
@@ -142,6 +145,9 @@ nghttpw_http_handler_set_method(nghttpw_http_handler *h, const char *method)
 	char *copy = NULL;
 	int   rv;
 
+	if (method != NULL && method[0] == '\0') {
+		method = NULL; /* as nng: every method */
+	}
 	if (method != NULL) {
 		if (!nhw_http_is_token(method, strlen(method))) {
 			return (NGHTTPW_EINVAL);
@@ -190,6 +196,13 @@ nghttpw_http_handler_set_host(nghttpw_http_handler *h, const char *host)
 	size_t off, len;
 	int    rv;
 
+	/* As nng: "", "*" and the wildcard addresses mean any host. */
+	if (host != NULL &&
+	    (host[0] == '\0' || strcmp(host, "*") == 0 ||
+	        strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
+	        strcmp(host, "[::]") == 0)) {
+		host = NULL;
+	}
 	if (host != NULL) {
 		size_t n = strlen(host);
 		if (n == 0 || !nhw_http_is_value(host, n) ||
@@ -303,6 +316,9 @@ http_handler_host_match(
 		return (false);
 	}
 	http_host_part(host, host_len, &off, &len);
+	if (len > 1 && host[off + len - 1] == '.') {
+		len--; /* "example.com." is the same host, as nng takes it */
+	}
 	return (nhw_http_name_eq(h->host, strlen(h->host), host + off, len));
 }
 
@@ -342,9 +358,11 @@ static_cb(nghttpw_aio *aio)
 		nghttpw_aio_finish(aio, rv);
 		return;
 	}
-	if (h->content_type != NULL &&
-	    (rv = nghttpw_http_res_set_header(
-	         res, "Content-Type", h->content_type)) != 0) {
+	/* No type given: nng's handler says octet-stream, as RFC 9110
+	 * 8.3 advises for content of unknown type. */
+	if ((rv = nghttpw_http_res_set_header(res, "Content-Type",
+	         h->content_type != NULL ? h->content_type
+	                                 : "application/octet-stream")) != 0) {
 		nghttpw_http_res_free(res);
 		nghttpw_aio_finish(aio, rv);
 		return;

@@ -1,7 +1,12 @@
 /*
  * Media types by file name extension, for the file and directory
- * handlers.  Text types say that they are UTF-8; anything not listed is
- * served as application/octet-stream, which browsers download rather than
+ * handlers.  nng's table is kept whole, with three changes: text types
+ * say that they are UTF-8 (text/markdown requires a charset, RFC 7763),
+ * .js is text/javascript (application/javascript is obsolete, RFC 9239),
+ * and .mp3 is audio/mpeg (RFC 3003; nng's audio/mpeg3 is registered
+ * nowhere).  The web's common types nng lacks are added.  As in nng, a
+ * file named README is text; anything else unknown is served as
+ * application/octet-stream, which browsers download rather than
  * interpret.
  */
 #include <string.h>
@@ -20,19 +25,26 @@ typedef struct {
 static const mime_entry mime_table[] = {
 	{ "7z", "application/x-7z-compressed" },
 	{ "aac", "audio/aac" },
+	{ "ai", "application/postscript" },
+	{ "aif", "audio/aiff" },
+	{ "aiff", "audio/aiff" },
 	{ "apng", "image/apng" },
 	{ "atom", "application/atom+xml" },
+	{ "au", "audio/basic" },
+	{ "avi", "video/avi" },
 	{ "avif", "image/avif" },
+	{ "bin", "application/octet-stream" },
 	{ "bmp", "image/bmp" },
 	{ "bz2", "application/x-bzip2" },
 	{ "css", "text/css" UTF8 },
 	{ "csv", "text/csv" UTF8 },
+	{ "eps", "application/postscript" },
 	{ "flac", "audio/flac" },
 	{ "gif", "image/gif" },
 	{ "gz", "application/gzip" },
 	{ "htm", "text/html" UTF8 },
 	{ "html", "text/html" UTF8 },
-	{ "ico", "image/vnd.microsoft.icon" },
+	{ "ico", "image/x-icon" },
 	{ "ics", "text/calendar" UTF8 },
 	{ "jpeg", "image/jpeg" },
 	{ "jpg", "image/jpeg" },
@@ -43,8 +55,11 @@ static const mime_entry mime_table[] = {
 	{ "map", "application/json" },
 	{ "md", "text/markdown" UTF8 },
 	{ "mjs", "text/javascript" UTF8 },
+	{ "mp2", "video/mpeg" },
 	{ "mp3", "audio/mpeg" },
 	{ "mp4", "video/mp4" },
+	{ "mpeg", "video/mpeg" },
+	{ "mpg", "video/mpeg" },
 	{ "oga", "audio/ogg" },
 	{ "ogg", "audio/ogg" },
 	{ "ogv", "video/ogg" },
@@ -52,9 +67,12 @@ static const mime_entry mime_table[] = {
 	{ "otf", "font/otf" },
 	{ "pdf", "application/pdf" },
 	{ "png", "image/png" },
+	{ "ps", "application/postscript" },
 	{ "rss", "application/rss+xml" },
+	{ "rtf", "text/rtf" },
 	{ "svg", "image/svg+xml" },
 	{ "tar", "application/x-tar" },
+	{ "text", "text/plain" UTF8 },
 	{ "tgz", "application/gzip" },
 	{ "tif", "image/tiff" },
 	{ "tiff", "image/tiff" },
@@ -89,6 +107,9 @@ http_mime_type(const char *name)
 	}
 	base = strrchr(name, '/');
 	base = (base != NULL) ? base + 1 : name;
+	if (strcasecmp(base, "README") == 0) {
+		return "text/plain" UTF8;
+	}
 	dot  = strrchr(base, '.');
 	/* No extension, or a name like ".profile" that is all extension. */
 	if (dot == NULL || dot == base || dot[1] == '\0') {

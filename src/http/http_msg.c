@@ -28,6 +28,7 @@ struct nghttpw_http_res {
 	nhw_http_msg msg;
 	hstr         reason; /* s is NULL for the status's standard phrase */
 	uint16_t     status;
+	bool         is_error; /* body is alloc_error's page (see http_msg.h) */
 };
 
 #define DEFAULT_METHOD "GET"
@@ -505,8 +506,9 @@ nghttpw_http_res_alloc(nghttpw_http_res **resp)
 	nhw_http_msg_init(&res->msg);
 	memset(&res->reason, 0, sizeof(res->reason));
 	hstr_default(&res->reason, NULL);
-	res->status = NGHTTPW_HTTP_STATUS_OK;
-	*resp       = res;
+	res->status   = NGHTTPW_HTTP_STATUS_OK;
+	res->is_error = false;
+	*resp         = res;
 	return 0;
 }
 
@@ -540,7 +542,8 @@ nghttpw_http_res_alloc_error(nghttpw_http_res **resp, uint16_t status)
 		nghttpw_http_res_free(res);
 		return rv;
 	}
-	*resp = res;
+	res->is_error = true;
+	*resp         = res;
 	return 0;
 }
 
@@ -563,7 +566,8 @@ nghttpw_http_res_reset(nghttpw_http_res *res)
 	}
 	nhw_http_msg_clear(&res->msg);
 	hstr_default(&res->reason, NULL);
-	res->status = NGHTTPW_HTTP_STATUS_OK;
+	res->status   = NGHTTPW_HTTP_STATUS_OK;
+	res->is_error = false;
 }
 
 uint16_t
@@ -691,13 +695,29 @@ nghttpw_http_res_del_header(nghttpw_http_res *res, const char *name)
 int
 nghttpw_http_res_set_data(nghttpw_http_res *res, const void *body, size_t size)
 {
-	return nhw_http_msg_set_data(nhw_http_res_msg(res), body, size, false);
+	int rv = nhw_http_msg_set_data(nhw_http_res_msg(res), body, size, false);
+
+	if (rv == 0) {
+		res->is_error = false; /* the application's own body now */
+	}
+	return rv;
 }
 
 int
 nghttpw_http_res_copy_data(nghttpw_http_res *res, const void *body, size_t size)
 {
-	return nhw_http_msg_set_data(nhw_http_res_msg(res), body, size, true);
+	int rv = nhw_http_msg_set_data(nhw_http_res_msg(res), body, size, true);
+
+	if (rv == 0) {
+		res->is_error = false;
+	}
+	return rv;
+}
+
+bool
+nhw_http_res_is_error(const nghttpw_http_res *res)
+{
+	return res->is_error;
 }
 
 void
@@ -758,5 +778,10 @@ nhw_http_res_set_file(nghttpw_http_res *res, int fd, uint64_t off, uint64_t len)
 	if (res == NULL) {
 		return NGHTTPW_EINVAL;
 	}
-	return nhw_http_msg_set_file(nhw_http_res_msg(res), fd, off, len);
+	int rv = nhw_http_msg_set_file(nhw_http_res_msg(res), fd, off, len);
+
+	if (rv == 0) {
+		res->is_error = false;
+	}
+	return rv;
 }

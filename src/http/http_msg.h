@@ -133,6 +133,11 @@ int  nhw_http_msg_set_file(nhw_http_msg *msg, int fd, uint64_t off, uint64_t len
 bool nhw_http_msg_get_file(const nhw_http_msg *msg, int *fdp, uint64_t *offp, uint64_t *lenp);
 int  nhw_http_res_set_file(nghttpw_http_res *res, int fd, uint64_t off, uint64_t len);
 
+/* Whether res still carries the page nghttpw_http_res_alloc_error made
+ * (no body set since): a server puts its own error page there, as nng's
+ * does. */
+bool nhw_http_res_is_error(const nghttpw_http_res *res);
+
 /* Start-line setters with counted strings, checked as the public setters
  * check.  Errors: NGHTTPW_EINVAL, NGHTTPW_ENOMEM (message unchanged). */
 int nhw_http_req_set_method_n(nghttpw_http_req *req, const char *method, size_t len);
