@@ -83,12 +83,23 @@ NGHTTPW_DECL nghttpw_time nghttpw_clock(void);
 NGHTTPW_DECL void         nghttpw_msleep(nghttpw_duration);
 
 /* Library start-up and shut-down.  The runtime starts by itself on first
- * use; parameters may be set only before that. */
-typedef enum {
-	NGHTTPW_INIT_NUM_POLLER_THREADS = 1,
-} nghttpw_init_parameter;
+ * use; parameters set after that are ignored until nghttpw_fini.  Only
+ * the poller ones mean something here (the I/O threads); the others are
+ * nng's, accepted and ignored. */
+typedef int nghttpw_init_parameter;
 
-NGHTTPW_DECL int  nghttpw_init_set_parameter(nghttpw_init_parameter, uint64_t);
+enum {
+	NGHTTPW_INIT_PARAMETER_NONE = 0,
+	NGHTTPW_INIT_NUM_TASK_THREADS,
+	NGHTTPW_INIT_NUM_EXPIRE_THREADS,
+	NGHTTPW_INIT_NUM_POLLER_THREADS,
+	NGHTTPW_INIT_NUM_RESOLVER_THREADS,
+	NGHTTPW_INIT_MAX_TASK_THREADS,
+	NGHTTPW_INIT_MAX_EXPIRE_THREADS,
+	NGHTTPW_INIT_MAX_POLLER_THREADS,
+};
+
+NGHTTPW_DECL void nghttpw_init_set_parameter(nghttpw_init_parameter, uint64_t);
 NGHTTPW_DECL void nghttpw_fini(void);
 
 /* Asynchronous I/O. */
@@ -121,7 +132,7 @@ NGHTTPW_DECL void  *nghttpw_aio_get_output(nghttpw_aio *, unsigned);
 
 /* The provider side: for code that implements an operation of its own. */
 NGHTTPW_DECL bool nghttpw_aio_begin(nghttpw_aio *);
-NGHTTPW_DECL bool nghttpw_aio_defer(nghttpw_aio *, nghttpw_aio_cancelfn, void *);
+NGHTTPW_DECL void nghttpw_aio_defer(nghttpw_aio *, nghttpw_aio_cancelfn, void *);
 NGHTTPW_DECL void nghttpw_aio_finish(nghttpw_aio *, int);
 NGHTTPW_DECL void nghttpw_aio_set_count(nghttpw_aio *, size_t);
 NGHTTPW_DECL unsigned nghttpw_aio_get_iov(nghttpw_aio *, nghttpw_iov **);
