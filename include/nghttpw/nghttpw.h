@@ -157,36 +157,90 @@ NGHTTPW_DECL int  nghttpw_url_parse(nghttpw_url **, const char *);
 NGHTTPW_DECL void nghttpw_url_free(nghttpw_url *);
 NGHTTPW_DECL int  nghttpw_url_clone(nghttpw_url **, const nghttpw_url *);
 
-/* Socket addresses.  Ports and addresses are in network byte order. */
+/* Socket addresses, nng's union member for member, so that its size and
+ * layout are nng's.  Ports and addresses are in network byte order.  Only
+ * inet and inet6 addresses come out of nghttpw's own streams; the other
+ * families are there for programs (and stream providers) that carry them. */
+#define NGHTTPW_MAXADDRLEN (128)
+
 enum nghttpw_sockaddr_family {
-	NGHTTPW_AF_UNSPEC = 0,
-	NGHTTPW_AF_INET   = 3,
-	NGHTTPW_AF_INET6  = 4,
+	NGHTTPW_AF_UNSPEC   = 0,
+	NGHTTPW_AF_INPROC   = 1,
+	NGHTTPW_AF_IPC      = 2,
+	NGHTTPW_AF_INET     = 3,
+	NGHTTPW_AF_INET6    = 4,
+	NGHTTPW_AF_ZT       = 5, /* ZeroTier */
+	NGHTTPW_AF_ABSTRACT = 6
 };
 
-typedef struct nghttpw_sockaddr_in {
+struct nghttpw_sockaddr_inproc {
 	uint16_t sa_family;
-	uint16_t sa_port;
-	uint32_t sa_addr;
-} nghttpw_sockaddr_in;
+	char     sa_name[NGHTTPW_MAXADDRLEN];
+};
 
-typedef struct nghttpw_sockaddr_in6 {
+struct nghttpw_sockaddr_path {
+	uint16_t sa_family;
+	char     sa_path[NGHTTPW_MAXADDRLEN];
+};
+
+struct nghttpw_sockaddr_in6 {
 	uint16_t sa_family;
 	uint16_t sa_port;
 	uint8_t  sa_addr[16];
 	uint32_t sa_scope;
-} nghttpw_sockaddr_in6;
+};
+
+struct nghttpw_sockaddr_in {
+	uint16_t sa_family;
+	uint16_t sa_port;
+	uint32_t sa_addr;
+};
+
+struct nghttpw_sockaddr_zt {
+	uint16_t sa_family;
+	uint64_t sa_nwid;
+	uint64_t sa_nodeid;
+	uint32_t sa_port;
+};
+
+/* A Linux abstract socket: sa_len bytes of sa_name, no leading NUL. */
+struct nghttpw_sockaddr_abstract {
+	uint16_t sa_family;
+	uint16_t sa_len;
+	uint8_t  sa_name[107];
+};
+
+/* Room for any of the above: this fixes the union's size. */
+struct nghttpw_sockaddr_storage {
+	uint16_t sa_family;
+	uint64_t sa_pad[16];
+};
+
+typedef struct nghttpw_sockaddr_inproc   nghttpw_sockaddr_inproc;
+typedef struct nghttpw_sockaddr_path     nghttpw_sockaddr_path;
+typedef struct nghttpw_sockaddr_path     nghttpw_sockaddr_ipc;
+typedef struct nghttpw_sockaddr_in       nghttpw_sockaddr_in;
+typedef struct nghttpw_sockaddr_in6      nghttpw_sockaddr_in6;
+typedef struct nghttpw_sockaddr_zt       nghttpw_sockaddr_zt;
+typedef struct nghttpw_sockaddr_abstract nghttpw_sockaddr_abstract;
+typedef struct nghttpw_sockaddr_storage  nghttpw_sockaddr_storage;
 
 typedef union nghttpw_sockaddr {
-	uint16_t             s_family;
-	nghttpw_sockaddr_in  s_in;
-	nghttpw_sockaddr_in6 s_in6;
+	uint16_t                  s_family;
+	nghttpw_sockaddr_ipc      s_ipc;
+	nghttpw_sockaddr_inproc   s_inproc;
+	nghttpw_sockaddr_in6      s_in6;
+	nghttpw_sockaddr_in       s_in;
+	nghttpw_sockaddr_zt       s_zt;
+	nghttpw_sockaddr_abstract s_abstract;
+	nghttpw_sockaddr_storage  s_storage;
 } nghttpw_sockaddr;
 
-/* An address as text ("127.0.0.1:80", "[::1]:80"), in buf of bufsz
- * bytes (truncated if it must be); buf is returned, or "unknown" for an
- * address of no known family.  NGHTTPW_MAXADDRSTRLEN bytes always do. */
-#define NGHTTPW_MAXADDRLEN 128
+/* An address as text, as nng writes it ("127.0.0.1:80", "[::1]:80",
+ * "inproc[name]", an IPC path, "abstract[name]", "ZT[node:net:port]"), in
+ * buf of bufsz bytes (truncated if it must be); buf is returned, or
+ * "unknown" for an address of no known family.  NGHTTPW_MAXADDRSTRLEN
+ * bytes always do. */
 #define NGHTTPW_MAXADDRSTRLEN (NGHTTPW_MAXADDRLEN + 16)
 NGHTTPW_DECL const char *nghttpw_str_sockaddr(
     const nghttpw_sockaddr *sa, char *buf, size_t bufsz);
