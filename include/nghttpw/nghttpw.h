@@ -439,6 +439,32 @@ NGHTTPW_DECL int nghttpw_stream_listener_set_addr(
  * a name only. */
 typedef struct nghttpw_tls_config nghttpw_tls_config;
 
+/* nng's portable helpers (<nng/supplemental/util/platform.h>): threads,
+ * mutexes, condition variables bound to a mutex, strong random numbers
+ * and a connected pair of stream sockets.  Times are nghttpw_clock()'s. */
+typedef struct nghttpw_thread nghttpw_thread;
+typedef struct nghttpw_mtx    nghttpw_mtx;
+typedef struct nghttpw_cv     nghttpw_cv;
+
+NGHTTPW_DECL int  nghttpw_thread_create(nghttpw_thread **, void (*)(void *), void *);
+NGHTTPW_DECL void nghttpw_thread_set_name(nghttpw_thread *, const char *);
+NGHTTPW_DECL void nghttpw_thread_destroy(nghttpw_thread *);
+
+NGHTTPW_DECL int  nghttpw_mtx_alloc(nghttpw_mtx **);
+NGHTTPW_DECL void nghttpw_mtx_free(nghttpw_mtx *);
+NGHTTPW_DECL void nghttpw_mtx_lock(nghttpw_mtx *);
+NGHTTPW_DECL void nghttpw_mtx_unlock(nghttpw_mtx *);
+
+NGHTTPW_DECL int  nghttpw_cv_alloc(nghttpw_cv **, nghttpw_mtx *);
+NGHTTPW_DECL void nghttpw_cv_free(nghttpw_cv *);
+NGHTTPW_DECL void nghttpw_cv_wait(nghttpw_cv *);
+NGHTTPW_DECL int  nghttpw_cv_until(nghttpw_cv *, nghttpw_time);
+NGHTTPW_DECL void nghttpw_cv_wake(nghttpw_cv *);
+NGHTTPW_DECL void nghttpw_cv_wake1(nghttpw_cv *);
+
+NGHTTPW_DECL uint32_t nghttpw_random(void);
+NGHTTPW_DECL int      nghttpw_socket_pair(int[2]);
+
 /* Memory and strings handed between the library and its callers (nng's
  * nng_alloc and friends), and the library's version, "0.1.0" say. */
 NGHTTPW_DECL void       *nghttpw_alloc(size_t);

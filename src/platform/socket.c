@@ -1,4 +1,5 @@
-/* errno mapping, address conversion and name resolution. */
+/* errno mapping, address conversion, name resolution, and nng's
+ * connected socket pair. */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -163,6 +164,17 @@ plat_set_keepalive(int fd, bool on)
 	int v = on ? 1 : 0;
 
 	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v)) != 0) {
+		return (plat_errno_result(errno));
+	}
+	return (0);
+}
+
+int
+nghttpw_socket_pair(int fds[2])
+{
+	/* Without close-on-exec, as nng's: the usual use is handing one end
+	 * to a child process. */
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
 		return (plat_errno_result(errno));
 	}
 	return (0);
