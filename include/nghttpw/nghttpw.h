@@ -439,6 +439,60 @@ NGHTTPW_DECL int nghttpw_stream_listener_set_addr(
  * a name only. */
 typedef struct nghttpw_tls_config nghttpw_tls_config;
 
+/* Logging, as nng 1.9 and later have it: levels and facilities are
+ * syslog's (RFC 5424).  Messages more severe than or as severe as the
+ * level set (numerically lower or equal) go to the one logger set; the
+ * default level is NGHTTPW_LOG_NOTICE and the default logger
+ * nghttpw_null_logger, which drops everything.  The message is formatted
+ * as by printf; msgid may be NULL. */
+typedef enum nghttpw_log_level {
+	NGHTTPW_LOG_NONE   = 0, /* for nghttpw_log_set_level: log nothing */
+	NGHTTPW_LOG_ERR    = 3,
+	NGHTTPW_LOG_WARN   = 4,
+	NGHTTPW_LOG_NOTICE = 5,
+	NGHTTPW_LOG_INFO   = 6,
+	NGHTTPW_LOG_DEBUG  = 7
+} nghttpw_log_level;
+
+typedef enum nghttpw_log_facility {
+	NGHTTPW_LOG_USER   = 1,
+	NGHTTPW_LOG_DAEMON = 3,
+	NGHTTPW_LOG_AUTH   = 10, /* syslog's AUTHPRIV: for sensitive messages */
+	NGHTTPW_LOG_LOCAL0 = 16,
+	NGHTTPW_LOG_LOCAL1 = 17,
+	NGHTTPW_LOG_LOCAL2 = 18,
+	NGHTTPW_LOG_LOCAL3 = 19,
+	NGHTTPW_LOG_LOCAL4 = 20,
+	NGHTTPW_LOG_LOCAL5 = 21,
+	NGHTTPW_LOG_LOCAL6 = 22,
+	NGHTTPW_LOG_LOCAL7 = 23,
+} nghttpw_log_facility;
+
+/* msgid and msg are valid only during the call. */
+typedef void (*nghttpw_logger)(nghttpw_log_level level,
+    nghttpw_log_facility facility, const char *msgid, const char *msg);
+
+NGHTTPW_DECL void nghttpw_null_logger(
+    nghttpw_log_level, nghttpw_log_facility, const char *, const char *);
+NGHTTPW_DECL void nghttpw_stderr_logger(
+    nghttpw_log_level, nghttpw_log_facility, const char *, const char *);
+NGHTTPW_DECL void nghttpw_system_logger(
+    nghttpw_log_level, nghttpw_log_facility, const char *, const char *);
+
+NGHTTPW_DECL void nghttpw_log_set_facility(nghttpw_log_facility facility);
+NGHTTPW_DECL void nghttpw_log_set_level(nghttpw_log_level level);
+NGHTTPW_DECL nghttpw_log_level nghttpw_log_get_level(void);
+NGHTTPW_DECL void nghttpw_log_set_logger(nghttpw_logger logger);
+
+NGHTTPW_DECL void nghttpw_log_err(const char *msgid, const char *msg, ...);
+NGHTTPW_DECL void nghttpw_log_warn(const char *msgid, const char *msg, ...);
+NGHTTPW_DECL void nghttpw_log_notice(const char *msgid, const char *msg, ...);
+NGHTTPW_DECL void nghttpw_log_info(const char *msgid, const char *msg, ...);
+NGHTTPW_DECL void nghttpw_log_debug(const char *msgid, const char *msg, ...);
+/* With the facility NGHTTPW_LOG_AUTH, whatever the one set. */
+NGHTTPW_DECL void nghttpw_log_auth(
+    nghttpw_log_level level, const char *msgid, const char *msg, ...);
+
 /* nng's portable helpers (<nng/supplemental/util/platform.h>): threads,
  * mutexes, condition variables bound to a mutex, strong random numbers
  * and a connected pair of stream sockets.  Times are nghttpw_clock()'s. */
