@@ -508,8 +508,9 @@ aio_deadline(nghttpw_aio *aio, const nghttpw_time *sleep_until,
 	return (deadline);
 }
 
-/* Why an operation being deferred may not start, or 0 when it may.
- * Home mutex held. */
+/* The result an operation being deferred must end with at once (stopped,
+ * aborted, out of time; 0 for a sleep already over), or -1 when it may
+ * start.  Home mutex held. */
 static int
 aio_defer_refusal(nghttpw_aio *aio, nghttpw_time deadline, nghttpw_time now,
     bool sleep)
