@@ -150,7 +150,8 @@ stderr_lines(void)
 Test(log, stderr_logger_writes_nngs_lines)
 {
 	const char *want = "^"
-	                   "\\[DEBUG \\]: [0-2][0-9]:[0-5][0-9]:[0-6][0-9]\\.[0-9]{3}: "
+	                   "\\[DEBUG \\]: [0-2][0-9]:[0-5][0-9]:[0-6][0-9]"
+	                   "\\.[0-9]{3}: "
 	                   "NGHTTPW-DATE: Date changed to "
 	                   "[0-9]{4}-[01][0-9]-[0-3][0-9], TZ is [-+][0-9]{4}\n"
 	                   "\\[WARN  \\]: [0-9:]{8}\\.[0-9]{3}: ID: first\n"

@@ -184,6 +184,12 @@ nghttpw_system_logger(nghttpw_log_level level, nghttpw_log_facility facility,
 	}
 }
 
+static nghttpw_log_facility
+log_facility_now(void)
+{
+	return ((nghttpw_log_facility) atomic_load(&log_facility));
+}
+
 static void
 log_v(nghttpw_log_level level, nghttpw_log_facility facility,
     const char *msgid, const char *msg, va_list ap)
@@ -201,24 +207,59 @@ log_v(nghttpw_log_level level, nghttpw_log_facility facility,
 	atomic_load(&log_logger)(level, facility, msgid, text);
 }
 
-#define LOG_AT(name, level)                                                  \
-	void name(const char *msgid, const char *msg, ...)                   \
-	{                                                                    \
-		va_list ap;                                                  \
-		va_start(ap, msg);                                           \
-		log_v(level, (nghttpw_log_facility) atomic_load(&log_facility), \
-		    msgid, msg, ap);                                         \
-		va_end(ap);                                                  \
-	}
+void
+nghttpw_log_err(const char *msgid, const char *msg, ...)
+{
+	va_list ap;
 
-LOG_AT(nghttpw_log_err, NGHTTPW_LOG_ERR)
-LOG_AT(nghttpw_log_warn, NGHTTPW_LOG_WARN)
-LOG_AT(nghttpw_log_notice, NGHTTPW_LOG_NOTICE)
-LOG_AT(nghttpw_log_info, NGHTTPW_LOG_INFO)
-LOG_AT(nghttpw_log_debug, NGHTTPW_LOG_DEBUG)
+	va_start(ap, msg);
+	log_v(NGHTTPW_LOG_ERR, log_facility_now(), msgid, msg, ap);
+	va_end(ap);
+}
 
 void
-nghttpw_log_auth(nghttpw_log_level level, const char *msgid, const char *msg, ...)
+nghttpw_log_warn(const char *msgid, const char *msg, ...)
+{
+	va_list ap;
+
+	va_start(ap, msg);
+	log_v(NGHTTPW_LOG_WARN, log_facility_now(), msgid, msg, ap);
+	va_end(ap);
+}
+
+void
+nghttpw_log_notice(const char *msgid, const char *msg, ...)
+{
+	va_list ap;
+
+	va_start(ap, msg);
+	log_v(NGHTTPW_LOG_NOTICE, log_facility_now(), msgid, msg, ap);
+	va_end(ap);
+}
+
+void
+nghttpw_log_info(const char *msgid, const char *msg, ...)
+{
+	va_list ap;
+
+	va_start(ap, msg);
+	log_v(NGHTTPW_LOG_INFO, log_facility_now(), msgid, msg, ap);
+	va_end(ap);
+}
+
+void
+nghttpw_log_debug(const char *msgid, const char *msg, ...)
+{
+	va_list ap;
+
+	va_start(ap, msg);
+	log_v(NGHTTPW_LOG_DEBUG, log_facility_now(), msgid, msg, ap);
+	va_end(ap);
+}
+
+void
+nghttpw_log_auth(
+    nghttpw_log_level level, const char *msgid, const char *msg, ...)
 {
 	va_list ap;
 
