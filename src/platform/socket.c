@@ -85,27 +85,6 @@ plat_sockaddr_from(nghttpw_sockaddr *sa, const struct sockaddr_storage *ss)
 	return (NGHTTPW_EADDRINVAL);
 }
 
-void
-plat_sockaddr_to(struct sockaddr_storage *ss, socklen_t *len,
-    const nghttpw_sockaddr *sa)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (sa->s_family == NGHTTPW_AF_INET6) {
-		struct sockaddr_in6 *sin6 = (void *) ss;
-		sin6->sin6_family         = AF_INET6;
-		sin6->sin6_port           = sa->s_in6.sa_port;
-		sin6->sin6_scope_id       = sa->s_in6.sa_scope;
-		memcpy(&sin6->sin6_addr, sa->s_in6.sa_addr, 16);
-		*len = sizeof(*sin6);
-	} else {
-		struct sockaddr_in *sin = (void *) ss;
-		sin->sin_family         = AF_INET;
-		sin->sin_port           = sa->s_in.sa_port;
-		sin->sin_addr.s_addr    = sa->s_in.sa_addr;
-		*len = sizeof(*sin);
-	}
-}
-
 int
 plat_resolve(const char *host, const char *port, int family, bool passive,
     struct sockaddr_storage *ss, socklen_t *len)
