@@ -1,7 +1,9 @@
 /* nng's logging calls under their nghttpw names: what reaches a logger of
  * the program's own, at which level and facility, and the stderr
  * logger's lines as nng writes them. */
+#include <pthread.h>
 #include <regex.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +170,120 @@ Test(log, stderr_logger_writes_nngs_lines)
 	out = capture_stderr(stderr_lines);
 	cr_assert_null(strstr(out, "NGHTTPW-DATE"), "got:\n%s", out);
 	regfree(&re);
+}
+
+enum { WRITERS = 4, LINES = 200 };
+
+static void *
+write_lines(void *arg)
+{
+	(void) arg;
+	for (int i = 0; i < LINES; i++) {
+		nghttpw_stderr_logger(NGHTTPW_LOG_NOTICE, NGHTTPW_LOG_USER,
+		    "MIX", "one whole line of text from one of several threads");
+	}
+	return (NULL);
+}
+
+static void
+many_writers(void)
+{
+	pthread_t t[WRITERS];
+
+	for (int i = 0; i < WRITERS; i++) {
+		pthread_create(&t[i], NULL, write_lines, NULL);
+	}
+	for (int i = 0; i < WRITERS; i++) {
+		pthread_join(t[i], NULL);
+	}
+}
+
+/* Threads logging at once: every line comes out whole, none lost. */
+Test(log, stderr_lines_from_threads_do_not_mix)
+{
+	static char out[WRITERS * LINES * 100];
+	FILE       *tmp = tmpfile();
+	int         saved = dup(STDERR_FILENO);
+	regex_t     re;
+	int         lines = 0;
+	size_t      n;
+
+	cr_assert_eq(regcomp(&re,
+	                 "^\\[NOTICE\\]: [0-9:]{8}\\.[0-9]{3}: MIX: one whole line "
+	                 "of text from one of several threads$",
+	                 REG_EXTENDED | REG_NOSUB),
+	    0);
+	fflush(stderr);
+	dup2(fileno(tmp), STDERR_FILENO);
+	many_writers();
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(tmp);
+	n      = fread(out, 1, sizeof(out) - 1, tmp);
+	out[n] = '\0';
+	fclose(tmp);
+	for (char *line = strtok(out, "\n"); line != NULL;
+	     line       = strtok(NULL, "\n")) {
+		if (strstr(line, "NGHTTPW-DATE") != NULL) {
+			continue;
+		}
+		cr_assert_eq(regexec(&re, line, 0, NULL, 0), 0, "line: %s", line);
+		lines++;
+	}
+	cr_assert_eq(lines, WRITERS * LINES);
+	regfree(&re);
+}
+
+static atomic_int counted;
+
+static void
+count_logger(nghttpw_log_level level, nghttpw_log_facility facility,
+    const char *msgid, const char *msg)
+{
+	(void) level;
+	(void) facility;
+	(void) msgid;
+	(void) msg;
+	atomic_fetch_add(&counted, 1);
+}
+
+static void *
+log_a_lot(void *arg)
+{
+	(void) arg;
+	for (int i = 0; i < 5000; i++) {
+		nghttpw_log_warn("T", "message %d", i);
+	}
+	return (NULL);
+}
+
+/* The level and the logger change while threads log (TSan checks the
+ * settings are read safely); messages reach the logger only while the
+ * level lets them. */
+Test(log, settings_change_while_threads_log)
+{
+	pthread_t t[WRITERS];
+
+	nghttpw_log_set_logger(count_logger);
+	nghttpw_log_set_level(NGHTTPW_LOG_NONE);
+	for (int i = 0; i < WRITERS; i++) {
+		pthread_create(&t[i], NULL, log_a_lot, NULL);
+	}
+	for (int i = 0; i < 200; i++) {
+		nghttpw_log_set_level(i % 2 ? NGHTTPW_LOG_NONE : NGHTTPW_LOG_DEBUG);
+		nghttpw_log_set_logger(i % 3 ? count_logger : NULL);
+		nghttpw_log_set_facility(i % 2 ? NGHTTPW_LOG_USER : NGHTTPW_LOG_LOCAL1);
+	}
+	nghttpw_log_set_logger(count_logger);
+	nghttpw_log_set_level(NGHTTPW_LOG_NONE);
+	for (int i = 0; i < WRITERS; i++) {
+		pthread_join(t[i], NULL);
+	}
+	cr_assert_leq(atomic_load(&counted), WRITERS * 5000);
+	atomic_store(&counted, 0);
+	nghttpw_log_warn("T", "after");
+	cr_assert_eq(atomic_load(&counted), 0);
 }
 
 static void
