@@ -501,8 +501,12 @@ runtime_start_locked(void)
 	if (rt.max_pollers > 0 && want > rt.max_pollers) {
 		want = rt.max_pollers;
 	}
-	n = want < 1 ? 1 : want > LOOP_MAX_THREADS ? LOOP_MAX_THREADS
-	                                           : (unsigned) want;
+	if (want < 1) {
+		want = 1;
+	} else if (want > LOOP_MAX_THREADS) {
+		want = LOOP_MAX_THREADS;
+	}
+	n = (unsigned) want;
 	if ((rt.loops = calloc(n, sizeof(loop))) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
