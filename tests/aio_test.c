@@ -28,8 +28,9 @@ record_cb(void *arg)
 	atomic_fetch_add(&r->calls, 1);
 }
 
-/* A provider of our own, as a user would write one: an operation that a
- * separate "completer" finishes, and that cancel or timeout may win. */
+/* A provider of our own, as a user ported from nng writes one: begin,
+ * take the aio, defer it; from then on either its cancel function or a
+ * separate "completer" finishes it, whichever takes it first. */
 typedef struct {
 	pthread_mutex_t mtx;
 	nghttpw_aio    *aio;
@@ -48,17 +49,22 @@ race_cancel(nghttpw_aio *aio, void *arg, int rv)
 	pthread_mutex_unlock(&p->mtx);
 }
 
+/* race_start's second half, for a caller that has begun already. */
+static void
+race_start_deferred(race_prov *p, nghttpw_aio *aio)
+{
+	pthread_mutex_lock(&p->mtx);
+	p->aio = aio;
+	nghttpw_aio_defer(aio, race_cancel, p);
+	pthread_mutex_unlock(&p->mtx);
+}
+
 static void
 race_start(race_prov *p, nghttpw_aio *aio)
 {
-	if (!nghttpw_aio_begin(aio)) {
-		return;
+	if (nghttpw_aio_begin(aio)) {
+		race_start_deferred(p, aio);
 	}
-	pthread_mutex_lock(&p->mtx);
-	if (nghttpw_aio_defer(aio, race_cancel, p)) {
-		p->aio = aio;
-	}
-	pthread_mutex_unlock(&p->mtx);
 }
 
 static bool
@@ -273,16 +279,92 @@ Test(aio, abort_passes_its_code)
 	nghttpw_aio_free(aio);
 }
 
+/* An abort that comes before the defer reaches the provider through its
+ * cancel function, after the defer has returned (the provider holds its
+ * lock around the defer, and its cancel function takes that lock). */
 Test(aio, abort_between_begin_and_defer_is_not_lost)
 {
 	nghttpw_aio *aio;
+	cb_record    r = { 0 };
+	race_prov    p = { .mtx = PTHREAD_MUTEX_INITIALIZER };
 
-	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	cr_assert_eq(nghttpw_aio_alloc(&aio, record_cb, &r), 0);
 	cr_assert(nghttpw_aio_begin(aio));
 	nghttpw_aio_abort(aio, NGHTTPW_EPROTO);
-	cr_assert(!nghttpw_aio_defer(aio, race_cancel, NULL));
+	pthread_mutex_lock(&p.mtx);
+	p.aio = aio;
+	nghttpw_aio_defer(aio, race_cancel, &p);
+	cr_assert_eq(atomic_load(&r.calls), 0);
+	pthread_mutex_unlock(&p.mtx);
 	nghttpw_aio_wait(aio);
 	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_EPROTO);
+	cr_assert_null(p.aio, "the cancel function was not called");
+	cr_assert_eq(atomic_load(&r.calls), 1);
+	nghttpw_aio_free(aio);
+}
+
+/* Stopped between begin and defer: nghttpw_aio_stop waits, the defer hands
+ * the provider ECANCELED through its cancel function, and the provider's
+ * one finish ends the stop. */
+typedef struct {
+	nghttpw_aio *aio;
+	atomic_bool  returned;
+} stopper;
+
+static void *
+stopper_main(void *arg)
+{
+	stopper *st = arg;
+
+	nghttpw_aio_stop(st->aio);
+	atomic_store(&st->returned, true);
+	return (NULL);
+}
+
+Test(aio, stop_before_defer_reaches_the_cancel_function)
+{
+	nghttpw_aio *aio;
+	cb_record    r = { 0 };
+	race_prov    p = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+	stopper      st;
+	pthread_t    t;
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, record_cb, &r), 0);
+	st = (stopper) { .aio = aio };
+	cr_assert(nghttpw_aio_begin(aio));
+	pthread_create(&t, NULL, stopper_main, &st);
+	nghttpw_msleep(30);
+	cr_assert(!atomic_load(&st.returned), "stop did not wait");
+	race_start_deferred(&p, aio);
+	pthread_join(t, NULL);
+	cr_assert_eq(atomic_load(&r.calls), 1);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ECANCELED);
+	cr_assert_null(p.aio);
+	cr_assert(!race_complete(&p, 1), "the provider still held the aio");
+	nghttpw_aio_free(aio);
+}
+
+/* Without a cancel function the operation cannot be cancelled, and so
+ * does not time out either (as in nng): only its provider ends it. */
+Test(aio, defer_without_cancel_function_waits_for_the_provider)
+{
+	nghttpw_aio *aio;
+	race_prov    p = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	nghttpw_aio_set_timeout(aio, 10);
+	cr_assert(nghttpw_aio_begin(aio));
+	pthread_mutex_lock(&p.mtx);
+	p.aio = aio;
+	nghttpw_aio_defer(aio, NULL, NULL);
+	pthread_mutex_unlock(&p.mtx);
+	nghttpw_aio_cancel(aio);
+	nghttpw_msleep(50);
+	cr_assert(nghttpw_aio_busy(aio));
+	cr_assert(race_complete(&p, 5));
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), 0);
+	cr_assert_eq(nghttpw_aio_count(aio), 5);
 	nghttpw_aio_free(aio);
 }
 
@@ -435,7 +517,7 @@ Test(aio, reap_queued_while_operation_finishes)
 	atomic_store(&gate_open, false);
 	cr_assert_eq(nghttpw_aio_alloc(&gate, NULL, NULL), 0);
 	cr_assert(nghttpw_aio_begin(gate));
-	cr_assert(nghttpw_aio_defer(gate, gate_cancel, NULL));
+	nghttpw_aio_defer(gate, gate_cancel, NULL);
 	nghttpw_aio_reap(gate); /* the reaper blocks in gate_cancel */
 	nghttpw_msleep(20);
 
@@ -492,8 +574,7 @@ Test(aio, waits_on_one_loop_are_independent)
 	nghttpw_aio *b;
 	pthread_t    t;
 
-	cr_assert_eq(nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 1),
-	    0);
+	nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 1);
 	cr_assert_eq(nghttpw_aio_alloc(&a, NULL, NULL), 0);
 	cr_assert_eq(nghttpw_aio_alloc(&b, NULL, NULL), 0);
 	nghttpw_sleep_aio(NGHTTPW_DURATION_INFINITE, b);
@@ -518,29 +599,88 @@ Test(aio, free_null_is_noop)
 	nghttpw_aio_cancel(NULL);
 }
 
-Test(aio, init_parameter_only_before_start)
+/* How many I/O threads the runtime runs: aios are homed on the loops in
+ * turn, and a sleep's callback runs on its aio's own loop. */
+static int
+count_io_threads(void)
 {
-	nghttpw_aio *aio;
+	enum { N = 24 };
+	nghttpw_aio *aio[N];
+	cb_record    r[N];
+	int          distinct = 0;
 
-	cr_assert_eq(nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 0),
-	    NGHTTPW_EINVAL);
-	cr_assert_eq(nghttpw_init_set_parameter(99, 1), NGHTTPW_ENOTSUP);
-	cr_assert_eq(nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 3),
-	    0);
-	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
-	cr_assert_eq(nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 2),
-	    NGHTTPW_EBUSY);
-	nghttpw_aio_free(aio);
+	memset(r, 0, sizeof(r));
+	for (int i = 0; i < N; i++) {
+		cr_assert_eq(nghttpw_aio_alloc(&aio[i], record_cb, &r[i]), 0);
+		nghttpw_sleep_aio(1, aio[i]);
+	}
+	for (int i = 0; i < N; i++) {
+		nghttpw_aio_wait(aio[i]);
+		cr_assert_eq(atomic_load(&r[i].calls), 1);
+	}
+	for (int i = 0; i < N; i++) {
+		int j = 0;
+		while (j < i && !pthread_equal(r[j].thread, r[i].thread)) {
+			j++;
+		}
+		distinct += j == i;
+		nghttpw_aio_free(aio[i]);
+	}
+	return (distinct);
+}
+
+Test(aio, init_parameter_sets_the_io_threads)
+{
+	nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 3);
+	cr_assert_eq(count_io_threads(), 3);
 	nghttpw_fini();
-	/* After fini the library starts anew, and takes parameters again. */
-	cr_assert_eq(nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 1),
-	    0);
-	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
-	nghttpw_sleep_aio(1, aio);
-	nghttpw_aio_wait(aio);
-	cr_assert_eq(nghttpw_aio_result(aio), 0);
-	nghttpw_aio_free(aio);
+}
+
+/* nng's clamping: the cap wins over the number, and at least one. */
+Test(aio, init_parameter_max_caps_and_zero_means_one)
+{
+	nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 3);
+	nghttpw_init_set_parameter(NGHTTPW_INIT_MAX_POLLER_THREADS, 2);
+	cr_assert_eq(count_io_threads(), 2);
 	nghttpw_fini();
+	nghttpw_init_set_parameter(NGHTTPW_INIT_MAX_POLLER_THREADS, 0);
+	nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 0);
+	cr_assert_eq(count_io_threads(), 1);
+	nghttpw_fini();
+}
+
+/* nng's other parameters (and unknown ones) are accepted and change
+ * nothing; once the runtime runs, a parameter is dropped, and after
+ * nghttpw_fini the runtime starts anew with what was set before it. */
+Test(aio, init_parameter_ignored_when_not_ours_or_too_late)
+{
+	nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 2);
+	nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_TASK_THREADS, 7);
+	nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_EXPIRE_THREADS, 7);
+	nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_RESOLVER_THREADS, 7);
+	nghttpw_init_set_parameter(NGHTTPW_INIT_MAX_TASK_THREADS, 1);
+	nghttpw_init_set_parameter(NGHTTPW_INIT_MAX_EXPIRE_THREADS, 1);
+	nghttpw_init_set_parameter(NGHTTPW_INIT_PARAMETER_NONE, 5);
+	nghttpw_init_set_parameter(99, 5);
+	cr_assert_eq(count_io_threads(), 2);
+	nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 3);
+	cr_assert_eq(count_io_threads(), 2);
+	nghttpw_fini();
+	cr_assert_eq(count_io_threads(), 2);
+	nghttpw_fini();
+}
+
+/* nng's numbers, which programs may have stored. */
+Test(aio, init_parameter_values_are_nngs)
+{
+	cr_assert_eq(NGHTTPW_INIT_PARAMETER_NONE, 0);
+	cr_assert_eq(NGHTTPW_INIT_NUM_TASK_THREADS, 1);
+	cr_assert_eq(NGHTTPW_INIT_NUM_EXPIRE_THREADS, 2);
+	cr_assert_eq(NGHTTPW_INIT_NUM_POLLER_THREADS, 3);
+	cr_assert_eq(NGHTTPW_INIT_NUM_RESOLVER_THREADS, 4);
+	cr_assert_eq(NGHTTPW_INIT_MAX_TASK_THREADS, 5);
+	cr_assert_eq(NGHTTPW_INIT_MAX_EXPIRE_THREADS, 6);
+	cr_assert_eq(NGHTTPW_INIT_MAX_POLLER_THREADS, 7);
 }
 
 Test(aio, strerror_covers_codes)
@@ -630,6 +770,57 @@ Test(aio, stress_exactly_once_under_races, .timeout = 60)
 	cr_assert_gt(seen[2], 0);
 	cr_assert_gt(seen[3], 0);
 	nghttpw_aio_free(aio);
+}
+
+/* Ported-from-nng providers against nghttpw_aio_stop from another thread,
+ * a completer and timeouts of 0 to 2 ms: stop may land before begin,
+ * between begin and defer, or while deferred.  Each begun operation gets
+ * exactly one callback, before stop returns, and the provider never holds
+ * an aio that stop has let go of. */
+Test(aio, stress_user_provider_racing_stop, .timeout = 60)
+{
+	race_prov p = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+	completer c = { .prov = &p };
+	pthread_t ct;
+	unsigned  seed   = 4242;
+	int       begun  = 0;
+	int       iters  = 3000;
+
+	pthread_create(&ct, NULL, completer_main, &c);
+	for (int i = 0; i < iters; i++) {
+		nghttpw_aio *aio;
+		cb_record    r = { 0 };
+		stopper      st;
+		pthread_t    t;
+		bool         ok;
+
+		cr_assert_eq(nghttpw_aio_alloc(&aio, record_cb, &r), 0);
+		nghttpw_aio_set_timeout(aio, (nghttpw_duration) (rand_r(&seed) % 3));
+		st = (stopper) { .aio = aio };
+		if (i % 4 == 0) {
+			stopper_main(&st); /* surely before begin */
+		} else {
+			pthread_create(&t, NULL, stopper_main, &st);
+		}
+		if (rand_r(&seed) % 2 == 0) {
+			sched_yield();
+		}
+		if ((ok = nghttpw_aio_begin(aio))) {
+			race_start_deferred(&p, aio);
+			begun++;
+		}
+		if (i % 4 != 0) {
+			pthread_join(t, NULL);
+		}
+		cr_assert_eq(atomic_load(&r.calls), ok ? 1 : 0, "iteration %d", i);
+		pthread_mutex_lock(&p.mtx);
+		cr_assert_null(p.aio, "iteration %d: still held after stop", i);
+		pthread_mutex_unlock(&p.mtx);
+		nghttpw_aio_free(aio);
+	}
+	atomic_store(&c.stop, true);
+	pthread_join(ct, NULL);
+	cr_assert_gt(begun, 0, "stop always came before begin");
 }
 
 Test(aio, stress_stop_racing_sleep_and_free, .timeout = 60)

@@ -70,6 +70,44 @@ Test(nng_api, addresses_as_text)
 	cr_assert_str_eq(nghttpw_str_sockaddr(NULL, buf, sizeof(buf)), "unknown");
 }
 
+/* The families nghttpw's streams never produce still print as nng prints
+ * them, and a name that fills its array without a NUL is not overread. */
+Test(nng_api, other_families_as_text)
+{
+	nghttpw_sockaddr sa;
+	char             buf[NGHTTPW_MAXADDRSTRLEN + 8];
+
+	memset(&sa, 0, sizeof(sa));
+	sa.s_inproc.sa_family = NGHTTPW_AF_INPROC;
+	strcpy(sa.s_inproc.sa_name, "queue");
+	cr_assert_str_eq(nghttpw_str_sockaddr(&sa, buf, sizeof(buf)), "inproc[queue]");
+
+	memset(&sa, 0, sizeof(sa));
+	sa.s_ipc.sa_family = NGHTTPW_AF_IPC;
+	strcpy(sa.s_ipc.sa_path, "/tmp/sock");
+	cr_assert_str_eq(nghttpw_str_sockaddr(&sa, buf, sizeof(buf)), "/tmp/sock");
+	memset(sa.s_ipc.sa_path, 'p', sizeof(sa.s_ipc.sa_path));
+	nghttpw_str_sockaddr(&sa, buf, sizeof(buf));
+	cr_assert_eq(strlen(buf), NGHTTPW_MAXADDRLEN);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.s_abstract.sa_family = NGHTTPW_AF_ABSTRACT;
+	memcpy(sa.s_abstract.sa_name, "bus!!", 5);
+	sa.s_abstract.sa_len = 3;
+	cr_assert_str_eq(nghttpw_str_sockaddr(&sa, buf, sizeof(buf)), "abstract[bus]");
+	sa.s_abstract.sa_len = 60000; /* more than the array holds */
+	memset(sa.s_abstract.sa_name, 'a', sizeof(sa.s_abstract.sa_name));
+	nghttpw_str_sockaddr(&sa, buf, sizeof(buf));
+	cr_assert_eq(strlen(buf), strlen("abstract[]") + 107);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.s_zt.sa_family = NGHTTPW_AF_ZT;
+	sa.s_zt.sa_nodeid = 0xabc;
+	sa.s_zt.sa_nwid   = 0x1234;
+	sa.s_zt.sa_port   = 99;
+	cr_assert_str_eq(nghttpw_str_sockaddr(&sa, buf, sizeof(buf)), "ZT[abc:1234:99]");
+}
+
 /* What a stream says of its peer reads as a person expects. */
 Test(nng_api, a_tcp_streams_peer_as_text)
 {

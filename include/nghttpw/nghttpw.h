@@ -83,12 +83,23 @@ NGHTTPW_DECL nghttpw_time nghttpw_clock(void);
 NGHTTPW_DECL void         nghttpw_msleep(nghttpw_duration);
 
 /* Library start-up and shut-down.  The runtime starts by itself on first
- * use; parameters may be set only before that. */
-typedef enum {
-	NGHTTPW_INIT_NUM_POLLER_THREADS = 1,
-} nghttpw_init_parameter;
+ * use; parameters set after that are ignored until nghttpw_fini.  Only
+ * the poller ones mean something here (the I/O threads); the others are
+ * nng's, accepted and ignored. */
+typedef int nghttpw_init_parameter;
 
-NGHTTPW_DECL int  nghttpw_init_set_parameter(nghttpw_init_parameter, uint64_t);
+enum {
+	NGHTTPW_INIT_PARAMETER_NONE = 0,
+	NGHTTPW_INIT_NUM_TASK_THREADS,
+	NGHTTPW_INIT_NUM_EXPIRE_THREADS,
+	NGHTTPW_INIT_NUM_POLLER_THREADS,
+	NGHTTPW_INIT_NUM_RESOLVER_THREADS,
+	NGHTTPW_INIT_MAX_TASK_THREADS,
+	NGHTTPW_INIT_MAX_EXPIRE_THREADS,
+	NGHTTPW_INIT_MAX_POLLER_THREADS,
+};
+
+NGHTTPW_DECL void nghttpw_init_set_parameter(nghttpw_init_parameter, uint64_t);
 NGHTTPW_DECL void nghttpw_fini(void);
 
 /* Asynchronous I/O. */
@@ -121,7 +132,7 @@ NGHTTPW_DECL void  *nghttpw_aio_get_output(nghttpw_aio *, unsigned);
 
 /* The provider side: for code that implements an operation of its own. */
 NGHTTPW_DECL bool nghttpw_aio_begin(nghttpw_aio *);
-NGHTTPW_DECL bool nghttpw_aio_defer(nghttpw_aio *, nghttpw_aio_cancelfn, void *);
+NGHTTPW_DECL void nghttpw_aio_defer(nghttpw_aio *, nghttpw_aio_cancelfn, void *);
 NGHTTPW_DECL void nghttpw_aio_finish(nghttpw_aio *, int);
 NGHTTPW_DECL void nghttpw_aio_set_count(nghttpw_aio *, size_t);
 NGHTTPW_DECL unsigned nghttpw_aio_get_iov(nghttpw_aio *, nghttpw_iov **);
@@ -146,36 +157,90 @@ NGHTTPW_DECL int  nghttpw_url_parse(nghttpw_url **, const char *);
 NGHTTPW_DECL void nghttpw_url_free(nghttpw_url *);
 NGHTTPW_DECL int  nghttpw_url_clone(nghttpw_url **, const nghttpw_url *);
 
-/* Socket addresses.  Ports and addresses are in network byte order. */
+/* Socket addresses, nng's union member for member, so that its size and
+ * layout are nng's.  Ports and addresses are in network byte order.  Only
+ * inet and inet6 addresses come out of nghttpw's own streams; the other
+ * families are there for programs (and stream providers) that carry them. */
+#define NGHTTPW_MAXADDRLEN (128)
+
 enum nghttpw_sockaddr_family {
-	NGHTTPW_AF_UNSPEC = 0,
-	NGHTTPW_AF_INET   = 3,
-	NGHTTPW_AF_INET6  = 4,
+	NGHTTPW_AF_UNSPEC   = 0,
+	NGHTTPW_AF_INPROC   = 1,
+	NGHTTPW_AF_IPC      = 2,
+	NGHTTPW_AF_INET     = 3,
+	NGHTTPW_AF_INET6    = 4,
+	NGHTTPW_AF_ZT       = 5, /* ZeroTier */
+	NGHTTPW_AF_ABSTRACT = 6
 };
 
-typedef struct nghttpw_sockaddr_in {
+struct nghttpw_sockaddr_inproc {
 	uint16_t sa_family;
-	uint16_t sa_port;
-	uint32_t sa_addr;
-} nghttpw_sockaddr_in;
+	char     sa_name[NGHTTPW_MAXADDRLEN];
+};
 
-typedef struct nghttpw_sockaddr_in6 {
+struct nghttpw_sockaddr_path {
+	uint16_t sa_family;
+	char     sa_path[NGHTTPW_MAXADDRLEN];
+};
+
+struct nghttpw_sockaddr_in6 {
 	uint16_t sa_family;
 	uint16_t sa_port;
 	uint8_t  sa_addr[16];
 	uint32_t sa_scope;
-} nghttpw_sockaddr_in6;
+};
+
+struct nghttpw_sockaddr_in {
+	uint16_t sa_family;
+	uint16_t sa_port;
+	uint32_t sa_addr;
+};
+
+struct nghttpw_sockaddr_zt {
+	uint16_t sa_family;
+	uint64_t sa_nwid;
+	uint64_t sa_nodeid;
+	uint32_t sa_port;
+};
+
+/* A Linux abstract socket: sa_len bytes of sa_name, no leading NUL. */
+struct nghttpw_sockaddr_abstract {
+	uint16_t sa_family;
+	uint16_t sa_len;
+	uint8_t  sa_name[107];
+};
+
+/* Room for any of the above: this fixes the union's size. */
+struct nghttpw_sockaddr_storage {
+	uint16_t sa_family;
+	uint64_t sa_pad[16];
+};
+
+typedef struct nghttpw_sockaddr_inproc   nghttpw_sockaddr_inproc;
+typedef struct nghttpw_sockaddr_path     nghttpw_sockaddr_path;
+typedef struct nghttpw_sockaddr_path     nghttpw_sockaddr_ipc;
+typedef struct nghttpw_sockaddr_in       nghttpw_sockaddr_in;
+typedef struct nghttpw_sockaddr_in6      nghttpw_sockaddr_in6;
+typedef struct nghttpw_sockaddr_zt       nghttpw_sockaddr_zt;
+typedef struct nghttpw_sockaddr_abstract nghttpw_sockaddr_abstract;
+typedef struct nghttpw_sockaddr_storage  nghttpw_sockaddr_storage;
 
 typedef union nghttpw_sockaddr {
-	uint16_t             s_family;
-	nghttpw_sockaddr_in  s_in;
-	nghttpw_sockaddr_in6 s_in6;
+	uint16_t                  s_family;
+	nghttpw_sockaddr_ipc      s_ipc;
+	nghttpw_sockaddr_inproc   s_inproc;
+	nghttpw_sockaddr_in6      s_in6;
+	nghttpw_sockaddr_in       s_in;
+	nghttpw_sockaddr_zt       s_zt;
+	nghttpw_sockaddr_abstract s_abstract;
+	nghttpw_sockaddr_storage  s_storage;
 } nghttpw_sockaddr;
 
-/* An address as text ("127.0.0.1:80", "[::1]:80"), in buf of bufsz
- * bytes (truncated if it must be); buf is returned, or "unknown" for an
- * address of no known family.  NGHTTPW_MAXADDRSTRLEN bytes always do. */
-#define NGHTTPW_MAXADDRLEN 128
+/* An address as text, as nng writes it ("127.0.0.1:80", "[::1]:80",
+ * "inproc[name]", an IPC path, "abstract[name]", "ZT[node:net:port]"), in
+ * buf of bufsz bytes (truncated if it must be); buf is returned, or
+ * "unknown" for an address of no known family.  NGHTTPW_MAXADDRSTRLEN
+ * bytes always do. */
 #define NGHTTPW_MAXADDRSTRLEN (NGHTTPW_MAXADDRLEN + 16)
 NGHTTPW_DECL const char *nghttpw_str_sockaddr(
     const nghttpw_sockaddr *sa, char *buf, size_t bufsz);
@@ -390,6 +455,86 @@ NGHTTPW_DECL int nghttpw_stream_listener_set_addr(
  * tls.h may both be included by C99 programs, which allow one typedef of
  * a name only. */
 typedef struct nghttpw_tls_config nghttpw_tls_config;
+
+/* Logging, as nng 1.9 and later have it: levels and facilities are
+ * syslog's (RFC 5424).  Messages more severe than or as severe as the
+ * level set (numerically lower or equal) go to the one logger set; the
+ * default level is NGHTTPW_LOG_NOTICE and the default logger
+ * nghttpw_null_logger, which drops everything.  The message is formatted
+ * as by printf; msgid may be NULL. */
+typedef enum nghttpw_log_level {
+	NGHTTPW_LOG_NONE   = 0, /* for nghttpw_log_set_level: log nothing */
+	NGHTTPW_LOG_ERR    = 3,
+	NGHTTPW_LOG_WARN   = 4,
+	NGHTTPW_LOG_NOTICE = 5,
+	NGHTTPW_LOG_INFO   = 6,
+	NGHTTPW_LOG_DEBUG  = 7
+} nghttpw_log_level;
+
+typedef enum nghttpw_log_facility {
+	NGHTTPW_LOG_USER   = 1,
+	NGHTTPW_LOG_DAEMON = 3,
+	NGHTTPW_LOG_AUTH   = 10, /* syslog's AUTHPRIV: for sensitive messages */
+	NGHTTPW_LOG_LOCAL0 = 16,
+	NGHTTPW_LOG_LOCAL1 = 17,
+	NGHTTPW_LOG_LOCAL2 = 18,
+	NGHTTPW_LOG_LOCAL3 = 19,
+	NGHTTPW_LOG_LOCAL4 = 20,
+	NGHTTPW_LOG_LOCAL5 = 21,
+	NGHTTPW_LOG_LOCAL6 = 22,
+	NGHTTPW_LOG_LOCAL7 = 23,
+} nghttpw_log_facility;
+
+/* msgid and msg are valid only during the call. */
+typedef void (*nghttpw_logger)(nghttpw_log_level level,
+    nghttpw_log_facility facility, const char *msgid, const char *msg);
+
+NGHTTPW_DECL void nghttpw_null_logger(
+    nghttpw_log_level, nghttpw_log_facility, const char *, const char *);
+NGHTTPW_DECL void nghttpw_stderr_logger(
+    nghttpw_log_level, nghttpw_log_facility, const char *, const char *);
+NGHTTPW_DECL void nghttpw_system_logger(
+    nghttpw_log_level, nghttpw_log_facility, const char *, const char *);
+
+NGHTTPW_DECL void nghttpw_log_set_facility(nghttpw_log_facility facility);
+NGHTTPW_DECL void nghttpw_log_set_level(nghttpw_log_level level);
+NGHTTPW_DECL nghttpw_log_level nghttpw_log_get_level(void);
+NGHTTPW_DECL void nghttpw_log_set_logger(nghttpw_logger logger);
+
+NGHTTPW_DECL void nghttpw_log_err(const char *msgid, const char *msg, ...);
+NGHTTPW_DECL void nghttpw_log_warn(const char *msgid, const char *msg, ...);
+NGHTTPW_DECL void nghttpw_log_notice(const char *msgid, const char *msg, ...);
+NGHTTPW_DECL void nghttpw_log_info(const char *msgid, const char *msg, ...);
+NGHTTPW_DECL void nghttpw_log_debug(const char *msgid, const char *msg, ...);
+/* With the facility NGHTTPW_LOG_AUTH, whatever the one set. */
+NGHTTPW_DECL void nghttpw_log_auth(
+    nghttpw_log_level level, const char *msgid, const char *msg, ...);
+
+/* nng's portable helpers (<nng/supplemental/util/platform.h>): threads,
+ * mutexes, condition variables bound to a mutex, strong random numbers
+ * and a connected pair of stream sockets.  Times are nghttpw_clock()'s. */
+typedef struct nghttpw_thread nghttpw_thread;
+typedef struct nghttpw_mtx    nghttpw_mtx;
+typedef struct nghttpw_cv     nghttpw_cv;
+
+NGHTTPW_DECL int  nghttpw_thread_create(nghttpw_thread **, void (*)(void *), void *);
+NGHTTPW_DECL void nghttpw_thread_set_name(nghttpw_thread *, const char *);
+NGHTTPW_DECL void nghttpw_thread_destroy(nghttpw_thread *);
+
+NGHTTPW_DECL int  nghttpw_mtx_alloc(nghttpw_mtx **);
+NGHTTPW_DECL void nghttpw_mtx_free(nghttpw_mtx *);
+NGHTTPW_DECL void nghttpw_mtx_lock(nghttpw_mtx *);
+NGHTTPW_DECL void nghttpw_mtx_unlock(nghttpw_mtx *);
+
+NGHTTPW_DECL int  nghttpw_cv_alloc(nghttpw_cv **, nghttpw_mtx *);
+NGHTTPW_DECL void nghttpw_cv_free(nghttpw_cv *);
+NGHTTPW_DECL void nghttpw_cv_wait(nghttpw_cv *);
+NGHTTPW_DECL int  nghttpw_cv_until(nghttpw_cv *, nghttpw_time);
+NGHTTPW_DECL void nghttpw_cv_wake(nghttpw_cv *);
+NGHTTPW_DECL void nghttpw_cv_wake1(nghttpw_cv *);
+
+NGHTTPW_DECL uint32_t nghttpw_random(void);
+NGHTTPW_DECL int      nghttpw_socket_pair(int[2]);
 
 /* Memory and strings handed between the library and its callers (nng's
  * nng_alloc and friends), and the library's version, "0.1.0" say. */

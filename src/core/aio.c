@@ -4,7 +4,15 @@
  * cancel function.  Abort, timeout and stop reach the provider only through
  * that cancel function, which finishes the aio if it still owns it.  The
  * callback is always run from a loop's run queue, never from the call that
- * finished the operation. */
+ * finished the operation.
+ *
+ * Two defers: the library's own providers use aio_defer, which finishes
+ * the aio itself when the operation may not start and says so.  The public
+ * nghttpw_aio_defer is nng's: it returns nothing, so the provider always
+ * goes on to own the aio, and an operation that may not start (stopped,
+ * aborted or already expired) reaches it through its cancel function,
+ * called soon after from the aio's loop, never from inside the defer (the
+ * provider usually holds the lock its cancel function takes). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,6 +203,13 @@ aio_alloc_on(nghttpw_aio **aiop, void (*cb)(void *), void *arg, loop *home)
 	aio->iov_cap = AIO_IOV_INLINE;
 	timer_init(&aio->timer, aio_expire);
 	task_init(&aio->done_task, aio_run_callback, aio);
+	pthread_mutex_lock(loop_mutex(home));
+	rv = loop_timer_reserve_locked(home);
+	pthread_mutex_unlock(loop_mutex(home));
+	if (rv != 0) {
+		free(aio);
+		return (rv);
+	}
 	*aiop = aio;
 	return (0);
 }
@@ -212,6 +227,9 @@ nghttpw_aio_free(nghttpw_aio *aio)
 		return;
 	}
 	nghttpw_aio_stop(aio);
+	aio_lock(aio);
+	loop_timer_release_locked(aio->home);
+	aio_unlock(aio);
 	if (aio->iov != aio->iov_inline) {
 		free(aio->iov);
 	}
@@ -490,6 +508,38 @@ aio_deadline(nghttpw_aio *aio, const nghttpw_time *sleep_until,
 	return (deadline);
 }
 
+/* The result an operation being deferred must end with at once (stopped,
+ * aborted, out of time; 0 for a sleep already over), or -1 when it may
+ * start.  Home mutex held. */
+static int
+aio_defer_refusal(nghttpw_aio *aio, nghttpw_time deadline, nghttpw_time now,
+    bool sleep)
+{
+	if (aio->stopped) {
+		return (NGHTTPW_ECANCELED);
+	}
+	if (aio->abort_rv != 0) {
+		return (aio->abort_rv);
+	}
+	if (deadline <= now) {
+		return (sleep ? 0 : NGHTTPW_ETIMEDOUT);
+	}
+	return (-1);
+}
+
+static void
+aio_arm_locked(nghttpw_aio *aio, nghttpw_aio_cancelfn fn, void *arg,
+    nghttpw_time deadline, bool sleep)
+{
+	aio->cancel_fn    = fn;
+	aio->cancel_arg   = arg;
+	aio->expire_sleep = sleep;
+	if (deadline != TIMER_NEVER) {
+		aio->timer.deadline = deadline;
+		loop_timer_add_locked(aio->home, &aio->timer);
+	}
+}
+
 static bool
 aio_defer_until(nghttpw_aio *aio, nghttpw_aio_cancelfn fn, void *arg,
     const nghttpw_time *sleep_until)
@@ -501,33 +551,43 @@ aio_defer_until(nghttpw_aio *aio, nghttpw_aio_cancelfn fn, void *arg,
 
 	aio_lock(aio);
 	deadline = aio_deadline(aio, sleep_until, &now, &sleep);
-	if (aio->stopped) {
-		rv = NGHTTPW_ECANCELED;
-	} else if (aio->abort_rv != 0) {
-		rv = aio->abort_rv;
-	} else if (deadline <= now) {
-		rv = sleep ? 0 : NGHTTPW_ETIMEDOUT;
-	} else {
-		aio->cancel_fn      = fn;
-		aio->cancel_arg     = arg;
-		aio->expire_sleep   = sleep;
-		aio->timer.deadline = deadline;
-		rv                  = 0;
-		if (deadline == TIMER_NEVER ||
-		    (rv = loop_timer_add_locked(aio->home, &aio->timer)) == 0) {
-			aio_unlock(aio);
-			return (true);
-		}
+	if ((rv = aio_defer_refusal(aio, deadline, now, sleep)) >= 0) {
+		aio_finish_locked(aio, rv);
+		aio_unlock(aio);
+		return (false);
 	}
-	aio_finish_locked(aio, rv);
+	aio_arm_locked(aio, fn, arg, deadline, sleep);
 	aio_unlock(aio);
-	return (false);
+	return (true);
 }
 
 bool
-nghttpw_aio_defer(nghttpw_aio *aio, nghttpw_aio_cancelfn fn, void *arg)
+aio_defer(nghttpw_aio *aio, nghttpw_aio_cancelfn fn, void *arg)
 {
 	return (aio_defer_until(aio, fn, arg, NULL));
+}
+
+void
+nghttpw_aio_defer(nghttpw_aio *aio, nghttpw_aio_cancelfn fn, void *arg)
+{
+	nghttpw_time now;
+	nghttpw_time deadline;
+	bool         sleep;
+	int          rv;
+
+	aio_lock(aio);
+	deadline = aio_deadline(aio, NULL, &now, &sleep);
+	if (fn == NULL) {
+		/* Not cancellable, so no timeout either (as in nng): only the
+		 * provider ends it. */
+		deadline = TIMER_NEVER;
+	} else if ((rv = aio_defer_refusal(aio, deadline, now, false)) >= 0) {
+		/* Expire at once, with the refusal as the reason. */
+		aio->abort_rv = rv;
+		deadline      = 0;
+	}
+	aio_arm_locked(aio, fn, arg, deadline, false);
+	aio_unlock(aio);
 }
 
 void
@@ -581,7 +641,13 @@ aio_expire(timer_node *t)
 {
 	nghttpw_aio *aio = LIST_ENTRY(t, nghttpw_aio, timer);
 
-	aio_cancel_locked(aio, aio->expire_sleep ? 0 : NGHTTPW_ETIMEDOUT);
+	int rv = aio->expire_sleep ? 0 : NGHTTPW_ETIMEDOUT;
+
+	/* A refusal nghttpw_aio_defer put off until now. */
+	if (aio->abort_rv != 0) {
+		rv = aio->abort_rv;
+	}
+	aio_cancel_locked(aio, rv);
 }
 
 static void

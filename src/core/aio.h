@@ -44,7 +44,8 @@ struct nghttpw_aio {
 	/* Written under the lock; read without it by nghttpw_aio_result, which
 	 * the run queue orders after the write in a callback. */
 	atomic_int result;
-	int        abort_rv;   /* abort seen between begin and defer */
+	int        abort_rv;   /* abort seen between begin and defer, or
+	                        * the refusal nghttpw_aio_defer delivers late */
 	unsigned   cancelling; /* cancel functions now running */
 	unsigned   in_cb;      /* callbacks queued or running */
 	unsigned   waiters;    /* threads in nghttpw_aio_wait */
@@ -91,6 +92,12 @@ void aio_iov_advance(nghttpw_aio *, size_t n);
 
 /* Bytes between the cursor and the end of the iov. */
 size_t aio_iov_residual(const nghttpw_aio *);
+
+/* Defers the begun operation with its cancel function, for the library's
+ * own providers.  False when it may not start (the aio was stopped or
+ * aborted, or its deadline has passed): the aio is then finished already,
+ * and the caller must let go of it. */
+bool aio_defer(nghttpw_aio *, nghttpw_aio_cancelfn, void *);
 
 /* Whether the operation begun last has finished (its callback is queued
  * or has run): for a caller that handed the aio to someone else and must

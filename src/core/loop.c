@@ -20,6 +20,7 @@ struct loop {
 	timer_node    **heap;
 	size_t          heap_len;
 	size_t          heap_cap;
+	size_t          heap_reserved; /* timers that may be armed at once */
 	task           *post_head; /* guarded by mtx */
 	task           *post_tail;
 	task           *run_head; /* touched only by the loop's thread */
@@ -33,7 +34,11 @@ static struct {
 	pthread_mutex_t mtx;
 	loop           *loops;
 	unsigned        nloops;
-	unsigned        nthreads; /* 0: one per online CPU */
+	/* nghttpw_init_set_parameter's poller values: the loops to start
+	 * (unset: one per online CPU) and a cap on that (0: none). */
+	uint64_t        num_pollers;
+	bool            num_pollers_set;
+	uint64_t        max_pollers;
 	atomic_uint     next;
 	atomic_bool     started;
 	/* the reaper: a thread that may block, for deferred frees */
@@ -180,10 +185,13 @@ heap_sift_down(loop *l, size_t i)
 	heap_set(l, i, t);
 }
 
+/* Each aio reserves its heap slot when it is allocated, so arming its
+ * timer later never allocates and never fails: a deferred operation that
+ * could not get its timer would have no one left to finish it. */
 int
-loop_timer_add_locked(loop *l, timer_node *t)
+loop_timer_reserve_locked(loop *l)
 {
-	if (l->heap_len == l->heap_cap) {
+	if (l->heap_reserved == l->heap_cap) {
 		size_t       cap = l->heap_cap * 2;
 		timer_node **h   = realloc(l->heap, cap * sizeof(*h));
 		if (h == NULL) {
@@ -192,6 +200,19 @@ loop_timer_add_locked(loop *l, timer_node *t)
 		l->heap     = h;
 		l->heap_cap = cap;
 	}
+	l->heap_reserved++;
+	return (0);
+}
+
+void
+loop_timer_release_locked(loop *l)
+{
+	l->heap_reserved--;
+}
+
+void
+loop_timer_add_locked(loop *l, timer_node *t)
+{
 	heap_set(l, l->heap_len++, t);
 	heap_sift_up(l, t->index);
 	/* A new earliest deadline must shorten the loop's current wait. */
@@ -199,7 +220,6 @@ loop_timer_add_locked(loop *l, timer_node *t)
 		l->wake_pending = true;
 		poller_wake(&l->poller);
 	}
-	return (0);
 }
 
 void
@@ -469,16 +489,24 @@ loops_destroy(unsigned n)
 static int
 runtime_start_locked(void)
 {
-	unsigned n = rt.nthreads;
+	uint64_t want = rt.num_pollers;
+	unsigned n;
 	int      rv;
 
-	if (n == 0) {
+	if (!rt.num_pollers_set) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		n         = cpus < 1 ? 1 : (unsigned) cpus;
-		if (n > LOOP_MAX_THREADS) {
-			n = LOOP_MAX_THREADS;
-		}
+		want      = cpus < 1 ? 1 : (uint64_t) cpus;
 	}
+	/* As nng clamps its own: the cap first, then at least one. */
+	if (rt.max_pollers > 0 && want > rt.max_pollers) {
+		want = rt.max_pollers;
+	}
+	if (want < 1) {
+		want = 1;
+	} else if (want > LOOP_MAX_THREADS) {
+		want = LOOP_MAX_THREADS;
+	}
+	n = (unsigned) want;
 	if ((rt.loops = calloc(n, sizeof(loop))) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
@@ -589,25 +617,28 @@ runtime_linger_remove(runtime_linger *lg)
 	return (listed);
 }
 
-int
+void
 nghttpw_init_set_parameter(nghttpw_init_parameter p, uint64_t value)
 {
-	int rv = 0;
-
-	if (p != NGHTTPW_INIT_NUM_POLLER_THREADS) {
-		return (NGHTTPW_ENOTSUP);
-	}
-	if (value == 0 || value > LOOP_MAX_THREADS) {
-		return (NGHTTPW_EINVAL);
-	}
 	pthread_mutex_lock(&rt.mtx);
-	if (atomic_load(&rt.started)) {
-		rv = NGHTTPW_EBUSY;
-	} else {
-		rt.nthreads = (unsigned) value;
+	/* Once started the loops stay as they are, as in nng: the value is
+	 * dropped, not kept for a later start. */
+	if (!atomic_load(&rt.started)) {
+		switch (p) {
+		case NGHTTPW_INIT_NUM_POLLER_THREADS:
+			rt.num_pollers     = value;
+			rt.num_pollers_set = true;
+			break;
+		case NGHTTPW_INIT_MAX_POLLER_THREADS:
+			rt.max_pollers = value;
+			break;
+		default:
+			/* nng's task, expire and resolver threads: our loops
+			 * do all of that. */
+			break;
+		}
 	}
 	pthread_mutex_unlock(&rt.mtx);
-	return (rv);
 }
 
 void

@@ -66,9 +66,13 @@ bool loop_exited_locked(loop *l);
  * nothing queued) when the caller is not on a loop. */
 bool loop_push_current(task *t);
 
-/* Timers; the caller holds the loop's mutex. */
+/* Timers; the caller holds the loop's mutex.  Whoever owns a timer
+ * reserves room for it first (reserve may fail with NGHTTPW_ENOMEM), and
+ * releases that once the timer is gone for good; adding then never fails. */
 void timer_init(timer_node *, void (*expire)(timer_node *));
-int  loop_timer_add_locked(loop *, timer_node *);
+int  loop_timer_reserve_locked(loop *);
+void loop_timer_release_locked(loop *);
+void loop_timer_add_locked(loop *, timer_node *);
 void loop_timer_remove_locked(loop *, timer_node *);
 
 /* Whether t is in its loop's heap: a check callers inline, since most

@@ -286,7 +286,7 @@ tcp_submit(tcp_conn *c, nghttpw_aio *aio, list_node *q,
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
 	} else if (list_empty(q) && io(c, aio, &rv) == IO_DONE) {
 		nghttpw_aio_finish(aio, rv);
-	} else if (nghttpw_aio_defer(aio, tcp_cancel, c)) {
+	} else if (aio_defer(aio, tcp_cancel, c)) {
 		list_append(q, &aio->prov_node);
 	}
 	pthread_mutex_unlock(&c->mtx);

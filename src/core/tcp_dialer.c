@@ -206,7 +206,7 @@ tcp_dialer_dial(void *arg, nghttpw_aio *aio)
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
 		return;
 	}
-	if (!nghttpw_aio_defer(aio, dial_cancel, r)) {
+	if (!aio_defer(aio, dial_cancel, r)) {
 		pthread_mutex_unlock(&d->mtx);
 		free(r);
 		return;

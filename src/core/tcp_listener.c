@@ -117,7 +117,7 @@ tcp_listener_accept(void *arg, nghttpw_aio *aio)
 	} else if (list_empty(&l->acceptq) &&
 	    listener_accept_one(l, aio, &rv) == ACCEPT_DONE) {
 		nghttpw_aio_finish(aio, rv);
-	} else if (nghttpw_aio_defer(aio, listener_cancel, l)) {
+	} else if (aio_defer(aio, listener_cancel, l)) {
 		list_append(&l->acceptq, &aio->prov_node);
 	}
 	pthread_mutex_unlock(&l->mtx);

@@ -737,7 +737,7 @@ nghttpw_http_client_connect(nghttpw_http_client *cl, nghttpw_aio *aio)
 		return;
 	}
 	pthread_mutex_lock(&cl->mtx);
-	if (!nghttpw_aio_defer(aio, op_cancel, op)) {
+	if (!aio_defer(aio, op_cancel, op)) {
 		pthread_mutex_unlock(&cl->mtx);
 		op_free(op);
 		return;
@@ -783,7 +783,7 @@ nghttpw_http_client_transact(nghttpw_http_client *cl, nghttpw_http_req *req,
 	op->expect     = composed;
 	op->idempotent = method_idempotent(nghttpw_http_req_get_method(req));
 	pthread_mutex_lock(&cl->mtx);
-	if (!nghttpw_aio_defer(aio, op_cancel, op)) {
+	if (!aio_defer(aio, op_cancel, op)) {
 		pthread_mutex_unlock(&cl->mtx);
 		op_free(op);
 		return;

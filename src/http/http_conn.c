@@ -667,7 +667,7 @@ rd_begin(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind)
 		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
 		return (false);
 	}
-	if (!nghttpw_aio_defer(aio, conn_cancel, c)) {
+	if (!aio_defer(aio, conn_cancel, c)) {
 		return (false);
 	}
 	c->rd_user  = aio;
@@ -927,7 +927,7 @@ wr_begin(nghttpw_http_conn *c, nghttpw_aio *aio, write_kind kind,
 		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
 		return (false);
 	}
-	if (!nghttpw_aio_defer(aio, conn_cancel, c)) {
+	if (!aio_defer(aio, conn_cancel, c)) {
 		return (false);
 	}
 	c->wr_user  = aio;

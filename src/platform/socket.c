@@ -1,4 +1,5 @@
-/* errno mapping, address conversion and name resolution. */
+/* errno mapping, address conversion, name resolution, and nng's
+ * connected socket pair. */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -84,27 +85,6 @@ plat_sockaddr_from(nghttpw_sockaddr *sa, const struct sockaddr_storage *ss)
 	return (NGHTTPW_EADDRINVAL);
 }
 
-void
-plat_sockaddr_to(struct sockaddr_storage *ss, socklen_t *len,
-    const nghttpw_sockaddr *sa)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (sa->s_family == NGHTTPW_AF_INET6) {
-		struct sockaddr_in6 *sin6 = (void *) ss;
-		sin6->sin6_family         = AF_INET6;
-		sin6->sin6_port           = sa->s_in6.sa_port;
-		sin6->sin6_scope_id       = sa->s_in6.sa_scope;
-		memcpy(&sin6->sin6_addr, sa->s_in6.sa_addr, 16);
-		*len = sizeof(*sin6);
-	} else {
-		struct sockaddr_in *sin = (void *) ss;
-		sin->sin_family         = AF_INET;
-		sin->sin_port           = sa->s_in.sa_port;
-		sin->sin_addr.s_addr    = sa->s_in.sa_addr;
-		*len = sizeof(*sin);
-	}
-}
-
 int
 plat_resolve(const char *host, const char *port, int family, bool passive,
     struct sockaddr_storage *ss, socklen_t *len)
@@ -163,6 +143,17 @@ plat_set_keepalive(int fd, bool on)
 	int v = on ? 1 : 0;
 
 	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v)) != 0) {
+		return (plat_errno_result(errno));
+	}
+	return (0);
+}
+
+int
+nghttpw_socket_pair(int fds[2])
+{
+	/* Without close-on-exec, as nng's: the usual use is handing one end
+	 * to a child process. */
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
 		return (plat_errno_result(errno));
 	}
 	return (0);

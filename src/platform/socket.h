@@ -10,10 +10,8 @@
 /* Maps an errno value to an NGHTTPW_E* result. */
 int plat_errno_result(int err);
 
-/* Converts between the kernel's addresses and nghttpw_sockaddr. */
-int  plat_sockaddr_from(nghttpw_sockaddr *, const struct sockaddr_storage *);
-void plat_sockaddr_to(struct sockaddr_storage *, socklen_t *,
-    const nghttpw_sockaddr *);
+/* Converts a kernel's address to an nghttpw_sockaddr. */
+int plat_sockaddr_from(nghttpw_sockaddr *, const struct sockaddr_storage *);
 
 /* Resolves host and port (numeric or by name; blocking) to the first
  * address of the given family (AF_UNSPEC for either).  An empty or NULL

@@ -256,7 +256,7 @@ tls_dialer_dial(void *arg, nghttpw_aio *aio)
 		rv = NGHTTPW_ECLOSED;
 	} else if ((rv = dialer_config_locked(d, &r->cfg)) == 0) {
 		nghttpw_tls_config_hold(r->cfg);
-		if (!nghttpw_aio_defer(aio, dial_cancel, r)) {
+		if (!aio_defer(aio, dial_cancel, r)) {
 			pthread_mutex_unlock(&d->mtx);
 			nghttpw_tls_config_free(r->cfg);
 			nghttpw_aio_free(r->lower);

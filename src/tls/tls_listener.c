@@ -549,7 +549,7 @@ tls_listener_accept(void *arg, nghttpw_aio *aio)
 		rv = 0;
 	} else if ((rv = grow_for_one(&l->waiting, &l->cap_waiting, l->nwaiting,
 	                sizeof(*l->waiting))) == 0) {
-		if (nghttpw_aio_defer(aio, listener_cancel, l)) {
+		if (aio_defer(aio, listener_cancel, l)) {
 			l->waiting[l->nwaiting++] = aio;
 			listener_kick_locked(l);
 		}

@@ -854,7 +854,7 @@ tls_start(tls_conn *c, nghttpw_aio *aio, aioq *q)
 	} else if (c->state != ST_OPEN) {
 		rv = NGHTTPW_ESTATE;
 	} else if ((rv = aioq_reserve(q)) == 0) {
-		if (nghttpw_aio_defer(aio, tls_cancel, c)) {
+		if (aio_defer(aio, tls_cancel, c)) {
 			q->v[q->n++] = aio;
 			tls_pump(c);
 		}

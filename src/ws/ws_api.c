@@ -83,7 +83,7 @@ op_queue(ws_conn *c, opq *q, ws_op *op, bool sending)
 	    (sending ? (c->close_sent || c->close_due)
 	             : (c->rx_done || c->failing || c->close_due || c->close_sent))) {
 		rv = sending || c->rx_err == 0 ? NGHTTPW_ECLOSED : c->rx_err;
-	} else if (!nghttpw_aio_defer(op->aio, op_cancel, c)) {
+	} else if (!aio_defer(op->aio, op_cancel, c)) {
 		return (false);
 	} else if ((rv = ws_opq_push(q, op)) == 0) {
 		return (true);
@@ -246,7 +246,7 @@ nghttpw_ws_close(
 	} else if (c->torn_down) {
 		/* Over already: say how it ended. */
 		nghttpw_aio_finish(aio, ws_close_result(c));
-	} else if (nghttpw_aio_defer(aio, op_cancel, c)) {
+	} else if (aio_defer(aio, op_cancel, c)) {
 		/* A close under way (the peer's, or ours from
 		 * nghttpw_stream_close) is waited for; else ours starts. */
 		c->close_user = aio;

@@ -189,7 +189,7 @@ ws_dialer_dial(void *arg, nghttpw_aio *aio)
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
 		return;
 	}
-	if (!nghttpw_aio_defer(aio, dial_cancel, r)) {
+	if (!aio_defer(aio, dial_cancel, r)) {
 		pthread_mutex_unlock(&d->mtx);
 		nghttpw_aio_free(r->caio);
 		free(r);

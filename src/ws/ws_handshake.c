@@ -654,7 +654,7 @@ ws_handshake_start(nghttpw_http_conn *conn, nghttpw_http_req *req,
 		return;
 	}
 	pthread_mutex_lock(&hs->mtx);
-	if (!nghttpw_aio_defer(aio, hs_cancel, hs)) {
+	if (!aio_defer(aio, hs_cancel, hs)) {
 		pthread_mutex_unlock(&hs->mtx);
 		nghttpw_http_conn_close(conn);
 		hs_free(hs);

@@ -213,7 +213,7 @@ ws_listener_accept(void *arg, nghttpw_aio *aio)
 		nghttpw_aio_finish(aio, 0);
 	} else if (grow(&l->acceptq, &l->cap_acc, l->nacc, sizeof(*l->acceptq)) != 0) {
 		nghttpw_aio_finish(aio, NGHTTPW_ENOMEM);
-	} else if (nghttpw_aio_defer(aio, accept_cancel, l)) {
+	} else if (aio_defer(aio, accept_cancel, l)) {
 		l->acceptq[l->nacc++] = aio;
 	}
 	pthread_mutex_unlock(&l->mtx);

@@ -250,7 +250,7 @@ fz_runtime_init(void)
 
 	fz_debug  = dbg != NULL && *dbg != '\0' && *dbg != '0';
 	fz_strict = strict != NULL && *strict != '\0' && *strict != '0';
-	(void) nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 1);
+	nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS, 1);
 	/* The first aio starts the runtime: do it before the first input so
 	 * that its threads' allocations do not count against an input. */
 	FZ_CHECK(nghttpw_aio_alloc(&aio, NULL, NULL) == 0, "runtime start");

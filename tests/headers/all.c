@@ -2,6 +2,7 @@
  * C99 and C11 with -pedantic-errors, and as C++ (tests/headers/check.sh). */
 #include <nghttpw/http.h>
 #include <nghttpw/nghttpw.h>
+#include <nghttpw/platform.h>
 #include <nghttpw/tls.h>
 #include <nghttpw/ws.h>
 

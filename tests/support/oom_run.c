@@ -106,7 +106,7 @@ require_wrapping(void)
 	    "the library's allocations do not reach the wrappers");
 	/* Two I/O threads unless told otherwise (OOM_THREADS): completions
 	 * then run on a loop other than the aio's own, too. */
-	(void) nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS,
+	nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS,
 	    env_ulong("OOM_THREADS") > 0 ? env_ulong("OOM_THREADS") : 2);
 }
 

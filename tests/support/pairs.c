@@ -334,9 +334,8 @@ mem_recv(void *arg, nghttpw_aio *aio)
 	if (e->waiting != NULL) {
 		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
 	} else if (e->len == 0 && !e->closed && !mem_peer(e)->closed) {
-		if (nghttpw_aio_defer(aio, mem_cancel, e)) {
-			e->waiting = aio;
-		}
+		e->waiting = aio;
+		nghttpw_aio_defer(aio, mem_cancel, e);
 	} else {
 		e->waiting = aio;
 		mem_serve(e);

@@ -204,8 +204,8 @@ main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (threads > 0) {
-		check("threads", nghttpw_init_set_parameter(
-		                     NGHTTPW_INIT_NUM_POLLER_THREADS, (uint64_t) threads));
+		nghttpw_init_set_parameter(
+		    NGHTTPW_INIT_NUM_POLLER_THREADS, (uint64_t) threads);
 	}
 	snprintf(url, sizeof(url), "ws://127.0.0.1:0%s", path);
 	check("listener", nghttpw_stream_listener_alloc(&listener, url));

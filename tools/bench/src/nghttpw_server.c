@@ -86,10 +86,8 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((rv = nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS,
-	         strtoull(argv[2], NULL, 10))) != 0) {
-		die("threads", rv);
-	}
+	nghttpw_init_set_parameter(
+	    NGHTTPW_INIT_NUM_POLLER_THREADS, strtoull(argv[2], NULL, 10));
 	snprintf(buf, sizeof(buf), "%s://127.0.0.1:%s/",
 	    argc == 5 ? "https" : "http", argv[1]);
 	if ((rv = nghttpw_url_parse(&url, buf)) != 0) {

@@ -150,10 +150,8 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((rv = nghttpw_init_set_parameter(NGHTTPW_INIT_NUM_POLLER_THREADS,
-	         strtoull(argv[2], NULL, 10))) != 0) {
-		die("threads", rv);
-	}
+	nghttpw_init_set_parameter(
+	    NGHTTPW_INIT_NUM_POLLER_THREADS, strtoull(argv[2], NULL, 10));
 	snprintf(url, sizeof(url), "ws://127.0.0.1:%s/", argv[1]);
 	if ((rv = nghttpw_stream_listener_alloc(&listener, url)) != 0) {
 		die("listener", rv);
