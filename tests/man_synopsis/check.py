@@ -139,23 +139,28 @@ class Checks:
     def definition(self, stmt):
         m = re.match(r"^(typedef\s+)?(struct|union|enum)\s*"
                      r"([A-Za-z_][A-Za-z0-9_]*)?\s*\{(.*)\}\s*"
-                     r"([A-Za-z_][A-Za-z0-9_]*)?\s*;$", stmt, flags=re.S)
+                     r"([A-Za-z_][A-Za-z0-9_\s,]*)?;$", stmt, flags=re.S)
         if m is None:
             return None
-        is_typedef, kind, tag, body, name = m.groups()
-        if not tag and not name:
-            return None
+        is_typedef, kind, tag, body, names = m.groups()
+        # "} a, b;" typedefs both names (nng's sockaddr_path and _ipc).
+        names = [n for n in re.split(r"[\s,]+", names or "") if n]
+        if not tag and not names:
+            # Only an enum may be shown without a name: nng's init
+            # parameters are an unnamed enum of constants.
+            return "\n".join(self.enumerators(body)) if kind == "enum" else None
         out = []
-        ctype = "%s %s" % (kind, tag) if tag else name
-        if tag and name and is_typedef:
+        ctype = "%s %s" % (kind, tag) if tag else names[0]
+        if is_typedef:
             # C11 allows a typedef again when it names the same type.
-            out.append("typedef %s %s;" % (ctype, name))
+            out.extend("typedef %s %s;" % (ctype, n)
+                       for n in names if n != ctype)
         if kind == "enum":
             out.extend(self.enumerators(body))
             if tag:
                 out.append("typedef %s %s;" % (ctype, self.fresh("tag")))
-            if name:
-                out.append("typedef %s %s;" % (name, self.fresh("name")))
+            for n in names:
+                out.append("typedef %s %s;" % (n, self.fresh("name")))
         else:
             out.append(self.members(ctype, kind, body))
         return "\n".join(out)

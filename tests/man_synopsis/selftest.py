@@ -46,6 +46,14 @@ BROKEN = [
      "    NGHTTPW_TLS_AUTH_MODE_NONE     = 0,\n"
      "    NGHTTPW_TLS_AUTH_MODE_REQUIRED = 7,\n"
      "} nghttpw_tls_auth_mode;\n", None),
+    ("unnamed_enum_value", "an unnamed enum whose next value is another",
+     "#include <nghttpw/nghttpw.h>\n\n"
+     "enum {\n    NGHTTPW_INIT_PARAMETER_NONE = 0,\n"
+     "    NGHTTPW_INIT_NUM_POLLER_THREADS,\n};\n", None),
+    ("second_typedef", "a second typedef name for another type",
+     "#include <nghttpw/nghttpw.h>\n\n"
+     "typedef struct nghttpw_sockaddr_path {\n    uint16_t sa_family;\n"
+     "} nghttpw_sockaddr_path, nghttpw_sockaddr_in;\n", None),
     ("member_type", "a member of another type",
      "#include <nghttpw/nghttpw.h>\n\n"
      "typedef struct nghttpw_iov {\n    void  *iov_buf;\n    int    iov_len;\n"
@@ -71,6 +79,10 @@ BROKEN = [
 GOOD = ("good", "",
         "#include <nghttpw/nghttpw.h>\n#include <nghttpw/http.h>\n\n"
         "typedef struct nghttpw_aio nghttpw_aio;\n\n"
+        "enum {\n    NGHTTPW_INIT_PARAMETER_NONE = 0,\n"
+        "    NGHTTPW_INIT_NUM_TASK_THREADS,\n};\n\n"
+        "typedef struct nghttpw_sockaddr_path {\n    uint16_t sa_family;\n"
+        "} nghttpw_sockaddr_path, nghttpw_sockaddr_ipc;\n\n"
         "#define NGHTTPW_HTTP_MAX_HEADERS_DEFAULT 100u\n\n"
         "typedef struct nghttpw_iov {\n    void  *iov_buf; /* shown */\n"
         "    size_t iov_len;\n} nghttpw_iov;\n\n"
