@@ -1706,7 +1706,7 @@ hold_fmt(const char *fmt, int port)
 Test(http_server, hold_shares_by_host_and_port, .timeout = T_TIMEOUT)
 {
 	nghttpw_http_server *a = server_hold("http://127.0.0.1:0/a");
-	nghttpw_http_server *b, *c, *d, *e, *f, *g, *t1, *t2;
+	nghttpw_http_server *b, *c, *d, *e, *f, *g, *t1, *t2, *v6a, *v6b;
 	int                  port;
 
 	/* Port 0: the same server until it has a port... */
@@ -1724,6 +1724,12 @@ Test(http_server, hold_shares_by_host_and_port, .timeout = T_TIMEOUT)
 	 * the host names). */
 	f = hold_fmt("http://localhost:%d/", port);
 	cr_assert_neq(f, a);
+	/* IP literals are the same host however they are spelled. */
+	v6a = server_hold("http://[::1]:1/");
+	v6b = server_hold("http://[0:0::1]:1/x");
+	cr_assert_eq(v6a, v6b);
+	nghttpw_http_server_release(v6b);
+	nghttpw_http_server_release(v6a);
 #ifdef NGHTTPW_HAVE_TLS
 	/* TLS URLs share among themselves (never started here). */
 	g  = server_hold("https://127.0.0.1:1/x");

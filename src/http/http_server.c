@@ -486,12 +486,30 @@ str_or_empty(const char *s)
 	return (s != NULL ? s : "");
 }
 
+/* Host names match case-insensitively, and IP literals as the addresses
+ * they spell ("0:0::1" is "::1"), as nng compares them. */
+static bool
+same_host(const char *a, const char *b)
+{
+	unsigned char addr_a[sizeof(struct in6_addr)];
+	unsigned char addr_b[sizeof(struct in6_addr)];
+	int           family = strchr(a, ':') != NULL ? AF_INET6 : AF_INET;
+
+	if (strcasecmp(a, b) == 0) {
+		return (true);
+	}
+	return (inet_pton(family, a, addr_a) == 1 &&
+	    inet_pton(family, b, addr_b) == 1 &&
+	    memcmp(addr_a, addr_b,
+	        family == AF_INET6 ? sizeof(struct in6_addr)
+	                           : sizeof(struct in_addr)) == 0);
+}
+
 static bool
 url_same_address(const nghttpw_url *a, const nghttpw_url *b)
 {
 	return (strcmp(a->u_scheme, b->u_scheme) == 0 &&
-	    strcasecmp(str_or_empty(a->u_hostname), str_or_empty(b->u_hostname)) ==
-	        0 &&
+	    same_host(str_or_empty(a->u_hostname), str_or_empty(b->u_hostname)) &&
 	    strcmp(str_or_empty(a->u_port), str_or_empty(b->u_port)) == 0);
 }
 
@@ -512,8 +530,8 @@ server_serves(nghttpw_http_server *s, const nghttpw_url *url)
 	}
 	if (strcmp(s->url->u_port, "0") != 0 ||
 	    strcmp(s->url->u_scheme, url->u_scheme) != 0 ||
-	    strcasecmp(str_or_empty(s->url->u_hostname),
-	        str_or_empty(url->u_hostname)) != 0 ||
+	    !same_host(str_or_empty(s->url->u_hostname),
+	        str_or_empty(url->u_hostname)) ||
 	    nghttpw_http_server_get_addr(s, &sa) != 0) {
 		return (false);
 	}
