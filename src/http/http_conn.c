@@ -1,10 +1,14 @@
 /* HTTP connections: message framing over a stream, one read and one write
  * at a time, a single read buffer per connection.
  *
- * Each side (read, write) has one user aio slot and one internal aio that
- * drives the stream.  The internal aio's callback moves the operation on
- * and finishes the user's aio when it is done; a cancel or timeout of the
- * user's aio aborts the internal one, whose callback then reports. */
+ * Each side (read, write) has one pending user aio, a queue of the user
+ * aios started after it (first in, first out, as in nng), and one
+ * internal aio that drives the stream.  The internal aio's callback moves
+ * the operation on and finishes the user's aio when it is done, then
+ * starts the next queued one; a cancel or timeout of the pending user aio
+ * aborts the internal one, whose callback then reports, while a queued
+ * one is just taken out.  A transaction waits in the write queue, then
+ * once its request is out in the read queue. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -45,6 +49,24 @@ typedef enum {
 	WR_ALL,  /* write_all, write_req, write_res, transact's request */
 } write_kind;
 
+/* What a user aio asks for, kept in it (prov_op, with its messages in
+ * prov_arg) while it waits in a queue. */
+typedef enum {
+	OP_READ,
+	OP_READ_ALL,
+	OP_READ_REQ,
+	OP_READ_RES,
+	OP_WRITE,
+	OP_WRITE_ALL,
+	OP_WRITE_REQ,
+	OP_WRITE_RES,
+	OP_WRITE_RES_HEAD,
+	OP_BATCH_RES,      /* http_conn_write_res_batched */
+	OP_BATCH_RES_HEAD, /* the same, head only */
+	OP_FLUSH,          /* http_conn_flush */
+	OP_TRANSACT,
+} conn_op;
+
 struct nghttpw_http_conn {
 	pthread_mutex_t mtx;
 	nghttpw_stream *stream;
@@ -60,6 +82,8 @@ struct nghttpw_http_conn {
 	/* Read side. */
 	nghttpw_aio *rd_sio;
 	nghttpw_aio *rd_user;
+	list_node    rd_q;        /* user aios waiting for rd_user's end */
+	bool         rd_starting; /* rd_next is starting queued reads */
 	read_kind    rd_kind;
 	int          rd_abort;
 	size_t       rd_done; /* bytes delivered into the user's iov */
@@ -86,6 +110,8 @@ struct nghttpw_http_conn {
 	/* Write side. */
 	nghttpw_aio       *wr_sio;
 	nghttpw_aio       *wr_user;
+	list_node          wr_q;
+	bool               wr_starting;
 	write_kind         wr_kind;
 	int                wr_abort;
 	const nghttpw_iov *wr_src;
@@ -114,7 +140,7 @@ struct nghttpw_http_conn {
 	bool               rd_after_flush;
 	bool               wr_after_flush;
 
-	/* Transact: the response being read once the request is out. */
+	/* Transact: the response being read (once the request is out). */
 	nghttpw_http_res *tx_res;
 	bool              tx_head_request;
 };
@@ -165,6 +191,109 @@ iov_set_rest(nghttpw_aio *aio, const nghttpw_iov *src, unsigned n, size_t skip,
 static void rd_finish(nghttpw_http_conn *c, int rv);
 static void wr_finish(nghttpw_http_conn *c, int rv);
 static int  wr_send_rest(nghttpw_http_conn *c);
+static void rd_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred);
+static void wr_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred);
+static void conn_cancel(nghttpw_aio *aio, void *arg, int rv);
+
+/* Queues. */
+
+/* Keeps what aio asks for in it, for when it starts (perhaps after a
+ * wait in a queue).  After nghttpw_aio_begin, which resets the fields. */
+static void
+op_set(nghttpw_aio *aio, conn_op op, void *arg0, void *arg1)
+{
+	aio->prov_op     = (uint8_t) op;
+	aio->prov_arg[0] = arg0;
+	aio->prov_arg[1] = arg1;
+}
+
+/* Puts aio at the end of a side's queue; false when it was finished
+ * instead (canceled or timed out already).  Mutex held. */
+static bool
+queue_append(nghttpw_http_conn *c, list_node *q, nghttpw_aio *aio)
+{
+	if (!nghttpw_aio_defer(aio, conn_cancel, c)) {
+		return (false);
+	}
+	list_append(q, &aio->prov_node);
+	return (true);
+}
+
+/* Finishes every aio still queued on q (the connection closed). */
+static void
+queue_fail(list_node *q, int rv)
+{
+	list_node *node;
+
+	while ((node = list_first(q)) != NULL) {
+		list_remove(node);
+		nghttpw_aio_finish(LIST_ENTRY(node, nghttpw_aio, prov_node), rv);
+	}
+}
+
+/* Starts the operations queued on a side, in order, until one is pending
+ * (*user set).  A loop, not a recursion: an operation that finishes at
+ * once (from buffered bytes, say) calls back here, and *starting makes
+ * that inner call return to this loop.  Mutex held. */
+static void
+queue_run(nghttpw_http_conn *c, list_node *q, nghttpw_aio *const *user,
+    bool *starting, void (*activate)(nghttpw_http_conn *, nghttpw_aio *, bool))
+{
+	list_node *node;
+
+	if (*starting) {
+		return;
+	}
+	if (c->closed) {
+		queue_fail(q, NGHTTPW_ECLOSED);
+		return;
+	}
+	*starting = true;
+	while (*user == NULL && (node = list_first(q)) != NULL) {
+		list_remove(node);
+		activate(c, LIST_ENTRY(node, nghttpw_aio, prov_node), true);
+	}
+	*starting = false;
+}
+
+static void
+rd_next(nghttpw_http_conn *c)
+{
+	queue_run(c, &c->rd_q, &c->rd_user, &c->rd_starting, rd_activate);
+}
+
+static void
+wr_next(nghttpw_http_conn *c)
+{
+	queue_run(c, &c->wr_q, &c->wr_user, &c->wr_starting, wr_activate);
+}
+
+/* Starts a read, or queues it behind the pending one.  aio is begun, its
+ * arguments checked and kept in it (op_set).  Mutex held. */
+static void
+rd_submit(nghttpw_http_conn *c, nghttpw_aio *aio)
+{
+	if (c->closed) {
+		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
+	} else if (c->rd_user == NULL && list_empty(&c->rd_q)) {
+		rd_activate(c, aio, false);
+	} else {
+		(void) queue_append(c, &c->rd_q, aio);
+	}
+}
+
+/* The same for a write (or a transaction, which starts as one). */
+static void
+wr_submit(nghttpw_http_conn *c, nghttpw_aio *aio)
+{
+	if (c->closed) {
+		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
+	} else if (c->wr_user == NULL && list_empty(&c->wr_q)) {
+		wr_activate(c, aio, false);
+	} else {
+		(void) queue_append(c, &c->wr_q, aio);
+	}
+}
 
 /* Output buffer. */
 
@@ -319,12 +448,10 @@ rd_finish(nghttpw_http_conn *c, int rv)
 			c->must_close = true;
 		}
 	}
-	if (c->rd_kind == RD_WHOLE) {
-		c->wr_user = NULL;
-	}
 	c->rd_user = NULL;
 	nghttpw_aio_set_count(aio, c->rd_done);
 	nghttpw_aio_finish(aio, rv);
+	rd_next(c);
 }
 
 /* While a request head is awaited, the stream recv is bounded: first by
@@ -634,10 +761,11 @@ rd_sio_cb(void *arg)
 	pthread_mutex_unlock(&c->mtx);
 }
 
-/* The caller's aio of a read, a write or a transact (which holds both
- * sides) was cancelled or timed out: abort the stream I/O under it.  The
- * stream aio is pending, or its callback waits for the mutex, and that
- * callback reports the abort. */
+/* The caller's aio of a read, a write or a transact was cancelled or timed
+ * out.  A pending one: abort the stream I/O under it; the stream aio is
+ * pending, or its callback waits for the mutex, and that callback
+ * reports the abort (and starts what is queued next).  A queued one has
+ * not started: it just leaves its queue. */
 static void
 conn_cancel(nghttpw_aio *aio, void *arg, int rv)
 {
@@ -647,27 +775,22 @@ conn_cancel(nghttpw_aio *aio, void *arg, int rv)
 	if (c->rd_user == aio && c->rd_abort == 0) {
 		c->rd_abort = rv;
 		nghttpw_aio_abort(c->rd_sio, rv);
-	}
-	if (c->wr_user == aio && c->wr_abort == 0) {
+	} else if (c->wr_user == aio && c->wr_abort == 0) {
 		c->wr_abort = rv;
 		nghttpw_aio_abort(c->wr_sio, rv);
+	} else if (list_linked(&aio->prov_node)) {
+		list_remove(&aio->prov_node);
+		nghttpw_aio_finish(aio, rv);
 	}
 	pthread_mutex_unlock(&c->mtx);
 }
 
-/* Common start of every read.  Returns false when aio was finished. */
+/* Makes aio the pending read; deferred when it waited in the queue (its
+ * cancel function set).  Returns false when aio was finished. */
 static bool
-rd_begin(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind)
+rd_begin(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind, bool deferred)
 {
-	if (c->closed) {
-		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-		return (false);
-	}
-	if (c->rd_user != NULL) {
-		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
-		return (false);
-	}
-	if (!nghttpw_aio_defer(aio, conn_cancel, c)) {
+	if (!deferred && !nghttpw_aio_defer(aio, conn_cancel, c)) {
 		return (false);
 	}
 	c->rd_user  = aio;
@@ -677,8 +800,51 @@ rd_begin(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind)
 	return (true);
 }
 
+/* Starts the read that aio asks for (op_set).  Mutex held. */
 static void
-conn_read_raw(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind)
+rd_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
+{
+	nghttpw_http_req *req = NULL;
+	nghttpw_http_res *res = NULL;
+	read_kind         kind;
+
+	switch ((conn_op) aio->prov_op) {
+	case OP_READ:
+	case OP_READ_ALL:
+		kind = aio->prov_op == OP_READ ? RD_SOME : RD_ALL;
+		if (rd_begin(c, aio, kind, deferred)) {
+			rd_progress(c);
+		}
+		return;
+	case OP_TRANSACT:
+		/* Its request is out: now its response. */
+		if (rd_begin(c, aio, RD_WHOLE, true)) {
+			c->tx_res          = aio->prov_arg[1];
+			c->tx_head_request = strcmp(nghttpw_http_req_get_method(
+			                         aio->prov_arg[0]), "HEAD") == 0;
+			rd_start_message(c, NULL, c->tx_res, c->tx_head_request);
+			rd_progress(c);
+		}
+		return;
+	case OP_READ_REQ:
+		if (c->no_idle) {
+			nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
+			return;
+		}
+		req = aio->prov_arg[0];
+		break;
+	default:
+		res = aio->prov_arg[0];
+		break;
+	}
+	if (rd_begin(c, aio, RD_HEAD, deferred)) {
+		rd_start_message(c, req, res, false);
+		rd_progress(c);
+	}
+}
+
+static void
+conn_read_raw(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op)
 {
 	nghttpw_iov *iov;
 	unsigned     n;
@@ -691,23 +857,22 @@ conn_read_raw(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind)
 		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
 		return;
 	}
+	op_set(aio, op, NULL, NULL);
 	pthread_mutex_lock(&c->mtx);
-	if (rd_begin(c, aio, kind)) {
-		rd_progress(c);
-	}
+	rd_submit(c, aio);
 	pthread_mutex_unlock(&c->mtx);
 }
 
 void
 nghttpw_http_conn_read(nghttpw_http_conn *c, nghttpw_aio *aio)
 {
-	conn_read_raw(c, aio, RD_SOME);
+	conn_read_raw(c, aio, OP_READ);
 }
 
 void
 nghttpw_http_conn_read_all(nghttpw_http_conn *c, nghttpw_aio *aio)
 {
-	conn_read_raw(c, aio, RD_ALL);
+	conn_read_raw(c, aio, OP_READ_ALL);
 }
 
 static void
@@ -721,13 +886,13 @@ conn_read_head(nghttpw_http_conn *c, nghttpw_http_req *req,
 		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
 		return;
 	}
-	pthread_mutex_lock(&c->mtx);
-	if (c->no_idle && req != NULL) {
-		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-	} else if (rd_begin(c, aio, RD_HEAD)) {
-		rd_start_message(c, req, res, false);
-		rd_progress(c);
+	if (req != NULL) {
+		op_set(aio, OP_READ_REQ, req, NULL);
+	} else {
+		op_set(aio, OP_READ_RES, res, NULL);
 	}
+	pthread_mutex_lock(&c->mtx);
+	rd_submit(c, aio);
 	pthread_mutex_unlock(&c->mtx);
 }
 
@@ -761,7 +926,12 @@ conn_read_body(nghttpw_http_conn *c, const void *msg, size_t max,
 	    !c->parser.head_done || c->parser.in_body) {
 		/* Only right after the head of this message was read. */
 		nghttpw_aio_finish(aio, NGHTTPW_ESTATE);
-	} else if (rd_begin(c, aio, RD_BODY)) {
+	} else if (c->closed) {
+		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
+	} else if (c->rd_user != NULL || !list_empty(&c->rd_q)) {
+		/* Not queued: a body follows its head at once. */
+		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
+	} else if (rd_begin(c, aio, RD_BODY, false)) {
 		if ((rv = http_parser_body(&c->parser, max, &state)) != 0) {
 			rd_finish(c, rv);
 		} else if (state == PARSE_MESSAGE_DONE) {
@@ -855,23 +1025,21 @@ wr_finish(nghttpw_http_conn *c, int rv)
 {
 	nghttpw_aio *aio = c->wr_user;
 
-	nghttpw_aio_set_count(aio, c->wr_done);
-	if (c->tx_res != NULL && aio == c->rd_user) {
-		/* Transact: the request is out (or failed). */
-		if (rv != 0) {
-			c->tx_res = NULL;
-			c->rd_user = NULL;
-			c->wr_user = NULL;
-			nghttpw_aio_finish(aio, rv);
-			return;
-		}
-		c->rd_done = 0;
-		rd_start_message(c, NULL, c->tx_res, c->tx_head_request);
-		rd_progress(c);
-		return;
-	}
 	c->wr_user = NULL;
-	nghttpw_aio_finish(aio, rv);
+	nghttpw_aio_set_count(aio, c->wr_done);
+	if (aio->prov_op == OP_TRANSACT && rv == 0) {
+		/* The request is out: the response is read in its turn,
+		 * after the reads started before this moment (as in nng,
+		 * whose transaction queues its read then). */
+		if (c->rd_user == NULL && list_empty(&c->rd_q)) {
+			rd_activate(c, aio, true);
+		} else {
+			list_append(&c->rd_q, &aio->prov_node);
+		}
+	} else {
+		nghttpw_aio_finish(aio, rv);
+	}
+	wr_next(c);
 }
 
 static void
@@ -915,19 +1083,12 @@ wr_sio_cb(void *arg)
 	pthread_mutex_unlock(&c->mtx);
 }
 
+/* Makes aio the pending write, as rd_begin. */
 static bool
 wr_begin(nghttpw_http_conn *c, nghttpw_aio *aio, write_kind kind,
-    const nghttpw_iov *src, unsigned nsrc)
+    const nghttpw_iov *src, unsigned nsrc, bool deferred)
 {
-	if (c->closed) {
-		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-		return (false);
-	}
-	if (c->wr_user != NULL) {
-		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
-		return (false);
-	}
-	if (!nghttpw_aio_defer(aio, conn_cancel, c)) {
+	if (!deferred && !nghttpw_aio_defer(aio, conn_cancel, c)) {
 		return (false);
 	}
 	c->wr_user  = aio;
@@ -943,11 +1104,10 @@ wr_begin(nghttpw_http_conn *c, nghttpw_aio *aio, write_kind kind,
 }
 
 static void
-conn_write_raw(nghttpw_http_conn *c, nghttpw_aio *aio, write_kind kind)
+conn_write_raw(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op)
 {
 	nghttpw_iov *iov;
 	unsigned     n;
-	int          rv;
 
 	if (!nghttpw_aio_begin(aio)) {
 		return;
@@ -957,24 +1117,22 @@ conn_write_raw(nghttpw_http_conn *c, nghttpw_aio *aio, write_kind kind)
 		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
 		return;
 	}
+	op_set(aio, op, NULL, NULL);
 	pthread_mutex_lock(&c->mtx);
-	if (wr_begin(c, aio, kind, iov, n) &&
-	    (rv = wr_send_rest(c)) != 0) {
-		wr_finish(c, rv);
-	}
+	wr_submit(c, aio);
 	pthread_mutex_unlock(&c->mtx);
 }
 
 void
 nghttpw_http_conn_write(nghttpw_http_conn *c, nghttpw_aio *aio)
 {
-	conn_write_raw(c, aio, WR_SOME);
+	conn_write_raw(c, aio, OP_WRITE);
 }
 
 void
 nghttpw_http_conn_write_all(nghttpw_http_conn *c, nghttpw_aio *aio)
 {
-	conn_write_raw(c, aio, WR_ALL);
+	conn_write_raw(c, aio, OP_WRITE_ALL);
 }
 
 /* Whether a message's own headers say the connection ends after it. */
@@ -1093,40 +1251,35 @@ conn_queue_msg(nghttpw_http_conn *c, nhw_http_msg *msg, nghttpw_http_res *res,
 	return (len);
 }
 
+/* Starts writing the message that aio asks for (op_set): it is laid out
+ * now, not when it was queued, so that a write waiting in the queue
+ * touches neither its message nor the one being sent.  Mutex held. */
 static void
-conn_write_msg(nghttpw_http_conn *c, nghttpw_http_req *req,
-    nghttpw_http_res *res, bool head_only, bool batch, nghttpw_aio *aio)
+wr_start_msg(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 {
-	int           file_fd;
-	uint64_t      file_off, file_len;
-	bool          is_response     = res != NULL;
-	bool          close_delimited = false;
-	nhw_http_msg *msg;
-	unsigned      n;
-	size_t        queued;
-	int           rv;
+	conn_op           op        = (conn_op) aio->prov_op;
+	bool              head_only = op == OP_WRITE_RES_HEAD || op == OP_BATCH_RES_HEAD;
+	bool              batch     = op == OP_BATCH_RES || op == OP_BATCH_RES_HEAD;
+	bool              is_response     = op != OP_WRITE_REQ;
+	nghttpw_http_req *req             = is_response ? NULL : aio->prov_arg[0];
+	nghttpw_http_res *res             = is_response ? aio->prov_arg[0] : NULL;
+	bool              close_delimited = false;
+	int               file_fd;
+	uint64_t          file_off, file_len;
+	nhw_http_msg     *msg;
+	unsigned          n;
+	size_t            queued;
+	int               rv;
 
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	if (c == NULL || (req == NULL && res == NULL)) {
-		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
-		return;
-	}
 	msg = is_response ? nhw_http_res_msg(res) : nhw_http_req_msg(req);
-	pthread_mutex_lock(&c->mtx);
-	if (c->wr_user != NULL) {
-		/* Checked before the message is touched: a refused write
-		 * must not change the one in flight. */
-		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
-	} else if ((rv = msg_prepare(c, msg, is_response, batch, head_only, req,
-	                res, &n, &close_delimited)) != 0) {
+	if ((rv = msg_prepare(c, msg, is_response, batch, head_only, req, res,
+	         &n, &close_delimited)) != 0) {
 		nghttpw_aio_finish(aio, rv);
 	} else if (batch && !c->closed &&
 	    (queued = conn_queue_msg(c, msg, res, head_only, n)) > 0) {
 		nghttpw_aio_set_count(aio, queued);
 		nghttpw_aio_finish(aio, 0);
-	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n)) {
+	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n, deferred)) {
 		if (!head_only &&
 		    nhw_http_msg_get_file(msg, &file_fd, &file_off, &file_len)) {
 			c->wr_file_fd   = file_fd;
@@ -1142,6 +1295,21 @@ conn_write_msg(nghttpw_http_conn *c, nghttpw_http_req *req,
 			wr_finish(c, rv);
 		}
 	}
+}
+
+static void
+conn_write_msg(nghttpw_http_conn *c, void *msg, conn_op op, nghttpw_aio *aio)
+{
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	if (c == NULL || msg == NULL) {
+		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
+		return;
+	}
+	op_set(aio, op, msg, NULL);
+	pthread_mutex_lock(&c->mtx);
+	wr_submit(c, aio);
 	pthread_mutex_unlock(&c->mtx);
 }
 
@@ -1149,28 +1317,28 @@ void
 nghttpw_http_conn_write_req(
     nghttpw_http_conn *c, nghttpw_http_req *req, nghttpw_aio *aio)
 {
-	conn_write_msg(c, req, NULL, false, false, aio);
+	conn_write_msg(c, req, OP_WRITE_REQ, aio);
 }
 
 void
 nghttpw_http_conn_write_res(
     nghttpw_http_conn *c, nghttpw_http_res *res, nghttpw_aio *aio)
 {
-	conn_write_msg(c, NULL, res, false, false, aio);
+	conn_write_msg(c, res, OP_WRITE_RES, aio);
 }
 
 void
 nghttpw_http_conn_write_res_head(
     nghttpw_http_conn *c, nghttpw_http_res *res, nghttpw_aio *aio)
 {
-	conn_write_msg(c, NULL, res, true, false, aio);
+	conn_write_msg(c, res, OP_WRITE_RES_HEAD, aio);
 }
 
 void
 http_conn_write_res_batched(nghttpw_http_conn *c, nghttpw_http_res *res,
     bool head_only, nghttpw_aio *aio)
 {
-	conn_write_msg(c, NULL, res, head_only, true, aio);
+	conn_write_msg(c, res, head_only ? OP_BATCH_RES_HEAD : OP_BATCH_RES, aio);
 }
 
 void
@@ -1187,54 +1355,30 @@ http_conn_kick_flush(nghttpw_http_conn *c)
 void
 http_conn_flush(nghttpw_http_conn *c, nghttpw_aio *aio)
 {
-	int rv;
-
 	if (!nghttpw_aio_begin(aio)) {
 		return;
 	}
+	op_set(aio, OP_FLUSH, NULL, NULL);
 	pthread_mutex_lock(&c->mtx);
-	if (c->olen == 0 && !c->closed && c->wr_user == NULL) {
-		nghttpw_aio_finish(aio, 0);
-	} else if (wr_begin(c, aio, WR_ALL, NULL, 0) &&
-	    (rv = wr_send_rest(c)) != 0) {
-		wr_finish(c, rv);
-	}
+	wr_submit(c, aio);
 	pthread_mutex_unlock(&c->mtx);
 }
 
-/* Transact: both sides are held by one aio. */
-
-void
-nghttpw_http_conn_transact(nghttpw_http_conn *c, nghttpw_http_req *req,
-    nghttpw_http_res *res, nghttpw_aio *aio)
+/* Transact: the request goes out as a write in its turn; wr_finish then
+ * queues the reading of the response (rd_activate). */
+static void
+wr_start_transact(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 {
-	unsigned n;
-	int      rv;
+	nghttpw_http_req *req = aio->prov_arg[0];
+	unsigned          n;
+	int               fd;
+	uint64_t          off, len;
+	int               rv;
 
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	if (c == NULL || req == NULL || res == NULL) {
-		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
-		return;
-	}
-	pthread_mutex_lock(&c->mtx);
-	if (c->closed) {
-		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-	} else if (c->rd_user != NULL || c->wr_user != NULL) {
-		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
-	} else if ((rv = msg_prepare(c, nhw_http_req_msg(req), false, false, false,
-	                req, NULL, &n, &(bool) { false })) != 0) {
+	if ((rv = msg_prepare(c, nhw_http_req_msg(req), false, false, false, req,
+	         NULL, &n, &(bool) { false })) != 0) {
 		nghttpw_aio_finish(aio, rv);
-	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n)) {
-		c->rd_user         = aio;
-		c->rd_kind         = RD_WHOLE;
-		c->rd_abort        = 0;
-		c->tx_res          = res;
-		c->tx_head_request =
-		    strcmp(nghttpw_http_req_get_method(req), "HEAD") == 0;
-		int      fd;
-		uint64_t off, len;
+	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n, deferred)) {
 		if (nhw_http_msg_get_file(nhw_http_req_msg(req), &fd, &off, &len)) {
 			c->wr_file_fd   = fd;
 			c->wr_file_off  = off;
@@ -1244,6 +1388,57 @@ nghttpw_http_conn_transact(nghttpw_http_conn *c, nghttpw_http_req *req,
 			wr_finish(c, rv);
 		}
 	}
+}
+
+/* Starts the write that aio asks for (op_set).  Mutex held. */
+static void
+wr_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
+{
+	nghttpw_iov *iov;
+	unsigned     n;
+	int          rv;
+
+	switch ((conn_op) aio->prov_op) {
+	case OP_WRITE:
+	case OP_WRITE_ALL:
+		n = nghttpw_aio_get_iov(aio, &iov);
+		if (wr_begin(c, aio, aio->prov_op == OP_WRITE ? WR_SOME : WR_ALL,
+		        iov, n, deferred) &&
+		    (rv = wr_send_rest(c)) != 0) {
+			wr_finish(c, rv);
+		}
+		break;
+	case OP_FLUSH:
+		if (c->olen == 0) {
+			nghttpw_aio_finish(aio, 0);
+		} else if (wr_begin(c, aio, WR_ALL, NULL, 0, deferred) &&
+		    (rv = wr_send_rest(c)) != 0) {
+			wr_finish(c, rv);
+		}
+		break;
+	case OP_TRANSACT:
+		wr_start_transact(c, aio, deferred);
+		break;
+	default:
+		wr_start_msg(c, aio, deferred);
+		break;
+	}
+}
+
+void
+nghttpw_http_conn_transact(nghttpw_http_conn *c, nghttpw_http_req *req,
+    nghttpw_http_res *res, nghttpw_aio *aio)
+{
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	if (c == NULL || req == NULL || res == NULL) {
+		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
+		return;
+	}
+	op_set(aio, OP_TRANSACT, req, res);
+	pthread_mutex_lock(&c->mtx);
+	wr_submit(c, aio);
 	pthread_mutex_unlock(&c->mtx);
 }
 
@@ -1293,6 +1488,8 @@ nghttpw_http_conn_alloc(nghttpw_http_conn **cp, nghttpw_stream *stream)
 		return (rv);
 	}
 	pthread_mutex_init(&c->mtx, NULL);
+	list_init(&c->rd_q);
+	list_init(&c->wr_q);
 	task_init(&c->reap_task, conn_reap, c);
 	c->stream     = stream;
 	c->max_head   = NGHTTPW_HTTP_MAX_HEADER_SIZE_DEFAULT;
@@ -1316,6 +1513,9 @@ nghttpw_http_conn_close(nghttpw_http_conn *c)
 	pthread_mutex_lock(&c->mtx);
 	first     = !c->closed;
 	c->closed = true;
+	/* What waits in the queues never started: it ends now. */
+	queue_fail(&c->rd_q, NGHTTPW_ECLOSED);
+	queue_fail(&c->wr_q, NGHTTPW_ECLOSED);
 	pthread_mutex_unlock(&c->mtx);
 	if (first) {
 		/* Pending stream operations fail with ECLOSED, and their
