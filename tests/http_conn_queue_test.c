@@ -453,6 +453,8 @@ Test(http_conn_queue, stress_cancel_timeout_close_with_queued, .timeout = 240)
 {
 	unsigned seed = 31;
 	char    *big  = malloc(1u << 20);
+	/* How often each outcome came: each must, or the races ran dry. */
+	int ok = 0, canceled = 0, timed_out = 0, closed = 0;
 
 	memset(big, 'y', 1u << 20);
 	for (int round = 0; round < 400; round++) {
@@ -510,6 +512,10 @@ Test(http_conn_queue, stress_cancel_timeout_close_with_queued, .timeout = 240)
 			        rv == NGHTTPW_ECONNRESET || rv == NGHTTPW_EPROTO,
 			    "round %d, operation %d: %s", round, i,
 			    nghttpw_strerror(rv));
+			ok += rv == 0;
+			canceled += rv == NGHTTPW_ECANCELED;
+			timed_out += rv == NGHTTPW_ETIMEDOUT;
+			closed += rv == NGHTTPW_ECLOSED;
 			counted_free(k[i]);
 		}
 		nghttpw_http_req_free(req);
@@ -518,5 +524,8 @@ Test(http_conn_queue, stress_cancel_timeout_close_with_queued, .timeout = 240)
 		nghttpw_http_res_free(tres);
 		nghttpw_stream_free(peer);
 	}
+	cr_log_info("ok %d, canceled %d, timed out %d, closed %d", ok, canceled,
+	    timed_out, closed);
+	cr_assert(ok > 0 && canceled > 0 && timed_out > 0 && closed > 0);
 	free(big);
 }
