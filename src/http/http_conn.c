@@ -39,8 +39,8 @@ conn_iov_total(const nghttpw_iov *iov, unsigned n)
 /* Points aio at what is left of src after skip bytes, using scratch (grown
  * as needed, then reused) to hold the trimmed entries. */
 int
-conn_iov_set_rest(nghttpw_aio *aio, const nghttpw_iov *src, unsigned n, size_t skip,
-    nghttpw_iov **scratch, unsigned *cap)
+conn_iov_set_rest(nghttpw_aio *aio, const nghttpw_iov *src, unsigned n,
+    size_t skip, nghttpw_iov **scratch, unsigned *cap)
 {
 	unsigned first = 0;
 
@@ -77,16 +77,14 @@ conn_op_set(nghttpw_aio *aio, conn_op op, void *arg0, void *arg1)
 	aio->prov_arg[1] = arg1;
 }
 
-/* Puts aio at the end of a side's queue; false when it was finished
- * instead (canceled or timed out already).  Mutex held. */
-static bool
+/* Puts aio at the end of a side's queue, unless it was canceled or timed
+ * out already (then it is finished).  Mutex held. */
+static void
 queue_append(nghttpw_http_conn *c, list_node *q, nghttpw_aio *aio)
 {
-	if (!nghttpw_aio_defer(aio, conn_cancel, c)) {
-		return (false);
+	if (nghttpw_aio_defer(aio, conn_cancel, c)) {
+		list_append(q, &aio->prov_node);
 	}
-	list_append(q, &aio->prov_node);
-	return (true);
 }
 
 /* Finishes every aio still queued on q (the connection closed). */
@@ -148,7 +146,7 @@ rd_submit(nghttpw_http_conn *c, nghttpw_aio *aio)
 	} else if (c->rd_user == NULL && list_empty(&c->rd_q)) {
 		conn_rd_activate(c, aio, false);
 	} else {
-		(void) queue_append(c, &c->rd_q, aio);
+		queue_append(c, &c->rd_q, aio);
 	}
 }
 
@@ -161,7 +159,7 @@ conn_wr_submit(nghttpw_http_conn *c, nghttpw_aio *aio)
 	} else if (c->wr_user == NULL && list_empty(&c->wr_q)) {
 		conn_wr_activate(c, aio, false);
 	} else {
-		(void) queue_append(c, &c->wr_q, aio);
+		queue_append(c, &c->wr_q, aio);
 	}
 }
 

@@ -434,12 +434,12 @@ conn_queue_msg(nghttpw_http_conn *c, nhw_http_msg *msg, nghttpw_http_res *res,
 static void
 wr_start_msg(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 {
-	conn_op           op        = (conn_op) aio->prov_op;
+	conn_op           op    = (conn_op) aio->prov_op;
+	bool              batch = op == OP_BATCH_RES || op == OP_BATCH_RES_HEAD;
 	bool              head_only = op == OP_WRITE_RES_HEAD || op == OP_BATCH_RES_HEAD;
-	bool              batch     = op == OP_BATCH_RES || op == OP_BATCH_RES_HEAD;
-	bool              is_response     = op != OP_WRITE_REQ;
-	nghttpw_http_req *req             = is_response ? NULL : aio->prov_arg[0];
-	nghttpw_http_res *res             = is_response ? aio->prov_arg[0] : NULL;
+	bool              is_response = op != OP_WRITE_REQ;
+	nghttpw_http_req *req = is_response ? NULL : aio->prov_arg[0];
+	nghttpw_http_res *res = is_response ? aio->prov_arg[0] : NULL;
 	bool              close_delimited = false;
 	int               file_fd;
 	uint64_t          file_off, file_len;
