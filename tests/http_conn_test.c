@@ -1,6 +1,7 @@
 /* The HTTP connection: exact bytes on the wire for what we write, parsing
  * of what the peer writes (split, pipelined, hostile), bodies in transact,
- * and the async contract (EBUSY, cancel, timeout, close, never inline). */
+ * and the async contract (cancel, timeout, close, never inline; queued
+ * operations are in http_conn_queue_test.c). */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -624,48 +625,6 @@ Test(http_conn, write_all_to_vanished_peer_reports_count)
 	free(big);
 	nghttpw_aio_free(aio);
 	nghttpw_http_conn_close(c);
-}
-
-Test(http_conn, second_read_and_write_get_ebusy_and_disturb_nothing)
-{
-	nghttpw_http_conn *c;
-	nghttpw_stream    *peer;
-	nghttpw_aio       *r1 = new_aio(5000), *r2 = new_aio(5000);
-	nghttpw_aio       *w1 = new_aio(5000), *w2 = new_aio(5000);
-	char               b1[4] = { 0 }, b2[4];
-	nghttpw_iov        i1 = { b1, 3 }, i2 = { b2, 3 };
-	size_t             len = 8 << 20;
-	char              *big = malloc(len), *sink = malloc(len);
-	nghttpw_iov        wi = { big, len }, wi2 = { "xyz", 3 };
-
-	conn_pair(&c, &peer);
-	nghttpw_aio_set_iov(r1, 1, &i1);
-	nghttpw_aio_set_iov(r2, 1, &i2);
-	nghttpw_http_conn_read_all(c, r1);
-	nghttpw_http_conn_read(c, r2);
-	cr_assert_eq(wait_result(r2), NGHTTPW_EBUSY);
-
-	fill_pattern(big, len, 2);
-	nghttpw_aio_set_iov(w1, 1, &wi);
-	nghttpw_aio_set_iov(w2, 1, &wi2);
-	nghttpw_http_conn_write_all(c, w1); /* too big to finish at once */
-	nghttpw_http_conn_write_all(c, w2);
-	cr_assert_eq(wait_result(w2), NGHTTPW_EBUSY);
-	cr_assert_eq(recv_all(peer, sink, len, NULL), 0);
-	cr_assert_eq(wait_result(w1), 0);
-	cr_assert_eq(memcmp(big, sink, len), 0, "the first write was disturbed");
-
-	peer_send(peer, "abc");
-	cr_assert_eq(wait_result(r1), 0);
-	cr_assert_str_eq(b1, "abc");
-	free(big);
-	free(sink);
-	nghttpw_aio_free(r1);
-	nghttpw_aio_free(r2);
-	nghttpw_aio_free(w1);
-	nghttpw_aio_free(w2);
-	nghttpw_http_conn_close(c);
-	nghttpw_stream_free(peer);
 }
 
 Test(http_conn, cancel_timeout_and_close_of_pending_reads)

@@ -58,6 +58,7 @@ struct nghttpw_aio {
 	bool    stopped;
 	bool    expire_sleep; /* expiry ends a sleep (0), not ETIMEDOUT */
 	uint8_t reap;         /* where nghttpw_aio_reap has got to */
+	uint8_t prov_op;      /* the provider's, see below */
 	timer_node timer;
 	/* Queues the callback; once the aio is reaped and idle, the reaper's
 	 * task instead. */
@@ -66,7 +67,10 @@ struct nghttpw_aio {
 	/* For the provider that owns the operation: a queue link and where
 	 * the operation is.  That is a cursor into the iov (entry index and
 	 * offset within it), or for a send from a file (stream_sendfile,
-	 * file_fd >= 0) what is left of the file. */
+	 * file_fd >= 0) what is left of the file.  A provider that queues
+	 * operations of several kinds and uses no cursor (an HTTP
+	 * connection) keeps the kind in prov_op and its arguments in
+	 * prov_arg instead, set after nghttpw_aio_begin. */
 	list_node prov_node;
 	union {
 		struct {
@@ -77,6 +81,7 @@ struct nghttpw_aio {
 			uint64_t file_off;
 			uint64_t file_len;
 		};
+		void *prov_arg[2];
 	};
 };
 

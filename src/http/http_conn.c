@@ -1,129 +1,32 @@
 /* HTTP connections: message framing over a stream, one read and one write
  * at a time, a single read buffer per connection.
  *
- * Each side (read, write) has one user aio slot and one internal aio that
- * drives the stream.  The internal aio's callback moves the operation on
- * and finishes the user's aio when it is done; a cancel or timeout of the
- * user's aio aborts the internal one, whose callback then reports. */
+ * Each side (read, write) has one pending user aio, a queue of the user
+ * aios started after it (first in, first out, as in nng), and one
+ * internal aio that drives the stream.  The internal aio's callback moves
+ * the operation on and finishes the user's aio when it is done, then
+ * starts the next queued one; a cancel or timeout of the pending user aio
+ * aborts the internal one, whose callback then reports, while a queued
+ * one is just taken out.  A transaction waits in the write queue, then
+ * once its request is out in the read queue.
+ *
+ * This file has the queues, the read side and the life cycle; the write
+ * side is in http_conn_write.c, the shared state in http_conn_impl.h. */
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <unistd.h>
-
-#include "core/aio.h" /* aio_cancel_barrier */
-#include "core/loop.h"
-#include "core/stream.h"
-#include "http/http_conn.h"
-#include "http/http_parse.h"
-#include "nghttpw/http.h"
+#include "http/http_conn_impl.h"
 
 #define READ_BUF_INITIAL 4096
 /* An idle keep-alive connection gives its read buffer back after this
  * long without a byte, and waits with a few inline bytes instead: the
  * buffer costs no syscall while requests follow each other closely. */
 #define READ_LINGER_MS 50
-#define IDLE_BUF_SIZE 16
-#define FILE_BOUNCE_SIZE (64u * 1024u)
-/* Answers to pipelined requests wait in the output buffer (up to this
- * much) and leave with one send; see conn_queue_msg. */
-#define OUT_BUF_INITIAL 4096
-#define OUT_BUF_MAX (16u * 1024u)
 
-typedef enum {
-	RD_SOME,  /* read: some bytes into the user's iov */
-	RD_ALL,   /* read_all: fill the user's iov */
-	RD_HEAD,  /* read_req / read_res: a message head */
-	RD_WHOLE, /* transact: a response head and its body */
-	RD_BODY,  /* the body of the request head just read (server) */
-} read_kind;
-
-typedef enum {
-	WR_SOME, /* write */
-	WR_ALL,  /* write_all, write_req, write_res, transact's request */
-} write_kind;
-
-struct nghttpw_http_conn {
-	pthread_mutex_t mtx;
-	nghttpw_stream *stream;
-	bool            closed;
-	atomic_bool     must_close; /* read by the owner without the mutex */
-	bool            no_idle;    /* http_conn_stop_idle was called */
-	void *_Atomic   owner;
-	size_t          max_head;
-	size_t          max_fields;
-	size_t          max_body;
-	task            reap_task;
-
-	/* Read side. */
-	nghttpw_aio *rd_sio;
-	nghttpw_aio *rd_user;
-	read_kind    rd_kind;
-	int          rd_abort;
-	size_t       rd_done; /* bytes delivered into the user's iov */
-	char        *rbuf; /* NULL while idle (see READ_LINGER_MS) */
-	size_t       rcap;
-	size_t       rpos; /* first byte not yet consumed */
-	size_t       rlen; /* end of received bytes */
-	bool         rd_cold;     /* an idle wait: no rbuf until bytes come */
-	bool         rd_ready_wait; /* rd_sio waits for readability */
-	bool         no_ready_wait; /* the stream cannot: wait in idle_buf */
-	bool         rd_linger;   /* the stream recv is bounded by the linger */
-	bool         rd_lingered; /* this wait is past its linger */
-	bool         raw_only;    /* no head will be read again */
-	char         idle_buf[IDLE_BUF_SIZE];
-	http_parser  parser;
-	nghttpw_iov *rd_iov; /* scratch for the rest of the user's iov */
-	unsigned     rd_iov_cap;
-	/* Bounds on request heads (server side). */
-	nghttpw_duration idle_ms;
-	nghttpw_duration head_ms;
-	bool             head_started;
-	nghttpw_time     head_deadline;
-
-	/* Write side. */
-	nghttpw_aio       *wr_sio;
-	nghttpw_aio       *wr_user;
-	write_kind         wr_kind;
-	int                wr_abort;
-	const nghttpw_iov *wr_src;
-	unsigned           wr_nsrc;
-	size_t             wr_done;
-	size_t             wr_total;
-	nghttpw_iov        msg_iov[4]; /* head, chunk size, body, chunk end */
-	char               chunk_head[24];
-	nghttpw_iov       *wr_iov;
-	unsigned           wr_iov_cap;
-	/* A body sent from a file after the head. */
-	nghttpw_duration   wr_stall_ms; /* bound on a send moving nothing */
-	int                wr_file_fd;
-	uint64_t           wr_file_off;
-	uint64_t           wr_file_left;
-	bool               wr_file_bounce; /* no sendfile: read, then send */
-	char              *wr_bounce;
-	/* Queued answers (NULL while idle, like rbuf).  While they are
-	 * flushed the write side's stream aio is theirs, and a recv or send
-	 * that wants the stream waits (rd_/wr_after_flush). */
-	char              *obuf;
-	size_t             ocap;
-	size_t             olen;
-	size_t             osent;
-	bool               flushing;
-	bool               rd_after_flush;
-	bool               wr_after_flush;
-
-	/* Transact: the response being read once the request is out. */
-	nghttpw_http_res *tx_res;
-	bool              tx_head_request;
-};
-
-static const char chunk_tail_body[]  = "\r\n0\r\n\r\n";
-static const char chunk_tail_empty[] = "0\r\n\r\n";
-
-static size_t
-iov_total(const nghttpw_iov *iov, unsigned n)
+size_t
+conn_iov_total(const nghttpw_iov *iov, unsigned n)
 {
 	size_t total = 0;
 
@@ -135,9 +38,9 @@ iov_total(const nghttpw_iov *iov, unsigned n)
 
 /* Points aio at what is left of src after skip bytes, using scratch (grown
  * as needed, then reused) to hold the trimmed entries. */
-static int
-iov_set_rest(nghttpw_aio *aio, const nghttpw_iov *src, unsigned n, size_t skip,
-    nghttpw_iov **scratch, unsigned *cap)
+int
+conn_iov_set_rest(nghttpw_aio *aio, const nghttpw_iov *src, unsigned n,
+    size_t skip, nghttpw_iov **scratch, unsigned *cap)
 {
 	unsigned first = 0;
 
@@ -162,48 +65,108 @@ iov_set_rest(nghttpw_aio *aio, const nghttpw_iov *src, unsigned n, size_t skip,
 	return (nghttpw_aio_set_iov(aio, n - first, *scratch));
 }
 
-static void rd_finish(nghttpw_http_conn *c, int rv);
-static void wr_finish(nghttpw_http_conn *c, int rv);
-static int  wr_send_rest(nghttpw_http_conn *c);
+/* Queues. */
 
-/* Output buffer. */
-
-static void
-out_send_rest(nghttpw_http_conn *c)
+/* Keeps what aio asks for in it, for when it starts (perhaps after a
+ * wait in a queue).  After nghttpw_aio_begin, which resets the fields. */
+void
+conn_op_set(nghttpw_aio *aio, conn_op op, void *arg0, void *arg1)
 {
-	nghttpw_iov iov = { c->obuf + c->osent, c->olen - c->osent };
-
-	nghttpw_aio_set_iov(c->wr_sio, 1, &iov);
-	nghttpw_aio_set_timeout(c->wr_sio, c->wr_stall_ms);
-	nghttpw_stream_send(c->stream, c->wr_sio);
+	aio->prov_op     = (uint8_t) op;
+	aio->prov_arg[0] = arg0;
+	aio->prov_arg[1] = arg1;
 }
 
-/* The stream is about to be used: queued answers go out first, so that
- * they keep their place before whatever comes next and nobody waits for
- * the network while answers are held back.  Returns true when the
- * caller's step is to wait: *waits (if given) is set, and out_flushed
- * resumes it.
- * Mutex held, connection not closed. */
-static bool
-out_flush_first(nghttpw_http_conn *c, bool *waits)
+/* Puts aio at the end of a side's queue, unless it was canceled or timed
+ * out already (then it is finished).  Mutex held. */
+static void
+queue_append(nghttpw_http_conn *c, list_node *q, nghttpw_aio *aio)
 {
-	if (c->olen == 0) {
-		return (false);
+	if (aio_defer(aio, conn_cancel, c)) {
+		list_append(q, &aio->prov_node);
 	}
-	if (waits != NULL) {
-		*waits = true;
+}
+
+/* Finishes every aio still queued on q (the connection closed). */
+static void
+queue_fail(list_node *q, int rv)
+{
+	list_node *node;
+
+	while ((node = list_first(q)) != NULL) {
+		list_remove(node);
+		nghttpw_aio_finish(LIST_ENTRY(node, nghttpw_aio, prov_node), rv);
 	}
-	if (!c->flushing) {
-		c->flushing = true;
-		out_send_rest(c);
+}
+
+/* Starts the operations queued on a side, in order, until one is pending
+ * (*user set).  A loop, not a recursion: an operation that finishes at
+ * once (from buffered bytes, say) calls back here, and *starting makes
+ * that inner call return to this loop.  Mutex held. */
+static void
+queue_run(nghttpw_http_conn *c, list_node *q, nghttpw_aio *const *user,
+    bool *starting, void (*activate)(nghttpw_http_conn *, nghttpw_aio *, bool))
+{
+	list_node *node;
+
+	if (*starting) {
+		return;
 	}
-	return (true);
+	if (c->closed) {
+		queue_fail(q, NGHTTPW_ECLOSED);
+		return;
+	}
+	*starting = true;
+	while (*user == NULL && (node = list_first(q)) != NULL) {
+		list_remove(node);
+		activate(c, LIST_ENTRY(node, nghttpw_aio, prov_node), true);
+	}
+	*starting = false;
+}
+
+static void
+rd_next(nghttpw_http_conn *c)
+{
+	queue_run(c, &c->rd_q, &c->rd_user, &c->rd_starting, conn_rd_activate);
+}
+
+void
+conn_wr_next(nghttpw_http_conn *c)
+{
+	queue_run(c, &c->wr_q, &c->wr_user, &c->wr_starting, conn_wr_activate);
+}
+
+/* Starts a read, or queues it behind the pending one.  aio is begun, its
+ * arguments checked and kept in it (conn_op_set).  Mutex held. */
+static void
+rd_submit(nghttpw_http_conn *c, nghttpw_aio *aio)
+{
+	if (c->closed) {
+		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
+	} else if (c->rd_user == NULL && list_empty(&c->rd_q)) {
+		conn_rd_activate(c, aio, false);
+	} else {
+		queue_append(c, &c->rd_q, aio);
+	}
+}
+
+/* The same for a write (or a transaction, which starts as one). */
+void
+conn_wr_submit(nghttpw_http_conn *c, nghttpw_aio *aio)
+{
+	if (c->closed) {
+		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
+	} else if (c->wr_user == NULL && list_empty(&c->wr_q)) {
+		conn_wr_activate(c, aio, false);
+	} else {
+		queue_append(c, &c->wr_q, aio);
+	}
 }
 
 /* Starts what rd_sio is set up for: a recv, or in a cold idle wait a
  * wait for readability. */
-static void
-rd_stream_start(nghttpw_http_conn *c)
+void
+conn_rd_stream_start(nghttpw_http_conn *c)
 {
 	if (c->rd_ready_wait) {
 		stream_wait_readable(c->stream, c->rd_sio);
@@ -212,97 +175,19 @@ rd_stream_start(nghttpw_http_conn *c)
 	}
 }
 
-/* The flush is over: resumes what waited for it.  A failed flush lost
- * answers the peer is owed, so the stream is closed and what waited fails
- * with NGHTTPW_ECLOSED (the server closes the connection, as after any
- * failed write). */
-static void
-out_flushed(nghttpw_http_conn *c, int rv)
-{
-	bool rd = c->rd_after_flush;
-	bool wr = c->wr_after_flush;
-
-	c->flushing       = false;
-	c->rd_after_flush = false;
-	c->wr_after_flush = false;
-	c->olen = c->osent = 0;
-	if (rv != 0) {
-		c->must_close = true;
-		nghttpw_stream_close(c->stream);
-	}
-	if (rd) {
-		if (rv == 0 && c->rd_abort == 0 && !c->closed) {
-			rd_stream_start(c);
-		} else {
-			/* An abort while waiting took effect only now. */
-			rd_finish(c, rv == 0 && c->rd_abort != 0 ? c->rd_abort
-			                                         : NGHTTPW_ECLOSED);
-		}
-	}
-	if (wr) {
-		if (rv != 0) {
-			wr_finish(c, c->wr_abort != 0 ? c->wr_abort : NGHTTPW_ECLOSED);
-		} else if (c->wr_abort != 0) {
-			wr_finish(c, c->wr_abort); /* cancelled while it waited */
-		} else if (c->wr_total == 0) {
-			wr_finish(c, 0); /* http_conn_flush: nothing of its own */
-		} else if ((rv = wr_send_rest(c)) != 0) {
-			wr_finish(c, rv);
-		}
-	}
-}
-
-/* A send of the flush is done (wr_sio's callback, mutex held). */
-static void
-out_sent(nghttpw_http_conn *c, int rv, size_t n)
-{
-	c->osent += n;
-	if (rv == 0 && c->osent < c->olen) {
-		if (!c->closed) {
-			out_send_rest(c);
-			return;
-		}
-		rv = NGHTTPW_ECLOSED;
-	}
-	out_flushed(c, rv);
-}
-
-/* Room for len more queued bytes, up to OUT_BUF_MAX. */
-static bool
-out_reserve(nghttpw_http_conn *c, size_t len)
-{
-	size_t cap = c->ocap == 0 ? OUT_BUF_INITIAL : c->ocap;
-	char  *grown;
-
-	if (c->olen + len > OUT_BUF_MAX) {
-		return (false);
-	}
-	while (cap < c->olen + len) {
-		cap *= 2;
-	}
-	if (cap > c->ocap) {
-		if ((grown = realloc(c->obuf, cap)) == NULL) {
-			return (false); /* written at once instead */
-		}
-		c->obuf = grown;
-		c->ocap = cap;
-	}
-	return (true);
-}
-
 /* Read side. */
 
 /* Starts rd_sio after the flush of queued answers if any. */
 static void
 rd_recv(nghttpw_http_conn *c)
 {
-	if (!out_flush_first(c, &c->rd_after_flush)) {
-		rd_stream_start(c);
+	if (!conn_out_flush_first(c, &c->rd_after_flush)) {
+		conn_rd_stream_start(c);
 	}
 }
 
-static void
-rd_finish(nghttpw_http_conn *c, int rv)
+void
+conn_rd_finish(nghttpw_http_conn *c, int rv)
 {
 	nghttpw_aio *aio = c->rd_user;
 
@@ -319,12 +204,10 @@ rd_finish(nghttpw_http_conn *c, int rv)
 			c->must_close = true;
 		}
 	}
-	if (c->rd_kind == RD_WHOLE) {
-		c->wr_user = NULL;
-	}
 	c->rd_user = NULL;
 	nghttpw_aio_set_count(aio, c->rd_done);
 	nghttpw_aio_finish(aio, rv);
+	rd_next(c);
 }
 
 /* While a request head is awaited, the stream recv is bounded: first by
@@ -455,7 +338,7 @@ rd_progress_raw(nghttpw_http_conn *c, bool *done)
 
 	rd_copy_buffered(c);
 	if (c->rd_done > 0 &&
-	    (c->rd_kind == RD_SOME || c->rd_done == iov_total(iov, n))) {
+	    (c->rd_kind == RD_SOME || c->rd_done == conn_iov_total(iov, n))) {
 		*done = true;
 		return (0);
 	}
@@ -469,7 +352,7 @@ rd_progress_raw(nghttpw_http_conn *c, bool *done)
 		c->rcap = 0;
 		c->rpos = c->rlen = 0;
 	}
-	rv = iov_set_rest(c->rd_sio, iov, n, c->rd_done, &c->rd_iov, &c->rd_iov_cap);
+	rv = conn_iov_set_rest(c->rd_sio, iov, n, c->rd_done, &c->rd_iov, &c->rd_iov_cap);
 	if (rv == 0) {
 		/* Bounded by the caller's aio alone, not by what the last
 		 * head read left on rd_sio (its idle linger, say). */
@@ -557,7 +440,7 @@ rd_progress(nghttpw_http_conn *c)
 
 	if (c->closed) {
 		/* close() stops the internal aios: start nothing new. */
-		rd_finish(c, NGHTTPW_ECLOSED);
+		conn_rd_finish(c, NGHTTPW_ECLOSED);
 		return;
 	}
 	if (c->rd_kind == RD_SOME || c->rd_kind == RD_ALL) {
@@ -566,7 +449,7 @@ rd_progress(nghttpw_http_conn *c)
 		rv = rd_progress_message(c, &done);
 	}
 	if (rv != 0 || done) {
-		rd_finish(c, rv);
+		conn_rd_finish(c, rv);
 	}
 }
 
@@ -625,20 +508,21 @@ rd_sio_cb(void *arg)
 			rv = http_parser_take_body(&c->parser);
 		}
 		c->must_close = true;
-		rd_finish(c, rv);
+		conn_rd_finish(c, rv);
 	} else if (rv != 0) {
-		rd_finish(c, rv);
+		conn_rd_finish(c, rv);
 	} else {
 		rd_progress(c);
 	}
 	pthread_mutex_unlock(&c->mtx);
 }
 
-/* The caller's aio of a read, a write or a transact (which holds both
- * sides) was cancelled or timed out: abort the stream I/O under it.  The
- * stream aio is pending, or its callback waits for the mutex, and that
- * callback reports the abort. */
-static void
+/* The caller's aio of a read, a write or a transact was cancelled or timed
+ * out.  A pending one: abort the stream I/O under it; the stream aio is
+ * pending, or its callback waits for the mutex, and that callback
+ * reports the abort (and starts what is queued next).  A queued one has
+ * not started: it just leaves its queue. */
+void
 conn_cancel(nghttpw_aio *aio, void *arg, int rv)
 {
 	nghttpw_http_conn *c = arg;
@@ -647,27 +531,22 @@ conn_cancel(nghttpw_aio *aio, void *arg, int rv)
 	if (c->rd_user == aio && c->rd_abort == 0) {
 		c->rd_abort = rv;
 		nghttpw_aio_abort(c->rd_sio, rv);
-	}
-	if (c->wr_user == aio && c->wr_abort == 0) {
+	} else if (c->wr_user == aio && c->wr_abort == 0) {
 		c->wr_abort = rv;
 		nghttpw_aio_abort(c->wr_sio, rv);
+	} else if (list_linked(&aio->prov_node)) {
+		list_remove(&aio->prov_node);
+		nghttpw_aio_finish(aio, rv);
 	}
 	pthread_mutex_unlock(&c->mtx);
 }
 
-/* Common start of every read.  Returns false when aio was finished. */
+/* Makes aio the pending read; deferred when it waited in the queue (its
+ * cancel function set).  Returns false when aio was finished. */
 static bool
-rd_begin(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind)
+rd_begin(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind, bool deferred)
 {
-	if (c->closed) {
-		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-		return (false);
-	}
-	if (c->rd_user != NULL) {
-		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
-		return (false);
-	}
-	if (!aio_defer(aio, conn_cancel, c)) {
+	if (!deferred && !aio_defer(aio, conn_cancel, c)) {
 		return (false);
 	}
 	c->rd_user  = aio;
@@ -677,8 +556,51 @@ rd_begin(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind)
 	return (true);
 }
 
+/* Starts the read that aio asks for (conn_op_set).  Mutex held. */
+void
+conn_rd_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
+{
+	nghttpw_http_req *req = NULL;
+	nghttpw_http_res *res = NULL;
+	read_kind         kind;
+
+	switch ((conn_op) aio->prov_op) {
+	case OP_READ:
+	case OP_READ_ALL:
+		kind = aio->prov_op == OP_READ ? RD_SOME : RD_ALL;
+		if (rd_begin(c, aio, kind, deferred)) {
+			rd_progress(c);
+		}
+		return;
+	case OP_TRANSACT:
+		/* Its request is out: now its response. */
+		if (rd_begin(c, aio, RD_WHOLE, true)) {
+			c->tx_res          = aio->prov_arg[1];
+			c->tx_head_request = strcmp(nghttpw_http_req_get_method(
+			                         aio->prov_arg[0]), "HEAD") == 0;
+			rd_start_message(c, NULL, c->tx_res, c->tx_head_request);
+			rd_progress(c);
+		}
+		return;
+	case OP_READ_REQ:
+		if (c->no_idle) {
+			nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
+			return;
+		}
+		req = aio->prov_arg[0];
+		break;
+	default:
+		res = aio->prov_arg[0];
+		break;
+	}
+	if (rd_begin(c, aio, RD_HEAD, deferred)) {
+		rd_start_message(c, req, res, false);
+		rd_progress(c);
+	}
+}
+
 static void
-conn_read_raw(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind)
+conn_read_raw(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op)
 {
 	nghttpw_iov *iov;
 	unsigned     n;
@@ -687,27 +609,26 @@ conn_read_raw(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind)
 		return;
 	}
 	n = nghttpw_aio_get_iov(aio, &iov);
-	if (c == NULL || iov_total(iov, n) == 0) {
+	if (c == NULL || conn_iov_total(iov, n) == 0) {
 		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
 		return;
 	}
+	conn_op_set(aio, op, NULL, NULL);
 	pthread_mutex_lock(&c->mtx);
-	if (rd_begin(c, aio, kind)) {
-		rd_progress(c);
-	}
+	rd_submit(c, aio);
 	pthread_mutex_unlock(&c->mtx);
 }
 
 void
 nghttpw_http_conn_read(nghttpw_http_conn *c, nghttpw_aio *aio)
 {
-	conn_read_raw(c, aio, RD_SOME);
+	conn_read_raw(c, aio, OP_READ);
 }
 
 void
 nghttpw_http_conn_read_all(nghttpw_http_conn *c, nghttpw_aio *aio)
 {
-	conn_read_raw(c, aio, RD_ALL);
+	conn_read_raw(c, aio, OP_READ_ALL);
 }
 
 static void
@@ -721,13 +642,13 @@ conn_read_head(nghttpw_http_conn *c, nghttpw_http_req *req,
 		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
 		return;
 	}
-	pthread_mutex_lock(&c->mtx);
-	if (c->no_idle && req != NULL) {
-		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-	} else if (rd_begin(c, aio, RD_HEAD)) {
-		rd_start_message(c, req, res, false);
-		rd_progress(c);
+	if (req != NULL) {
+		conn_op_set(aio, OP_READ_REQ, req, NULL);
+	} else {
+		conn_op_set(aio, OP_READ_RES, res, NULL);
 	}
+	pthread_mutex_lock(&c->mtx);
+	rd_submit(c, aio);
 	pthread_mutex_unlock(&c->mtx);
 }
 
@@ -761,11 +682,16 @@ conn_read_body(nghttpw_http_conn *c, const void *msg, size_t max,
 	    !c->parser.head_done || c->parser.in_body) {
 		/* Only right after the head of this message was read. */
 		nghttpw_aio_finish(aio, NGHTTPW_ESTATE);
-	} else if (rd_begin(c, aio, RD_BODY)) {
+	} else if (c->closed) {
+		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
+	} else if (c->rd_user != NULL || !list_empty(&c->rd_q)) {
+		/* Not queued: a body follows its head at once. */
+		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
+	} else if (rd_begin(c, aio, RD_BODY, false)) {
 		if ((rv = http_parser_body(&c->parser, max, &state)) != 0) {
-			rd_finish(c, rv);
+			conn_rd_finish(c, rv);
 		} else if (state == PARSE_MESSAGE_DONE) {
-			rd_finish(c, http_parser_take_body(&c->parser));
+			conn_rd_finish(c, http_parser_take_body(&c->parser));
 		} else {
 			rd_progress(c);
 		}
@@ -785,466 +711,6 @@ http_conn_read_res_body(nghttpw_http_conn *c, nghttpw_http_res *res,
     size_t max, nghttpw_aio *aio)
 {
 	conn_read_body(c, res, max, aio);
-}
-
-/* Write side. */
-
-/* Sends what is left of the gather list (after the queued answers); an
- * error is the caller's to report with wr_finish. */
-static int
-wr_send_rest(nghttpw_http_conn *c)
-{
-	int rv;
-
-	if (c->closed) {
-		/* close() stops the internal aios: start nothing new. */
-		return (NGHTTPW_ECLOSED);
-	}
-	if (out_flush_first(c, &c->wr_after_flush)) {
-		return (0);
-	}
-	rv = iov_set_rest(c->wr_sio, c->wr_src, c->wr_nsrc, c->wr_done,
-	    &c->wr_iov, &c->wr_iov_cap);
-	if (rv == 0) {
-		nghttpw_aio_set_timeout(c->wr_sio, c->wr_stall_ms);
-		nghttpw_stream_send(c->stream, c->wr_sio);
-	}
-	return (rv);
-}
-
-/* The next piece of a file body: sendfile where the stream can, else a
- * bounded read into the bounce buffer and a send of it. */
-static int
-wr_file_step(nghttpw_http_conn *c)
-{
-	nghttpw_iov iov;
-	ssize_t     n;
-
-	if (c->closed) {
-		return (NGHTTPW_ECLOSED);
-	}
-	nghttpw_aio_set_timeout(c->wr_sio, c->wr_stall_ms);
-	if (!c->wr_file_bounce) {
-		stream_sendfile(c->stream, c->wr_file_fd, c->wr_file_off,
-		    c->wr_file_left, c->wr_sio);
-		return (0);
-	}
-	if (c->wr_bounce == NULL &&
-	    (c->wr_bounce = malloc(FILE_BOUNCE_SIZE)) == NULL) {
-		return (NGHTTPW_ENOMEM);
-	}
-	n = pread(c->wr_file_fd, c->wr_bounce,
-	    c->wr_file_left < FILE_BOUNCE_SIZE ? (size_t) c->wr_file_left
-	                                       : FILE_BOUNCE_SIZE,
-	    (off_t) c->wr_file_off);
-	if (n <= 0) {
-		/* A file that shrank or fails to read cannot honour the
-		 * Content-Length already sent: the stream is unusable. */
-		c->must_close = true;
-		return (NGHTTPW_EINTERNAL);
-	}
-	iov.iov_buf = c->wr_bounce;
-	iov.iov_len = (size_t) n;
-	nghttpw_aio_set_iov(c->wr_sio, 1, &iov);
-	nghttpw_stream_send(c->stream, c->wr_sio);
-	return (0);
-}
-
-static void
-wr_finish(nghttpw_http_conn *c, int rv)
-{
-	nghttpw_aio *aio = c->wr_user;
-
-	nghttpw_aio_set_count(aio, c->wr_done);
-	if (c->tx_res != NULL && aio == c->rd_user) {
-		/* Transact: the request is out (or failed). */
-		if (rv != 0) {
-			c->tx_res = NULL;
-			c->rd_user = NULL;
-			c->wr_user = NULL;
-			nghttpw_aio_finish(aio, rv);
-			return;
-		}
-		c->rd_done = 0;
-		rd_start_message(c, NULL, c->tx_res, c->tx_head_request);
-		rd_progress(c);
-		return;
-	}
-	c->wr_user = NULL;
-	nghttpw_aio_finish(aio, rv);
-}
-
-static void
-wr_sio_cb(void *arg)
-{
-	nghttpw_http_conn *c  = arg;
-	int                rv = nghttpw_aio_result(c->wr_sio);
-
-	size_t             n  = nghttpw_aio_count(c->wr_sio);
-
-	pthread_mutex_lock(&c->mtx);
-	if (c->flushing) {
-		out_sent(c, rv, n);
-		pthread_mutex_unlock(&c->mtx);
-		return;
-	}
-	c->wr_done += n;
-	if (c->wr_done > c->wr_total) {
-		/* Past the head: these bytes came from the file. */
-		c->wr_file_off += n;
-		c->wr_file_left -= n;
-	}
-	if (rv == NGHTTPW_ENOTSUP && c->wr_file_left > 0 && !c->wr_file_bounce) {
-		c->wr_file_bounce = true;
-		rv                = 0;
-	}
-	if (c->wr_abort != 0) {
-		rv = c->wr_abort;
-	}
-	if (rv == 0 && c->wr_kind == WR_ALL && c->wr_done < c->wr_total) {
-		rv = wr_send_rest(c);
-	} else if (rv == 0 && c->wr_file_left > 0) {
-		rv = wr_file_step(c);
-	} else {
-		wr_finish(c, rv);
-		rv = 0;
-	}
-	if (rv != 0) {
-		wr_finish(c, rv);
-	}
-	pthread_mutex_unlock(&c->mtx);
-}
-
-static bool
-wr_begin(nghttpw_http_conn *c, nghttpw_aio *aio, write_kind kind,
-    const nghttpw_iov *src, unsigned nsrc)
-{
-	if (c->closed) {
-		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-		return (false);
-	}
-	if (c->wr_user != NULL) {
-		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
-		return (false);
-	}
-	if (!aio_defer(aio, conn_cancel, c)) {
-		return (false);
-	}
-	c->wr_user  = aio;
-	c->wr_kind  = kind;
-	c->wr_abort = 0;
-	c->wr_done  = 0;
-	c->wr_src   = src;
-	c->wr_nsrc  = nsrc;
-	c->wr_total = iov_total(src, nsrc);
-	c->wr_file_left   = 0;
-	c->wr_file_bounce = false;
-	return (true);
-}
-
-static void
-conn_write_raw(nghttpw_http_conn *c, nghttpw_aio *aio, write_kind kind)
-{
-	nghttpw_iov *iov;
-	unsigned     n;
-	int          rv;
-
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	n = nghttpw_aio_get_iov(aio, &iov);
-	if (c == NULL || iov_total(iov, n) == 0) {
-		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
-		return;
-	}
-	pthread_mutex_lock(&c->mtx);
-	if (wr_begin(c, aio, kind, iov, n) &&
-	    (rv = wr_send_rest(c)) != 0) {
-		wr_finish(c, rv);
-	}
-	pthread_mutex_unlock(&c->mtx);
-}
-
-void
-nghttpw_http_conn_write(nghttpw_http_conn *c, nghttpw_aio *aio)
-{
-	conn_write_raw(c, aio, WR_SOME);
-}
-
-void
-nghttpw_http_conn_write_all(nghttpw_http_conn *c, nghttpw_aio *aio)
-{
-	conn_write_raw(c, aio, WR_ALL);
-}
-
-/* Whether a message's own headers say the connection ends after it. */
-static bool
-msg_says_close(nhw_http_msg *msg, const char *version)
-{
-	const char *conn = nhw_http_msg_get_known(msg, NHW_HDR_CONNECTION);
-
-	if (nhw_http_list_has_token(conn, "close")) {
-		return (true);
-	}
-	return (strcmp(version, "HTTP/1.0") == 0 &&
-	    !nhw_http_list_has_token(conn, "keep-alive"));
-}
-
-/* Lays out head and body for one gather write in c->msg_iov, framing the
- * body as one chunk when the message asks for chunked encoding.  A
- * request with a body and, when the server writes (server_res), a
- * response without a length get Content-Length; a response the
- * application writes keeps the framing it chose, and one without any
- * is delimited by the close (*close_delimited).  Returns the entry count. */
-static int
-msg_prepare(nghttpw_http_conn *c, nhw_http_msg *msg, bool is_response,
-    bool server_res, bool head_only, nghttpw_http_req *req,
-    nghttpw_http_res *res, unsigned *niov, bool *close_delimited)
-{
-	const void *body;
-	size_t      size;
-	const char *head;
-	size_t      head_len;
-	unsigned    n = 0;
-	bool        chunked;
-	int         rv;
-
-	nhw_http_msg_get_data(msg, &body, &size);
-	chunked = nhw_http_list_has_token(
-	    nhw_http_msg_get_known(msg, NHW_HDR_TRANSFER_ENCODING), "chunked");
-	if (chunked) {
-		/* set_data added a length; with chunks it must not be sent
-		 * (a peer seeing both must refuse the message). */
-		(void) nhw_http_msg_del_header_n(msg, "Content-Length", 14);
-	}
-	if (is_response) {
-		uint16_t status = nghttpw_http_res_get_status(res);
-		if (status < 200 || status == 204 || status == 304) {
-			head_only = true; /* these never carry a body */
-		}
-	}
-	if (!chunked &&
-	    nhw_http_msg_get_known(msg, NHW_HDR_CONTENT_LENGTH) == NULL) {
-		uint16_t status = is_response ? nghttpw_http_res_get_status(res) : 0;
-		/* A response always states its length, so that keep-alive
-		 * works; 1xx, 204 and 304 carry no body and no length. */
-		bool bodyless = is_response &&
-		    (status < 200 || status == 204 || status == 304);
-		if (((!is_response && size > 0) || server_res) && !bodyless) {
-			char len[NHW_HTTP_U64_LEN];
-			if ((rv = nhw_http_msg_set_known(msg, NHW_HDR_CONTENT_LENGTH,
-			         len, nhw_http_u64_str(size, len))) != 0) {
-				return (rv);
-			}
-		} else if (is_response && !bodyless) {
-			*close_delimited = true; /* RFC 9112 6.3, rule 8 */
-		}
-	}
-	rv = is_response ? nhw_http_res_get_head(res, &head, &head_len)
-	                 : nhw_http_req_get_head(req, &head, &head_len);
-	if (rv != 0) {
-		return (rv);
-	}
-	c->msg_iov[n++] = (nghttpw_iov) { (void *) head, head_len };
-	if (head_only || nhw_http_msg_get_file(msg, &(int) { 0 },
-	                     &(uint64_t) { 0 }, &(uint64_t) { 0 })) {
-		/* Nothing more in the gather write (a file body follows it). */
-	} else if (chunked && size > 0) {
-		int l = snprintf(c->chunk_head, sizeof(c->chunk_head), "%zx\r\n", size);
-		c->msg_iov[n++] = (nghttpw_iov) { c->chunk_head, (size_t) l };
-		c->msg_iov[n++] = (nghttpw_iov) { (void *) body, size };
-		c->msg_iov[n++] = (nghttpw_iov) { (void *) chunk_tail_body,
-			sizeof(chunk_tail_body) - 1 };
-	} else if (chunked) {
-		c->msg_iov[n++] = (nghttpw_iov) { (void *) chunk_tail_empty,
-			sizeof(chunk_tail_empty) - 1 };
-	} else if (size > 0) {
-		c->msg_iov[n++] = (nghttpw_iov) { (void *) body, size };
-	}
-	*niov = n;
-	return (0);
-}
-
-/* Queues the response that msg_prepare laid out in c->msg_iov (n
- * entries) when it may wait: the peer has pipelined more (bytes of a next
- * request are buffered) or answers are queued already, the response is
- * small and in memory, and the connection goes on after it.  Whatever
- * comes next on the stream sends the queue first (out_flush_first), so a
- * pipelined batch is answered with one send.  Returns the bytes queued, 0
- * when it is to be written now. */
-static size_t
-conn_queue_msg(nghttpw_http_conn *c, nhw_http_msg *msg, nghttpw_http_res *res,
-    bool head_only, unsigned n)
-{
-	size_t len = iov_total(c->msg_iov, n);
-
-	if ((c->rpos == c->rlen && c->olen == 0) || c->flushing ||
-	    c->must_close || (!head_only && nhw_http_msg_get_file(msg,
-	                           &(int) { 0 }, &(uint64_t) { 0 },
-	                           &(uint64_t) { 0 })) ||
-	    msg_says_close(msg, nghttpw_http_res_get_version(res)) ||
-	    !out_reserve(c, len)) {
-		return (0);
-	}
-	for (unsigned i = 0; i < n; i++) {
-		memcpy(c->obuf + c->olen, c->msg_iov[i].iov_buf, c->msg_iov[i].iov_len);
-		c->olen += c->msg_iov[i].iov_len;
-	}
-	return (len);
-}
-
-static void
-conn_write_msg(nghttpw_http_conn *c, nghttpw_http_req *req,
-    nghttpw_http_res *res, bool head_only, bool batch, nghttpw_aio *aio)
-{
-	int           file_fd;
-	uint64_t      file_off, file_len;
-	bool          is_response     = res != NULL;
-	bool          close_delimited = false;
-	nhw_http_msg *msg;
-	unsigned      n;
-	size_t        queued;
-	int           rv;
-
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	if (c == NULL || (req == NULL && res == NULL)) {
-		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
-		return;
-	}
-	msg = is_response ? nhw_http_res_msg(res) : nhw_http_req_msg(req);
-	pthread_mutex_lock(&c->mtx);
-	if (c->wr_user != NULL) {
-		/* Checked before the message is touched: a refused write
-		 * must not change the one in flight. */
-		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
-	} else if ((rv = msg_prepare(c, msg, is_response, batch, head_only, req,
-	                res, &n, &close_delimited)) != 0) {
-		nghttpw_aio_finish(aio, rv);
-	} else if (batch && !c->closed &&
-	    (queued = conn_queue_msg(c, msg, res, head_only, n)) > 0) {
-		nghttpw_aio_set_count(aio, queued);
-		nghttpw_aio_finish(aio, 0);
-	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n)) {
-		if (!head_only &&
-		    nhw_http_msg_get_file(msg, &file_fd, &file_off, &file_len)) {
-			c->wr_file_fd   = file_fd;
-			c->wr_file_off  = file_off;
-			c->wr_file_left = file_len;
-		}
-		if (is_response &&
-		    (close_delimited ||
-		        msg_says_close(msg, nghttpw_http_res_get_version(res)))) {
-			c->must_close = true;
-		}
-		if ((rv = wr_send_rest(c)) != 0) {
-			wr_finish(c, rv);
-		}
-	}
-	pthread_mutex_unlock(&c->mtx);
-}
-
-void
-nghttpw_http_conn_write_req(
-    nghttpw_http_conn *c, nghttpw_http_req *req, nghttpw_aio *aio)
-{
-	conn_write_msg(c, req, NULL, false, false, aio);
-}
-
-void
-nghttpw_http_conn_write_res(
-    nghttpw_http_conn *c, nghttpw_http_res *res, nghttpw_aio *aio)
-{
-	conn_write_msg(c, NULL, res, false, false, aio);
-}
-
-void
-nghttpw_http_conn_write_res_head(
-    nghttpw_http_conn *c, nghttpw_http_res *res, nghttpw_aio *aio)
-{
-	conn_write_msg(c, NULL, res, true, false, aio);
-}
-
-void
-http_conn_write_res_batched(nghttpw_http_conn *c, nghttpw_http_res *res,
-    bool head_only, nghttpw_aio *aio)
-{
-	conn_write_msg(c, NULL, res, head_only, true, aio);
-}
-
-void
-http_conn_kick_flush(nghttpw_http_conn *c)
-{
-	pthread_mutex_lock(&c->mtx);
-	if (!c->closed) {
-		/* Nobody waits for it: out_flushed just empties the queue. */
-		(void) out_flush_first(c, NULL);
-	}
-	pthread_mutex_unlock(&c->mtx);
-}
-
-void
-http_conn_flush(nghttpw_http_conn *c, nghttpw_aio *aio)
-{
-	int rv;
-
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	pthread_mutex_lock(&c->mtx);
-	if (c->olen == 0 && !c->closed && c->wr_user == NULL) {
-		nghttpw_aio_finish(aio, 0);
-	} else if (wr_begin(c, aio, WR_ALL, NULL, 0) &&
-	    (rv = wr_send_rest(c)) != 0) {
-		wr_finish(c, rv);
-	}
-	pthread_mutex_unlock(&c->mtx);
-}
-
-/* Transact: both sides are held by one aio. */
-
-void
-nghttpw_http_conn_transact(nghttpw_http_conn *c, nghttpw_http_req *req,
-    nghttpw_http_res *res, nghttpw_aio *aio)
-{
-	unsigned n;
-	int      rv;
-
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	if (c == NULL || req == NULL || res == NULL) {
-		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
-		return;
-	}
-	pthread_mutex_lock(&c->mtx);
-	if (c->closed) {
-		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-	} else if (c->rd_user != NULL || c->wr_user != NULL) {
-		nghttpw_aio_finish(aio, NGHTTPW_EBUSY);
-	} else if ((rv = msg_prepare(c, nhw_http_req_msg(req), false, false, false,
-	                req, NULL, &n, &(bool) { false })) != 0) {
-		nghttpw_aio_finish(aio, rv);
-	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n)) {
-		c->rd_user         = aio;
-		c->rd_kind         = RD_WHOLE;
-		c->rd_abort        = 0;
-		c->tx_res          = res;
-		c->tx_head_request =
-		    strcmp(nghttpw_http_req_get_method(req), "HEAD") == 0;
-		int      fd;
-		uint64_t off, len;
-		if (nhw_http_msg_get_file(nhw_http_req_msg(req), &fd, &off, &len)) {
-			c->wr_file_fd   = fd;
-			c->wr_file_off  = off;
-			c->wr_file_left = len;
-		}
-		if ((rv = wr_send_rest(c)) != 0) {
-			wr_finish(c, rv);
-		}
-	}
-	pthread_mutex_unlock(&c->mtx);
 }
 
 /* Life cycle. */
@@ -1287,12 +753,14 @@ nghttpw_http_conn_alloc(nghttpw_http_conn **cp, nghttpw_stream *stream)
 		return (NGHTTPW_ENOMEM);
 	}
 	if ((rv = stream_aio_alloc(stream, &c->rd_sio, rd_sio_cb, c)) != 0 ||
-	    (rv = stream_aio_alloc(stream, &c->wr_sio, wr_sio_cb, c)) != 0) {
+	    (rv = stream_aio_alloc(stream, &c->wr_sio, conn_wr_sio_cb, c)) != 0) {
 		nghttpw_aio_free(c->rd_sio);
 		free(c);
 		return (rv);
 	}
 	pthread_mutex_init(&c->mtx, NULL);
+	list_init(&c->rd_q);
+	list_init(&c->wr_q);
 	task_init(&c->reap_task, conn_reap, c);
 	c->stream     = stream;
 	c->max_head   = NGHTTPW_HTTP_MAX_HEADER_SIZE_DEFAULT;
@@ -1316,6 +784,9 @@ nghttpw_http_conn_close(nghttpw_http_conn *c)
 	pthread_mutex_lock(&c->mtx);
 	first     = !c->closed;
 	c->closed = true;
+	/* What waits in the queues never started: it ends now. */
+	queue_fail(&c->rd_q, NGHTTPW_ECLOSED);
+	queue_fail(&c->wr_q, NGHTTPW_ECLOSED);
 	pthread_mutex_unlock(&c->mtx);
 	if (first) {
 		/* Pending stream operations fail with ECLOSED, and their

@@ -1,0 +1,152 @@
+/* The insides of an HTTP connection, shared by its read side and
+ * queues (http_conn.c) and its write side (http_conn_write.c). */
+#ifndef NGHTTPW_HTTP_CONN_IMPL_H
+#define NGHTTPW_HTTP_CONN_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/aio.h"
+#include "core/list.h"
+#include "core/loop.h"
+#include "core/stream.h"
+#include "http/http_conn.h"
+#include "http/http_parse.h"
+#include "nghttpw/http.h"
+
+#define IDLE_BUF_SIZE 16
+
+typedef enum {
+	RD_SOME,  /* read: some bytes into the user's iov */
+	RD_ALL,   /* read_all: fill the user's iov */
+	RD_HEAD,  /* read_req / read_res: a message head */
+	RD_WHOLE, /* transact: a response head and its body */
+	RD_BODY,  /* the body of the request head just read (server) */
+} read_kind;
+
+typedef enum {
+	WR_SOME, /* write */
+	WR_ALL,  /* write_all, write_req, write_res, transact's request */
+} write_kind;
+
+/* What a user aio asks for, kept in it (prov_op, with its messages in
+ * prov_arg) while it waits in a queue. */
+typedef enum {
+	OP_READ,
+	OP_READ_ALL,
+	OP_READ_REQ,
+	OP_READ_RES,
+	OP_WRITE,
+	OP_WRITE_ALL,
+	OP_WRITE_REQ,
+	OP_WRITE_RES,
+	OP_WRITE_RES_HEAD,
+	OP_BATCH_RES,      /* http_conn_write_res_batched */
+	OP_BATCH_RES_HEAD, /* the same, head only */
+	OP_FLUSH,          /* http_conn_flush */
+	OP_TRANSACT,
+} conn_op;
+
+struct nghttpw_http_conn {
+	pthread_mutex_t mtx;
+	nghttpw_stream *stream;
+	bool            closed;
+	atomic_bool     must_close; /* read by the owner without the mutex */
+	bool            no_idle;    /* http_conn_stop_idle was called */
+	void *_Atomic   owner;
+	size_t          max_head;
+	size_t          max_fields;
+	size_t          max_body;
+	task            reap_task;
+
+	/* Read side. */
+	nghttpw_aio *rd_sio;
+	nghttpw_aio *rd_user;
+	list_node    rd_q;        /* user aios waiting for rd_user's end */
+	bool         rd_starting; /* rd_next is starting queued reads */
+	read_kind    rd_kind;
+	int          rd_abort;
+	size_t       rd_done; /* bytes delivered into the user's iov */
+	char        *rbuf; /* NULL while idle (see READ_LINGER_MS) */
+	size_t       rcap;
+	size_t       rpos; /* first byte not yet consumed */
+	size_t       rlen; /* end of received bytes */
+	bool         rd_cold;     /* an idle wait: no rbuf until bytes come */
+	bool         rd_ready_wait; /* rd_sio waits for readability */
+	bool         no_ready_wait; /* the stream cannot: wait in idle_buf */
+	bool         rd_linger;   /* the stream recv is bounded by the linger */
+	bool         rd_lingered; /* this wait is past its linger */
+	bool         raw_only;    /* no head will be read again */
+	char         idle_buf[IDLE_BUF_SIZE];
+	http_parser  parser;
+	nghttpw_iov *rd_iov; /* scratch for the rest of the user's iov */
+	unsigned     rd_iov_cap;
+	/* Bounds on request heads (server side). */
+	nghttpw_duration idle_ms;
+	nghttpw_duration head_ms;
+	bool             head_started;
+	nghttpw_time     head_deadline;
+
+	/* Write side. */
+	nghttpw_aio       *wr_sio;
+	nghttpw_aio       *wr_user;
+	list_node          wr_q;
+	bool               wr_starting;
+	write_kind         wr_kind;
+	int                wr_abort;
+	const nghttpw_iov *wr_src;
+	unsigned           wr_nsrc;
+	size_t             wr_done;
+	size_t             wr_total;
+	nghttpw_iov        msg_iov[4]; /* head, chunk size, body, chunk end */
+	char               chunk_head[24];
+	nghttpw_iov       *wr_iov;
+	unsigned           wr_iov_cap;
+	/* A body sent from a file after the head. */
+	nghttpw_duration   wr_stall_ms; /* bound on a send moving nothing */
+	int                wr_file_fd;
+	uint64_t           wr_file_off;
+	uint64_t           wr_file_left;
+	bool               wr_file_bounce; /* no sendfile: read, then send */
+	char              *wr_bounce;
+	/* Queued answers (NULL while idle, like rbuf).  While they are
+	 * flushed the write side's stream aio is theirs, and a recv or send
+	 * that wants the stream waits (rd_/wr_after_flush). */
+	char              *obuf;
+	size_t             ocap;
+	size_t             olen;
+	size_t             osent;
+	bool               flushing;
+	bool               rd_after_flush;
+	bool               wr_after_flush;
+
+	/* Transact: the response being read (once the request is out). */
+	nghttpw_http_res *tx_res;
+	bool              tx_head_request;
+};
+
+/* Both sides (http_conn.c). */
+
+size_t conn_iov_total(const nghttpw_iov *iov, unsigned n);
+int    conn_iov_set_rest(nghttpw_aio *aio, const nghttpw_iov *src, unsigned n,
+       size_t skip, nghttpw_iov **scratch, unsigned *cap);
+void   conn_cancel(nghttpw_aio *aio, void *arg, int rv);
+void   conn_op_set(nghttpw_aio *aio, conn_op op, void *arg0, void *arg1);
+
+/* The read side and its queue (http_conn.c); mutex held. */
+void conn_rd_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred);
+void conn_rd_finish(nghttpw_http_conn *c, int rv);
+void conn_rd_stream_start(nghttpw_http_conn *c);
+
+/* The write queue (http_conn.c); mutex held. */
+void conn_wr_submit(nghttpw_http_conn *c, nghttpw_aio *aio);
+void conn_wr_next(nghttpw_http_conn *c);
+
+/* The write side (http_conn_write.c); mutex held but for the callback. */
+void conn_wr_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred);
+bool conn_out_flush_first(nghttpw_http_conn *c, bool *waits);
+void conn_wr_sio_cb(void *arg);
+
+#endif
