@@ -389,3 +389,4 @@ Test(stream_stop, race_tcp, .timeout = 120) { check_stop_race(&schemes[0], 300, 
 Test(stream_stop, race_tls, .timeout = 120) { check_stop_race(&schemes[1], 80, 3000); }
 Test(stream_stop, race_ws, .timeout = 120) { check_stop_race(&schemes[2], 150, 150); }
 Test(stream_stop, race_wss, .timeout = 120) { check_stop_race(&schemes[3], 60, 3000); }
+Test(stream_stop, race_https, .timeout = 120) { check_stop_race(&schemes[4], 40, 3000); }
