@@ -367,6 +367,7 @@ NGHTTPW_DECL int nghttpw_stream_dialer_alloc_url(
     nghttpw_stream_dialer **, const nghttpw_url *);
 NGHTTPW_DECL void nghttpw_stream_dialer_free(nghttpw_stream_dialer *);
 NGHTTPW_DECL void nghttpw_stream_dialer_close(nghttpw_stream_dialer *);
+NGHTTPW_DECL void nghttpw_stream_dialer_stop(nghttpw_stream_dialer *);
 NGHTTPW_DECL void nghttpw_stream_dialer_dial(nghttpw_stream_dialer *, nghttpw_aio *);
 NGHTTPW_DECL int  nghttpw_stream_dialer_get(
      nghttpw_stream_dialer *, const char *, void *, size_t *);
@@ -411,6 +412,7 @@ NGHTTPW_DECL int nghttpw_stream_listener_alloc_url(
     nghttpw_stream_listener **, const nghttpw_url *);
 NGHTTPW_DECL void nghttpw_stream_listener_free(nghttpw_stream_listener *);
 NGHTTPW_DECL void nghttpw_stream_listener_close(nghttpw_stream_listener *);
+NGHTTPW_DECL void nghttpw_stream_listener_stop(nghttpw_stream_listener *);
 NGHTTPW_DECL int  nghttpw_stream_listener_listen(nghttpw_stream_listener *);
 NGHTTPW_DECL void nghttpw_stream_listener_accept(
     nghttpw_stream_listener *, nghttpw_aio *);

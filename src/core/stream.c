@@ -208,6 +208,14 @@ nghttpw_stream_dialer_close(nghttpw_stream_dialer *d)
 }
 
 void
+nghttpw_stream_dialer_stop(nghttpw_stream_dialer *d)
+{
+	if (d != NULL) {
+		d->ops->d_stop(d->arg);
+	}
+}
+
+void
 nghttpw_stream_dialer_dial(nghttpw_stream_dialer *d, nghttpw_aio *aio)
 {
 	if (!null_object(d, aio)) {
@@ -267,6 +275,14 @@ nghttpw_stream_listener_close(nghttpw_stream_listener *l)
 {
 	if (l != NULL) {
 		l->ops->l_close(l->arg);
+	}
+}
+
+void
+nghttpw_stream_listener_stop(nghttpw_stream_listener *l)
+{
+	if (l != NULL) {
+		l->ops->l_stop(l->arg);
 	}
 }
 

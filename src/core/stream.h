@@ -39,9 +39,14 @@ void stream_init(nghttpw_stream *, const nghttpw_stream_ops *, void *arg);
 int stream_aio_alloc(
     nghttpw_stream *s, nghttpw_aio **aiop, void (*cb)(void *), void *arg);
 
+/* The stop entries close, then wait until the object's own work has
+ * ceased: none of its handlers or cancel functions will touch an aio
+ * again.  Free closes and lets go; it need not wait for what stop waits
+ * for, as long as the object lives until that is over. */
 typedef struct dialer_ops {
 	void (*d_free)(void *arg);
 	void (*d_close)(void *arg);
+	void (*d_stop)(void *arg);
 	void (*d_dial)(void *arg, nghttpw_aio *aio);
 	int (*d_get)(void *arg, const char *name, void *buf, size_t *szp,
 	    nghttpw_type t);
@@ -52,6 +57,7 @@ typedef struct dialer_ops {
 typedef struct listener_ops {
 	void (*l_free)(void *arg);
 	void (*l_close)(void *arg);
+	void (*l_stop)(void *arg);
 	int (*l_listen)(void *arg);
 	void (*l_accept)(void *arg, nghttpw_aio *aio);
 	int (*l_get)(void *arg, const char *name, void *buf, size_t *szp,

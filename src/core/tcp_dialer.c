@@ -15,6 +15,7 @@
 
 typedef struct tcp_dialer {
 	pthread_mutex_t mtx;
+	pthread_cond_t  idle; /* refs came down to the user's */
 	char           *url; /* as given, for NGHTTPW_OPT_URL */
 	char           *host;
 	char           *port;
@@ -43,8 +44,12 @@ dialer_release(tcp_dialer *d)
 
 	pthread_mutex_lock(&d->mtx);
 	last = --d->refs == 0;
+	if (d->refs == 1) {
+		pthread_cond_broadcast(&d->idle);
+	}
 	pthread_mutex_unlock(&d->mtx);
 	if (last) {
+		pthread_cond_destroy(&d->idle);
 		pthread_mutex_destroy(&d->mtx);
 		free(d->url);
 		free(d->host);
@@ -253,6 +258,21 @@ tcp_dialer_close(void *arg)
 	}
 }
 
+/* Every record holds a reference until its last touch of the aio and of
+ * d: once only the user's is left, no dial of d is in progress. */
+static void
+tcp_dialer_stop(void *arg)
+{
+	tcp_dialer *d = arg;
+
+	tcp_dialer_close(d);
+	pthread_mutex_lock(&d->mtx);
+	while (d->refs > 1) {
+		pthread_cond_wait(&d->idle, &d->mtx);
+	}
+	pthread_mutex_unlock(&d->mtx);
+}
+
 static void
 tcp_dialer_free(void *arg)
 {
@@ -295,6 +315,7 @@ tcp_dialer_set(void *arg, const char *name, const void *buf, size_t sz,
 static const dialer_ops tcp_dialer_ops = {
 	.d_free  = tcp_dialer_free,
 	.d_close = tcp_dialer_close,
+	.d_stop  = tcp_dialer_stop,
 	.d_dial  = tcp_dialer_dial,
 	.d_get   = tcp_dialer_get,
 	.d_set   = tcp_dialer_set,
@@ -335,6 +356,7 @@ tcp_dialer_alloc(nghttpw_stream_dialer *sd, const nghttpw_url *url)
 		return (NGHTTPW_ENOMEM);
 	}
 	pthread_mutex_init(&d->mtx, NULL);
+	pthread_cond_init(&d->idle, NULL);
 	list_init(&d->dials);
 	d->family            = tcp_scheme_family(url->u_scheme);
 	d->refs              = 1;

@@ -201,12 +201,20 @@ tcp_listener_close(void *arg)
 	pthread_mutex_unlock(&l->mtx);
 }
 
+/* After the close no event or cancel finds an aio queued; a cancel
+ * function handed l may still be on its way out. */
+static void
+tcp_listener_stop(void *arg)
+{
+	tcp_listener_close(arg);
+	aio_cancel_barrier(arg);
+}
+
 static void
 listener_free_task(void *arg)
 {
 	tcp_listener *l = arg;
 
-	aio_cancel_barrier(l);
 	pthread_mutex_destroy(&l->mtx);
 	free(l->url);
 	free(l->host);
@@ -219,7 +227,9 @@ tcp_listener_free(void *arg)
 {
 	tcp_listener *l = arg;
 
-	tcp_listener_close(l);
+	tcp_listener_stop(l);
+	/* The loop may hold l in the batch of events it is working through;
+	 * freeing from its run queue comes after that batch. */
 	loop_post(l->loop, &l->free_task);
 }
 
@@ -269,6 +279,7 @@ tcp_listener_set(void *arg, const char *name, const void *buf, size_t sz,
 static const listener_ops tcp_listener_ops = {
 	.l_free   = tcp_listener_free,
 	.l_close  = tcp_listener_close,
+	.l_stop   = tcp_listener_stop,
 	.l_listen = tcp_listener_listen,
 	.l_accept = tcp_listener_accept,
 	.l_get    = tcp_listener_get,

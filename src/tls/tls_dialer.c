@@ -20,6 +20,7 @@
 
 typedef struct tls_dialer {
 	pthread_mutex_t        mtx;
+	pthread_cond_t         idle; /* refs came down to the user's */
 	nghttpw_stream_dialer *tcp;
 	nghttpw_tls_config    *cfg;  /* NULL until set or first needed */
 	char                  *url;  /* as given, for NGHTTPW_OPT_URL */
@@ -48,11 +49,15 @@ dialer_release(tls_dialer *d)
 
 	pthread_mutex_lock(&d->mtx);
 	last = --d->refs == 0;
+	if (d->refs == 1) {
+		pthread_cond_broadcast(&d->idle);
+	}
 	pthread_mutex_unlock(&d->mtx);
 	if (last) {
 		nghttpw_stream_dialer_free(d->tcp);
 		nghttpw_tls_config_free(d->cfg);
 		mbedtls_ssl_session_free(&d->session);
+		pthread_cond_destroy(&d->idle);
 		pthread_mutex_destroy(&d->mtx);
 		free(d->url);
 		free(d->host);
@@ -316,6 +321,22 @@ tls_dialer_close(void *arg)
 	}
 }
 
+/* A record holds its reference until it is destroyed, after its last
+ * touch of the user's aio, of its TCP dial and of its handshake. */
+static void
+tls_dialer_stop(void *arg)
+{
+	tls_dialer *d = arg;
+
+	tls_dialer_close(d);
+	nghttpw_stream_dialer_stop(d->tcp);
+	pthread_mutex_lock(&d->mtx);
+	while (d->refs > 1) {
+		pthread_cond_wait(&d->idle, &d->mtx);
+	}
+	pthread_mutex_unlock(&d->mtx);
+}
+
 static void
 tls_dialer_free(void *arg)
 {
@@ -395,6 +416,7 @@ tls_dialer_set(void *arg, const char *name, const void *buf, size_t sz,
 static const dialer_ops tls_dialer_ops = {
 	.d_free  = tls_dialer_free,
 	.d_close = tls_dialer_close,
+	.d_stop  = tls_dialer_stop,
 	.d_dial  = tls_dialer_dial,
 	.d_get   = tls_dialer_get,
 	.d_set   = tls_dialer_set,
@@ -456,6 +478,7 @@ tls_dialer_alloc(nghttpw_stream_dialer *sd, const nghttpw_url *url)
 		return (NGHTTPW_ENOMEM);
 	}
 	pthread_mutex_init(&d->mtx, NULL);
+	pthread_cond_init(&d->idle, NULL);
 	mbedtls_ssl_session_init(&d->session);
 	list_init(&d->dials);
 	d->refs = 1;

@@ -58,6 +58,7 @@ typedef struct tls_listener {
 	bool                     report_errors;
 	unsigned                 refs; /* the user's, the TCP accept's, and
 	                                  one per admission record */
+	pthread_cond_t           idle; /* refs came down to the user's */
 	task                     free_task;
 } tls_listener;
 
@@ -97,6 +98,7 @@ listener_destroy(void *arg)
 	free(l->waiting);
 	free(l->ready);
 	free(l->url);
+	pthread_cond_destroy(&l->idle);
 	pthread_mutex_destroy(&l->mtx);
 	free(l);
 }
@@ -108,6 +110,9 @@ listener_release(tls_listener *l)
 
 	pthread_mutex_lock(&l->mtx);
 	last = --l->refs == 0;
+	if (l->refs == 1) {
+		pthread_cond_broadcast(&l->idle);
+	}
 	pthread_mutex_unlock(&l->mtx);
 	if (last) {
 		/* Maybe inside l->acc's callback: free after it. */
@@ -631,6 +636,24 @@ tls_listener_close(void *arg)
 	free(ready);
 }
 
+/* The TCP accept and each admission record hold a reference until their
+ * last touch of l and of the user's aios. */
+static void
+tls_listener_stop(void *arg)
+{
+	tls_listener *l = arg;
+
+	tls_listener_close(l);
+	nghttpw_stream_listener_stop(l->tcp);
+	pthread_mutex_lock(&l->mtx);
+	while (l->refs > 1) {
+		pthread_cond_wait(&l->idle, &l->mtx);
+	}
+	pthread_mutex_unlock(&l->mtx);
+	/* An accept's cancel may be on its way out just as close took it. */
+	aio_cancel_barrier(l);
+}
+
 static void
 tls_listener_free(void *arg)
 {
@@ -738,6 +761,7 @@ tls_listener_set(void *arg, const char *name, const void *buf, size_t sz,
 static const listener_ops tls_listener_ops = {
 	.l_free   = tls_listener_free,
 	.l_close  = tls_listener_close,
+	.l_stop   = tls_listener_stop,
 	.l_listen = tls_listener_listen,
 	.l_accept = tls_listener_accept,
 	.l_get    = tls_listener_get,
@@ -775,6 +799,7 @@ tls_listener_alloc(nghttpw_stream_listener *sl, const nghttpw_url *url)
 	}
 	nghttpw_aio_set_timeout(l->acc, NGHTTPW_DURATION_INFINITE);
 	pthread_mutex_init(&l->mtx, NULL);
+	pthread_cond_init(&l->idle, NULL);
 	list_init(&l->hellos);
 	list_init(&l->handshakes);
 	l->hs_ms = TLS_HS_TIMEOUT_DEFAULT_MS;

@@ -18,6 +18,7 @@
 
 typedef struct ws_dialer {
 	pthread_mutex_t      mtx;
+	pthread_cond_t       idle; /* refs came down to the user's */
 	nghttpw_url         *url; /* ws://..., for the request */
 	nghttpw_http_client *client;
 	ws_endpoint          ep;
@@ -44,11 +45,15 @@ dialer_release(ws_dialer *d)
 
 	pthread_mutex_lock(&d->mtx);
 	last = --d->refs == 0;
+	if (d->refs == 1) {
+		pthread_cond_broadcast(&d->idle);
+	}
 	pthread_mutex_unlock(&d->mtx);
 	if (last) {
 		nghttpw_http_client_free(d->client);
 		nghttpw_url_free(d->url);
 		ws_endpoint_fini(&d->ep);
+		pthread_cond_destroy(&d->idle);
 		pthread_mutex_destroy(&d->mtx);
 		free(d);
 	}
@@ -219,6 +224,21 @@ ws_dialer_close(void *arg)
 	pthread_mutex_unlock(&d->mtx);
 }
 
+/* A record holds its reference until it is freed, after its last touch
+ * of the user's aio and of its connect or handshake. */
+static void
+ws_dialer_stop(void *arg)
+{
+	ws_dialer *d = arg;
+
+	ws_dialer_close(d);
+	pthread_mutex_lock(&d->mtx);
+	while (d->refs > 1) {
+		pthread_cond_wait(&d->idle, &d->mtx);
+	}
+	pthread_mutex_unlock(&d->mtx);
+}
+
 static void
 ws_dialer_free(void *arg)
 {
@@ -283,6 +303,7 @@ ws_dialer_set(
 static const dialer_ops ws_dialer_ops = {
 	.d_free  = ws_dialer_free,
 	.d_close = ws_dialer_close,
+	.d_stop  = ws_dialer_stop,
 	.d_dial  = ws_dialer_dial,
 	.d_get   = ws_dialer_get,
 	.d_set   = ws_dialer_set,
@@ -306,6 +327,7 @@ ws_dialer_alloc(nghttpw_stream_dialer *sd, const nghttpw_url *url)
 		return (rv);
 	}
 	pthread_mutex_init(&d->mtx, NULL);
+	pthread_cond_init(&d->idle, NULL);
 	list_init(&d->dials);
 	ws_endpoint_init(&d->ep, false);
 	d->refs = 1;

@@ -288,8 +288,10 @@ ws_listener_destroy(void *arg)
 	free(l);
 }
 
+/* A handshake in progress ends in up_cb, its last touch of l: after the
+ * close it discards the stream rather than queue it. */
 static void
-ws_listener_free(void *arg)
+ws_listener_stop(void *arg)
 {
 	ws_listener *l = arg;
 
@@ -298,10 +300,16 @@ ws_listener_free(void *arg)
 	while (l->shaking > 0) {
 		pthread_cond_wait(&l->cv, &l->mtx);
 	}
-	while (l->nready > 0) {
-		ws_conn_discard(l->ready[--l->nready]);
-	}
 	pthread_mutex_unlock(&l->mtx);
+	aio_cancel_barrier(l);
+}
+
+static void
+ws_listener_free(void *arg)
+{
+	ws_listener *l = arg;
+
+	ws_listener_stop(l);
 	nghttpw_http_server_release(l->server);
 	nghttpw_http_handler_free(l->handler); /* and l, at its last use */
 }
@@ -395,6 +403,7 @@ ws_listener_set(
 static const listener_ops ws_listener_ops = {
 	.l_free   = ws_listener_free,
 	.l_close  = ws_listener_close,
+	.l_stop   = ws_listener_stop,
 	.l_listen = ws_listener_listen,
 	.l_accept = ws_listener_accept,
 	.l_get    = ws_listener_get,
