@@ -1331,6 +1331,7 @@ Test(tls, dialer_and_listener_options)
 	nghttpw_tls_config      *scfg;
 	void                    *p = NULL;
 	bool                     b;
+	int                      port;
 
 	cr_assert_eq(nghttpw_tls_config_alloc(&scfg, NGHTTPW_TLS_MODE_SERVER), 0);
 
@@ -1367,9 +1368,17 @@ Test(tls, dialer_and_listener_options)
 	cr_assert_eq(p, scfg);
 	nghttpw_stream_listener_free(l);
 
-	/* Addresses are checked as for TCP. */
+	/* Addresses are checked as for TCP: a dialer needs a port, a
+	 * listener without one listens on a port the system picks. */
 	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, "tls+tcp://127.0.0.1"),
 	    NGHTTPW_EADDRINVAL);
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "tls+tcp://127.0.0.1"), 0);
+	cr_assert_eq(nghttpw_stream_listener_set_ptr(l, NGHTTPW_OPT_TLS_CONFIG, scfg), 0);
+	cr_assert_eq(nghttpw_stream_listener_listen(l), 0);
+	cr_assert_eq(
+	    nghttpw_stream_listener_get_int(l, NGHTTPW_OPT_TCP_BOUND_PORT, &port), 0);
+	cr_assert_gt(port, 0);
+	nghttpw_stream_listener_free(l);
 	nghttpw_tls_config_free(ccfg);
 	nghttpw_tls_config_free(scfg);
 }

@@ -428,6 +428,7 @@ tls_lower_url(const nghttpw_url *url, char **outp)
 {
 	const char *scheme;
 	const char *host = url->u_hostname != NULL ? url->u_hostname : "";
+	const char *port;
 	bool        v6   = strchr(host, ':') != NULL;
 	size_t      len;
 	char       *out;
@@ -444,8 +445,11 @@ tls_lower_url(const nghttpw_url *url, char **outp)
 	if ((out = malloc(len)) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
-	snprintf(out, len, "%s://%s%s%s:%s", scheme, v6 ? "[" : "", host,
-	    v6 ? "]" : "", url->u_port != NULL ? url->u_port : "");
+	/* No port stays no port ("host:" is not a URL): TCP then says
+	 * what a missing port means for a dialer or a listener. */
+	port = url->u_port != NULL ? url->u_port : "";
+	snprintf(out, len, "%s://%s%s%s%s%s", scheme, v6 ? "[" : "", host,
+	    v6 ? "]" : "", port[0] != '\0' ? ":" : "", port);
 	*outp = out;
 	return (0);
 }
