@@ -696,6 +696,56 @@ Test(tls, failure_is_logged)
 	nghttpw_tls_config_free(ccfg);
 }
 
+static pthread_mutex_t lib_log_mtx = PTHREAD_MUTEX_INITIALIZER;
+static char            lib_log[2048];
+
+static void
+lib_logger(nghttpw_log_level level, nghttpw_log_facility facility,
+    const char *msgid, const char *msg)
+{
+	size_t used;
+
+	pthread_mutex_lock(&lib_log_mtx);
+	used = strlen(lib_log);
+	snprintf(lib_log + used, sizeof(lib_log) - used, "%d %d %s %s\n",
+	    (int) level, (int) facility, msgid, msg);
+	pthread_mutex_unlock(&lib_log_mtx);
+}
+
+/* With no log of the configuration's own, the library's logger hears of
+ * the failure, as an authentication warning, and only at WARN or above. */
+Test(tls, failure_reaches_the_library_log)
+{
+	nghttpw_tls_config *scfg = server_config(certs()->untrusted_cert, certs()->untrusted_key);
+	nghttpw_tls_config *ccfg = client_config("localhost");
+	char                want[64];
+	int                 crv, srv;
+
+	nghttpw_log_set_logger(lib_logger);
+	nghttpw_log_set_level(NGHTTPW_LOG_ERR);
+	try_handshake(scfg, ccfg, "127.0.0.1", &crv, &srv);
+	cr_assert_eq(crv, NGHTTPW_EPEERAUTH);
+	pthread_mutex_lock(&lib_log_mtx);
+	cr_assert_str_empty(lib_log, "logged below its level: %s", lib_log);
+	pthread_mutex_unlock(&lib_log_mtx);
+
+	nghttpw_log_set_level(NGHTTPW_LOG_WARN);
+	try_handshake(scfg, ccfg, "127.0.0.1", &crv, &srv);
+	cr_assert_eq(crv, NGHTTPW_EPEERAUTH);
+	cr_assert_eq(srv, NGHTTPW_EPEERAUTH, "accept: %s", nghttpw_strerror(srv));
+	snprintf(want, sizeof(want), "%d %d NGHTTPW-TLS-CONN-FAIL tls to 127.0.0.1:",
+	    NGHTTPW_LOG_WARN, NGHTTPW_LOG_AUTH);
+	pthread_mutex_lock(&lib_log_mtx);
+	cr_assert_not_null(strstr(lib_log, want), "log: %s", lib_log);
+	cr_assert_not_null(strstr(lib_log, "verification failed"), "log: %s", lib_log);
+	cr_assert_not_null(strstr(lib_log, "NGHTTPW-TLS-CONN-FAIL tls from 127.0.0.1:"),
+	    "log: %s", lib_log);
+	pthread_mutex_unlock(&lib_log_mtx);
+	nghttpw_log_set_logger(nghttpw_null_logger);
+	nghttpw_tls_config_free(scfg);
+	nghttpw_tls_config_free(ccfg);
+}
+
 /* TLS 1.0 and 1.1 are not offered (RFC 8996); 1.2 up to "1.3" is 1.2. */
 Test(tls, versions_below_1_2_refused)
 {

@@ -154,6 +154,9 @@ tls_map_parse_error(int mrv)
 	}
 }
 
+/* A failure goes to the configuration's own log, if any, and to the
+ * library's log as an authentication warning (nng's NNG-TLS-* messages
+ * are too), where it costs nothing unless a logger takes warnings. */
 void
 tls_config_log(nghttpw_tls_config *cfg, const char *fmt, ...)
 {
@@ -166,13 +169,16 @@ tls_config_log(nghttpw_tls_config *cfg, const char *fmt, ...)
 	fn  = cfg->log_fn;
 	arg = cfg->log_arg;
 	pthread_mutex_unlock(&cfg->mtx);
-	if (fn == NULL) {
+	if (fn == NULL && nghttpw_log_get_level() < NGHTTPW_LOG_WARN) {
 		return;
 	}
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fn(arg, msg);
+	if (fn != NULL) {
+		fn(arg, msg);
+	}
+	nghttpw_log_auth(NGHTTPW_LOG_WARN, "NGHTTPW-TLS-CONN-FAIL", "%s", msg);
 }
 
 /* SNI names match exactly (ignoring case), or as "*.rest" for one more
