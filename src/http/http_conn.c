@@ -67,16 +67,6 @@ conn_iov_set_rest(nghttpw_aio *aio, const nghttpw_iov *src, unsigned n,
 
 /* Queues. */
 
-/* Keeps what aio asks for in it, for when it starts (perhaps after a
- * wait in a queue).  After nghttpw_aio_begin, which resets the fields. */
-void
-conn_op_set(nghttpw_aio *aio, conn_op op, void *arg0, void *arg1)
-{
-	aio->prov_op     = (uint8_t) op;
-	aio->prov_arg[0] = arg0;
-	aio->prov_arg[1] = arg1;
-}
-
 /* Puts aio at the end of a side's queue, unless it was canceled or timed
  * out already (then it is finished).  Mutex held. */
 static void
@@ -136,31 +126,50 @@ conn_wr_next(nghttpw_http_conn *c)
 	queue_run(c, &c->wr_q, &c->wr_user, &c->wr_starting, conn_wr_activate);
 }
 
-/* Starts a read, or queues it behind the pending one.  aio is begun, its
- * arguments checked and kept in it (conn_op_set).  Mutex held. */
-static void
-rd_submit(nghttpw_http_conn *c, nghttpw_aio *aio)
+/* Keeps what aio asks for in it (prov_op, prov_arg), for when it starts,
+ * and starts it or queues it behind the pending one on its side: reads on
+ * the read side, the rest (a transaction starts as a write) on the write
+ * side.  aio is begun (which resets those fields) and its arguments
+ * checked. */
+void
+conn_submit(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op, void *arg0,
+    void *arg1)
 {
+	bool         read = op <= OP_READ_RES;
+	list_node   *q    = read ? &c->rd_q : &c->wr_q;
+	nghttpw_aio *const *user = read ? &c->rd_user : &c->wr_user;
+
+	aio->prov_op     = (uint8_t) op;
+	aio->prov_arg[0] = arg0;
+	aio->prov_arg[1] = arg1;
+	pthread_mutex_lock(&c->mtx);
 	if (c->closed) {
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-	} else if (c->rd_user == NULL && list_empty(&c->rd_q)) {
-		conn_rd_activate(c, aio, false);
+	} else if (*user == NULL && list_empty(q)) {
+		(read ? conn_rd_activate : conn_wr_activate)(c, aio, false);
 	} else {
-		queue_append(c, &c->rd_q, aio);
+		queue_append(c, q, aio);
 	}
+	pthread_mutex_unlock(&c->mtx);
 }
 
-/* The same for a write (or a transaction, which starts as one). */
+/* The raw reads and writes: into or from aio's iov, which must hold a
+ * byte at least. */
 void
-conn_wr_submit(nghttpw_http_conn *c, nghttpw_aio *aio)
+conn_submit_raw(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op)
 {
-	if (c->closed) {
-		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-	} else if (c->wr_user == NULL && list_empty(&c->wr_q)) {
-		conn_wr_activate(c, aio, false);
-	} else {
-		queue_append(c, &c->wr_q, aio);
+	nghttpw_iov *iov;
+	unsigned     n;
+
+	if (!nghttpw_aio_begin(aio)) {
+		return;
 	}
+	n = nghttpw_aio_get_iov(aio, &iov);
+	if (c == NULL || conn_iov_total(iov, n) == 0) {
+		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
+		return;
+	}
+	conn_submit(c, aio, op, NULL, NULL);
 }
 
 /* Starts what rd_sio is set up for: a recv, or in a cold idle wait a
@@ -556,7 +565,7 @@ rd_begin(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind, bool deferred)
 	return (true);
 }
 
-/* Starts the read that aio asks for (conn_op_set).  Mutex held. */
+/* Starts the read that aio asks for (conn_submit).  Mutex held. */
 void
 conn_rd_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 {
@@ -599,36 +608,16 @@ conn_rd_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 	}
 }
 
-static void
-conn_read_raw(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op)
-{
-	nghttpw_iov *iov;
-	unsigned     n;
-
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	n = nghttpw_aio_get_iov(aio, &iov);
-	if (c == NULL || conn_iov_total(iov, n) == 0) {
-		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
-		return;
-	}
-	conn_op_set(aio, op, NULL, NULL);
-	pthread_mutex_lock(&c->mtx);
-	rd_submit(c, aio);
-	pthread_mutex_unlock(&c->mtx);
-}
-
 void
 nghttpw_http_conn_read(nghttpw_http_conn *c, nghttpw_aio *aio)
 {
-	conn_read_raw(c, aio, OP_READ);
+	conn_submit_raw(c, aio, OP_READ);
 }
 
 void
 nghttpw_http_conn_read_all(nghttpw_http_conn *c, nghttpw_aio *aio)
 {
-	conn_read_raw(c, aio, OP_READ_ALL);
+	conn_submit_raw(c, aio, OP_READ_ALL);
 }
 
 static void
@@ -643,13 +632,10 @@ conn_read_head(nghttpw_http_conn *c, nghttpw_http_req *req,
 		return;
 	}
 	if (req != NULL) {
-		conn_op_set(aio, OP_READ_REQ, req, NULL);
+		conn_submit(c, aio, OP_READ_REQ, req, NULL);
 	} else {
-		conn_op_set(aio, OP_READ_RES, res, NULL);
+		conn_submit(c, aio, OP_READ_RES, res, NULL);
 	}
-	pthread_mutex_lock(&c->mtx);
-	rd_submit(c, aio);
-	pthread_mutex_unlock(&c->mtx);
 }
 
 void

@@ -280,36 +280,16 @@ wr_begin(nghttpw_http_conn *c, nghttpw_aio *aio, write_kind kind,
 	return (true);
 }
 
-static void
-conn_write_raw(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op)
-{
-	nghttpw_iov *iov;
-	unsigned     n;
-
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	n = nghttpw_aio_get_iov(aio, &iov);
-	if (c == NULL || conn_iov_total(iov, n) == 0) {
-		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
-		return;
-	}
-	conn_op_set(aio, op, NULL, NULL);
-	pthread_mutex_lock(&c->mtx);
-	conn_wr_submit(c, aio);
-	pthread_mutex_unlock(&c->mtx);
-}
-
 void
 nghttpw_http_conn_write(nghttpw_http_conn *c, nghttpw_aio *aio)
 {
-	conn_write_raw(c, aio, OP_WRITE);
+	conn_submit_raw(c, aio, OP_WRITE);
 }
 
 void
 nghttpw_http_conn_write_all(nghttpw_http_conn *c, nghttpw_aio *aio)
 {
-	conn_write_raw(c, aio, OP_WRITE_ALL);
+	conn_submit_raw(c, aio, OP_WRITE_ALL);
 }
 
 /* Whether a message's own headers say the connection ends after it. */
@@ -428,7 +408,7 @@ conn_queue_msg(nghttpw_http_conn *c, nhw_http_msg *msg, nghttpw_http_res *res,
 	return (len);
 }
 
-/* Starts writing the message that aio asks for (conn_op_set): it is laid out
+/* Starts writing the message that aio asks for (conn_submit): it is laid out
  * now, not when it was queued, so that a write waiting in the queue
  * touches neither its message nor the one being sent.  Mutex held. */
 static void
@@ -484,10 +464,7 @@ conn_write_msg(nghttpw_http_conn *c, void *msg, conn_op op, nghttpw_aio *aio)
 		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
 		return;
 	}
-	conn_op_set(aio, op, msg, NULL);
-	pthread_mutex_lock(&c->mtx);
-	conn_wr_submit(c, aio);
-	pthread_mutex_unlock(&c->mtx);
+	conn_submit(c, aio, op, msg, NULL);
 }
 
 void
@@ -535,10 +512,7 @@ http_conn_flush(nghttpw_http_conn *c, nghttpw_aio *aio)
 	if (!nghttpw_aio_begin(aio)) {
 		return;
 	}
-	conn_op_set(aio, OP_FLUSH, NULL, NULL);
-	pthread_mutex_lock(&c->mtx);
-	conn_wr_submit(c, aio);
-	pthread_mutex_unlock(&c->mtx);
+	conn_submit(c, aio, OP_FLUSH, NULL, NULL);
 }
 
 /* Transact: the request goes out as a write in its turn; wr_finish then
@@ -567,7 +541,7 @@ wr_start_transact(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 	}
 }
 
-/* Starts the write that aio asks for (conn_op_set).  Mutex held. */
+/* Starts the write that aio asks for (conn_submit).  Mutex held. */
 void
 conn_wr_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 {
@@ -613,8 +587,5 @@ nghttpw_http_conn_transact(nghttpw_http_conn *c, nghttpw_http_req *req,
 		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
 		return;
 	}
-	conn_op_set(aio, OP_TRANSACT, req, res);
-	pthread_mutex_lock(&c->mtx);
-	conn_wr_submit(c, aio);
-	pthread_mutex_unlock(&c->mtx);
+	conn_submit(c, aio, OP_TRANSACT, req, res);
 }
