@@ -5,23 +5,20 @@
 #ifdef NGHTTPW_HAVE_TLS
 
 #include <criterion/criterion.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nghttpw/nghttpw.h"
 #include "nghttpw/tls.h"
 #include "support/pairs.h"
+#include "support/piped_child.h"
 #include "support/programs.h"
 #include "support/tls_certs.h"
+#include "support/tmp_dir.h"
 #include "support/ws_util.h"
 
 #define WAIT_MS 5000
@@ -42,24 +39,13 @@ certs(void)
 }
 
 /* A temporary directory, removed at the end of the test. */
-static char  tmpdir[64];
-static pid_t live_child;
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void) st;
-	(void) flag;
-	(void) ftw;
-	return (remove(path));
-}
+static char tmpdir[64];
 
 static const char *
 tmp_dir(void)
 {
 	if (tmpdir[0] == '\0') {
-		snprintf(tmpdir, sizeof(tmpdir), "/tmp/nghttpw-tlsnng-XXXXXX");
-		cr_assert_not_null(mkdtemp(tmpdir));
+		cr_assert_eq(tmp_dir_make(tmpdir, sizeof(tmpdir), "tlsnng"), 0);
 	}
 	return (tmpdir);
 }
@@ -85,15 +71,8 @@ setup(void)
 static void
 teardown(void)
 {
-	if (live_child > 0) {
-		kill(live_child, SIGKILL);
-		waitpid(live_child, NULL, 0);
-		live_child = 0;
-	}
-	if (tmpdir[0] != '\0') {
-		nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-		tmpdir[0] = '\0';
-	}
+	piped_child_kill_live();
+	tmp_dir_remove(tmpdir);
 }
 
 TestSuite(tls_nng, .init = setup, .fini = teardown, .timeout = 60);
@@ -325,67 +304,6 @@ have_openssl(void)
 	return (program_in_path("openssl", path, sizeof(path)));
 }
 
-typedef struct {
-	pid_t pid;
-	int   in;  /* its stdin */
-	int   out; /* its stdout and stderr */
-} child;
-
-static void
-spawn(child *ch, char *const argv[])
-{
-	int in[2], out[2];
-
-	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
-	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-	ch->pid = fork();
-	cr_assert_geq(ch->pid, 0);
-	if (ch->pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(out[1], 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	live_child = ch->pid;
-	close(in[0]);
-	close(out[1]);
-	ch->in  = in[1];
-	ch->out = out[0];
-}
-
-/* Reads the child's output until want shows up; false on timeout or end. */
-static bool
-read_until(child *ch, char *buf, size_t cap, const char *want, int ms)
-{
-	size_t       len   = strlen(buf);
-	nghttpw_time limit = nghttpw_clock() + (nghttpw_time) ms;
-
-	while (strstr(buf, want) == NULL) {
-		struct pollfd pf  = { .fd = ch->out, .events = POLLIN };
-		nghttpw_time  now = nghttpw_clock();
-		ssize_t       n;
-		if (now >= limit || len + 1 >= cap ||
-		    poll(&pf, 1, (int) (limit - now)) <= 0 ||
-		    (n = read(ch->out, buf + len, cap - len - 1)) <= 0) {
-			return (false);
-		}
-		len += (size_t) n;
-		buf[len] = '\0';
-	}
-	return (true);
-}
-
-static void
-child_end(child *ch)
-{
-	close(ch->in);
-	kill(ch->pid, SIGTERM);
-	waitpid(ch->pid, NULL, 0);
-	live_child = 0;
-	close(ch->out);
-}
-
 static int
 free_port(void)
 {
@@ -404,7 +322,7 @@ dial_openssl_psk_server(const uint8_t *key, size_t len, char *out, size_t cap)
 	nghttpw_tls_config    *ccfg = psk_client("bob", key, len);
 	nghttpw_stream_dialer *d;
 	nghttpw_stream        *c = NULL, *none;
-	child                  ch;
+	piped_child            ch;
 	char                   accept_arg[32];
 	int                    rv = -1, srv;
 
@@ -416,9 +334,9 @@ dial_openssl_psk_server(const uint8_t *key, size_t len, char *out, size_t cap)
 			"-psk", "b0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecf",
 			"-naccept", "1", "-rev", NULL };
 		out[0] = '\0';
-		spawn(&ch, argv);
-		if (!read_until(&ch, out, cap, "ACCEPT", 5000)) {
-			child_end(&ch);
+		cr_assert_eq(piped_child_start(&ch, argv, NULL), 0);
+		if (!piped_child_read_until(&ch, out, cap, "ACCEPT", 5000)) {
+			piped_child_stop(&ch);
 			continue;
 		}
 		d = dialer_to("tls+tcp", port, ccfg);
@@ -431,7 +349,7 @@ dial_openssl_psk_server(const uint8_t *key, size_t len, char *out, size_t cap)
 			cr_assert_arr_eq(buf, "olleh\n", 6, "s_server sent '%.6s'", buf);
 			nghttpw_stream_free(c);
 		}
-		child_end(&ch);
+		piped_child_stop(&ch);
 		if (rv != NGHTTPW_ECONNREFUSED) {
 			break; /* an answer from openssl, not a lost port */
 		}
@@ -461,7 +379,7 @@ openssl_psk_client(int port, const char *identity, const char *hexkey,
 {
 	nghttpw_aio    *acc;
 	nghttpw_stream *s;
-	child           ch;
+	piped_child     ch;
 	char            connect_arg[32];
 	char            out[4096] = "";
 	char            buf[5];
@@ -474,18 +392,18 @@ openssl_psk_client(int port, const char *identity, const char *hexkey,
 	cr_assert_eq(nghttpw_aio_alloc(&acc, NULL, NULL), 0);
 	nghttpw_aio_set_timeout(acc, WAIT_MS);
 	nghttpw_stream_listener_accept(l, acc);
-	spawn(&ch, argv);
+	cr_assert_eq(piped_child_start(&ch, argv, NULL), 0);
 	cr_assert_eq(write(ch.in, "ping\n", 5), 5);
 	nghttpw_aio_wait(acc);
 	if ((*srv = nghttpw_aio_result(acc)) == 0) {
 		s = nghttpw_aio_get_output(acc, 0);
 		if (recv_all(s, buf, 5, NULL) == 0 && memcmp(buf, "ping\n", 5) == 0 &&
 		    send_all(s, "pong\n", 5, NULL) == 0) {
-			ok = read_until(&ch, out, sizeof(out), "pong", WAIT_MS);
+			ok = piped_child_read_until(&ch, out, sizeof(out), "pong", WAIT_MS);
 		}
 		nghttpw_stream_free(s);
 	}
-	child_end(&ch);
+	piped_child_stop(&ch);
 	nghttpw_aio_free(acc);
 	return (ok);
 }

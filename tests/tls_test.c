@@ -6,8 +6,6 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -18,15 +16,16 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nghttpw/nghttpw.h"
 #include "nghttpw/tls.h"
 #include "support/pairs.h"
+#include "support/piped_child.h"
 #include "support/ws_util.h"
 #include "support/programs.h"
 #include "support/tls_certs.h"
+#include "support/tmp_dir.h"
 
 #define WAIT_MS 5000
 
@@ -235,29 +234,10 @@ raw_connect(int port)
 /* A temporary directory, removed at the end of the test. */
 static char tmpdir[64];
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void) st;
-	(void) flag;
-	(void) ftw;
-	return (remove(path));
-}
-
 static void
 tmpdir_make(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/nghttpw-tls-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void
-tmpdir_remove(void)
-{
-	if (tmpdir[0] != '\0') {
-		nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-		tmpdir[0] = '\0';
-	}
+	cr_assert_eq(tmp_dir_make(tmpdir, sizeof(tmpdir), "tls"), 0);
 }
 
 static void
@@ -267,19 +247,13 @@ setup(void)
 	(void) certs();
 }
 
-/* A child process (openssl) still running, killed at the end of a test
- * whatever happened in it. */
-static pid_t live_child;
-
+/* A child process (openssl) still running is killed at the end of a
+ * test whatever happened in it. */
 static void
 teardown(void)
 {
-	if (live_child > 0) {
-		kill(live_child, SIGKILL);
-		waitpid(live_child, NULL, 0);
-		live_child = 0;
-	}
-	tmpdir_remove();
+	piped_child_kill_live();
+	tmp_dir_remove(tmpdir);
 }
 
 TestSuite(tls, .init = setup, .fini = teardown, .timeout = 60);
@@ -1403,12 +1377,6 @@ Test(tls, cert_key_file_and_ca_file)
 
 /* ------------------------------------------------------------ openssl */
 
-typedef struct {
-	pid_t pid;
-	int   in;  /* its stdin */
-	int   out; /* its stdout */
-} child;
-
 static bool
 have_openssl(void)
 {
@@ -1417,82 +1385,15 @@ have_openssl(void)
 	return (program_in_path("openssl", path, sizeof(path)));
 }
 
+/* Runs argv with its standard error in the temporary directory (see
+ * stderr_text). */
 static void
-spawn(child *ch, char *const argv[])
+spawn(piped_child *ch, char *const argv[])
 {
-	int  in[2], out[2];
 	char errpath[128];
 
-	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
-	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
 	snprintf(errpath, sizeof(errpath), "%s/stderr.txt", tmpdir);
-	ch->pid = fork();
-	cr_assert_geq(ch->pid, 0);
-	if (ch->pid == 0) {
-		int err = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		if (err >= 0) {
-			dup2(err, 2);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	live_child = ch->pid;
-	close(in[0]);
-	close(out[1]);
-	ch->in  = in[1];
-	ch->out = out[0];
-}
-
-/* Reads the child's stdout until want shows up; false on timeout or end. */
-static bool
-read_until(child *ch, char *buf, size_t cap, const char *want, int ms)
-{
-	size_t       len   = strlen(buf);
-	nghttpw_time limit = nghttpw_clock() + (nghttpw_time) ms;
-
-	while (strstr(buf, want) == NULL) {
-		struct pollfd pf = { .fd = ch->out, .events = POLLIN };
-		nghttpw_time  now = nghttpw_clock();
-		ssize_t       n;
-		if (now >= limit || len + 1 >= cap ||
-		    poll(&pf, 1, (int) (limit - now)) <= 0) {
-			return (false);
-		}
-		if ((n = read(ch->out, buf + len, cap - len - 1)) <= 0) {
-			return (false);
-		}
-		len += (size_t) n;
-		buf[len] = '\0';
-	}
-	return (true);
-}
-
-/* The exit status, or -1 if it did not end in time (it is killed). */
-static int
-child_end(child *ch, int ms)
-{
-	nghttpw_time limit = nghttpw_clock() + (nghttpw_time) ms;
-	int          status;
-
-	close(ch->in);
-	for (;;) {
-		pid_t p = waitpid(ch->pid, &status, WNOHANG);
-		if (p == ch->pid) {
-			live_child = 0;
-			close(ch->out);
-			return (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		}
-		if (nghttpw_clock() >= limit) {
-			kill(ch->pid, SIGKILL);
-			waitpid(ch->pid, &status, 0);
-			live_child = 0;
-			close(ch->out);
-			return (-1);
-		}
-		nghttpw_msleep(10);
-	}
+	cr_assert_eq(piped_child_start(ch, argv, errpath), 0);
 }
 
 static char *
@@ -1526,7 +1427,7 @@ Test(tls, openssl_s_server_against_our_dialer)
 	nghttpw_tls_config    *ccfg;
 	nghttpw_stream_dialer *d;
 	nghttpw_stream        *c = NULL;
-	child                  ch;
+	piped_child            ch;
 	char                   out[4096] = "";
 	char                   accept_arg[64], cert[128], key[128];
 	char                   buf[16];
@@ -1550,8 +1451,8 @@ Test(tls, openssl_s_server_against_our_dialer)
 			"-cert", cert, "-key", key, "-rev", "-naccept", "1", NULL };
 		out[0] = '\0';
 		spawn(&ch, argv);
-		if (!read_until(&ch, out, sizeof(out), "ACCEPT", 5000)) {
-			child_end(&ch, 0);
+		if (!piped_child_read_until(&ch, out, sizeof(out), "ACCEPT", 5000)) {
+			piped_child_wait(&ch, 0);
 			continue;
 		}
 		d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
@@ -1562,7 +1463,7 @@ Test(tls, openssl_s_server_against_our_dialer)
 		}
 		nghttpw_stream_dialer_free(d);
 		if (rv != 0) {
-			child_end(&ch, 0);
+			piped_child_wait(&ch, 0);
 		}
 	}
 	cr_assert_eq(rv, 0, "dial to openssl s_server: %s\n%s", nghttpw_strerror(rv),
@@ -1573,7 +1474,7 @@ Test(tls, openssl_s_server_against_our_dialer)
 	cr_assert_eq(recv_all(c, buf, 6, NULL), 0);
 	cr_assert_arr_eq(buf, "olleh\n", 6, "s_server sent '%.6s'", buf);
 	nghttpw_stream_free(c);
-	child_end(&ch, 2000);
+	piped_child_wait(&ch, 2000);
 	nghttpw_tls_config_free(ccfg);
 }
 
@@ -1628,7 +1529,7 @@ Test(tls, openssl_s_client_against_our_listener)
 {
 	const char *const        alpn[] = { "http/1.1", NULL };
 	nghttpw_tls_config      *scfg;
-	child                    ch;
+	piped_child              ch;
 	one_server               os = { 0 };
 	pthread_t                t;
 	char                     out[4096] = "";
@@ -1653,9 +1554,9 @@ Test(tls, openssl_s_client_against_our_listener)
 		"-quiet", NULL };
 	spawn(&ch, argv);
 	cr_assert_eq(write(ch.in, "ping\n", 5), 5);
-	cr_assert(read_until(&ch, out, sizeof(out), "pong", 10000),
+	cr_assert(piped_child_read_until(&ch, out, sizeof(out), "pong", 10000),
 	    "s_client printed '%s'\n%s", out, stderr_text());
-	status = child_end(&ch, 5000);
+	status = piped_child_wait(&ch, 5000);
 	pthread_join(t, NULL);
 	cr_assert_eq(os.rv, 0, "our server: %s", nghttpw_strerror(os.rv));
 	cr_assert_str_eq(os.line, "ping\n");
@@ -1687,7 +1588,7 @@ cpu_has_aes(void)
 Test(tls, server_prefers_aes_gcm_with_aes_instructions)
 {
 	nghttpw_tls_config *scfg;
-	child               ch;
+	piped_child         ch;
 	one_server          os = { 0 };
 	pthread_t           t;
 	char                out[4096] = "";
@@ -1709,9 +1610,9 @@ Test(tls, server_prefers_aes_gcm_with_aes_instructions)
 		NULL };
 	spawn(&ch, argv);
 	cr_assert_eq(write(ch.in, "ping\n", 5), 5);
-	cr_assert(read_until(&ch, out, sizeof(out), "pong", 10000),
+	cr_assert(piped_child_read_until(&ch, out, sizeof(out), "pong", 10000),
 	    "s_client printed '%s'\n%s", out, stderr_text());
-	child_end(&ch, 5000);
+	piped_child_wait(&ch, 5000);
 	pthread_join(t, NULL);
 	cr_assert_eq(os.rv, 0, "our server: %s", nghttpw_strerror(os.rv));
 	cr_assert_not_null(strstr(stderr_text(), cpu_has_aes()
