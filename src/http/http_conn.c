@@ -126,19 +126,29 @@ conn_wr_next(nghttpw_http_conn *c)
 	queue_run(c, &c->wr_q, &c->wr_user, &c->wr_starting, conn_wr_activate);
 }
 
-/* Keeps what aio asks for in it (prov_op, prov_arg), for when it starts,
- * and starts it or queues it behind the pending one on its side: reads on
- * the read side, the rest (a transaction starts as a write) on the write
- * side.  aio is begun (which resets those fields) and its arguments
- * checked. */
+/* Begins aio and, when c and the caller's arguments are valid, keeps
+ * what it asks for in it (prov_op, prov_arg) for when it starts: then it
+ * starts, or waits in its side's queue behind the pending one.  Reads go
+ * on the read side, the rest (a transaction starts as a write) on the
+ * write side. */
 void
-conn_submit(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op, void *arg0,
-    void *arg1)
+conn_start(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op, bool valid,
+    void *arg0, void *arg1)
 {
-	bool         read = op <= OP_READ_RES;
-	list_node   *q    = read ? &c->rd_q : &c->wr_q;
-	nghttpw_aio *const *user = read ? &c->rd_user : &c->wr_user;
+	bool         read;
+	list_node   *q;
+	nghttpw_aio *const *user;
 
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	if (c == NULL || !valid) {
+		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
+		return;
+	}
+	read             = op <= OP_READ_RES;
+	q                = read ? &c->rd_q : &c->wr_q;
+	user             = read ? &c->rd_user : &c->wr_user;
 	aio->prov_op     = (uint8_t) op;
 	aio->prov_arg[0] = arg0;
 	aio->prov_arg[1] = arg1;
@@ -156,20 +166,12 @@ conn_submit(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op, void *arg0,
 /* The raw reads and writes: into or from aio's iov, which must hold a
  * byte at least. */
 void
-conn_submit_raw(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op)
+conn_start_raw(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op)
 {
 	nghttpw_iov *iov;
-	unsigned     n;
+	unsigned     n = nghttpw_aio_get_iov(aio, &iov);
 
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	n = nghttpw_aio_get_iov(aio, &iov);
-	if (c == NULL || conn_iov_total(iov, n) == 0) {
-		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
-		return;
-	}
-	conn_submit(c, aio, op, NULL, NULL);
+	conn_start(c, aio, op, conn_iov_total(iov, n) > 0, NULL, NULL);
 }
 
 /* Starts what rd_sio is set up for: a recv, or in a cold idle wait a
@@ -565,7 +567,7 @@ rd_begin(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind, bool deferred)
 	return (true);
 }
 
-/* Starts the read that aio asks for (conn_submit).  Mutex held. */
+/* Starts the read that aio asks for (conn_start).  Mutex held. */
 void
 conn_rd_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 {
@@ -611,45 +613,27 @@ conn_rd_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 void
 nghttpw_http_conn_read(nghttpw_http_conn *c, nghttpw_aio *aio)
 {
-	conn_submit_raw(c, aio, OP_READ);
+	conn_start_raw(c, aio, OP_READ);
 }
 
 void
 nghttpw_http_conn_read_all(nghttpw_http_conn *c, nghttpw_aio *aio)
 {
-	conn_submit_raw(c, aio, OP_READ_ALL);
-}
-
-static void
-conn_read_head(nghttpw_http_conn *c, nghttpw_http_req *req,
-    nghttpw_http_res *res, nghttpw_aio *aio)
-{
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	if (c == NULL || (req == NULL && res == NULL)) {
-		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
-		return;
-	}
-	if (req != NULL) {
-		conn_submit(c, aio, OP_READ_REQ, req, NULL);
-	} else {
-		conn_submit(c, aio, OP_READ_RES, res, NULL);
-	}
+	conn_start_raw(c, aio, OP_READ_ALL);
 }
 
 void
 nghttpw_http_conn_read_req(
     nghttpw_http_conn *c, nghttpw_http_req *req, nghttpw_aio *aio)
 {
-	conn_read_head(c, req, NULL, aio);
+	conn_start(c, aio, OP_READ_REQ, req != NULL, req, NULL);
 }
 
 void
 nghttpw_http_conn_read_res(
     nghttpw_http_conn *c, nghttpw_http_res *res, nghttpw_aio *aio)
 {
-	conn_read_head(c, NULL, res, aio);
+	conn_start(c, aio, OP_READ_RES, res != NULL, res, NULL);
 }
 
 /* Continues the message whose head was just read into its body. */

@@ -34,7 +34,7 @@ typedef enum {
 /* What a user aio asks for, kept in it (prov_op, with its messages in
  * prov_arg) while it waits in a queue. */
 typedef enum {
-	/* Reads first: conn_submit tells the side by the order. */
+	/* Reads first: conn_start tells the side by the order. */
 	OP_READ,
 	OP_READ_ALL,
 	OP_READ_REQ,
@@ -141,9 +141,9 @@ void conn_rd_finish(nghttpw_http_conn *c, int rv);
 void conn_rd_stream_start(nghttpw_http_conn *c);
 
 /* Starting an operation (http_conn.c); mutex not held. */
-void conn_submit(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op, void *arg0,
-    void *arg1);
-void conn_submit_raw(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op);
+void conn_start(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op, bool valid,
+    void *arg0, void *arg1);
+void conn_start_raw(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op);
 
 /* The write queue (http_conn.c); mutex held. */
 void conn_wr_next(nghttpw_http_conn *c);
