@@ -18,6 +18,7 @@
 #include "support/piped_child.h"
 #include "support/programs.h"
 #include "support/tls_certs.h"
+#include "support/tls_endpoints.h"
 #include "support/tmp_dir.h"
 #include "support/ws_util.h"
 
@@ -89,65 +90,13 @@ config(nghttpw_tls_mode mode)
 static nghttpw_stream_listener *
 listen_on(const char *scheme, nghttpw_tls_config *cfg, int *port)
 {
-	nghttpw_stream_listener *l;
-	char                     url[128];
-	int                      rv;
-
-	snprintf(url, sizeof(url), "%s://127.0.0.1:0", scheme);
-	cr_assert_eq(nghttpw_stream_listener_alloc(&l, url), 0);
-	if (cfg != NULL) {
-		cr_assert_eq(
-		    nghttpw_stream_listener_set_ptr(l, NGHTTPW_OPT_TLS_CONFIG, cfg), 0);
-	}
-	cr_assert_eq(nghttpw_stream_listener_set_bool(
-	                 l, NGHTTPW_OPT_TLS_HANDSHAKE_ERRORS, true),
-	    0);
-	rv = nghttpw_stream_listener_listen(l);
-	cr_assert_eq(rv, 0, "listen: %s", nghttpw_strerror(rv));
-	cr_assert_eq(
-	    nghttpw_stream_listener_get_int(l, NGHTTPW_OPT_TCP_BOUND_PORT, port), 0);
-	return (l);
+	return (tls_test_listen(scheme, "127.0.0.1", cfg, true, port));
 }
 
 static nghttpw_stream_dialer *
 dialer_to(const char *scheme, int port, nghttpw_tls_config *cfg)
 {
-	nghttpw_stream_dialer *d;
-	char                   url[128];
-
-	snprintf(url, sizeof(url), "%s://127.0.0.1:%d", scheme, port);
-	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, url), 0);
-	if (cfg != NULL) {
-		cr_assert_eq(nghttpw_stream_dialer_set_ptr(d, NGHTTPW_OPT_TLS_CONFIG, cfg), 0);
-	}
-	return (d);
-}
-
-/* Dials while the listener (if any) accepts; both results come back. */
-static void
-connect_both(nghttpw_stream_listener *l, nghttpw_stream_dialer *d,
-    nghttpw_stream **cs, int *crv, nghttpw_stream **ss, int *srv)
-{
-	nghttpw_aio *acc, *dial;
-
-	cr_assert_eq(nghttpw_aio_alloc(&acc, NULL, NULL), 0);
-	cr_assert_eq(nghttpw_aio_alloc(&dial, NULL, NULL), 0);
-	nghttpw_aio_set_timeout(acc, WAIT_MS);
-	nghttpw_aio_set_timeout(dial, WAIT_MS);
-	if (l != NULL) {
-		nghttpw_stream_listener_accept(l, acc);
-	}
-	nghttpw_stream_dialer_dial(d, dial);
-	nghttpw_aio_wait(dial);
-	*crv = nghttpw_aio_result(dial);
-	*cs  = *crv == 0 ? nghttpw_aio_get_output(dial, 0) : NULL;
-	if (l != NULL) {
-		nghttpw_aio_wait(acc);
-		*srv = nghttpw_aio_result(acc);
-		*ss  = *srv == 0 ? nghttpw_aio_get_output(acc, 0) : NULL;
-	}
-	nghttpw_aio_free(acc);
-	nghttpw_aio_free(dial);
+	return (tls_test_dialer(scheme, "127.0.0.1", port, cfg));
 }
 
 static void
@@ -176,7 +125,7 @@ handshake(nghttpw_tls_config *scfg, nghttpw_tls_config *ccfg, int *crv,
 
 	l = listen_on("tls+tcp", scfg, &port);
 	d = dialer_to("tls+tcp", port, ccfg);
-	connect_both(l, d, &cs, crv, &ss, srv);
+	tls_test_connect(l, d, &cs, crv, &ss, srv);
 	if (echo && *crv == 0 && *srv == 0) {
 		echo_check(cs, ss);
 	}
@@ -339,7 +288,7 @@ dial_openssl_psk_server(const uint8_t *key, size_t len, char *out, size_t cap)
 			continue;
 		}
 		d = dialer_to("tls+tcp", port, ccfg);
-		connect_both(NULL, d, &c, &rv, &none, &srv);
+		tls_test_connect(NULL, d, &c, &rv, &none, &srv);
 		nghttpw_stream_dialer_free(d);
 		if (rv == 0) {
 			char buf[6];
@@ -613,7 +562,7 @@ options_end_to_end(const char *scheme)
 	cr_assert_eq(nghttpw_stream_dialer_set_int(d, NGHTTPW_OPT_TLS_AUTH_MODE,
 	                 NGHTTPW_TLS_AUTH_MODE_REQUIRED),
 	    0);
-	connect_both(l, d, &cs, &crv, &ss, &srv);
+	tls_test_connect(l, d, &cs, &crv, &ss, &srv);
 	cr_assert_eq(crv, 0, "dial: %s", nghttpw_strerror(crv));
 	cr_assert_eq(srv, 0, "accept: %s", nghttpw_strerror(srv));
 	if (strcmp(scheme, "wss") != 0) {
@@ -680,7 +629,7 @@ Test(tls_nng, server_name_option_is_checked)
 	cr_assert_eq(nghttpw_stream_dialer_set_string(
 	                 d, NGHTTPW_OPT_TLS_SERVER_NAME, "wrong.example"),
 	    0);
-	connect_both(l, d, &cs, &crv, &ss, &srv);
+	tls_test_connect(l, d, &cs, &crv, &ss, &srv);
 	cr_assert_eq(crv, NGHTTPW_EPEERAUTH, "dial: %s", nghttpw_strerror(crv));
 	cr_assert_neq(srv, 0);
 	nghttpw_stream_dialer_free(d);
@@ -733,7 +682,7 @@ Test(tls_nng, option_set_racing_first_dial)
 		st.d = dialer_to("tls+tcp", port, ccfg);
 		nghttpw_tls_config_free(ccfg); /* the dialer holds it */
 		pthread_create(&t, NULL, setter_main, &st);
-		connect_both(l, st.d, &cs, &crv, &ss, &srv);
+		tls_test_connect(l, st.d, &cs, &crv, &ss, &srv);
 		pthread_join(t, NULL);
 		cr_assert_not(st.after_busy_zero, "a change landed on a used configuration");
 		cr_assert_eq(crv, 0, "dial: %s", nghttpw_strerror(crv));

@@ -25,6 +25,7 @@
 #include "support/ws_util.h"
 #include "support/programs.h"
 #include "support/tls_certs.h"
+#include "support/tls_endpoints.h"
 #include "support/tmp_dir.h"
 
 #define WAIT_MS 5000
@@ -67,21 +68,7 @@ client_config(const char *name)
 static nghttpw_stream_listener *
 tls_listen_opt(nghttpw_tls_config *cfg, const char *host, int *port, bool report)
 {
-	nghttpw_stream_listener *l;
-	char                     url[128];
-	int                      rv;
-
-	snprintf(url, sizeof(url), "tls+tcp://%s:0", host);
-	cr_assert_eq(nghttpw_stream_listener_alloc(&l, url), 0);
-	cr_assert_eq(nghttpw_stream_listener_set_ptr(l, NGHTTPW_OPT_TLS_CONFIG, cfg), 0);
-	cr_assert_eq(nghttpw_stream_listener_set_bool(
-	                 l, NGHTTPW_OPT_TLS_HANDSHAKE_ERRORS, report),
-	    0);
-	rv = nghttpw_stream_listener_listen(l);
-	cr_assert_eq(rv, 0, "listen: %s", nghttpw_strerror(rv));
-	cr_assert_eq(
-	    nghttpw_stream_listener_get_int(l, NGHTTPW_OPT_TCP_BOUND_PORT, port), 0);
-	return (l);
+	return (tls_test_listen("tls+tcp", host, cfg, report, port));
 }
 
 /* Most tests want to see the server's side of a failure. */
@@ -91,48 +78,6 @@ tls_listen(nghttpw_tls_config *cfg, const char *host, int *port)
 	return (tls_listen_opt(cfg, host, port, true));
 }
 
-static nghttpw_stream_dialer *
-tls_dialer(const char *scheme, const char *host, int port, nghttpw_tls_config *cfg)
-{
-	nghttpw_stream_dialer *d;
-	char                   url[128];
-
-	snprintf(url, sizeof(url), "%s://%s:%d", scheme, host, port);
-	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, url), 0, "dialer %s", url);
-	if (cfg != NULL) {
-		cr_assert_eq(
-		    nghttpw_stream_dialer_set_ptr(d, NGHTTPW_OPT_TLS_CONFIG, cfg), 0);
-	}
-	return (d);
-}
-
-/* Dials while the listener accepts; both results come back. */
-static void
-tls_connect(nghttpw_stream_listener *l, nghttpw_stream_dialer *d,
-    nghttpw_stream **cs, int *crv, nghttpw_stream **ss, int *srv)
-{
-	nghttpw_aio *acc, *dial;
-
-	cr_assert_eq(nghttpw_aio_alloc(&acc, NULL, NULL), 0);
-	cr_assert_eq(nghttpw_aio_alloc(&dial, NULL, NULL), 0);
-	nghttpw_aio_set_timeout(acc, WAIT_MS);
-	nghttpw_aio_set_timeout(dial, WAIT_MS);
-	if (l != NULL) {
-		nghttpw_stream_listener_accept(l, acc);
-	}
-	nghttpw_stream_dialer_dial(d, dial);
-	nghttpw_aio_wait(dial);
-	nghttpw_aio_wait(acc);
-	*crv = nghttpw_aio_result(dial);
-	*cs  = nghttpw_aio_get_output(dial, 0);
-	if (l != NULL) {
-		*srv = nghttpw_aio_result(acc);
-		*ss  = nghttpw_aio_get_output(acc, 0);
-	}
-	nghttpw_aio_free(acc);
-	nghttpw_aio_free(dial);
-}
-
 /* A connected pair, or the test fails. */
 static void
 tls_pair(nghttpw_stream_listener *l, nghttpw_stream_dialer *d,
@@ -140,7 +85,7 @@ tls_pair(nghttpw_stream_listener *l, nghttpw_stream_dialer *d,
 {
 	int crv, srv;
 
-	tls_connect(l, d, cs, &crv, ss, &srv);
+	tls_test_connect(l, d, cs, &crv, ss, &srv);
 	cr_assert_eq(crv, 0, "dial: %s", nghttpw_strerror(crv));
 	cr_assert_eq(srv, 0, "accept: %s", nghttpw_strerror(srv));
 	cr_assert_not_null(*cs);
@@ -158,8 +103,8 @@ try_handshake(nghttpw_tls_config *scfg, nghttpw_tls_config *ccfg,
 	int                      port;
 
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", host, port, ccfg);
-	tls_connect(l, d, &cs, crv, &ss, srv);
+	d = tls_test_dialer("tls+tcp", host, port, ccfg);
+	tls_test_connect(l, d, &cs, crv, &ss, srv);
 	nghttpw_stream_free(cs);
 	nghttpw_stream_free(ss);
 	nghttpw_stream_dialer_free(d);
@@ -294,7 +239,7 @@ Test(tls, echo_and_options)
 	cr_assert_eq(nghttpw_tls_config_alpn(scfg, alpn), 0);
 	cr_assert_eq(nghttpw_tls_config_alpn(ccfg, alpn), 0);
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	echo_check(c, s, "hello, tls");
 
@@ -349,7 +294,7 @@ Test(tls, ipv6_and_ip_san)
 	scfg = server_config(certs()->server_cert, certs()->server_key);
 	ccfg = client_config(NULL); /* verified against the IP SAN ::1 */
 	l    = tls_listen(scfg, "[::1]", &port);
-	d    = tls_dialer("tls+tcp6", "[::1]", port, ccfg);
+	d    = tls_test_dialer("tls+tcp6", "[::1]", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	echo_check(c, s, "over IPv6");
 	cr_assert(get_bool(c, NGHTTPW_OPT_TLS_VERIFIED));
@@ -371,7 +316,7 @@ Test(tls, https_scheme_is_tls)
 	int                      port;
 
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("https", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("https", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	echo_check(c, s, "https");
 	nghttpw_stream_free(c);
@@ -472,7 +417,7 @@ Test(tls, scatter_gather_4mib)
 		off += iov[i].iov_len;
 	}
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 
 	r = (reader) { .s = s, .buf = malloc(total), .len = total };
@@ -526,7 +471,7 @@ Test(tls, queued_operations_keep_order)
 	int                      port;
 
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	for (int i = 0; i < 8; i++) {
 		nghttpw_iov iov = { msgs[i], sizeof(msgs[i]) };
@@ -565,7 +510,7 @@ Test(tls, recv_timeout_then_data)
 	int                      port;
 
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	cr_assert_eq(sync_op(nghttpw_stream_recv, c, &iov, 1, 80, &n),
 	    NGHTTPW_ETIMEDOUT);
@@ -634,7 +579,7 @@ Test(tls, optional_auth_connects_unverified)
 
 	cr_assert_eq(nghttpw_tls_config_auth_mode(ccfg, NGHTTPW_TLS_AUTH_MODE_OPTIONAL), 0);
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	cr_assert_not(get_bool(c, NGHTTPW_OPT_TLS_VERIFIED));
 	echo_check(c, s, "unverified but working");
@@ -746,7 +691,7 @@ Test(tls, client_cert_present)
 	                 ccfg, certs()->client_cert, certs()->client_key, NULL),
 	    0);
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	cr_assert(get_bool(s, NGHTTPW_OPT_TLS_VERIFIED));
 	expect_string(s, NGHTTPW_OPT_TLS_PEER_CN, "test-client");
@@ -776,7 +721,7 @@ Test(tls, second_dial_resumes)
 	                 ccfg, certs()->client_cert, certs()->client_key, NULL),
 	    0);
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	for (int i = 0; i < 3; i++) {
 		tls_pair(l, d, &c, &s);
 		cr_assert_eq(get_bool(c, NGHTTPW_OPT_TLS_RESUMED),
@@ -821,8 +766,8 @@ sni_dial(nghttpw_tls_config *scfg, const char *name, int want_rv, const char *wa
 	int                      port, crv, srv;
 
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
-	tls_connect(l, d, &c, &crv, &s, &srv);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	tls_test_connect(l, d, &c, &crv, &s, &srv);
 	cr_assert_eq(crv, want_rv, "%s: dial: %s", name, nghttpw_strerror(crv));
 	if (want_cn != NULL) {
 		expect_string(c, NGHTTPW_OPT_TLS_PEER_CN, want_cn);
@@ -882,7 +827,7 @@ dial_silent_server(nghttpw_duration timeout, int cancel_after, int close_after,
 	int                    port;
 	int                    lfd = raw_listen(&port);
 
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
 	nghttpw_aio_set_timeout(aio, timeout);
 	start = nghttpw_clock();
@@ -949,7 +894,7 @@ Test(tls, peer_drops_mid_handshake)
 	int                    lfd = raw_listen(&port);
 
 	pthread_create(&t, NULL, drop_main, &lfd);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
 	nghttpw_aio_set_timeout(aio, WAIT_MS);
 	nghttpw_stream_dialer_dial(d, aio);
@@ -996,7 +941,7 @@ bad_clients(bool report)
 	/* The silent one does not block the next good client, and accept
 	 * returns the good one (TCP connections are taken in only while an
 	 * accept waits, so here the bad ones are met during this accept). */
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	echo_check(c, s, "still serving");
 	pthread_mutex_lock(&slog.mtx);
@@ -1037,7 +982,7 @@ Test(tls, close_notify_gives_eclosed)
 	int                      port, rv;
 
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	cr_assert_eq(send_all(s, "bye", 3, NULL), 0);
 	nghttpw_stream_close(s);
@@ -1071,7 +1016,7 @@ Test(tls, close_aborts_pending_ops)
 	int                      port;
 
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
 	nghttpw_aio_set_iov(aio, 1, &iov);
@@ -1159,7 +1104,7 @@ Test(tls, truncation_gives_econnreset)
 	l        = tls_listen(scfg, "127.0.0.1", &r.target);
 	r.lfd    = raw_listen(&r.port);
 	pthread_create(&r.thr, NULL, relay_main, &r);
-	d = tls_dialer("tls+tcp", "127.0.0.1", r.port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", r.port, ccfg);
 	tls_pair(l, d, &c, &s);
 	echo_check(c, s, "through the relay");
 	atomic_store(&r.cut, 1);
@@ -1203,7 +1148,7 @@ Test(tls, free_with_operations_pending)
 	int                      port;
 
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	cr_assert_eq(nghttpw_aio_alloc(&rx, NULL, NULL), 0);
 	cr_assert_eq(nghttpw_aio_alloc(&tx, NULL, NULL), 0);
@@ -1455,11 +1400,11 @@ Test(tls, openssl_s_server_against_our_dialer)
 			piped_child_wait(&ch, 0);
 			continue;
 		}
-		d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+		d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 		{
 			nghttpw_stream *none;
 			int             srv;
-			tls_connect(NULL, d, &c, &rv, &none, &srv);
+			tls_test_connect(NULL, d, &c, &rv, &none, &srv);
 		}
 		nghttpw_stream_dialer_free(d);
 		if (rv != 0) {
