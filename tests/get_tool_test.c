@@ -5,7 +5,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,6 +19,7 @@
 #include "nghttpw/nghttpw.h"
 #include "support/pairs.h"
 #include "support/programs.h"
+#include "support/tmp_dir.h"
 
 #define BIG_SIZE 1000000
 #define INDEX_HTML "<html><body>the index</body></html>\n"
@@ -85,8 +85,7 @@ py_start(pyserver *s)
 	char *big = malloc(BIG_SIZE);
 
 	memset(s, 0, sizeof(*s));
-	snprintf(s->dir, sizeof(s->dir), "/tmp/nghttpw-get-test.XXXXXX");
-	cr_assert_not_null(mkdtemp(s->dir));
+	cr_assert_eq(tmp_dir_make(s->dir, sizeof(s->dir), "get-test"), 0);
 	fill_pattern(big, BIG_SIZE, 7);
 	snprintf(path, sizeof(path), "%s/big.bin", s->dir);
 	write_file(path, big, BIG_SIZE);
@@ -137,15 +136,6 @@ py_start(pyserver *s)
 	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void) st;
-	(void) flag;
-	(void) ftw;
-	return (remove(path));
-}
-
 static void
 py_stop(pyserver *s)
 {
@@ -154,7 +144,7 @@ py_stop(pyserver *s)
 		waitpid(s->pid, NULL, 0);
 		s->pid = 0;
 	}
-	nftw(s->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	tmp_dir_remove(s->dir);
 }
 
 /* ------------------------------------------------------- running it */

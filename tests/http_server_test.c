@@ -17,6 +17,7 @@
 
 #include "http/http_server.h"
 #include "nghttpw/http.h"
+#include "support/http_util.h"
 #include "support/pairs.h"
 
 #define T_TIMEOUT 30
@@ -1874,8 +1875,6 @@ Test(http_server, transact_with_an_http_conn, .timeout = T_TIMEOUT)
 	nghttpw_http_res    *res;
 	nghttpw_aio         *aio;
 	nghttpw_url         *url;
-	void                *body;
-	size_t               size;
 	char                 addr[64];
 	int                  port;
 
@@ -1895,10 +1894,7 @@ Test(http_server, transact_with_an_http_conn, .timeout = T_TIMEOUT)
 	nghttpw_http_conn_transact(conn, req, res, aio);
 	nghttpw_aio_wait(aio);
 	cr_assert_eq(nghttpw_aio_result(aio), 0);
-	cr_assert_eq(nghttpw_http_res_get_status(res), 200);
-	nghttpw_http_res_get_data(res, &body, &size);
-	cr_assert_eq(size, strlen("POST /echo?x=1 7:payload"));
-	cr_assert_eq(memcmp(body, "POST /echo?x=1 7:payload", size), 0);
+	http_res_assert(res, 200, "POST /echo?x=1 7:payload");
 
 	nghttpw_http_req_set_method(req, "GET");
 	nghttpw_http_req_set_uri(req, "/");
@@ -1907,10 +1903,7 @@ Test(http_server, transact_with_an_http_conn, .timeout = T_TIMEOUT)
 	nghttpw_http_conn_transact(conn, req, res, aio);
 	nghttpw_aio_wait(aio);
 	cr_assert_eq(nghttpw_aio_result(aio), 0);
-	cr_assert_eq(nghttpw_http_res_get_status(res), 200);
-	nghttpw_http_res_get_data(res, &body, &size);
-	cr_assert_eq(size, 4);
-	cr_assert_eq(memcmp(body, "root", 4), 0);
+	http_res_assert(res, 200, "root");
 
 	nghttpw_aio_free(aio);
 	nghttpw_http_req_free(req);

@@ -118,14 +118,13 @@ Test(log, null_logger_back_and_long_messages_cut)
 	cr_assert_eq(ngot, 1);
 }
 
-/* Runs f with stderr going to a file, and returns what it wrote. */
-static char *
-capture_stderr(void (*f)(void))
+/* Runs f with stderr going to a file, and puts what it wrote in out. */
+static void
+capture_stderr_into(void (*f)(void), char *out, size_t cap)
 {
-	static char out[4096];
-	FILE       *tmp = tmpfile();
-	int         saved = dup(STDERR_FILENO);
-	size_t      n;
+	FILE  *tmp   = tmpfile();
+	int    saved = dup(STDERR_FILENO);
+	size_t n;
 
 	cr_assert_not_null(tmp);
 	fflush(stderr);
@@ -135,9 +134,17 @@ capture_stderr(void (*f)(void))
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	rewind(tmp);
-	n      = fread(out, 1, sizeof(out) - 1, tmp);
+	n      = fread(out, 1, cap - 1, tmp);
 	out[n] = '\0';
 	fclose(tmp);
+}
+
+static char *
+capture_stderr(void (*f)(void))
+{
+	static char out[4096];
+
+	capture_stderr_into(f, out, sizeof(out));
 	return (out);
 }
 
@@ -202,27 +209,15 @@ many_writers(void)
 Test(log, stderr_lines_from_threads_do_not_mix)
 {
 	static char out[WRITERS * LINES * 100];
-	FILE       *tmp = tmpfile();
-	int         saved = dup(STDERR_FILENO);
 	regex_t     re;
 	int         lines = 0;
-	size_t      n;
 
 	cr_assert_eq(regcomp(&re,
 	                 "^\\[NOTICE\\]: [0-9:]{8}\\.[0-9]{3}: MIX: one whole line "
 	                 "of text from one of several threads$",
 	                 REG_EXTENDED | REG_NOSUB),
 	    0);
-	fflush(stderr);
-	dup2(fileno(tmp), STDERR_FILENO);
-	many_writers();
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	rewind(tmp);
-	n      = fread(out, 1, sizeof(out) - 1, tmp);
-	out[n] = '\0';
-	fclose(tmp);
+	capture_stderr_into(many_writers, out, sizeof(out));
 	for (char *line = strtok(out, "\n"); line != NULL;
 	     line       = strtok(NULL, "\n")) {
 		if (strstr(line, "NGHTTPW-DATE") != NULL) {

@@ -5,23 +5,21 @@
 #ifdef NGHTTPW_HAVE_TLS
 
 #include <criterion/criterion.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nghttpw/nghttpw.h"
 #include "nghttpw/tls.h"
 #include "support/pairs.h"
+#include "support/piped_child.h"
 #include "support/programs.h"
 #include "support/tls_certs.h"
+#include "support/tls_endpoints.h"
+#include "support/tmp_dir.h"
 #include "support/ws_util.h"
 
 #define WAIT_MS 5000
@@ -42,24 +40,13 @@ certs(void)
 }
 
 /* A temporary directory, removed at the end of the test. */
-static char  tmpdir[64];
-static pid_t live_child;
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void) st;
-	(void) flag;
-	(void) ftw;
-	return (remove(path));
-}
+static char tmpdir[64];
 
 static const char *
 tmp_dir(void)
 {
 	if (tmpdir[0] == '\0') {
-		snprintf(tmpdir, sizeof(tmpdir), "/tmp/nghttpw-tlsnng-XXXXXX");
-		cr_assert_not_null(mkdtemp(tmpdir));
+		cr_assert_eq(tmp_dir_make(tmpdir, sizeof(tmpdir), "tlsnng"), 0);
 	}
 	return (tmpdir);
 }
@@ -85,15 +72,8 @@ setup(void)
 static void
 teardown(void)
 {
-	if (live_child > 0) {
-		kill(live_child, SIGKILL);
-		waitpid(live_child, NULL, 0);
-		live_child = 0;
-	}
-	if (tmpdir[0] != '\0') {
-		nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-		tmpdir[0] = '\0';
-	}
+	piped_child_kill_live();
+	tmp_dir_remove(tmpdir);
 }
 
 TestSuite(tls_nng, .init = setup, .fini = teardown, .timeout = 60);
@@ -110,65 +90,13 @@ config(nghttpw_tls_mode mode)
 static nghttpw_stream_listener *
 listen_on(const char *scheme, nghttpw_tls_config *cfg, int *port)
 {
-	nghttpw_stream_listener *l;
-	char                     url[128];
-	int                      rv;
-
-	snprintf(url, sizeof(url), "%s://127.0.0.1:0", scheme);
-	cr_assert_eq(nghttpw_stream_listener_alloc(&l, url), 0);
-	if (cfg != NULL) {
-		cr_assert_eq(
-		    nghttpw_stream_listener_set_ptr(l, NGHTTPW_OPT_TLS_CONFIG, cfg), 0);
-	}
-	cr_assert_eq(nghttpw_stream_listener_set_bool(
-	                 l, NGHTTPW_OPT_TLS_HANDSHAKE_ERRORS, true),
-	    0);
-	rv = nghttpw_stream_listener_listen(l);
-	cr_assert_eq(rv, 0, "listen: %s", nghttpw_strerror(rv));
-	cr_assert_eq(
-	    nghttpw_stream_listener_get_int(l, NGHTTPW_OPT_TCP_BOUND_PORT, port), 0);
-	return (l);
+	return (tls_test_listen(scheme, "127.0.0.1", cfg, true, port));
 }
 
 static nghttpw_stream_dialer *
 dialer_to(const char *scheme, int port, nghttpw_tls_config *cfg)
 {
-	nghttpw_stream_dialer *d;
-	char                   url[128];
-
-	snprintf(url, sizeof(url), "%s://127.0.0.1:%d", scheme, port);
-	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, url), 0);
-	if (cfg != NULL) {
-		cr_assert_eq(nghttpw_stream_dialer_set_ptr(d, NGHTTPW_OPT_TLS_CONFIG, cfg), 0);
-	}
-	return (d);
-}
-
-/* Dials while the listener (if any) accepts; both results come back. */
-static void
-connect_both(nghttpw_stream_listener *l, nghttpw_stream_dialer *d,
-    nghttpw_stream **cs, int *crv, nghttpw_stream **ss, int *srv)
-{
-	nghttpw_aio *acc, *dial;
-
-	cr_assert_eq(nghttpw_aio_alloc(&acc, NULL, NULL), 0);
-	cr_assert_eq(nghttpw_aio_alloc(&dial, NULL, NULL), 0);
-	nghttpw_aio_set_timeout(acc, WAIT_MS);
-	nghttpw_aio_set_timeout(dial, WAIT_MS);
-	if (l != NULL) {
-		nghttpw_stream_listener_accept(l, acc);
-	}
-	nghttpw_stream_dialer_dial(d, dial);
-	nghttpw_aio_wait(dial);
-	*crv = nghttpw_aio_result(dial);
-	*cs  = *crv == 0 ? nghttpw_aio_get_output(dial, 0) : NULL;
-	if (l != NULL) {
-		nghttpw_aio_wait(acc);
-		*srv = nghttpw_aio_result(acc);
-		*ss  = *srv == 0 ? nghttpw_aio_get_output(acc, 0) : NULL;
-	}
-	nghttpw_aio_free(acc);
-	nghttpw_aio_free(dial);
+	return (tls_test_dialer(scheme, "127.0.0.1", port, cfg));
 }
 
 static void
@@ -197,7 +125,7 @@ handshake(nghttpw_tls_config *scfg, nghttpw_tls_config *ccfg, int *crv,
 
 	l = listen_on("tls+tcp", scfg, &port);
 	d = dialer_to("tls+tcp", port, ccfg);
-	connect_both(l, d, &cs, crv, &ss, srv);
+	tls_test_connect(l, d, &cs, crv, &ss, srv);
 	if (echo && *crv == 0 && *srv == 0) {
 		echo_check(cs, ss);
 	}
@@ -205,6 +133,18 @@ handshake(nghttpw_tls_config *scfg, nghttpw_tls_config *ccfg, int *crv,
 	nghttpw_stream_free(ss);
 	nghttpw_stream_dialer_free(d);
 	nghttpw_stream_listener_free(l);
+}
+
+/* A handshake that both ends see end with want; data crosses after a
+ * successful one. */
+static void
+handshake_gives(nghttpw_tls_config *scfg, nghttpw_tls_config *ccfg, int want)
+{
+	int crv, srv;
+
+	handshake(scfg, ccfg, &crv, &srv, want == 0);
+	cr_assert_eq(crv, want, "dial: %s", nghttpw_strerror(crv));
+	cr_assert_eq(srv, want, "accept: %s", nghttpw_strerror(srv));
 }
 
 static nghttpw_tls_config *
@@ -234,14 +174,9 @@ Test(tls_nng, psk_server_picks_key_by_identity)
 	nghttpw_tls_config *scfg = psk_server();
 	nghttpw_tls_config *alice = psk_client("alice", key_a, sizeof(key_a));
 	nghttpw_tls_config *bob   = psk_client("bob", key_b, sizeof(key_b));
-	int                 crv, srv;
 
-	handshake(scfg, alice, &crv, &srv, true);
-	cr_assert_eq(crv, 0, "alice dial: %s", nghttpw_strerror(crv));
-	cr_assert_eq(srv, 0, "alice accept: %s", nghttpw_strerror(srv));
-	handshake(scfg, bob, &crv, &srv, true);
-	cr_assert_eq(crv, 0, "bob dial: %s", nghttpw_strerror(crv));
-	cr_assert_eq(srv, 0, "bob accept: %s", nghttpw_strerror(srv));
+	handshake_gives(scfg, alice, 0);
+	handshake_gives(scfg, bob, 0);
 	nghttpw_tls_config_free(alice);
 	nghttpw_tls_config_free(bob);
 	nghttpw_tls_config_free(scfg);
@@ -252,14 +187,9 @@ Test(tls_nng, psk_wrong_key_or_identity_refused)
 	nghttpw_tls_config *scfg = psk_server();
 	nghttpw_tls_config *wrong_key = psk_client("alice", key_b, sizeof(key_a));
 	nghttpw_tls_config *unknown   = psk_client("carol", key_a, sizeof(key_a));
-	int                 crv, srv;
 
-	handshake(scfg, wrong_key, &crv, &srv, false);
-	cr_assert_eq(crv, NGHTTPW_ECRYPTO, "dial: %s", nghttpw_strerror(crv));
-	cr_assert_eq(srv, NGHTTPW_ECRYPTO, "accept: %s", nghttpw_strerror(srv));
-	handshake(scfg, unknown, &crv, &srv, false);
-	cr_assert_eq(crv, NGHTTPW_ECRYPTO, "dial: %s", nghttpw_strerror(crv));
-	cr_assert_eq(srv, NGHTTPW_ECRYPTO, "accept: %s", nghttpw_strerror(srv));
+	handshake_gives(scfg, wrong_key, NGHTTPW_ECRYPTO);
+	handshake_gives(scfg, unknown, NGHTTPW_ECRYPTO);
 	nghttpw_tls_config_free(wrong_key);
 	nghttpw_tls_config_free(unknown);
 	nghttpw_tls_config_free(scfg);
@@ -285,7 +215,6 @@ Test(tls_nng, psk_rules)
 	nghttpw_tls_config *scfg = config(NGHTTPW_TLS_MODE_SERVER);
 	nghttpw_tls_config *ccfg = config(NGHTTPW_TLS_MODE_CLIENT);
 	uint8_t             big[1024] = { 0 }; /* above any PSK limit */
-	int                 crv, srv;
 
 	cr_assert_eq(nghttpw_tls_config_psk(NULL, "a", key_a, 16), NGHTTPW_EINVAL);
 	cr_assert_eq(nghttpw_tls_config_psk(ccfg, NULL, key_a, 16), NGHTTPW_EINVAL);
@@ -304,9 +233,7 @@ Test(tls_nng, psk_rules)
 	cr_assert_eq(nghttpw_tls_config_psk(scfg, "alice", key_a, 16), 0);
 	cr_assert_eq(nghttpw_tls_config_psk(ccfg, "nobody", key_b, 16), 0);
 	cr_assert_eq(nghttpw_tls_config_psk(ccfg, "alice", key_a, 16), 0);
-	handshake(scfg, ccfg, &crv, &srv, true);
-	cr_assert_eq(crv, 0, "dial: %s", nghttpw_strerror(crv));
-	cr_assert_eq(srv, 0, "accept: %s", nghttpw_strerror(srv));
+	handshake_gives(scfg, ccfg, 0);
 
 	/* Used: read-only, checked before the arguments, as nng does. */
 	cr_assert_eq(nghttpw_tls_config_psk(scfg, "x", key_a, 16), NGHTTPW_EBUSY);
@@ -323,67 +250,6 @@ have_openssl(void)
 	char path[1024];
 
 	return (program_in_path("openssl", path, sizeof(path)));
-}
-
-typedef struct {
-	pid_t pid;
-	int   in;  /* its stdin */
-	int   out; /* its stdout and stderr */
-} child;
-
-static void
-spawn(child *ch, char *const argv[])
-{
-	int in[2], out[2];
-
-	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
-	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-	ch->pid = fork();
-	cr_assert_geq(ch->pid, 0);
-	if (ch->pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(out[1], 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	live_child = ch->pid;
-	close(in[0]);
-	close(out[1]);
-	ch->in  = in[1];
-	ch->out = out[0];
-}
-
-/* Reads the child's output until want shows up; false on timeout or end. */
-static bool
-read_until(child *ch, char *buf, size_t cap, const char *want, int ms)
-{
-	size_t       len   = strlen(buf);
-	nghttpw_time limit = nghttpw_clock() + (nghttpw_time) ms;
-
-	while (strstr(buf, want) == NULL) {
-		struct pollfd pf  = { .fd = ch->out, .events = POLLIN };
-		nghttpw_time  now = nghttpw_clock();
-		ssize_t       n;
-		if (now >= limit || len + 1 >= cap ||
-		    poll(&pf, 1, (int) (limit - now)) <= 0 ||
-		    (n = read(ch->out, buf + len, cap - len - 1)) <= 0) {
-			return (false);
-		}
-		len += (size_t) n;
-		buf[len] = '\0';
-	}
-	return (true);
-}
-
-static void
-child_end(child *ch)
-{
-	close(ch->in);
-	kill(ch->pid, SIGTERM);
-	waitpid(ch->pid, NULL, 0);
-	live_child = 0;
-	close(ch->out);
 }
 
 static int
@@ -404,7 +270,7 @@ dial_openssl_psk_server(const uint8_t *key, size_t len, char *out, size_t cap)
 	nghttpw_tls_config    *ccfg = psk_client("bob", key, len);
 	nghttpw_stream_dialer *d;
 	nghttpw_stream        *c = NULL, *none;
-	child                  ch;
+	piped_child            ch;
 	char                   accept_arg[32];
 	int                    rv = -1, srv;
 
@@ -416,13 +282,13 @@ dial_openssl_psk_server(const uint8_t *key, size_t len, char *out, size_t cap)
 			"-psk", "b0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecf",
 			"-naccept", "1", "-rev", NULL };
 		out[0] = '\0';
-		spawn(&ch, argv);
-		if (!read_until(&ch, out, cap, "ACCEPT", 5000)) {
-			child_end(&ch);
+		cr_assert_eq(piped_child_start(&ch, argv, NULL), 0);
+		if (!piped_child_read_until(&ch, out, cap, "ACCEPT", 5000)) {
+			piped_child_stop(&ch);
 			continue;
 		}
 		d = dialer_to("tls+tcp", port, ccfg);
-		connect_both(NULL, d, &c, &rv, &none, &srv);
+		tls_test_connect(NULL, d, &c, &rv, &none, &srv);
 		nghttpw_stream_dialer_free(d);
 		if (rv == 0) {
 			char buf[6];
@@ -431,7 +297,7 @@ dial_openssl_psk_server(const uint8_t *key, size_t len, char *out, size_t cap)
 			cr_assert_arr_eq(buf, "olleh\n", 6, "s_server sent '%.6s'", buf);
 			nghttpw_stream_free(c);
 		}
-		child_end(&ch);
+		piped_child_stop(&ch);
 		if (rv != NGHTTPW_ECONNREFUSED) {
 			break; /* an answer from openssl, not a lost port */
 		}
@@ -461,7 +327,7 @@ openssl_psk_client(int port, const char *identity, const char *hexkey,
 {
 	nghttpw_aio    *acc;
 	nghttpw_stream *s;
-	child           ch;
+	piped_child     ch;
 	char            connect_arg[32];
 	char            out[4096] = "";
 	char            buf[5];
@@ -474,18 +340,18 @@ openssl_psk_client(int port, const char *identity, const char *hexkey,
 	cr_assert_eq(nghttpw_aio_alloc(&acc, NULL, NULL), 0);
 	nghttpw_aio_set_timeout(acc, WAIT_MS);
 	nghttpw_stream_listener_accept(l, acc);
-	spawn(&ch, argv);
+	cr_assert_eq(piped_child_start(&ch, argv, NULL), 0);
 	cr_assert_eq(write(ch.in, "ping\n", 5), 5);
 	nghttpw_aio_wait(acc);
 	if ((*srv = nghttpw_aio_result(acc)) == 0) {
 		s = nghttpw_aio_get_output(acc, 0);
 		if (recv_all(s, buf, 5, NULL) == 0 && memcmp(buf, "ping\n", 5) == 0 &&
 		    send_all(s, "pong\n", 5, NULL) == 0) {
-			ok = read_until(&ch, out, sizeof(out), "pong", WAIT_MS);
+			ok = piped_child_read_until(&ch, out, sizeof(out), "pong", WAIT_MS);
 		}
 		nghttpw_stream_free(s);
 	}
-	child_end(&ch);
+	piped_child_stop(&ch);
 	nghttpw_aio_free(acc);
 	return (ok);
 }
@@ -696,7 +562,7 @@ options_end_to_end(const char *scheme)
 	cr_assert_eq(nghttpw_stream_dialer_set_int(d, NGHTTPW_OPT_TLS_AUTH_MODE,
 	                 NGHTTPW_TLS_AUTH_MODE_REQUIRED),
 	    0);
-	connect_both(l, d, &cs, &crv, &ss, &srv);
+	tls_test_connect(l, d, &cs, &crv, &ss, &srv);
 	cr_assert_eq(crv, 0, "dial: %s", nghttpw_strerror(crv));
 	cr_assert_eq(srv, 0, "accept: %s", nghttpw_strerror(srv));
 	if (strcmp(scheme, "wss") != 0) {
@@ -763,7 +629,7 @@ Test(tls_nng, server_name_option_is_checked)
 	cr_assert_eq(nghttpw_stream_dialer_set_string(
 	                 d, NGHTTPW_OPT_TLS_SERVER_NAME, "wrong.example"),
 	    0);
-	connect_both(l, d, &cs, &crv, &ss, &srv);
+	tls_test_connect(l, d, &cs, &crv, &ss, &srv);
 	cr_assert_eq(crv, NGHTTPW_EPEERAUTH, "dial: %s", nghttpw_strerror(crv));
 	cr_assert_neq(srv, 0);
 	nghttpw_stream_dialer_free(d);
@@ -816,7 +682,7 @@ Test(tls_nng, option_set_racing_first_dial)
 		st.d = dialer_to("tls+tcp", port, ccfg);
 		nghttpw_tls_config_free(ccfg); /* the dialer holds it */
 		pthread_create(&t, NULL, setter_main, &st);
-		connect_both(l, st.d, &cs, &crv, &ss, &srv);
+		tls_test_connect(l, st.d, &cs, &crv, &ss, &srv);
 		pthread_join(t, NULL);
 		cr_assert_not(st.after_busy_zero, "a change landed on a used configuration");
 		cr_assert_eq(crv, 0, "dial: %s", nghttpw_strerror(crv));

@@ -6,8 +6,6 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -18,15 +16,17 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nghttpw/nghttpw.h"
 #include "nghttpw/tls.h"
 #include "support/pairs.h"
+#include "support/piped_child.h"
 #include "support/ws_util.h"
 #include "support/programs.h"
 #include "support/tls_certs.h"
+#include "support/tls_endpoints.h"
+#include "support/tmp_dir.h"
 
 #define WAIT_MS 5000
 
@@ -68,21 +68,7 @@ client_config(const char *name)
 static nghttpw_stream_listener *
 tls_listen_opt(nghttpw_tls_config *cfg, const char *host, int *port, bool report)
 {
-	nghttpw_stream_listener *l;
-	char                     url[128];
-	int                      rv;
-
-	snprintf(url, sizeof(url), "tls+tcp://%s:0", host);
-	cr_assert_eq(nghttpw_stream_listener_alloc(&l, url), 0);
-	cr_assert_eq(nghttpw_stream_listener_set_ptr(l, NGHTTPW_OPT_TLS_CONFIG, cfg), 0);
-	cr_assert_eq(nghttpw_stream_listener_set_bool(
-	                 l, NGHTTPW_OPT_TLS_HANDSHAKE_ERRORS, report),
-	    0);
-	rv = nghttpw_stream_listener_listen(l);
-	cr_assert_eq(rv, 0, "listen: %s", nghttpw_strerror(rv));
-	cr_assert_eq(
-	    nghttpw_stream_listener_get_int(l, NGHTTPW_OPT_TCP_BOUND_PORT, port), 0);
-	return (l);
+	return (tls_test_listen("tls+tcp", host, cfg, report, port));
 }
 
 /* Most tests want to see the server's side of a failure. */
@@ -92,48 +78,6 @@ tls_listen(nghttpw_tls_config *cfg, const char *host, int *port)
 	return (tls_listen_opt(cfg, host, port, true));
 }
 
-static nghttpw_stream_dialer *
-tls_dialer(const char *scheme, const char *host, int port, nghttpw_tls_config *cfg)
-{
-	nghttpw_stream_dialer *d;
-	char                   url[128];
-
-	snprintf(url, sizeof(url), "%s://%s:%d", scheme, host, port);
-	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, url), 0, "dialer %s", url);
-	if (cfg != NULL) {
-		cr_assert_eq(
-		    nghttpw_stream_dialer_set_ptr(d, NGHTTPW_OPT_TLS_CONFIG, cfg), 0);
-	}
-	return (d);
-}
-
-/* Dials while the listener accepts; both results come back. */
-static void
-tls_connect(nghttpw_stream_listener *l, nghttpw_stream_dialer *d,
-    nghttpw_stream **cs, int *crv, nghttpw_stream **ss, int *srv)
-{
-	nghttpw_aio *acc, *dial;
-
-	cr_assert_eq(nghttpw_aio_alloc(&acc, NULL, NULL), 0);
-	cr_assert_eq(nghttpw_aio_alloc(&dial, NULL, NULL), 0);
-	nghttpw_aio_set_timeout(acc, WAIT_MS);
-	nghttpw_aio_set_timeout(dial, WAIT_MS);
-	if (l != NULL) {
-		nghttpw_stream_listener_accept(l, acc);
-	}
-	nghttpw_stream_dialer_dial(d, dial);
-	nghttpw_aio_wait(dial);
-	nghttpw_aio_wait(acc);
-	*crv = nghttpw_aio_result(dial);
-	*cs  = nghttpw_aio_get_output(dial, 0);
-	if (l != NULL) {
-		*srv = nghttpw_aio_result(acc);
-		*ss  = nghttpw_aio_get_output(acc, 0);
-	}
-	nghttpw_aio_free(acc);
-	nghttpw_aio_free(dial);
-}
-
 /* A connected pair, or the test fails. */
 static void
 tls_pair(nghttpw_stream_listener *l, nghttpw_stream_dialer *d,
@@ -141,7 +85,7 @@ tls_pair(nghttpw_stream_listener *l, nghttpw_stream_dialer *d,
 {
 	int crv, srv;
 
-	tls_connect(l, d, cs, &crv, ss, &srv);
+	tls_test_connect(l, d, cs, &crv, ss, &srv);
 	cr_assert_eq(crv, 0, "dial: %s", nghttpw_strerror(crv));
 	cr_assert_eq(srv, 0, "accept: %s", nghttpw_strerror(srv));
 	cr_assert_not_null(*cs);
@@ -159,8 +103,8 @@ try_handshake(nghttpw_tls_config *scfg, nghttpw_tls_config *ccfg,
 	int                      port;
 
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", host, port, ccfg);
-	tls_connect(l, d, &cs, crv, &ss, srv);
+	d = tls_test_dialer("tls+tcp", host, port, ccfg);
+	tls_test_connect(l, d, &cs, crv, &ss, srv);
 	nghttpw_stream_free(cs);
 	nghttpw_stream_free(ss);
 	nghttpw_stream_dialer_free(d);
@@ -235,29 +179,10 @@ raw_connect(int port)
 /* A temporary directory, removed at the end of the test. */
 static char tmpdir[64];
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void) st;
-	(void) flag;
-	(void) ftw;
-	return (remove(path));
-}
-
 static void
 tmpdir_make(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/nghttpw-tls-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void
-tmpdir_remove(void)
-{
-	if (tmpdir[0] != '\0') {
-		nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-		tmpdir[0] = '\0';
-	}
+	cr_assert_eq(tmp_dir_make(tmpdir, sizeof(tmpdir), "tls"), 0);
 }
 
 static void
@@ -267,19 +192,13 @@ setup(void)
 	(void) certs();
 }
 
-/* A child process (openssl) still running, killed at the end of a test
- * whatever happened in it. */
-static pid_t live_child;
-
+/* A child process (openssl) still running is killed at the end of a
+ * test whatever happened in it. */
 static void
 teardown(void)
 {
-	if (live_child > 0) {
-		kill(live_child, SIGKILL);
-		waitpid(live_child, NULL, 0);
-		live_child = 0;
-	}
-	tmpdir_remove();
+	piped_child_kill_live();
+	tmp_dir_remove(tmpdir);
 }
 
 TestSuite(tls, .init = setup, .fini = teardown, .timeout = 60);
@@ -320,7 +239,7 @@ Test(tls, echo_and_options)
 	cr_assert_eq(nghttpw_tls_config_alpn(scfg, alpn), 0);
 	cr_assert_eq(nghttpw_tls_config_alpn(ccfg, alpn), 0);
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	echo_check(c, s, "hello, tls");
 
@@ -375,7 +294,7 @@ Test(tls, ipv6_and_ip_san)
 	scfg = server_config(certs()->server_cert, certs()->server_key);
 	ccfg = client_config(NULL); /* verified against the IP SAN ::1 */
 	l    = tls_listen(scfg, "[::1]", &port);
-	d    = tls_dialer("tls+tcp6", "[::1]", port, ccfg);
+	d    = tls_test_dialer("tls+tcp6", "[::1]", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	echo_check(c, s, "over IPv6");
 	cr_assert(get_bool(c, NGHTTPW_OPT_TLS_VERIFIED));
@@ -397,7 +316,7 @@ Test(tls, https_scheme_is_tls)
 	int                      port;
 
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("https", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("https", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	echo_check(c, s, "https");
 	nghttpw_stream_free(c);
@@ -498,7 +417,7 @@ Test(tls, scatter_gather_4mib)
 		off += iov[i].iov_len;
 	}
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 
 	r = (reader) { .s = s, .buf = malloc(total), .len = total };
@@ -552,7 +471,7 @@ Test(tls, queued_operations_keep_order)
 	int                      port;
 
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	for (int i = 0; i < 8; i++) {
 		nghttpw_iov iov = { msgs[i], sizeof(msgs[i]) };
@@ -591,7 +510,7 @@ Test(tls, recv_timeout_then_data)
 	int                      port;
 
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	cr_assert_eq(sync_op(nghttpw_stream_recv, c, &iov, 1, 80, &n),
 	    NGHTTPW_ETIMEDOUT);
@@ -660,7 +579,7 @@ Test(tls, optional_auth_connects_unverified)
 
 	cr_assert_eq(nghttpw_tls_config_auth_mode(ccfg, NGHTTPW_TLS_AUTH_MODE_OPTIONAL), 0);
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	cr_assert_not(get_bool(c, NGHTTPW_OPT_TLS_VERIFIED));
 	echo_check(c, s, "unverified but working");
@@ -822,7 +741,7 @@ Test(tls, client_cert_present)
 	                 ccfg, certs()->client_cert, certs()->client_key, NULL),
 	    0);
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	cr_assert(get_bool(s, NGHTTPW_OPT_TLS_VERIFIED));
 	expect_string(s, NGHTTPW_OPT_TLS_PEER_CN, "test-client");
@@ -852,7 +771,7 @@ Test(tls, second_dial_resumes)
 	                 ccfg, certs()->client_cert, certs()->client_key, NULL),
 	    0);
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	for (int i = 0; i < 3; i++) {
 		tls_pair(l, d, &c, &s);
 		cr_assert_eq(get_bool(c, NGHTTPW_OPT_TLS_RESUMED),
@@ -897,8 +816,8 @@ sni_dial(nghttpw_tls_config *scfg, const char *name, int want_rv, const char *wa
 	int                      port, crv, srv;
 
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
-	tls_connect(l, d, &c, &crv, &s, &srv);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	tls_test_connect(l, d, &c, &crv, &s, &srv);
 	cr_assert_eq(crv, want_rv, "%s: dial: %s", name, nghttpw_strerror(crv));
 	if (want_cn != NULL) {
 		expect_string(c, NGHTTPW_OPT_TLS_PEER_CN, want_cn);
@@ -958,7 +877,7 @@ dial_silent_server(nghttpw_duration timeout, int cancel_after, int close_after,
 	int                    port;
 	int                    lfd = raw_listen(&port);
 
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
 	nghttpw_aio_set_timeout(aio, timeout);
 	start = nghttpw_clock();
@@ -1025,7 +944,7 @@ Test(tls, peer_drops_mid_handshake)
 	int                    lfd = raw_listen(&port);
 
 	pthread_create(&t, NULL, drop_main, &lfd);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
 	nghttpw_aio_set_timeout(aio, WAIT_MS);
 	nghttpw_stream_dialer_dial(d, aio);
@@ -1072,7 +991,7 @@ bad_clients(bool report)
 	/* The silent one does not block the next good client, and accept
 	 * returns the good one (TCP connections are taken in only while an
 	 * accept waits, so here the bad ones are met during this accept). */
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	echo_check(c, s, "still serving");
 	pthread_mutex_lock(&slog.mtx);
@@ -1113,7 +1032,7 @@ Test(tls, close_notify_gives_eclosed)
 	int                      port, rv;
 
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	cr_assert_eq(send_all(s, "bye", 3, NULL), 0);
 	nghttpw_stream_close(s);
@@ -1147,7 +1066,7 @@ Test(tls, close_aborts_pending_ops)
 	int                      port;
 
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
 	nghttpw_aio_set_iov(aio, 1, &iov);
@@ -1235,7 +1154,7 @@ Test(tls, truncation_gives_econnreset)
 	l        = tls_listen(scfg, "127.0.0.1", &r.target);
 	r.lfd    = raw_listen(&r.port);
 	pthread_create(&r.thr, NULL, relay_main, &r);
-	d = tls_dialer("tls+tcp", "127.0.0.1", r.port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", r.port, ccfg);
 	tls_pair(l, d, &c, &s);
 	echo_check(c, s, "through the relay");
 	atomic_store(&r.cut, 1);
@@ -1279,7 +1198,7 @@ Test(tls, free_with_operations_pending)
 	int                      port;
 
 	l = tls_listen(scfg, "127.0.0.1", &port);
-	d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+	d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 	tls_pair(l, d, &c, &s);
 	cr_assert_eq(nghttpw_aio_alloc(&rx, NULL, NULL), 0);
 	cr_assert_eq(nghttpw_aio_alloc(&tx, NULL, NULL), 0);
@@ -1462,12 +1381,6 @@ Test(tls, cert_key_file_and_ca_file)
 
 /* ------------------------------------------------------------ openssl */
 
-typedef struct {
-	pid_t pid;
-	int   in;  /* its stdin */
-	int   out; /* its stdout */
-} child;
-
 static bool
 have_openssl(void)
 {
@@ -1476,82 +1389,15 @@ have_openssl(void)
 	return (program_in_path("openssl", path, sizeof(path)));
 }
 
+/* Runs argv with its standard error in the temporary directory (see
+ * stderr_text). */
 static void
-spawn(child *ch, char *const argv[])
+spawn(piped_child *ch, char *const argv[])
 {
-	int  in[2], out[2];
 	char errpath[128];
 
-	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
-	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
 	snprintf(errpath, sizeof(errpath), "%s/stderr.txt", tmpdir);
-	ch->pid = fork();
-	cr_assert_geq(ch->pid, 0);
-	if (ch->pid == 0) {
-		int err = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		if (err >= 0) {
-			dup2(err, 2);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	live_child = ch->pid;
-	close(in[0]);
-	close(out[1]);
-	ch->in  = in[1];
-	ch->out = out[0];
-}
-
-/* Reads the child's stdout until want shows up; false on timeout or end. */
-static bool
-read_until(child *ch, char *buf, size_t cap, const char *want, int ms)
-{
-	size_t       len   = strlen(buf);
-	nghttpw_time limit = nghttpw_clock() + (nghttpw_time) ms;
-
-	while (strstr(buf, want) == NULL) {
-		struct pollfd pf = { .fd = ch->out, .events = POLLIN };
-		nghttpw_time  now = nghttpw_clock();
-		ssize_t       n;
-		if (now >= limit || len + 1 >= cap ||
-		    poll(&pf, 1, (int) (limit - now)) <= 0) {
-			return (false);
-		}
-		if ((n = read(ch->out, buf + len, cap - len - 1)) <= 0) {
-			return (false);
-		}
-		len += (size_t) n;
-		buf[len] = '\0';
-	}
-	return (true);
-}
-
-/* The exit status, or -1 if it did not end in time (it is killed). */
-static int
-child_end(child *ch, int ms)
-{
-	nghttpw_time limit = nghttpw_clock() + (nghttpw_time) ms;
-	int          status;
-
-	close(ch->in);
-	for (;;) {
-		pid_t p = waitpid(ch->pid, &status, WNOHANG);
-		if (p == ch->pid) {
-			live_child = 0;
-			close(ch->out);
-			return (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		}
-		if (nghttpw_clock() >= limit) {
-			kill(ch->pid, SIGKILL);
-			waitpid(ch->pid, &status, 0);
-			live_child = 0;
-			close(ch->out);
-			return (-1);
-		}
-		nghttpw_msleep(10);
-	}
+	cr_assert_eq(piped_child_start(ch, argv, errpath), 0);
 }
 
 static char *
@@ -1585,7 +1431,7 @@ Test(tls, openssl_s_server_against_our_dialer)
 	nghttpw_tls_config    *ccfg;
 	nghttpw_stream_dialer *d;
 	nghttpw_stream        *c = NULL;
-	child                  ch;
+	piped_child            ch;
 	char                   out[4096] = "";
 	char                   accept_arg[64], cert[128], key[128];
 	char                   buf[16];
@@ -1609,19 +1455,19 @@ Test(tls, openssl_s_server_against_our_dialer)
 			"-cert", cert, "-key", key, "-rev", "-naccept", "1", NULL };
 		out[0] = '\0';
 		spawn(&ch, argv);
-		if (!read_until(&ch, out, sizeof(out), "ACCEPT", 5000)) {
-			child_end(&ch, 0);
+		if (!piped_child_read_until(&ch, out, sizeof(out), "ACCEPT", 5000)) {
+			piped_child_wait(&ch, 0);
 			continue;
 		}
-		d = tls_dialer("tls+tcp", "127.0.0.1", port, ccfg);
+		d = tls_test_dialer("tls+tcp", "127.0.0.1", port, ccfg);
 		{
 			nghttpw_stream *none;
 			int             srv;
-			tls_connect(NULL, d, &c, &rv, &none, &srv);
+			tls_test_connect(NULL, d, &c, &rv, &none, &srv);
 		}
 		nghttpw_stream_dialer_free(d);
 		if (rv != 0) {
-			child_end(&ch, 0);
+			piped_child_wait(&ch, 0);
 		}
 	}
 	cr_assert_eq(rv, 0, "dial to openssl s_server: %s\n%s", nghttpw_strerror(rv),
@@ -1632,7 +1478,7 @@ Test(tls, openssl_s_server_against_our_dialer)
 	cr_assert_eq(recv_all(c, buf, 6, NULL), 0);
 	cr_assert_arr_eq(buf, "olleh\n", 6, "s_server sent '%.6s'", buf);
 	nghttpw_stream_free(c);
-	child_end(&ch, 2000);
+	piped_child_wait(&ch, 2000);
 	nghttpw_tls_config_free(ccfg);
 }
 
@@ -1687,7 +1533,7 @@ Test(tls, openssl_s_client_against_our_listener)
 {
 	const char *const        alpn[] = { "http/1.1", NULL };
 	nghttpw_tls_config      *scfg;
-	child                    ch;
+	piped_child              ch;
 	one_server               os = { 0 };
 	pthread_t                t;
 	char                     out[4096] = "";
@@ -1712,9 +1558,9 @@ Test(tls, openssl_s_client_against_our_listener)
 		"-quiet", NULL };
 	spawn(&ch, argv);
 	cr_assert_eq(write(ch.in, "ping\n", 5), 5);
-	cr_assert(read_until(&ch, out, sizeof(out), "pong", 10000),
+	cr_assert(piped_child_read_until(&ch, out, sizeof(out), "pong", 10000),
 	    "s_client printed '%s'\n%s", out, stderr_text());
-	status = child_end(&ch, 5000);
+	status = piped_child_wait(&ch, 5000);
 	pthread_join(t, NULL);
 	cr_assert_eq(os.rv, 0, "our server: %s", nghttpw_strerror(os.rv));
 	cr_assert_str_eq(os.line, "ping\n");
@@ -1746,7 +1592,7 @@ cpu_has_aes(void)
 Test(tls, server_prefers_aes_gcm_with_aes_instructions)
 {
 	nghttpw_tls_config *scfg;
-	child               ch;
+	piped_child         ch;
 	one_server          os = { 0 };
 	pthread_t           t;
 	char                out[4096] = "";
@@ -1768,9 +1614,9 @@ Test(tls, server_prefers_aes_gcm_with_aes_instructions)
 		NULL };
 	spawn(&ch, argv);
 	cr_assert_eq(write(ch.in, "ping\n", 5), 5);
-	cr_assert(read_until(&ch, out, sizeof(out), "pong", 10000),
+	cr_assert(piped_child_read_until(&ch, out, sizeof(out), "pong", 10000),
 	    "s_client printed '%s'\n%s", out, stderr_text());
-	child_end(&ch, 5000);
+	piped_child_wait(&ch, 5000);
 	pthread_join(t, NULL);
 	cr_assert_eq(os.rv, 0, "our server: %s", nghttpw_strerror(os.rv));
 	cr_assert_not_null(strstr(stderr_text(), cpu_has_aes()

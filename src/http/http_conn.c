@@ -67,16 +67,6 @@ conn_iov_set_rest(nghttpw_aio *aio, const nghttpw_iov *src, unsigned n,
 
 /* Queues. */
 
-/* Keeps what aio asks for in it, for when it starts (perhaps after a
- * wait in a queue).  After nghttpw_aio_begin, which resets the fields. */
-void
-conn_op_set(nghttpw_aio *aio, conn_op op, void *arg0, void *arg1)
-{
-	aio->prov_op     = (uint8_t) op;
-	aio->prov_arg[0] = arg0;
-	aio->prov_arg[1] = arg1;
-}
-
 /* Puts aio at the end of a side's queue, unless it was canceled or timed
  * out already (then it is finished).  Mutex held. */
 static void
@@ -136,31 +126,52 @@ conn_wr_next(nghttpw_http_conn *c)
 	queue_run(c, &c->wr_q, &c->wr_user, &c->wr_starting, conn_wr_activate);
 }
 
-/* Starts a read, or queues it behind the pending one.  aio is begun, its
- * arguments checked and kept in it (conn_op_set).  Mutex held. */
-static void
-rd_submit(nghttpw_http_conn *c, nghttpw_aio *aio)
+/* Begins aio and, when c and the caller's arguments are valid, keeps
+ * what it asks for in it (prov_op, prov_arg) for when it starts: then it
+ * starts, or waits in its side's queue behind the pending one.  Reads go
+ * on the read side, the rest (a transaction starts as a write) on the
+ * write side. */
+void
+conn_start(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op, bool valid,
+    void *arg0, void *arg1)
 {
+	bool         read;
+	list_node   *q;
+	nghttpw_aio *const *user;
+
+	if (!nghttpw_aio_begin(aio)) {
+		return;
+	}
+	if (c == NULL || !valid) {
+		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
+		return;
+	}
+	read             = op <= OP_READ_RES;
+	q                = read ? &c->rd_q : &c->wr_q;
+	user             = read ? &c->rd_user : &c->wr_user;
+	aio->prov_op     = (uint8_t) op;
+	aio->prov_arg[0] = arg0;
+	aio->prov_arg[1] = arg1;
+	pthread_mutex_lock(&c->mtx);
 	if (c->closed) {
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-	} else if (c->rd_user == NULL && list_empty(&c->rd_q)) {
-		conn_rd_activate(c, aio, false);
+	} else if (*user == NULL && list_empty(q)) {
+		(read ? conn_rd_activate : conn_wr_activate)(c, aio, false);
 	} else {
-		queue_append(c, &c->rd_q, aio);
+		queue_append(c, q, aio);
 	}
+	pthread_mutex_unlock(&c->mtx);
 }
 
-/* The same for a write (or a transaction, which starts as one). */
+/* The raw reads and writes: into or from aio's iov, which must hold a
+ * byte at least. */
 void
-conn_wr_submit(nghttpw_http_conn *c, nghttpw_aio *aio)
+conn_start_raw(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op)
 {
-	if (c->closed) {
-		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
-	} else if (c->wr_user == NULL && list_empty(&c->wr_q)) {
-		conn_wr_activate(c, aio, false);
-	} else {
-		queue_append(c, &c->wr_q, aio);
-	}
+	nghttpw_iov *iov;
+	unsigned     n = nghttpw_aio_get_iov(aio, &iov);
+
+	conn_start(c, aio, op, conn_iov_total(iov, n) > 0, NULL, NULL);
 }
 
 /* Starts what rd_sio is set up for: a recv, or in a cold idle wait a
@@ -556,7 +567,7 @@ rd_begin(nghttpw_http_conn *c, nghttpw_aio *aio, read_kind kind, bool deferred)
 	return (true);
 }
 
-/* Starts the read that aio asks for (conn_op_set).  Mutex held. */
+/* Starts the read that aio asks for (conn_start).  Mutex held. */
 void
 conn_rd_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 {
@@ -599,71 +610,30 @@ conn_rd_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 	}
 }
 
-static void
-conn_read_raw(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op)
-{
-	nghttpw_iov *iov;
-	unsigned     n;
-
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	n = nghttpw_aio_get_iov(aio, &iov);
-	if (c == NULL || conn_iov_total(iov, n) == 0) {
-		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
-		return;
-	}
-	conn_op_set(aio, op, NULL, NULL);
-	pthread_mutex_lock(&c->mtx);
-	rd_submit(c, aio);
-	pthread_mutex_unlock(&c->mtx);
-}
-
 void
 nghttpw_http_conn_read(nghttpw_http_conn *c, nghttpw_aio *aio)
 {
-	conn_read_raw(c, aio, OP_READ);
+	conn_start_raw(c, aio, OP_READ);
 }
 
 void
 nghttpw_http_conn_read_all(nghttpw_http_conn *c, nghttpw_aio *aio)
 {
-	conn_read_raw(c, aio, OP_READ_ALL);
-}
-
-static void
-conn_read_head(nghttpw_http_conn *c, nghttpw_http_req *req,
-    nghttpw_http_res *res, nghttpw_aio *aio)
-{
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	if (c == NULL || (req == NULL && res == NULL)) {
-		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
-		return;
-	}
-	if (req != NULL) {
-		conn_op_set(aio, OP_READ_REQ, req, NULL);
-	} else {
-		conn_op_set(aio, OP_READ_RES, res, NULL);
-	}
-	pthread_mutex_lock(&c->mtx);
-	rd_submit(c, aio);
-	pthread_mutex_unlock(&c->mtx);
+	conn_start_raw(c, aio, OP_READ_ALL);
 }
 
 void
 nghttpw_http_conn_read_req(
     nghttpw_http_conn *c, nghttpw_http_req *req, nghttpw_aio *aio)
 {
-	conn_read_head(c, req, NULL, aio);
+	conn_start(c, aio, OP_READ_REQ, req != NULL, req, NULL);
 }
 
 void
 nghttpw_http_conn_read_res(
     nghttpw_http_conn *c, nghttpw_http_res *res, nghttpw_aio *aio)
 {
-	conn_read_head(c, NULL, res, aio);
+	conn_start(c, aio, OP_READ_RES, res != NULL, res, NULL);
 }
 
 /* Continues the message whose head was just read into its body. */

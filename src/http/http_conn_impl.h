@@ -34,6 +34,7 @@ typedef enum {
 /* What a user aio asks for, kept in it (prov_op, with its messages in
  * prov_arg) while it waits in a queue. */
 typedef enum {
+	/* Reads first: conn_start tells the side by the order. */
 	OP_READ,
 	OP_READ_ALL,
 	OP_READ_REQ,
@@ -133,15 +134,18 @@ size_t conn_iov_total(const nghttpw_iov *iov, unsigned n);
 int    conn_iov_set_rest(nghttpw_aio *aio, const nghttpw_iov *src, unsigned n,
        size_t skip, nghttpw_iov **scratch, unsigned *cap);
 void   conn_cancel(nghttpw_aio *aio, void *arg, int rv);
-void   conn_op_set(nghttpw_aio *aio, conn_op op, void *arg0, void *arg1);
 
 /* The read side and its queue (http_conn.c); mutex held. */
 void conn_rd_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred);
 void conn_rd_finish(nghttpw_http_conn *c, int rv);
 void conn_rd_stream_start(nghttpw_http_conn *c);
 
+/* Starting an operation (http_conn.c); mutex not held. */
+void conn_start(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op, bool valid,
+    void *arg0, void *arg1);
+void conn_start_raw(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op);
+
 /* The write queue (http_conn.c); mutex held. */
-void conn_wr_submit(nghttpw_http_conn *c, nghttpw_aio *aio);
 void conn_wr_next(nghttpw_http_conn *c);
 
 /* The write side (http_conn_write.c); mutex held but for the callback. */

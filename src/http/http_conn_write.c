@@ -280,36 +280,16 @@ wr_begin(nghttpw_http_conn *c, nghttpw_aio *aio, write_kind kind,
 	return (true);
 }
 
-static void
-conn_write_raw(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op)
-{
-	nghttpw_iov *iov;
-	unsigned     n;
-
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	n = nghttpw_aio_get_iov(aio, &iov);
-	if (c == NULL || conn_iov_total(iov, n) == 0) {
-		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
-		return;
-	}
-	conn_op_set(aio, op, NULL, NULL);
-	pthread_mutex_lock(&c->mtx);
-	conn_wr_submit(c, aio);
-	pthread_mutex_unlock(&c->mtx);
-}
-
 void
 nghttpw_http_conn_write(nghttpw_http_conn *c, nghttpw_aio *aio)
 {
-	conn_write_raw(c, aio, OP_WRITE);
+	conn_start_raw(c, aio, OP_WRITE);
 }
 
 void
 nghttpw_http_conn_write_all(nghttpw_http_conn *c, nghttpw_aio *aio)
 {
-	conn_write_raw(c, aio, OP_WRITE_ALL);
+	conn_start_raw(c, aio, OP_WRITE_ALL);
 }
 
 /* Whether a message's own headers say the connection ends after it. */
@@ -428,7 +408,7 @@ conn_queue_msg(nghttpw_http_conn *c, nhw_http_msg *msg, nghttpw_http_res *res,
 	return (len);
 }
 
-/* Starts writing the message that aio asks for (conn_op_set): it is laid out
+/* Starts writing the message that aio asks for (conn_start): it is laid out
  * now, not when it was queued, so that a write waiting in the queue
  * touches neither its message nor the one being sent.  Mutex held. */
 static void
@@ -474,48 +454,33 @@ wr_start_msg(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 	}
 }
 
-static void
-conn_write_msg(nghttpw_http_conn *c, void *msg, conn_op op, nghttpw_aio *aio)
-{
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	if (c == NULL || msg == NULL) {
-		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
-		return;
-	}
-	conn_op_set(aio, op, msg, NULL);
-	pthread_mutex_lock(&c->mtx);
-	conn_wr_submit(c, aio);
-	pthread_mutex_unlock(&c->mtx);
-}
-
 void
 nghttpw_http_conn_write_req(
     nghttpw_http_conn *c, nghttpw_http_req *req, nghttpw_aio *aio)
 {
-	conn_write_msg(c, req, OP_WRITE_REQ, aio);
+	conn_start(c, aio, OP_WRITE_REQ, req != NULL, req, NULL);
 }
 
 void
 nghttpw_http_conn_write_res(
     nghttpw_http_conn *c, nghttpw_http_res *res, nghttpw_aio *aio)
 {
-	conn_write_msg(c, res, OP_WRITE_RES, aio);
+	conn_start(c, aio, OP_WRITE_RES, res != NULL, res, NULL);
 }
 
 void
 nghttpw_http_conn_write_res_head(
     nghttpw_http_conn *c, nghttpw_http_res *res, nghttpw_aio *aio)
 {
-	conn_write_msg(c, res, OP_WRITE_RES_HEAD, aio);
+	conn_start(c, aio, OP_WRITE_RES_HEAD, res != NULL, res, NULL);
 }
 
 void
 http_conn_write_res_batched(nghttpw_http_conn *c, nghttpw_http_res *res,
     bool head_only, nghttpw_aio *aio)
 {
-	conn_write_msg(c, res, head_only ? OP_BATCH_RES_HEAD : OP_BATCH_RES, aio);
+	conn_start(c, aio, head_only ? OP_BATCH_RES_HEAD : OP_BATCH_RES,
+	    res != NULL, res, NULL);
 }
 
 void
@@ -532,13 +497,7 @@ http_conn_kick_flush(nghttpw_http_conn *c)
 void
 http_conn_flush(nghttpw_http_conn *c, nghttpw_aio *aio)
 {
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	conn_op_set(aio, OP_FLUSH, NULL, NULL);
-	pthread_mutex_lock(&c->mtx);
-	conn_wr_submit(c, aio);
-	pthread_mutex_unlock(&c->mtx);
+	conn_start(c, aio, OP_FLUSH, true, NULL, NULL);
 }
 
 /* Transact: the request goes out as a write in its turn; wr_finish then
@@ -567,7 +526,7 @@ wr_start_transact(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 	}
 }
 
-/* Starts the write that aio asks for (conn_op_set).  Mutex held. */
+/* Starts the write that aio asks for (conn_start).  Mutex held. */
 void
 conn_wr_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 {
@@ -606,15 +565,5 @@ void
 nghttpw_http_conn_transact(nghttpw_http_conn *c, nghttpw_http_req *req,
     nghttpw_http_res *res, nghttpw_aio *aio)
 {
-	if (!nghttpw_aio_begin(aio)) {
-		return;
-	}
-	if (c == NULL || req == NULL || res == NULL) {
-		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
-		return;
-	}
-	conn_op_set(aio, OP_TRANSACT, req, res);
-	pthread_mutex_lock(&c->mtx);
-	conn_wr_submit(c, aio);
-	pthread_mutex_unlock(&c->mtx);
+	conn_start(c, aio, OP_TRANSACT, req != NULL && res != NULL, req, res);
 }

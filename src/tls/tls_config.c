@@ -956,20 +956,3 @@ nghttpw_tls_engine_fips_mode(void)
 {
 	return (false);
 }
-
-int
-nghttpw_tls_config_key(nghttpw_tls_config *cfg, const uint8_t *key, size_t size)
-{
-	(void) cfg;
-	(void) key;
-	(void) size;
-	return (NGHTTPW_ENOTSUP);
-}
-
-int
-nghttpw_tls_config_pass(nghttpw_tls_config *cfg, const char *pass)
-{
-	(void) cfg;
-	(void) pass;
-	return (NGHTTPW_ENOTSUP);
-}

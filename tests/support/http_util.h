@@ -1,0 +1,12 @@
+/* Checks on HTTP messages shared by the HTTP tests. */
+#ifndef NGHTTPW_TESTS_HTTP_UTIL_H
+#define NGHTTPW_TESTS_HTTP_UTIL_H
+
+#include <stdint.h>
+
+#include "nghttpw/http.h"
+
+/* Asserts that res has this status and exactly the body want. */
+void http_res_assert(nghttpw_http_res *res, uint16_t status, const char *want);
+
+#endif
