@@ -26,6 +26,21 @@
 #define NHALF 500
 #define NREPLAY 100 /* more than the listener's 64 handshake slots */
 
+/* The issue's bound for a live client's handshake is 100 ms (a starved
+ * one waits seconds).  A sanitized build at -O0 spends much of that on
+ * the two ECDSA handshakes' arithmetic alone, so it gets three times as
+ * long: still far below what starvation costs. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define LIVE_HANDSHAKE_MS 300
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define LIVE_HANDSHAKE_MS 300
+#endif
+#endif
+#ifndef LIVE_HANDSHAKE_MS
+#define LIVE_HANDSHAKE_MS 100
+#endif
+
 static void
 setup(void)
 {
@@ -223,7 +238,7 @@ Test(tls_admission, silent_and_half_hellos_do_not_stall_a_client)
 	let_listener_take_in(l, 300);
 	took = timed_handshake(l, port);
 	cr_log_info("a handshake behind %d idle sockets: %d ms", NSILENT + NHALF, (int) took);
-	cr_assert_lt(took, 100, "a handshake behind %d idle sockets took %d ms",
+	cr_assert_lt(took, LIVE_HANDSHAKE_MS, "a handshake behind %d idle sockets took %d ms",
 	    NSILENT + NHALF, (int) took);
 	/* They are all still held (the timeout is far): none was shed. */
 	for (int i = 0; i < NSILENT + NHALF; i++) {
@@ -254,7 +269,7 @@ Test(tls_admission, stalled_handshakes_are_shed_oldest_first)
 	}
 	took = timed_handshake(l, port);
 	cr_log_info("a handshake behind %d stalled ones: %d ms", NREPLAY, (int) took);
-	cr_assert_lt(took, 100, "a handshake behind %d stalled ones took %d ms",
+	cr_assert_lt(took, LIVE_HANDSHAKE_MS, "a handshake behind %d stalled ones took %d ms",
 	    NREPLAY, (int) took);
 	/* 64 slots: the 36 oldest went for the replays, one more for us. */
 	for (int i = 0; i < NREPLAY - 64 - 4; i++) {
