@@ -139,6 +139,9 @@ int tls_rng(void *cfg, unsigned char *out, size_t len);
 void tls_resume_init(nghttpw_tls_config *);
 void tls_resume_free(nghttpw_tls_config *);
 int  tls_resume_start(nghttpw_tls_config *);
+/* Caches the session of a server's full handshake before its Finished
+ * goes out (see tls_resume.c). */
+void tls_resume_store_early(nghttpw_tls_config *, mbedtls_ssl_context *);
 
 /* Passes a line to the configuration's log hook, if any. */
 void tls_config_log(nghttpw_tls_config *, const char *fmt, ...)

@@ -78,6 +78,25 @@ tls_resume_start(nghttpw_tls_config *cfg)
 	return (0);
 }
 
+/* mbedTLS caches a session after the server's last flight is sent, which
+ * for us is a lower send later, on another thread maybe: a client that
+ * reconnects at once (openssl s_client -reconnect does) can ask for the
+ * session before it is there.  Storing it before the Finished goes out
+ * closes that window; mbedTLS's own store then replaces the entry. */
+void
+tls_resume_store_early(nghttpw_tls_config *cfg, mbedtls_ssl_context *ssl)
+{
+#if defined(TLS_HAVE_CACHE) && MBEDTLS_VERSION_NUMBER < 0x03000000
+	if (cfg->cache_entries > 0 && ssl->session_negotiate != NULL &&
+	    ssl->session_negotiate->id_len != 0) {
+		(void) mbedtls_ssl_cache_set(&cfg->cache, ssl->session_negotiate);
+	}
+#else
+	(void) cfg;
+	(void) ssl;
+#endif
+}
+
 int
 nghttpw_tls_config_session_cache(
     nghttpw_tls_config *cfg, size_t entries, nghttpw_duration lifetime)
