@@ -18,8 +18,9 @@
  * client's certificate, when clients present one) is 200 kB; most clients
  * resume by ticket anyway. */
 #define TLS_CACHE_ENTRIES 1000
-/* Short enough that a stolen ticket key opens at most two hours of
- * traffic, long enough for a browser's next visit within the hour. */
+/* A ticket key lives two lifetimes at most, so one that leaks opens at
+ * most two hours of sessions; an hour still covers a client's return
+ * within the same visit. */
 #define TLS_RESUME_LIFETIME (60 * 60) /* seconds */
 
 #if defined(MBEDTLS_SSL_CACHE_C) && defined(MBEDTLS_THREADING_C)
@@ -29,8 +30,8 @@
 void
 tls_resume_init(nghttpw_tls_config *cfg)
 {
-	cfg->cache_entries    = TLS_CACHE_ENTRIES;
-	cfg->resume_lifetime  = TLS_RESUME_LIFETIME;
+	cfg->cache_entries   = TLS_CACHE_ENTRIES;
+	cfg->resume_lifetime = TLS_RESUME_LIFETIME;
 #if defined(TLS_HAVE_CACHE)
 	mbedtls_ssl_cache_init(&cfg->cache);
 #else
@@ -84,8 +85,9 @@ tls_resume_start(nghttpw_tls_config *cfg)
 /* mbedTLS caches a session after the server's last flight is sent, which
  * for us is a lower send later, on another thread maybe: a client that
  * reconnects at once (openssl s_client -reconnect does) can ask for the
- * session before it is there.  Storing it before the Finished goes out
- * closes that window; mbedTLS's own store then replaces the entry. */
+ * session before it is there.  Storing it before our Finished goes out
+ * (the client's is verified by then) closes that window; mbedTLS's own
+ * store then replaces the entry. */
 void
 tls_resume_store_early(nghttpw_tls_config *cfg, mbedtls_ssl_context *ssl)
 {
