@@ -214,6 +214,30 @@ Test(tls_resume, no_cache_leaves_tickets)
 	nghttpw_tls_config_free(cfg);
 }
 
+/* The cache and the ticket keys belong to the configuration: a session
+ * made on one listener resumes on another that uses it. */
+Test(tls_resume, listeners_of_a_config_share_sessions)
+{
+	nghttpw_tls_config *cfg = server_config();
+	server              a, b;
+	s_client_out        o;
+
+	need_openssl();
+	server_start(&a, cfg);
+	server_start(&b, cfg);
+	o = s_client(a.port, NULL, "id", "-no_ticket", NULL);
+	cr_assert_str_eq(o.hs, "N");
+	o = s_client(a.port, NULL, "ticket", NULL, NULL);
+	cr_assert_str_eq(o.hs, "N");
+	o = s_client(b.port, "id", NULL, "-no_ticket", NULL);
+	cr_assert_str_eq(o.hs, "R", "session ID on the other listener: %s", o.hs);
+	o = s_client(b.port, "ticket", NULL, NULL, NULL);
+	cr_assert_str_eq(o.hs, "R", "ticket on the other listener: %s", o.hs);
+	server_stop(&a);
+	server_stop(&b);
+	nghttpw_tls_config_free(cfg);
+}
+
 /* With room for 3 sessions, a 4th evicts the oldest. */
 Test(tls_resume, cache_bound_evicts_oldest)
 {
