@@ -103,10 +103,13 @@ server_stop(server *sv)
 }
 
 /* What s_client reported, in order: 'N' (new) or 'R' (reused) per
- * handshake; and the ticket lifetime hint it saw, or -1. */
+ * handshake; the ticket lifetime hint it saw, or -1; and the first 4
+ * bytes of the last ticket, the name of the key that made it (mbedTLS
+ * puts it there), in hex. */
 typedef struct {
 	char hs[16];
 	int  hint;
+	char key[9];
 } s_client_out;
 
 /* Runs openssl s_client against port with the extra arguments (at most
@@ -115,7 +118,8 @@ static s_client_out
 s_client(int port, const char *sess_in, const char *sess_out, const char *a1,
     const char *a2)
 {
-	s_client_out out = { "", -1 };
+	s_client_out out       = { "", -1, "" };
+	bool         in_ticket = false;
 	char         connect_arg[32], in_path[128], out_path[128], line[1024];
 	const char  *argv[16];
 	int          n = 0;
@@ -153,6 +157,14 @@ s_client(int port, const char *sess_in, const char *sess_out, const char *a1,
 			out.hs[len] = 'R';
 		}
 		(void) sscanf(line, " TLS session ticket lifetime hint: %d", &out.hint);
+		if (in_ticket) {
+			unsigned b[4];
+			if (sscanf(line, " 0000 - %x %x %x %x", &b[0], &b[1], &b[2], &b[3]) == 4) {
+				snprintf(out.key, sizeof(out.key), "%02x%02x%02x%02x",
+				    b[0], b[1], b[2], b[3]);
+			}
+		}
+		in_ticket = strstr(line, "TLS session ticket:") != NULL;
 	}
 	cr_assert_eq(child_wait(&ch, 10000), 0, "s_client failed");
 	return (out);
@@ -266,34 +278,43 @@ Test(tls_resume, cache_bound_evicts_oldest)
 	nghttpw_tls_config_free(cfg);
 }
 
-/* A 2 s lifetime: a session is refused once older than that, by ticket
- * (whose key has rotated meanwhile) as by ID, and a fresh one resumes. */
+/* A 3 s lifetime: a session is refused once older than that, by ticket
+ * (whose key has rotated meanwhile) as by ID, and a fresh one resumes.
+ * mbedTLS counts whole seconds and refuses a session more than 3 s old:
+ * each fresh one is resumed at once, and 4.2 s later is surely too old. */
 Test(tls_resume, lifetime_expires_and_keys_rotate)
 {
 	nghttpw_tls_config *cfg = server_config();
 	server              sv;
 	s_client_out        o;
+	char                key1[9];
 
 	need_openssl();
-	cr_assert_eq(nghttpw_tls_config_session_cache(cfg, 100, 2000), 0);
+	cr_assert_eq(nghttpw_tls_config_session_cache(cfg, 100, 3000), 0);
 	server_start(&sv, cfg);
 	o = s_client(sv.port, NULL, "t1", NULL, NULL);
 	cr_assert_str_eq(o.hs, "N");
-	cr_assert_eq(o.hint, 2, "ticket lifetime hint %d", o.hint);
-	o = s_client(sv.port, NULL, "i1", "-no_ticket", NULL);
-	cr_assert_str_eq(o.hs, "N");
+	cr_assert_eq(o.hint, 3, "ticket lifetime hint %d", o.hint);
+	cr_assert_str_neq(o.key, "", "no ticket seen");
+	strcpy(key1, o.key);
+	o = s_client(sv.port, NULL, NULL, NULL, NULL);
+	cr_assert_str_eq(o.key, key1, "a second key within the lifetime");
 	o = s_client(sv.port, "t1", NULL, NULL, NULL);
 	cr_assert_str_eq(o.hs, "R", "fresh ticket: %s", o.hs);
+	o = s_client(sv.port, NULL, "i1", "-no_ticket", NULL);
+	cr_assert_str_eq(o.hs, "N");
 	o = s_client(sv.port, "i1", NULL, "-no_ticket", NULL);
 	cr_assert_str_eq(o.hs, "R", "fresh session ID: %s", o.hs);
 
-	nghttpw_msleep(3200);
+	nghttpw_msleep(4200);
 	o = s_client(sv.port, "t1", "t2", NULL, NULL);
 	cr_assert_str_eq(o.hs, "N", "expired ticket: %s", o.hs);
-	o = s_client(sv.port, "i1", "i2", "-no_ticket", NULL);
-	cr_assert_str_eq(o.hs, "N", "expired session ID: %s", o.hs);
+	cr_assert_str_neq(o.key, "", "no ticket seen");
+	cr_assert_str_neq(o.key, key1, "the ticket key did not rotate");
 	o = s_client(sv.port, "t2", NULL, NULL, NULL);
 	cr_assert_str_eq(o.hs, "R", "ticket under the new key: %s", o.hs);
+	o = s_client(sv.port, "i1", "i2", "-no_ticket", NULL);
+	cr_assert_str_eq(o.hs, "N", "expired session ID: %s", o.hs);
 	o = s_client(sv.port, "i2", NULL, "-no_ticket", NULL);
 	cr_assert_str_eq(o.hs, "R", "new session ID: %s", o.hs);
 	server_stop(&sv);
