@@ -62,7 +62,9 @@ tls_resume_start(nghttpw_tls_config *cfg)
 #if defined(TLS_HAVE_CACHE)
 	if (cfg->cache_entries > 0) {
 		mbedtls_ssl_cache_set_max_entries(&cfg->cache, (int) cfg->cache_entries);
+#if defined(MBEDTLS_HAVE_TIME)
 		mbedtls_ssl_cache_set_timeout(&cfg->cache, cfg->resume_lifetime);
+#endif
 		mbedtls_ssl_conf_session_cache(
 		    &cfg->conf, &cfg->cache, mbedtls_ssl_cache_get, mbedtls_ssl_cache_set);
 	}
