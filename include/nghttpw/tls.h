@@ -74,6 +74,11 @@ NGHTTPW_DECL int nghttpw_tls_config_add_sni_cert(nghttpw_tls_config *,
     const char *, const char *, const char *, const char *);
 NGHTTPW_DECL int nghttpw_tls_config_log(
     nghttpw_tls_config *, void (*)(void *, const char *), void *);
+/* Beyond nng: a server's resumption, its session-ID cache bound (0: no
+ * cache) and how long a session can be resumed (by ID or by ticket; ticket
+ * keys rotate at that interval). */
+NGHTTPW_DECL int nghttpw_tls_config_session_cache(
+    nghttpw_tls_config *, size_t, nghttpw_duration);
 
 /* The engine. */
 NGHTTPW_DECL const char *nghttpw_tls_engine_name(void);

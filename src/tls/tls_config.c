@@ -19,7 +19,6 @@
 #include "core/options.h"
 #include "tls/tls_impl.h"
 
-#define TLS_TICKET_LIFETIME (24 * 60 * 60) /* seconds */
 #define TLS_MAX_SUITES 256
 
 /* mbedTLS's default order puts ChaCha20-Poly1305 first.  Where the CPU has
@@ -87,7 +86,7 @@ tls_conf_suites(nghttpw_tls_config *cfg)
 	}
 }
 
-static int
+int
 tls_rng(void *arg, unsigned char *out, size_t len)
 {
 	nghttpw_tls_config *cfg = arg;
@@ -245,11 +244,7 @@ tls_config_destroy(nghttpw_tls_config *cfg)
 	tls_cert *c;
 
 	mbedtls_ssl_config_free(&cfg->conf);
-#if defined(MBEDTLS_SSL_TICKET_C)
-	if (cfg->have_ticket) {
-		mbedtls_ssl_ticket_free(&cfg->ticket);
-	}
-#endif
+	tls_resume_free(cfg);
 	while ((c = cfg->own) != NULL) {
 		cfg->own = c->next;
 		tls_cert_free(c);
@@ -305,6 +300,7 @@ nghttpw_tls_config_alloc(nghttpw_tls_config **cfgp, nghttpw_tls_mode mode)
 	mbedtls_ctr_drbg_init(&cfg->drbg);
 	mbedtls_x509_crt_init(&cfg->ca);
 	mbedtls_x509_crl_init(&cfg->crl);
+	tls_resume_init(cfg);
 
 	if ((mrv = mbedtls_ctr_drbg_seed(&cfg->drbg, mbedtls_entropy_func,
 	         &cfg->entropy, (const unsigned char *) pers, sizeof(pers) - 1)) !=
@@ -333,18 +329,6 @@ nghttpw_tls_config_alloc(nghttpw_tls_config **cfgp, nghttpw_tls_mode mode)
 	} else {
 		mbedtls_ssl_conf_authmode(&cfg->conf, MBEDTLS_SSL_VERIFY_NONE);
 		mbedtls_ssl_conf_sni(&cfg->conf, tls_sni_cb, cfg);
-#if defined(MBEDTLS_SSL_TICKET_C) && defined(MBEDTLS_GCM_C)
-		mbedtls_ssl_ticket_init(&cfg->ticket);
-		cfg->have_ticket = true;
-		if ((mrv = mbedtls_ssl_ticket_setup(&cfg->ticket, tls_rng, cfg,
-		         MBEDTLS_CIPHER_AES_256_GCM, TLS_TICKET_LIFETIME)) != 0) {
-			tls_config_destroy(cfg);
-			return (tls_map_error(mrv));
-		}
-		mbedtls_ssl_conf_session_tickets_cb(&cfg->conf,
-		    mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse,
-		    &cfg->ticket);
-#endif
 	}
 	*cfgp = cfg;
 	return (0);
@@ -432,6 +416,9 @@ tls_config_use(nghttpw_tls_config *cfg)
 	if (rv == 0 && cfg->mode == NGHTTPW_TLS_MODE_SERVER &&
 	    cfg->own == NULL && cfg->sni == NULL && cfg->psks == NULL) {
 		rv = NGHTTPW_EINVAL;
+	}
+	if (rv == 0 && !cfg->busy) {
+		rv = tls_resume_start(cfg);
 	}
 	if (rv == 0) {
 		cfg->busy = true;

@@ -100,6 +100,16 @@ nghttpw_tls_config_alpn(nghttpw_tls_config *cfg, const char *const *protos)
 }
 
 int
+nghttpw_tls_config_session_cache(
+    nghttpw_tls_config *cfg, size_t entries, nghttpw_duration lifetime)
+{
+	(void) cfg;
+	(void) entries;
+	(void) lifetime;
+	return (NGHTTPW_ENOTSUP);
+}
+
+int
 nghttpw_tls_config_add_sni_cert(nghttpw_tls_config *cfg, const char *name,
     const char *cert, const char *key, const char *pass)
 {

@@ -15,6 +15,9 @@
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_crt.h>
+#if defined(MBEDTLS_SSL_CACHE_C)
+#include <mbedtls/ssl_cache.h>
+#endif
 #if defined(MBEDTLS_SSL_TICKET_C)
 #include <mbedtls/ssl_ticket.h>
 #endif
@@ -91,8 +94,12 @@ struct nghttpw_tls_config {
 	char                   **alpn; /* NULL-terminated, or NULL */
 #if defined(MBEDTLS_SSL_TICKET_C)
 	mbedtls_ssl_ticket_context ticket;
-	bool                       have_ticket;
 #endif
+#if defined(MBEDTLS_SSL_CACHE_C)
+	mbedtls_ssl_cache_context cache;
+#endif
+	size_t cache_entries;   /* session-ID cache bound; 0: none */
+	int    resume_lifetime; /* seconds, for session IDs and tickets */
 	void (*log_fn)(void *, const char *);
 	void *log_arg;
 };
@@ -123,6 +130,18 @@ int tls_config_default_client(nghttpw_tls_config **);
 int tls_config_opt_set(pthread_mutex_t *mtx, nghttpw_tls_config **slot,
     nghttpw_tls_mode mode, const void *buf, size_t sz, nghttpw_type t,
     void (*swapped)(void *), void *arg);
+
+/* The configuration's random generator, for mbedTLS callbacks. */
+int tls_rng(void *cfg, unsigned char *out, size_t len);
+
+/* Resumption state (tls_resume.c): set to its defaults, freed, and put in
+ * place in the mbedTLS configuration at its first use. */
+void tls_resume_init(nghttpw_tls_config *);
+void tls_resume_free(nghttpw_tls_config *);
+int  tls_resume_start(nghttpw_tls_config *);
+/* Caches the session of a server's full handshake before its Finished
+ * goes out (see tls_resume.c). */
+void tls_resume_store_early(nghttpw_tls_config *, mbedtls_ssl_context *);
 
 /* Passes a line to the configuration's log hook, if any. */
 void tls_config_log(nghttpw_tls_config *, const char *fmt, ...)

@@ -411,6 +411,10 @@ tls_handshake(tls_conn *c)
 		if (tls_ssl_state(c) == MBEDTLS_SSL_CLIENT_KEY_EXCHANGE) {
 			c->full_hs = true;
 		}
+		if (tls_ssl_state(c) == MBEDTLS_SSL_SERVER_FINISHED &&
+		    c->full_hs && !c->client) {
+			tls_resume_store_early(c->cfg, &c->ssl);
+		}
 		if ((mrv = mbedtls_ssl_handshake_step(&c->ssl)) != 0) {
 			break;
 		}
