@@ -220,6 +220,7 @@ nghttpw_tls_config_alloc(nghttpw_tls_config **cfgp, nghttpw_tls_mode mode)
 	static const char   pers[] = "nghttpw tls";
 	nghttpw_tls_config *cfg;
 	int                 mrv;
+	int                 rv;
 
 	if (cfgp == NULL ||
 	    (mode != NGHTTPW_TLS_MODE_CLIENT && mode != NGHTTPW_TLS_MODE_SERVER)) {
@@ -249,7 +250,10 @@ nghttpw_tls_config_alloc(nghttpw_tls_config **cfgp, nghttpw_tls_mode mode)
 		return (tls_map_error(mrv));
 	}
 	mbedtls_ssl_conf_rng(&cfg->conf, tls_rng, cfg);
-	tls_suites_defaults(cfg);
+	if ((rv = tls_suites_defaults(cfg)) != 0) {
+		tls_config_destroy(cfg);
+		return (rv);
+	}
 	/* TLS 1.2 only by default: 1.0 and 1.1 are obsolete, and mbedTLS 2
 	 * has no TLS 1.3 in its ssl layer. */
 	tls_conf_versions(cfg, NGHTTPW_TLS_1_2, NGHTTPW_TLS_1_2);

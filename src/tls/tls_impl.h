@@ -112,9 +112,9 @@ bool tls_config_can_serve(nghttpw_tls_config *);
 /* Locks cfg for a change; NGHTTPW_EBUSY (and unlocked) once it is used. */
 int tls_config_lock_unused(nghttpw_tls_config *);
 
-/* Sets the default curves and DHE groups of a new configuration
- * (tls_suites.c). */
-void tls_suites_defaults(nghttpw_tls_config *);
+/* Sets the default curves and DHE group of a new configuration
+ * (tls_suites.c); NGHTTPW_ENOMEM when that fails. */
+int tls_suites_defaults(nghttpw_tls_config *);
 
 /* At first use: the default cipher suites, unless the user set a list
  * (with PSK suites when the configuration has a pre-shared key). */

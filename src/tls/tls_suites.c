@@ -156,17 +156,18 @@ tls_suites_build(void)
 	tls_dflt_psk[k + TLS_N_PSK] = 0;
 }
 
-void
+int
 tls_suites_defaults(nghttpw_tls_config *cfg)
 {
 	mbedtls_ssl_conf_curves(&cfg->conf, tls_dflt_curves);
-	if (cfg->mode == NGHTTPW_TLS_MODE_SERVER) {
-		/* Only used once a cipher list names DHE suites. */
-		(void) mbedtls_ssl_conf_dh_param_bin(&cfg->conf, tls_ffdhe2048_p,
-		    sizeof(tls_ffdhe2048_p), tls_ffdhe_g, sizeof(tls_ffdhe_g));
-	} else {
+	if (cfg->mode == NGHTTPW_TLS_MODE_CLIENT) {
 		mbedtls_ssl_conf_dhm_min_bitlen(&cfg->conf, 2048);
+		return (0);
 	}
+	/* Only used once a cipher list names DHE suites. */
+	return (tls_map_error(mbedtls_ssl_conf_dh_param_bin(&cfg->conf,
+	    tls_ffdhe2048_p, sizeof(tls_ffdhe2048_p), tls_ffdhe_g,
+	    sizeof(tls_ffdhe_g))));
 }
 
 void
