@@ -442,7 +442,8 @@ Test(tls_suites, our_client_against_s_server)
 	ccfg = client_cfg();
 	rv   = dial_s_server(ccfg, "", out, sizeof(out));
 	cr_assert_eq(rv, 0, "%s\n%s", nghttpw_strerror(rv), out);
-	cr_assert_not_null(strstr(out, "Supported groups: x25519:secp256r1:secp384r1\n"),
+	cr_assert_not_null(
+	    strstr(out, "Supported groups: x25519:secp256r1:secp384r1:secp521r1\n"),
 	    "%s", out);
 	cr_assert(strstr(out, "CIPHER is ECDHE-ECDSA-AES128-GCM-SHA256") != NULL ||
 	        strstr(out, "CIPHER is ECDHE-ECDSA-CHACHA20-POLY1305") != NULL,
@@ -462,6 +463,40 @@ Test(tls_suites, our_client_against_s_server)
 	cr_assert_not_null(strstr(out, "CIPHER is ECDHE-ECDSA-AES128-SHA256"), "%s", out);
 	cr_assert_not_null(strstr(out, "Supported groups: secp384r1:x25519:secp256r1\n"),
 	    "%s", out);
+	nghttpw_tls_config_free(ccfg);
+}
+
+/* A server certificate on P-521 still verifies with the client's default
+ * curves; without P-521 in them it is refused (TLS 1.2 ties the two). */
+Test(tls_suites, our_client_accepts_p521_certificates)
+{
+	nghttpw_tls_config *ccfg;
+	char                out[16384];
+	char                ca[128];
+	int                 rv;
+
+	need_openssl();
+	cr_assert_eq(run(out, sizeof(out),
+	                 "cd %s && openssl req -x509 -newkey ec -pkeyopt "
+	                 "ec_paramgen_curve:P-521 -nodes -keyout k5.pem -out c5.pem "
+	                 "-subj /CN=localhost -addext subjectAltName=DNS:localhost "
+	                 "-days 1 2>&1 && cat c5.pem k5.pem > ecdsa.pem",
+	                 tmpdir),
+	    0, "%s", out);
+	snprintf(ca, sizeof(ca), "%s/c5.pem", tmpdir);
+	cr_assert_eq(nghttpw_tls_config_alloc(&ccfg, NGHTTPW_TLS_MODE_CLIENT), 0);
+	cr_assert_eq(nghttpw_tls_config_ca_file(ccfg, ca), 0);
+	cr_assert_eq(nghttpw_tls_config_server_name(ccfg, "localhost"), 0);
+	rv = dial_s_server(ccfg, "", out, sizeof(out));
+	cr_assert_eq(rv, 0, "%s\n%s", nghttpw_strerror(rv), out);
+	nghttpw_tls_config_free(ccfg);
+
+	cr_assert_eq(nghttpw_tls_config_alloc(&ccfg, NGHTTPW_TLS_MODE_CLIENT), 0);
+	cr_assert_eq(nghttpw_tls_config_ca_file(ccfg, ca), 0);
+	cr_assert_eq(nghttpw_tls_config_server_name(ccfg, "localhost"), 0);
+	cr_assert_eq(nghttpw_tls_config_curves(ccfg, "x25519:p256:p384"), 0);
+	rv = dial_s_server(ccfg, "", out, sizeof(out));
+	cr_assert_neq(rv, 0, "%s", out);
 	nghttpw_tls_config_free(ccfg);
 }
 

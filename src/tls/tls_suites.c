@@ -47,10 +47,20 @@ static int            tls_dflt[TLS_N_CERT + 1];
 static int            tls_dflt_psk[TLS_N_CERT + TLS_N_PSK + 1];
 static pthread_once_t tls_dflt_once = PTHREAD_ONCE_INIT;
 
+/* A server's curves; a client's add P-521 last, which it needs to accept
+ * a server certificate on that curve (TLS 1.2 checks it against the
+ * list), and which costs it nothing unless a server picks it. */
 static const mbedtls_ecp_group_id tls_dflt_curves[] = {
 	MBEDTLS_ECP_DP_CURVE25519,
 	MBEDTLS_ECP_DP_SECP256R1,
 	MBEDTLS_ECP_DP_SECP384R1,
+	MBEDTLS_ECP_DP_NONE,
+};
+static const mbedtls_ecp_group_id tls_dflt_client_curves[] = {
+	MBEDTLS_ECP_DP_CURVE25519,
+	MBEDTLS_ECP_DP_SECP256R1,
+	MBEDTLS_ECP_DP_SECP384R1,
+	MBEDTLS_ECP_DP_SECP521R1,
 	MBEDTLS_ECP_DP_NONE,
 };
 
@@ -156,10 +166,17 @@ tls_suites_build(void)
 	tls_dflt_psk[k + TLS_N_PSK] = 0;
 }
 
+static const mbedtls_ecp_group_id *
+tls_dflt_curves_for(const nghttpw_tls_config *cfg)
+{
+	return (cfg->mode == NGHTTPW_TLS_MODE_CLIENT ? tls_dflt_client_curves
+	                                             : tls_dflt_curves);
+}
+
 int
 tls_suites_defaults(nghttpw_tls_config *cfg)
 {
-	mbedtls_ssl_conf_curves(&cfg->conf, tls_dflt_curves);
+	mbedtls_ssl_conf_curves(&cfg->conf, tls_dflt_curves_for(cfg));
 	if (cfg->mode == NGHTTPW_TLS_MODE_CLIENT) {
 		mbedtls_ssl_conf_dhm_min_bitlen(&cfg->conf, 2048);
 		return (0);
@@ -370,7 +387,8 @@ nghttpw_tls_config_curves(nghttpw_tls_config *cfg, const char *list)
 		free(l.ids);
 		return (rv);
 	}
-	mbedtls_ssl_conf_curves(&cfg->conf, l.ids != NULL ? l.ids : tls_dflt_curves);
+	mbedtls_ssl_conf_curves(
+	    &cfg->conf, l.ids != NULL ? l.ids : tls_dflt_curves_for(cfg));
 	if (cfg->mode == NGHTTPW_TLS_MODE_SERVER) {
 		int k = l.ffdhe < 0 ? 0 : l.ffdhe;
 		rv    = tls_map_error(mbedtls_ssl_conf_dh_param_bin(&cfg->conf,
