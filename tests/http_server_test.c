@@ -740,6 +740,63 @@ Test(http_server, error_pages, .timeout = T_TIMEOUT)
 	nghttpw_http_server_release(s);
 }
 
+/* Fields the server adds to every answer: handlers', its error pages and
+ * its answers to broken requests; a handler's own field wins. */
+Test(http_server, server_header_on_every_answer, .timeout = T_TIMEOUT)
+{
+	nghttpw_http_server *s = server_hold("http://127.0.0.1:0");
+	client               c;
+	reply                r;
+	int                  port;
+
+	cr_assert_eq(nghttpw_http_server_set_header(NULL, "A", "b"), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_http_server_set_header(s, NULL, "b"), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_http_server_set_header(s, "", "b"), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_http_server_set_header(s, "A B", "b"), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_http_server_set_header(s, "A", "b\r\nC: d"), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_http_server_set_header(s, "X-Gone", "soon"), 0);
+	cr_assert_eq(nghttpw_http_server_set_header(s, "x-gone", NULL), 0);
+	cr_assert_eq(nghttpw_http_server_set_header(s, "Strict-Transport-Security", "max-age=1"), 0);
+	cr_assert_eq(nghttpw_http_server_set_header(s, "strict-transport-security", "max-age=60"), 0);
+	cr_assert_eq(nghttpw_http_server_set_header(s, "Content-Type", "x/y"), 0);
+	add(s, text_handler("/t", "text"));
+	port = server_start(s);
+
+	cl_open(&c, port);
+	cl_send(&c, "GET /t HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert(head_has(&r, "Strict-Transport-Security", "max-age=60"), "%s", r.head);
+	cr_assert(head_has(&r, "Content-Type", "text/plain"), "%s", r.head);
+	cr_assert_null(strcasestr(r.head, "X-Gone"), "%s", r.head);
+	cr_assert_null(strstr(strstr(r.head, "max-age") + 1, "max-age"),
+	    "one field only: %s", r.head);
+	reply_free(&r);
+	cl_send(&c, "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_eq(r.status, 404);
+	cr_assert(head_has(&r, "Strict-Transport-Security", "max-age=60"), "%s", r.head);
+	cr_assert(head_has(&r, "Content-Type", "text/html; charset=UTF-8"), "%s", r.head);
+	reply_free(&r);
+	cl_send(&c, "GET /t HTTP/1.1\r\nHost: x\r\nBad Field: 1\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_eq(r.status, 400);
+	cr_assert(head_has(&r, "Strict-Transport-Security", "max-age=60"), "%s", r.head);
+	reply_free(&r);
+	cl_close(&c);
+
+	/* Removed: gone from the next answer. */
+	cr_assert_eq(nghttpw_http_server_set_header(s, "Strict-Transport-Security", NULL), 0);
+	cr_assert_eq(nghttpw_http_server_set_header(s, "Content-Type", NULL), 0);
+	cl_open(&c, port);
+	cl_send(&c, "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(cl_reply(&c, &r, false), 0);
+	cr_assert_null(strcasestr(r.head, "Strict-Transport-Security"), "%s", r.head);
+	reply_free(&r);
+	cl_close(&c);
+	nghttpw_http_server_release(s);
+}
+
 /* Answers as its data says: "alloc_error" (a 403 from
  * nghttpw_http_res_alloc_error), "own_body" (the same, then a body of its
  * own) or "bare" (nghttpw_http_res_alloc with status 404, no body). */

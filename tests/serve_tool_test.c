@@ -376,6 +376,19 @@ Test(serve_tool, bad_arguments_exit_2)
 	expect_usage_error((const char *[]) { "--cert", file, "--key", file,
 	                       "--tls-handshake-timeout", "0", dir, NULL },
 	    "handshake timeout 0");
+	expect_usage_error((const char *[]) { "--tls-ciphers", "ECDHE-RSA-AES128-GCM-SHA256",
+	                       dir, NULL },
+	    "ciphers without https");
+	expect_usage_error((const char *[]) { "--tls-curves", "x25519", dir, NULL },
+	    "curves without https");
+	expect_usage_error((const char *[]) { "--hsts", "60", dir, NULL },
+	    "hsts without https");
+	expect_usage_error((const char *[]) { "--cert", file, "--key", file, "--hsts",
+	                       "-1", dir, NULL },
+	    "hsts -1");
+	expect_usage_error((const char *[]) { "--cert", file, "--key", file, "--hsts",
+	                       "1y", dir, NULL },
+	    "hsts 1y");
 	expect_usage_error((const char *[]) { missing, NULL }, "missing dir");
 	expect_usage_error((const char *[]) { file, NULL }, "file as dir");
 	expect_usage_error((const char *[]) { dir, dir, NULL }, "two dirs");
@@ -501,6 +514,152 @@ Test(serve_tool, https_idle_sockets_do_not_stall_curl)
 		cr_assert_leq(recv(fds[i], &b, 1, 0), 0, "socket %d got data", i);
 		close(fds[i]);
 	}
+	cr_assert_eq(kill(c.pid, SIGTERM), 0);
+	cr_expect_eq(wait_exit(&c, 20000), 0, "exit status after SIGTERM");
+}
+
+/* The test certificate, key and CA in dir; their paths. */
+static void
+write_certs(char *cert, char *key, char *ca, size_t cap)
+{
+	const tls_test_certs *certs = tls_test_certs_get();
+
+	cr_assert_not_null(certs);
+	cr_assert_eq(tls_test_write_file(dir, "cert.pem", certs->server_cert, NULL), 0);
+	cr_assert_eq(tls_test_write_file(dir, "key.pem", certs->server_key, NULL), 0);
+	cr_assert_eq(tls_test_write_file(dir, "ca.pem", certs->ca_cert, NULL), 0);
+	snprintf(cert, cap, "%s/cert.pem", dir);
+	snprintf(key, cap, "%s/key.pem", dir);
+	snprintf(ca, cap, "%s/ca.pem", dir);
+}
+
+/* Starts the tool on https with the extra arguments (NULL-ended, at most
+ * 8); returns its port. */
+static int
+start_https(child *c, const char *cert, const char *key, const char *const *extra)
+{
+	const char *args[16] = { "--listen", "https://127.0.0.1:0", "--cert", cert,
+		"--key", key, "-q" };
+	int         n        = 7;
+	char        line[512];
+	const char *p;
+
+	for (; *extra != NULL; extra++) {
+		args[n++] = *extra;
+	}
+	args[n++] = dir;
+	args[n]   = NULL;
+	*c        = spawn(args);
+	cr_assert(read_line(c->out, line, sizeof(line), 10000), "no start line");
+	cr_assert_not_null(p = strstr(line, "https://127.0.0.1:"), "%s", line);
+	return atoi(p + strlen("https://127.0.0.1:"));
+}
+
+/* Runs a shell command; its output (stdout and stderr) in out, its exit
+ * status returned. */
+static int
+run_cmd(char *out, size_t cap, const char *cmd)
+{
+	FILE  *f;
+	size_t n = 0;
+	int    st;
+
+	cr_assert_not_null(f = popen(cmd, "r"));
+	while (n + 1 < cap && !feof(f)) {
+		n += fread(out + n, 1, cap - n - 1, f);
+	}
+	out[n] = '\0';
+	st     = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* curl over https: ALPN gives http/1.1; --hsts adds the field to every
+ * answer (an error too); --tls-ciphers limits the suites. */
+Test(serve_tool, https_alpn_hsts_and_ciphers)
+{
+	char  cert[PATH_MAX + 16], key[PATH_MAX + 16], ca[PATH_MAX + 16];
+	char  curl[PATH_MAX], cmd[PATH_MAX * 3], out[16384];
+	child c;
+	int   port;
+
+	need_tool();
+	if (!program_in_path("curl", curl, sizeof(curl))) {
+		cr_skip_test("curl is not installed");
+	}
+	write_certs(cert, key, ca, sizeof(cert));
+	port = start_https(&c, cert, key,
+	    (const char *[]) { "--hsts", "31536000", "--tls-ciphers",
+	        "ECDHE-ECDSA-AES256-GCM-SHA384:TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+	        NULL });
+	snprintf(cmd, sizeof(cmd),
+	    "%s -sS -v --http1.1 --max-time 10 --cacert %s https://127.0.0.1:%d/hello.txt "
+	    "https://127.0.0.1:%d/none 2>&1",
+	    curl, ca, port, port);
+	cr_assert_eq(run_cmd(out, sizeof(out), cmd), 0, "%s", out);
+	cr_expect_not_null(strstr(out, "ALPN: server accepted http/1.1"), "%s", out);
+	cr_expect_not_null(strstr(out, "TLSv1.2 / ECDHE-ECDSA-AES256-GCM-SHA384"), "%s", out);
+	cr_expect_not_null(strstr(out, "< HTTP/1.1 200"), "%s", out);
+	cr_expect_not_null(strstr(out, "< HTTP/1.1 404"), "%s", out);
+	{
+		/* Once per answer: the file and the 404 page. */
+		const char *p = out;
+		int         n = 0;
+		while ((p = strstr(p, "< Strict-Transport-Security: max-age=31536000\r\n")) != NULL) {
+			n++;
+			p++;
+		}
+		cr_expect_eq(n, 2, "%d fields in\n%s", n, out);
+	}
+	/* A suite not in the list is refused. */
+	snprintf(cmd, sizeof(cmd),
+	    "%s -sS --max-time 10 --cacert %s --ciphers ECDHE-ECDSA-AES128-GCM-SHA256 "
+	    "--tls-max 1.2 https://127.0.0.1:%d/hello.txt 2>&1",
+	    curl, ca, port);
+	cr_expect_neq(run_cmd(out, sizeof(out), cmd), 0, "%s", out);
+	cr_assert_eq(kill(c.pid, SIGTERM), 0);
+	cr_expect_eq(wait_exit(&c, 20000), 0, "exit status after SIGTERM");
+
+	/* Without --hsts, no field. */
+	port = start_https(&c, cert, key, (const char *[]) { NULL });
+	snprintf(cmd, sizeof(cmd),
+	    "%s -sS -v --http1.1 --max-time 10 --cacert %s https://127.0.0.1:%d/hello.txt 2>&1",
+	    curl, ca, port);
+	cr_assert_eq(run_cmd(out, sizeof(out), cmd), 0, "%s", out);
+	cr_expect_not_null(strstr(out, "ALPN: server accepted http/1.1"), "%s", out);
+	cr_expect_null(strcasestr(out, "Strict-Transport-Security"), "%s", out);
+	cr_assert_eq(kill(c.pid, SIGTERM), 0);
+	cr_expect_eq(wait_exit(&c, 20000), 0, "exit status after SIGTERM");
+}
+
+/* --tls-curves: the server's order wins; a bad name is a usage error. */
+Test(serve_tool, https_curves)
+{
+	char  cert[PATH_MAX + 16], key[PATH_MAX + 16], ca[PATH_MAX + 16];
+	char  openssl[PATH_MAX], cmd[PATH_MAX * 3], out[16384];
+	child c;
+	int   port;
+
+	need_tool();
+	if (!program_in_path("openssl", openssl, sizeof(openssl))) {
+		cr_skip_test("openssl is not installed");
+	}
+	write_certs(cert, key, ca, sizeof(cert));
+	expect_usage_error((const char *[]) { "--listen", "https://127.0.0.1:0", "--cert",
+	                       cert, "--key", key, "--tls-curves", "x25519:p999", dir,
+	                       NULL },
+	    "unknown curve");
+	expect_usage_error((const char *[]) { "--listen", "https://127.0.0.1:0", "--cert",
+	                       cert, "--key", key, "--tls-ciphers", "AES128-NOPE", dir,
+	                       NULL },
+	    "unknown suite");
+	port = start_https(&c, cert, key,
+	    (const char *[]) { "--tls-curves", "p384:p256", NULL });
+	snprintf(cmd, sizeof(cmd),
+	    "timeout 20 %s s_client -connect 127.0.0.1:%d -tls1_2 -brief "
+	    "-curves X25519:P-256:P-384 </dev/null 2>&1",
+	    openssl, port);
+	cr_assert_eq(run_cmd(out, sizeof(out), cmd), 0, "%s", out);
+	cr_expect_not_null(strstr(out, "Server Temp Key: ECDH, secp384r1"), "%s", out);
 	cr_assert_eq(kill(c.pid, SIGTERM), 0);
 	cr_expect_eq(wait_exit(&c, 20000), 0, "exit status after SIGTERM");
 }

@@ -3,6 +3,7 @@
  * "python3 -m http.server", with nghttpw's directory handler.
  *
  *   nghttpw-serve [--listen URL] [--cert FILE --key FILE] [--threads N]
+ *                 [--tls-ciphers LIST] [--tls-curves LIST] [--hsts SECONDS]
  *                 [--no-listing] [--ws-echo PATH] [DIR]
  *
  * With --ws-echo, a WebSocket echo endpoint at PATH on the same port: a
@@ -45,7 +46,15 @@
 #define WS_CLOSE_MS 3000       /* for the closing handshakes at the end */
 
 /* Long options without a short form. */
-enum { OPT_NO_LISTING = 256, OPT_WS_ECHO, OPT_WS_DEFLATE, OPT_TLS_HS_TIMEOUT };
+enum {
+	OPT_NO_LISTING = 256,
+	OPT_WS_ECHO,
+	OPT_WS_DEFLATE,
+	OPT_TLS_HS_TIMEOUT,
+	OPT_TLS_CIPHERS,
+	OPT_TLS_CURVES,
+	OPT_HSTS,
+};
 
 static void
 usage(FILE *f)
@@ -66,6 +75,16 @@ usage(FILE *f)
 	    "      --tls-handshake-timeout MS\n"
 	    "                     time a client has for its TLS handshake\n"
 	    "                     (default 5000)\n"
+	    "      --tls-ciphers LIST\n"
+	    "                     cipher suites allowed, in order, separated by\n"
+	    "                     ':' (OpenSSL, IANA or mbedTLS names; default\n"
+	    "                     ECDHE with AES-GCM or ChaCha20-Poly1305)\n"
+	    "      --tls-curves LIST\n"
+	    "                     curves allowed, in order (default\n"
+	    "                     x25519:p256:p384; ffdhe2048/3072/4096 picks\n"
+	    "                     the group of DHE suites)\n"
+	    "      --hsts SECONDS add Strict-Transport-Security: max-age=SECONDS\n"
+	    "                     to every https answer\n"
 	    "  -t, --threads N    I/O threads (default: one per CPU)\n"
 	    "      --no-listing   404 for a directory without index.html,\n"
 	    "                     instead of a list of its entries\n"
@@ -148,6 +167,9 @@ struct options {
 	bool        ws_deflate;
 	long        threads; /* 0: the library's default */
 	long        tls_hs_ms; /* 0: the library's default */
+	const char *tls_ciphers; /* NULL: the library's defaults */
+	const char *tls_curves;
+	long        hsts; /* max-age in seconds; -1: none */
 	bool        quiet;
 	bool        no_listing;
 };
@@ -166,6 +188,9 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "ws-deflate", no_argument, NULL, OPT_WS_DEFLATE },
 		{ "tls-handshake-timeout", required_argument, NULL,
 		    OPT_TLS_HS_TIMEOUT },
+		{ "tls-ciphers", required_argument, NULL, OPT_TLS_CIPHERS },
+		{ "tls-curves", required_argument, NULL, OPT_TLS_CURVES },
+		{ "hsts", required_argument, NULL, OPT_HSTS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -173,6 +198,7 @@ parse_args(int argc, char **argv, struct options *o)
 	char *end;
 
 	memset(o, 0, sizeof(*o));
+	o->hsts = -1;
 	opterr = 0; /* our own messages */
 	while ((c = getopt_long(argc, argv, ":l:c:k:t:qh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -219,6 +245,20 @@ parse_args(int argc, char **argv, struct options *o)
 				    optarg);
 			}
 			break;
+		case OPT_TLS_CIPHERS:
+			o->tls_ciphers = optarg;
+			break;
+		case OPT_TLS_CURVES:
+			o->tls_curves = optarg;
+			break;
+		case OPT_HSTS:
+			errno   = 0;
+			o->hsts = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    optarg[0] == '-' || o->hsts < 0 || o->hsts > INT32_MAX) {
+				bad_usage("--hsts: '%s' is not a number of seconds", optarg);
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -244,6 +284,16 @@ parse_args(int argc, char **argv, struct options *o)
 	}
 	if (o->tls_hs_ms != 0 && o->cert == NULL) {
 		bad_usage("--tls-handshake-timeout needs --cert and --key");
+	}
+	if (o->tls_ciphers != NULL && o->cert == NULL) {
+		bad_usage("--tls-ciphers needs --cert and --key");
+	}
+	if (o->tls_curves != NULL && o->cert == NULL) {
+		bad_usage("--tls-curves needs --cert and --key");
+	}
+	/* Browsers ignore the field over plain http (RFC 6797). */
+	if (o->hsts >= 0 && o->cert == NULL) {
+		bad_usage("--hsts needs --cert and --key");
 	}
 	if (o->listen == NULL) {
 		o->listen = (o->cert != NULL) ? DEFAULT_HTTPS : DEFAULT_HTTP;
@@ -289,14 +339,16 @@ access_log(void *arg, nghttpw_http_req *req, nghttpw_http_res *res,
 	fflush(stdout);
 }
 
-/* TLS from the two PEM files; exits 2 on bad files. */
+/* TLS from the two PEM files and the lists; exits 2 on bad ones.  It
+ * offers http/1.1 by ALPN, as browsers and curl expect of https. */
 static nghttpw_tls_config *
 tls_setup(const struct options *o)
 {
-	nghttpw_tls_config *cfg;
-	char               *cert = slurp("certificate", o->cert);
-	char               *key  = slurp("key", o->key);
-	int                 rv;
+	static const char *const alpn[] = { "http/1.1", NULL };
+	nghttpw_tls_config      *cfg;
+	char                    *cert = slurp("certificate", o->cert);
+	char                    *key  = slurp("key", o->key);
+	int                      rv;
 
 	if ((rv = nghttpw_tls_config_alloc(&cfg, NGHTTPW_TLS_MODE_SERVER)) != 0) {
 		fail("TLS", NULL, rv);
@@ -311,6 +363,25 @@ tls_setup(const struct options *o)
 	}
 	free(cert);
 	free(key);
+	if (o->tls_ciphers != NULL &&
+	    (rv = nghttpw_tls_config_ciphers(cfg, o->tls_ciphers)) != 0) {
+		nghttpw_tls_config_free(cfg);
+		bad_usage("--tls-ciphers '%s': %s", o->tls_ciphers,
+		    rv == NGHTTPW_EINVAL ? "a name is not that of a known cipher suite"
+		                         : nghttpw_strerror(rv));
+	}
+	if (o->tls_curves != NULL &&
+	    (rv = nghttpw_tls_config_curves(cfg, o->tls_curves)) != 0) {
+		nghttpw_tls_config_free(cfg);
+		bad_usage("--tls-curves '%s': %s", o->tls_curves,
+		    rv == NGHTTPW_EINVAL ? "a name is not that of a known curve"
+		                         : nghttpw_strerror(rv));
+	}
+	if ((rv = nghttpw_tls_config_alpn(cfg, alpn)) != 0) {
+		nghttpw_tls_config_free(cfg);
+		fail("TLS ALPN", NULL, rv);
+		exit(1);
+	}
 	return cfg;
 }
 
@@ -590,6 +661,16 @@ main(int argc, char **argv)
 	         srv, (nghttpw_duration) o.tls_hs_ms)) != 0) {
 		fail("TLS handshake timeout", NULL, rv);
 		goto out;
+	}
+	if (o.hsts >= 0) {
+		char value[32];
+		snprintf(value, sizeof(value), "max-age=%ld", o.hsts);
+		/* On every answer, the server's own error pages too. */
+		if ((rv = nghttpw_http_server_set_header(
+		         srv, "Strict-Transport-Security", value)) != 0) {
+			fail("HSTS", NULL, rv);
+			goto out;
+		}
 	}
 	if (!o.quiet && (rv = nghttpw_http_server_set_log(srv, access_log, NULL)) != 0) {
 		fail("access log", NULL, rv);

@@ -226,6 +226,9 @@ NGHTTPW_DECL int nghttpw_http_server_set_request_timeout(nghttpw_http_server *s,
 NGHTTPW_DECL int nghttpw_http_server_set_stop_timeout(nghttpw_http_server *s, nghttpw_duration ms);
 NGHTTPW_DECL int nghttpw_http_server_set_tls_handshake_timeout(nghttpw_http_server *s, nghttpw_duration ms);
 NGHTTPW_DECL int nghttpw_http_server_set_log(nghttpw_http_server *s, void (*fn)(void *arg, nghttpw_http_req *req, nghttpw_http_res *res, const nghttpw_sockaddr *peer, uint64_t body_bytes), void *arg);
+/* Beyond nng: a header field added to every response the server writes
+ * (error pages too) that has no field of that name; NULL value removes. */
+NGHTTPW_DECL int nghttpw_http_server_set_header(nghttpw_http_server *s, const char *name, const char *value);
 
 /*
  * Clients.

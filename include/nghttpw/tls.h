@@ -70,6 +70,11 @@ NGHTTPW_DECL int nghttpw_tls_config_pass(nghttpw_tls_config *, const char *);
 
 /* Beyond nng. */
 NGHTTPW_DECL int nghttpw_tls_config_alpn(nghttpw_tls_config *, const char *const *);
+/* Beyond nng: the cipher suites and the curves (and DHE groups) a
+ * configuration allows, in order of preference, as a ':' or ','
+ * separated list of names; NULL restores the defaults. */
+NGHTTPW_DECL int nghttpw_tls_config_ciphers(nghttpw_tls_config *, const char *);
+NGHTTPW_DECL int nghttpw_tls_config_curves(nghttpw_tls_config *, const char *);
 NGHTTPW_DECL int nghttpw_tls_config_add_sni_cert(nghttpw_tls_config *,
     const char *, const char *, const char *, const char *);
 NGHTTPW_DECL int nghttpw_tls_config_log(

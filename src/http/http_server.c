@@ -554,6 +554,7 @@ server_free(nghttpw_http_server *s)
 		s->pages = p->next;
 		free(p);
 	}
+	http_server_headers_free(s);
 	nghttpw_url_free(s->url);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mtx);

@@ -137,6 +137,7 @@ sc_write(srv_conn *sc, nghttpw_http_res *res)
 
 	sc->res   = res;
 	sc->state = SC_WRITE;
+	http_server_headers_apply(s, res);
 	if (nhw_http_msg_get_known(nhw_http_res_msg(res), NHW_HDR_DATE) == NULL) {
 		/* An origin server with a clock must send one (RFC 9110). */
 		size_t      dlen;

@@ -26,6 +26,9 @@ typedef struct error_page {
 	char               body[];
 } error_page;
 
+/* A field added to every response (http_server_headers.c). */
+typedef struct server_header server_header;
+
 typedef void (*server_log_fn)(void *, nghttpw_http_req *, nghttpw_http_res *,
     const nghttpw_sockaddr *, uint64_t);
 
@@ -56,7 +59,15 @@ struct nghttpw_http_server {
 	server_log_fn    log_fn;
 	void            *log_arg;
 	atomic_bool      log_on; /* log_fn is set: worth taking hlock */
+	server_header   *headers;
+	atomic_bool      headers_on; /* headers is set: worth taking hlock */
 };
+
+/* Adds the server's own fields to res, where res has none of that name. */
+void http_server_headers_apply(nghttpw_http_server *, nghttpw_http_res *);
+
+/* Frees the server's fields (when the server is freed). */
+void http_server_headers_free(nghttpw_http_server *);
 
 typedef enum {
 	SC_READ_HEAD, /* read_req */

@@ -11,80 +11,10 @@
 
 #include <mbedtls/error.h>
 #include <mbedtls/platform_util.h>
-#include <mbedtls/ssl_ciphersuites.h>
-#if MBEDTLS_VERSION_NUMBER < 0x03000000
-#include <mbedtls/aesni.h> /* private in 3.x, which then keeps its order */
-#endif
 
 #include "core/options.h"
 #include "tls/tls_impl.h"
 
-#define TLS_MAX_SUITES 256
-
-/* mbedTLS's default order puts ChaCha20-Poly1305 first.  Where the CPU has
- * AES instructions that mbedTLS uses, AES-GCM costs less per record, so
- * then the same suites are offered and chosen with AES-GCM first.  Built
- * once: a configuration keeps a pointer to the list. */
-static int            tls_suites[TLS_MAX_SUITES];
-static bool           tls_suites_reordered;
-static pthread_once_t tls_suites_once = PTHREAD_ONCE_INIT;
-
-static bool
-tls_cpu_has_aes(void)
-{
-#if MBEDTLS_VERSION_NUMBER < 0x03000000 && defined(MBEDTLS_AESNI_C) && \
-    defined(MBEDTLS_HAVE_X86_64)
-	return (mbedtls_aesni_has_support(MBEDTLS_AESNI_AES) != 0);
-#else
-	return (false);
-#endif
-}
-
-static bool
-tls_suite_is_aes_gcm(int id)
-{
-	const char *name = mbedtls_ssl_get_ciphersuite_name(id);
-
-	return (strstr(name, "-AES-128-GCM-") != NULL ||
-	    strstr(name, "-AES-256-GCM-") != NULL);
-}
-
-static void
-tls_suites_build(void)
-{
-	const int *dflt = mbedtls_ssl_list_ciphersuites();
-	size_t     n    = 0;
-
-	while (dflt[n] != 0) {
-		n++;
-	}
-	if (!tls_cpu_has_aes() || n >= TLS_MAX_SUITES) {
-		return;
-	}
-	/* A stable partition: AES-GCM suites, then the rest. */
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (tls_suite_is_aes_gcm(dflt[i])) {
-			tls_suites[k++] = dflt[i];
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!tls_suite_is_aes_gcm(dflt[i])) {
-			tls_suites[k++] = dflt[i];
-		}
-	}
-	tls_suites[k]        = 0;
-	tls_suites_reordered = true;
-}
-
-static void
-tls_conf_suites(nghttpw_tls_config *cfg)
-{
-	pthread_once(&tls_suites_once, tls_suites_build);
-	if (tls_suites_reordered) {
-		mbedtls_ssl_conf_ciphersuites(&cfg->conf, tls_suites);
-	}
-}
 
 int
 tls_rng(void *arg, unsigned char *out, size_t len)
@@ -259,6 +189,8 @@ tls_config_destroy(nghttpw_tls_config *cfg)
 	mbedtls_ctr_drbg_free(&cfg->drbg);
 	mbedtls_entropy_free(&cfg->entropy);
 	tls_alpn_free(cfg->alpn);
+	free(cfg->suites);
+	free(cfg->curves);
 	free(cfg->server_name);
 	pthread_mutex_destroy(&cfg->rng_mtx);
 	pthread_mutex_destroy(&cfg->mtx);
@@ -283,6 +215,7 @@ nghttpw_tls_config_alloc(nghttpw_tls_config **cfgp, nghttpw_tls_mode mode)
 	static const char   pers[] = "nghttpw tls";
 	nghttpw_tls_config *cfg;
 	int                 mrv;
+	int                 rv;
 
 	if (cfgp == NULL ||
 	    (mode != NGHTTPW_TLS_MODE_CLIENT && mode != NGHTTPW_TLS_MODE_SERVER)) {
@@ -313,7 +246,10 @@ nghttpw_tls_config_alloc(nghttpw_tls_config **cfgp, nghttpw_tls_mode mode)
 		return (tls_map_error(mrv));
 	}
 	mbedtls_ssl_conf_rng(&cfg->conf, tls_rng, cfg);
-	tls_conf_suites(cfg);
+	if ((rv = tls_suites_defaults(cfg)) != 0) {
+		tls_config_destroy(cfg);
+		return (rv);
+	}
 	/* TLS 1.2 only by default: 1.0 and 1.1 are obsolete, and mbedTLS 2
 	 * has no TLS 1.3 in its ssl layer. */
 	tls_conf_versions(cfg, NGHTTPW_TLS_1_2, NGHTTPW_TLS_1_2);
@@ -421,6 +357,9 @@ tls_config_use(nghttpw_tls_config *cfg)
 		rv = tls_resume_start(cfg);
 	}
 	if (rv == 0) {
+		if (!cfg->busy) {
+			tls_suites_use(cfg);
+		}
 		cfg->busy = true;
 		cfg->refs++;
 	}

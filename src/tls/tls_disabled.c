@@ -110,6 +110,22 @@ nghttpw_tls_config_session_cache(
 }
 
 int
+nghttpw_tls_config_ciphers(nghttpw_tls_config *cfg, const char *list)
+{
+	(void) cfg;
+	(void) list;
+	return (NGHTTPW_ENOTSUP);
+}
+
+int
+nghttpw_tls_config_curves(nghttpw_tls_config *cfg, const char *list)
+{
+	(void) cfg;
+	(void) list;
+	return (NGHTTPW_ENOTSUP);
+}
+
+int
 nghttpw_tls_config_add_sni_cert(nghttpw_tls_config *cfg, const char *name,
     const char *cert, const char *key, const char *pass)
 {

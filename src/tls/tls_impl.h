@@ -92,6 +92,9 @@ struct nghttpw_tls_config {
 	tls_psk                 *psks; /* a server's, to pick by identity */
 	char                    *server_name;
 	char                   **alpn; /* NULL-terminated, or NULL */
+	int                     *suites; /* the user's, or NULL: defaults */
+	mbedtls_ecp_group_id    *curves; /* the user's, or NULL: defaults */
+	bool                     have_psk; /* picks the default suites */
 #if defined(MBEDTLS_SSL_TICKET_C)
 	mbedtls_ssl_ticket_context ticket;
 #endif
@@ -115,6 +118,14 @@ bool tls_config_can_serve(nghttpw_tls_config *);
 
 /* Locks cfg for a change; NGHTTPW_EBUSY (and unlocked) once it is used. */
 int tls_config_lock_unused(nghttpw_tls_config *);
+
+/* Sets the default curves and DHE group of a new configuration
+ * (tls_suites.c); NGHTTPW_ENOMEM when that fails. */
+int tls_suites_defaults(nghttpw_tls_config *);
+
+/* At first use: the default cipher suites, unless the user set a list
+ * (with PSK suites when the configuration has a pre-shared key). */
+void tls_suites_use(nghttpw_tls_config *);
 
 /* Frees a server's pre-shared keys (tls_psk.c). */
 void tls_psks_free(tls_psk *);

@@ -90,6 +90,7 @@ nghttpw_tls_config_psk(nghttpw_tls_config *cfg, const char *identity,
 		pthread_mutex_unlock(&cfg->mtx);
 		return (NGHTTPW_ECRYPTO);
 	}
+	cfg->have_psk = true;
 	if (cfg->mode == NGHTTPW_TLS_MODE_CLIENT) {
 		/* mbedTLS keeps its own copy, replacing any earlier one. */
 		rv = tls_map_error(mbedtls_ssl_conf_psk(&cfg->conf, key, key_len,
