@@ -5,7 +5,6 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,18 +20,10 @@
 #include "support/pairs.h"
 #include "support/programs.h"
 #include "support/tls_certs.h"
+#include "support/tmp_dir.h"
 
 static char tmpdir[64];
 static char rsa_pem[128]; /* an RSA-2048 certificate and key, one file */
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void) st;
-	(void) flag;
-	(void) ftw;
-	return (remove(path));
-}
 
 static void
 setup(void)
@@ -43,8 +34,7 @@ setup(void)
 	if (!program_in_path("openssl", path, sizeof(path))) {
 		return;
 	}
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/nghttpw-suites-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
+	cr_assert_eq(tmp_dir_make(tmpdir, sizeof(tmpdir), "suites"), 0);
 	cr_assert_not_null(tls_test_certs_get());
 	cr_assert_eq(tls_test_write_file(tmpdir, "ca.pem",
 	                 tls_test_certs_get()->ca_cert, NULL), 0);
@@ -57,10 +47,7 @@ setup(void)
 static void
 teardown(void)
 {
-	if (tmpdir[0] != '\0') {
-		nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-		tmpdir[0] = '\0';
-	}
+	tmp_dir_remove(tmpdir);
 }
 
 TestSuite(tls_suites, .init = setup, .fini = teardown, .timeout = 120);
