@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include <mbedtls/base64.h>
 #include <mbedtls/sha1.h>
@@ -14,6 +13,7 @@
 #include "core/options.h"
 #include "http/http_conn.h"
 #include "http/http_msg.h"
+#include "platform/random.h"
 #include "ws/ws_impl.h"
 
 /* mbedTLS 3 dropped the _ret suffix. */
@@ -26,35 +26,6 @@
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_KEY_LEN 24    /* base64 of 16 bytes */
 #define WS_ACCEPT_LEN 28 /* base64 of a SHA-1 digest */
-
-/* ------------------------------------------------------------ randomness */
-
-void
-ws_random(void *buf, size_t len)
-{
-	static _Thread_local uint8_t pool[256];
-	static _Thread_local size_t  avail;
-	uint8_t                     *out = buf;
-
-	while (len > 0) {
-		size_t n;
-		if (avail == 0) {
-			ssize_t got = getrandom(pool, sizeof(pool), 0);
-			if (got <= 0) {
-				/* Only before the kernel's pool is seeded,
-				 * long past by the time anyone dials. */
-				continue;
-			}
-			avail = (size_t) got;
-		}
-		n = len < avail ? len : avail;
-		memcpy(out, pool + sizeof(pool) - avail, n);
-		memset(pool + sizeof(pool) - avail, 0, n);
-		avail -= n;
-		out += n;
-		len -= n;
-	}
-}
 
 /* ------------------------------------------------------------ tokens */
 
@@ -266,7 +237,7 @@ ws_prepare_request(nghttpw_http_req *req, const ws_pmd_config *pmd)
 	size_t  n;
 	int     rv;
 
-	ws_random(raw, sizeof(raw));
+	plat_random(raw, sizeof(raw));
 	if (mbedtls_base64_encode((unsigned char *) key, sizeof(key), &n, raw,
 	        sizeof(raw)) != 0) {
 		return (NGHTTPW_EINTERNAL);

@@ -120,10 +120,6 @@ void ws_handshake_start(nghttpw_http_conn *conn, nghttpw_http_req *req,
  * permessage-deflate offer if pmd is on) to req. */
 int ws_prepare_request(nghttpw_http_req *req, const ws_pmd_config *pmd);
 
-/* Fills buf with bytes no peer can predict (RFC 6455 10.3: masks and
- * keys), from the kernel's generator through a per-thread pool. */
-void ws_random(void *buf, size_t len);
-
 /* The schemes the WebSocket layer serves, for the library's top level. */
 extern const stream_scheme ws_schemes[];
 

@@ -15,6 +15,7 @@
 #include "core/aio.h"
 #include "core/options.h"
 #include "http/http_conn.h"
+#include "platform/random.h"
 #include "ws/ws_conn.h"
 
 /* ------------------------------------------------------------ writing */
@@ -50,7 +51,7 @@ tx_control(ws_conn *c, uint8_t op, const void *data, size_t len)
 	uint8_t *p;
 
 	if (!c->server) {
-		ws_random(mask, 4);
+		plat_random(mask, 4);
 	}
 	hl = ws_head_write(c->whead, true, false, op, len, c->server ? NULL : mask);
 	p  = c->whead + hl;
@@ -169,7 +170,7 @@ tx_zdata(ws_conn *c, ws_op *op)
 	c->wr_zlast = c->w_z_done && n == c->zlen;
 	c->w_fin    = c->wr_zlast && ends_msg;
 	if (!c->server) {
-		ws_random(c->w_mask, 4);
+		plat_random(c->w_mask, 4);
 		(void) ws_mask_copy(c->zbuf, c->zbuf, n, c->w_mask, 0);
 	}
 	hl = ws_head_write(c->whead, c->w_fin, first,
@@ -269,7 +270,7 @@ tx_data(ws_conn *c)
 			opcode     = c->w_started ? WS_OP_CONT : op->type;
 		}
 		if (!c->server) {
-			ws_random(c->w_mask, 4);
+			plat_random(c->w_mask, 4);
 		}
 		hl = ws_head_write(c->whead, c->w_fin, false, opcode, c->w_left,
 		    c->server ? NULL : c->w_mask);
