@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "nghttpw/nghttpw.h"
 
 /* nng formats into this much; longer messages are cut. */
@@ -190,17 +191,24 @@ log_facility_now(void)
 	return ((nghttpw_log_facility) atomic_load(&log_facility));
 }
 
+/* Nothing at syslog's emergency levels (NONE and below), nothing when the
+ * level is NONE, and nothing to format for the null logger. */
+bool
+log_wants(nghttpw_log_level level)
+{
+	return ((int) level > NGHTTPW_LOG_NONE &&
+	    (int) level <= atomic_load(&log_level) &&
+	    atomic_load(&log_logger) != nghttpw_null_logger);
+}
+
 static void
 log_v(nghttpw_log_level level, nghttpw_log_facility facility,
     const char *msgid, const char *msg, va_list ap)
 {
 	char text[LOG_MSG_MAX];
-	int  limit = atomic_load(&log_level);
 
-	/* Nothing at syslog's emergency levels (NONE and below), nothing when
-	 * the level is NONE, nothing for the kernel's facility (0). */
-	if ((int) level <= NGHTTPW_LOG_NONE || (int) level > limit ||
-	    facility == 0) {
+	/* Nothing for the kernel's facility (0). */
+	if (!log_wants(level) || facility == 0) {
 		return;
 	}
 	vsnprintf(text, sizeof(text), msg, ap);

@@ -12,6 +12,7 @@
 #include <mbedtls/error.h>
 #include <mbedtls/platform_util.h>
 
+#include "core/log.h"
 #include "core/options.h"
 #include "tls/tls_impl.h"
 
@@ -98,7 +99,7 @@ tls_config_log(nghttpw_tls_config *cfg, const char *fmt, ...)
 	fn  = cfg->log_fn;
 	arg = cfg->log_arg;
 	pthread_mutex_unlock(&cfg->mtx);
-	if (fn == NULL && nghttpw_log_get_level() < NGHTTPW_LOG_WARN) {
+	if (fn == NULL && !log_wants(NGHTTPW_LOG_WARN)) {
 		return;
 	}
 	va_start(ap, fmt);
