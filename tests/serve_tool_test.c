@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "support/programs.h"
+#include "support/run_shell.h"
 #include "support/tls_certs.h"
 
 static char serve_path[PATH_MAX];
@@ -555,24 +556,6 @@ start_https(child *c, const char *cert, const char *key, const char *const *extr
 	return atoi(p + strlen("https://127.0.0.1:"));
 }
 
-/* Runs a shell command; its output (stdout and stderr) in out, its exit
- * status returned. */
-static int
-run_cmd(char *out, size_t cap, const char *cmd)
-{
-	FILE  *f;
-	size_t n = 0;
-	int    st;
-
-	cr_assert_not_null(f = popen(cmd, "r"));
-	while (n + 1 < cap && !feof(f)) {
-		n += fread(out + n, 1, cap - n - 1, f);
-	}
-	out[n] = '\0';
-	st     = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* curl over https: ALPN gives http/1.1; --hsts adds the field to every
  * answer (an error too); --tls-ciphers limits the suites. */
 Test(serve_tool, https_alpn_hsts_and_ciphers)
@@ -595,7 +578,7 @@ Test(serve_tool, https_alpn_hsts_and_ciphers)
 	    "%s -sS -v --http1.1 --max-time 10 --cacert %s https://127.0.0.1:%d/hello.txt "
 	    "https://127.0.0.1:%d/none 2>&1",
 	    curl, ca, port, port);
-	cr_assert_eq(run_cmd(out, sizeof(out), cmd), 0, "%s", out);
+	cr_assert_eq(run_shell(out, sizeof(out), "%s", cmd), 0, "%s", out);
 	cr_expect_not_null(strstr(out, "ALPN: server accepted http/1.1"), "%s", out);
 	cr_expect_not_null(strstr(out, "TLSv1.2 / ECDHE-ECDSA-AES256-GCM-SHA384"), "%s", out);
 	cr_expect_not_null(strstr(out, "< HTTP/1.1 200"), "%s", out);
@@ -615,7 +598,7 @@ Test(serve_tool, https_alpn_hsts_and_ciphers)
 	    "%s -sS --max-time 10 --cacert %s --ciphers ECDHE-ECDSA-AES128-GCM-SHA256 "
 	    "--tls-max 1.2 https://127.0.0.1:%d/hello.txt 2>&1",
 	    curl, ca, port);
-	cr_expect_neq(run_cmd(out, sizeof(out), cmd), 0, "%s", out);
+	cr_expect_neq(run_shell(out, sizeof(out), "%s", cmd), 0, "%s", out);
 	cr_assert_eq(kill(c.pid, SIGTERM), 0);
 	cr_expect_eq(wait_exit(&c, 20000), 0, "exit status after SIGTERM");
 
@@ -624,7 +607,7 @@ Test(serve_tool, https_alpn_hsts_and_ciphers)
 	snprintf(cmd, sizeof(cmd),
 	    "%s -sS -v --http1.1 --max-time 10 --cacert %s https://127.0.0.1:%d/hello.txt 2>&1",
 	    curl, ca, port);
-	cr_assert_eq(run_cmd(out, sizeof(out), cmd), 0, "%s", out);
+	cr_assert_eq(run_shell(out, sizeof(out), "%s", cmd), 0, "%s", out);
 	cr_expect_not_null(strstr(out, "ALPN: server accepted http/1.1"), "%s", out);
 	cr_expect_null(strcasestr(out, "Strict-Transport-Security"), "%s", out);
 	cr_assert_eq(kill(c.pid, SIGTERM), 0);
@@ -658,7 +641,7 @@ Test(serve_tool, https_curves)
 	    "timeout 20 %s s_client -connect 127.0.0.1:%d -tls1_2 -brief "
 	    "-curves X25519:P-256:P-384 </dev/null 2>&1",
 	    openssl, port);
-	cr_assert_eq(run_cmd(out, sizeof(out), cmd), 0, "%s", out);
+	cr_assert_eq(run_shell(out, sizeof(out), "%s", cmd), 0, "%s", out);
 	cr_expect_not_null(strstr(out, "Server Temp Key: ECDH, secp384r1"), "%s", out);
 	cr_assert_eq(kill(c.pid, SIGTERM), 0);
 	cr_expect_eq(wait_exit(&c, 20000), 0, "exit status after SIGTERM");

@@ -19,6 +19,7 @@
 #include "nghttpw/tls.h"
 #include "support/pairs.h"
 #include "support/programs.h"
+#include "support/run_shell.h"
 #include "support/tls_certs.h"
 #include "support/tmp_dir.h"
 
@@ -60,35 +61,12 @@ need_openssl(void)
 	}
 }
 
-/* Runs a shell command; its output (stdout and stderr) in out, its exit
- * status returned. */
-static int
-run(char *out, size_t cap, const char *fmt, ...)
-{
-	char    cmd[1024];
-	va_list ap;
-	FILE   *f;
-	size_t  n = 0;
-	int     st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	cr_assert_not_null(f = popen(cmd, "r"));
-	while (n + 1 < cap && !feof(f)) {
-		n += fread(out + n, 1, cap - n - 1, f);
-	}
-	out[n] = '\0';
-	st     = pclose(f);
-	return (WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-}
-
 static void
 make_rsa_cert(void)
 {
 	char out[4096];
 
-	cr_assert_eq(run(out, sizeof(out),
+	cr_assert_eq(run_shell(out, sizeof(out),
 	                 "cd %s && openssl req -x509 -newkey rsa:2048 -nodes "
 	                 "-keyout rk.pem -out rc.pem -subj /CN=localhost -days 1 "
 	                 "2>&1 && cat rc.pem rk.pem > rsa.pem",
@@ -149,7 +127,7 @@ static int
 s_client(const test_server *ts, const char *ciphers, const char *curves,
     char *out, size_t cap)
 {
-	return (run(out, cap,
+	return (run_shell(out, cap,
 	    "timeout 20 openssl s_client -connect 127.0.0.1:%d -tls1_2 -brief "
 	    "-cipher '%s@SECLEVEL=0' %s%s </dev/null 2>&1",
 	    ts->port, ciphers, curves != NULL ? "-curves " : "",
@@ -463,7 +441,7 @@ Test(tls_suites, our_client_accepts_p521_certificates)
 	int                 rv;
 
 	need_openssl();
-	cr_assert_eq(run(out, sizeof(out),
+	cr_assert_eq(run_shell(out, sizeof(out),
 	                 "cd %s && openssl req -x509 -newkey ec -pkeyopt "
 	                 "ec_paramgen_curve:P-521 -nodes -keyout k5.pem -out c5.pem "
 	                 "-subj /CN=localhost -addext subjectAltName=DNS:localhost "
