@@ -222,25 +222,30 @@ nhw_http_req_msg(nghttpw_http_req *req)
 	return req != NULL ? &req->msg : NULL;
 }
 
-/* The request target for a URL.  u_requri is what followed the
+/* Sets req's target from a URL.  u_requri is what followed the
  * authority, as nng keeps it; on the wire the fragment must go (RFC 9112
  * 3.2), an empty path is "/", and bytes past ASCII, which the URL parser
- * decoded, are percent-encoded again (RFC 3986 URIs are ASCII). */
-static char *
-req_target(const nghttpw_url *url)
+ * decoded, are percent-encoded again (RFC 3986 URIs are ASCII).  The
+ * common target needs none of that and is set as it is. */
+static int
+req_set_target(nghttpw_http_req *req, const nghttpw_url *url)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const char       *ru    = url->u_requri != NULL ? url->u_requri : "";
 	size_t            n     = strcspn(ru, "#");
-	size_t            len   = n + 2;
+	size_t            extra = ru[0] != '/' ? 1 : 0;
 	char             *out;
 	char             *p;
+	int               rv;
 
 	for (size_t i = 0; i < n; i++) {
-		len += (unsigned char) ru[i] >= 0x80 ? 2 : 0;
+		extra += (unsigned char) ru[i] >= 0x80 ? 2 : 0;
 	}
-	if ((p = out = malloc(len)) == NULL) {
-		return NULL;
+	if (extra == 0 && ru[n] == '\0') {
+		return (nghttpw_http_req_set_uri(req, ru));
+	}
+	if ((p = out = malloc(n + extra + 1)) == NULL) {
+		return (NGHTTPW_ENOMEM);
 	}
 	if (ru[0] != '/') {
 		*p++ = '/';
@@ -256,7 +261,9 @@ req_target(const nghttpw_url *url)
 		}
 	}
 	*p = '\0';
-	return out;
+	rv = nghttpw_http_req_set_uri(req, out);
+	free(out);
+	return (rv);
 }
 
 int
@@ -275,11 +282,7 @@ nghttpw_http_req_alloc(nghttpw_http_req **reqp, const nghttpw_url *url)
 	hstr_default(&req->method, DEFAULT_METHOD);
 	hstr_default(&req->uri, DEFAULT_URI);
 	if (url != NULL) {
-		char *target = req_target(url);
-		rv = target != NULL ? nghttpw_http_req_set_uri(req, target)
-		                    : NGHTTPW_ENOMEM;
-		free(target);
-		if (rv != 0 ||
+		if ((rv = req_set_target(req, url)) != 0 ||
 		    (url->u_host != NULL &&
 		        (rv = nghttpw_http_req_set_header(
 		             req, "Host", url->u_host)) != 0)) {
