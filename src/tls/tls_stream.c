@@ -34,6 +34,8 @@ int mbedtls_ssl_flush_output(mbedtls_ssl_context *ssl);
 #define TLS_RXBUF_SIZE (32 * 1024)
 #define TLS_COALESCE_MIN 2048  /* smaller iov entries are gathered */
 #define TLS_LINGER_MS 2000     /* for close_notify and alerts at the end */
+#define TLS_FLIGHT_MIN 4096    /* first size of the handshake flight buffer */
+#define TLS_FLIGHT_MAX (64 * 1024)
 
 /* What the BIO callbacks return when the lower stream failed; mbedTLS
  * passes them through. */
@@ -81,6 +83,14 @@ struct tls_conn {
 	bool                 tx_start;
 	int                  tx_lower_err;
 
+	/* Handshake records gathered while mbedTLS writes a flight, so that
+	 * the flight leaves in one lower send (one segment, one wakeup of
+	 * the peer) when mbedTLS waits for the peer. */
+	unsigned char *flight;
+	size_t         flight_len;
+	size_t         flight_cap;
+	bool           flight_busy; /* the lower send in flight is the flight */
+
 	/* User operations, served in order from the head. */
 	aioq           sendq;
 	aioq           recvq;
@@ -111,6 +121,7 @@ struct tls_conn {
 };
 
 static void tls_pump(tls_conn *c);
+static void tls_kick_send(tls_conn *c);
 
 /* ------------------------------------------------------------ queues */
 
@@ -191,6 +202,57 @@ tls_bio_recv(void *arg, unsigned char *buf, size_t len)
 	return (MBEDTLS_ERR_SSL_WANT_READ);
 }
 
+/* Takes a handshake record into the flight; false leaves it to the
+ * direct path (a send is under way, or the flight cannot grow). */
+static bool
+tls_flight_add(tls_conn *c, const unsigned char *buf, size_t len)
+{
+	if (c->tx_busy || c->tx_start) {
+		return (false);
+	}
+	if (c->flight_len + len > c->flight_cap) {
+		size_t         cap = c->flight_cap != 0 ? c->flight_cap : TLS_FLIGHT_MIN;
+		unsigned char *p;
+		while (cap < c->flight_len + len) {
+			cap *= 2;
+		}
+		if (cap > TLS_FLIGHT_MAX || (p = realloc(c->flight, cap)) == NULL) {
+			return (false);
+		}
+		c->flight     = p;
+		c->flight_cap = cap;
+	}
+	memcpy(c->flight + c->flight_len, buf, len);
+	c->flight_len += len;
+	return (true);
+}
+
+/* The flight's buffer is only needed until the handshake's last flight
+ * is out: idle connections do not keep it. */
+static void
+tls_flight_trim(tls_conn *c)
+{
+	if (c->flight_len == 0 && c->state != ST_HANDSHAKE) {
+		free(c->flight);
+		c->flight     = NULL;
+		c->flight_cap = 0;
+	}
+}
+
+static void
+tls_flight_sent(tls_conn *c, size_t n)
+{
+	memmove(c->flight, c->flight + n, c->flight_len - n);
+	c->flight_len -= n;
+	tls_flight_trim(c);
+}
+
+static bool
+tls_tx_idle(const tls_conn *c)
+{
+	return (!c->tx_busy && !c->tx_start && c->flight_len == 0);
+}
+
 static int
 tls_bio_send(void *arg, const unsigned char *buf, size_t len)
 {
@@ -205,6 +267,9 @@ tls_bio_send(void *arg, const unsigned char *buf, size_t len)
 			return ((int) len);
 		}
 		return (TLS_ERR_LOWER_SEND);
+	}
+	if (c->state == ST_HANDSHAKE && tls_flight_add(c, buf, len)) {
+		return ((int) len);
 	}
 	if (c->tx_done > 0) {
 		/* The lower send of the start of buf is over. */
@@ -400,6 +465,16 @@ tls_ssl_state(tls_conn *c)
 	return (c->ssl.TLS_PRIV(state));
 }
 
+/* The steps that begin with public-key computations: the ephemeral key
+ * and its signature (server), the key exchange (client). */
+static bool
+tls_step_computes(tls_conn *c)
+{
+	return (tls_ssl_state(c) ==
+	    (c->client ? MBEDTLS_SSL_CLIENT_KEY_EXCHANGE
+	               : MBEDTLS_SSL_SERVER_KEY_EXCHANGE));
+}
+
 static void
 tls_handshake(tls_conn *c)
 {
@@ -414,6 +489,11 @@ tls_handshake(tls_conn *c)
 		if (tls_ssl_state(c) == MBEDTLS_SSL_SERVER_FINISHED &&
 		    c->full_hs && !c->client) {
 			tls_resume_store_early(c->cfg, &c->ssl);
+		}
+		if (tls_step_computes(c) && c->flight_len > 0) {
+			/* The peer can work on what it has (a certificate
+			 * to check) while we compute. */
+			tls_kick_send(c);
 		}
 		if ((mrv = mbedtls_ssl_handshake_step(&c->ssl)) != 0) {
 			break;
@@ -434,6 +514,7 @@ tls_handshake(tls_conn *c)
 		return;
 	}
 	c->state    = ST_OPEN;
+	tls_flight_trim(c);
 	c->resumed  = !c->full_hs;
 	c->verified = mbedtls_ssl_get_verify_result(&c->ssl) == 0;
 	tls_hs_report(c, 0);
@@ -621,19 +702,28 @@ tls_do_recv(tls_conn *c)
 
 /* ------------------------------------------------------------ pump */
 
+/* Starts the lower send of the flight, or else of the record mbedTLS
+ * asked to send, unless a send is under way. */
 static void
-tls_kick(tls_conn *c)
+tls_kick_send(tls_conn *c)
 {
 	nghttpw_iov iov;
 
 	if (c->lower_closed) {
 		return;
 	}
-	if (c->tx_start && !c->tx_busy) {
-		c->tx_start    = false;
-		c->tx_busy     = true;
-		iov.iov_buf    = (void *) c->tx_ptr;
-		iov.iov_len    = c->tx_len;
+	/* The flight goes first: what mbedTLS wrote after it follows it. */
+	if (!c->tx_busy && (c->flight_len > 0 || c->tx_start)) {
+		if (c->flight_len > 0) {
+			c->flight_busy = true;
+			iov.iov_buf    = c->flight;
+			iov.iov_len    = c->flight_len;
+		} else {
+			c->tx_start = false;
+			iov.iov_buf = (void *) c->tx_ptr;
+			iov.iov_len = c->tx_len;
+		}
+		c->tx_busy = true;
 		c->refs++;
 		nghttpw_aio_set_iov(c->tx_aio, 1, &iov);
 		/* At the end, a peer that reads nothing must not keep us. */
@@ -641,6 +731,17 @@ tls_kick(tls_conn *c)
 		    c->closed || c->state == ST_FAILED ? TLS_LINGER_MS
 		                                       : NGHTTPW_DURATION_INFINITE);
 		nghttpw_stream_send(c->lower, c->tx_aio);
+	}
+}
+
+static void
+tls_kick(tls_conn *c)
+{
+	nghttpw_iov iov;
+
+	tls_kick_send(c);
+	if (c->lower_closed) {
+		return;
 	}
 	if (c->rx_want && !c->rx_busy && c->rx_lower_err == 0 && !c->closed &&
 	    c->state != ST_FAILED) {
@@ -668,18 +769,18 @@ tls_pump(tls_conn *c)
 		tls_do_recv(c);
 	}
 	if ((c->closed || c->state == ST_FAILED) && !c->lower_closed) {
-		bool idle = !c->tx_busy && !c->tx_start;
+		bool idle = tls_tx_idle(c);
 		if (idle && c->state == ST_FAILED && tls_out_left(c) != 0 &&
 		    c->tx_lower_err == 0) {
 			/* An alert is on its way out: let it go. */
 			(void) mbedtls_ssl_flush_output(&c->ssl);
-			idle = !c->tx_busy && !c->tx_start;
+			idle = tls_tx_idle(c);
 		}
 		if (idle && c->state == ST_OPEN && !c->notify_sent &&
 		    !c->wr_pending && tls_out_left(c) == 0) {
 			c->notify_sent = true;
 			(void) mbedtls_ssl_close_notify(&c->ssl);
-			idle = !c->tx_busy && !c->tx_start;
+			idle = tls_tx_idle(c);
 		}
 		if (idle && (c->state != ST_OPEN || c->notify_sent)) {
 			c->lower_closed = true;
@@ -719,6 +820,7 @@ tls_destroy(tls_conn *c)
 	mbedtls_ssl_free(&c->ssl);
 	free(c->rxbuf);
 	free(c->coalesce);
+	free(c->flight);
 	free(c->sendq.v);
 	free(c->recvq.v);
 	nghttpw_tls_config_free(c->cfg);
@@ -757,11 +859,20 @@ tls_lower_done(tls_conn *c, nghttpw_aio *aio, bool tx)
 
 	pthread_mutex_lock(&c->mtx);
 	if (tx) {
-		c->tx_busy = false;
-		if (rv == 0) {
+		bool flight = c->flight_busy;
+		c->tx_busy     = false;
+		c->flight_busy = false;
+		if (rv == 0 && flight) {
+			tls_flight_sent(c, n);
+		} else if (rv == 0) {
 			c->tx_done += n;
-		} else if (c->tx_lower_err == 0) {
-			c->tx_lower_err = rv;
+		} else {
+			if (c->tx_lower_err == 0) {
+				c->tx_lower_err = rv;
+			}
+			if (flight) {
+				tls_flight_sent(c, c->flight_len); /* lost */
+			}
 		}
 	} else {
 		c->rx_busy = false;
