@@ -607,13 +607,13 @@ tls_cert_new(nghttpw_tls_config *cfg, tls_cert **cp, const char *name,
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
 	mrv = mbedtls_pk_check_pair(&c->crt.pk, &c->key, tls_rng, cfg);
 #else
-	(void) cfg;
 	mrv = mbedtls_pk_check_pair(&c->crt.pk, &c->key);
 #endif
 	if (mrv != 0) {
 		tls_cert_free(c);
 		return (NGHTTPW_EINVAL); /* the key is not the certificate's */
 	}
+	tls_sign_key_prepare(cfg, &c->key);
 	*cp = c;
 	return (0);
 }

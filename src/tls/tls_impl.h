@@ -145,6 +145,10 @@ int tls_config_opt_set(pthread_mutex_t *mtx, nghttpw_tls_config **slot,
 /* The configuration's random generator, for mbedTLS callbacks. */
 int tls_rng(void *cfg, unsigned char *out, size_t len);
 
+/* Makes a parsed private key quick to sign with, before any handshake
+ * uses it (tls_sign_key.c); it stays the same key. */
+void tls_sign_key_prepare(nghttpw_tls_config *, mbedtls_pk_context *);
+
 /* Resumption state (tls_resume.c): set to its defaults, freed, and put in
  * place in the mbedTLS configuration at its first use. */
 void tls_resume_init(nghttpw_tls_config *);
