@@ -26,6 +26,7 @@
 #include "nghttpw/nghttpw.h"
 #include "nghttpw/tls.h"
 #include "support/tls_certs.h"
+#include "support/tls_endpoints.h"
 
 TestSuite(tls_flight, .timeout = 60);
 
@@ -99,39 +100,10 @@ parse_pem(mbedtls_x509_crt *crt, const char *pem)
 
 /* ---------------------------------------------------------- our server */
 
-typedef struct {
-	nghttpw_stream_listener *l;
-	pthread_t                thr;
-	int                      port;
-	nghttpw_stream          *held[8]; /* kept open: no close_notify */
-	int                      nheld;
-} server;
-
-static void *
-server_main(void *arg)
-{
-	server      *sv = arg;
-	nghttpw_aio *aio;
-
-	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
-	for (;;) {
-		nghttpw_stream_listener_accept(sv->l, aio);
-		nghttpw_aio_wait(aio);
-		if (nghttpw_aio_result(aio) == NGHTTPW_ECLOSED) {
-			break;
-		}
-		cr_assert_eq(nghttpw_aio_result(aio), 0);
-		cr_assert_lt(sv->nheld, 8);
-		sv->held[sv->nheld++] = nghttpw_aio_get_output(aio, 0);
-	}
-	nghttpw_aio_free(aio);
-	return (NULL);
-}
-
 /* Our TLS listener with the test certificate followed by `extra` copies
  * of the CA's (a long chain makes a big first flight). */
 static void
-server_start(server *sv, int extra)
+server_start(tls_test_server *sv, int extra)
 {
 	const tls_test_certs *c = tls_test_certs_get();
 	nghttpw_tls_config   *cfg;
@@ -149,25 +121,9 @@ server_start(server *sv, int extra)
 	cr_assert_eq(nghttpw_tls_config_alloc(&cfg, NGHTTPW_TLS_MODE_SERVER), 0);
 	cr_assert_eq(nghttpw_tls_config_own_cert(cfg, chain, c->server_key, NULL), 0);
 	free(chain);
-	cr_assert_eq(nghttpw_stream_listener_alloc(&sv->l, "tls+tcp://127.0.0.1:0"), 0);
-	cr_assert_eq(nghttpw_stream_listener_set_ptr(sv->l, NGHTTPW_OPT_TLS_CONFIG, cfg), 0);
+	/* Held: a close_notify after the handshake would count. */
+	tls_test_server_start(sv, cfg, true);
 	nghttpw_tls_config_free(cfg);
-	cr_assert_eq(nghttpw_stream_listener_listen(sv->l), 0);
-	cr_assert_eq(nghttpw_stream_listener_get_int(
-	                 sv->l, NGHTTPW_OPT_TCP_BOUND_PORT, &sv->port),
-	    0);
-	cr_assert_eq(pthread_create(&sv->thr, NULL, server_main, sv), 0);
-}
-
-static void
-server_stop(server *sv)
-{
-	nghttpw_stream_listener_close(sv->l);
-	pthread_join(sv->thr, NULL);
-	nghttpw_stream_listener_free(sv->l);
-	for (int i = 0; i < sv->nheld; i++) {
-		nghttpw_stream_free(sv->held[i]);
-	}
 }
 
 /* One handshake of an mbedTLS client with our server, resuming `sess`
@@ -209,19 +165,19 @@ client_handshake(int port, mbedtls_ssl_session *sess, bool *resumed)
 
 Test(tls_flight, server_full_handshake_is_two_flights_and_the_last)
 {
-	server sv = { 0 };
+	tls_test_server sv;
 
 	server_start(&sv, 0);
 	/* ServerHello+Certificate go ahead of the key exchange (the client
 	 * can check the certificate meanwhile), ServerKeyExchange+Done,
 	 * then NewSessionTicket+ChangeCipherSpec+Finished: 3, not 7. */
 	cr_assert_eq(client_handshake(sv.port, NULL, NULL), 3);
-	server_stop(&sv);
+	tls_test_server_stop(&sv);
 }
 
 Test(tls_flight, resumed_handshake_is_one_segment)
 {
-	server              sv = { 0 };
+	tls_test_server     sv;
 	mbedtls_ssl_session sess;
 	bool                resumed = false;
 
@@ -232,19 +188,19 @@ Test(tls_flight, resumed_handshake_is_one_segment)
 	/* ServerHello+ChangeCipherSpec+Finished (a new ticket ahead of
 	 * them when one is sent) in one send. */
 	cr_assert_eq(client_handshake(sv.port, &sess, &resumed), 1);
-	server_stop(&sv);
+	tls_test_server_stop(&sv);
 	mbedtls_ssl_session_free(&sess);
 }
 
 Test(tls_flight, a_long_certificate_chain_still_goes_in_one_send)
 {
-	server sv = { 0 };
+	tls_test_server sv;
 
 	/* About 11 KB of certificates: the flight buffer grows past its
 	 * first size. */
 	server_start(&sv, 20);
 	cr_assert_eq(client_handshake(sv.port, NULL, NULL), 3);
-	server_stop(&sv);
+	tls_test_server_stop(&sv);
 }
 
 /* ---------------------------------------------------------- our client */

@@ -17,6 +17,7 @@
 #include "support/child.h"
 #include "support/programs.h"
 #include "support/tls_certs.h"
+#include "support/tls_endpoints.h"
 #include "tls/tls_impl.h" /* to turn a client's tickets off */
 
 #define WAIT_MS 5000
@@ -52,54 +53,6 @@ server_config(void)
 	cr_assert_eq(nghttpw_tls_config_alloc(&cfg, NGHTTPW_TLS_MODE_SERVER), 0);
 	cr_assert_eq(nghttpw_tls_config_own_cert(cfg, c->server_cert, c->server_key, NULL), 0);
 	return (cfg);
-}
-
-/* A listener whose thread accepts and drops connections until closed. */
-typedef struct {
-	nghttpw_stream_listener *l;
-	pthread_t                thr;
-	int                      port;
-} server;
-
-static void *
-server_main(void *arg)
-{
-	server      *sv = arg;
-	nghttpw_aio *aio;
-
-	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
-	for (;;) {
-		nghttpw_stream_listener_accept(sv->l, aio);
-		nghttpw_aio_wait(aio);
-		if (nghttpw_aio_result(aio) == NGHTTPW_ECLOSED) {
-			break;
-		}
-		if (nghttpw_aio_result(aio) == 0) {
-			nghttpw_stream_free(nghttpw_aio_get_output(aio, 0));
-		}
-	}
-	nghttpw_aio_free(aio);
-	return (NULL);
-}
-
-static void
-server_start(server *sv, nghttpw_tls_config *cfg)
-{
-	cr_assert_eq(nghttpw_stream_listener_alloc(&sv->l, "tls+tcp://127.0.0.1:0"), 0);
-	cr_assert_eq(nghttpw_stream_listener_set_ptr(sv->l, NGHTTPW_OPT_TLS_CONFIG, cfg), 0);
-	cr_assert_eq(nghttpw_stream_listener_listen(sv->l), 0);
-	cr_assert_eq(nghttpw_stream_listener_get_int(
-	                 sv->l, NGHTTPW_OPT_TCP_BOUND_PORT, &sv->port),
-	    0);
-	cr_assert_eq(pthread_create(&sv->thr, NULL, server_main, sv), 0);
-}
-
-static void
-server_stop(server *sv)
-{
-	nghttpw_stream_listener_close(sv->l);
-	pthread_join(sv->thr, NULL);
-	nghttpw_stream_listener_free(sv->l);
 }
 
 /* What s_client reported, in order: 'N' (new) or 'R' (reused) per
@@ -181,30 +134,30 @@ need_openssl(void)
 Test(tls_resume, tickets_resume_openssl_reconnect)
 {
 	nghttpw_tls_config *cfg = server_config();
-	server              sv;
+	tls_test_server    sv;
 	s_client_out        o;
 
 	need_openssl();
-	server_start(&sv, cfg);
+	tls_test_server_start(&sv, cfg, false);
 	o = s_client(sv.port, NULL, NULL, "-reconnect", NULL);
 	cr_assert_str_eq(o.hs, "NRRRRR", "handshakes: %s", o.hs);
 	/* The default lifetime, which ticket keys rotate at. */
 	cr_assert_eq(o.hint, 3600, "ticket lifetime hint %d", o.hint);
-	server_stop(&sv);
+	tls_test_server_stop(&sv);
 	nghttpw_tls_config_free(cfg);
 }
 
 Test(tls_resume, session_ids_resume_openssl_reconnect)
 {
 	nghttpw_tls_config *cfg = server_config();
-	server              sv;
+	tls_test_server    sv;
 	s_client_out        o;
 
 	need_openssl();
-	server_start(&sv, cfg);
+	tls_test_server_start(&sv, cfg, false);
 	o = s_client(sv.port, NULL, NULL, "-reconnect", "-no_ticket");
 	cr_assert_str_eq(o.hs, "NRRRRR", "handshakes: %s", o.hs);
-	server_stop(&sv);
+	tls_test_server_stop(&sv);
 	nghttpw_tls_config_free(cfg);
 }
 
@@ -212,17 +165,17 @@ Test(tls_resume, session_ids_resume_openssl_reconnect)
 Test(tls_resume, no_cache_leaves_tickets)
 {
 	nghttpw_tls_config *cfg = server_config();
-	server              sv;
+	tls_test_server    sv;
 	s_client_out        o;
 
 	need_openssl();
 	cr_assert_eq(nghttpw_tls_config_session_cache(cfg, 0, NGHTTPW_DURATION_DEFAULT), 0);
-	server_start(&sv, cfg);
+	tls_test_server_start(&sv, cfg, false);
 	o = s_client(sv.port, NULL, NULL, "-reconnect", "-no_ticket");
 	cr_assert_str_eq(o.hs, "NNNNNN", "handshakes: %s", o.hs);
 	o = s_client(sv.port, NULL, NULL, "-reconnect", NULL);
 	cr_assert_str_eq(o.hs, "NRRRRR", "handshakes: %s", o.hs);
-	server_stop(&sv);
+	tls_test_server_stop(&sv);
 	nghttpw_tls_config_free(cfg);
 }
 
@@ -231,12 +184,12 @@ Test(tls_resume, no_cache_leaves_tickets)
 Test(tls_resume, listeners_of_a_config_share_sessions)
 {
 	nghttpw_tls_config *cfg = server_config();
-	server              a, b;
+	tls_test_server    a, b;
 	s_client_out        o;
 
 	need_openssl();
-	server_start(&a, cfg);
-	server_start(&b, cfg);
+	tls_test_server_start(&a, cfg, false);
+	tls_test_server_start(&b, cfg, false);
 	o = s_client(a.port, NULL, "id", "-no_ticket", NULL);
 	cr_assert_str_eq(o.hs, "N");
 	o = s_client(a.port, NULL, "ticket", NULL, NULL);
@@ -245,8 +198,8 @@ Test(tls_resume, listeners_of_a_config_share_sessions)
 	cr_assert_str_eq(o.hs, "R", "session ID on the other listener: %s", o.hs);
 	o = s_client(b.port, "ticket", NULL, NULL, NULL);
 	cr_assert_str_eq(o.hs, "R", "ticket on the other listener: %s", o.hs);
-	server_stop(&a);
-	server_stop(&b);
+	tls_test_server_stop(&a);
+	tls_test_server_stop(&b);
 	nghttpw_tls_config_free(cfg);
 }
 
@@ -254,13 +207,13 @@ Test(tls_resume, listeners_of_a_config_share_sessions)
 Test(tls_resume, cache_bound_evicts_oldest)
 {
 	nghttpw_tls_config *cfg = server_config();
-	server              sv;
+	tls_test_server    sv;
 	s_client_out        o;
 	char                name[16];
 
 	need_openssl();
 	cr_assert_eq(nghttpw_tls_config_session_cache(cfg, 3, NGHTTPW_DURATION_DEFAULT), 0);
-	server_start(&sv, cfg);
+	tls_test_server_start(&sv, cfg, false);
 	for (int i = 1; i <= 4; i++) {
 		snprintf(name, sizeof(name), "s%d", i);
 		o = s_client(sv.port, NULL, name, "-no_ticket", NULL);
@@ -274,7 +227,7 @@ Test(tls_resume, cache_bound_evicts_oldest)
 	}
 	o = s_client(sv.port, "s1", NULL, "-no_ticket", NULL);
 	cr_assert_str_eq(o.hs, "N", "evicted session 1: %s", o.hs);
-	server_stop(&sv);
+	tls_test_server_stop(&sv);
 	nghttpw_tls_config_free(cfg);
 }
 
@@ -285,13 +238,13 @@ Test(tls_resume, cache_bound_evicts_oldest)
 Test(tls_resume, lifetime_expires_and_keys_rotate)
 {
 	nghttpw_tls_config *cfg = server_config();
-	server              sv;
+	tls_test_server    sv;
 	s_client_out        o;
 	char                key1[9];
 
 	need_openssl();
 	cr_assert_eq(nghttpw_tls_config_session_cache(cfg, 100, 3000), 0);
-	server_start(&sv, cfg);
+	tls_test_server_start(&sv, cfg, false);
 	o = s_client(sv.port, NULL, "t1", NULL, NULL);
 	cr_assert_str_eq(o.hs, "N");
 	cr_assert_eq(o.hint, 3, "ticket lifetime hint %d", o.hint);
@@ -317,7 +270,7 @@ Test(tls_resume, lifetime_expires_and_keys_rotate)
 	cr_assert_str_eq(o.hs, "N", "expired session ID: %s", o.hs);
 	o = s_client(sv.port, "i2", NULL, "-no_ticket", NULL);
 	cr_assert_str_eq(o.hs, "R", "new session ID: %s", o.hs);
-	server_stop(&sv);
+	tls_test_server_stop(&sv);
 	nghttpw_tls_config_free(cfg);
 }
 
@@ -377,18 +330,18 @@ dialer_resumptions(size_t entries)
 	nghttpw_tls_config    *scfg = server_config();
 	nghttpw_tls_config    *ccfg = client_config(false);
 	nghttpw_stream_dialer *d;
-	server                 sv;
+	tls_test_server       sv;
 	int                    resumed = 0;
 
 	cr_assert_eq(nghttpw_tls_config_session_cache(scfg, entries, NGHTTPW_DURATION_DEFAULT), 0);
-	server_start(&sv, scfg);
+	tls_test_server_start(&sv, scfg, false);
 	d = dialer(sv.port, ccfg);
 	cr_assert_not(dial_resumed(d), "the first dial resumed");
 	for (int i = 1; i < 4; i++) {
 		resumed += dial_resumed(d);
 	}
 	nghttpw_stream_dialer_free(d);
-	server_stop(&sv);
+	tls_test_server_stop(&sv);
 	nghttpw_tls_config_free(scfg);
 	nghttpw_tls_config_free(ccfg);
 	return (resumed);
@@ -406,7 +359,7 @@ Test(tls_resume, session_cache_rules)
 	nghttpw_tls_config *scfg = server_config();
 	nghttpw_tls_config    *ccfg;
 	nghttpw_stream_dialer *d;
-	server                 sv;
+	tls_test_server       sv;
 
 	cr_assert_eq(nghttpw_tls_config_session_cache(NULL, 1, 1000), NGHTTPW_EINVAL);
 	cr_assert_eq(nghttpw_tls_config_session_cache(scfg, 1, 0), NGHTTPW_EINVAL);
@@ -420,14 +373,14 @@ Test(tls_resume, session_cache_rules)
 	cr_assert_eq(nghttpw_tls_config_session_cache(ccfg, 1, 1000), NGHTTPW_EINVAL);
 	nghttpw_tls_config_free(ccfg);
 	/* Read-only once a connection has used it. */
-	server_start(&sv, scfg);
+	tls_test_server_start(&sv, scfg, false);
 	ccfg = client_config(true);
 	d    = dialer(sv.port, ccfg);
 	cr_assert_not(dial_resumed(d));
 	nghttpw_stream_dialer_free(d);
 	nghttpw_tls_config_free(ccfg);
 	cr_assert_eq(nghttpw_tls_config_session_cache(scfg, 1, 1000), NGHTTPW_EBUSY);
-	server_stop(&sv);
+	tls_test_server_stop(&sv);
 	nghttpw_tls_config_free(scfg);
 }
 

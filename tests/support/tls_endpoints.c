@@ -70,3 +70,52 @@ tls_test_connect(nghttpw_stream_listener *l, nghttpw_stream_dialer *d,
 	nghttpw_aio_free(acc);
 	nghttpw_aio_free(dial);
 }
+
+static void *
+tls_test_server_main(void *arg)
+{
+	tls_test_server *sv = arg;
+	nghttpw_aio     *aio;
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	for (;;) {
+		nghttpw_stream *s;
+		nghttpw_stream_listener_accept(sv->l, aio);
+		nghttpw_aio_wait(aio);
+		if (nghttpw_aio_result(aio) == NGHTTPW_ECLOSED) {
+			break;
+		}
+		if (nghttpw_aio_result(aio) != 0) {
+			continue;
+		}
+		s = nghttpw_aio_get_output(aio, 0);
+		if (sv->hold) {
+			cr_assert_lt(sv->nheld, TLS_TEST_HELD);
+			sv->held[sv->nheld++] = s;
+		} else {
+			nghttpw_stream_free(s);
+		}
+	}
+	nghttpw_aio_free(aio);
+	return (NULL);
+}
+
+void
+tls_test_server_start(tls_test_server *sv, nghttpw_tls_config *cfg, bool hold)
+{
+	sv->hold  = hold;
+	sv->nheld = 0;
+	sv->l     = tls_test_listen("tls+tcp", "127.0.0.1", cfg, false, &sv->port);
+	cr_assert_eq(pthread_create(&sv->thr, NULL, tls_test_server_main, sv), 0);
+}
+
+void
+tls_test_server_stop(tls_test_server *sv)
+{
+	nghttpw_stream_listener_close(sv->l);
+	pthread_join(sv->thr, NULL);
+	nghttpw_stream_listener_free(sv->l);
+	for (int i = 0; i < sv->nheld; i++) {
+		nghttpw_stream_free(sv->held[i]);
+	}
+}
