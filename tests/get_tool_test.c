@@ -1,17 +1,21 @@
 /* nghttpw-get, run as a child process against python3's http.server on
  * 127.0.0.1 (a port the kernel picks, files in a temporary directory):
  * byte-exact downloads, -o, -I, --fail, -L, refused connections and bad
- * arguments.  Skipped when the tool or python3 is missing. */
+ * arguments; and against canned servers of its own, which credentials a
+ * redirect carries.  Skipped when the tool or python3 is missing. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -503,3 +507,206 @@ Test(get_tool, https_with_cacert_and_insecure)
 	rmdir(dir);
 }
 #endif
+
+/* ------------------------------------------ credentials and redirects */
+
+/* A server on 127.0.0.1 that answers each connection's request with the
+ * next of its canned answers (then closes) and keeps the request heads it
+ * got, for the credential tests. */
+#define RECORDED_MAX 4
+typedef struct {
+	int         lfd;
+	int         port;
+	pthread_t   thr;
+	const char *answers[RECORDED_MAX];
+	int         nanswers;
+	char        heads[RECORDED_MAX][2048];
+	int         nheads;
+} recorder;
+
+static void *
+recorder_main(void *arg)
+{
+	recorder *rc = arg;
+
+	for (int i = 0; i < rc->nanswers; i++) {
+		struct pollfd pfd = { .fd = rc->lfd, .events = POLLIN };
+		char         *head = rc->heads[i];
+		size_t        len  = 0;
+		ssize_t       n;
+		int           fd;
+
+		if (poll(&pfd, 1, 10000) <= 0 || (fd = accept(rc->lfd, NULL, NULL)) < 0) {
+			break;
+		}
+		while (len < sizeof(rc->heads[0]) - 1 && strstr(head, "\r\n\r\n") == NULL &&
+		    (n = read(fd, head + len, sizeof(rc->heads[0]) - 1 - len)) > 0) {
+			len += (size_t) n;
+			head[len] = '\0';
+		}
+		rc->nheads = i + 1;
+		(void) !write(fd, rc->answers[i], strlen(rc->answers[i]));
+		close(fd);
+	}
+	return (NULL);
+}
+
+static void
+recorder_listen(recorder *rc)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t          sl = sizeof(sa);
+
+	memset(rc, 0, sizeof(*rc));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert((rc->lfd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	cr_assert_eq(bind(rc->lfd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(rc->lfd, 8), 0);
+	cr_assert_eq(getsockname(rc->lfd, (struct sockaddr *) &sa, &sl), 0);
+	rc->port = ntohs(sa.sin_port);
+}
+
+static void
+recorder_start(recorder *rc)
+{
+	cr_assert_eq(pthread_create(&rc->thr, NULL, recorder_main, rc), 0);
+}
+
+static void
+recorder_stop(recorder *rc)
+{
+	pthread_join(rc->thr, NULL);
+	close(rc->lfd);
+}
+
+/* A 302 to http://127.0.0.1:port/path, or the final answer "ok". */
+static const char *
+redirect_to(int port, const char *path)
+{
+	static char buf[4][160];
+	static int  next;
+	char       *a = buf[next++ % 4];
+	snprintf(a, sizeof(buf[0]),
+	    "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%d%s\r\n"
+	    "Content-Length: 0\r\nConnection: close\r\n\r\n",
+	    port, path);
+	return (a);
+}
+#define ANSWER_OK "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+
+static bool
+has_field(const char *head, const char *field)
+{
+	return (strcasestr(head, field) != NULL);
+}
+
+/* Runs the tool with -L and the four credential-like fields against
+ * home's URL, plus extra (or NULL). */
+static result
+run_with_credentials(const char *dir, const recorder *home, const char *extra)
+{
+	char url[64];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/start", home->port);
+	return (run_tool(dir, "-s", "-L", "-H", "Authorization: Bearer secret-token",
+	    "-H", "Cookie: session=secret-cookie", "-H",
+	    "Proxy-Authorization: Basic c2VjcmV0", "-H", "X-Other: kept", url,
+	    extra, NULL));
+}
+
+static void
+assert_credentials(const char *head, bool want, const char *where)
+{
+	const char *fields[] = { "\r\nAuthorization: Bearer secret-token\r\n",
+		"\r\nCookie: session=secret-cookie\r\n",
+		"\r\nProxy-Authorization: Basic c2VjcmV0\r\n" };
+
+	for (size_t i = 0; i < 3; i++) {
+		cr_assert_eq(has_field(head, fields[i]), want, "%s %s %s:\n%s", where,
+		    want ? "lacks" : "got", fields[i] + 2, head);
+	}
+	cr_assert(has_field(head, "\r\nX-Other: kept\r\n"), "%s lacks X-Other:\n%s",
+	    where, head);
+}
+
+Test(get_tool, credentials_do_not_follow_a_redirect_to_another_port)
+{
+	recorder home, other;
+	char     dir[64];
+	result   r;
+
+	if (!find_tool()) {
+		cr_skip_test("nghttpw-get not built");
+	}
+	cr_assert_eq(tmp_dir_make(dir, sizeof(dir), "get-cred"), 0);
+	recorder_listen(&home);
+	recorder_listen(&other);
+	home.answers[home.nanswers++]   = redirect_to(other.port, "/there");
+	other.answers[other.nanswers++] = ANSWER_OK;
+	recorder_start(&home);
+	recorder_start(&other);
+	r = run_with_credentials(dir, &home, NULL);
+	recorder_stop(&home);
+	recorder_stop(&other);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert_str_eq(r.out, "ok");
+	cr_assert_eq(other.nheads, 1);
+	assert_credentials(home.heads[0], true, "the first URL");
+	assert_credentials(other.heads[0], false, "another origin");
+	result_free(&r);
+	tmp_dir_remove(dir);
+}
+
+Test(get_tool, location_trusted_sends_credentials_everywhere)
+{
+	recorder home, other;
+	char     dir[64];
+	result   r;
+
+	if (!find_tool()) {
+		cr_skip_test("nghttpw-get not built");
+	}
+	cr_assert_eq(tmp_dir_make(dir, sizeof(dir), "get-cred"), 0);
+	recorder_listen(&home);
+	recorder_listen(&other);
+	home.answers[home.nanswers++]   = redirect_to(other.port, "/there");
+	other.answers[other.nanswers++] = ANSWER_OK;
+	recorder_start(&home);
+	recorder_start(&other);
+	r = run_with_credentials(dir, &home, "--location-trusted");
+	recorder_stop(&home);
+	recorder_stop(&other);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	assert_credentials(other.heads[0], true, "a trusted redirect");
+	result_free(&r);
+	tmp_dir_remove(dir);
+}
+
+/* Back at the first URL's origin, they are sent again (as curl does). */
+Test(get_tool, credentials_return_with_the_redirect_home)
+{
+	recorder home, other;
+	char     dir[64];
+	result   r;
+
+	if (!find_tool()) {
+		cr_skip_test("nghttpw-get not built");
+	}
+	cr_assert_eq(tmp_dir_make(dir, sizeof(dir), "get-cred"), 0);
+	recorder_listen(&home);
+	recorder_listen(&other);
+	home.answers[home.nanswers++]   = redirect_to(other.port, "/there");
+	other.answers[other.nanswers++] = redirect_to(home.port, "/back");
+	home.answers[home.nanswers++]   = ANSWER_OK;
+	recorder_start(&home);
+	recorder_start(&other);
+	r = run_with_credentials(dir, &home, NULL);
+	recorder_stop(&home);
+	recorder_stop(&other);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert_eq(home.nheads, 2);
+	assert_credentials(other.heads[0], false, "another origin");
+	assert_credentials(home.heads[1], true, "the first origin again");
+	result_free(&r);
+	tmp_dir_remove(dir);
+}

@@ -82,6 +82,7 @@ typedef struct {
 	bool        have_data;
 	const char *data_type;
 	bool        follow; /* -L */
+	bool        trusted; /* --location-trusted: credentials follow too */
 	const char *cacert;
 	bool        insecure;
 	bool        silent;
@@ -110,7 +111,8 @@ typedef struct {
 	const options          *opt;
 	nghttpw_http_client    *client;
 	nghttpw_http_conn      *conn;
-	nghttpw_url            *url; /* the URL being fetched now */
+	nghttpw_url            *url;   /* the URL being fetched now */
+	nghttpw_url            *first; /* the one given: its origin gets -H's credentials */
 	nghttpw_aio            *aio;
 	nghttpw_time            deadline; /* 0: none */
 #ifdef GET_TLS
@@ -173,7 +175,11 @@ usage(FILE *f)
 	    "      --data-binary DATA   POST DATA (or @FILE) as it is, as\n"
 	    "                           application/octet-stream\n"
 	    "  -X, --request METHOD     use METHOD\n"
-	    "  -L, --location           follow redirects (at most %d)\n"
+	    "  -L, --location           follow redirects (at most %d); the\n"
+	    "                           Authorization, Proxy-Authorization,\n"
+	    "                           Cookie and Host given with -H go only\n"
+	    "                           to the first URL's scheme, host and port\n"
+	    "      --location-trusted   -L, and send them everywhere\n"
 	    "  -f, --fail               exit 22, without output, when the status\n"
 	    "                           is 400 or more\n"
 	    "      --cacert FILE        verify https servers with the CAs in FILE\n"
@@ -293,6 +299,7 @@ typedef enum {
 	OPT_DATA_BINARY,
 	OPT_REQUEST,
 	OPT_LOCATION,
+	OPT_LOCATION_TRUSTED,
 	OPT_FAIL,
 	OPT_CACERT,
 	OPT_INSECURE,
@@ -318,6 +325,7 @@ static const struct {
 	{ 0, "data-binary", true, OPT_DATA_BINARY },
 	{ 'X', "request", true, OPT_REQUEST },
 	{ 'L', "location", false, OPT_LOCATION },
+	{ 0, "location-trusted", false, OPT_LOCATION_TRUSTED },
 	{ 'f', "fail", false, OPT_FAIL },
 	{ 0, "cacert", true, OPT_CACERT },
 	{ 'k', "insecure", false, OPT_INSECURE },
@@ -372,6 +380,10 @@ apply_option(options *o, opt_id id, const char *arg, const char *spelled)
 		break;
 	case OPT_LOCATION:
 		o->follow = true;
+		break;
+	case OPT_LOCATION_TRUSTED:
+		o->follow  = true;
+		o->trusted = true;
 		break;
 	case OPT_FAIL:
 		o->fail = true;
@@ -1253,11 +1265,30 @@ is_redirect(int status)
 
 /* ---------------------------------------------------------- requests */
 
+/* Fields of -H that a redirect carries to another origin only when the
+ * user trusts it (curl's rule): they authenticate, or name the host. */
+static bool
+header_stays_home(const char *name, size_t len)
+{
+	static const char *const names[] = { "Authorization",
+		"Proxy-Authorization", "Cookie", "Host" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strlen(names[i]) == len && strncasecmp(names[i], name, len) == 0) {
+			return (true);
+		}
+	}
+	return (false);
+}
+
 /* Builds the request for s->url.  Returns 0 or an exit status. */
 static int
 build_request(session *s, nghttpw_http_req **reqp, const char *method,
-    bool with_body, bool same_host)
+    bool with_body)
 {
+	/* A Host of the user's names the first host whatever --location-
+	 * trusted says; the credentials follow only when it says so. */
+	bool home = same_origin(s->first, s->url);
 	const options    *o = s->opt;
 	nghttpw_http_req *req;
 	int               rv;
@@ -1289,8 +1320,9 @@ build_request(session *s, nghttpw_http_req **reqp, const char *method,
 			fail_msg("out of memory");
 			return (EXIT_FAILURE_);
 		}
-		if (!same_host && strcasecmp(name, "Host") == 0) {
-			free(name); /* a redirect to another host */
+		if (!home && header_stays_home(name, nlen) &&
+		    (!o->trusted || strcasecmp(name, "Host") == 0)) {
+			free(name); /* a redirect to another origin */
 			continue;
 		}
 		while (*value == ' ' || *value == '\t') {
@@ -1380,7 +1412,6 @@ run(session *s)
 	                         : o->have_data    ? "POST"
 	                                           : "GET";
 	bool           with_body  = o->have_data;
-	bool           same_host  = true;
 	int            rv;
 
 	for (int hops = 0;; hops++) {
@@ -1389,7 +1420,7 @@ run(session *s)
 		bool              reusable;
 		bool              follow;
 
-		if ((rv = build_request(s, &req, method, with_body, same_host)) != 0 ||
+		if ((rv = build_request(s, &req, method, with_body)) != 0 ||
 		    (rv = ensure_connection(s)) != 0) {
 			nghttpw_http_req_free(req);
 			break;
@@ -1493,7 +1524,6 @@ run(session *s)
 		response_clear(&r);
 		if (!same_origin(s->url, nu)) {
 			drop_client(s);
-			same_host = false;
 		}
 		nghttpw_url_free(s->url);
 		s->url = nu;
@@ -1531,7 +1561,8 @@ main(int argc, char **argv)
 		free(o.data);
 		return (EXIT_BAD_URL);
 	}
-	if ((rv = nghttpw_aio_alloc(&s.aio, NULL, NULL)) != 0) {
+	if ((rv = nghttpw_url_clone(&s.first, s.url)) != 0 ||
+	    (rv = nghttpw_aio_alloc(&s.aio, NULL, NULL)) != 0) {
 		fail_msg("cannot start: %s", nghttpw_strerror(rv));
 		rv = EXIT_FAILURE_;
 	} else {
@@ -1543,6 +1574,7 @@ main(int argc, char **argv)
 	drop_client(&s);
 	nghttpw_aio_free(s.aio);
 	nghttpw_url_free(s.url);
+	nghttpw_url_free(s.first);
 	free(s.buf);
 	free(o.headers);
 	free(o.data);
