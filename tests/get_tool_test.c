@@ -408,7 +408,7 @@ Test(get_tool, bad_arguments_exit_2)
 		{ NULL },
 		{ "--no-such-option", "http://127.0.0.1:1/" },
 		{ "-o" },
-		{ "http://127.0.0.1:1/a", "http://127.0.0.1:1/b" },
+		{ "-oa", "-ob", "http://127.0.0.1:1/" },
 		{ "-m", "soon", "http://127.0.0.1:1/" },
 		{ "-I", "-dx", "http://127.0.0.1:1/" },
 		{ "-H", "NoColon", "http://127.0.0.1:1/" },
@@ -510,9 +510,10 @@ Test(get_tool, https_with_cacert_and_insecure)
 
 /* ------------------------------------------ credentials and redirects */
 
-/* A server on 127.0.0.1 that answers each connection's request with the
- * next of its canned answers (then closes) and keeps the request heads it
- * got, for the credential tests. */
+/* A server on 127.0.0.1 that answers each request with the next of its
+ * canned answers (closing the connection after those that say
+ * "Connection: close") and keeps the request heads it got and how many
+ * connections brought them, for the redirect and reuse tests. */
 #define RECORDED_MAX 4
 typedef struct {
 	int         lfd;
@@ -522,30 +523,53 @@ typedef struct {
 	int         nanswers;
 	char        heads[RECORDED_MAX][2048];
 	int         nheads;
+	int         nconns;
 } recorder;
+
+/* Reads one request head into head; false at the end of the stream. */
+static bool
+recorder_read_head(int fd, char *head, size_t cap)
+{
+	size_t  len = 0;
+	ssize_t n;
+
+	head[0] = '\0';
+	while (len < cap - 1 && strstr(head, "\r\n\r\n") == NULL &&
+	    (n = read(fd, head + len, cap - 1 - len)) > 0) {
+		len += (size_t) n;
+		head[len] = '\0';
+	}
+	return (strstr(head, "\r\n\r\n") != NULL);
+}
 
 static void *
 recorder_main(void *arg)
 {
 	recorder *rc = arg;
+	int       fd = -1;
 
-	for (int i = 0; i < rc->nanswers; i++) {
-		struct pollfd pfd = { .fd = rc->lfd, .events = POLLIN };
-		char         *head = rc->heads[i];
-		size_t        len  = 0;
-		ssize_t       n;
-		int           fd;
-
-		if (poll(&pfd, 1, 10000) <= 0 || (fd = accept(rc->lfd, NULL, NULL)) < 0) {
-			break;
+	while (rc->nheads < rc->nanswers) {
+		const char *answer;
+		if (fd < 0) {
+			struct pollfd pfd = { .fd = rc->lfd, .events = POLLIN };
+			if (poll(&pfd, 1, 10000) <= 0 || (fd = accept(rc->lfd, NULL, NULL)) < 0) {
+				break;
+			}
+			rc->nconns++;
 		}
-		while (len < sizeof(rc->heads[0]) - 1 && strstr(head, "\r\n\r\n") == NULL &&
-		    (n = read(fd, head + len, sizeof(rc->heads[0]) - 1 - len)) > 0) {
-			len += (size_t) n;
-			head[len] = '\0';
+		if (!recorder_read_head(fd, rc->heads[rc->nheads], sizeof(rc->heads[0]))) {
+			close(fd);
+			fd = -1;
+			continue;
 		}
-		rc->nheads = i + 1;
-		(void) !write(fd, rc->answers[i], strlen(rc->answers[i]));
+		answer = rc->answers[rc->nheads++];
+		(void) !write(fd, answer, strlen(answer));
+		if (strstr(answer, "Connection: close") != NULL) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd >= 0) {
 		close(fd);
 	}
 	return (NULL);
@@ -707,6 +731,66 @@ Test(get_tool, credentials_return_with_the_redirect_home)
 	cr_assert_eq(home.nheads, 2);
 	assert_credentials(other.heads[0], false, "another origin");
 	assert_credentials(home.heads[1], true, "the first origin again");
+	result_free(&r);
+	tmp_dir_remove(dir);
+}
+
+/* Several URLs in turn: each body in order, one -o per URL, and one
+ * connection for URLs of one server in a row. */
+Test(get_tool, several_urls_share_a_connection)
+{
+	recorder srv;
+	char     dir[64], url[3][64], outa[128];
+	result   r;
+	size_t   len;
+	char    *got;
+
+	if (!find_tool()) {
+		cr_skip_test("nghttpw-get not built");
+	}
+	cr_assert_eq(tmp_dir_make(dir, sizeof(dir), "get-many"), 0);
+	recorder_listen(&srv);
+	srv.answers[srv.nanswers++] = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none";
+	srv.answers[srv.nanswers++] = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo";
+	srv.answers[srv.nanswers++] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nthree";
+	recorder_start(&srv);
+	for (int i = 0; i < 3; i++) {
+		snprintf(url[i], sizeof(url[i]), "http://127.0.0.1:%d/%d", srv.port, i);
+	}
+	snprintf(outa, sizeof(outa), "%s/a", dir);
+	r = run_tool(dir, "-s", "-o", outa, url[0], url[1], url[2], NULL);
+	recorder_stop(&srv);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert_str_eq(r.out, "twothree");
+	cr_assert_not_null(got = read_file(outa, &len));
+	cr_assert_str_eq(got, "one");
+	free(got);
+	cr_assert_eq(srv.nheads, 3);
+	cr_assert(strncmp(srv.heads[2], "GET /2 HTTP/1.1\r\n", 17) == 0, "%s", srv.heads[2]);
+	cr_assert_eq(srv.nconns, 1, "%d connections for 3 URLs", srv.nconns);
+	result_free(&r);
+	tmp_dir_remove(dir);
+}
+
+/* A URL that fails does not stop the next; the exit status says it. */
+Test(get_tool, a_failed_url_does_not_stop_the_next)
+{
+	recorder srv;
+	char     dir[64], url[64];
+	result   r;
+
+	if (!find_tool()) {
+		cr_skip_test("nghttpw-get not built");
+	}
+	cr_assert_eq(tmp_dir_make(dir, sizeof(dir), "get-many"), 0);
+	recorder_listen(&srv);
+	srv.answers[srv.nanswers++] = ANSWER_OK;
+	recorder_start(&srv);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", srv.port);
+	r = run_tool(dir, "-s", "http://127.0.0.1:1/", url, NULL);
+	recorder_stop(&srv);
+	cr_assert_eq(r.status, 7, "exit %d: %s", r.status, r.err);
+	cr_assert_str_eq(r.out, "ok");
 	result_free(&r);
 	tmp_dir_remove(dir);
 }

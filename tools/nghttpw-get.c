@@ -70,12 +70,14 @@ enum {
 };
 
 typedef struct {
-	const char *url;
-	const char *output;  /* -o; NULL for stdout */
+	const char **urls;    /* fetched in turn */
+	size_t       nurls;
+	const char **outputs; /* -o, in order: the i-th for the i-th URL */
+	size_t       noutputs;
 	bool        head;    /* -I */
 	bool        include; /* -i */
 	const char *method;  /* -X */
-	char      **headers; /* -H, as given */
+	const char **headers; /* -H, as given */
 	size_t      nheaders;
 	char       *data; /* -d / --data-binary, joined with '&' */
 	size_t      data_len;
@@ -113,6 +115,7 @@ typedef struct {
 	nghttpw_http_conn      *conn;
 	nghttpw_url            *url;   /* the URL being fetched now */
 	nghttpw_url            *first; /* the one given: its origin gets -H's credentials */
+	const char             *output; /* its -o; NULL or "-": stdout */
 	nghttpw_aio            *aio;
 	nghttpw_time            deadline; /* 0: none */
 #ifdef GET_TLS
@@ -159,12 +162,15 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: " PROG " [options] URL\n"
+	    "usage: " PROG " [options] URL...\n"
 	    "\n"
-	    "Fetches URL (http:// or https://) and writes the body to standard\n"
-	    "output.  Exits 0 when the transfer worked, whatever the status.\n"
+	    "Fetches each URL (http:// or https://) in turn and writes the\n"
+	    "bodies to standard output; one connection serves the URLs of one\n"
+	    "server in a row.  Exits 0 when the transfers worked, whatever the\n"
+	    "status, else with the status of the last one that failed.\n"
 	    "\n"
-	    "  -o, --output FILE        write the body to FILE instead\n"
+	    "  -o, --output FILE        write the body to FILE instead (the\n"
+	    "                           first -o for the first URL, and so on)\n"
 	    "  -I, --head               send HEAD; print the status line and headers\n"
 	    "  -i, --include            print the response head before the body\n"
 	    "  -H, --header 'N: v'      add a request header (repeatable);\n"
@@ -339,6 +345,21 @@ static const struct {
 
 #define NOPTIONS (sizeof(option_table) / sizeof(option_table[0]))
 
+/* Appends arg to a list of arguments; 0 or an exit status. */
+static int
+push_arg(const char ***listp, size_t *np, const char *arg)
+{
+	const char **grown = realloc((void *) *listp, (*np + 1) * sizeof(char *));
+
+	if (grown == NULL) {
+		fail_msg("out of memory");
+		return (EXIT_FAILURE_);
+	}
+	grown[(*np)++] = arg;
+	*listp         = grown;
+	return (0);
+}
+
 /* Applies one option.  Returns -1 to go on, else an exit status. */
 static int
 apply_option(options *o, opt_id id, const char *arg, const char *spelled)
@@ -347,7 +368,9 @@ apply_option(options *o, opt_id id, const char *arg, const char *spelled)
 
 	switch (id) {
 	case OPT_OUTPUT:
-		o->output = arg;
+		if ((rv = push_arg(&o->outputs, &o->noutputs, arg)) != 0) {
+			return (rv);
+		}
 		break;
 	case OPT_HEAD:
 		o->head = true;
@@ -356,13 +379,9 @@ apply_option(options *o, opt_id id, const char *arg, const char *spelled)
 		o->include = true;
 		break;
 	case OPT_HEADER: {
-		char **grown = realloc(o->headers, (o->nheaders + 1) * sizeof(char *));
-		if (grown == NULL) {
-			fail_msg("out of memory");
-			return (EXIT_FAILURE_);
+		if ((rv = push_arg(&o->headers, &o->nheaders, arg)) != 0) {
+			return (rv);
 		}
-		o->headers               = grown;
-		o->headers[o->nheaders++] = (char *) arg;
 		if (strpbrk(arg, ":;") == NULL) {
 			fail_msg("header '%s' needs 'Name: value' (see --help)", arg);
 			return (EXIT_USAGE);
@@ -431,11 +450,9 @@ parse_args(options *o, int argc, char **argv)
 		const char *a = argv[i];
 
 		if (no_more_options || a[0] != '-' || a[1] == '\0') {
-			if (o->url != NULL) {
-				fail_msg("more than one URL given: '%s' (see --help)", a);
-				return (EXIT_USAGE);
+			if ((rv = push_arg(&o->urls, &o->nurls, a)) != 0) {
+				return (rv);
 			}
-			o->url = a;
 			continue;
 		}
 		if (strcmp(a, "--") == 0) {
@@ -509,8 +526,13 @@ parse_args(options *o, int argc, char **argv)
 			}
 		}
 	}
-	if (o->url == NULL) {
+	if (o->nurls == 0) {
 		fail_msg("no URL given (see --help)");
+		return (EXIT_USAGE);
+	}
+	if (o->noutputs > o->nurls) {
+		fail_msg("%zu -o for %zu URL%s: one -o goes with each URL, in order",
+		    o->noutputs, o->nurls, o->nurls == 1 ? "" : "s");
 		return (EXIT_USAGE);
 	}
 	if (o->head && o->have_data) {
@@ -1358,18 +1380,16 @@ build_request(session *s, nghttpw_http_req **reqp, const char *method,
 static int
 open_output(session *s)
 {
-	const options *o = s->opt;
-
 	if (s->out_opened) {
 		return (0);
 	}
 	s->out_opened = true;
-	if (o->output == NULL || strcmp(o->output, "-") == 0) {
+	if (s->output == NULL || strcmp(s->output, "-") == 0) {
 		s->out = stdout;
 		return (0);
 	}
-	if ((s->out = fopen(o->output, "wb")) == NULL) {
-		fail_msg("cannot open %s: %s", o->output, strerror(errno));
+	if ((s->out = fopen(s->output, "wb")) == NULL) {
+		fail_msg("cannot open %s: %s", s->output, strerror(errno));
 		return (EXIT_WRITE);
 	}
 	return (0);
@@ -1379,8 +1399,7 @@ open_output(session *s)
 static int
 close_output(session *s, bool quiet)
 {
-	const options *o = s->opt;
-	int            rv = 0;
+	int rv = 0;
 
 	if (!s->out_opened || s->out == NULL) {
 		return (0);
@@ -1393,11 +1412,12 @@ close_output(session *s, bool quiet)
 	}
 	if (s->out != stdout && fclose(s->out) != 0 && rv == 0) {
 		if (!quiet) {
-			fail_msg("cannot write %s: %s", o->output, strerror(errno));
+			fail_msg("cannot write %s: %s", s->output, strerror(errno));
 		}
 		rv = EXIT_WRITE;
 	}
-	s->out = NULL;
+	s->out        = NULL;
+	s->out_opened = false;
 	return (rv);
 }
 
@@ -1532,6 +1552,49 @@ run(session *s)
 	return (rv != 0 ? rv : crv);
 }
 
+/* Fetches one URL of the command line into output; a connection to the
+ * same origin as the previous URL's is used again.  An exit status. */
+static int
+fetch(session *s, const char *url, const char *output)
+{
+	const options *o = s->opt;
+	nghttpw_url   *u;
+	int            rv;
+
+	if ((rv = nghttpw_url_parse(&u, url)) != 0) {
+		fail_msg("bad URL '%s': %s", url, nghttpw_strerror(rv));
+		return (EXIT_BAD_URL);
+	}
+	if (s->url != NULL && !same_origin(s->url, u)) {
+		drop_client(s);
+	}
+	nghttpw_url_free(s->url);
+	nghttpw_url_free(s->first);
+	s->url    = u;
+	s->output = output;
+	if ((rv = nghttpw_url_clone(&s->first, u)) != 0) {
+		fail_msg("cannot start: %s", nghttpw_strerror(rv));
+		return (EXIT_FAILURE_);
+	}
+	/* A progress bar only where a person watches, and not over a body
+	 * being written to the same terminal. */
+	s->progress = !o->silent && !o->head && isatty(STDERR_FILENO) &&
+	    !((output == NULL || strcmp(output, "-") == 0) && isatty(STDOUT_FILENO));
+	s->deadline = o->max_time > 0
+	    ? nghttpw_clock() + (nghttpw_time) (o->max_time * 1000)
+	    : 0;
+	return (run(s));
+}
+
+static void
+options_free(options *o)
+{
+	free((void *) o->urls);
+	free((void *) o->outputs);
+	free((void *) o->headers);
+	free(o->data);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1540,8 +1603,7 @@ main(int argc, char **argv)
 	int     rv;
 
 	if ((rv = parse_args(&o, argc, argv)) >= 0) {
-		free(o.headers);
-		free(o.data);
+		options_free(&o);
 		return (rv);
 	}
 	quiet_errors = o.silent && !o.show_error;
@@ -1549,35 +1611,24 @@ main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = SIG_IGN };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGPIPE, &sa, NULL);
-	s.opt        = &o;
-	/* A progress bar only where a person watches, and not over a body
-	 * being written to the same terminal. */
-	s.progress = !o.silent && !o.head && isatty(STDERR_FILENO) &&
-	    !((o.output == NULL || strcmp(o.output, "-") == 0) &&
-	        isatty(STDOUT_FILENO));
-	if ((rv = nghttpw_url_parse(&s.url, o.url)) != 0) {
-		fail_msg("bad URL '%s': %s", o.url, nghttpw_strerror(rv));
-		free(o.headers);
-		free(o.data);
-		return (EXIT_BAD_URL);
-	}
-	if ((rv = nghttpw_url_clone(&s.first, s.url)) != 0 ||
-	    (rv = nghttpw_aio_alloc(&s.aio, NULL, NULL)) != 0) {
+	s.opt = &o;
+	if ((rv = nghttpw_aio_alloc(&s.aio, NULL, NULL)) != 0) {
 		fail_msg("cannot start: %s", nghttpw_strerror(rv));
 		rv = EXIT_FAILURE_;
 	} else {
-		if (o.max_time > 0) {
-			s.deadline = nghttpw_clock() + (nghttpw_time) (o.max_time * 1000);
+		/* Each URL in turn, as curl does: a failure does not stop the
+		 * next one, and the last failure gives the exit status. */
+		for (size_t i = 0; i < o.nurls; i++) {
+			int one = fetch(&s, o.urls[i], i < o.noutputs ? o.outputs[i] : NULL);
+			rv      = one != 0 ? one : rv;
 		}
-		rv = run(&s);
 	}
 	drop_client(&s);
 	nghttpw_aio_free(s.aio);
 	nghttpw_url_free(s.url);
 	nghttpw_url_free(s.first);
 	free(s.buf);
-	free(o.headers);
-	free(o.data);
+	options_free(&o);
 	nghttpw_fini();
 	return (rv);
 }
