@@ -427,7 +427,7 @@ tls_fail_mbedtls(tls_conn *c, int mrv, const char *what)
 		/* A server that asked for our certificate and got none says
 		 * handshake_failure in TLS 1.2. */
 		bool no_cert = alert == 40 && c->state == ST_HANDSHAKE &&
-		    c->client && c->ssl.TLS_PRIV(client_auth) && c->cfg->own == NULL;
+		    c->client && tls_peer_wants_cert(&c->ssl) && c->cfg->own == NULL;
 		rv = tls_alert_is_auth(alert) || no_cert ? NGHTTPW_EPEERAUTH
 		                                         : NGHTTPW_ECRYPTO;
 		snprintf(msg, sizeof(msg), "peer sent fatal alert %u (%s)%s", alert,
