@@ -27,6 +27,7 @@
 #include "nghttpw/tls.h"
 #include "support/tls_certs.h"
 #include "support/tls_endpoints.h"
+#include "tls/tls_mbedtls_compat.h" /* tls_pk_parse_key */
 
 TestSuite(tls_flight, .timeout = 60);
 
@@ -221,8 +222,9 @@ mbed_server_main(void *arg)
 
 	peer_init(&p, MBEDTLS_SSL_IS_SERVER);
 	parse_pem(&p.crt, c->server_cert);
-	cr_assert_eq(mbedtls_pk_parse_key(&p.key, (const unsigned char *) c->server_key,
-	                 strlen(c->server_key) + 1, NULL, 0),
+	cr_assert_eq(tls_pk_parse_key(&p.key, (const unsigned char *) c->server_key,
+	                 strlen(c->server_key) + 1, NULL, 0, mbedtls_ctr_drbg_random,
+	                 &p.drbg),
 	    0);
 	cr_assert_eq(mbedtls_ssl_conf_own_cert(&p.conf, &p.crt, &p.key), 0);
 	peer_start(&p);

@@ -52,7 +52,7 @@ tls_map_error(int mrv)
 		return (0);
 	case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED:
 	case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE:
-	case MBEDTLS_ERR_SSL_PEER_VERIFY_FAILED:
+	case TLS_ERR_PEER_CERT:
 	case MBEDTLS_ERR_SSL_CA_CHAIN_REQUIRED:
 		return (NGHTTPW_EPEERAUTH);
 	case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY:
@@ -198,18 +198,6 @@ tls_config_destroy(nghttpw_tls_config *cfg)
 	free(cfg);
 }
 
-static void
-tls_conf_versions(nghttpw_tls_config *cfg, int min, int max)
-{
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-	mbedtls_ssl_conf_min_tls_version(&cfg->conf, (mbedtls_ssl_protocol_version) min);
-	mbedtls_ssl_conf_max_tls_version(&cfg->conf, (mbedtls_ssl_protocol_version) max);
-#else
-	mbedtls_ssl_conf_min_version(&cfg->conf, MBEDTLS_SSL_MAJOR_VERSION_3, min & 0xff);
-	mbedtls_ssl_conf_max_version(&cfg->conf, MBEDTLS_SSL_MAJOR_VERSION_3, max & 0xff);
-#endif
-}
-
 int
 nghttpw_tls_config_alloc(nghttpw_tls_config **cfgp, nghttpw_tls_mode mode)
 {
@@ -221,6 +209,9 @@ nghttpw_tls_config_alloc(nghttpw_tls_config **cfgp, nghttpw_tls_mode mode)
 	if (cfgp == NULL ||
 	    (mode != NGHTTPW_TLS_MODE_CLIENT && mode != NGHTTPW_TLS_MODE_SERVER)) {
 		return (NGHTTPW_EINVAL);
+	}
+	if (tls_crypto_start() != 0) {
+		return (NGHTTPW_ECRYPTO);
 	}
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
 		return (NGHTTPW_ENOMEM);
@@ -251,9 +242,9 @@ nghttpw_tls_config_alloc(nghttpw_tls_config **cfgp, nghttpw_tls_mode mode)
 		tls_config_destroy(cfg);
 		return (rv);
 	}
-	/* TLS 1.2 only by default: 1.0 and 1.1 are obsolete, and mbedTLS 2
-	 * has no TLS 1.3 in its ssl layer. */
-	tls_conf_versions(cfg, NGHTTPW_TLS_1_2, NGHTTPW_TLS_1_2);
+	/* TLS 1.2 only: 1.0 and 1.1 are obsolete, mbedTLS 2 has no TLS 1.3,
+	 * and ours is not done on 3.x (see tls_mbedtls_compat.h). */
+	tls_conf_versions(&cfg->conf, NGHTTPW_TLS_1_2, NGHTTPW_TLS_1_2);
 #if defined(MBEDTLS_SSL_RENEGOTIATION)
 	mbedtls_ssl_conf_renegotiation(&cfg->conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
 #endif
@@ -592,24 +583,13 @@ tls_cert_new(nghttpw_tls_config *cfg, tls_cert **cp, const char *name,
 		tls_cert_free(c);
 		return (mrv > 0 ? NGHTTPW_ECRYPTO : tls_map_parse_error(mrv));
 	}
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-	mrv = mbedtls_pk_parse_key(&c->key, key, key_len,
-	    (const unsigned char *) pass, pass != NULL ? strlen(pass) : 0,
-	    tls_rng, cfg);
-#else
-	mrv = mbedtls_pk_parse_key(&c->key, key, key_len,
-	    (const unsigned char *) pass, pass != NULL ? strlen(pass) : 0);
-#endif
+	mrv = tls_pk_parse_key(&c->key, key, key_len, (const unsigned char *) pass,
+	    pass != NULL ? strlen(pass) : 0, tls_rng, cfg);
 	if (mrv != 0) {
 		tls_cert_free(c);
 		return (tls_map_parse_error(mrv));
 	}
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-	mrv = mbedtls_pk_check_pair(&c->crt.pk, &c->key, tls_rng, cfg);
-#else
-	mrv = mbedtls_pk_check_pair(&c->crt.pk, &c->key);
-#endif
-	if (mrv != 0) {
+	if ((mrv = tls_pk_check_pair(&c->crt.pk, &c->key, tls_rng, cfg)) != 0) {
 		tls_cert_free(c);
 		return (NGHTTPW_EINVAL); /* the key is not the certificate's */
 	}
@@ -779,7 +759,7 @@ nghttpw_tls_config_version(
 		pthread_mutex_unlock(&cfg->mtx);
 		return (NGHTTPW_ENOTSUP);
 	}
-	tls_conf_versions(cfg, NGHTTPW_TLS_1_2, NGHTTPW_TLS_1_2);
+	tls_conf_versions(&cfg->conf, NGHTTPW_TLS_1_2, NGHTTPW_TLS_1_2);
 	pthread_mutex_unlock(&cfg->mtx);
 	return (0);
 }

@@ -12,12 +12,8 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
-#include <mbedtls/version.h>
 #include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_crt.h>
-#if defined(MBEDTLS_SSL_CACHE_C)
-#include <mbedtls/ssl_cache.h>
-#endif
 #if defined(MBEDTLS_SSL_TICKET_C)
 #include <mbedtls/ssl_ticket.h>
 #endif
@@ -27,14 +23,7 @@
 #include "core/task.h"
 #include "nghttpw/nghttpw.h"
 #include "nghttpw/tls.h"
-
-/* mbedTLS 3 made the fields we read private; reach them through its own
- * macro there. */
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-#define TLS_PRIV(f) MBEDTLS_PRIVATE(f)
-#else
-#define TLS_PRIV(f) f
-#endif
+#include "tls/tls_mbedtls_compat.h"
 
 /* Runs fn(arg) once the aio callback we may be in is over: queued on the
  * calling loop when on one, else at once.  Objects that own aios free
@@ -93,7 +82,7 @@ struct nghttpw_tls_config {
 	char                    *server_name;
 	char                   **alpn; /* NULL-terminated, or NULL */
 	int                     *suites; /* the user's, or NULL: defaults */
-	mbedtls_ecp_group_id    *curves; /* the user's, or NULL: defaults */
+	tls_group               *curves; /* the user's, or NULL: defaults */
 	bool                     have_psk; /* picks the default suites */
 #if defined(MBEDTLS_SSL_TICKET_C)
 	mbedtls_ssl_ticket_context ticket;

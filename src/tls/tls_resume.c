@@ -93,10 +93,9 @@ tls_resume_start(nghttpw_tls_config *cfg)
 void
 tls_resume_store_early(nghttpw_tls_config *cfg, mbedtls_ssl_context *ssl)
 {
-#if defined(TLS_HAVE_CACHE) && MBEDTLS_VERSION_NUMBER < 0x03000000
-	if (cfg->cache_entries > 0 && ssl->session_negotiate != NULL &&
-	    ssl->session_negotiate->id_len != 0) {
-		(void) mbedtls_ssl_cache_set(&cfg->cache, ssl->session_negotiate);
+#if defined(TLS_HAVE_CACHE)
+	if (cfg->cache_entries > 0) {
+		tls_cache_store(&cfg->cache, ssl);
 	}
 #else
 	(void) cfg;

@@ -427,7 +427,7 @@ tls_fail_mbedtls(tls_conn *c, int mrv, const char *what)
 		/* A server that asked for our certificate and got none says
 		 * handshake_failure in TLS 1.2. */
 		bool no_cert = alert == 40 && c->state == ST_HANDSHAKE &&
-		    c->client && c->ssl.TLS_PRIV(client_auth) && c->cfg->own == NULL;
+		    c->client && tls_peer_wants_cert(&c->ssl) && c->cfg->own == NULL;
 		rv = tls_alert_is_auth(alert) || no_cert ? NGHTTPW_EPEERAUTH
 		                                         : NGHTTPW_ECRYPTO;
 		snprintf(msg, sizeof(msg), "peer sent fatal alert %u (%s)%s", alert,
@@ -1243,16 +1243,21 @@ tls_peer_name(tls_conn *c, nghttpw_stream *lower)
 }
 
 /* Client side: SNI and name check for a host name, IP SAN check for an
- * address. */
+ * address, the chain alone for no host (NULL or "").  mbedTLS 2.28.10
+ * and 3.6.3 on refuse to verify a chain without a name unless told
+ * there is none. */
 static int
 tls_set_peer_host(tls_conn *c, const char *host)
 {
 	char   name[256];
 	char  *pct;
-	size_t n = strlen(host);
+	size_t n = host != NULL ? strlen(host) : 0;
 
-	if (n == 0 || n >= sizeof(name)) {
-		return (n == 0 ? 0 : NGHTTPW_EINVAL);
+	if (n == 0) {
+		return (tls_map_error(mbedtls_ssl_set_hostname(&c->ssl, NULL)));
+	}
+	if (n >= sizeof(name)) {
+		return (NGHTTPW_EINVAL);
 	}
 	memcpy(name, host, n + 1);
 	if ((pct = strchr(name, '%')) != NULL) {
@@ -1265,7 +1270,7 @@ tls_set_peer_host(tls_conn *c, const char *host)
 	}
 	if (c->ip_len > 0) {
 		mbedtls_ssl_set_verify(&c->ssl, tls_verify_ip, c);
-		return (0);
+		return (tls_map_error(mbedtls_ssl_set_hostname(&c->ssl, NULL)));
 	}
 	return (tls_map_error(mbedtls_ssl_set_hostname(&c->ssl, host)));
 }
@@ -1305,7 +1310,7 @@ tls_conn_alloc(tls_conn **cp, nghttpw_stream *lower, nghttpw_tls_config *cfg,
 		if (c->client && cfg->server_name != NULL) {
 			host = cfg->server_name;
 		}
-		if (c->client && host != NULL) {
+		if (c->client) {
 			rv = tls_set_peer_host(c, host);
 		}
 		if (rv == 0 && c->client && session != NULL) {

@@ -9,9 +9,6 @@
 #include <mbedtls/dhm.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/ssl_ciphersuites.h>
-#if MBEDTLS_VERSION_NUMBER < 0x03000000
-#include <mbedtls/aesni.h> /* private in 3.x, which then keeps our order */
-#endif
 
 #include "tls/tls_impl.h"
 
@@ -50,18 +47,18 @@ static pthread_once_t tls_dflt_once = PTHREAD_ONCE_INIT;
 /* A server's curves; a client's add P-521 last, which it needs to accept
  * a server certificate on that curve (TLS 1.2 checks it against the
  * list), and which costs it nothing unless a server picks it. */
-static const mbedtls_ecp_group_id tls_dflt_curves[] = {
-	MBEDTLS_ECP_DP_CURVE25519,
-	MBEDTLS_ECP_DP_SECP256R1,
-	MBEDTLS_ECP_DP_SECP384R1,
-	MBEDTLS_ECP_DP_NONE,
+static const tls_group tls_dflt_curves[] = {
+	TLS_GROUP_X25519,
+	TLS_GROUP_P256,
+	TLS_GROUP_P384,
+	TLS_GROUP_NONE,
 };
-static const mbedtls_ecp_group_id tls_dflt_client_curves[] = {
-	MBEDTLS_ECP_DP_CURVE25519,
-	MBEDTLS_ECP_DP_SECP256R1,
-	MBEDTLS_ECP_DP_SECP384R1,
-	MBEDTLS_ECP_DP_SECP521R1,
-	MBEDTLS_ECP_DP_NONE,
+static const tls_group tls_dflt_client_curves[] = {
+	TLS_GROUP_X25519,
+	TLS_GROUP_P256,
+	TLS_GROUP_P384,
+	TLS_GROUP_P521,
+	TLS_GROUP_NONE,
 };
 
 /* OpenSSL's names of the AEAD suites (IANA's and mbedTLS's names are
@@ -125,17 +122,6 @@ static const struct {
 };
 
 static bool
-tls_cpu_has_aes(void)
-{
-#if MBEDTLS_VERSION_NUMBER < 0x03000000 && defined(MBEDTLS_AESNI_C) && \
-    defined(MBEDTLS_HAVE_X86_64)
-	return (mbedtls_aesni_has_support(MBEDTLS_AESNI_AES) != 0);
-#else
-	return (false);
-#endif
-}
-
-static bool
 tls_suite_is_aes_gcm(int id)
 {
 	const char *name = mbedtls_ssl_get_ciphersuite_name(id);
@@ -166,7 +152,7 @@ tls_suites_build(void)
 	tls_dflt_psk[k + TLS_N_PSK] = 0;
 }
 
-static const mbedtls_ecp_group_id *
+static const tls_group *
 tls_dflt_curves_for(const nghttpw_tls_config *cfg)
 {
 	return (cfg->mode == NGHTTPW_TLS_MODE_CLIENT ? tls_dflt_client_curves
@@ -176,7 +162,7 @@ tls_dflt_curves_for(const nghttpw_tls_config *cfg)
 int
 tls_suites_defaults(nghttpw_tls_config *cfg)
 {
-	mbedtls_ssl_conf_curves(&cfg->conf, tls_dflt_curves_for(cfg));
+	tls_conf_groups(&cfg->conf, tls_dflt_curves_for(cfg));
 	if (cfg->mode == NGHTTPW_TLS_MODE_CLIENT) {
 		mbedtls_ssl_conf_dhm_min_bitlen(&cfg->conf, 2048);
 		return (0);
@@ -315,34 +301,36 @@ nghttpw_tls_config_ciphers(nghttpw_tls_config *cfg, const char *list)
 }
 
 typedef struct {
-	mbedtls_ecp_group_id *ids;
-	size_t                n;
-	int                   ffdhe; /* index in tls_ffdhe, or -1 */
+	tls_group *ids;
+	size_t     n;
+	int        ffdhe; /* index in tls_ffdhe, or -1 */
 } tls_curve_list;
 
-static mbedtls_ecp_group_id
-tls_curve_id(const char *name)
+/* The curve of that name, if this mbedTLS has it; else NULL. */
+static const mbedtls_ecp_curve_info *
+tls_curve_info(const char *name)
 {
 	const mbedtls_ecp_curve_info *ci;
 
 	for (size_t k = 0; k < sizeof(tls_curve_aliases) / sizeof(tls_curve_aliases[0]); k++) {
 		if (strcasecmp(name, tls_curve_aliases[k].name) == 0) {
-			return (tls_curve_aliases[k].id);
+			return (mbedtls_ecp_curve_info_from_grp_id(tls_curve_aliases[k].id));
 		}
 	}
 	for (ci = mbedtls_ecp_curve_list(); ci->grp_id != MBEDTLS_ECP_DP_NONE; ci++) {
 		if (strcasecmp(name, ci->name) == 0) {
-			return (ci->grp_id);
+			return (ci);
 		}
 	}
-	return (MBEDTLS_ECP_DP_NONE);
+	return (NULL);
 }
 
 static int
 tls_add_curve(void *arg, const char *name)
 {
-	tls_curve_list      *l = arg;
-	mbedtls_ecp_group_id id;
+	tls_curve_list               *l = arg;
+	const mbedtls_ecp_curve_info *ci;
+	tls_group                     id;
 
 	for (size_t k = 0; k < sizeof(tls_ffdhe) / sizeof(tls_ffdhe[0]); k++) {
 		if (strcasecmp(name, tls_ffdhe[k].name) == 0) {
@@ -352,9 +340,10 @@ tls_add_curve(void *arg, const char *name)
 			return (0);
 		}
 	}
-	if ((id = tls_curve_id(name)) == MBEDTLS_ECP_DP_NONE) {
+	if ((ci = tls_curve_info(name)) == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
+	id = TLS_GROUP_OF(ci);
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->ids[i] == id) {
 			return (0);
@@ -381,14 +370,13 @@ nghttpw_tls_config_curves(nghttpw_tls_config *cfg, const char *list)
 			free(l.ids);
 			return (NGHTTPW_EINVAL); /* ECDHE needs a curve */
 		}
-		l.ids[l.n] = MBEDTLS_ECP_DP_NONE;
+		l.ids[l.n] = TLS_GROUP_NONE;
 	}
 	if ((rv = tls_config_lock_unused(cfg)) != 0) {
 		free(l.ids);
 		return (rv);
 	}
-	mbedtls_ssl_conf_curves(
-	    &cfg->conf, l.ids != NULL ? l.ids : tls_dflt_curves_for(cfg));
+	tls_conf_groups(&cfg->conf, l.ids != NULL ? l.ids : tls_dflt_curves_for(cfg));
 	if (cfg->mode == NGHTTPW_TLS_MODE_SERVER) {
 		int k = l.ffdhe < 0 ? 0 : l.ffdhe;
 		rv    = tls_map_error(mbedtls_ssl_conf_dh_param_bin(&cfg->conf,
