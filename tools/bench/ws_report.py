@@ -14,6 +14,8 @@ import subprocess
 import time
 from collections import defaultdict
 
+import bench_sections
+
 BEGIN = "// BEGIN WebSocket section: written by tools/bench/ws, kept by tools/bench/run"
 END = "// END WebSocket section"
 FINDINGS_MARK = "// ws-findings"  # findings.adoc: the WebSocket part follows
@@ -321,12 +323,6 @@ if FINDINGS_MARK in fd:
 D.append(END)
 section = "\n".join(D) + "\n"
 
-old = readf(args.out)
-if BEGIN in old and END in old:
-    pre = old[:old.index(BEGIN)]
-    post = old[old.index(END) + len(END):].lstrip("\n")
-    new = pre + section + post
-else:
-    new = (old.rstrip("\n") + "\n\n" if old else "") + section
+new = bench_sections.put(readf(args.out), "WebSocket section", section)
 with open(args.out, "w") as f:
     f.write(new)
