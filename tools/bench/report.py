@@ -9,9 +9,11 @@ import re
 import statistics
 import subprocess
 import time
+import sys
 from collections import defaultdict
 
-import bench_sections
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import bench_sections  # noqa: E402
 
 ap = argparse.ArgumentParser()
 for a in ("results", "notes", "work", "out", "findings", "stage"):

@@ -12,9 +12,11 @@ import re
 import statistics
 import subprocess
 import time
+import sys
 from collections import defaultdict
 
-import bench_sections
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import bench_sections  # noqa: E402
 
 BEGIN = "// BEGIN WebSocket section: written by tools/bench/ws, kept by tools/bench/run"
 END = "// END WebSocket section"
