@@ -9,7 +9,11 @@ import re
 import statistics
 import subprocess
 import time
+import sys
 from collections import defaultdict
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import bench_sections  # noqa: E402
 
 ap = argparse.ArgumentParser()
 for a in ("results", "notes", "work", "out", "findings", "stage"):
@@ -482,11 +486,10 @@ if args.findings and os.path.exists(args.findings):
     D.append(fd)
     D.append("")
 
-# tools/bench/ws writes its section between these marks: keep it.
-WS_BEGIN = "// BEGIN WebSocket section"
-WS_END = "// END WebSocket section"
-prev = readf(args.out)
-if WS_BEGIN in prev and WS_END in prev:
-    D.append(prev[prev.index(WS_BEGIN):prev.index(WS_END) + len(WS_END)])
+# The other scripts (tools/bench/ws, tools/bench/static, ...) write their
+# sections between marker lines: keep every one, in its order.
+for _, block in bench_sections.blocks(readf(args.out)):
+    D.append(block)
+    D.append("")
 with open(args.out, "w") as f:
-    f.write("\n".join(D) + "\n")
+    f.write("\n".join(D).rstrip("\n") + "\n")

@@ -9,8 +9,12 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 import time
 from collections import defaultdict
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import bench_sections  # noqa: E402
 
 BEGIN = "// BEGIN TLS handshakes section: written by tools/bench/tls, kept by the other scripts"
 END = "// END TLS handshakes section"
@@ -240,12 +244,6 @@ if fd:
 D.append(END)
 section = "\n".join(D) + "\n"
 
-old = readf(args.out)
-if BEGIN in old and END in old:
-    pre = old[:old.index(BEGIN)]
-    post = old[old.index(END) + len(END):].lstrip("\n")
-    new = pre + section + post
-else:
-    new = (old.rstrip("\n") + "\n\n" if old else "") + section
+new = bench_sections.put(readf(args.out), "TLS handshakes section", section)
 with open(args.out, "w") as f:
     f.write(new)

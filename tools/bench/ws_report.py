@@ -12,7 +12,11 @@ import re
 import statistics
 import subprocess
 import time
+import sys
 from collections import defaultdict
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import bench_sections  # noqa: E402
 
 BEGIN = "// BEGIN WebSocket section: written by tools/bench/ws, kept by tools/bench/run"
 END = "// END WebSocket section"
@@ -321,12 +325,6 @@ if FINDINGS_MARK in fd:
 D.append(END)
 section = "\n".join(D) + "\n"
 
-old = readf(args.out)
-if BEGIN in old and END in old:
-    pre = old[:old.index(BEGIN)]
-    post = old[old.index(END) + len(END):].lstrip("\n")
-    new = pre + section + post
-else:
-    new = (old.rstrip("\n") + "\n\n" if old else "") + section
+new = bench_sections.put(readf(args.out), "WebSocket section", section)
 with open(args.out, "w") as f:
     f.write(new)

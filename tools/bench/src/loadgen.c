@@ -38,8 +38,20 @@
 #define QCAP 65536
 #define RBUF 65536
 
-static const char request[] =
-    "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: loadgen\r\n\r\n";
+static char   request[1024];
+static size_t request_len;
+
+static void
+make_request(const char *path)
+{
+	int n = snprintf(request, sizeof(request),
+	    "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: loadgen\r\n\r\n", path);
+	if (n < 0 || (size_t) n >= sizeof(request)) {
+		fprintf(stderr, "loadgen: LOADGEN_PATH is too long\n");
+		exit(2);
+	}
+	request_len = (size_t) n;
+}
 
 
 typedef struct lconn {
@@ -82,8 +94,8 @@ static void
 send_req(lconn *c)
 {
 	size_t off = 0;
-	while (off < sizeof(request) - 1) {
-		ssize_t n = write(c->fd, request + off, sizeof(request) - 1 - off);
+	while (off < request_len) {
+		ssize_t n = write(c->fd, request + off, request_len - off);
 		if (n < 0) {
 			if (errno == EINTR) {
 				continue;
@@ -161,6 +173,7 @@ main(int argc, char **argv)
 		                "       loadgen closed PORT CONNS COUNT [PAUSE_MS]\n");
 		return 2;
 	}
+	make_request(getenv("LOADGEN_PATH") != NULL ? getenv("LOADGEN_PATH") : "/");
 	open_loop = strcmp(argv[1], "open") == 0;
 	port      = atoi(argv[2]);
 	nconns    = atoi(argv[3]);

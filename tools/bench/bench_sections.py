@@ -1,0 +1,39 @@
+"""The sections of PERFORMANCE.adoc that scripts other than tools/bench/run
+write (tools/bench/ws, tools/bench/static, ...): each is the text from a
+line "// BEGIN <name> section..." (anything may follow the name) to the
+line "// END <name> section".  run rewrites the file and keeps them all;
+each script replaces its own and leaves the others alone."""
+import re
+
+_BEGIN = re.compile(r"^// BEGIN (.+? section)\b.*$", re.M)
+
+
+def blocks(text):
+    """[(name, block)] in the order of the file, each block from the start
+    of its BEGIN line to the end of its END line.  A BEGIN line without its
+    END is not a block."""
+    out = []
+    pos = 0
+    while True:
+        m = _BEGIN.search(text, pos)
+        if m is None:
+            return out
+        end = re.compile(r"^// END " + re.escape(m.group(1)) + r"[ \t]*$",
+                         re.M).search(text, m.end())
+        if end is None:
+            pos = m.end()
+            continue
+        out.append((m.group(1), text[m.start():end.end()]))
+        pos = end.end()
+
+
+def put(text, name, block):
+    """text with the section called name replaced by block (which has its
+    own marker lines), or block added at the end when there is none."""
+    block = block.rstrip("\n") + "\n"
+    for n, old in blocks(text):
+        if n == name:
+            i = text.index(old)
+            post = text[i + len(old):].lstrip("\n")
+            return text[:i] + block + ("\n" + post if post else "")
+    return (text.rstrip("\n") + "\n\n" if text.strip() else "") + block
