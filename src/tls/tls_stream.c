@@ -187,7 +187,8 @@ tls_bio_recv(void *arg, unsigned char *buf, size_t len)
 		}
 		memcpy(buf, c->rxbuf + c->rx_off, n);
 		c->rx_off += n;
-		if (c->rx_off == c->rx_len) {
+		if (c->rx_off == c->rx_len && !c->rx_busy) {
+			/* Not under a lower receive: it fills from rx_len. */
 			c->rx_off = c->rx_len = 0;
 		}
 		return ((int) n);
@@ -743,8 +744,14 @@ tls_kick(tls_conn *c)
 	if (c->lower_closed) {
 		return;
 	}
-	if (c->rx_want && !c->rx_busy && c->rx_lower_err == 0 && !c->closed &&
-	    c->state != ST_FAILED) {
+	if (c->rx_off > 0 && !c->rx_busy) {
+		/* What mbedTLS has not read yet moves to the front. */
+		memmove(c->rxbuf, c->rxbuf + c->rx_off, c->rx_len - c->rx_off);
+		c->rx_len -= c->rx_off;
+		c->rx_off = 0;
+	}
+	if (c->rx_want && !c->rx_busy && c->rx_len < TLS_RXBUF_SIZE &&
+	    c->rx_lower_err == 0 && !c->closed && c->state != ST_FAILED) {
 		c->rx_want  = false;
 		c->rx_busy  = true;
 		iov.iov_buf = c->rxbuf + c->rx_len;
