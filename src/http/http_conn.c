@@ -481,7 +481,7 @@ rd_progress_stream(nghttpw_http_conn *c, bool *done)
 	size_t       total = conn_iov_total(iov, n);
 	parse_state  state;
 	size_t       used;
-	int          rv;
+	int          rv = 0;
 
 	http_parser_set_sink(p, iov, n);
 	while (!p->message_done && c->rpos < c->rlen && p->sink_done < total) {
@@ -491,19 +491,22 @@ rd_progress_stream(nghttpw_http_conn *c, bool *done)
 		}
 		if ((rv = http_parser_feed(p, c->rbuf, c->rpos, len, &state, &used)) !=
 		    0) {
-			/* The framing is lost: nothing after it can be read. */
-			c->must_close = true;
-			return (rv);
+			break;
 		}
 		c->rpos += used;
 	}
 	c->rd_done = p->sink_done;
 	http_parser_set_sink(p, NULL, 0);
-	if (c->rd_done > 0 || p->message_done) {
+	if (rv == 0 && (c->rd_done > 0 || p->message_done)) {
 		*done = true;
-		return (0);
+	} else if (rv == 0) {
+		rv = rd_fill_buffer(c);
 	}
-	return (rd_fill_buffer(c));
+	if (rv != 0) {
+		/* The framing is lost: nothing after it can be read. */
+		c->must_close = true;
+	}
+	return (rv);
 }
 
 /* Moves the read on with what is buffered; finishes the user's aio when it
