@@ -950,3 +950,88 @@ Test(http_body, curl_uploads_chunked, .timeout = 90)
 {
 	curl_upload("-H 'Transfer-Encoding: chunked'");
 }
+
+/* ------------------------------------------- the same rules in transact */
+
+typedef struct {
+	pair       *p;
+	const char *wire;
+} answer_arg;
+
+/* The peer takes the request (a GET with no body), then answers. */
+static void *
+answer(void *arg)
+{
+	answer_arg *a = arg;
+	char        c;
+	char        tail[4] = { 0 };
+
+	while (memcmp(tail, "\r\n\r\n", 4) != 0) {
+		if (recv_all(a->p->peer, &c, 1, NULL) != 0) {
+			return (NULL);
+		}
+		memmove(tail, tail + 1, 3);
+		tail[3] = c;
+	}
+	send_all(a->p->peer, a->wire, strlen(a->wire), NULL);
+	nghttpw_stream_close(a->p->peer);
+	return (NULL);
+}
+
+static int
+transact(pair *p, const char *wire)
+{
+	pthread_t  th;
+	answer_arg a = { p, wire };
+
+	cr_assert_eq(nghttpw_http_req_set_header(p->req, "Host", "x"), 0);
+	cr_assert_eq(pthread_create(&th, NULL, answer, &a), 0);
+	nghttpw_http_conn_transact(p->conn, p->req, p->res, p->aio);
+	nghttpw_aio_wait(p->aio);
+	pthread_join(th, NULL);
+	return (nghttpw_aio_result(p->aio));
+}
+
+static void
+expect_body(nghttpw_http_res *res, const char *body)
+{
+	void  *data;
+	size_t size;
+
+	nghttpw_http_res_get_data(res, &data, &size);
+	cr_assert_eq(size, strlen(body));
+	cr_assert_eq(memcmp(data, body, size), 0);
+}
+
+Test(http_body, transact_frames_bodies_by_the_same_rules)
+{
+	pair p;
+
+	pair_open(&p);
+	cr_assert_eq(transact(&p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+	                          "Content-Length: 1\r\n\r\n3\r\nabc\r\n0\r\n"
+	                          "X-Sum: 9\r\n\r\n"),
+	    0);
+	expect_body(p.res, "abc");
+	cr_assert_str_eq(nghttpw_http_res_get_trailer(p.res, "X-Sum"), "9");
+	cr_assert_null(nghttpw_http_res_get_header(p.res, "X-Sum"));
+	cr_assert(nghttpw_http_conn_must_close(p.conn));
+	pair_close(&p);
+
+	pair_open(&p);
+	cr_assert_eq(transact(&p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, "
+	                          "x-other\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+	    0);
+	expect_body(p.res, "3\r\nabc\r\n0\r\n\r\n");
+	pair_close(&p);
+
+	pair_open(&p);
+	cr_assert_eq(transact(&p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+	                          "\r\n3\rXabc\r\n0\r\n\r\n"),
+	    NGHTTPW_EPROTO);
+	pair_close(&p);
+
+	pair_open(&p);
+	cr_assert_eq(transact(&p, "HTTP/1.1 099 Early\r\n\r\n"), NGHTTPW_EPROTO);
+	pair_close(&p);
+}
