@@ -681,18 +681,20 @@ max_rss_kib(void)
 	return (ru.ru_maxrss);
 }
 
-/* 50 MiB read in 1000-byte pieces, checked byte by byte, with no growth
- * of the process beyond a few MiB (the connection's read buffer). */
+/* 50 MiB read in pieces of the given size, checked byte by byte, with no
+ * growth of the process beyond a few MiB (the connection's read buffer,
+ * at most the head limit). */
 static void
-large_body(bool chunked)
+large_body(bool chunked, size_t piece)
 {
 	const uint64_t size = 50u << 20;
 	pair           p;
 	pthread_t      th;
 	body_sender    s = { 0 };
-	unsigned char  buf[1000];
-	nghttpw_iov    iov = { buf, sizeof(buf) };
+	unsigned char *buf = malloc(piece);
+	nghttpw_iov    iov = { buf, piece };
 	uint64_t       got = 0;
+	size_t         most = 0;
 	long           rss0;
 
 	pair_open(&p);
@@ -714,6 +716,7 @@ large_body(bool chunked)
 		if ((n = nghttpw_aio_count(p.aio)) == 0) {
 			break;
 		}
+		most = n > most ? n : most;
 		for (size_t i = 0; i < n; i++) {
 			if (buf[i] != pattern_at(got + i)) {
 				cr_assert_fail("byte %llu differs",
@@ -728,17 +731,26 @@ large_body(bool chunked)
 	cr_assert_lt(max_rss_kib() - rss0, 8 * 1024, "grew by %ld KiB",
 	    max_rss_kib() - rss0);
 	cr_assert(!nghttpw_http_conn_must_close(p.conn));
+	/* A large buffer gets large pieces, not one receive buffer's
+	 * initial 4 KiB at a time. */
+	cr_assert(piece < 16384 || most > 16384, "at most %zu bytes a read", most);
+	free(buf);
 	pair_close(&p);
 }
 
 Test(http_body, fifty_mib_by_content_length_in_small_pieces, .timeout = 60)
 {
-	large_body(false);
+	large_body(false, 1000);
 }
 
 Test(http_body, fifty_mib_chunked_in_small_pieces, .timeout = 60)
 {
-	large_body(true);
+	large_body(true, 1000);
+}
+
+Test(http_body, fifty_mib_in_large_pieces, .timeout = 60)
+{
+	large_body(false, 1 << 20);
 }
 
 /* Cancel, timeout and close race the reads of a trickled body, many

@@ -500,7 +500,14 @@ rd_progress_stream(nghttpw_http_conn *c, bool *done)
 	if (rv == 0 && (c->rd_done > 0 || p->message_done)) {
 		*done = true;
 	} else if (rv == 0) {
-		rv = rd_fill_buffer(c);
+		if (c->rpos == c->rlen && c->rcap < total && c->rcap <= c->max_head) {
+			/* Receive as much as the reader takes at once (up to
+			 * the size a head may have: memory stays bounded). */
+			rv = rd_grow(c);
+		}
+		if (rv == 0) {
+			rv = rd_fill_buffer(c);
+		}
 	}
 	if (rv != 0) {
 		/* The framing is lost: nothing after it can be read. */
