@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "nghttpw/http.h"
@@ -1046,4 +1048,142 @@ Test(http_body, transact_frames_bodies_by_the_same_rules)
 	pair_open(&p);
 	cr_assert_eq(transact(&p, "HTTP/1.1 099 Early\r\n\r\n"), NGHTTPW_EPROTO);
 	pair_close(&p);
+}
+
+/* ------------------------------------- a handler that streams the upload */
+
+/* A handler of a server that does not collect bodies reads the upload
+ * itself, piece by piece, answering curl's 100-continue first, and counts
+ * and checks the bytes. */
+typedef struct {
+	nghttpw_aio       *srv_aio;
+	nghttpw_http_conn *conn;
+	nghttpw_aio       *aio;
+	bool               reading;
+	uint64_t           got;
+	bool               bad;
+	unsigned char      buf[4096];
+	nghttpw_iov        iov;
+} upload;
+
+static void
+upload_end(upload *u, int rv)
+{
+	nghttpw_http_res *res;
+	char              text[64];
+
+	if (rv == 0 && nghttpw_http_res_alloc(&res) == 0) {
+		snprintf(text, sizeof(text), "%s %llu", u->bad ? "bad" : "got",
+		    (unsigned long long) u->got);
+		nghttpw_http_res_copy_data(res, text, strlen(text));
+		nghttpw_aio_set_output(u->srv_aio, 0, res);
+	}
+	nghttpw_aio_finish(u->srv_aio, rv);
+	nghttpw_aio_reap(u->aio);
+	free(u);
+}
+
+static void
+upload_step(void *arg)
+{
+	upload *u  = arg;
+	int     rv = nghttpw_aio_result(u->aio);
+	size_t  n  = nghttpw_aio_count(u->aio);
+
+	if (rv != 0 || (u->reading && n == 0)) {
+		upload_end(u, rv);
+		return;
+	}
+	if (u->reading) {
+		for (size_t i = 0; i < n; i++) {
+			u->bad |= u->buf[i] != pattern_at(u->got + i);
+		}
+		u->got += n;
+	}
+	u->reading   = true;
+	u->iov.iov_buf = u->buf;
+	u->iov.iov_len = sizeof(u->buf);
+	nghttpw_aio_set_iov(u->aio, 1, &u->iov);
+	nghttpw_http_conn_read_body(u->conn, u->aio);
+}
+
+static void
+upload_cb(nghttpw_aio *aio)
+{
+	nghttpw_http_req *req = nghttpw_aio_get_input(aio, 0);
+	upload           *u   = calloc(1, sizeof(*u));
+	const char       *expect;
+
+	u->srv_aio = aio;
+	u->conn    = nghttpw_aio_get_input(aio, 2);
+	if (nghttpw_aio_alloc(&u->aio, upload_step, u) != 0) {
+		free(u);
+		nghttpw_aio_finish(aio, NGHTTPW_ENOMEM);
+		return;
+	}
+	expect = nghttpw_http_req_get_header(req, "Expect");
+	if (expect != NULL && strcasecmp(expect, "100-continue") == 0) {
+		u->iov.iov_buf = "HTTP/1.1 100 Continue\r\n\r\n";
+		u->iov.iov_len = 25;
+		nghttpw_aio_set_iov(u->aio, 1, &u->iov);
+		nghttpw_http_conn_write_all(u->conn, u->aio);
+		return;
+	}
+	upload_step(u);
+}
+
+Test(http_body, a_handler_streams_uploads_and_the_connection_goes_on,
+    .timeout = 90)
+{
+	const size_t          size = 3u << 20;
+	char                  curl[4096], dir[256], path[300], cmd[6000];
+	char                  out[256], expect[256];
+	nghttpw_url          *url;
+	nghttpw_http_server  *s;
+	nghttpw_http_handler *h;
+	nghttpw_sockaddr      sa;
+	unsigned char        *file = malloc(size);
+	FILE                 *f;
+
+	if (!program_in_path("curl", curl, sizeof(curl))) {
+		cr_skip_test("curl is not on PATH");
+	}
+	cr_assert_eq(tmp_dir_make(dir, sizeof(dir), "body"), 0);
+	snprintf(path, sizeof(path), "%s/up.bin", dir);
+	for (size_t i = 0; i < size; i++) {
+		file[i] = pattern_at(i);
+	}
+	cr_assert_not_null(f = fopen(path, "wb"));
+	cr_assert_eq(fwrite(file, 1, size, f), size);
+	fclose(f);
+	free(file);
+
+	cr_assert_eq(nghttpw_url_parse(&url, "http://127.0.0.1:0"), 0);
+	cr_assert_eq(nghttpw_http_server_hold(&s, url), 0);
+	nghttpw_url_free(url);
+	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/up", upload_cb), 0);
+	cr_assert_eq(nghttpw_http_handler_set_method(h, "PUT"), 0);
+	cr_assert_eq(nghttpw_http_handler_collect_body(h, false, 0), 0);
+	cr_assert_eq(nghttpw_http_server_add_handler(s, h), 0);
+	cr_assert_eq(nghttpw_http_server_start(s), 0);
+	cr_assert_eq(nghttpw_http_server_get_addr(s, &sa), 0);
+
+	/* Two uploads, by length and chunked: the second on the first's
+	 * connection (num_connects 0), as the whole body was read. */
+	cr_assert_lt(snprintf(cmd, sizeof(cmd),
+	                 "'%s' -q -sS --max-time 60 -w ' %%{num_connects} "
+	                 "%%{http_code}\\n' -T '%s' http://127.0.0.1:%d/up "
+	                 "--next -sS --max-time 60 -w ' %%{num_connects} "
+	                 "%%{http_code}\\n' -H 'Transfer-Encoding: chunked' "
+	                 "-T '%s' http://127.0.0.1:%d/up",
+	                 curl, path, ntohs(sa.s_in.sa_port), path,
+	                 ntohs(sa.s_in.sa_port)),
+	    (int) sizeof(cmd));
+	cr_assert_eq(run_shell(out, sizeof(out), "%s", cmd), 0);
+	snprintf(expect, sizeof(expect), "got %zu 1 200\ngot %zu 0 200\n", size,
+	    size);
+	cr_assert_str_eq(out, expect);
+
+	nghttpw_http_server_release(s);
+	tmp_dir_remove(dir);
 }

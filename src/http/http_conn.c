@@ -782,6 +782,18 @@ conn_read_body(nghttpw_http_conn *c, const void *msg, size_t max,
 	pthread_mutex_unlock(&c->mtx);
 }
 
+bool
+http_conn_body_done(nghttpw_http_conn *c, nghttpw_http_req *req)
+{
+	bool done;
+
+	pthread_mutex_lock(&c->mtx);
+	done = c->parser.req == req && c->parser.message_done &&
+	    c->rd_user == NULL && !c->body_raw;
+	pthread_mutex_unlock(&c->mtx);
+	return (done);
+}
+
 void
 http_conn_read_body(nghttpw_http_conn *c, nghttpw_http_req *req, size_t max,
     nghttpw_aio *aio)
