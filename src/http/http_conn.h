@@ -38,7 +38,7 @@ void http_conn_read_body(
 bool http_conn_body_done(nghttpw_http_conn *conn, nghttpw_http_req *req);
 
 /* The same for the response whose head read_res just returned: framed by
- * Content-Length, chunked encoding (trailers dropped) or the close of the
+ * Content-Length, chunked encoding (trailers kept apart) or the close of the
  * connection; no body for 1xx, 204 and 304.  The caller skips it for the
  * answer to a HEAD request.  Over max: NGHTTPW_EMSGSIZE. */
 void http_conn_read_res_body(

@@ -1,5 +1,6 @@
 /* Incremental parsing of HTTP/1.x messages with llhttp in strict mode:
- * the head into a request or response, then (for transact) the body. */
+ * the head into a request or response, then the body, collected (for
+ * transact and the server) or streamed to a reader (read_body). */
 #ifndef NGHTTPW_HTTP_PARSE_H
 #define NGHTTPW_HTTP_PARSE_H
 
