@@ -477,6 +477,12 @@ Test(http_body, request_framings)
 	server_read("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
 	            "\r\n3\rabc\r\n0\r\n\r\n",
 	    0, NGHTTPW_EPROTO, NULL);
+	/* Strict lines and targets (llhttp's strict mode). */
+	server_read("GET / HTTP/1.1\rX\nHost: x\r\n\r\n", NGHTTPW_EPROTO, 0,
+	    NULL);
+	server_read("GET /caf\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n",
+	    NGHTTPW_EPROTO, 0, NULL);
+	server_read("GET /caf%C3%A9 HTTP/1.1\r\nHost: x\r\n\r\n", 0, 0, "");
 }
 
 /* A chunked request sent a byte at a time: every line, the trailer
