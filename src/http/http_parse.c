@@ -109,6 +109,14 @@ set_start_line(http_parser *p)
 	int    rv;
 
 	if (p->req != NULL) {
+		const char *uri = p->base + p->uri.off;
+		for (size_t i = 0; i < p->uri.len; i++) {
+			if ((unsigned char) uri[i] > 0x7e) {
+				/* Not a URI (RFC 3986: percent-encoded).  llhttp's
+				 * strict mode says so too, but not every build. */
+				return (NGHTTPW_EPROTO);
+			}
+		}
 		if ((rv = nhw_http_req_set_method_n(p->req, p->base + p->method.off,
 		        p->method.len)) != 0 ||
 		    (rv = nhw_http_req_set_uri_n(p->req, p->base + p->uri.off,
