@@ -94,6 +94,11 @@ if(NOT NGHTTPW_LLHTTP_MODE)
   add_library(nghttpw_llhttp OBJECT ${_nghttpw_llhttp_srcs})
   target_include_directories(nghttpw_llhttp PRIVATE "${NGHTTPW_LLHTTP_HEADER_DIR}")
   target_compile_options(nghttpw_llhttp PRIVATE -w)
+  # Strict mode: CR must be followed by LF in the start line, the fields
+  # and the chunk lines (RFC 9112 2.2, 7.1), and a request target is
+  # ASCII.  Without it llhttp 8 skips any byte after a CR and any two
+  # after a chunk's data.
+  target_compile_definitions(nghttpw_llhttp PRIVATE LLHTTP_STRICT_MODE=1)
   set_target_properties(nghttpw_llhttp PROPERTIES
     POSITION_INDEPENDENT_CODE ON
     C_VISIBILITY_PRESET hidden)

@@ -629,6 +629,16 @@ Test(hostile, malformed_chunks_are_refused_and_close, SRV)
 		    "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
 		    "\r\n3\nabc\r\n0\r\n\r\n",
 		    400, CLOSE),
+		/* A CR must be followed by LF: skipping whatever follows it
+		 * would let another parser frame the body differently. */
+		CASE("chunk size line with a bare CR",
+		    "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+		    "\r\n3\rXabc\r\n0\r\n\r\n",
+		    400, CLOSE),
+		CASE("chunk data followed by two bytes other than CRLF",
+		    "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+		    "\r\n3\r\nabcXX0\r\n\r\n",
+		    400, CLOSE),
 		CASE("chunked with bare LF throughout",
 		    "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
 		    "\r\n2\nab\n0\n\n",

@@ -109,6 +109,7 @@ NGHTTPW_DECL int nghttpw_http_req_set_uri(nghttpw_http_req *req, const char *uri
 NGHTTPW_DECL const char *nghttpw_http_req_get_version(nghttpw_http_req *req);
 NGHTTPW_DECL int nghttpw_http_req_set_version(nghttpw_http_req *req, const char *version);
 NGHTTPW_DECL const char *nghttpw_http_req_get_header(nghttpw_http_req *req, const char *name);
+NGHTTPW_DECL const char *nghttpw_http_req_get_trailer(nghttpw_http_req *req, const char *name);
 NGHTTPW_DECL int nghttpw_http_req_add_header(nghttpw_http_req *req, const char *name, const char *value);
 NGHTTPW_DECL int nghttpw_http_req_set_header(nghttpw_http_req *req, const char *name, const char *value);
 NGHTTPW_DECL int nghttpw_http_req_del_header(nghttpw_http_req *req, const char *name);
@@ -130,6 +131,7 @@ NGHTTPW_DECL int nghttpw_http_res_set_reason(nghttpw_http_res *res, const char *
 NGHTTPW_DECL const char *nghttpw_http_res_get_version(nghttpw_http_res *res);
 NGHTTPW_DECL int nghttpw_http_res_set_version(nghttpw_http_res *res, const char *version);
 NGHTTPW_DECL const char *nghttpw_http_res_get_header(nghttpw_http_res *res, const char *name);
+NGHTTPW_DECL const char *nghttpw_http_res_get_trailer(nghttpw_http_res *res, const char *name);
 NGHTTPW_DECL int nghttpw_http_res_add_header(nghttpw_http_res *res, const char *name, const char *value);
 NGHTTPW_DECL int nghttpw_http_res_set_header(nghttpw_http_res *res, const char *name, const char *value);
 NGHTTPW_DECL int nghttpw_http_res_del_header(nghttpw_http_res *res, const char *name);
@@ -160,6 +162,7 @@ NGHTTPW_DECL void nghttpw_http_conn_read(nghttpw_http_conn *conn, nghttpw_aio *a
 NGHTTPW_DECL void nghttpw_http_conn_read_all(nghttpw_http_conn *conn, nghttpw_aio *aio);
 NGHTTPW_DECL void nghttpw_http_conn_read_req(nghttpw_http_conn *conn, nghttpw_http_req *req, nghttpw_aio *aio);
 NGHTTPW_DECL void nghttpw_http_conn_read_res(nghttpw_http_conn *conn, nghttpw_http_res *res, nghttpw_aio *aio);
+NGHTTPW_DECL void nghttpw_http_conn_read_body(nghttpw_http_conn *conn, nghttpw_aio *aio);
 NGHTTPW_DECL void nghttpw_http_conn_write(nghttpw_http_conn *conn, nghttpw_aio *aio);
 NGHTTPW_DECL void nghttpw_http_conn_write_all(nghttpw_http_conn *conn, nghttpw_aio *aio);
 NGHTTPW_DECL void nghttpw_http_conn_write_req(nghttpw_http_conn *conn, nghttpw_http_req *req, nghttpw_aio *aio);

@@ -146,7 +146,7 @@ conn_start(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op, bool valid,
 		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
 		return;
 	}
-	read             = op <= OP_READ_RES;
+	read             = op <= OP_READ_BODY;
 	q                = read ? &c->rd_q : &c->wr_q;
 	user             = read ? &c->rd_user : &c->wr_user;
 	aio->prov_op     = (uint8_t) op;
@@ -291,8 +291,16 @@ rd_fill_buffer(nghttpw_http_conn *c)
 	    !c->parser.in_body;
 
 	if (c->rpos == c->rlen && !head_pending) {
-		/* Nothing kept: a body or raw read needs no earlier bytes. */
-		c->rpos = c->rlen = 0;
+		/* A body or raw read needs no earlier bytes, but those of a
+		 * trailer field being parsed. */
+		size_t keep = c->rd_kind == RD_SOME || c->rd_kind == RD_ALL
+		    ? c->rlen
+		    : http_parser_pending(&c->parser, c->rlen);
+		if (keep < c->rlen) {
+			memmove(c->rbuf, c->rbuf + keep, c->rlen - keep);
+			http_parser_shift(&c->parser, keep);
+		}
+		c->rpos = c->rlen = c->rlen - keep;
 	}
 	rd_set_deadline(c, head_pending);
 	if (c->rbuf == NULL && c->rd_cold) {
@@ -395,6 +403,7 @@ rd_start_message(nghttpw_http_conn *c, nghttpw_http_req *req,
 	}
 	c->head_started = false;
 	c->rd_lingered  = false;
+	c->body_raw     = false;
 	if (req != NULL) {
 		nghttpw_http_req_reset(req);
 		http_parser_init_req(&c->parser, req, c->max_head, c->max_fields);
@@ -402,6 +411,24 @@ rd_start_message(nghttpw_http_conn *c, nghttpw_http_req *req,
 		nghttpw_http_res_reset(res);
 		http_parser_init_res(
 		    &c->parser, res, c->max_head, c->max_fields, head_request);
+	}
+}
+
+/* A response head read by read_res answers the oldest request written
+ * (but for interim 1xx): that to a HEAD request has no body. */
+static void
+rd_head_answered(nghttpw_http_conn *c)
+{
+	uint16_t status;
+
+	if (c->parser.res == NULL || c->nreqs == 0) {
+		return;
+	}
+	status = nghttpw_http_res_get_status(c->parser.res);
+	if (status >= 200 || status == 101) {
+		c->parser.no_body |= (c->head_reqs & 1) != 0;
+		c->head_reqs >>= 1;
+		c->nreqs--;
 	}
 }
 
@@ -421,6 +448,7 @@ rd_progress_message(nghttpw_http_conn *c, bool *done)
 		c->rpos += used;
 		if (state == PARSE_HEAD_DONE) {
 			if (c->rd_kind == RD_HEAD) {
+				rd_head_answered(c);
 				*done = true;
 				return (0);
 			}
@@ -441,6 +469,53 @@ rd_progress_message(nghttpw_http_conn *c, bool *done)
 	return (rd_fill_buffer(c));
 }
 
+/* read_body: feeds the parser no more than the user's iov has room for,
+ * so that every decoded byte has a place there; done once some are in, or
+ * at the end of the body (count 0). */
+static int
+rd_progress_stream(nghttpw_http_conn *c, bool *done)
+{
+	http_parser *p = &c->parser;
+	nghttpw_iov *iov;
+	unsigned     n     = nghttpw_aio_get_iov(c->rd_user, &iov);
+	size_t       total = conn_iov_total(iov, n);
+	parse_state  state;
+	size_t       used;
+	int          rv = 0;
+
+	http_parser_set_sink(p, iov, n);
+	while (!p->message_done && c->rpos < c->rlen && p->sink_done < total) {
+		size_t len = c->rlen - c->rpos;
+		if (len > total - p->sink_done) {
+			len = total - p->sink_done;
+		}
+		if ((rv = http_parser_feed(p, c->rbuf, c->rpos, len, &state, &used)) !=
+		    0) {
+			break;
+		}
+		c->rpos += used;
+	}
+	c->rd_done = p->sink_done;
+	http_parser_set_sink(p, NULL, 0);
+	if (rv == 0 && (c->rd_done > 0 || p->message_done)) {
+		*done = true;
+	} else if (rv == 0) {
+		if (c->rpos == c->rlen && c->rcap < total && c->rcap <= c->max_head) {
+			/* Receive as much as the reader takes at once (up to
+			 * the size a head may have: memory stays bounded). */
+			rv = rd_grow(c);
+		}
+		if (rv == 0) {
+			rv = rd_fill_buffer(c);
+		}
+	}
+	if (rv != 0) {
+		/* The framing is lost: nothing after it can be read. */
+		c->must_close = true;
+	}
+	return (rv);
+}
+
 /* Moves the read on with what is buffered; finishes the user's aio when it
  * is complete, else starts the next stream recv.  Mutex held. */
 static void
@@ -456,12 +531,34 @@ rd_progress(nghttpw_http_conn *c)
 	}
 	if (c->rd_kind == RD_SOME || c->rd_kind == RD_ALL) {
 		rv = rd_progress_raw(c, &done);
+	} else if (c->rd_kind == RD_STREAM) {
+		rv = rd_progress_stream(c, &done);
 	} else {
 		rv = rd_progress_message(c, &done);
 	}
 	if (rv != 0 || done) {
 		conn_rd_finish(c, rv);
 	}
+}
+
+/* The first read_body of a message starts its body; one after its end
+ * finds count 0 again.  Only after a head that read_req or read_res gave,
+ * with no raw read since. */
+static void
+rd_start_stream(nghttpw_http_conn *c)
+{
+	http_parser *p = &c->parser;
+	parse_state  state;
+
+	if (!p->head_done || c->body_raw ||
+	    (p->in_body && !p->streaming && !p->message_done)) {
+		conn_rd_finish(c, NGHTTPW_ESTATE);
+		return;
+	}
+	if (!p->in_body && !p->message_done) {
+		http_parser_body_stream(p, &state);
+	}
+	rd_progress(c);
 }
 
 static void
@@ -512,10 +609,13 @@ rd_sio_cb(void *arg)
 		c->rd_lingered = true;
 		rd_progress(c);
 	} else if (rv == NGHTTPW_ECLOSED &&
-	    (c->rd_kind == RD_WHOLE || c->rd_kind == RD_BODY) &&
+	    (c->rd_kind == RD_WHOLE || c->rd_kind == RD_BODY ||
+	        c->rd_kind == RD_STREAM) &&
 	    c->parser.in_body && !c->closed) {
-		/* A body delimited by the close of the connection ends here. */
-		if ((rv = http_parser_eof(&c->parser)) == 0) {
+		/* A body delimited by the close of the connection ends here;
+		 * one framed otherwise is cut short (ECLOSED, as read_all). */
+		if ((rv = http_parser_eof(&c->parser)) == 0 &&
+		    c->rd_kind != RD_STREAM) {
 			rv = http_parser_take_body(&c->parser);
 		}
 		c->must_close = true;
@@ -580,7 +680,14 @@ conn_rd_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 	case OP_READ_ALL:
 		kind = aio->prov_op == OP_READ ? RD_SOME : RD_ALL;
 		if (rd_begin(c, aio, kind, deferred)) {
+			/* Bytes of a body, if any, now go around the parser. */
+			c->body_raw = true;
 			rd_progress(c);
+		}
+		return;
+	case OP_READ_BODY:
+		if (rd_begin(c, aio, RD_STREAM, deferred)) {
+			rd_start_stream(c);
 		}
 		return;
 	case OP_TRANSACT:
@@ -636,6 +743,12 @@ nghttpw_http_conn_read_res(
 	conn_start(c, aio, OP_READ_RES, res != NULL, res, NULL);
 }
 
+void
+nghttpw_http_conn_read_body(nghttpw_http_conn *c, nghttpw_aio *aio)
+{
+	conn_start_raw(c, aio, OP_READ_BODY);
+}
+
 /* Continues the message whose head was just read into its body. */
 static void
 conn_read_body(nghttpw_http_conn *c, const void *msg, size_t max,
@@ -667,6 +780,18 @@ conn_read_body(nghttpw_http_conn *c, const void *msg, size_t max,
 		}
 	}
 	pthread_mutex_unlock(&c->mtx);
+}
+
+bool
+http_conn_body_done(nghttpw_http_conn *c, nghttpw_http_req *req)
+{
+	bool done;
+
+	pthread_mutex_lock(&c->mtx);
+	done = c->parser.req == req && c->parser.message_done &&
+	    c->rd_user == NULL && !c->body_raw;
+	pthread_mutex_unlock(&c->mtx);
+	return (done);
 }
 
 void

@@ -32,8 +32,13 @@ void http_conn_set_write_stall(nghttpw_http_conn *conn, nghttpw_duration ms);
 void http_conn_read_body(
     nghttpw_http_conn *conn, nghttpw_http_req *req, size_t max, nghttpw_aio *aio);
 
+/* Whether the body of req, whose head read_req read last, has been read to
+ * its end (by nghttpw_http_conn_read_body, say), so that the next request
+ * can follow on the connection. */
+bool http_conn_body_done(nghttpw_http_conn *conn, nghttpw_http_req *req);
+
 /* The same for the response whose head read_res just returned: framed by
- * Content-Length, chunked encoding (trailers dropped) or the close of the
+ * Content-Length, chunked encoding (trailers kept apart) or the close of the
  * connection; no body for 1xx, 204 and 304.  The caller skips it for the
  * answer to a HEAD request.  Over max: NGHTTPW_EMSGSIZE. */
 void http_conn_read_res_body(

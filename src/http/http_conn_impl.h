@@ -24,6 +24,7 @@ typedef enum {
 	RD_HEAD,  /* read_req / read_res: a message head */
 	RD_WHOLE, /* transact: a response head and its body */
 	RD_BODY,  /* the body of the request head just read (server) */
+	RD_STREAM, /* read_body: the next body bytes into the user's iov */
 } read_kind;
 
 typedef enum {
@@ -39,6 +40,7 @@ typedef enum {
 	OP_READ_ALL,
 	OP_READ_REQ,
 	OP_READ_RES,
+	OP_READ_BODY,
 	OP_WRITE,
 	OP_WRITE_ALL,
 	OP_WRITE_REQ,
@@ -82,6 +84,12 @@ struct nghttpw_http_conn {
 	bool         raw_only;    /* no head will be read again */
 	char         idle_buf[IDLE_BUF_SIZE];
 	http_parser  parser;
+	bool         body_raw; /* a raw read came after the last head */
+	/* Which requests written with write_req and not yet answered were
+	 * HEAD requests (bit 0 the oldest), for read_res: their answers
+	 * have no body. */
+	uint64_t     head_reqs;
+	unsigned     nreqs;
 	nghttpw_iov *rd_iov; /* scratch for the rest of the user's iov */
 	unsigned     rd_iov_cap;
 	/* Bounds on request heads (server side). */

@@ -437,6 +437,12 @@ wr_start_msg(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 		nghttpw_aio_set_count(aio, queued);
 		nghttpw_aio_finish(aio, 0);
 	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n, deferred)) {
+		if (req != NULL && c->nreqs < 64) {
+			/* For read_res: the answer to HEAD has no body. */
+			c->head_reqs |= (uint64_t) (strcmp(nghttpw_http_req_get_method(
+			                    req), "HEAD") == 0) << c->nreqs;
+			c->nreqs++;
+		}
 		if (!head_only &&
 		    nhw_http_msg_get_file(msg, &file_fd, &file_off, &file_len)) {
 			c->wr_file_fd   = file_fd;

@@ -733,9 +733,49 @@ fields_free(nhw_http_msg *msg)
 	}
 }
 
+static void
+trailers_free(nhw_http_msg *msg)
+{
+	if (msg->trailers != NULL) {
+		nhw_http_msg_fini(msg->trailers);
+		free(msg->trailers);
+		msg->trailers = NULL;
+	}
+}
+
+int
+nhw_http_msg_add_trailer_n(nhw_http_msg *msg, const char *name,
+    size_t name_len, const char *value, size_t value_len)
+{
+	int rv;
+
+	if (msg->trailers == NULL) {
+		/* Most messages have none: made on the first. */
+		if ((msg->trailers = malloc(sizeof(*msg->trailers))) == NULL) {
+			return NGHTTPW_ENOMEM;
+		}
+		nhw_http_msg_init(msg->trailers);
+	}
+	rv = nhw_http_msg_add_header_n(
+	    msg->trailers, name, name_len, value, value_len);
+	if (rv != 0 && msg->trailers->nfields == 0) {
+		trailers_free(msg);
+	}
+	return rv;
+}
+
+const char *
+nhw_http_msg_get_trailer(const nhw_http_msg *msg, const char *name)
+{
+	return msg == NULL || msg->trailers == NULL
+	    ? NULL
+	    : nhw_http_msg_get_header(msg->trailers, name);
+}
+
 void
 nhw_http_msg_clear(nhw_http_msg *msg)
 {
+	trailers_free(msg);
 	msg->nfields = 0;
 	msg->known   = 0;
 	if (msg->fcap > FIELD_KEEP_SLOTS) {
@@ -762,6 +802,7 @@ nhw_http_msg_clear(nhw_http_msg *msg)
 void
 nhw_http_msg_fini(nhw_http_msg *msg)
 {
+	trailers_free(msg);
 	fields_free(msg);
 	msg_drop_data(msg);
 	free(msg->head);

@@ -395,6 +395,12 @@ nghttpw_http_req_get_header(nghttpw_http_req *req, const char *name)
 	return nhw_http_msg_get_header(nhw_http_req_msg(req), name);
 }
 
+const char *
+nghttpw_http_req_get_trailer(nghttpw_http_req *req, const char *name)
+{
+	return nhw_http_msg_get_trailer(nhw_http_req_msg(req), name);
+}
+
 int
 nghttpw_http_req_add_header(
     nghttpw_http_req *req, const char *name, const char *value)
@@ -662,6 +668,12 @@ const char *
 nghttpw_http_res_get_header(nghttpw_http_res *res, const char *name)
 {
 	return nhw_http_msg_get_header(nhw_http_res_msg(res), name);
+}
+
+const char *
+nghttpw_http_res_get_trailer(nghttpw_http_res *res, const char *name)
+{
+	return nhw_http_msg_get_trailer(nhw_http_res_msg(res), name);
 }
 
 int

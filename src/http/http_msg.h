@@ -66,6 +66,7 @@ typedef struct nhw_http_msg {
 	size_t          head_cap;
 	char            version[9];
 	size_t          pool_len; /* bytes of pool handed out since a reset */
+	struct nhw_http_msg *trailers; /* received after a chunked body */
 	nhw_http_field  slots[NHW_HTTP_INLINE_FIELDS]; /* fields, when small */
 	char            pool[NHW_HTTP_POOL]; /* last: init leaves it as is */
 } nhw_http_msg;
@@ -112,6 +113,13 @@ size_t nhw_http_u64_str(uint64_t v, char buf[NHW_HTTP_U64_LEN]);
 int nhw_http_msg_add_header_n(nhw_http_msg *msg, const char *name, size_t name_len, const char *value, size_t value_len);
 int nhw_http_msg_set_header_n(nhw_http_msg *msg, const char *name, size_t name_len, const char *value, size_t value_len);
 int nhw_http_msg_del_header_n(nhw_http_msg *msg, const char *name, size_t name_len);
+
+/* The trailer fields received after a chunked body, kept apart from the
+ * header fields (RFC 9110 6.5.1: not merged into them).  add combines as
+ * add_header does; the trailers go with a reset.  Errors: those of
+ * add_header. */
+int         nhw_http_msg_add_trailer_n(nhw_http_msg *msg, const char *name, size_t name_len, const char *value, size_t value_len);
+const char *nhw_http_msg_get_trailer(const nhw_http_msg *msg, const char *name);
 
 /* Body.  alloc_data replaces the body with an owned, uninitialized buffer
  * of size bytes (NULL when size is 0), stored in *bufp when bufp is not

@@ -73,15 +73,12 @@ on_header_value_complete(llhttp_t *ll)
 	int          rv;
 
 	if (p->in_body) {
-		/* Trailer fields are dropped (the head has been handed over),
-		 * but they count against the same limits as the head's. */
+		/* Trailer fields count against the same limits as the
+		 * head's. */
 		p->head_bytes += p->field.len + p->value.len;
-		p->field.len = 0;
-		p->value.len = 0;
-		if (++p->nfields > p->max_fields || p->head_bytes > p->max_head) {
+		if (p->head_bytes > p->max_head) {
 			return (parser_fail(p, NGHTTPW_EMSGSIZE));
 		}
-		return (0);
 	}
 	if (++p->nfields > p->max_fields) {
 		return (parser_fail(p, NGHTTPW_EMSGSIZE));
@@ -89,7 +86,9 @@ on_header_value_complete(llhttp_t *ll)
 	while (vlen > 0 && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t')) {
 		vlen--;
 	}
-	rv = nhw_http_msg_add_header_n(
+	/* Trailer fields are kept apart: they must not reframe or
+	 * otherwise amend the head (RFC 9110 6.5.1). */
+	rv = (p->in_body ? nhw_http_msg_add_trailer_n : nhw_http_msg_add_header_n)(
 	    p->msg, p->base + p->field.off, p->field.len, value, vlen);
 	if (rv != 0) {
 		return (parser_fail(p, rv == NGHTTPW_ENOMEM ? rv : NGHTTPW_EPROTO));
@@ -110,6 +109,14 @@ set_start_line(http_parser *p)
 	int    rv;
 
 	if (p->req != NULL) {
+		const char *uri = p->base + p->uri.off;
+		for (size_t i = 0; i < p->uri.len; i++) {
+			if ((unsigned char) uri[i] > 0x7e) {
+				/* Not a URI (RFC 3986: percent-encoded).  llhttp's
+				 * strict mode says so too, but not every build. */
+				return (NGHTTPW_EPROTO);
+			}
+		}
 		if ((rv = nhw_http_req_set_method_n(p->req, p->base + p->method.off,
 		        p->method.len)) != 0 ||
 		    (rv = nhw_http_req_set_uri_n(p->req, p->base + p->uri.off,
@@ -127,6 +134,26 @@ set_start_line(http_parser *p)
 		return (rv == NGHTTPW_ENOMEM ? rv : NGHTTPW_EPROTO);
 	}
 	return (0);
+}
+
+/* Whether the Transfer-Encoding list (its fields combined) names chunked
+ * more than once: a sender must never apply it twice (RFC 9112 7). */
+static bool
+chunked_twice(const nhw_http_msg *msg)
+{
+	const char *p = nhw_http_msg_get_known(msg, NHW_HDR_TRANSFER_ENCODING);
+	unsigned    n = 0;
+
+	while (p != NULL && *p != '\0') {
+		size_t len;
+		p += strspn(p, " \t,");
+		len = strcspn(p, " \t,;");
+		if (nhw_http_name_eq(p, len, "chunked", 7)) {
+			n++;
+		}
+		p += strcspn(p, ",");
+	}
+	return (n > 1);
 }
 
 static int
@@ -160,8 +187,22 @@ on_headers_complete(llhttp_t *ll)
 		 * unknowable, so the request cannot be read (501). */
 		return (parser_fail(p, NGHTTPW_ENOTSUP));
 	}
+	/* Both framings (a response's: a request's is refused): a peer
+	 * between us may have read it the other way, so what follows on
+	 * this connection cannot be trusted.  Noted now, as a trailer
+	 * field may set llhttp's flags later. */
+	p->two_framings = (ll->flags & (F_CONTENT_LENGTH | F_TRANSFER_ENCODING)) ==
+	    (F_CONTENT_LENGTH | F_TRANSFER_ENCODING);
 	if (p->res != NULL) {
 		int status = llhttp_get_status_code(ll);
+		if (status < 100 || status > 599) {
+			/* Three digits, but no status class (RFC 9110 15). */
+			return (parser_fail(p, NGHTTPW_EPROTO));
+		}
+		if ((ll->flags & F_CHUNKED) != 0 && chunked_twice(p->msg)) {
+			/* Chunked twice: llhttp refuses it in requests only. */
+			return (parser_fail(p, NGHTTPW_EPROTO));
+		}
 		if (status < 200 || status == 204 || status == 304) {
 			p->no_body = true;
 		}
@@ -170,11 +211,37 @@ on_headers_complete(llhttp_t *ll)
 	return (HPE_PAUSED);
 }
 
+/* Streaming: the bytes go to the reader's buffers, which the caller
+ * made room for by feeding no more than they hold. */
+static void
+sink_copy(http_parser *p, const char *at, size_t len)
+{
+	size_t skip = p->sink_done;
+
+	for (unsigned i = 0; i < p->nsink && len > 0; i++) {
+		size_t room = p->sink[i].iov_len;
+		if (skip >= room) {
+			skip -= room;
+			continue;
+		}
+		size_t take = room - skip < len ? room - skip : len;
+		memcpy((char *) p->sink[i].iov_buf + skip, at, take);
+		at += take;
+		len -= take;
+		p->sink_done += take;
+		skip = 0;
+	}
+}
+
 static int
 on_body(llhttp_t *ll, const char *at, size_t len)
 {
 	http_parser *p = parser_of(ll);
 
+	if (p->streaming) {
+		sink_copy(p, at, len);
+		return (0);
+	}
 	if (len > p->max_body - p->body_len) {
 		return (parser_fail(p, NGHTTPW_EMSGSIZE));
 	}
@@ -249,6 +316,10 @@ http_parser_init_res(http_parser *p, nghttpw_http_res *res, size_t max_head,
     size_t max_fields, bool head_request)
 {
 	parser_init(p, HTTP_RESPONSE, nhw_http_res_msg(res), max_head, max_fields);
+	/* A response with both Content-Length and Transfer-Encoding is
+	 * framed by the latter (RFC 9112 6.3), and its connection is not
+	 * reused (http_parser_keep_alive); a request with both is refused. */
+	llhttp_set_lenient_chunked_length(&p->ll, 1);
 	p->res     = res;
 	p->no_body = head_request;
 }
@@ -305,7 +376,9 @@ http_parser_chunked(const http_parser *p)
 bool
 http_parser_has_length(const http_parser *p)
 {
-	return ((p->ll.flags & F_CONTENT_LENGTH) != 0);
+	/* Transfer-Encoding overrides it (RFC 9112 6.3). */
+	return ((p->ll.flags & (F_CONTENT_LENGTH | F_TRANSFER_ENCODING)) ==
+	    F_CONTENT_LENGTH);
 }
 
 uint64_t
@@ -317,11 +390,20 @@ http_parser_content_length(const http_parser *p)
 bool
 http_parser_keep_alive(const http_parser *p)
 {
-	return (!p->upgrade && llhttp_should_keep_alive(&p->ll) != 0);
+	return (!p->upgrade && !p->two_framings &&
+	    llhttp_should_keep_alive(&p->ll) != 0);
 }
 
-int
-http_parser_body(http_parser *p, size_t max_body, parse_state *state)
+static void
+body_start(http_parser *p, parse_state *state)
+{
+	p->in_body = true;
+	llhttp_resume(&p->ll);
+	*state = PARSE_MORE;
+}
+
+static bool
+body_none(http_parser *p, parse_state *state)
 {
 	if (p->no_body ||
 	    (http_parser_has_length(p) && p->ll.content_length == 0) ||
@@ -329,16 +411,40 @@ http_parser_body(http_parser *p, size_t max_body, parse_state *state)
 	        !http_parser_has_length(p))) {
 		p->message_done = true;
 		*state          = PARSE_MESSAGE_DONE;
+		return (true);
+	}
+	return (false);
+}
+
+int
+http_parser_body(http_parser *p, size_t max_body, parse_state *state)
+{
+	if (body_none(p, state)) {
 		return (0);
 	}
 	if (http_parser_has_length(p) && p->ll.content_length > max_body) {
 		return (NGHTTPW_EMSGSIZE);
 	}
-	p->in_body  = true;
 	p->max_body = max_body;
-	llhttp_resume(&p->ll);
-	*state = PARSE_MORE;
+	body_start(p, state);
 	return (0);
+}
+
+void
+http_parser_body_stream(http_parser *p, parse_state *state)
+{
+	if (!body_none(p, state)) {
+		p->streaming = true;
+		body_start(p, state);
+	}
+}
+
+void
+http_parser_set_sink(http_parser *p, const nghttpw_iov *iov, unsigned n)
+{
+	p->sink      = iov;
+	p->nsink     = n;
+	p->sink_done = 0;
 }
 
 int
@@ -352,6 +458,31 @@ http_parser_eof(http_parser *p)
 		p->message_done = true;
 	}
 	return (p->message_done ? 0 : NGHTTPW_ECLOSED);
+}
+
+size_t
+http_parser_pending(const http_parser *p, size_t end)
+{
+	size_t from = end;
+
+	if (p->field.len > 0 && p->field.off < from) {
+		from = p->field.off;
+	}
+	if (p->value.len > 0 && p->value.off < from) {
+		from = p->value.off;
+	}
+	return (from);
+}
+
+void
+http_parser_shift(http_parser *p, size_t by)
+{
+	if (p->field.len > 0) {
+		p->field.off -= by;
+	}
+	if (p->value.len > 0) {
+		p->value.off -= by;
+	}
 }
 
 int

@@ -1,5 +1,6 @@
 /* Incremental parsing of HTTP/1.x messages with llhttp in strict mode:
- * the head into a request or response, then (for transact) the body. */
+ * the head into a request or response, then the body, collected (for
+ * transact and the server) or streamed to a reader (read_body). */
 #ifndef NGHTTPW_HTTP_PARSE_H
 #define NGHTTPW_HTTP_PARSE_H
 
@@ -39,7 +40,13 @@ typedef struct http_parser {
 	bool              message_done;
 	bool              no_body;  /* HEAD request, 1xx, 204, 304 */
 	bool              upgrade;  /* CONNECT or Upgrade: the rest is not HTTP */
-	/* The body, collected while in_body. */
+	bool              two_framings; /* Content-Length and Transfer-Encoding */
+	/* The body, streamed into the reader's buffers ... */
+	bool               streaming;
+	const nghttpw_iov *sink;
+	unsigned           nsink;
+	size_t             sink_done; /* bytes put there */
+	/* ... or collected while in_body. */
 	char             *body;
 	size_t            body_len;
 	size_t            body_cap;
@@ -65,9 +72,21 @@ int http_parser_feed(http_parser *, const char *base, size_t off, size_t len,
  * bytes.  *state is MESSAGE_DONE at once when there is no body. */
 int http_parser_body(http_parser *, size_t max_body, parse_state *state);
 
+/* After HEAD_DONE: continue into the body, handing it piece by piece to
+ * the buffers set with set_sink before each feed (a feed of at most their
+ * room).  *state is MESSAGE_DONE at once when there is no body. */
+void http_parser_body_stream(http_parser *, parse_state *state);
+void http_parser_set_sink(http_parser *, const nghttpw_iov *iov, unsigned n);
+
 /* The peer closed: ends a body delimited by the close.  Returns 0 when
  * the message is thereby complete, NGHTTPW_ECLOSED otherwise. */
 int http_parser_eof(http_parser *);
+
+/* In a body: the offset of the first byte of a trailer field still being
+ * parsed (its bytes must stay in the buffer), or end when there is none;
+ * shift is told when the buffer's bytes moved down by that many. */
+size_t http_parser_pending(const http_parser *, size_t end);
+void   http_parser_shift(http_parser *, size_t by);
 
 /* Hands the collected body to the message (which then owns a copy). */
 int http_parser_take_body(http_parser *);

@@ -555,18 +555,25 @@ sc_handler_done(srv_conn *sc, int rv)
 	} else if (rv != 0) {
 		nghttpw_http_res_free(res);
 		sc_error(sc, NGHTTPW_HTTP_STATUS_INTERNAL_SERVER_ERROR, true, NULL);
-	} else if (res == NULL) {
-		/* As in nng: the handler wrote its answer on the connection
-		 * itself; the next request follows. */
-		http_handler_release(sc->h);
-		sc->h = NULL;
-		if (sc->body_pending || sc->close_after ||
-		    nghttpw_http_conn_must_close(sc->conn)) {
-			sc_close(sc);
-		} else {
-			sc_read_next(sc);
-		}
 	} else {
+		if (sc->body_pending && http_conn_body_done(sc->conn, sc->req)) {
+			/* The handler read the body to its end itself
+			 * (read_body): the next request can follow. */
+			sc->body_pending = false;
+		}
+		if (res == NULL) {
+			/* As in nng: the handler wrote its answer on the
+			 * connection itself; the next request follows. */
+			http_handler_release(sc->h);
+			sc->h = NULL;
+			if (sc->body_pending || sc->close_after ||
+			    nghttpw_http_conn_must_close(sc->conn)) {
+				sc_close(sc);
+			} else {
+				sc_read_next(sc);
+			}
+			return;
+		}
 		if (nhw_http_res_is_error(res)) {
 			/* Made by nghttpw_http_res_alloc_error and left as
 			 * it was: the server's own page for the status goes

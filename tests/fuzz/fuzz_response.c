@@ -16,7 +16,8 @@
  *            of 1..n bytes
  *   byte 2   seed for the piece sizes
  *   byte 3   bits 0-1 the request: GET, HEAD, POST with a body, POST
- *            with a chunked body; bit 2 read_res instead of transact;
+ *            with a chunked body; bit 2 read_res, then read_body in
+ *            pieces of 1 + (byte 2 % 64) bytes, instead of transact;
  *            bits 3-5 bytes the peer takes per send (all, 1, 2, 3, 7,
  *            16, 100, all); bit 6 the peer resets the connection after
  *            taking (byte 2 % 64) bytes
@@ -64,7 +65,7 @@ check_head(nghttpw_http_res *res, size_t max_fields)
 	const char   *head;
 	size_t        head_len, n;
 
-	FZ_CHECK(status >= 100 && status <= 999, "status %u", status);
+	FZ_CHECK(status >= 100 && status <= 599, "status %u", status);
 	FZ_CHECK(reason != NULL && nhw_http_is_value(reason, strlen(reason)),
 	    "reason");
 	FZ_CHECK(nhw_http_is_version(version, strlen(version)), "version [%s]",
@@ -108,9 +109,11 @@ check_response(nghttpw_http_conn *c, nghttpw_http_res *res, bool head_req,
 		return;
 	}
 	if (te != NULL) {
-		FZ_CHECK(cl == NULL,
-		    "response accepted with both Transfer-Encoding [%s] and "
-		    "Content-Length [%s]",
+		/* Both: Transfer-Encoding frames it (RFC 9112 6.3), and the
+		 * connection is not reused. */
+		FZ_CHECK(cl == NULL || nghttpw_http_conn_must_close(c),
+		    "both Transfer-Encoding [%s] and Content-Length [%s], yet "
+		    "the connection may stay open",
 		    te, cl);
 		if (!fz_list_has(te, "chunked")) {
 			/* Some other coding: delimited by the close. */
@@ -134,6 +137,47 @@ check_response(nghttpw_http_conn *c, nghttpw_http_res *res, bool head_req,
 		}
 		(void) sum;
 	}
+}
+
+/* Reads the body after read_res in pieces of piece bytes, to its end (0)
+ * or an error (returned), holding it to the head's framing. */
+static int
+read_body(nghttpw_http_conn *c, nghttpw_http_res *res, size_t piece)
+{
+	uint16_t      status = nghttpw_http_res_get_status(res);
+	const char   *te     = nghttpw_http_res_get_header(res, "Transfer-Encoding");
+	const char   *cl     = nghttpw_http_res_get_header(res, "Content-Length");
+	nghttpw_aio  *aio    = fz_aio();
+	unsigned char buf[64];
+	nghttpw_iov   iov   = { buf, piece };
+	size_t        total = 0;
+	int           rv;
+
+	nghttpw_aio_set_iov(aio, 1, &iov);
+	for (;;) {
+		nghttpw_http_conn_read_body(c, aio);
+		if ((rv = fz_wait(aio)) != 0) {
+			break;
+		}
+		FZ_CHECK(nghttpw_aio_count(aio) <= piece, "%zu bytes in %zu",
+		    nghttpw_aio_count(aio), piece);
+		if (nghttpw_aio_count(aio) == 0) {
+			break;
+		}
+		total += nghttpw_aio_count(aio);
+	}
+	FZ_LOG("read_body: %d, %zu bytes\n", rv, total);
+	if (rv == 0) {
+		if (status < 200 || status == 204 || status == 304) {
+			FZ_CHECK(total == 0, "status %u with %zu body bytes", status,
+			    total);
+		} else if (te == NULL && cl != NULL) {
+			FZ_CHECK(strtoull(cl, NULL, 10) == total,
+			    "%zu body bytes, Content-Length [%s]", total, cl);
+		}
+	}
+	nghttpw_aio_free(aio);
+	return (rv);
 }
 
 static void
@@ -223,6 +267,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_LOG("response: %u, %zu fields\n", nghttpw_http_res_get_status(res),
 		    nhw_http_res_msg(res)->nfields);
 		check_head(res, max_fields);
+		if (head_only && (rv = read_body(c, res, 1 + data[2] % 64)) != 0) {
+			FZ_CHECK(error_ok(rv), "read_body: %d (%s)", rv,
+			    nghttpw_strerror(rv));
+			break;
+		}
 		if (!head_only) {
 			check_response(c, res, kind == 1, max_body);
 			if (nghttpw_http_res_get_status(res) == 101) {

@@ -206,6 +206,12 @@ fill_pattern(void *buf, size_t len, unsigned seed)
 	}
 }
 
+unsigned char
+pattern_byte(uint64_t off)
+{
+	return ((unsigned char) (off * 131 + (off >> 10) * 7 + (off >> 20)));
+}
+
 /* The in-memory stream: two ends sharing a pipe, one byte queue per
  * direction, and at most one waiting recv per end. */
 

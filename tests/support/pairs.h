@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nghttpw/nghttpw.h"
 
@@ -39,5 +40,9 @@ int sync_op(void (*op)(nghttpw_stream *, nghttpw_aio *), nghttpw_stream *s,
 
 /* Fills buf with a repeatable pseudo-random pattern from seed. */
 void fill_pattern(void *buf, size_t len, unsigned seed);
+
+/* The byte at offset off of an endless repeatable pattern: a peer makes
+ * it as it sends, and a reader checks any piece where it falls. */
+unsigned char pattern_byte(uint64_t off);
 
 #endif
