@@ -35,6 +35,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <nghttpw/http.h>
 #include <nghttpw/nghttpw.h>
@@ -631,7 +632,16 @@ ws_echo_stop(void)
 static int
 log_start(nghttpw_http_server *s, const struct options *o)
 {
-	access_log_open(1, o->log_buffer >= 0 ? (size_t) o->log_buffer : ACCESS_LOG_BUFFER);
+	long threads = o->threads > 0 ? o->threads : sysconf(_SC_NPROCESSORS_ONLN);
+	int  rv;
+
+	/* As the library counts its threads. */
+	threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+	if ((rv = access_log_open(STDOUT_FILENO,
+	         o->log_buffer >= 0 ? (size_t) o->log_buffer : ACCESS_LOG_BUFFER,
+	         (unsigned) threads)) != 0) {
+		return rv;
+	}
 	return nghttpw_http_server_set_log(s, access_log_line, NULL);
 }
 

@@ -1,14 +1,19 @@
 /* nghttpw-serve's buffered access log (see access_log.h).
  *
- * Each thread that logs has a buffer of its own, registered once in a
- * list.  Its lock is taken by that thread for every line and by
- * access_log_flush() once a second, so it is in practice never
- * contended.  Buffers are written out under a second lock, out_mtx,
- * so that lines stay whole even where write() may interleave (a pipe,
- * past PIPE_BUF bytes).  The lines of one connection come from one I/O
- * thread, hence one buffer: they keep their order.
+ * A line goes to one of a few buffers, chosen by the client's address
+ * and port, so that the lines of one connection share a buffer and keep
+ * their order: a connection is not always logged from one thread (its
+ * first answer may be written by the thread that accepted it).  With
+ * twice as many buffers as I/O threads, two threads rarely want the same
+ * buffer at once, and access_log_flush() takes each lock once a second:
+ * the locks are in practice uncontended.  Buffers are written out under
+ * a second lock, out_mtx, so that lines stay whole even where write()
+ * may interleave (a pipe, past PIPE_BUF bytes).
  *
- * Lock order: list_mtx, then a buffer's mtx, then out_mtx. */
+ * What formatting can keep from one line to the next (the date, to the
+ * second, and the last client's address as text) is kept per thread.
+ *
+ * Lock order: a buffer's mtx, then out_mtx. */
 #include "access_log.h"
 
 #include <arpa/inet.h>
@@ -26,11 +31,14 @@
 #define LINE_ROOM 2048
 
 typedef struct log_buf {
-	pthread_mutex_t mtx; /* data and len */
-	struct log_buf *next;
+	pthread_mutex_t mtx; /* len and data */
 	size_t          len;
-	/* The rest is the owning thread's alone: the date of the second
-	 * last seen, and the text of the last peer address. */
+	char           *data; /* buf_cap bytes */
+} log_buf;
+
+/* A thread's memory of its last line: the date of that second, and the
+ * client's address as text (a keep-alive connection sends many). */
+typedef struct line_cache {
 	time_t   date_sec;
 	size_t   date_len;
 	char     date[40];
@@ -38,24 +46,35 @@ typedef struct log_buf {
 	uint8_t  peer_addr[16];
 	size_t   host_len;
 	char     host[INET6_ADDRSTRLEN];
-	char     data[]; /* buf_cap bytes */
-} log_buf;
+} line_cache;
 
 static int             log_fd = -1;
 static size_t          log_limit; /* a buffer is written once this full */
 static size_t          buf_cap;
 static log_buf        *bufs;
-static pthread_mutex_t list_mtx = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t out_mtx  = PTHREAD_MUTEX_INITIALIZER;
+static unsigned        nbufs;
+static pthread_mutex_t out_mtx = PTHREAD_MUTEX_INITIALIZER;
 
-static _Thread_local log_buf *my_buf;
+static _Thread_local line_cache cache = { .date_sec = (time_t) -1 };
 
-void
-access_log_open(int fd, size_t buffer)
+int
+access_log_open(int fd, size_t buffer, unsigned threads)
 {
+	nbufs     = threads > 0 ? 2 * threads : 2;
 	log_fd    = fd;
 	log_limit = buffer;
 	buf_cap   = buffer > LINE_ROOM ? buffer : LINE_ROOM;
+	if ((bufs = calloc(nbufs, sizeof(*bufs))) == NULL) {
+		return NGHTTPW_ENOMEM;
+	}
+	for (unsigned i = 0; i < nbufs; i++) {
+		if ((bufs[i].data = malloc(buf_cap)) == NULL) {
+			access_log_close();
+			return NGHTTPW_ENOMEM;
+		}
+		pthread_mutex_init(&bufs[i].mtx, NULL);
+	}
+	return 0;
 }
 
 /* All of p, waiting when fd is non-blocking and full.  On an error
@@ -96,86 +115,64 @@ buf_write_locked(log_buf *b)
 	}
 }
 
-/* The calling thread's buffer, made and listed on its first line; NULL
- * when out of memory. */
-static log_buf *
-buf_get(void)
-{
-	log_buf *b = my_buf;
-
-	if (b != NULL) {
-		return b;
-	}
-	if ((b = malloc(sizeof(*b) + buf_cap)) == NULL) {
-		return NULL;
-	}
-	pthread_mutex_init(&b->mtx, NULL);
-	b->len         = 0;
-	b->date_sec    = (time_t) -1;
-	b->date_len    = 0;
-	b->peer_family = 0;
-	b->host_len    = 0;
-	pthread_mutex_lock(&list_mtx);
-	b->next = bufs;
-	bufs    = b;
-	pthread_mutex_unlock(&list_mtx);
-	my_buf = b;
-	return b;
-}
-
 /* The local time as in "07/Dec/2026:09:15:02 +0000", formatted once a
  * second. */
 static void
-buf_date(log_buf *b)
+cache_date(line_cache *c)
 {
 	time_t    now = time(NULL);
 	struct tm tm;
 
-	if (now == b->date_sec) {
+	if (now == c->date_sec) {
 		return;
 	}
-	b->date_sec = now;
-	b->date_len = 0;
+	c->date_sec = now;
+	c->date_len = 0;
 	if (localtime_r(&now, &tm) != NULL) {
-		b->date_len = strftime(b->date, sizeof(b->date), "%d/%b/%Y:%H:%M:%S %z", &tm);
+		c->date_len = strftime(c->date, sizeof(c->date), "%d/%b/%Y:%H:%M:%S %z", &tm);
 	}
-	if (b->date_len == 0) {
-		b->date[0]  = '-';
-		b->date_len = 1;
+	if (c->date_len == 0) {
+		c->date[0]  = '-';
+		c->date_len = 1;
 	}
 }
 
-/* The client's address as text, kept for the next line: a keep-alive
- * connection sends many. */
-static void
-buf_host(log_buf *b, const nghttpw_sockaddr *peer)
+/* The client's address as text; and the buffer of its lines, by its
+ * address and port. */
+static log_buf *
+cache_host(line_cache *c, const nghttpw_sockaddr *peer)
 {
 	uint16_t    family = peer != NULL ? peer->s_family : 0;
 	const void *addr   = NULL;
 	size_t      alen   = 0;
 	int         af     = 0;
+	uint32_t    key    = 0;
 
 	if (family == NGHTTPW_AF_INET) {
 		addr = &peer->s_in.sa_addr;
 		alen = sizeof(peer->s_in.sa_addr);
 		af   = AF_INET;
+		key  = peer->s_in.sa_addr ^ peer->s_in.sa_port;
 	} else if (family == NGHTTPW_AF_INET6) {
 		addr = peer->s_in6.sa_addr;
 		alen = sizeof(peer->s_in6.sa_addr);
 		af   = AF_INET6;
+		memcpy(&key, peer->s_in6.sa_addr + 12, sizeof(key));
+		key ^= peer->s_in6.sa_port;
 	}
-	if (b->host_len > 0 && family == b->peer_family &&
-	    (alen == 0 || memcmp(addr, b->peer_addr, alen) == 0)) {
-		return;
+	if (c->host_len == 0 || family != c->peer_family ||
+	    (alen > 0 && memcmp(addr, c->peer_addr, alen) != 0)) {
+		c->peer_family = family;
+		if (alen > 0) {
+			memcpy(c->peer_addr, addr, alen);
+		}
+		if (af == 0 || inet_ntop(af, addr, c->host, sizeof(c->host)) == NULL) {
+			strcpy(c->host, "-");
+		}
+		c->host_len = strlen(c->host);
 	}
-	b->peer_family = family;
-	if (alen > 0) {
-		memcpy(b->peer_addr, addr, alen);
-	}
-	if (af == 0 || inet_ntop(af, addr, b->host, sizeof(b->host)) == NULL) {
-		strcpy(b->host, "-");
-	}
-	b->host_len = strlen(b->host);
+	/* Fibonacci hashing spreads ports that follow each other. */
+	return &bufs[(uint32_t) (key * 2654435769u) % nbufs];
 }
 
 static char *
@@ -209,22 +206,22 @@ typedef struct line_parts {
 	uint64_t    bytes;
 } line_parts;
 
-/* The most a line of b and lp takes. */
+/* The most a line of c and lp takes. */
 static size_t
-line_bound(const log_buf *b, const line_parts *lp)
+line_bound(const line_cache *c, const line_parts *lp)
 {
-	return b->host_len + b->date_len + lp->mlen + lp->ulen + lp->vlen + 64;
+	return c->host_len + c->date_len + lp->mlen + lp->ulen + lp->vlen + 64;
 }
 
 /*   host - - [date] "method uri version" status bytes
  * with "-" for the request line when there was none and for the byte
  * count when no body was sent.  Returns the end. */
 static char *
-line_format(char *p, const log_buf *b, const line_parts *lp)
+line_format(char *p, const line_cache *c, const line_parts *lp)
 {
-	p = put(p, b->host, b->host_len);
+	p = put(p, c->host, c->host_len);
 	p = put(p, " - - [", 6);
-	p = put(p, b->date, b->date_len);
+	p = put(p, c->date, c->date_len);
 	p = put(p, "] \"", 3);
 	if (lp->method != NULL) {
 		p    = put(p, lp->method, lp->mlen);
@@ -249,13 +246,13 @@ line_format(char *p, const log_buf *b, const line_parts *lp)
 
 /* A line longer than a buffer: after what b holds, on its own. */
 static void
-line_write_alone(log_buf *b, const line_parts *lp, size_t bound)
+line_write_alone(log_buf *b, const line_cache *c, const line_parts *lp, size_t bound)
 {
 	char *tmp = malloc(bound);
 
 	buf_write_locked(b);
 	if (tmp != NULL) {
-		write_out(tmp, (size_t) (line_format(tmp, b, lp) - tmp));
+		write_out(tmp, (size_t) (line_format(tmp, c, lp) - tmp));
 		free(tmp);
 	}
 }
@@ -264,14 +261,12 @@ void
 access_log_line(void *arg, nghttpw_http_req *req, nghttpw_http_res *res,
     const nghttpw_sockaddr *peer, uint64_t body_bytes)
 {
-	log_buf   *b = buf_get();
-	line_parts lp;
-	size_t     bound;
+	line_cache *c = &cache;
+	log_buf    *b;
+	line_parts  lp;
+	size_t      bound;
 
 	(void) arg;
-	if (b == NULL) {
-		return;
-	}
 	memset(&lp, 0, sizeof(lp));
 	if (req != NULL) {
 		lp.method  = nghttpw_http_req_get_method(req);
@@ -283,18 +278,18 @@ access_log_line(void *arg, nghttpw_http_req *req, nghttpw_http_res *res,
 	}
 	lp.status = nghttpw_http_res_get_status(res);
 	lp.bytes  = body_bytes;
-	buf_date(b);
-	buf_host(b, peer);
-	bound = line_bound(b, &lp);
+	cache_date(c);
+	b     = cache_host(c, peer);
+	bound = line_bound(c, &lp);
 
 	pthread_mutex_lock(&b->mtx);
 	if (b->len + bound > buf_cap) {
 		buf_write_locked(b);
 	}
 	if (bound > buf_cap) {
-		line_write_alone(b, &lp, bound);
+		line_write_alone(b, c, &lp, bound);
 	} else {
-		b->len = (size_t) (line_format(b->data + b->len, b, &lp) - b->data);
+		b->len = (size_t) (line_format(b->data + b->len, c, &lp) - b->data);
 		if (b->len >= log_limit) {
 			buf_write_locked(b);
 		}
@@ -305,29 +300,22 @@ access_log_line(void *arg, nghttpw_http_req *req, nghttpw_http_res *res,
 void
 access_log_flush(void)
 {
-	log_buf *b;
-
-	pthread_mutex_lock(&list_mtx);
-	for (b = bufs; b != NULL; b = b->next) {
-		pthread_mutex_lock(&b->mtx);
-		buf_write_locked(b);
-		pthread_mutex_unlock(&b->mtx);
+	for (unsigned i = 0; i < nbufs && bufs[i].data != NULL; i++) {
+		pthread_mutex_lock(&bufs[i].mtx);
+		buf_write_locked(&bufs[i]);
+		pthread_mutex_unlock(&bufs[i].mtx);
 	}
-	pthread_mutex_unlock(&list_mtx);
 }
 
 void
 access_log_close(void)
 {
-	log_buf *b;
-
 	access_log_flush();
-	pthread_mutex_lock(&list_mtx);
-	while ((b = bufs) != NULL) {
-		bufs = b->next;
-		pthread_mutex_destroy(&b->mtx);
-		free(b);
+	for (unsigned i = 0; i < nbufs && bufs[i].data != NULL; i++) {
+		pthread_mutex_destroy(&bufs[i].mtx);
+		free(bufs[i].data);
 	}
-	pthread_mutex_unlock(&list_mtx);
-	my_buf = NULL;
+	free(bufs);
+	bufs  = NULL;
+	nbufs = 0;
 }

@@ -1,7 +1,7 @@
-/* nghttpw-serve's access log: Common Log Format lines gathered in one
- * buffer per I/O thread (as nginx's "access_log ... buffer="), written
- * to a file descriptor when a buffer fills, when access_log_flush() is
- * called (every second, by the main thread) and at the end.  Only the
+/* nghttpw-serve's access log: Common Log Format lines gathered in
+ * buffers (as nginx's "access_log ... buffer="), two per I/O thread,
+ * written to a file descriptor when one fills, when access_log_flush()
+ * is called (every second, by the main thread) and at the end.  Only the
  * public API is used. */
 #ifndef NGHTTPW_TOOLS_SERVE_ACCESS_LOG_H
 #define NGHTTPW_TOOLS_SERVE_ACCESS_LOG_H
@@ -16,8 +16,9 @@
 #define ACCESS_LOG_BUFFER (64u * 1024)
 
 /* Logs to fd, with buffers of buffer bytes (0: each line is written at
- * once).  Before the server starts. */
-void access_log_open(int fd, size_t buffer);
+ * once), for a server of threads I/O threads.  Before the server starts;
+ * 0 or NGHTTPW_ENOMEM. */
+int access_log_open(int fd, size_t buffer, unsigned threads);
 
 /* The callback for nghttpw_http_server_set_log(): one line. */
 void access_log_line(void *arg, nghttpw_http_req *req, nghttpw_http_res *res,
@@ -27,7 +28,7 @@ void access_log_line(void *arg, nghttpw_http_req *req, nghttpw_http_res *res,
 void access_log_flush(void);
 
 /* Writes what is left and frees the buffers; once no thread can log any
- * more (after nghttpw_fini()). */
+ * more (after nghttpw_fini()).  Also after a failed access_log_open(). */
 void access_log_close(void);
 
 #endif
