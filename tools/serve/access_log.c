@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -60,13 +59,15 @@ static _Thread_local line_cache cache = { .date_sec = (time_t) -1 };
 int
 access_log_open(int fd, size_t buffer, unsigned threads)
 {
-	nbufs     = threads > 0 ? 2 * threads : 2;
+	unsigned n = threads > 0 ? 2 * threads : 2;
+
 	log_fd    = fd;
 	log_limit = buffer;
 	buf_cap   = buffer > LINE_ROOM ? buffer : LINE_ROOM;
-	if ((bufs = calloc(nbufs, sizeof(*bufs))) == NULL) {
+	if ((bufs = calloc(n, sizeof(*bufs))) == NULL) {
 		return NGHTTPW_ENOMEM;
 	}
+	nbufs = n;
 	for (unsigned i = 0; i < nbufs; i++) {
 		if ((bufs[i].data = malloc(buf_cap)) == NULL) {
 			access_log_close();
@@ -257,6 +258,12 @@ line_write_alone(log_buf *b, const line_cache *c, const line_parts *lp, size_t b
 	}
 }
 
+static const char *
+or_dash(const char *s)
+{
+	return s != NULL ? s : "-";
+}
+
 void
 access_log_line(void *arg, nghttpw_http_req *req, nghttpw_http_res *res,
     const nghttpw_sockaddr *peer, uint64_t body_bytes)
@@ -269,9 +276,9 @@ access_log_line(void *arg, nghttpw_http_req *req, nghttpw_http_res *res,
 	(void) arg;
 	memset(&lp, 0, sizeof(lp));
 	if (req != NULL) {
-		lp.method  = nghttpw_http_req_get_method(req);
-		lp.uri     = nghttpw_http_req_get_uri(req);
-		lp.version = nghttpw_http_req_get_version(req);
+		lp.method  = or_dash(nghttpw_http_req_get_method(req));
+		lp.uri     = or_dash(nghttpw_http_req_get_uri(req));
+		lp.version = or_dash(nghttpw_http_req_get_version(req));
 		lp.mlen    = strlen(lp.method);
 		lp.ulen    = strlen(lp.uri);
 		lp.vlen    = strlen(lp.version);
