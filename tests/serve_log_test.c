@@ -542,12 +542,13 @@ expect_usage_error(const char *const *args, const char *what)
 		_exit(127);
 	}
 	close(err[1]);
-	for (size_t len = 0, n; len + 1 < sizeof(msg); len += n) {
+	/* Whole: standard error is written in pieces. */
+	for (size_t len = 0; len + 1 < sizeof(msg);) {
 		ssize_t r = read(err[0], msg + len, sizeof(msg) - 1 - len);
 		if (r <= 0) {
 			break;
 		}
-		n = (size_t) r;
+		len += (size_t) r;
 	}
 	close(err[0]);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
