@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -330,7 +331,7 @@ typedef struct reader {
 	server       *s;
 	int           pause_us;
 	pthread_t     thread;
-	volatile bool stop;
+	atomic_bool   stop;
 } reader;
 
 static void *
@@ -338,7 +339,7 @@ read_along(void *arg)
 {
 	reader *r = arg;
 
-	while (!r->stop) {
+	while (!atomic_load(&r->stop)) {
 		struct pollfd p = { r->s->out, POLLIN, 0 };
 		if (poll(&p, 1, 20) > 0) {
 			char    chunk[1024];
@@ -375,7 +376,7 @@ requests_read_along(server *s, int nconn, int per, int pause_us)
 	cr_assert_not_null(s->text);
 	cr_assert_eq(pthread_create(&r.thread, NULL, read_along, &r), 0);
 	requests(s->port, nconn, per);
-	r.stop = true;
+	atomic_store(&r.stop, true);
 	pthread_join(r.thread, NULL);
 }
 
