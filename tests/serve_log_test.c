@@ -71,8 +71,9 @@ now_ms(void)
 
 /* ----------------------------------------------------- the child */
 
-/* Where its standard output goes. */
-typedef enum { OUT_PIPE, OUT_PIPE_NONBLOCK, OUT_FILE } out_kind;
+/* Where its standard output goes: a pipe, one of a page (full at once),
+ * the same with a non-blocking end, or a file. */
+typedef enum { OUT_PIPE, OUT_SMALL_PIPE, OUT_SMALL_PIPE_NONBLOCK, OUT_FILE } out_kind;
 
 typedef struct server {
 	pid_t  pid;
@@ -154,9 +155,10 @@ start(server *s, out_kind kind, const char *const *args)
 		cr_assert(fds[0] >= 0 && fds[1] >= 0);
 	} else {
 		cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
-		if (kind == OUT_PIPE_NONBLOCK) {
-			/* A small pipe, full at once, written without waiting. */
-			(void) fcntl(fds[1], F_SETPIPE_SZ, 4096);
+		if (kind != OUT_PIPE) {
+			cr_assert_geq(fcntl(fds[1], F_SETPIPE_SZ, 4096), 4096);
+		}
+		if (kind == OUT_SMALL_PIPE_NONBLOCK) {
 			cr_assert_eq(fcntl(fds[1], F_SETFL, O_NONBLOCK), 0);
 		}
 	}
@@ -425,12 +427,12 @@ Test(serve_log, a_file_has_every_line_after_sigterm)
 	all_lines_at_signal(SIGTERM, OUT_FILE, "64k");
 }
 
-/* A pipe that its reader empties slowly, a small non-blocking one too:
+/* A small pipe that its reader empties slowly, a non-blocking one too:
  * the server waits for it (on poll, when its end does not block) rather
  * than drop lines. */
 Test(serve_log, a_slow_pipe_loses_no_line)
 {
-	out_kind kinds[] = { OUT_PIPE, OUT_PIPE_NONBLOCK };
+	out_kind kinds[] = { OUT_SMALL_PIPE, OUT_SMALL_PIPE_NONBLOCK };
 
 	need_tool();
 	for (size_t k = 0; k < 2; k++) {
