@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,8 +73,15 @@ now_ms(void)
 /* ----------------------------------------------------- the child */
 
 /* Where its standard output goes: a pipe, one of a page (full at once),
- * the same with a non-blocking end, or a file. */
-typedef enum { OUT_PIPE, OUT_SMALL_PIPE, OUT_SMALL_PIPE_NONBLOCK, OUT_FILE } out_kind;
+ * the same with a non-blocking end, a file, or a terminal (raw: lines end
+ * with \n alone). */
+typedef enum {
+	OUT_PIPE,
+	OUT_SMALL_PIPE,
+	OUT_SMALL_PIPE_NONBLOCK,
+	OUT_FILE,
+	OUT_TTY,
+} out_kind;
 
 typedef struct server {
 	pid_t  pid;
@@ -153,6 +161,15 @@ start(server *s, out_kind kind, const char *const *args)
 		fds[0] = open(file, O_RDONLY | O_CLOEXEC);
 		unlink(file);
 		cr_assert(fds[0] >= 0 && fds[1] >= 0);
+	} else if (kind == OUT_TTY) {
+		struct termios tio;
+		cr_assert_geq(fds[0] = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), 0);
+		cr_assert(grantpt(fds[0]) == 0 && unlockpt(fds[0]) == 0);
+		fds[1] = open(ptsname(fds[0]), O_RDWR | O_NOCTTY | O_CLOEXEC);
+		cr_assert_geq(fds[1], 0);
+		cr_assert_eq(tcgetattr(fds[1], &tio), 0);
+		cfmakeraw(&tio);
+		cr_assert_eq(tcsetattr(fds[1], TCSANOW, &tio), 0);
 	} else {
 		cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
 		if (kind != OUT_PIPE) {
@@ -491,6 +508,29 @@ Test(serve_log, log_buffer_0_writes_each_line_at_once)
 	}
 	stop(&s, SIGTERM, false);
 	expect_lines(s.text, 1, 5);
+	free(s.text);
+}
+
+/* On a terminal, by default, each line at once too. */
+Test(serve_log, a_terminal_gets_each_line_at_once)
+{
+	server s;
+	char   want[64];
+
+	need_tool();
+	start(&s, OUT_TTY, (const char *[]) { "--log-flush", "60000", NULL });
+	for (int i = 0; i < 3; i++) {
+		int fd = connect_to(s.port);
+		snprintf(want, sizeof(want), "GET /f.txt?c=0&i=%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
+		send_text(fd, want);
+		read_answers(fd, 1);
+		close(fd);
+		snprintf(want, sizeof(want), "i=%d HTTP/1.1\" 200 14\n", i);
+		cr_assert(output_until(&s, want, 1000, false), "line %d not written: %s",
+		    i, s.text);
+	}
+	stop(&s, SIGTERM, false);
+	expect_lines(s.text, 1, 3);
 	free(s.text);
 }
 

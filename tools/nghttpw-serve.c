@@ -104,9 +104,9 @@ usage(FILE *f)
 	    "  -q, --quiet        no access log\n"
 	    "      --log-buffer SIZE\n"
 	    "                     the size of each buffer of the access log,\n"
-	    "                     two per I/O thread (default 64k; k or m\n"
-	    "                     counts KiB or MiB; 0 writes each line at\n"
-	    "                     once)\n"
+	    "                     two per I/O thread (default 64k, or 0 on a\n"
+	    "                     terminal; k or m counts KiB or MiB; 0\n"
+	    "                     writes each line at once)\n"
 	    "      --log-flush MS the longest a line waits in a buffer\n"
 	    "                     (default 1000)\n"
 	    "  -h, --help         print this and exit\n"
@@ -628,17 +628,21 @@ ws_echo_stop(void)
 
 /* ------------------------------------------------------- the log */
 
-/* The access log on standard output, in buffers of --log-buffer bytes. */
+/* The access log on standard output, in buffers of --log-buffer bytes;
+ * by default none on a terminal, where someone reads the lines as they
+ * come (as stdio buffers by lines there). */
 static int
-log_start(nghttpw_http_server *s, const struct options *o)
+log_start(nghttpw_http_server *s, struct options *o)
 {
 	long threads = o->threads > 0 ? o->threads : sysconf(_SC_NPROCESSORS_ONLN);
 	int  rv;
 
+	if (o->log_buffer < 0) {
+		o->log_buffer = isatty(STDOUT_FILENO) ? 0 : ACCESS_LOG_BUFFER;
+	}
 	/* As the library counts its threads. */
 	threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
-	if ((rv = access_log_open(STDOUT_FILENO,
-	         o->log_buffer >= 0 ? (size_t) o->log_buffer : ACCESS_LOG_BUFFER,
+	if ((rv = access_log_open(STDOUT_FILENO, (size_t) o->log_buffer,
 	         (unsigned) threads)) != 0) {
 		return rv;
 	}
