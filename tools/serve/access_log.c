@@ -138,10 +138,10 @@ cache_date(line_cache *c)
 	}
 }
 
-/* The client's address as text; and the buffer of its lines, by its
- * address and port. */
+/* The buffer of the client's lines, by its address and port; and its
+ * address as text in c. */
 static log_buf *
-cache_host(line_cache *c, const nghttpw_sockaddr *peer)
+peer_buffer(line_cache *c, const nghttpw_sockaddr *peer)
 {
 	uint16_t    family = peer != NULL ? peer->s_family : 0;
 	const void *addr   = NULL;
@@ -286,7 +286,7 @@ access_log_line(void *arg, nghttpw_http_req *req, nghttpw_http_res *res,
 	lp.status = nghttpw_http_res_get_status(res);
 	lp.bytes  = body_bytes;
 	cache_date(c);
-	b     = cache_host(c, peer);
+	b     = peer_buffer(c, peer);
 	bound = line_bound(c, &lp);
 
 	pthread_mutex_lock(&b->mtx);
