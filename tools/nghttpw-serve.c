@@ -4,7 +4,8 @@
  *
  *   nghttpw-serve [--listen URL] [--cert FILE --key FILE] [--threads N]
  *                 [--tls-ciphers LIST] [--tls-curves LIST] [--hsts SECONDS]
- *                 [--no-listing] [--ws-echo PATH] [DIR]
+ *                 [--no-listing] [--ws-echo PATH]
+ *                 [--log-buffer SIZE] [--log-flush MS] [DIR]
  *
  * With --ws-echo, a WebSocket echo endpoint at PATH on the same port: a
  * ws:// (wss://) listener whose URL names the server's host and bound
@@ -13,7 +14,9 @@
  *
  * Only the public API (include/nghttpw/) is used.  SIGINT and SIGTERM are
  * blocked in every thread and taken with sigwait() by the main thread,
- * which then stops the server and exits 0.
+ * which then stops the server and exits 0.  While it waits, it writes
+ * the access log's buffers out every --log-flush milliseconds; it
+ * writes what is left of them once the server has stopped.
  *
  * Exit status: 0 after a signal, 1 when the server cannot start (the
  * port is taken, say), 2 for bad arguments.
@@ -32,11 +35,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <nghttpw/http.h>
 #include <nghttpw/nghttpw.h>
 #include <nghttpw/tls.h>
 #include <nghttpw/ws.h>
+
+#include "serve/access_log.h"
 
 #define PROG "nghttpw-serve"
 #define DEFAULT_HTTP "http://127.0.0.1:8080"
@@ -44,6 +50,8 @@
 #define MAX_THREADS 256 /* the library's most I/O threads */
 #define WS_ECHO_MAX (1u << 20) /* the largest message echoed */
 #define WS_CLOSE_MS 3000       /* for the closing handshakes at the end */
+#define LOG_BUFFER_MAX (64u << 20)
+#define LOG_FLUSH_MS 1000
 
 /* Long options without a short form. */
 enum {
@@ -54,6 +62,8 @@ enum {
 	OPT_TLS_CIPHERS,
 	OPT_TLS_CURVES,
 	OPT_HSTS,
+	OPT_LOG_BUFFER,
+	OPT_LOG_FLUSH,
 };
 
 static void
@@ -92,12 +102,19 @@ usage(FILE *f)
 	    "                     same port (messages of up to 1 MiB)\n"
 	    "      --ws-deflate   accept permessage-deflate on it\n"
 	    "  -q, --quiet        no access log\n"
+	    "      --log-buffer SIZE\n"
+	    "                     the size of each buffer of the access log,\n"
+	    "                     two per I/O thread (default 64k, or 0 on a\n"
+	    "                     terminal; k or m counts KiB or MiB; 0\n"
+	    "                     writes each line at once)\n"
+	    "      --log-flush MS the longest a line waits in a buffer\n"
+	    "                     (default 1000)\n"
 	    "  -h, --help         print this and exit\n"
 	    "\n"
 	    "Prints the URL served at start, then an access log in Common Log\n"
 	    "Format on standard output.  Exits 0 when stopped by SIGINT or\n"
-	    "SIGTERM, 1 if it cannot serve (address in use, ...), 2 on a usage\n"
-	    "error.\n");
+	    "SIGTERM, after writing out the whole log, 1 if it cannot serve\n"
+	    "(address in use, ...), 2 on a usage error.\n");
 }
 
 /* A one-line error about the arguments, and exit 2. */
@@ -172,7 +189,42 @@ struct options {
 	long        hsts; /* max-age in seconds; -1: none */
 	bool        quiet;
 	bool        no_listing;
+	long        log_buffer; /* bytes; -1: the default */
+	long        log_flush_ms; /* -1: the default */
 };
+
+/* --log-buffer SIZE (bytes, or KiB and MiB with k and m) or --log-flush
+ * MS, from optarg. */
+static void
+parse_log_option(bool buffer, struct options *o)
+{
+	char *end;
+	long  v, unit = 1;
+
+	errno = 0;
+	v     = strtol(optarg, &end, 10);
+	if (buffer && (*end == 'k' || *end == 'K')) {
+		unit = 1024;
+		end++;
+	} else if (buffer && (*end == 'm' || *end == 'M')) {
+		unit = 1024 * 1024;
+		end++;
+	}
+	if (buffer && (errno != 0 || end == optarg || *end != '\0' ||
+	                  optarg[0] == '-' || v < 0 || v > LOG_BUFFER_MAX / unit)) {
+		bad_usage("--log-buffer: '%s' is not a size from 0 to %um", optarg,
+		    LOG_BUFFER_MAX >> 20);
+	}
+	if (!buffer && (errno != 0 || end == optarg || *end != '\0' || v < 1 ||
+	                   v > INT32_MAX)) {
+		bad_usage("--log-flush: '%s' is not a number of milliseconds", optarg);
+	}
+	if (buffer) {
+		o->log_buffer = v * unit;
+	} else {
+		o->log_flush_ms = v;
+	}
+}
 
 static void
 parse_args(int argc, char **argv, struct options *o)
@@ -191,6 +243,8 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "tls-ciphers", required_argument, NULL, OPT_TLS_CIPHERS },
 		{ "tls-curves", required_argument, NULL, OPT_TLS_CURVES },
 		{ "hsts", required_argument, NULL, OPT_HSTS },
+		{ "log-buffer", required_argument, NULL, OPT_LOG_BUFFER },
+		{ "log-flush", required_argument, NULL, OPT_LOG_FLUSH },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -198,7 +252,9 @@ parse_args(int argc, char **argv, struct options *o)
 	char *end;
 
 	memset(o, 0, sizeof(*o));
-	o->hsts = -1;
+	o->hsts         = -1;
+	o->log_buffer   = -1;
+	o->log_flush_ms = -1;
 	opterr = 0; /* our own messages */
 	while ((c = getopt_long(argc, argv, ":l:c:k:t:qh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -259,6 +315,10 @@ parse_args(int argc, char **argv, struct options *o)
 				bad_usage("--hsts: '%s' is not a number of seconds", optarg);
 			}
 			break;
+		case OPT_LOG_BUFFER:
+		case OPT_LOG_FLUSH:
+			parse_log_option(c == OPT_LOG_BUFFER, o);
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -295,48 +355,13 @@ parse_args(int argc, char **argv, struct options *o)
 	if (o->hsts >= 0 && o->cert == NULL) {
 		bad_usage("--hsts needs --cert and --key");
 	}
+	if (o->quiet && (o->log_buffer >= 0 || o->log_flush_ms >= 0)) {
+		bad_usage("--log-buffer and --log-flush are for the log, which "
+		          "--quiet turns off");
+	}
 	if (o->listen == NULL) {
 		o->listen = (o->cert != NULL) ? DEFAULT_HTTPS : DEFAULT_HTTP;
 	}
-}
-
-/* One access log line, in the Common Log Format:
- *   host ident authuser [date] "request line" status bytes
- * with "-" for what is unknown (ident and user always; the request line
- * when the request could not be read; the byte count when no body was
- * sent).  Runs on an I/O thread; one printf per line keeps lines whole. */
-static void
-access_log(void *arg, nghttpw_http_req *req, nghttpw_http_res *res,
-    const nghttpw_sockaddr *peer, uint64_t body_bytes)
-{
-	char      host[INET6_ADDRSTRLEN] = "-";
-	char      date[64]               = "-";
-	char      bytes[24]              = "-";
-	time_t    now                    = time(NULL);
-	struct tm tm;
-
-	(void) arg;
-	if (peer != NULL && peer->s_family == NGHTTPW_AF_INET) {
-		inet_ntop(AF_INET, &peer->s_in.sa_addr, host, sizeof(host));
-	} else if (peer != NULL && peer->s_family == NGHTTPW_AF_INET6) {
-		inet_ntop(AF_INET6, peer->s_in6.sa_addr, host, sizeof(host));
-	}
-	if (localtime_r(&now, &tm) != NULL) {
-		strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S %z", &tm);
-	}
-	if (body_bytes > 0) {
-		snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long) body_bytes);
-	}
-	if (req != NULL) {
-		printf("%s - - [%s] \"%s %s %s\" %u %s\n", host, date,
-		    nghttpw_http_req_get_method(req), nghttpw_http_req_get_uri(req),
-		    nghttpw_http_req_get_version(req),
-		    (unsigned) nghttpw_http_res_get_status(res), bytes);
-	} else {
-		printf("%s - - [%s] \"-\" %u %s\n", host, date,
-		    (unsigned) nghttpw_http_res_get_status(res), bytes);
-	}
-	fflush(stdout);
 }
 
 /* TLS from the two PEM files and the lists; exits 2 on bad ones.  It
@@ -601,6 +626,61 @@ ws_echo_stop(void)
 	nghttpw_stream_listener_free(ws_l); /* and its hold on the server */
 }
 
+/* ------------------------------------------------------- the log */
+
+/* The access log on standard output, in buffers of --log-buffer bytes;
+ * by default none on a terminal, where someone reads the lines as they
+ * come (as stdio buffers by lines there). */
+static int
+log_start(nghttpw_http_server *s, struct options *o)
+{
+	long threads = o->threads > 0 ? o->threads : sysconf(_SC_NPROCESSORS_ONLN);
+	int  rv;
+
+	if (o->log_buffer < 0) {
+		o->log_buffer = isatty(STDOUT_FILENO) ? 0 : ACCESS_LOG_BUFFER;
+	}
+	/* As the library counts its threads. */
+	threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+	if ((rv = access_log_open(STDOUT_FILENO, (size_t) o->log_buffer,
+	         (unsigned) threads)) != 0) {
+		return rv;
+	}
+	return nghttpw_http_server_set_log(s, access_log_line, NULL);
+}
+
+/* How often the buffers are written out, in ms: 0 when lines are
+ * written at once. */
+static long
+flush_ms(const struct options *o)
+{
+	if (o->log_buffer == 0) {
+		return 0;
+	}
+	return o->log_flush_ms >= 0 ? o->log_flush_ms : LOG_FLUSH_MS;
+}
+
+/* Waits for SIGINT or SIGTERM and returns it, writing out the log every
+ * ms milliseconds meanwhile (never when ms is 0). */
+static int
+wait_for_signal(const sigset_t *sigs, long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	int             sig;
+
+	for (;;) {
+		if (ms == 0) {
+			if (sigwait(sigs, &sig) == 0) {
+				return sig;
+			}
+		} else if ((sig = sigtimedwait(sigs, NULL, &ts)) > 0) {
+			return sig;
+		} else if (errno == EAGAIN) {
+			access_log_flush();
+		}
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -672,7 +752,7 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!o.quiet && (rv = nghttpw_http_server_set_log(srv, access_log, NULL)) != 0) {
+	if (!o.quiet && (rv = log_start(srv, &o)) != 0) {
 		fail("access log", NULL, rv);
 		goto out;
 	}
@@ -708,9 +788,7 @@ main(int argc, char **argv)
 	}
 	print_url(srv, url, o.dir);
 
-	do {
-		rv = sigwait(&sigs, &sig);
-	} while (rv == EINTR);
+	sig = wait_for_signal(&sigs, o.quiet ? 0 : flush_ms(&o));
 	fprintf(stderr, PROG ": %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	rv = 0;
 
@@ -727,5 +805,9 @@ out:
 	}
 	nghttpw_url_free(url);
 	nghttpw_fini();
+	/* No thread logs any more: the rest of the log goes out. */
+	if (!o.quiet) {
+		access_log_close();
+	}
 	return rv == 0 ? 0 : 1;
 }
