@@ -7,13 +7,12 @@ import os
 import platform
 import re
 import statistics
-import subprocess
 import time
 import sys
 from collections import defaultdict
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-import bench_sections  # noqa: E402
+from bench_common import blocks, pkgver, put, readf, sh  # noqa: E402
 
 ap = argparse.ArgumentParser()
 for a in ("results", "notes", "work", "out", "findings", "stage"):
@@ -241,24 +240,9 @@ if args.stage == "table":
 
 
 # ------------------------------------------------------------ the document
-def sh(cmd):
-    try:
-        return subprocess.run(cmd, shell=True, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-    except Exception:
-        return ""
-
-
-def readf(p, default=""):
-    try:
-        with open(p) as f:
-            return f.read()
-    except OSError:
-        return default
 
 
 cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-").strip()
-pkgver = lambda p: sh(f"dpkg-query -W -f='${{Version}}' {p} 2>/dev/null") or "not installed"
 top = os.path.dirname(os.path.abspath(args.out))
 rev = sh(f"git -C {top} rev-parse --short HEAD")
 dirty = sh(f"git -C {top} status --porcelain -- src include | head -1")
@@ -488,7 +472,7 @@ if args.findings and os.path.exists(args.findings):
 
 # The other scripts (tools/bench/ws, tools/bench/static, ...) write their
 # sections between marker lines: keep every one, in its order.
-for _, block in bench_sections.blocks(readf(args.out)):
+for _, block in blocks(readf(args.out)):
     D.append(block)
     D.append("")
 with open(args.out, "w") as f:

@@ -10,13 +10,12 @@ import os
 import platform
 import re
 import statistics
-import subprocess
 import time
 import sys
 from collections import defaultdict
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-import bench_sections  # noqa: E402
+from bench_common import blocks, pkgver, put, readf, sh  # noqa: E402
 
 NAME = "static files section"
 BEGIN = f"// BEGIN {NAME}: written by tools/bench/static, kept by tools/bench/run"
@@ -192,23 +191,8 @@ if args.stage == "table":
 
 
 # ------------------------------------------------------------ the section
-def sh(cmd):
-    try:
-        return subprocess.run(cmd, shell=True, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-    except Exception:
-        return ""
 
 
-def readf(p, default=""):
-    try:
-        with open(p) as f:
-            return f.read()
-    except OSError:
-        return default
-
-
-pkgver = lambda p: sh(f"dpkg-query -W -f='${{Version}}' {p} 2>/dev/null") or "not installed"
 top = os.path.dirname(os.path.abspath(args.out))
 rev = args.rev or sh(f"git -C {top} rev-parse --short HEAD")
 # Uncommitted changes count only when the work tree was built.
@@ -351,6 +335,6 @@ if notes or errs:
     D.append("")
 D.append(END)
 
-new = bench_sections.put(readf(args.out), NAME, "\n".join(D))
+new = put(readf(args.out), NAME, "\n".join(D))
 with open(args.out, "w") as f:
     f.write(new)

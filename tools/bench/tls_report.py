@@ -8,13 +8,12 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections import defaultdict
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-import bench_sections  # noqa: E402
+from bench_common import blocks, pkgver, put, readf, sh  # noqa: E402
 
 BEGIN = "// BEGIN TLS handshakes section: written by tools/bench/tls, kept by the other scripts"
 END = "// END TLS handshakes section"
@@ -56,20 +55,6 @@ def fx(r):
     return "?" if r is None else f"{r:.2f}x"
 
 
-def readf(p, default=""):
-    try:
-        with open(p) as f:
-            return f.read()
-    except OSError:
-        return default
-
-
-def sh(cmd):
-    try:
-        return subprocess.run(cmd, shell=True, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-    except Exception:
-        return ""
 
 
 CERTS = [("ec", "ECDSA P-256"), ("rsa", "RSA-2048")]
@@ -127,7 +112,6 @@ if args.stage == "table":
 top = os.path.dirname(os.path.abspath(args.out))
 rev = sh(f"git -C {top} rev-parse --short HEAD")
 dirty = sh(f"git -C {top} status --porcelain -- src include | head -1")
-pkgver = lambda p: sh(f"dpkg-query -W -f='${{Version}}' {p} 2>/dev/null") or "not installed"
 params = defaultdict(str)
 for line in readf(os.path.join(args.work, "params.tsv")).splitlines():
     p = line.split("\t")
@@ -244,6 +228,6 @@ if fd:
 D.append(END)
 section = "\n".join(D) + "\n"
 
-new = bench_sections.put(readf(args.out), "TLS handshakes section", section)
+new = put(readf(args.out), "TLS handshakes section", section)
 with open(args.out, "w") as f:
     f.write(new)

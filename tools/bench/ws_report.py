@@ -10,13 +10,12 @@ import os
 import platform
 import re
 import statistics
-import subprocess
 import time
 import sys
 from collections import defaultdict
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-import bench_sections  # noqa: E402
+from bench_common import blocks, pkgver, put, readf, sh  # noqa: E402
 
 BEGIN = "// BEGIN WebSocket section: written by tools/bench/ws, kept by tools/bench/run"
 END = "// END WebSocket section"
@@ -143,23 +142,8 @@ if args.stage == "table":
 
 
 # ------------------------------------------------------------ the section
-def sh(cmd):
-    try:
-        return subprocess.run(cmd, shell=True, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-    except Exception:
-        return ""
 
 
-def readf(p, default=""):
-    try:
-        with open(p) as f:
-            return f.read()
-    except OSError:
-        return default
-
-
-pkgver = lambda p: sh(f"dpkg-query -W -f='${{Version}}' {p} 2>/dev/null") or "not installed"
 top = os.path.dirname(os.path.abspath(args.out))
 rev = args.rev or sh(f"git -C {top} rev-parse --short HEAD")
 # Uncommitted library changes count only when the work tree was built.
@@ -325,6 +309,6 @@ if FINDINGS_MARK in fd:
 D.append(END)
 section = "\n".join(D) + "\n"
 
-new = bench_sections.put(readf(args.out), "WebSocket section", section)
+new = put(readf(args.out), "WebSocket section", section)
 with open(args.out, "w") as f:
     f.write(new)

@@ -1,9 +1,13 @@
-"""The sections of PERFORMANCE.adoc that scripts other than tools/bench/run
+"""What the report scripts of tools/bench share: running a command,
+reading a file, a package's version, and the sections of PERFORMANCE.adoc.
+
+The sections are those that scripts other than tools/bench/run
 write (tools/bench/ws, tools/bench/static, ...): each is the text from a
 line "// BEGIN <name> section..." (anything may follow the name) to the
 line "// END <name> section".  run rewrites the file and keeps them all;
 each script replaces its own and leaves the others alone."""
 import re
+import subprocess
 
 _BEGIN = re.compile(r"^// BEGIN (.+? section)\b.*$", re.M)
 
@@ -37,3 +41,26 @@ def put(text, name, block):
             post = text[i + len(old):].lstrip("\n")
             return text[:i] + block + ("\n" + post if post else "")
     return (text.rstrip("\n") + "\n\n" if text.strip() else "") + block
+
+
+def sh(cmd):
+    """The output of a shell command, stripped; "" when it fails."""
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    except Exception:
+        return ""
+
+
+def readf(path, default=""):
+    """A file's text, or default when it cannot be read."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return default
+
+
+def pkgver(package):
+    """The installed version of a Debian package."""
+    return sh(f"dpkg-query -W -f='${{Version}}' {package} 2>/dev/null") or "not installed"
