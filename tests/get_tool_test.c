@@ -624,18 +624,40 @@ has_field(const char *head, const char *field)
 	return (strcasestr(head, field) != NULL);
 }
 
-/* Runs the tool with -L and the four credential-like fields against
- * home's URL, plus extra (or NULL). */
-static result
-run_with_credentials(const char *dir, const recorder *home, const char *extra)
+/* Two canned servers for a redirect test, listening; their answers are
+ * set by the test (a redirect needs the other's port). */
+static void
+redirect_setup(char *dir, size_t len, recorder *home, recorder *other)
 {
-	char url[64];
+	if (!find_tool()) {
+		cr_skip_test("nghttpw-get not built");
+	}
+	cr_assert_eq(tmp_dir_make(dir, len, "get-cred"), 0);
+	recorder_listen(home);
+	recorder_listen(other);
+}
+
+/* Runs the tool with -L and the four credential-like fields against
+ * home's URL, plus extra (or NULL), while both servers answer; the run
+ * must succeed. */
+static result
+run_with_credentials(const char *dir, recorder *home, recorder *other,
+    const char *extra)
+{
+	char   url[64];
+	result r;
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/start", home->port);
-	return (run_tool(dir, "-s", "-L", "-H", "Authorization: Bearer secret-token",
+	recorder_start(home);
+	recorder_start(other);
+	r = run_tool(dir, "-s", "-L", "-H", "Authorization: Bearer secret-token",
 	    "-H", "Cookie: session=secret-cookie", "-H",
 	    "Proxy-Authorization: Basic c2VjcmV0", "-H", "X-Other: kept", url,
-	    extra, NULL));
+	    extra, NULL);
+	recorder_stop(home);
+	recorder_stop(other);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	return (r);
 }
 
 static void
@@ -659,20 +681,10 @@ Test(get_tool, credentials_do_not_follow_a_redirect_to_another_port)
 	char     dir[64];
 	result   r;
 
-	if (!find_tool()) {
-		cr_skip_test("nghttpw-get not built");
-	}
-	cr_assert_eq(tmp_dir_make(dir, sizeof(dir), "get-cred"), 0);
-	recorder_listen(&home);
-	recorder_listen(&other);
+	redirect_setup(dir, sizeof(dir), &home, &other);
 	home.answers[home.nanswers++]   = redirect_to(other.port, "/there");
 	other.answers[other.nanswers++] = ANSWER_OK;
-	recorder_start(&home);
-	recorder_start(&other);
-	r = run_with_credentials(dir, &home, NULL);
-	recorder_stop(&home);
-	recorder_stop(&other);
-	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	r = run_with_credentials(dir, &home, &other, NULL);
 	cr_assert_str_eq(r.out, "ok");
 	cr_assert_eq(other.nheads, 1);
 	assert_credentials(home.heads[0], true, "the first URL");
@@ -687,20 +699,10 @@ Test(get_tool, location_trusted_sends_credentials_everywhere)
 	char     dir[64];
 	result   r;
 
-	if (!find_tool()) {
-		cr_skip_test("nghttpw-get not built");
-	}
-	cr_assert_eq(tmp_dir_make(dir, sizeof(dir), "get-cred"), 0);
-	recorder_listen(&home);
-	recorder_listen(&other);
+	redirect_setup(dir, sizeof(dir), &home, &other);
 	home.answers[home.nanswers++]   = redirect_to(other.port, "/there");
 	other.answers[other.nanswers++] = ANSWER_OK;
-	recorder_start(&home);
-	recorder_start(&other);
-	r = run_with_credentials(dir, &home, "--location-trusted");
-	recorder_stop(&home);
-	recorder_stop(&other);
-	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	r = run_with_credentials(dir, &home, &other, "--location-trusted");
 	assert_credentials(other.heads[0], true, "a trusted redirect");
 	result_free(&r);
 	tmp_dir_remove(dir);
@@ -713,21 +715,11 @@ Test(get_tool, credentials_return_with_the_redirect_home)
 	char     dir[64];
 	result   r;
 
-	if (!find_tool()) {
-		cr_skip_test("nghttpw-get not built");
-	}
-	cr_assert_eq(tmp_dir_make(dir, sizeof(dir), "get-cred"), 0);
-	recorder_listen(&home);
-	recorder_listen(&other);
+	redirect_setup(dir, sizeof(dir), &home, &other);
 	home.answers[home.nanswers++]   = redirect_to(other.port, "/there");
 	other.answers[other.nanswers++] = redirect_to(home.port, "/back");
 	home.answers[home.nanswers++]   = ANSWER_OK;
-	recorder_start(&home);
-	recorder_start(&other);
-	r = run_with_credentials(dir, &home, NULL);
-	recorder_stop(&home);
-	recorder_stop(&other);
-	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	r = run_with_credentials(dir, &home, &other, NULL);
 	cr_assert_eq(home.nheads, 2);
 	assert_credentials(other.heads[0], false, "another origin");
 	assert_credentials(home.heads[1], true, "the first origin again");
