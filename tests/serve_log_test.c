@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support/raw_tcp.h"
 #include "support/programs.h"
 #include "support/tmp_dir.h"
 
@@ -225,33 +226,7 @@ stop(server *s, int sig, bool file)
 
 /* ------------------------------------------------- the clients */
 
-static int
-connect_to(int port)
-{
-	int                fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = { 0 };
-	struct timeval     tv = { 10, 0 };
 
-	cr_assert_geq(fd, 0);
-	sa.sin_family      = AF_INET;
-	sa.sin_port        = htons((uint16_t) port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	cr_assert_eq(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0,
-	    "connect: %s", strerror(errno));
-	return fd;
-}
-
-static void
-send_text(int fd, const char *text)
-{
-	size_t len = strlen(text), off = 0;
-	while (off < len) {
-		ssize_t n = send(fd, text + off, len - off, MSG_NOSIGNAL);
-		cr_assert_gt(n, 0, "send: %s", strerror(errno));
-		off += (size_t) n;
-	}
-}
 
 /* Reads n answers of BODY; each is "200" with its 14 bytes. */
 static void
@@ -288,7 +263,7 @@ requests(int port, int nconn, int per)
 
 	cr_assert_leq(nconn, 16);
 	for (int c = 0; c < nconn; c++) {
-		fds[c] = connect_to(port);
+		fds[c] = raw_tcp_client(port);
 	}
 	for (int i = 0; i < per; i += 8) {
 		for (int c = 0; c < nconn; c++) {
@@ -298,7 +273,7 @@ requests(int port, int nconn, int per)
 				len += (size_t) snprintf(req + len, sizeof(req) - len,
 				    "GET /f.txt?c=%d&i=%d HTTP/1.1\r\nHost: x\r\n\r\n", c, k);
 			}
-			send_text(fds[c], req);
+			raw_tcp_send(fds[c], req);
 		}
 		for (int c = 0; c < nconn; c++) {
 			read_answers(fds[c], per - i < 8 ? per - i : 8);
@@ -497,9 +472,9 @@ Test(serve_log, log_buffer_0_writes_each_line_at_once)
 	start(&s, OUT_PIPE,
 	    (const char *[]) { "--log-buffer", "0", "--log-flush", "60000", NULL });
 	for (int i = 0; i < 5; i++) {
-		int fd = connect_to(s.port);
+		int fd = raw_tcp_client(s.port);
 		snprintf(want, sizeof(want), "GET /f.txt?c=0&i=%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
-		send_text(fd, want);
+		raw_tcp_send(fd, want);
 		read_answers(fd, 1);
 		close(fd);
 		snprintf(want, sizeof(want), "i=%d HTTP/1.1\" 200 14\n", i);
@@ -520,9 +495,9 @@ Test(serve_log, a_terminal_gets_each_line_at_once)
 	need_tool();
 	start(&s, OUT_TTY, (const char *[]) { "--log-flush", "60000", NULL });
 	for (int i = 0; i < 3; i++) {
-		int fd = connect_to(s.port);
+		int fd = raw_tcp_client(s.port);
 		snprintf(want, sizeof(want), "GET /f.txt?c=0&i=%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
-		send_text(fd, want);
+		raw_tcp_send(fd, want);
 		read_answers(fd, 1);
 		close(fd);
 		snprintf(want, sizeof(want), "i=%d HTTP/1.1\" 200 14\n", i);
@@ -544,14 +519,14 @@ Test(serve_log, a_line_longer_than_the_buffer_is_whole)
 	need_tool();
 	start(&s, OUT_PIPE,
 	    (const char *[]) { "--log-buffer", "200", "--log-flush", "60000", NULL });
-	fd = connect_to(s.port);
-	send_text(fd, "GET /f.txt?c=0&i=0 HTTP/1.1\r\nHost: x\r\n\r\n");
+	fd = raw_tcp_client(s.port);
+	raw_tcp_send(fd, "GET /f.txt?c=0&i=0 HTTP/1.1\r\nHost: x\r\n\r\n");
 	read_answers(fd, 1);
 	memset(req, 0, sizeof(req));
 	strcpy(req, "GET /f.txt?c=0&i=1&pad=");
 	memset(req + strlen(req), 'x', 3000);
 	strcat(req, " HTTP/1.1\r\nHost: x\r\n\r\n");
-	send_text(fd, req);
+	raw_tcp_send(fd, req);
 	read_answers(fd, 1);
 	close(fd);
 	stop(&s, SIGTERM, false);

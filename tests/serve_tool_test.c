@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support/raw_tcp.h"
 #include "support/programs.h"
 #include "support/run_shell.h"
 #include "support/tls_certs.h"
@@ -196,33 +197,7 @@ start_serving(child *c, const char *extra)
 
 /* ------------------------------------------------- a raw client */
 
-static int
-connect_to(int port)
-{
-	int                fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = { 0 };
-	struct timeval     tv = { 10, 0 };
 
-	cr_assert_geq(fd, 0);
-	sa.sin_family      = AF_INET;
-	sa.sin_port        = htons((uint16_t) port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	cr_assert_eq(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0,
-	    "connect: %s", strerror(errno));
-	return fd;
-}
-
-static void
-send_text(int fd, const char *text)
-{
-	size_t len = strlen(text), off = 0;
-	while (off < len) {
-		ssize_t n = send(fd, text + off, len - off, MSG_NOSIGNAL);
-		cr_assert_gt(n, 0);
-		off += (size_t) n;
-	}
-}
 
 /* Reads one response: head (NUL-terminated, in *headp) and, unless
  * no_body, a body of Content-Length bytes (*bodyp).  Returns the status. */
@@ -272,29 +247,29 @@ Test(serve_tool, serves_then_stops_on_sigint)
 	port = start_serving(&c, NULL);
 
 	/* Two requests on one connection, then HEAD and a range. */
-	fd = connect_to(port);
-	send_text(fd, "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+	fd = raw_tcp_client(port);
+	raw_tcp_send(fd, "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
 	cr_expect_eq(read_response(fd, false, &head, &body, &len), 200, "%s", head);
 	cr_expect_str_eq(body, HELLO);
 	cr_expect_not_null(strcasestr(head, "Content-Type: text/plain; charset=utf-8"));
 	free(head);
 	free(body);
-	send_text(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	raw_tcp_send(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
 	cr_expect_eq(read_response(fd, false, &head, &body, &len), 200, "%s", head);
 	cr_expect_str_eq(body, "<h1>index</h1>\n");
 	free(head);
 	free(body);
-	send_text(fd, "HEAD /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+	raw_tcp_send(fd, "HEAD /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
 	cr_expect_eq(read_response(fd, true, &head, &body, &len), 200, "%s", head);
 	cr_expect_not_null(strstr(head, "Content-Length: 25\r\n"), "%s", head);
 	free(head);
 	free(body);
-	send_text(fd, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-4\r\n\r\n");
+	raw_tcp_send(fd, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-4\r\n\r\n");
 	cr_expect_eq(read_response(fd, false, &head, &body, &len), 206, "%s", head);
 	cr_expect_str_eq(body, "hello");
 	free(head);
 	free(body);
-	send_text(fd, "GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n");
+	raw_tcp_send(fd, "GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n");
 	int st = read_response(fd, false, &head, &body, &len);
 	cr_expect(st == 404 || st == 400, "traversal: %d", st);
 	free(head);
@@ -420,8 +395,8 @@ Test(serve_tool, lists_a_directory_without_index)
 
 	/* Listings by default, as python3 -m http.server. */
 	port = start_serving(&c, "--quiet");
-	fd   = connect_to(port);
-	send_text(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	fd   = raw_tcp_client(port);
+	raw_tcp_send(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
 	cr_expect_eq(read_response(fd, false, &head, &body, &len), 200, "%s", head);
 	cr_expect_not_null(strcasestr(head, "Content-Type: text/html; charset=utf-8"),
 	    "%s", head);
@@ -437,12 +412,12 @@ Test(serve_tool, lists_a_directory_without_index)
 
 	/* --no-listing: 404, as the library's handler by default. */
 	port = start_serving(&c, "--no-listing");
-	fd   = connect_to(port);
-	send_text(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	fd   = raw_tcp_client(port);
+	raw_tcp_send(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
 	cr_expect_eq(read_response(fd, false, &head, &body, &len), 404, "%s", head);
 	free(head);
 	free(body);
-	send_text(fd, "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+	raw_tcp_send(fd, "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
 	cr_expect_eq(read_response(fd, false, &head, &body, &len), 200, "%s", head);
 	cr_expect_str_eq(body, HELLO);
 	free(head);
@@ -487,9 +462,9 @@ Test(serve_tool, https_idle_sockets_do_not_stall_curl)
 	port = atoi(p + strlen("https://127.0.0.1:"));
 
 	for (int i = 0; i < NIDLE; i++) {
-		fds[i] = connect_to(port);
+		fds[i] = raw_tcp_client(port);
 		if (i % 2 == 1) {
-			send_text(fds[i], (const char *) half_hello);
+			raw_tcp_send(fds[i], (const char *) half_hello);
 			cr_assert_eq(send(fds[i], half_hello + 6, sizeof(half_hello) - 6,
 			                 MSG_NOSIGNAL),
 			    (ssize_t) sizeof(half_hello) - 6);
