@@ -387,8 +387,10 @@ D.append(f"""* Servers: `tools/bench/src/nghttpw_server.c` (a handler allocating
   connections held.  (ulimit -n is raised by the script.)
 * Bulk: `src/bulk.c`: one `nghttpw_http_conn_write_all` of 1 GiB from
   4096 iovs of 256 KiB on an nghttpw TCP stream (1 poller thread) against
-  blocking `writev` of the same iovs on a plain socket, read by the same
-  blocking reader thread in the same process.
+  the best a plain program does: non-blocking `sendmsg` of the same iovs
+  (`IOV_MAX` at a time, `TCP_NODELAY` as nghttpw sets it) waiting in
+  edge-triggered epoll, read by the same blocking reader thread in the
+  same process.
 * Client: against nginx (1 worker on CPU 0), the client on CPU 1 with
   {args.client_k} exchanges in flight for {args.dur} s:
   `nghttpw_http_client_transact` (the client's idle pool keeps 8

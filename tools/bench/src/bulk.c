@@ -5,8 +5,11 @@
  *   bulk nghttpw   one nghttpw_http_conn_write_all of the whole GiB
  *                  (4096 iovs of 256 KiB) on a TCP stream dialed with
  *                  nghttpw (one poller thread)
- *   bulk raw       the same iovs through blocking writev() (IOV_MAX at a
- *                  time) on a plain socket: the ceiling
+ *   bulk raw       the same iovs through non-blocking sendmsg() (IOV_MAX
+ *                  at a time) on a plain socket with TCP_NODELAY, as
+ *                  nghttpw's TCP stream sets it, waiting in epoll
+ *                  (edge-triggered) when the socket is full: what a plain
+ *                  program does at best, the ceiling
  *
  * The reader accepts on a plain socket and read()s 256 KiB at a time until
  * EOF.  Prints the rate in MB/s (10^6 bytes) from the first write to the
@@ -15,6 +18,9 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -98,9 +104,12 @@ main(int argc, char **argv)
 	pthread_create(&thr, NULL, reader, NULL);
 
 	if (raw) {
-		struct iovec *iov = malloc(NIOV * sizeof(*iov));
-		int           fd  = socket(AF_INET, SOCK_STREAM, 0);
-		unsigned      i   = 0;
+		struct iovec      *iov = malloc(NIOV * sizeof(*iov));
+		int                fd  = socket(AF_INET, SOCK_STREAM, 0);
+		int                ep  = epoll_create1(0);
+		int                one = 1;
+		struct epoll_event ev  = { .events = EPOLLOUT | EPOLLET };
+		unsigned           i   = 0;
 		for (unsigned k = 0; k < NIOV; k++) {
 			iov[k].iov_base = chunk;
 			iov[k].iov_len  = CHUNK;
@@ -109,15 +118,23 @@ main(int argc, char **argv)
 			perror("bulk: connect");
 			return 1;
 		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 		t0 = now_s();
 		while (i < NIOV) {
-			int     cnt = (int) (NIOV - i < IOV_MAX ? NIOV - i : IOV_MAX);
-			ssize_t n   = writev(fd, iov + i, cnt);
-			if (n < 0) {
+			struct msghdr msg = { .msg_iov = iov + i };
+			ssize_t       n;
+			msg.msg_iovlen = NIOV - i < IOV_MAX ? NIOV - i : IOV_MAX;
+			if ((n = sendmsg(fd, &msg, MSG_NOSIGNAL)) < 0) {
+				if (errno == EAGAIN) {
+					epoll_wait(ep, &ev, 1, -1);
+					continue;
+				}
 				if (errno == EINTR) {
 					continue;
 				}
-				perror("bulk: writev");
+				perror("bulk: sendmsg");
 				return 1;
 			}
 			/* Skip what was written; the iov array is ours. */
@@ -133,6 +150,7 @@ main(int argc, char **argv)
 			}
 		}
 		pthread_join(thr, NULL);
+		close(ep);
 		close(fd);
 	} else {
 		nghttpw_stream_dialer *d;
