@@ -37,10 +37,11 @@
 #include "http/http_server.h"
 
 typedef struct {
-	char *prefix; /* the handler's path without trailing '/' */
-	char *fspath; /* the file, or the directory, as given */
-	bool  dir;
-	bool  listing; /* directories without an index are listed */
+	char          *prefix; /* the handler's path without trailing '/' */
+	char          *fspath; /* the file, or the directory, as given */
+	http_file_root root;   /* the directory, held open */
+	bool           dir;
+	bool           listing; /* directories without an index are listed */
 } file_ctx;
 
 /* What the handler decided; status 0 means "serve fd". */
@@ -258,27 +259,6 @@ error_res(uint16_t status, nghttpw_http_res **resp)
 	return nghttpw_http_res_alloc_error(resp, status);
 }
 
-/* A status for an errno from realpath or open. */
-static uint16_t
-errno_status(int err)
-{
-	switch (err) {
-	case ENOENT:
-	case ENOTDIR:
-	case ELOOP:
-	case ENAMETOOLONG:
-		return NGHTTPW_HTTP_STATUS_NOT_FOUND;
-	case EACCES:
-	case EPERM:
-		return NGHTTPW_HTTP_STATUS_FORBIDDEN;
-	case EMFILE:
-	case ENFILE:
-		return NGHTTPW_HTTP_STATUS_SERVICE_UNAVAILABLE;
-	default:
-		return NGHTTPW_HTTP_STATUS_INTERNAL_SERVER_ERROR;
-	}
-}
-
 static bool
 method_is(nghttpw_http_req *req, const char *m)
 {
@@ -394,36 +374,6 @@ fail:
 	return rv;
 }
 
-/* Opens a file without waiting (a FIFO would block a plain open) and
- * checks what it is.  Returns 0 with the descriptor, or an HTTP status. */
-static uint16_t
-open_file(const char *path, bool nofollow, int *fdp, struct stat *st)
-{
-	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-	int fd;
-
-	if (nofollow) {
-		flags |= O_NOFOLLOW;
-	}
-	if ((fd = open(path, flags)) < 0) {
-		return errno_status(errno);
-	}
-	if (fstat(fd, st) != 0) {
-		int err = errno;
-		close(fd);
-		return errno_status(err);
-	}
-	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)) {
-		close(fd);
-		return NGHTTPW_HTTP_STATUS_FORBIDDEN;
-	}
-	/* Regular files ignore O_NONBLOCK; clear it all the same, for the
-	 * code that reads the descriptor later. */
-	(void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	*fdp = fd;
-	return 0;
-}
-
 /* ------------------------------------------------------ single file */
 
 static int
@@ -433,7 +383,7 @@ file_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 	int         fd;
 	uint16_t    status;
 
-	if ((status = open_file(ctx->fspath, false, &fd, &st)) != 0) {
+	if ((status = http_file_open_path(ctx->fspath, false, &fd, &st)) != 0) {
 		return error_res(status, resp);
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -538,44 +488,6 @@ path_is_safe(const char *p, size_t n)
 		i = j + 1;
 	}
 	return true;
-}
-
-/* True when path (resolved) is root or below it. */
-static bool
-under_root(const char *path, const char *root)
-{
-	size_t n = strlen(root);
-	if (strcmp(root, "/") == 0) {
-		return true;
-	}
-	return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
-/* Resolves path, checks it stays under root, and opens it.  On success,
- * the resolved path goes to *realp when realp is not NULL (the caller
- * frees it). */
-static uint16_t
-open_under(const char *path, const char *root, int *fdp, struct stat *st,
-    char **realp)
-{
-	char    *real = realpath(path, NULL);
-	uint16_t status;
-
-	if (real == NULL) {
-		return errno_status(errno);
-	}
-	if (!under_root(real, root)) {
-		free(real);
-		return NGHTTPW_HTTP_STATUS_NOT_FOUND;
-	}
-	/* The resolved path has no links; one put in since is refused. */
-	status = open_file(real, true, fdp, st);
-	if (status == 0 && realp != NULL) {
-		*realp = real;
-		return 0;
-	}
-	free(real);
-	return status;
 }
 
 static char *
@@ -736,17 +648,17 @@ entry_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* Whether entry name of the directory dreal (open as dfd) is shown as a
- * directory.  A symbolic link is one only when it resolves to a
- * directory inside root, as a request for it would: where links lead
- * outside is not told. */
+/* Whether entry name of the directory dir ("/.../", relative to the
+ * root, open as dfd) is shown as a directory.  A symbolic link is one
+ * only when it resolves to a directory inside the root, as a request for
+ * it would: where links lead outside is not told. */
 static bool
-entry_is_dir(int dfd, const char *dreal, const char *root, const char *name,
+entry_is_dir(int dfd, http_file_root *root, const char *dir, const char *name,
     unsigned char type)
 {
 	struct stat st;
-	char       *p, *real;
-	bool        dir = false;
+	char       *p;
+	bool        is_dir;
 
 	if (type == DT_DIR || type == DT_REG) {
 		return type == DT_DIR;
@@ -757,16 +669,12 @@ entry_is_dir(int dfd, const char *dreal, const char *root, const char *name,
 	if (!S_ISLNK(st.st_mode)) {
 		return S_ISDIR(st.st_mode);
 	}
-	if ((p = join(dreal, "/", name)) == NULL) {
+	if ((p = join(dir, name, "")) == NULL) {
 		return false;
 	}
-	if ((real = realpath(p, NULL)) != NULL && under_root(real, root) &&
-	    stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
-		dir = true;
-	}
-	free(real);
+	is_dir = http_file_root_is_dir(root, p);
 	free(p);
-	return dir;
+	return is_dir;
 }
 
 static void
@@ -783,7 +691,7 @@ free_entries(dir_entry *e, size_t n)
  * *statusp 0 with the entries, 0 and an HTTP status in *statusp when the
  * directory cannot be read, or NGHTTPW_ENOMEM. */
 static int
-read_entries(int dfd, const char *dreal, const char *root, dir_entry **ep,
+read_entries(int dfd, http_file_root *root, const char *dir, dir_entry **ep,
     size_t *np, size_t *morep, uint16_t *statusp)
 {
 	DIR           *d = fdopendir(dfd);
@@ -795,7 +703,7 @@ read_entries(int dfd, const char *dreal, const char *root, dir_entry **ep,
 	if (d == NULL) {
 		err = errno;
 		close(dfd);
-		*statusp = errno_status(err);
+		*statusp = http_file_errno_status(err);
 		return 0;
 	}
 	for (;;) {
@@ -823,13 +731,13 @@ read_entries(int dfd, const char *dreal, const char *root, dir_entry **ep,
 		if ((e[n].name = strdup(de->d_name)) == NULL) {
 			goto nomem;
 		}
-		e[n].dir = entry_is_dir(dirfd(d), dreal, root, de->d_name, de->d_type);
+		e[n].dir = entry_is_dir(dirfd(d), root, dir, de->d_name, de->d_type);
 		n++;
 	}
 	if ((err = errno) != 0) {
 		closedir(d);
 		free_entries(e, n);
-		*statusp = errno_status(err);
+		*statusp = http_file_errno_status(err);
 		return 0;
 	}
 	closedir(d);
@@ -848,12 +756,12 @@ nomem:
 	return NGHTTPW_ENOMEM;
 }
 
-/* The listing of the directory open as dfd (taken), resolved as dreal,
+/* The listing of the directory open as dfd (taken), dir under the root,
  * as a whole response in *resp (an error response when it cannot be
  * read).  shown is the decoded request path, for the title; top means
  * the handler's own directory, which gets no link to "../". */
 static int
-listing_res(int dfd, const char *dreal, const char *root, const char *shown,
+listing_res(int dfd, http_file_root *root, const char *dir, const char *shown,
     bool top, nghttpw_http_res **resp)
 {
 	nghttpw_http_res *res = NULL;
@@ -865,7 +773,7 @@ listing_res(int dfd, const char *dreal, const char *root, const char *shown,
 	char              cl[24];
 	int               rv;
 
-	if ((rv = read_entries(dfd, dreal, root, &e, &n, &more, &status)) != 0) {
+	if ((rv = read_entries(dfd, root, dir, &e, &n, &more, &status)) != 0) {
 		return rv;
 	}
 	if (status != 0) {
@@ -934,7 +842,7 @@ dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
 {
 	const char *raw, *rel, *name = NULL;
 	size_t      rawlen, dlen, plen = strlen(ctx->prefix);
-	char       *dec = NULL, *root = NULL, *path = NULL, *dreal = NULL, *ip;
+	char       *dec = NULL, *ip;
 	bool        slash;
 	int         dfd = -1;
 	int         rv  = 0;
@@ -956,16 +864,7 @@ dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
 	slash = dlen > 0 && dec[dlen - 1] == '/';
 	name  = dec;        /* the name the client asked for, for its type */
 
-	if ((root = realpath(ctx->fspath, NULL)) == NULL) {
-		t->status = errno_status(errno);
-		goto done;
-	}
-	/* root + "/" + rel: a root that is not a directory fails here. */
-	if ((path = join(root, "/", rel)) == NULL) {
-		rv = NGHTTPW_ENOMEM;
-		goto done;
-	}
-	if ((t->status = open_under(path, root, &t->fd, &t->st, &dreal)) != 0) {
+	if ((t->status = http_file_root_open(&ctx->root, rel, &t->fd, &t->st)) != 0) {
 		goto done;
 	}
 	if (S_ISREG(t->st.st_mode)) {
@@ -988,11 +887,12 @@ dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
 	}
 	t->status = NGHTTPW_HTTP_STATUS_NOT_FOUND;
 	for (size_t i = 0; i < sizeof(index_names) / sizeof(index_names[0]); i++) {
-		if ((ip = join(path, "/", index_names[i])) == NULL) {
+		/* rel ends with '/' here. */
+		if ((ip = join(rel, index_names[i], "")) == NULL) {
 			rv = NGHTTPW_ENOMEM;
 			goto done;
 		}
-		t->status = open_under(ip, root, &t->fd, &t->st, NULL);
+		t->status = http_file_root_open(&ctx->root, ip, &t->fd, &t->st);
 		free(ip);
 		if (t->status == 0 && !S_ISREG(t->st.st_mode)) {
 			t->status = NGHTTPW_HTTP_STATUS_FORBIDDEN;
@@ -1006,7 +906,7 @@ dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
 	    !has_index(dfd)) {
 		/* The directory that was checked, not one put there since. */
 		t->status = 0;
-		rv        = listing_res(dfd, dreal, root, dec, is_top(rel), &t->res);
+		rv = listing_res(dfd, &ctx->root, rel, dec, is_top(rel), &t->res);
 		dfd       = -1;
 	}
 
@@ -1021,9 +921,6 @@ done:
 	if (t->status == 0 && rv == 0) {
 		t->name = http_mime_type(name); /* chosen now: dec goes away */
 	}
-	free(root);
-	free(path);
-	free(dreal);
 	free(dec);
 	return rv;
 }
@@ -1084,6 +981,7 @@ ctx_free(void *arg)
 {
 	file_ctx *ctx = arg;
 	if (ctx != NULL) {
+		http_file_root_fini(&ctx->root);
 		free(ctx->prefix);
 		free(ctx->fspath);
 		free(ctx);
@@ -1113,11 +1011,13 @@ alloc_fs_handler(nghttpw_http_handler **hp, const char *path,
 		n--;
 	}
 	ctx->dir = dir;
+	atomic_init(&ctx->root.dirfd, -1);
 	if ((ctx->prefix = strndup(path, n)) == NULL ||
 	    (ctx->fspath = strdup(fspath)) == NULL) {
 		ctx_free(ctx);
 		return NGHTTPW_ENOMEM;
 	}
+	ctx->root.fspath = ctx->fspath;
 	if ((rv = nghttpw_http_handler_alloc(&h, path, http_file_serve)) != 0) {
 		ctx_free(ctx);
 		return rv;
