@@ -427,7 +427,12 @@ Test(http_file, directory_serves_files_with_their_types)
 	expect_header(res, "Last-Modified", LM_TEXT);
 	cr_expect_not_null(nghttpw_http_res_get_header(res, "ETag"));
 	cr_expect_eq(nghttpw_http_res_get_header(res, "ETag")[0], '"');
-	cr_expect(body_is_file(res), "the body should be the open file");
+	/* A small file comes from the cache's memory. */
+	cr_expect(!body_is_file(res), "a cached small file");
+	nghttpw_http_res_free(res);
+	cr_assert_eq(nghttpw_http_handler_set_file_cache(h, 0, 0, 0, 0), 0);
+	res = get(h, "/a.txt");
+	cr_expect(body_is_file(res), "without the cache: the open file");
 	nghttpw_http_res_free(res);
 
 	res = get(h, "/empty.txt");
@@ -720,7 +725,9 @@ Test(http_file, not_modified)
 	expect(request(h, "POST", "/a.txt", "If-Modified-Since", LM_TEXT, NULL, NULL),
 	    200, NULL, NULL, "POST");
 
-	/* A file changed since: a new validator. */
+	/* A file changed since: a new validator (at once with the cache
+	 * off; the cache's own delay is tested in http_file_cache_test). */
+	cr_assert_eq(nghttpw_http_handler_set_file_cache(h, 0, 0, 0, 0), 0);
 	char *p = path_of("root/a.txt");
 	cr_assert_eq(utimensat(AT_FDCWD, p, NULL, 0), 0);
 	free(p);

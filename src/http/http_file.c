@@ -40,8 +40,10 @@ typedef struct {
 	char          *prefix; /* the handler's path without trailing '/' */
 	char          *fspath; /* the file, or the directory, as given */
 	http_file_root root;   /* the directory, held open */
+	http_file_cache cache;
 	bool           dir;
 	bool           listing; /* directories without an index are listed */
+	bool           cache_ready;
 } file_ctx;
 
 /* What the handler decided; status 0 means "serve fd". */
@@ -52,22 +54,22 @@ typedef struct {
 	const char *name; /* for the media type */
 	char       *location;
 	nghttpw_http_res *res; /* the whole answer instead (a listing) */
+	char       *file;   /* the file opened, relative to the root */
+	char       *absent; /* index.html, when index.htm was opened */
 } target;
 
 /* ------------------------------------------------------- validators */
 
-/* A strong entity tag from the size and the modification time. */
-static void
-format_etag(const struct stat *st, char buf[64])
+void
+http_file_etag(const struct stat *st, char buf[64])
 {
 	snprintf(buf, 64, "\"%" PRIx64 "-%" PRIx64 "-%lx\"",
 	    (uint64_t) st->st_size, (uint64_t) st->st_mtim.tv_sec,
 	    (unsigned long) st->st_mtim.tv_nsec);
 }
 
-/* The Last-Modified time: the file's, but never later than now. */
-static time_t
-last_modified(const struct stat *st)
+time_t
+http_file_last_modified(const struct stat *st)
 {
 	time_t now = time(NULL);
 	return st->st_mtim.tv_sec < now ? st->st_mtim.tv_sec : now;
@@ -266,25 +268,55 @@ method_is(nghttpw_http_req *req, const char *m)
 	return rm != NULL && strcmp(rm, m) == 0;
 }
 
-/* The response for an open regular file: 200, 206, 304 or 416.  Takes
- * fd (closes it, or gives it to the response). */
+/* Gives back what a response did not take: the cache entry's reference,
+ * or the open file. */
+static void
+drop_source(const http_file_rep *rep, http_file_entry *e)
+{
+	if (e != NULL) {
+		http_file_entry_release(e);
+	} else if (rep->fd >= 0) {
+		close(rep->fd);
+	}
+}
+
+/* The body: part of the file, or of a cached entry's bytes or open file,
+ * which the response borrows (keeping the entry) until it is sent. */
 static int
-file_res(nghttpw_http_req *req, int fd, const struct stat *st,
-    const char *type, nghttpw_http_res **resp)
+set_body(nghttpw_http_res *res, const http_file_rep *rep, http_file_entry *e,
+    uint64_t off, uint64_t len)
+{
+	nhw_http_msg *msg = nhw_http_res_msg(res);
+
+	if (e == NULL) {
+		return nhw_http_res_set_file(res, rep->fd, off, len);
+	}
+	if (rep->bytes != NULL) {
+		return nhw_http_msg_lend_data(msg, (char *) rep->bytes + off,
+		    (size_t) len, http_file_entry_release, e);
+	}
+	return nhw_http_msg_lend_file(msg, rep->fd, off, len,
+	    http_file_entry_release, e);
+}
+
+/* The response for a regular file: 200, 206, 304 or 416.  Takes the
+ * source of the body: the reference to e when e is not NULL, else
+ * rep->fd (closed, or given to the response). */
+static int
+file_res(nghttpw_http_req *req, const http_file_rep *rep, http_file_entry *e,
+    nghttpw_http_res **resp)
 {
 	nghttpw_http_res *res = NULL;
-	char              date[HTTP_DATE_SIZE], etag[64], crange[80];
-	uint64_t          size = (uint64_t) st->st_size;
+	const char       *etag = rep->etag;
+	char              crange[80];
+	uint64_t          size = (uint64_t) rep->st.st_size;
 	uint64_t          off = 0, len = size;
 	uint16_t          status = NGHTTPW_HTTP_STATUS_OK;
-	time_t            lm     = last_modified(st);
+	time_t            lm     = rep->lm;
 	bool              cond   = method_is(req, "GET") || method_is(req, "HEAD");
 	const char       *v;
 	int64_t           t;
 	int               rv;
-
-	http_date_format((time_t) lm, date);
-	format_etag(st, etag);
 
 	/* RFC 9110, 13.2.2: If-None-Match first; If-Modified-Since only
 	 * without it. */
@@ -321,7 +353,7 @@ file_res(nghttpw_http_req *req, int fd, const struct stat *st,
 	}
 
 	if (status == NGHTTPW_HTTP_STATUS_RANGE_NOT_SATISFIABLE) {
-		close(fd);
+		drop_source(rep, e);
 		if ((rv = error_res(status, &res)) != 0) {
 			return rv;
 		}
@@ -336,16 +368,16 @@ file_res(nghttpw_http_req *req, int fd, const struct stat *st,
 
 	if ((rv = nghttpw_http_res_alloc(&res)) != 0 ||
 	    (rv = nghttpw_http_res_set_status(res, status)) != 0 ||
-	    (rv = nghttpw_http_res_set_header(res, "Last-Modified", date)) != 0 ||
+	    (rv = nghttpw_http_res_set_header(res, "Last-Modified", rep->lm_text)) != 0 ||
 	    (rv = nghttpw_http_res_set_header(res, "ETag", etag)) != 0) {
 		goto fail;
 	}
 	if (status == NGHTTPW_HTTP_STATUS_NOT_MODIFIED) {
-		close(fd);
+		drop_source(rep, e);
 		*resp = res;
 		return 0;
 	}
-	if ((rv = nghttpw_http_res_set_header(res, "Content-Type", type)) != 0 ||
+	if ((rv = nghttpw_http_res_set_header(res, "Content-Type", rep->type)) != 0 ||
 	    (rv = nghttpw_http_res_set_header(res, "Accept-Ranges", "bytes")) != 0) {
 		goto fail;
 	}
@@ -354,24 +386,35 @@ file_res(nghttpw_http_req *req, int fd, const struct stat *st,
 		goto fail;
 	}
 	if (len == 0) {
-		close(fd);
-		fd = -1;
 		rv = nghttpw_http_res_set_header(res, "Content-Length", "0");
-	} else if ((rv = nhw_http_res_set_file(res, fd, off, len)) == 0) {
-		fd = -1; /* the response has it now */
+	} else if ((rv = set_body(res, rep, e, off, len)) == 0) {
+		*resp = res; /* the response has the source now */
+		return 0;
 	}
 	if (rv != 0) {
 		goto fail;
 	}
+	drop_source(rep, e);
 	*resp = res;
 	return 0;
 
 fail:
-	if (fd >= 0) {
-		close(fd);
-	}
+	drop_source(rep, e);
 	nghttpw_http_res_free(res);
 	return rv;
+}
+
+/* The response for a file just opened, not cached (takes fd). */
+static int
+fd_res(nghttpw_http_req *req, int fd, const struct stat *st, const char *type,
+    nghttpw_http_res **resp)
+{
+	http_file_rep rep = { .st = *st, .type = type, .fd = fd };
+
+	rep.lm = http_file_last_modified(st);
+	http_date_format(rep.lm, rep.lm_text);
+	http_file_etag(st, rep.etag);
+	return file_res(req, &rep, NULL, resp);
 }
 
 /* ------------------------------------------------------ single file */
@@ -379,10 +422,15 @@ fail:
 static int
 file_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 {
-	struct stat st;
-	int         fd;
-	uint16_t    status;
+	struct stat      st;
+	int              fd;
+	uint16_t         status;
+	const char      *type;
+	http_file_entry *e;
 
+	if ((e = http_file_cache_get(&ctx->cache, "", 0)) != NULL) {
+		return file_res(req, http_file_entry_rep(e), e, resp);
+	}
 	if ((status = http_file_open_path(ctx->fspath, false, &fd, &st)) != 0) {
 		return error_res(status, resp);
 	}
@@ -390,7 +438,12 @@ file_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 		close(fd);
 		return error_res(NGHTTPW_HTTP_STATUS_FORBIDDEN, resp);
 	}
-	return file_res(req, fd, &st, http_mime_type(ctx->fspath), resp);
+	type = http_mime_type(ctx->fspath);
+	if ((e = http_file_cache_put(&ctx->cache, "", 0, AT_FDCWD, ctx->fspath,
+	         NULL, fd, &st, type)) != NULL) {
+		return file_res(req, http_file_entry_rep(e), e, resp);
+	}
+	return fd_res(req, fd, &st, type, resp);
 }
 
 /* -------------------------------------------------------- directory */
@@ -870,6 +923,8 @@ dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
 	if (S_ISREG(t->st.st_mode)) {
 		if (slash) { /* "file.txt/" names no directory */
 			t->status = NGHTTPW_HTTP_STATUS_NOT_FOUND;
+		} else if ((t->file = strdup(rel)) == NULL) {
+			rv = NGHTTPW_ENOMEM;
 		}
 		goto done;
 	}
@@ -893,14 +948,16 @@ dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
 			goto done;
 		}
 		t->status = http_file_root_open(&ctx->root, ip, &t->fd, &t->st);
-		free(ip);
 		if (t->status == 0 && !S_ISREG(t->st.st_mode)) {
 			t->status = NGHTTPW_HTTP_STATUS_FORBIDDEN;
 		}
 		if (t->status != NGHTTPW_HTTP_STATUS_NOT_FOUND) {
-			name = index_names[i];
+			name    = index_names[i];
+			t->file = ip;
 			break;
 		}
+		free(t->absent);
+		t->absent = ip; /* missing: a cache entry checks it stays so */
 	}
 	if (t->status == NGHTTPW_HTTP_STATUS_NOT_FOUND && ctx->listing &&
 	    !has_index(dfd)) {
@@ -925,22 +982,50 @@ done:
 	return rv;
 }
 
+/* The relative name of rel ("/..." or "") for fstatat on the root. */
+static const char *
+below(const char *rel)
+{
+	while (*rel == '/') {
+		rel++;
+	}
+	return *rel == '\0' ? "." : rel;
+}
+
 static int
 dir_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 {
-	target t = { 0 };
-	int    rv;
+	target           t = { 0 };
+	const char      *key = NULL;
+	size_t           klen;
+	http_file_entry *e;
+	int              rv, dirfd;
 
+	/* The cache is looked up by the path as the request gives it
+	 * (before decoding): only what resolved to a file is put there. */
+	if (http_file_cache_on(&ctx->cache) &&
+	    target_path(nghttpw_http_req_get_uri(req), &key, &klen) &&
+	    (e = http_file_cache_get(&ctx->cache, key, klen)) != NULL) {
+		return file_res(req, http_file_entry_rep(e), e, resp);
+	}
 	if ((rv = dir_lookup(ctx, req, &t)) != 0) {
-		free(t.location);
-		return rv;
+		goto done;
 	}
 	if (t.res != NULL) {
 		*resp = t.res;
-		return 0;
+		goto done;
 	}
 	if (t.status == 0) {
-		return file_res(req, t.fd, &t.st, t.name, resp);
+		if (key != NULL &&
+		    (dirfd = http_file_root_fd(&ctx->root, &(uint16_t) { 0 })) >= 0 &&
+		    (e = http_file_cache_put(&ctx->cache, key, klen, dirfd,
+		         below(t.file), t.absent != NULL ? below(t.absent) : NULL,
+		         t.fd, &t.st, t.name)) != NULL) {
+			rv = file_res(req, http_file_entry_rep(e), e, resp);
+		} else {
+			rv = fd_res(req, t.fd, &t.st, t.name, resp);
+		}
+		goto done;
 	}
 	rv = error_res(t.status, resp);
 	if (rv == 0 && t.location != NULL &&
@@ -948,7 +1033,10 @@ dir_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 		nghttpw_http_res_free(*resp);
 		*resp = NULL;
 	}
+done:
 	free(t.location);
+	free(t.file);
+	free(t.absent);
 	return rv;
 }
 
@@ -981,6 +1069,9 @@ ctx_free(void *arg)
 {
 	file_ctx *ctx = arg;
 	if (ctx != NULL) {
+		if (ctx->cache_ready) {
+			http_file_cache_fini(&ctx->cache);
+		}
 		http_file_root_fini(&ctx->root);
 		free(ctx->prefix);
 		free(ctx->fspath);
@@ -1018,6 +1109,11 @@ alloc_fs_handler(nghttpw_http_handler **hp, const char *path,
 		return NGHTTPW_ENOMEM;
 	}
 	ctx->root.fspath = ctx->fspath;
+	if ((rv = http_file_cache_init(&ctx->cache)) != 0) {
+		ctx_free(ctx);
+		return rv;
+	}
+	ctx->cache_ready = true;
 	if ((rv = nghttpw_http_handler_alloc(&h, path, http_file_serve)) != 0) {
 		ctx_free(ctx);
 		return rv;
@@ -1070,4 +1166,53 @@ nghttpw_http_handler_set_listing(nghttpw_http_handler *h, bool enable)
 	}
 	pthread_mutex_unlock(&http_registry_mtx);
 	return rv;
+}
+
+/* The handler's context, when h is a file or directory handler (under
+ * http_registry_mtx). */
+static file_ctx *
+fs_ctx_locked(nghttpw_http_handler *h)
+{
+	file_ctx *ctx = h->data;
+	return h->dtor == ctx_free ? ctx : NULL;
+}
+
+int
+nghttpw_http_handler_set_file_cache(nghttpw_http_handler *h,
+    nghttpw_duration revalidate, size_t max_entries, size_t max_bytes,
+    size_t small_max)
+{
+	file_ctx *ctx;
+	int       rv = 0;
+
+	if (h == NULL || revalidate < 0) {
+		return NGHTTPW_EINVAL;
+	}
+	pthread_mutex_lock(&http_registry_mtx);
+	if ((ctx = fs_ctx_locked(h)) == NULL) {
+		rv = NGHTTPW_EINVAL;
+	} else if (http_handler_busy_locked(h)) {
+		rv = NGHTTPW_EBUSY;
+	} else {
+		http_file_cache_configure(
+		    &ctx->cache, revalidate, max_entries, max_bytes, small_max);
+	}
+	pthread_mutex_unlock(&http_registry_mtx);
+	return rv;
+}
+
+bool
+http_file_handler_cache_usage(
+    nghttpw_http_handler *h, size_t *entries, size_t *bytes)
+{
+	file_ctx *ctx;
+
+	pthread_mutex_lock(&http_registry_mtx);
+	ctx = fs_ctx_locked(h);
+	pthread_mutex_unlock(&http_registry_mtx);
+	if (ctx == NULL) {
+		return false;
+	}
+	http_file_cache_usage(&ctx->cache, entries, bytes);
+	return true;
 }

@@ -11,6 +11,9 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include <pthread.h>
+
+#include "http/http_date.h"
 #include "nghttpw/http.h"
 
 /* The callback that nghttpw_http_handler_alloc_file() and
@@ -66,5 +69,79 @@ uint16_t http_file_errno_status(int err);
  * or was refused by a seccomp filter). */
 void http_file_force_walk(bool on);
 bool http_file_uses_openat2(void);
+
+/* ------------------------------------------- the response (http_file.c) */
+
+/* A strong entity tag from the size and the modification time, and the
+ * Last-Modified time: the file's, but never later than now. */
+void   http_file_etag(const struct stat *st, char buf[64]);
+time_t http_file_last_modified(const struct stat *st);
+
+/* What a response for a regular file is made of.  Uncached, fd is the
+ * open file (bytes NULL); a cache entry holds either the file open (fd)
+ * or, for a small one, its bytes (fd -1). */
+typedef struct http_file_rep {
+	struct stat st;
+	const char *type;  /* media type: a static string */
+	char        etag[64];
+	char        lm_text[HTTP_DATE_SIZE];
+	time_t      lm;
+	int         fd;
+	void       *bytes;
+} http_file_rep;
+
+/* ------------------------------------ open-file cache (http_file_cache.c) */
+
+#define HTTP_FILE_CACHE_REVALIDATE 1000 /* ms */
+#define HTTP_FILE_CACHE_ENTRIES 1000
+#define HTTP_FILE_CACHE_BYTES (64u * 1024u * 1024u)
+#define HTTP_FILE_CACHE_SMALL (16u * 1024u)
+
+typedef struct http_file_entry http_file_entry;
+
+/* A link of the least-recently-used list (first in an entry). */
+typedef struct http_file_link {
+	struct http_file_link *prev, *next;
+} http_file_link;
+
+/* One handler's cache.  Members are private to http_file_cache.c. */
+typedef struct http_file_cache {
+	pthread_mutex_t   mtx;
+	nghttpw_duration  revalidate; /* ms; 0: off */
+	size_t            max_entries, max_bytes, small_max;
+	size_t            nentries, nbytes;
+	http_file_entry **buckets;
+	size_t            nbuckets; /* a power of two */
+	http_file_link    lru;      /* most recently used first */
+} http_file_cache;
+
+int  http_file_cache_init(http_file_cache *c); /* with the defaults above */
+void http_file_cache_fini(http_file_cache *c);
+
+/* New settings; every entry is dropped.  revalidate 0 or max_entries 0
+ * turns the cache off. */
+void http_file_cache_configure(http_file_cache *c, nghttpw_duration revalidate, size_t max_entries, size_t max_bytes, size_t small_max);
+bool http_file_cache_on(http_file_cache *c);
+void http_file_cache_usage(http_file_cache *c, size_t *entries, size_t *bytes);
+
+/* The entry for key (the decoded request path), checked against the file
+ * system when it is due; NULL when there is none (or no longer).  The
+ * caller gets a reference: http_file_entry_release gives it back. */
+http_file_entry *http_file_cache_get(http_file_cache *c, const char *key, size_t klen);
+
+/* Makes an entry of a file just opened and checked (fd, *st, type) for
+ * key: path is the file relative to dirfd, by which it is checked later;
+ * absent (or NULL) a name relative to dirfd that must stay missing (the
+ * index.html before an index.htm).  On success the entry owns fd and the
+ * caller gets a reference to it; NULL (fd still the caller's) when the
+ * cache is off, the file cannot be kept or memory is short. */
+http_file_entry *http_file_cache_put(http_file_cache *c, const char *key, size_t klen, int dirfd, const char *path, const char *absent, int fd, const struct stat *st, const char *type);
+
+/* For the tests: the entries and bytes (of small files) that the cache
+ * of a file or directory handler holds; false for another handler. */
+bool http_file_handler_cache_usage(nghttpw_http_handler *h, size_t *entries, size_t *bytes);
+
+const http_file_rep *http_file_entry_rep(const http_file_entry *e);
+void                 http_file_entry_release(void *e); /* one reference */
 
 #endif /* NGHTTPW_HTTP_FILE_H */
