@@ -70,6 +70,15 @@ uint16_t http_file_errno_status(int err);
 void http_file_force_walk(bool on);
 bool http_file_uses_openat2(void);
 
+/* ---------------------------------------- listings (http_file_listing.c) */
+
+/* The listing of the directory open as dfd (taken), dir ("/.../") under
+ * the root, as a whole response in *resp (an error response when it
+ * cannot be read).  shown is the decoded request path, for the title;
+ * top means the handler's own directory, which gets no link to "../".
+ * Returns 0 or NGHTTPW_ENOMEM. */
+int http_file_listing_res(int dfd, http_file_root *root, const char *dir, const char *shown, bool top, nghttpw_http_res **resp);
+
 /* ------------------------------------------- the response (http_file.c) */
 
 /* A strong entity tag from the size and the modification time, and the

@@ -371,12 +371,6 @@ http_file_cache_put(http_file_cache *c, const char *key, size_t klen,
 	lm = http_file_last_modified(st);
 	http_date_format(lm, e->rep.lm_text);
 	e->rep.lm = lm;
-	/* A Last-Modified held back to "now" moves on with the clock:
-	 * such a file (modified in the future) is not kept. */
-	if (lm != st->st_mtim.tv_sec) {
-		entry_free(e);
-		return NULL;
-	}
 	if ((uint64_t) st->st_size <= c->small_max &&
 	    (uint64_t) st->st_size <= c->max_bytes) {
 		if ((e->rep.bytes = read_small(fd, st)) == NULL) {
