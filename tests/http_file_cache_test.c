@@ -96,7 +96,8 @@ typedef struct {
 } served;
 
 static served
-serve(nghttpw_duration revalidate, size_t entries, size_t bytes, size_t small)
+serve_dir(const char *root, nghttpw_duration revalidate, size_t entries,
+    size_t bytes, size_t small)
 {
 	served           s;
 	nghttpw_url     *url;
@@ -105,7 +106,7 @@ serve(nghttpw_duration revalidate, size_t entries, size_t bytes, size_t small)
 	cr_assert_eq(nghttpw_url_parse(&url, "http://127.0.0.1:0"), 0);
 	cr_assert_eq(nghttpw_http_server_hold(&s.srv, url), 0);
 	nghttpw_url_free(url);
-	cr_assert_eq(nghttpw_http_handler_alloc_directory(&s.h, "/", dir), 0);
+	cr_assert_eq(nghttpw_http_handler_alloc_directory(&s.h, "/", root), 0);
 	cr_assert_eq(nghttpw_http_handler_set_file_cache(
 	                 s.h, revalidate, entries, bytes, small),
 	    0);
@@ -114,6 +115,12 @@ serve(nghttpw_duration revalidate, size_t entries, size_t bytes, size_t small)
 	cr_assert_eq(nghttpw_http_server_get_addr(s.srv, &sa), 0);
 	s.port = ntohs(sa.s_in.sa_port);
 	return s;
+}
+
+static served
+serve(nghttpw_duration revalidate, size_t entries, size_t bytes, size_t small)
+{
+	return serve_dir(dir, revalidate, entries, bytes, small);
 }
 
 static void
@@ -307,6 +314,43 @@ Test(http_file_cache, changes_are_seen_within_the_revalidation_time)
 	seen_in_time(&s, "/a.txt", 403, NULL, "made unreadable");
 	cr_assert_eq(root ? seteuid(0) : 0, 0);
 	unserve(&s);
+}
+
+/* Deployments switch a symbolic link from one release to the next: the
+ * handler's directory, held open, follows it in the same time. */
+Test(http_file_cache, a_directory_switched_by_a_link_is_followed)
+{
+	char   root[512];
+	served s;
+	int    fd;
+
+	cr_assert_eq(mkdir(path_of("v1"), 0755), 0);
+	cr_assert_eq(mkdir(path_of("v2"), 0755), 0);
+	put("v1/index.html", "one\n");
+	put("v2/index.html", "two\n");
+	put("v2/new.txt", "new\n");
+	cr_assert_eq(symlink("v1", path_of("current")), 0);
+	snprintf(root, sizeof(root), "%s/current", dir);
+	for (int off = 0; off < 2; off++) {
+		s  = serve_dir(root, off ? 0 : REVALIDATE, 100, 1 << 20, 16384);
+		fd = dial(s.port);
+		expect(get(fd, "/"), 200, off ? "two\n" : "one\n", "before");
+		expect(get(fd, "/index.html"), 200, off ? "two\n" : "one\n", "before");
+		close(fd);
+		cr_assert_eq(symlink(off ? "v1" : "v2", path_of("next")), 0);
+		cr_assert_eq(rename(path_of("next"), root), 0);
+		if (off) { /* no cache: at once */
+			fd = dial(s.port);
+			expect(get(fd, "/"), 200, "one\n", "switched back");
+			expect(get(fd, "/new.txt"), 404, NULL, "not in v1");
+			close(fd);
+		} else {
+			seen_in_time(&s, "/", 200, "two\n", "switched: index");
+			seen_in_time(&s, "/index.html", 200, "two\n", "switched: file");
+			seen_in_time(&s, "/new.txt", 200, "new\n", "switched: new file");
+		}
+		unserve(&s);
+	}
 }
 
 Test(http_file_cache, revalidate_zero_caches_nothing)

@@ -42,6 +42,7 @@ typedef struct {
 	http_file_cache cache;
 	bool           dir;
 	bool           listing; /* directories without an index are listed */
+	bool           root_ready;
 	bool           cache_ready;
 } file_ctx;
 
@@ -437,7 +438,7 @@ file_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 	const char      *type;
 	http_file_entry *e;
 
-	if ((e = http_file_cache_get(&ctx->cache, "", 0)) != NULL) {
+	if ((e = http_file_cache_get(&ctx->cache, "", 0, AT_FDCWD)) != NULL) {
 		return file_res(req, http_file_entry_rep(e), e, resp);
 	}
 	if ((status = http_file_open_path(ctx->fspath, false, &fd, &st)) != 0) {
@@ -734,13 +735,14 @@ dir_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 	const char      *key = NULL;
 	size_t           klen;
 	http_file_entry *e;
-	int              rv, dirfd;
+	int              rv, dirfd = -1;
 
 	/* The cache is looked up by the path as the request gives it
 	 * (before decoding): only what resolved to a file is put there. */
 	if (http_file_cache_on(&ctx->cache) &&
+	    (dirfd = http_file_root_fd(&ctx->root, &(uint16_t) { 0 })) >= 0 &&
 	    target_path(nghttpw_http_req_get_uri(req), &key, &klen) &&
-	    (e = http_file_cache_get(&ctx->cache, key, klen)) != NULL) {
+	    (e = http_file_cache_get(&ctx->cache, key, klen, dirfd)) != NULL) {
 		return file_res(req, http_file_entry_rep(e), e, resp);
 	}
 	if ((rv = dir_lookup(ctx, req, &t)) != 0) {
@@ -752,7 +754,6 @@ dir_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 	}
 	if (t.status == 0) {
 		if (key != NULL &&
-		    (dirfd = http_file_root_fd(&ctx->root, &(uint16_t) { 0 })) >= 0 &&
 		    (e = http_file_cache_put(&ctx->cache, key, klen, dirfd,
 		         below(t.file), t.absent != NULL ? below(t.absent) : NULL,
 		         t.fd, &t.st, t.name)) != NULL) {
@@ -807,7 +808,9 @@ ctx_free(void *arg)
 		if (ctx->cache_ready) {
 			http_file_cache_fini(&ctx->cache);
 		}
-		http_file_root_fini(&ctx->root);
+		if (ctx->root_ready) {
+			http_file_root_fini(&ctx->root);
+		}
 		free(ctx->prefix);
 		free(ctx->fspath);
 		free(ctx);
@@ -837,13 +840,16 @@ alloc_fs_handler(nghttpw_http_handler **hp, const char *path,
 		n--;
 	}
 	ctx->dir = dir;
-	atomic_init(&ctx->root.dirfd, -1);
 	if ((ctx->prefix = strndup(path, n)) == NULL ||
 	    (ctx->fspath = strdup(fspath)) == NULL) {
 		ctx_free(ctx);
 		return NGHTTPW_ENOMEM;
 	}
-	ctx->root.fspath = ctx->fspath;
+	if ((rv = http_file_root_init(&ctx->root, ctx->fspath)) != 0) {
+		ctx_free(ctx);
+		return rv;
+	}
+	ctx->root_ready = true;
 	if ((rv = http_file_cache_init(&ctx->cache)) != 0) {
 		ctx_free(ctx);
 		return rv;
@@ -931,6 +937,8 @@ nghttpw_http_handler_set_file_cache(nghttpw_http_handler *h,
 	} else {
 		http_file_cache_configure(
 		    &ctx->cache, revalidate, max_entries, max_bytes, small_max);
+		/* The directory is looked at as often as the files. */
+		ctx->root.recheck = revalidate;
 	}
 	pthread_mutex_unlock(&http_registry_mtx);
 	return rv;

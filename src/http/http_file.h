@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <pthread.h>
+#include <sys/types.h>
 
 #include "http/http_date.h"
 #include "nghttpw/http.h"
@@ -34,11 +35,24 @@ const char *http_mime_type(const char *name);
 /* ------------------------------------------- paths (http_file_path.c) */
 
 /* The directory a directory handler serves: fspath as given, and a
- * descriptor of it (O_PATH) opened on first use and held until fini. */
+ * descriptor of it (O_PATH) opened on first use and held.  At most every
+ * recheck ms (every time for 0) fspath is looked at again: a directory
+ * replaced there (a symbolic link switched to a new release, say) is
+ * opened in place of the old, whose descriptor is kept until fini (a
+ * request may still be using it, and no new one may get its number). */
 typedef struct http_file_root {
-	const char *fspath;
-	atomic_int  dirfd; /* -1 until opened */
+	const char      *fspath;
+	atomic_int       dirfd; /* -1 until opened */
+	_Atomic uint64_t checked; /* nghttpw_clock() when found current */
+	nghttpw_duration recheck;
+	pthread_mutex_t  mtx; /* opening and replacing */
+	dev_t            dev; /* of dirfd */
+	ino_t            ino;
+	int             *retired;
+	size_t           nretired;
 } http_file_root;
+
+int  http_file_root_init(http_file_root *r, const char *fspath);
 
 /* Opens rel ("" or "/...", already decoded and free of ".." segments)
  * under the root without leaving it: with openat2(2) RESOLVE_BENEATH, or
@@ -53,8 +67,9 @@ uint16_t http_file_root_open(http_file_root *r, const char *rel, int *fdp, struc
  * reach it (a link leading outside is not followed). */
 bool http_file_root_is_dir(http_file_root *r, const char *rel);
 
-/* The held descriptor of the root, opened now if it was not; -1 and the
- * HTTP status in *statusp when it cannot be opened. */
+/* The held descriptor of the root, opened now if it was not (or checked
+ * to be current, when due); -1 and the HTTP status in *statusp when it
+ * cannot be opened. */
 int  http_file_root_fd(http_file_root *r, uint16_t *statusp);
 void http_file_root_fini(http_file_root *r);
 
@@ -133,10 +148,11 @@ void http_file_cache_configure(http_file_cache *c, nghttpw_duration revalidate, 
 bool http_file_cache_on(http_file_cache *c);
 void http_file_cache_usage(http_file_cache *c, size_t *entries, size_t *bytes);
 
-/* The entry for key (the decoded request path), checked against the file
- * system when it is due; NULL when there is none (or no longer).  The
+/* The entry for key (the request path), checked against the file system
+ * when it is due; NULL when there is none (or no longer: also when it was
+ * made under another dirfd than the root's present one).  The
  * caller gets a reference: http_file_entry_release gives it back. */
-http_file_entry *http_file_cache_get(http_file_cache *c, const char *key, size_t klen);
+http_file_entry *http_file_cache_get(http_file_cache *c, const char *key, size_t klen, int dirfd);
 
 /* Makes an entry of a file just opened and checked (fd, *st, type) for
  * key: path is the file relative to dirfd, by which it is checked later;

@@ -243,7 +243,7 @@ http_file_cache_usage(http_file_cache *c, size_t *entries, size_t *bytes)
 }
 
 http_file_entry *
-http_file_cache_get(http_file_cache *c, const char *key, size_t klen)
+http_file_cache_get(http_file_cache *c, const char *key, size_t klen, int dirfd)
 {
 	uint32_t         h = hash_key(key, klen);
 	http_file_entry *e = NULL;
@@ -270,12 +270,13 @@ http_file_cache_get(http_file_cache *c, const char *key, size_t klen)
 	now   = nghttpw_clock();
 	check = now >= e->checked + (nghttpw_time) c->revalidate;
 	pthread_mutex_unlock(&c->mtx);
-	if (!check) {
+	if (!check && e->dirfd == dirfd) {
 		return e;
 	}
 	/* Due: every thread that finds it due checks for itself, so that
-	 * none serves it unchecked past its time. */
-	if (entry_holds(e)) {
+	 * none serves it unchecked past its time.  An entry of a directory
+	 * since replaced is dropped. */
+	if (e->dirfd == dirfd && entry_holds(e)) {
 		pthread_mutex_lock(&c->mtx);
 		if (now > e->checked) {
 			e->checked = now;

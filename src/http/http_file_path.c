@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,23 +205,71 @@ beneath(const char *rel)
 }
 
 int
-http_file_root_fd(http_file_root *r, uint16_t *statusp)
+http_file_root_init(http_file_root *r, const char *fspath)
 {
-	int fd = atomic_load_explicit(&r->dirfd, memory_order_acquire);
-	int expected = -1;
+	memset(r, 0, sizeof(*r));
+	r->fspath  = fspath;
+	r->recheck = HTTP_FILE_CACHE_REVALIDATE;
+	atomic_init(&r->dirfd, -1);
+	atomic_init(&r->checked, 0);
+	return pthread_mutex_init(&r->mtx, NULL) == 0 ? 0 : NGHTTPW_ENOMEM;
+}
 
-	if (fd >= 0) {
-		return fd;
+/* Keeps fd open until fini (mutex held).  False when out of memory. */
+static bool
+retire_locked(http_file_root *r, int fd)
+{
+	int *grown = realloc(r->retired, (r->nretired + 1) * sizeof(int));
+
+	if (grown == NULL) {
+		return false;
+	}
+	r->retired              = grown;
+	r->retired[r->nretired++] = fd;
+	return true;
+}
+
+/* Opens fspath, or finds it is still the directory held (mutex held). */
+static int
+reopen_locked(http_file_root *r, nghttpw_time now, uint16_t *statusp)
+{
+	int         old = atomic_load(&r->dirfd), fd;
+	struct stat st;
+
+	if (old >= 0 && stat(r->fspath, &st) == 0 && st.st_dev == r->dev &&
+	    st.st_ino == r->ino) {
+		atomic_store(&r->checked, now);
+		return old;
 	}
 	if ((fd = open(r->fspath, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		*statusp = http_file_errno_status(errno);
+		return -1; /* the old one, if any, stays for when it is back */
+	}
+	if (fstat(fd, &st) != 0 || (old >= 0 && !retire_locked(r, old))) {
+		close(fd);
+		*statusp = NGHTTPW_HTTP_STATUS_INTERNAL_SERVER_ERROR;
 		return -1;
 	}
-	/* Threads racing to open it: one descriptor wins, the others go. */
-	if (!atomic_compare_exchange_strong(&r->dirfd, &expected, fd)) {
-		close(fd);
-		fd = expected;
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+	atomic_store(&r->checked, now);
+	atomic_store_explicit(&r->dirfd, fd, memory_order_release);
+	return fd;
+}
+
+int
+http_file_root_fd(http_file_root *r, uint16_t *statusp)
+{
+	int          fd  = atomic_load_explicit(&r->dirfd, memory_order_acquire);
+	nghttpw_time now = nghttpw_clock();
+
+	if (fd >= 0 && now < atomic_load_explicit(&r->checked, memory_order_relaxed) +
+	        (nghttpw_time) r->recheck) {
+		return fd;
 	}
+	pthread_mutex_lock(&r->mtx);
+	fd = reopen_locked(r, now, statusp);
+	pthread_mutex_unlock(&r->mtx);
 	return fd;
 }
 
@@ -228,10 +277,16 @@ void
 http_file_root_fini(http_file_root *r)
 {
 	int fd = atomic_load(&r->dirfd);
+
 	if (fd >= 0) {
 		close(fd);
 	}
+	for (size_t i = 0; i < r->nretired; i++) {
+		close(r->retired[i]);
+	}
+	free(r->retired);
 	atomic_store(&r->dirfd, -1);
+	pthread_mutex_destroy(&r->mtx);
 }
 
 /* One openat2 of rel under the root, with flags.  Returns the
