@@ -407,9 +407,10 @@ Test(http_file_cache, limits_hold_least_recently_used_out)
 	expect(get(fd, "/f9.txt"), 200, "nine, changed\n", "f9 was evicted");
 
 	/* An entry count bound with files too large for memory. */
-	cr_assert_eq(nghttpw_http_server_del_handler(s.srv, s.h), 0);
-	cr_assert_eq(nghttpw_http_handler_set_file_cache(s.h, 60000, 2, 0, 16384), 0);
-	cr_assert_eq(nghttpw_http_server_add_handler(s.srv, s.h), 0);
+	close(fd);
+	unserve(&s);
+	s  = serve(60000, 2, 0, 16384);
+	fd = dial(s.port);
 	for (int i = 0; i < 5; i++) {
 		snprintf(name, sizeof(name), "/f%d.txt", i);
 		expect(get(fd, name), 200, NULL, name);
