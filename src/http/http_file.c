@@ -2,8 +2,11 @@
  * Handlers that serve a file, or a directory tree, from the file system.
  *
  * Both are ordinary handlers built with the public handler API: the
- * callback below gets its settings from the handler's data.  Files are
- * never read into memory: the response takes the open descriptor (see
+ * callback below gets its settings from the handler's data.  A path is
+ * opened under the directory by http_file_path.c; what it resolved to is
+ * kept by the open-file cache (http_file_cache.c), whose entries a
+ * response borrows: a small file's bytes, or a larger one's descriptor.
+ * Uncached, the response takes the open descriptor (see
  * nhw_http_res_set_file) and the connection sends it.
  *
  * Status codes chosen here:

@@ -39,6 +39,7 @@ struct http_file_entry {
 	http_file_rep           rep;
 	int                     dirfd;       /* where path and absent are */
 	char                   *key;
+	size_t                  klen;
 	char                   *path;        /* the file, for fstatat */
 	char                   *absent;      /* must stay missing, or NULL */
 };
@@ -255,7 +256,7 @@ http_file_cache_get(http_file_cache *c, const char *key, size_t klen, int dirfd)
 	}
 	pthread_mutex_lock(&c->mtx);
 	e = c->buckets[h & (c->nbuckets - 1)];
-	while (e != NULL && (e->hash != h || strlen(e->key) != klen ||
+	while (e != NULL && (e->hash != h || e->klen != klen ||
 	                        memcmp(e->key, key, klen) != 0)) {
 		e = e->hnext;
 	}
@@ -364,6 +365,7 @@ http_file_cache_put(http_file_cache *c, const char *key, size_t klen,
 		entry_free(e);
 		return NULL;
 	}
+	e->klen  = klen;
 	e->hash  = hash_key(key, klen);
 	e->dirfd = dirfd;
 	e->rep.st   = *st;
@@ -391,7 +393,8 @@ http_file_cache_put(http_file_cache *c, const char *key, size_t klen,
 	/* The same key put by two threads at once: the later wins. */
 	for (old = c->buckets[e->hash & (c->nbuckets - 1)]; old != NULL;
 	     old = old->hnext) {
-		if (old->hash == e->hash && strcmp(old->key, e->key) == 0) {
+		if (old->hash == e->hash && old->klen == klen &&
+		    memcmp(old->key, key, klen) == 0) {
 			break;
 		}
 	}
