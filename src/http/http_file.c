@@ -440,10 +440,12 @@ file_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 	uint16_t         status;
 	const char      *type;
 	http_file_entry *e;
+	nghttpw_time     opened;
 
 	if ((e = http_file_cache_get(&ctx->cache, "", 0, AT_FDCWD)) != NULL) {
 		return file_res(req, http_file_entry_rep(e), e, resp);
 	}
+	opened = nghttpw_clock();
 	if ((status = http_file_open_path(ctx->fspath, false, &fd, &st)) != 0) {
 		return error_res(status, resp);
 	}
@@ -453,7 +455,7 @@ file_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 	}
 	type = http_mime_type(ctx->fspath);
 	if ((e = http_file_cache_put(&ctx->cache, "", 0, AT_FDCWD, ctx->fspath,
-	         NULL, fd, &st, type)) != NULL) {
+	         NULL, fd, &st, type, opened)) != NULL) {
 		return file_res(req, http_file_entry_rep(e), e, resp);
 	}
 	return fd_res(req, fd, &st, type, resp);
@@ -739,6 +741,7 @@ dir_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 	size_t           klen;
 	http_file_entry *e;
 	int              rv, dirfd = -1;
+	nghttpw_time     opened;
 
 	/* The cache is looked up by the path as the request gives it
 	 * (before decoding): only what resolved to a file is put there. */
@@ -748,6 +751,7 @@ dir_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 	    (e = http_file_cache_get(&ctx->cache, key, klen, dirfd)) != NULL) {
 		return file_res(req, http_file_entry_rep(e), e, resp);
 	}
+	opened = nghttpw_clock();
 	if ((rv = dir_lookup(ctx, req, &t)) != 0) {
 		goto done;
 	}
@@ -759,7 +763,7 @@ dir_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 		if (key != NULL &&
 		    (e = http_file_cache_put(&ctx->cache, key, klen, dirfd,
 		         below(t.file), t.absent != NULL ? below(t.absent) : NULL,
-		         t.fd, &t.st, t.name)) != NULL) {
+		         t.fd, &t.st, t.name, opened)) != NULL) {
 			rv = file_res(req, http_file_entry_rep(e), e, resp);
 		} else {
 			rv = fd_res(req, t.fd, &t.st, t.name, resp);

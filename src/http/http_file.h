@@ -157,10 +157,11 @@ http_file_entry *http_file_cache_get(http_file_cache *c, const char *key, size_t
 /* Makes an entry of a file just opened and checked (fd, *st, type) for
  * key: path is the file relative to dirfd, by which it is checked later;
  * absent (or NULL) a name relative to dirfd that must stay missing (the
- * index.html before an index.htm).  On success the entry owns fd and the
+ * index.html before an index.htm); opened, nghttpw_clock() before the
+ * file was opened, is when the entry was last known current.  On success the entry owns fd and the
  * caller gets a reference to it; NULL (fd still the caller's) when the
  * cache is off, the file cannot be kept or memory is short. */
-http_file_entry *http_file_cache_put(http_file_cache *c, const char *key, size_t klen, int dirfd, const char *path, const char *absent, int fd, const struct stat *st, const char *type);
+http_file_entry *http_file_cache_put(http_file_cache *c, const char *key, size_t klen, int dirfd, const char *path, const char *absent, int fd, const struct stat *st, const char *type, nghttpw_time opened);
 
 /* For the tests: the entries and bytes (of small files) that the cache
  * of a file or directory handler holds; false for another handler. */

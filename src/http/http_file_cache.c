@@ -348,10 +348,9 @@ read_small(int fd, const struct stat *st)
 http_file_entry *
 http_file_cache_put(http_file_cache *c, const char *key, size_t klen,
     int dirfd, const char *path, const char *absent, int fd,
-    const struct stat *st, const char *type)
+    const struct stat *st, const char *type, nghttpw_time opened)
 {
 	http_file_entry *e, *old, *list = NULL;
-	nghttpw_time     now = nghttpw_clock();
 	time_t           lm;
 
 	if (!http_file_cache_on(c) || !S_ISREG(st->st_mode) ||
@@ -385,7 +384,7 @@ http_file_cache_put(http_file_cache *c, const char *key, size_t klen,
 	} else {
 		e->rep.fd = fd;
 	}
-	e->checked = now;
+	e->checked = opened; /* current as of then, not of now */
 	atomic_init(&e->refs, 2); /* the table's and the caller's */
 
 	pthread_mutex_lock(&c->mtx);
