@@ -632,7 +632,8 @@ is_top(const char *rel)
  * open regular file and t->name its media type, or the status to answer
  * with (and t->location for a redirect).  Returns NGHTTPW_ENOMEM or 0. */
 static int
-dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
+dir_lookup(file_ctx *ctx, const http_file_at *at, nghttpw_http_req *req,
+    target *t)
 {
 	const char *raw, *rel, *name = NULL;
 	size_t      rawlen, dlen, plen = strlen(ctx->prefix);
@@ -658,7 +659,7 @@ dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
 	slash = dlen > 0 && dec[dlen - 1] == '/';
 	name  = dec;        /* the name the client asked for, for its type */
 
-	if ((t->status = http_file_root_open(&ctx->root, rel, &t->fd, &t->st)) != 0) {
+	if ((t->status = http_file_root_open(at, rel, &t->fd, &t->st)) != 0) {
 		goto done;
 	}
 	if (S_ISREG(t->st.st_mode)) {
@@ -688,7 +689,7 @@ dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
 			rv = NGHTTPW_ENOMEM;
 			goto done;
 		}
-		t->status = http_file_root_open(&ctx->root, ip, &t->fd, &t->st);
+		t->status = http_file_root_open(at, ip, &t->fd, &t->st);
 		if (t->status == 0 && !S_ISREG(t->st.st_mode)) {
 			t->status = NGHTTPW_HTTP_STATUS_FORBIDDEN;
 		}
@@ -704,7 +705,7 @@ dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
 	    !has_index(dfd)) {
 		/* The directory that was checked, not one put there since. */
 		t->status = 0;
-		rv = http_file_listing_res(dfd, &ctx->root, rel, dec, is_top(rel), &t->res);
+		rv = http_file_listing_res(dfd, at, rel, dec, is_top(rel), &t->res);
 		dfd       = -1;
 	}
 
@@ -740,19 +741,24 @@ dir_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 	const char      *key = NULL;
 	size_t           klen;
 	http_file_entry *e;
-	int              rv, dirfd = -1;
+	int              rv = 0;
 	nghttpw_time     opened;
+	http_file_at     at = { &ctx->root, -1 };
 
+	/* The directory, once for the whole request (checked to be the one
+	 * at its path, when due): a missing one is the answer. */
+	if ((at.fd = http_file_root_fd(&ctx->root, &t.status)) < 0) {
+		return error_res(t.status, resp);
+	}
 	/* The cache is looked up by the path as the request gives it
 	 * (before decoding): only what resolved to a file is put there. */
 	if (http_file_cache_on(&ctx->cache) &&
-	    (dirfd = http_file_root_fd(&ctx->root, &(uint16_t) { 0 })) >= 0 &&
 	    target_path(nghttpw_http_req_get_uri(req), &key, &klen) &&
-	    (e = http_file_cache_get(&ctx->cache, key, klen, dirfd)) != NULL) {
+	    (e = http_file_cache_get(&ctx->cache, key, klen, at.fd)) != NULL) {
 		return file_res(req, http_file_entry_rep(e), e, resp);
 	}
 	opened = nghttpw_clock();
-	if ((rv = dir_lookup(ctx, req, &t)) != 0) {
+	if ((rv = dir_lookup(ctx, &at, req, &t)) != 0) {
 		goto done;
 	}
 	if (t.res != NULL) {
@@ -761,7 +767,7 @@ dir_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 	}
 	if (t.status == 0) {
 		if (key != NULL &&
-		    (e = http_file_cache_put(&ctx->cache, key, klen, dirfd,
+		    (e = http_file_cache_put(&ctx->cache, key, klen, at.fd,
 		         below(t.file), t.absent != NULL ? below(t.absent) : NULL,
 		         t.fd, &t.st, t.name, opened)) != NULL) {
 			rv = file_res(req, http_file_entry_rep(e), e, resp);

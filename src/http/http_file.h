@@ -54,6 +54,13 @@ typedef struct http_file_root {
 
 int  http_file_root_init(http_file_root *r, const char *fspath);
 
+/* The root as one request sees it: its descriptor, taken once with
+ * http_file_root_fd, for every lookup of the request. */
+typedef struct http_file_at {
+	http_file_root *r;
+	int             fd;
+} http_file_at;
+
 /* Opens rel ("" or "/...", already decoded and free of ".." segments)
  * under the root without leaving it: with openat2(2) RESOLVE_BENEATH, or
  * where that is missing with realpath(3) and a check of the result.
@@ -61,11 +68,11 @@ int  http_file_root_init(http_file_root *r, const char *fspath);
  * and its status in *st, or the HTTP status to answer with (404 for what
  * is missing or outside, 403 for what cannot be read or is neither a
  * regular file nor a directory). */
-uint16_t http_file_root_open(http_file_root *r, const char *rel, int *fdp, struct stat *st);
+uint16_t http_file_root_open(const http_file_at *at, const char *rel, int *fdp, struct stat *st);
 
 /* Whether rel under the root is a directory, reached as root_open would
  * reach it (a link leading outside is not followed). */
-bool http_file_root_is_dir(http_file_root *r, const char *rel);
+bool http_file_root_is_dir(const http_file_at *at, const char *rel);
 
 /* The held descriptor of the root, opened now if it was not (or checked
  * to be current, when due); -1 and the HTTP status in *statusp when it
@@ -92,7 +99,7 @@ bool http_file_uses_openat2(void);
  * cannot be read).  shown is the decoded request path, for the title;
  * top means the handler's own directory, which gets no link to "../".
  * Returns 0 or NGHTTPW_ENOMEM. */
-int http_file_listing_res(int dfd, http_file_root *root, const char *dir, const char *shown, bool top, nghttpw_http_res **resp);
+int http_file_listing_res(int dfd, const http_file_at *root, const char *dir, const char *shown, bool top, nghttpw_http_res **resp);
 
 /* ------------------------------------------- the response (http_file.c) */
 

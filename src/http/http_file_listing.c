@@ -142,7 +142,7 @@ entry_cmp(const void *a, const void *b)
  * only when it resolves to a directory inside the root, as a request for
  * it would: where links lead outside is not told. */
 static bool
-entry_is_dir(int dfd, http_file_root *root, const char *dir, const char *name,
+entry_is_dir(int dfd, const http_file_at *root, const char *dir, const char *name,
     unsigned char type)
 {
 	struct stat st;
@@ -181,7 +181,7 @@ free_entries(dir_entry *e, size_t n)
  * *statusp 0 with the entries, 0 and an HTTP status in *statusp when the
  * directory cannot be read, or NGHTTPW_ENOMEM. */
 static int
-read_entries(int dfd, http_file_root *root, const char *dir, dir_entry **ep,
+read_entries(int dfd, const http_file_at *root, const char *dir, dir_entry **ep,
     size_t *np, size_t *morep, uint16_t *statusp)
 {
 	DIR           *d = fdopendir(dfd);
@@ -247,7 +247,7 @@ nomem:
 }
 
 int
-http_file_listing_res(int dfd, http_file_root *root, const char *dir, const char *shown,
+http_file_listing_res(int dfd, const http_file_at *root, const char *dir, const char *shown,
     bool top, nghttpw_http_res **resp)
 {
 	nghttpw_http_res *res = NULL;

@@ -294,14 +294,11 @@ http_file_root_fini(http_file_root *r)
  * instead), -EXDEV when the path leads outside or through an absolute
  * link. */
 static int
-beneath_open(http_file_root *r, const char *rel, uint64_t flags)
+beneath_open(int root, const char *rel, uint64_t flags)
 {
-	int  root, tries = 0;
+	int  tries = 0;
 	long fd;
 
-	if ((root = http_file_root_fd(r, &(uint16_t) { 0 })) < 0) {
-		return -errno;
-	}
 	/* EAGAIN: a rename elsewhere raced the lookup of a "..". */
 	while ((fd = openat2_call(root, beneath(rel), flags)) < 0 &&
 	    errno == EAGAIN && ++tries < 8) {
@@ -313,13 +310,14 @@ beneath_open(http_file_root *r, const char *rel, uint64_t flags)
 }
 
 uint16_t
-http_file_root_open(http_file_root *r, const char *rel, int *fdp, struct stat *st)
+http_file_root_open(const http_file_at *at, const char *rel, int *fdp,
+    struct stat *st)
 {
 	uint16_t status;
 	int      fd = -ENOSYS;
 
 	if (!atomic_load(&walk_only)) {
-		fd = beneath_open(r, rel, OPEN_FLAGS);
+		fd = beneath_open(at->fd, rel, OPEN_FLAGS);
 	}
 	if (fd >= 0) {
 		if ((status = check_opened(fd, st)) == 0) {
@@ -333,11 +331,11 @@ http_file_root_open(http_file_root *r, const char *rel, int *fdp, struct stat *s
 	if (fd != -ENOSYS && fd != -EXDEV) {
 		return http_file_errno_status(-fd);
 	}
-	return walk_open(r->fspath, rel, fdp, st);
+	return walk_open(at->r->fspath, rel, fdp, st);
 }
 
 bool
-http_file_root_is_dir(http_file_root *r, const char *rel)
+http_file_root_is_dir(const http_file_at *at, const char *rel)
 {
 	struct stat st;
 	char       *real;
@@ -345,7 +343,7 @@ http_file_root_is_dir(http_file_root *r, const char *rel)
 	bool        dir = false;
 
 	if (!atomic_load(&walk_only)) {
-		fd = beneath_open(r, rel, O_PATH | O_CLOEXEC);
+		fd = beneath_open(at->fd, rel, O_PATH | O_CLOEXEC);
 	}
 	if (fd >= 0) {
 		dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
@@ -355,7 +353,7 @@ http_file_root_is_dir(http_file_root *r, const char *rel)
 	if (fd != -ENOSYS && fd != -EXDEV) {
 		return false; /* as root_open: the walk decides the others */
 	}
-	if (walk_resolve(r->fspath, rel, &real) == 0) {
+	if (walk_resolve(at->r->fspath, rel, &real) == 0) {
 		dir = stat(real, &st) == 0 && S_ISDIR(st.st_mode);
 		free(real);
 	}
