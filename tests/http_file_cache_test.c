@@ -423,6 +423,34 @@ Test(http_file_cache, limits_hold_least_recently_used_out)
 	unserve(&s);
 }
 
+/* Entries nobody asks for go after a while (60 s; 600 ms here), so that
+ * a file deleted on disk is not held open for ever. */
+Test(http_file_cache, unused_entries_go)
+{
+	served s = serve(60000, 100, 1 << 20, 16);
+	size_t entries, bytes;
+	int    fd;
+
+	cr_assert(http_file_handler_cache_inactive(s.h, 600));
+	put("a.txt", "a file held open\n");
+	put("b.txt", "b\n");
+	put("c.txt", "c\n");
+	fd = dial(s.port);
+	expect(get(fd, "/a.txt"), 200, NULL, "a");
+	expect(get(fd, "/b.txt"), 200, NULL, "b");
+	nghttpw_msleep(400);
+	expect(get(fd, "/b.txt"), 200, NULL, "b used again");
+	cr_assert(http_file_handler_cache_usage(s.h, &entries, &bytes));
+	cr_expect_eq(entries, 2);
+	nghttpw_msleep(400); /* a unused for 800 ms, b for 400 */
+	expect(get(fd, "/c.txt"), 200, NULL, "c");
+	cr_assert(http_file_handler_cache_usage(s.h, &entries, &bytes));
+	cr_expect_eq(entries, 2, "a went, b and c stay");
+	cr_expect_eq(bytes, 4, "b and c in memory");
+	close(fd);
+	unserve(&s);
+}
+
 /* --------------------------------------- conditionals and ranges */
 
 Test(http_file_cache, conditionals_and_ranges_from_entries)

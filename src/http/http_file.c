@@ -972,3 +972,18 @@ http_file_handler_cache_usage(
 	http_file_cache_usage(&ctx->cache, entries, bytes);
 	return true;
 }
+
+bool
+http_file_handler_cache_inactive(nghttpw_http_handler *h, nghttpw_duration inactive)
+{
+	file_ctx *ctx;
+
+	pthread_mutex_lock(&http_registry_mtx);
+	ctx = fs_ctx_locked(h);
+	pthread_mutex_unlock(&http_registry_mtx);
+	if (ctx == NULL) {
+		return false;
+	}
+	http_file_cache_set_inactive(&ctx->cache, inactive);
+	return true;
+}

@@ -127,6 +127,7 @@ typedef struct http_file_rep {
 #define HTTP_FILE_CACHE_ENTRIES 1000
 #define HTTP_FILE_CACHE_BYTES (64u * 1024u * 1024u)
 #define HTTP_FILE_CACHE_SMALL (16u * 1024u)
+#define HTTP_FILE_CACHE_INACTIVE 60000 /* ms unused before an entry goes */
 
 typedef struct http_file_entry http_file_entry;
 
@@ -139,6 +140,7 @@ typedef struct http_file_link {
 typedef struct http_file_cache {
 	pthread_mutex_t   mtx;
 	nghttpw_duration  revalidate; /* ms; 0: off */
+	nghttpw_duration  inactive;   /* ms unused before an entry goes */
 	size_t            max_entries, max_bytes, small_max;
 	size_t            nentries, nbytes;
 	http_file_entry **buckets;
@@ -154,6 +156,7 @@ void http_file_cache_fini(http_file_cache *c);
 void http_file_cache_configure(http_file_cache *c, nghttpw_duration revalidate, size_t max_entries, size_t max_bytes, size_t small_max);
 bool http_file_cache_on(http_file_cache *c);
 void http_file_cache_usage(http_file_cache *c, size_t *entries, size_t *bytes);
+void http_file_cache_set_inactive(http_file_cache *c, nghttpw_duration inactive);
 
 /* The entry for key (the request path), checked against the file system
  * when it is due; NULL when there is none (or no longer: also when it was
@@ -173,6 +176,8 @@ http_file_entry *http_file_cache_put(http_file_cache *c, const char *key, size_t
 /* For the tests: the entries and bytes (of small files) that the cache
  * of a file or directory handler holds; false for another handler. */
 bool http_file_handler_cache_usage(nghttpw_http_handler *h, size_t *entries, size_t *bytes);
+/* For the tests: how long an entry may go unused (60 s otherwise). */
+bool http_file_handler_cache_inactive(nghttpw_http_handler *h, nghttpw_duration inactive);
 
 const http_file_rep *http_file_entry_rep(const http_file_entry *e);
 void                 http_file_entry_release(void *e); /* one reference */

@@ -34,6 +34,7 @@ struct http_file_entry {
 	http_file_entry        *hnext;       /* hash chain */
 	bool                    listed;      /* in the table (mutex) */
 	nghttpw_time            checked;     /* last found unchanged (mutex) */
+	nghttpw_time            used;        /* last asked for (mutex) */
 	uint32_t                hash;
 	size_t                  cost;        /* bytes counted against the limit */
 	http_file_rep           rep;
@@ -149,6 +150,7 @@ http_file_cache_init(http_file_cache *c)
 	c->max_entries = HTTP_FILE_CACHE_ENTRIES;
 	c->max_bytes   = HTTP_FILE_CACHE_BYTES;
 	c->small_max   = HTTP_FILE_CACHE_SMALL;
+	c->inactive    = HTTP_FILE_CACHE_INACTIVE;
 	c->lru.next = c->lru.prev = &c->lru;
 	if ((c->buckets = calloc(BUCKETS_MIN, sizeof(*c->buckets))) == NULL) {
 		return NGHTTPW_ENOMEM;
@@ -202,6 +204,23 @@ release_chain(http_file_entry *list)
 	}
 }
 
+/* Unlinks the entries not asked for in c->inactive ms, from the least
+ * recently used end, onto *list: a file deleted or replaced is not held
+ * open (its space kept) for ever by an entry nobody asks for. */
+static void
+sweep_locked(http_file_cache *c, nghttpw_time now, http_file_entry **list)
+{
+	while (c->lru.prev != &c->lru) {
+		http_file_entry *e = lru_entry(c->lru.prev);
+		if (e->used + (nghttpw_time) c->inactive > now) {
+			break;
+		}
+		unlink_locked(c, e);
+		e->hnext = *list;
+		*list    = e;
+	}
+}
+
 void
 http_file_cache_fini(http_file_cache *c)
 {
@@ -235,6 +254,14 @@ http_file_cache_on(http_file_cache *c)
 }
 
 void
+http_file_cache_set_inactive(http_file_cache *c, nghttpw_duration inactive)
+{
+	pthread_mutex_lock(&c->mtx);
+	c->inactive = inactive;
+	pthread_mutex_unlock(&c->mtx);
+}
+
+void
 http_file_cache_usage(http_file_cache *c, size_t *entries, size_t *bytes)
 {
 	pthread_mutex_lock(&c->mtx);
@@ -247,30 +274,34 @@ http_file_entry *
 http_file_cache_get(http_file_cache *c, const char *key, size_t klen, int dirfd)
 {
 	uint32_t         h = hash_key(key, klen);
-	http_file_entry *e = NULL;
+	http_file_entry *e = NULL, *idle = NULL;
 	nghttpw_time     now;
 	bool             check;
 
 	if (!http_file_cache_on(c)) {
 		return NULL;
 	}
+	now = nghttpw_clock();
 	pthread_mutex_lock(&c->mtx);
 	e = c->buckets[h & (c->nbuckets - 1)];
 	while (e != NULL && (e->hash != h || e->klen != klen ||
 	                        memcmp(e->key, key, klen) != 0)) {
 		e = e->hnext;
 	}
+	if (e != NULL) {
+		/* Most recently used first. */
+		lru_remove(&e->link);
+		lru_push_front(c, &e->link);
+		e->used = now;
+		atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+		check = now >= e->checked + (nghttpw_time) c->revalidate;
+	}
+	sweep_locked(c, now, &idle);
+	pthread_mutex_unlock(&c->mtx);
+	release_chain(idle);
 	if (e == NULL) {
-		pthread_mutex_unlock(&c->mtx);
 		return NULL;
 	}
-	/* Most recently used first. */
-	lru_remove(&e->link);
-	lru_push_front(c, &e->link);
-	atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
-	now   = nghttpw_clock();
-	check = now >= e->checked + (nghttpw_time) c->revalidate;
-	pthread_mutex_unlock(&c->mtx);
 	if (!check && e->dirfd == dirfd) {
 		return e;
 	}
@@ -385,6 +416,7 @@ http_file_cache_put(http_file_cache *c, const char *key, size_t klen,
 		e->rep.fd = fd;
 	}
 	e->checked = opened; /* current as of then, not of now */
+	e->used    = nghttpw_clock();
 	atomic_init(&e->refs, 2); /* the table's and the caller's */
 
 	pthread_mutex_lock(&c->mtx);
@@ -402,6 +434,7 @@ http_file_cache_put(http_file_cache *c, const char *key, size_t klen,
 		old->hnext = list;
 		list       = old;
 	}
+	sweep_locked(c, e->used, &list);
 	/* Least recently used out, to make room. */
 	while (c->nentries > 0 && (c->nentries >= c->max_entries ||
 	                              c->nbytes + e->cost > c->max_bytes)) {
