@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,6 +82,10 @@ make_tree(void)
 {
 	char *p;
 
+	/* ctest runs this program twice: as it is (openat2 on this
+	 * kernel) and with NGHTTPW_FILE_WALK set (the realpath walk that
+	 * stands in where openat2 is missing). */
+	http_file_force_walk(getenv("NGHTTPW_FILE_WALK") != NULL);
 	snprintf(base, sizeof(base), "/tmp/nghttpw-file-XXXXXX");
 	cr_assert_not_null(mkdtemp(base));
 	snprintf(root, sizeof(root), "%s/root", base);
@@ -421,7 +427,12 @@ Test(http_file, directory_serves_files_with_their_types)
 	expect_header(res, "Last-Modified", LM_TEXT);
 	cr_expect_not_null(nghttpw_http_res_get_header(res, "ETag"));
 	cr_expect_eq(nghttpw_http_res_get_header(res, "ETag")[0], '"');
-	cr_expect(body_is_file(res), "the body should be the open file");
+	/* A small file comes from the cache's memory. */
+	cr_expect(!body_is_file(res), "a cached small file");
+	nghttpw_http_res_free(res);
+	cr_assert_eq(nghttpw_http_handler_set_file_cache(h, 0, 0, 0, 0), 0);
+	res = get(h, "/a.txt");
+	cr_expect(body_is_file(res), "without the cache: the open file");
 	nghttpw_http_res_free(res);
 
 	res = get(h, "/empty.txt");
@@ -540,6 +551,58 @@ Test(http_file, traversal_is_refused)
 	expect(get(h, "/escape.txt"), 404, NULL, NULL, "escape via linked root");
 	nghttpw_http_handler_free(h);
 	free(lnk);
+}
+
+/* Whether this kernel has openat2 (Linux 5.6). */
+static bool
+kernel_has_openat2(void)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC };
+	long            fd  = syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how));
+
+	if (fd >= 0) {
+		close((int) fd);
+	}
+	return fd >= 0;
+}
+
+Test(http_file, resolution_uses_openat2_unless_forced)
+{
+	nghttpw_http_handler *h = dir_handler("/");
+
+	expect(get(h, "/a.txt"), 200, TEXT, NULL, "a file");
+	if (getenv("NGHTTPW_FILE_WALK") != NULL) {
+		cr_assert(!http_file_uses_openat2(), "the walk was asked for");
+	} else if (kernel_has_openat2()) {
+		cr_assert(http_file_uses_openat2(), "openat2 is there but unused");
+	} else {
+		cr_log_warn("no openat2 in this kernel: only the walk is tested");
+	}
+	nghttpw_http_handler_free(h);
+}
+
+/* openat2 refuses every absolute link; the walk still serves one that
+ * stays in the tree, as before, and refuses one that leaves it. */
+Test(http_file, absolute_links)
+{
+	nghttpw_http_handler *h = dir_handler("/");
+	char                  target[PATH_MAX * 2];
+
+	snprintf(target, sizeof(target), "%s/a.txt", root);
+	put_link(target, "root/abs-in.txt");
+	snprintf(target, sizeof(target), "%s/outside/secret.txt", base);
+	put_link(target, "root/abs-out.txt");
+	snprintf(target, sizeof(target), "%s/sub", root);
+	put_link(target, "root/abs-sub");
+	snprintf(target, sizeof(target), "%s/outside", base);
+	put_link(target, "root/abs-outdir");
+
+	expect(get(h, "/abs-in.txt"), 200, TEXT, NULL, "absolute link inside");
+	expect(get(h, "/abs-sub/"), 200, "<h1>sub</h1>\n", NULL, "absolute dir link");
+	expect(get(h, "/abs-out.txt"), 404, NULL, NULL, "absolute link out");
+	expect(get(h, "/abs-outdir/secret.txt"), 404, NULL, NULL, "through it");
+	expect(get(h, "/abs-outdir/"), 404, NULL, NULL, "the dir itself");
+	nghttpw_http_handler_free(h);
 }
 
 /* Permission checks mean nothing to root: as root, the checks run with
@@ -662,7 +725,9 @@ Test(http_file, not_modified)
 	expect(request(h, "POST", "/a.txt", "If-Modified-Since", LM_TEXT, NULL, NULL),
 	    200, NULL, NULL, "POST");
 
-	/* A file changed since: a new validator. */
+	/* A file changed since: a new validator (at once with the cache
+	 * off; the cache's own delay is tested in http_file_cache_test). */
+	cr_assert_eq(nghttpw_http_handler_set_file_cache(h, 0, 0, 0, 0), 0);
 	char *p = path_of("root/a.txt");
 	cr_assert_eq(utimensat(AT_FDCWD, p, NULL, 0), 0);
 	free(p);

@@ -1229,3 +1229,54 @@ Test(http_fast, value_check_by_word)
 	cr_assert_not(nhw_http_is_value("ab\tcd\x01gh", 8));
 	cr_assert(nhw_http_is_value("ab\tcd\x80gh", 8));
 }
+
+/* A lent body: the message never frees or closes it, and gives it back
+ * (done, once) when it is replaced, reset or freed; not on failure. */
+static int lent_done;
+
+static void
+count_done(void *arg)
+{
+	lent_done += *(int *) arg;
+}
+
+Test(http_res, lent_bodies_are_given_back_once)
+{
+	nghttpw_http_res *res;
+	static const char bytes[] = "0123456789";
+	int               one = 1, fd;
+	const void       *body;
+	size_t            size;
+	uint64_t          off, len;
+
+	lent_done = 0;
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	nhw_http_msg *msg = nhw_http_res_msg(res);
+	cr_expect_eq(nhw_http_msg_lend_data(msg, bytes, 10, NULL, &one),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nhw_http_msg_lend_data(msg, bytes + 2, 3, count_done, &one), 0);
+	nhw_http_msg_get_data(msg, &body, &size);
+	cr_expect_eq(body, bytes + 2, "not copied");
+	cr_expect_eq(size, 3);
+	cr_expect_str_eq(nghttpw_http_res_get_header(res, "Content-Length"), "3");
+	cr_expect_eq(lent_done, 0);
+	/* Replaced: given back. */
+	cr_assert_eq(nghttpw_http_res_copy_data(res, "x", 1), 0);
+	cr_expect_eq(lent_done, 1);
+	/* Reset: given back. */
+	cr_assert_eq(nhw_http_msg_lend_data(msg, bytes, 10, count_done, &one), 0);
+	nghttpw_http_res_reset(res);
+	cr_expect_eq(lent_done, 2);
+
+	/* A lent file: not closed by the message. */
+	cr_assert((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0);
+	cr_assert_eq(nhw_http_msg_lend_file(msg, fd, 5, 7, count_done, &one), 0);
+	cr_assert(nhw_http_msg_get_file(msg, &(int) { 0 }, &off, &len));
+	cr_expect_eq(off, 5);
+	cr_expect_eq(len, 7);
+	cr_expect_str_eq(nghttpw_http_res_get_header(res, "Content-Length"), "7");
+	nghttpw_http_res_free(res);
+	cr_expect_eq(lent_done, 3, "freed: given back");
+	cr_expect_eq(fcntl(fd, F_GETFD), FD_CLOEXEC, "the file is still open");
+	close(fd);
+}

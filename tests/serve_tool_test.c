@@ -365,6 +365,14 @@ Test(serve_tool, bad_arguments_exit_2)
 	expect_usage_error((const char *[]) { "--cert", file, "--key", file, "--hsts",
 	                       "1y", dir, NULL },
 	    "hsts 1y");
+	expect_usage_error((const char *[]) { "--cache-revalidate", "-5", dir, NULL },
+	    "cache revalidate -5");
+	expect_usage_error((const char *[]) { "--cache-entries", "many", dir, NULL },
+	    "cache entries many");
+	expect_usage_error((const char *[]) { "--cache-bytes", "1k", dir, NULL },
+	    "cache bytes 1k");
+	expect_usage_error((const char *[]) { "--cache-small", "", dir, NULL },
+	    "cache small empty");
 	expect_usage_error((const char *[]) { missing, NULL }, "missing dir");
 	expect_usage_error((const char *[]) { file, NULL }, "file as dir");
 	expect_usage_error((const char *[]) { dir, dir, NULL }, "two dirs");
@@ -423,6 +431,59 @@ Test(serve_tool, lists_a_directory_without_index)
 	free(head);
 	free(body);
 	close(fd);
+	cr_assert_eq(kill(c.pid, SIGTERM), 0);
+	cr_expect_eq(wait_exit(&c, 20000), 0, "exit status after SIGTERM");
+}
+
+/* GET /hello.txt on a new connection; its body (the caller frees). */
+static char *
+get_hello(int port)
+{
+	char  *head, *body;
+	size_t len;
+	int    fd = raw_tcp_client(port);
+
+	raw_tcp_send(fd, "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_expect_eq(read_response(fd, false, &head, &body, &len), 200, "%s", head);
+	free(head);
+	close(fd);
+	return body;
+}
+
+/* The open-file cache is on by default; --cache-revalidate sets how long
+ * a file may be used unchanged, and 0 turns it off. */
+Test(serve_tool, cache_options)
+{
+	child c;
+	char  path[PATH_MAX + 16], *body;
+	int   port, fd;
+
+	need_tool();
+	snprintf(path, sizeof(path), "%s/hello.txt", dir);
+
+	port = start_serving(&c, "--cache-revalidate=60000");
+	body = get_hello(port);
+	cr_expect_str_eq(body, HELLO);
+	free(body);
+	cr_assert((fd = open(path, O_WRONLY)) >= 0);
+	cr_assert_eq(write(fd, "J", 1), 1); /* same size, in place */
+	close(fd);
+	body = get_hello(port);
+	cr_expect_str_eq(body, HELLO, "kept for 60 s: %s", body);
+	free(body);
+	cr_assert_eq(kill(c.pid, SIGTERM), 0);
+	cr_expect_eq(wait_exit(&c, 20000), 0, "exit status after SIGTERM");
+
+	port = start_serving(&c, "--cache-revalidate=0");
+	body = get_hello(port);
+	cr_expect_eq(body[0], 'J', "%s", body);
+	free(body);
+	cr_assert((fd = open(path, O_WRONLY)) >= 0);
+	cr_assert_eq(write(fd, "K", 1), 1);
+	close(fd);
+	body = get_hello(port);
+	cr_expect_eq(body[0], 'K', "no cache: seen at once: %s", body);
+	free(body);
 	cr_assert_eq(kill(c.pid, SIGTERM), 0);
 	cr_expect_eq(wait_exit(&c, 20000), 0, "exit status after SIGTERM");
 }

@@ -4,7 +4,8 @@
  *
  *   nghttpw-serve [--listen URL] [--cert FILE --key FILE] [--threads N]
  *                 [--tls-ciphers LIST] [--tls-curves LIST] [--hsts SECONDS]
- *                 [--no-listing] [--ws-echo PATH]
+ *                 [--no-listing] [--cache-revalidate MS] [--cache-entries N]
+ *                 [--cache-bytes N] [--cache-small N] [--ws-echo PATH]
  *                 [--log-buffer SIZE] [--log-flush MS] [DIR]
  *
  * With --ws-echo, a WebSocket echo endpoint at PATH on the same port: a
@@ -64,6 +65,10 @@ enum {
 	OPT_HSTS,
 	OPT_LOG_BUFFER,
 	OPT_LOG_FLUSH,
+	OPT_CACHE_REVALIDATE,
+	OPT_CACHE_ENTRIES,
+	OPT_CACHE_BYTES,
+	OPT_CACHE_SMALL,
 };
 
 static void
@@ -101,6 +106,14 @@ usage(FILE *f)
 	    "      --ws-echo PATH a WebSocket echo endpoint at PATH on the\n"
 	    "                     same port (messages of up to 1 MiB)\n"
 	    "      --ws-deflate   accept permessage-deflate on it\n"
+	    "      --cache-revalidate MS\n"
+	    "                     look at a cached file again after MS ms\n"
+	    "                     (default 1000); 0 turns the cache off\n"
+	    "      --cache-entries N  files kept at most (default 1000)\n"
+	    "      --cache-bytes N    bytes of small files kept in memory at\n"
+	    "                     most (default 67108864)\n"
+	    "      --cache-small N    files of N bytes or less are kept in\n"
+	    "                     memory, larger ones open (default 16384)\n"
 	    "  -q, --quiet        no access log\n"
 	    "      --log-buffer SIZE\n"
 	    "                     the size of each buffer of the access log,\n"
@@ -175,6 +188,15 @@ static nghttpw_url          *url;
 static nghttpw_tls_config   *tls;
 static nghttpw_http_server  *srv;
 
+/* The directory handler's open-file cache (--cache-*); the library's
+ * defaults until an option is given. */
+struct cache_options {
+	long   revalidate; /* ms */
+	size_t entries;
+	size_t bytes;
+	size_t small;
+};
+
 struct options {
 	const char *listen;
 	const char *cert;
@@ -191,6 +213,7 @@ struct options {
 	bool        no_listing;
 	long        log_buffer; /* bytes; -1: the default */
 	long        log_flush_ms; /* -1: the default */
+	struct cache_options cache;
 };
 
 /* --log-buffer SIZE (bytes, or KiB and MiB with k and m) or --log-flush
@@ -226,6 +249,54 @@ parse_log_option(bool buffer, struct options *o)
 	}
 }
 
+/* A --cache-* option (c) and its argument into o; false for another
+ * option. */
+static bool
+parse_cache_option(int c, const char *arg, struct cache_options *o)
+{
+	static const char *const names[] = { "--cache-revalidate",
+		"--cache-entries", "--cache-bytes", "--cache-small" };
+	unsigned long long v;
+	char              *end;
+	int                i = c - OPT_CACHE_REVALIDATE;
+
+	if (c < OPT_CACHE_REVALIDATE || c > OPT_CACHE_SMALL) {
+		return false;
+	}
+	errno = 0;
+	v     = strtoull(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' ||
+	    v > (c == OPT_CACHE_REVALIDATE ? INT32_MAX : SIZE_MAX)) {
+		bad_usage("%s: '%s' is not a number%s", names[i], arg,
+		    c == OPT_CACHE_REVALIDATE ? " of milliseconds" : "");
+	}
+	switch (c) {
+	case OPT_CACHE_REVALIDATE:
+		o->revalidate = (long) v;
+		break;
+	case OPT_CACHE_ENTRIES:
+		o->entries = (size_t) v;
+		break;
+	case OPT_CACHE_BYTES:
+		o->bytes = (size_t) v;
+		break;
+	default:
+		o->small = (size_t) v;
+		break;
+	}
+	return true;
+}
+
+static void
+cache_defaults(struct cache_options *o)
+{
+	/* As nghttpw_http_handler_set_file_cache(3) gives them. */
+	o->revalidate = 1000;
+	o->entries    = 1000;
+	o->bytes      = 64u * 1024u * 1024u;
+	o->small      = 16u * 1024u;
+}
+
 static void
 parse_args(int argc, char **argv, struct options *o)
 {
@@ -245,6 +316,10 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "hsts", required_argument, NULL, OPT_HSTS },
 		{ "log-buffer", required_argument, NULL, OPT_LOG_BUFFER },
 		{ "log-flush", required_argument, NULL, OPT_LOG_FLUSH },
+		{ "cache-revalidate", required_argument, NULL, OPT_CACHE_REVALIDATE },
+		{ "cache-entries", required_argument, NULL, OPT_CACHE_ENTRIES },
+		{ "cache-bytes", required_argument, NULL, OPT_CACHE_BYTES },
+		{ "cache-small", required_argument, NULL, OPT_CACHE_SMALL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -255,8 +330,12 @@ parse_args(int argc, char **argv, struct options *o)
 	o->hsts         = -1;
 	o->log_buffer   = -1;
 	o->log_flush_ms = -1;
+	cache_defaults(&o->cache);
 	opterr = 0; /* our own messages */
 	while ((c = getopt_long(argc, argv, ":l:c:k:t:qh", longopts, NULL)) != -1) {
+		if (parse_cache_option(c, optarg, &o->cache)) {
+			continue;
+		}
 		switch (c) {
 		case 'l':
 			o->listen = optarg;
@@ -770,6 +849,13 @@ main(int argc, char **argv)
 	if (!o.no_listing && (rv = nghttpw_http_handler_set_listing(h, true)) != 0) {
 		nghttpw_http_handler_free(h);
 		fail("directory listings", NULL, rv);
+		goto out;
+	}
+	if ((rv = nghttpw_http_handler_set_file_cache(h,
+	         (nghttpw_duration) o.cache.revalidate, o.cache.entries,
+	         o.cache.bytes, o.cache.small)) != 0) {
+		nghttpw_http_handler_free(h);
+		fail("the file cache", NULL, rv);
 		goto out;
 	}
 	if ((rv = nghttpw_http_server_add_handler(srv, h)) != 0) {

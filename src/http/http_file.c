@@ -2,8 +2,11 @@
  * Handlers that serve a file, or a directory tree, from the file system.
  *
  * Both are ordinary handlers built with the public handler API: the
- * callback below gets its settings from the handler's data.  Files are
- * never read into memory: the response takes the open descriptor (see
+ * callback below gets its settings from the handler's data.  A path is
+ * opened under the directory by http_file_path.c; what it resolved to is
+ * kept by the open-file cache (http_file_cache.c), whose entries a
+ * response borrows: a small file's bytes, or a larger one's descriptor.
+ * Uncached, the response takes the open descriptor (see
  * nhw_http_res_set_file) and the connection sends it.
  *
  * Status codes chosen here:
@@ -18,7 +21,6 @@
  *   301  a directory asked for without its trailing slash
  *   304, 206, 416  conditional and range requests (RFC 9110)
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -37,10 +39,14 @@
 #include "http/http_server.h"
 
 typedef struct {
-	char *prefix; /* the handler's path without trailing '/' */
-	char *fspath; /* the file, or the directory, as given */
-	bool  dir;
-	bool  listing; /* directories without an index are listed */
+	char          *prefix; /* the handler's path without trailing '/' */
+	char          *fspath; /* the file, or the directory, as given */
+	http_file_root root;   /* the directory, held open */
+	http_file_cache cache;
+	bool           dir;
+	bool           listing; /* directories without an index are listed */
+	bool           root_ready;
+	bool           cache_ready;
 } file_ctx;
 
 /* What the handler decided; status 0 means "serve fd". */
@@ -51,22 +57,22 @@ typedef struct {
 	const char *name; /* for the media type */
 	char       *location;
 	nghttpw_http_res *res; /* the whole answer instead (a listing) */
+	char       *file;   /* the file opened, relative to the root */
+	char       *absent; /* index.html, when index.htm was opened */
 } target;
 
 /* ------------------------------------------------------- validators */
 
-/* A strong entity tag from the size and the modification time. */
-static void
-format_etag(const struct stat *st, char buf[64])
+void
+http_file_etag(const struct stat *st, char buf[64])
 {
 	snprintf(buf, 64, "\"%" PRIx64 "-%" PRIx64 "-%lx\"",
 	    (uint64_t) st->st_size, (uint64_t) st->st_mtim.tv_sec,
 	    (unsigned long) st->st_mtim.tv_nsec);
 }
 
-/* The Last-Modified time: the file's, but never later than now. */
-static time_t
-last_modified(const struct stat *st)
+time_t
+http_file_last_modified(const struct stat *st)
 {
 	time_t now = time(NULL);
 	return st->st_mtim.tv_sec < now ? st->st_mtim.tv_sec : now;
@@ -258,27 +264,6 @@ error_res(uint16_t status, nghttpw_http_res **resp)
 	return nghttpw_http_res_alloc_error(resp, status);
 }
 
-/* A status for an errno from realpath or open. */
-static uint16_t
-errno_status(int err)
-{
-	switch (err) {
-	case ENOENT:
-	case ENOTDIR:
-	case ELOOP:
-	case ENAMETOOLONG:
-		return NGHTTPW_HTTP_STATUS_NOT_FOUND;
-	case EACCES:
-	case EPERM:
-		return NGHTTPW_HTTP_STATUS_FORBIDDEN;
-	case EMFILE:
-	case ENFILE:
-		return NGHTTPW_HTTP_STATUS_SERVICE_UNAVAILABLE;
-	default:
-		return NGHTTPW_HTTP_STATUS_INTERNAL_SERVER_ERROR;
-	}
-}
-
 static bool
 method_is(nghttpw_http_req *req, const char *m)
 {
@@ -286,25 +271,65 @@ method_is(nghttpw_http_req *req, const char *m)
 	return rm != NULL && strcmp(rm, m) == 0;
 }
 
-/* The response for an open regular file: 200, 206, 304 or 416.  Takes
- * fd (closes it, or gives it to the response). */
+/* Gives back what a response did not take: the cache entry's reference,
+ * or the open file. */
+static void
+drop_source(const http_file_rep *rep, http_file_entry *e)
+{
+	if (e != NULL) {
+		http_file_entry_release(e);
+	} else if (rep->fd >= 0) {
+		close(rep->fd);
+	}
+}
+
+/* The body: part of the file, or of a cached entry's bytes or open file,
+ * which the response borrows (keeping the entry) until it is sent. */
 static int
-file_res(nghttpw_http_req *req, int fd, const struct stat *st,
-    const char *type, nghttpw_http_res **resp)
+set_body(nghttpw_http_res *res, const http_file_rep *rep, http_file_entry *e,
+    uint64_t off, uint64_t len)
+{
+	nhw_http_msg *msg = nhw_http_res_msg(res);
+
+	if (e == NULL) {
+		return nhw_http_res_set_file(res, rep->fd, off, len);
+	}
+	if (rep->bytes != NULL) {
+		return nhw_http_msg_lend_data(msg, (char *) rep->bytes + off,
+		    (size_t) len, http_file_entry_release, e);
+	}
+	return nhw_http_msg_lend_file(msg, rep->fd, off, len,
+	    http_file_entry_release, e);
+}
+
+/* The response for a regular file: 200, 206, 304 or 416.  Takes the
+ * source of the body: the reference to e when e is not NULL, else
+ * rep->fd (closed, or given to the response). */
+static int
+file_res(nghttpw_http_req *req, const http_file_rep *rep, http_file_entry *e,
+    nghttpw_http_res **resp)
 {
 	nghttpw_http_res *res = NULL;
-	char              date[HTTP_DATE_SIZE], etag[64], crange[80];
-	uint64_t          size = (uint64_t) st->st_size;
+	const char       *etag = rep->etag;
+	char              crange[80];
+	uint64_t          size = (uint64_t) rep->st.st_size;
 	uint64_t          off = 0, len = size;
 	uint16_t          status = NGHTTPW_HTTP_STATUS_OK;
-	time_t            lm     = last_modified(st);
+	time_t            lm     = rep->lm;
+	const char       *lm_text = rep->lm_text;
+	char              lm_now[HTTP_DATE_SIZE];
 	bool              cond   = method_is(req, "GET") || method_is(req, "HEAD");
 	const char       *v;
 	int64_t           t;
 	int               rv;
 
-	http_date_format((time_t) lm, date);
-	format_etag(st, etag);
+	/* A Last-Modified held back to "now" (a file modified this second,
+	 * or in the future) moves on with the clock. */
+	if (lm < rep->st.st_mtim.tv_sec) {
+		lm = http_file_last_modified(&rep->st);
+		http_date_format(lm, lm_now);
+		lm_text = lm_now;
+	}
 
 	/* RFC 9110, 13.2.2: If-None-Match first; If-Modified-Since only
 	 * without it. */
@@ -341,7 +366,7 @@ file_res(nghttpw_http_req *req, int fd, const struct stat *st,
 	}
 
 	if (status == NGHTTPW_HTTP_STATUS_RANGE_NOT_SATISFIABLE) {
-		close(fd);
+		drop_source(rep, e);
 		if ((rv = error_res(status, &res)) != 0) {
 			return rv;
 		}
@@ -356,16 +381,16 @@ file_res(nghttpw_http_req *req, int fd, const struct stat *st,
 
 	if ((rv = nghttpw_http_res_alloc(&res)) != 0 ||
 	    (rv = nghttpw_http_res_set_status(res, status)) != 0 ||
-	    (rv = nghttpw_http_res_set_header(res, "Last-Modified", date)) != 0 ||
+	    (rv = nghttpw_http_res_set_header(res, "Last-Modified", lm_text)) != 0 ||
 	    (rv = nghttpw_http_res_set_header(res, "ETag", etag)) != 0) {
 		goto fail;
 	}
 	if (status == NGHTTPW_HTTP_STATUS_NOT_MODIFIED) {
-		close(fd);
+		drop_source(rep, e);
 		*resp = res;
 		return 0;
 	}
-	if ((rv = nghttpw_http_res_set_header(res, "Content-Type", type)) != 0 ||
+	if ((rv = nghttpw_http_res_set_header(res, "Content-Type", rep->type)) != 0 ||
 	    (rv = nghttpw_http_res_set_header(res, "Accept-Ranges", "bytes")) != 0) {
 		goto fail;
 	}
@@ -374,54 +399,35 @@ file_res(nghttpw_http_req *req, int fd, const struct stat *st,
 		goto fail;
 	}
 	if (len == 0) {
-		close(fd);
-		fd = -1;
 		rv = nghttpw_http_res_set_header(res, "Content-Length", "0");
-	} else if ((rv = nhw_http_res_set_file(res, fd, off, len)) == 0) {
-		fd = -1; /* the response has it now */
+	} else if ((rv = set_body(res, rep, e, off, len)) == 0) {
+		*resp = res; /* the response has the source now */
+		return 0;
 	}
 	if (rv != 0) {
 		goto fail;
 	}
+	drop_source(rep, e);
 	*resp = res;
 	return 0;
 
 fail:
-	if (fd >= 0) {
-		close(fd);
-	}
+	drop_source(rep, e);
 	nghttpw_http_res_free(res);
 	return rv;
 }
 
-/* Opens a file without waiting (a FIFO would block a plain open) and
- * checks what it is.  Returns 0 with the descriptor, or an HTTP status. */
-static uint16_t
-open_file(const char *path, bool nofollow, int *fdp, struct stat *st)
+/* The response for a file just opened, not cached (takes fd). */
+static int
+fd_res(nghttpw_http_req *req, int fd, const struct stat *st, const char *type,
+    nghttpw_http_res **resp)
 {
-	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-	int fd;
+	http_file_rep rep = { .st = *st, .type = type, .fd = fd };
 
-	if (nofollow) {
-		flags |= O_NOFOLLOW;
-	}
-	if ((fd = open(path, flags)) < 0) {
-		return errno_status(errno);
-	}
-	if (fstat(fd, st) != 0) {
-		int err = errno;
-		close(fd);
-		return errno_status(err);
-	}
-	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)) {
-		close(fd);
-		return NGHTTPW_HTTP_STATUS_FORBIDDEN;
-	}
-	/* Regular files ignore O_NONBLOCK; clear it all the same, for the
-	 * code that reads the descriptor later. */
-	(void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	*fdp = fd;
-	return 0;
+	rep.lm = http_file_last_modified(st);
+	http_date_format(rep.lm, rep.lm_text);
+	http_file_etag(st, rep.etag);
+	return file_res(req, &rep, NULL, resp);
 }
 
 /* ------------------------------------------------------ single file */
@@ -429,18 +435,30 @@ open_file(const char *path, bool nofollow, int *fdp, struct stat *st)
 static int
 file_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 {
-	struct stat st;
-	int         fd;
-	uint16_t    status;
+	struct stat      st;
+	int              fd;
+	uint16_t         status;
+	const char      *type;
+	http_file_entry *e;
+	nghttpw_time     opened;
 
-	if ((status = open_file(ctx->fspath, false, &fd, &st)) != 0) {
+	if ((e = http_file_cache_get(&ctx->cache, "", 0, AT_FDCWD)) != NULL) {
+		return file_res(req, http_file_entry_rep(e), e, resp);
+	}
+	opened = nghttpw_clock();
+	if ((status = http_file_open_path(ctx->fspath, false, &fd, &st)) != 0) {
 		return error_res(status, resp);
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return error_res(NGHTTPW_HTTP_STATUS_FORBIDDEN, resp);
 	}
-	return file_res(req, fd, &st, http_mime_type(ctx->fspath), resp);
+	type = http_mime_type(ctx->fspath);
+	if ((e = http_file_cache_put(&ctx->cache, "", 0, AT_FDCWD, ctx->fspath,
+	         NULL, fd, &st, type, opened)) != NULL) {
+		return file_res(req, http_file_entry_rep(e), e, resp);
+	}
+	return fd_res(req, fd, &st, type, resp);
 }
 
 /* -------------------------------------------------------- directory */
@@ -540,44 +558,6 @@ path_is_safe(const char *p, size_t n)
 	return true;
 }
 
-/* True when path (resolved) is root or below it. */
-static bool
-under_root(const char *path, const char *root)
-{
-	size_t n = strlen(root);
-	if (strcmp(root, "/") == 0) {
-		return true;
-	}
-	return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
-/* Resolves path, checks it stays under root, and opens it.  On success,
- * the resolved path goes to *realp when realp is not NULL (the caller
- * frees it). */
-static uint16_t
-open_under(const char *path, const char *root, int *fdp, struct stat *st,
-    char **realp)
-{
-	char    *real = realpath(path, NULL);
-	uint16_t status;
-
-	if (real == NULL) {
-		return errno_status(errno);
-	}
-	if (!under_root(real, root)) {
-		free(real);
-		return NGHTTPW_HTTP_STATUS_NOT_FOUND;
-	}
-	/* The resolved path has no links; one put in since is refused. */
-	status = open_file(real, true, fdp, st);
-	if (status == 0 && realp != NULL) {
-		*realp = real;
-		return 0;
-	}
-	free(real);
-	return status;
-}
-
 static char *
 join(const char *a, const char *b, const char *c)
 {
@@ -611,284 +591,6 @@ slash_location(const char *raw, size_t rawlen)
 }
 
 static const char *const index_names[] = { "index.html", "index.htm" };
-
-/* --------------------------------------------------------- listings */
-
-/* A listing shows at most this many entries; the others are counted. */
-#define LISTING_MAX 10000
-
-typedef struct {
-	char *name;
-	bool  dir;
-} dir_entry;
-
-/* The page is written twice: with buf NULL to measure it, then into a
- * buffer of that size. */
-typedef struct {
-	char  *buf;
-	size_t len;
-} sink;
-
-static void
-put_n(sink *s, const char *p, size_t n)
-{
-	if (s->buf != NULL) {
-		memcpy(s->buf + s->len, p, n);
-	}
-	s->len += n;
-}
-
-static void
-put_s(sink *s, const char *p)
-{
-	put_n(s, p, strlen(p));
-}
-
-/* Text, escaped for an element or a quoted attribute. */
-static void
-put_html(sink *s, const char *p)
-{
-	for (; *p != '\0'; p++) {
-		switch (*p) {
-		case '&':
-			put_s(s, "&amp;");
-			break;
-		case '<':
-			put_s(s, "&lt;");
-			break;
-		case '>':
-			put_s(s, "&gt;");
-			break;
-		case '"':
-			put_s(s, "&quot;");
-			break;
-		case '\'':
-			put_s(s, "&#39;");
-			break;
-		default:
-			put_n(s, p, 1);
-			break;
-		}
-	}
-}
-
-/* A name as a relative reference: everything but the unreserved
- * characters of RFC 3986 and "/" percent-encoded, so that it needs no
- * HTML escaping and cannot be taken for a scheme ("javascript:"). */
-static void
-put_href(sink *s, const char *p)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *p != '\0'; p++) {
-		unsigned char c = (unsigned char) *p;
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-		    c == '~' || c == '/') {
-			put_n(s, p, 1);
-		} else {
-			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
-			put_n(s, e, 3);
-		}
-	}
-}
-
-static void
-write_listing(sink *s, const char *shown, bool top, const dir_entry *e,
-    size_t n, size_t more)
-{
-	char note[80];
-
-	put_s(s, "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"
-	         "<title>Index of ");
-	put_html(s, shown);
-	put_s(s, "</title>\n</head>\n<body>\n<h1>Index of ");
-	put_html(s, shown);
-	put_s(s, "</h1>\n<hr>\n<ul>\n");
-	if (!top) {
-		put_s(s, "<li><a href=\"../\">../</a></li>\n");
-	}
-	for (size_t i = 0; i < n; i++) {
-		put_s(s, "<li><a href=\"");
-		put_href(s, e[i].name);
-		put_s(s, e[i].dir ? "/\">" : "\">");
-		put_html(s, e[i].name);
-		put_s(s, e[i].dir ? "/</a></li>\n" : "</a></li>\n");
-	}
-	put_s(s, "</ul>\n");
-	if (more > 0) {
-		snprintf(note, sizeof(note), "<p>... %zu more entries not shown</p>\n",
-		    more);
-		put_s(s, note);
-	}
-	put_s(s, "<hr>\n</body>\n</html>\n");
-}
-
-/* Directories first, then by name (bytewise). */
-static int
-entry_cmp(const void *a, const void *b)
-{
-	const dir_entry *x = a, *y = b;
-
-	if (x->dir != y->dir) {
-		return x->dir ? -1 : 1;
-	}
-	return strcmp(x->name, y->name);
-}
-
-/* Whether entry name of the directory dreal (open as dfd) is shown as a
- * directory.  A symbolic link is one only when it resolves to a
- * directory inside root, as a request for it would: where links lead
- * outside is not told. */
-static bool
-entry_is_dir(int dfd, const char *dreal, const char *root, const char *name,
-    unsigned char type)
-{
-	struct stat st;
-	char       *p, *real;
-	bool        dir = false;
-
-	if (type == DT_DIR || type == DT_REG) {
-		return type == DT_DIR;
-	}
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-		return false;
-	}
-	if (!S_ISLNK(st.st_mode)) {
-		return S_ISDIR(st.st_mode);
-	}
-	if ((p = join(dreal, "/", name)) == NULL) {
-		return false;
-	}
-	if ((real = realpath(p, NULL)) != NULL && under_root(real, root) &&
-	    stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
-		dir = true;
-	}
-	free(real);
-	free(p);
-	return dir;
-}
-
-static void
-free_entries(dir_entry *e, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(e[i].name);
-	}
-	free(e);
-}
-
-/* Reads the entries of the directory open as dfd (which it takes), at
- * most LISTING_MAX, sorted; *morep counts the rest.  Returns 0 and
- * *statusp 0 with the entries, 0 and an HTTP status in *statusp when the
- * directory cannot be read, or NGHTTPW_ENOMEM. */
-static int
-read_entries(int dfd, const char *dreal, const char *root, dir_entry **ep,
-    size_t *np, size_t *morep, uint16_t *statusp)
-{
-	DIR           *d = fdopendir(dfd);
-	dir_entry     *e = NULL, *ne;
-	size_t         n = 0, cap = 0, more = 0;
-	struct dirent *de;
-	int            err;
-
-	if (d == NULL) {
-		err = errno;
-		close(dfd);
-		*statusp = errno_status(err);
-		return 0;
-	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(d)) == NULL) {
-			break;
-		}
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
-			continue;
-		}
-		if (n == LISTING_MAX) {
-			more++;
-			continue;
-		}
-		if (n == cap) {
-			cap = cap == 0 ? 64 : cap * 2;
-			if (cap > LISTING_MAX) {
-				cap = LISTING_MAX;
-			}
-			if ((ne = realloc(e, cap * sizeof(*e))) == NULL) {
-				goto nomem;
-			}
-			e = ne;
-		}
-		if ((e[n].name = strdup(de->d_name)) == NULL) {
-			goto nomem;
-		}
-		e[n].dir = entry_is_dir(dirfd(d), dreal, root, de->d_name, de->d_type);
-		n++;
-	}
-	if ((err = errno) != 0) {
-		closedir(d);
-		free_entries(e, n);
-		*statusp = errno_status(err);
-		return 0;
-	}
-	closedir(d);
-	if (n > 1) {
-		qsort(e, n, sizeof(*e), entry_cmp);
-	}
-	*ep      = e;
-	*np      = n;
-	*morep   = more;
-	*statusp = 0;
-	return 0;
-
-nomem:
-	closedir(d);
-	free_entries(e, n);
-	return NGHTTPW_ENOMEM;
-}
-
-/* The listing of the directory open as dfd (taken), resolved as dreal,
- * as a whole response in *resp (an error response when it cannot be
- * read).  shown is the decoded request path, for the title; top means
- * the handler's own directory, which gets no link to "../". */
-static int
-listing_res(int dfd, const char *dreal, const char *root, const char *shown,
-    bool top, nghttpw_http_res **resp)
-{
-	nghttpw_http_res *res = NULL;
-	dir_entry        *e   = NULL;
-	size_t            n = 0, more = 0;
-	uint16_t          status;
-	sink              s = { NULL, 0 };
-	void             *buf;
-	char              cl[24];
-	int               rv;
-
-	if ((rv = read_entries(dfd, dreal, root, &e, &n, &more, &status)) != 0) {
-		return rv;
-	}
-	if (status != 0) {
-		return error_res(status, resp);
-	}
-	write_listing(&s, shown, top, e, n, more);
-	snprintf(cl, sizeof(cl), "%zu", s.len);
-	if ((rv = nghttpw_http_res_alloc(&res)) != 0 ||
-	    (rv = nghttpw_http_res_set_header(
-	         res, "Content-Type", "text/html; charset=utf-8")) != 0 ||
-	    (rv = nhw_http_msg_alloc_data(nhw_http_res_msg(res), s.len, &buf)) != 0 ||
-	    (rv = nghttpw_http_res_set_header(res, "Content-Length", cl)) != 0) {
-		nghttpw_http_res_free(res);
-		free_entries(e, n);
-		return rv;
-	}
-	s.buf = buf;
-	s.len = 0;
-	write_listing(&s, shown, top, e, n, more);
-	free_entries(e, n);
-	*resp = res;
-	return 0;
-}
 
 /* Whether the directory open as dfd has an index file of any kind (even
  * one that cannot be served): such a directory is never listed. */
@@ -930,11 +632,12 @@ is_top(const char *rel)
  * open regular file and t->name its media type, or the status to answer
  * with (and t->location for a redirect).  Returns NGHTTPW_ENOMEM or 0. */
 static int
-dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
+dir_lookup(file_ctx *ctx, const http_file_at *at, nghttpw_http_req *req,
+    target *t)
 {
 	const char *raw, *rel, *name = NULL;
 	size_t      rawlen, dlen, plen = strlen(ctx->prefix);
-	char       *dec = NULL, *root = NULL, *path = NULL, *dreal = NULL, *ip;
+	char       *dec = NULL, *ip;
 	bool        slash;
 	int         dfd = -1;
 	int         rv  = 0;
@@ -956,21 +659,14 @@ dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
 	slash = dlen > 0 && dec[dlen - 1] == '/';
 	name  = dec;        /* the name the client asked for, for its type */
 
-	if ((root = realpath(ctx->fspath, NULL)) == NULL) {
-		t->status = errno_status(errno);
-		goto done;
-	}
-	/* root + "/" + rel: a root that is not a directory fails here. */
-	if ((path = join(root, "/", rel)) == NULL) {
-		rv = NGHTTPW_ENOMEM;
-		goto done;
-	}
-	if ((t->status = open_under(path, root, &t->fd, &t->st, &dreal)) != 0) {
+	if ((t->status = http_file_root_open(at, rel, &t->fd, &t->st)) != 0) {
 		goto done;
 	}
 	if (S_ISREG(t->st.st_mode)) {
 		if (slash) { /* "file.txt/" names no directory */
 			t->status = NGHTTPW_HTTP_STATUS_NOT_FOUND;
+		} else if ((t->file = strdup(rel)) == NULL) {
+			rv = NGHTTPW_ENOMEM;
 		}
 		goto done;
 	}
@@ -988,25 +684,28 @@ dir_lookup(file_ctx *ctx, nghttpw_http_req *req, target *t)
 	}
 	t->status = NGHTTPW_HTTP_STATUS_NOT_FOUND;
 	for (size_t i = 0; i < sizeof(index_names) / sizeof(index_names[0]); i++) {
-		if ((ip = join(path, "/", index_names[i])) == NULL) {
+		/* rel ends with '/' here. */
+		if ((ip = join(rel, index_names[i], "")) == NULL) {
 			rv = NGHTTPW_ENOMEM;
 			goto done;
 		}
-		t->status = open_under(ip, root, &t->fd, &t->st, NULL);
-		free(ip);
+		t->status = http_file_root_open(at, ip, &t->fd, &t->st);
 		if (t->status == 0 && !S_ISREG(t->st.st_mode)) {
 			t->status = NGHTTPW_HTTP_STATUS_FORBIDDEN;
 		}
 		if (t->status != NGHTTPW_HTTP_STATUS_NOT_FOUND) {
-			name = index_names[i];
+			name    = index_names[i];
+			t->file = ip;
 			break;
 		}
+		free(t->absent);
+		t->absent = ip; /* missing: a cache entry checks it stays so */
 	}
 	if (t->status == NGHTTPW_HTTP_STATUS_NOT_FOUND && ctx->listing &&
 	    !has_index(dfd)) {
 		/* The directory that was checked, not one put there since. */
 		t->status = 0;
-		rv        = listing_res(dfd, dreal, root, dec, is_top(rel), &t->res);
+		rv = http_file_listing_res(dfd, at, rel, dec, is_top(rel), &t->res);
 		dfd       = -1;
 	}
 
@@ -1021,29 +720,61 @@ done:
 	if (t->status == 0 && rv == 0) {
 		t->name = http_mime_type(name); /* chosen now: dec goes away */
 	}
-	free(root);
-	free(path);
-	free(dreal);
 	free(dec);
 	return rv;
+}
+
+/* The relative name of rel ("/..." or "") for fstatat on the root. */
+static const char *
+below(const char *rel)
+{
+	while (*rel == '/') {
+		rel++;
+	}
+	return *rel == '\0' ? "." : rel;
 }
 
 static int
 dir_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 {
-	target t = { 0 };
-	int    rv;
+	target           t = { 0 };
+	const char      *key = NULL;
+	size_t           klen;
+	http_file_entry *e;
+	int              rv = 0;
+	nghttpw_time     opened;
+	http_file_at     at = { &ctx->root, -1 };
 
-	if ((rv = dir_lookup(ctx, req, &t)) != 0) {
-		free(t.location);
-		return rv;
+	/* The directory, once for the whole request (checked to be the one
+	 * at its path, when due): a missing one is the answer. */
+	if ((at.fd = http_file_root_fd(&ctx->root, &t.status)) < 0) {
+		return error_res(t.status, resp);
+	}
+	/* The cache is looked up by the path as the request gives it
+	 * (before decoding): only what resolved to a file is put there. */
+	if (http_file_cache_on(&ctx->cache) &&
+	    target_path(nghttpw_http_req_get_uri(req), &key, &klen) &&
+	    (e = http_file_cache_get(&ctx->cache, key, klen, at.fd)) != NULL) {
+		return file_res(req, http_file_entry_rep(e), e, resp);
+	}
+	opened = nghttpw_clock();
+	if ((rv = dir_lookup(ctx, &at, req, &t)) != 0) {
+		goto done;
 	}
 	if (t.res != NULL) {
 		*resp = t.res;
-		return 0;
+		goto done;
 	}
 	if (t.status == 0) {
-		return file_res(req, t.fd, &t.st, t.name, resp);
+		if (key != NULL &&
+		    (e = http_file_cache_put(&ctx->cache, key, klen, at.fd,
+		         below(t.file), t.absent != NULL ? below(t.absent) : NULL,
+		         t.fd, &t.st, t.name, opened)) != NULL) {
+			rv = file_res(req, http_file_entry_rep(e), e, resp);
+		} else {
+			rv = fd_res(req, t.fd, &t.st, t.name, resp);
+		}
+		goto done;
 	}
 	rv = error_res(t.status, resp);
 	if (rv == 0 && t.location != NULL &&
@@ -1051,7 +782,10 @@ dir_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 		nghttpw_http_res_free(*resp);
 		*resp = NULL;
 	}
+done:
 	free(t.location);
+	free(t.file);
+	free(t.absent);
 	return rv;
 }
 
@@ -1084,6 +818,12 @@ ctx_free(void *arg)
 {
 	file_ctx *ctx = arg;
 	if (ctx != NULL) {
+		if (ctx->cache_ready) {
+			http_file_cache_fini(&ctx->cache);
+		}
+		if (ctx->root_ready) {
+			http_file_root_fini(&ctx->root);
+		}
 		free(ctx->prefix);
 		free(ctx->fspath);
 		free(ctx);
@@ -1118,6 +858,16 @@ alloc_fs_handler(nghttpw_http_handler **hp, const char *path,
 		ctx_free(ctx);
 		return NGHTTPW_ENOMEM;
 	}
+	if ((rv = http_file_root_init(&ctx->root, ctx->fspath)) != 0) {
+		ctx_free(ctx);
+		return rv;
+	}
+	ctx->root_ready = true;
+	if ((rv = http_file_cache_init(&ctx->cache)) != 0) {
+		ctx_free(ctx);
+		return rv;
+	}
+	ctx->cache_ready = true;
 	if ((rv = nghttpw_http_handler_alloc(&h, path, http_file_serve)) != 0) {
 		ctx_free(ctx);
 		return rv;
@@ -1170,4 +920,70 @@ nghttpw_http_handler_set_listing(nghttpw_http_handler *h, bool enable)
 	}
 	pthread_mutex_unlock(&http_registry_mtx);
 	return rv;
+}
+
+/* The handler's context, when h is a file or directory handler (under
+ * http_registry_mtx). */
+static file_ctx *
+fs_ctx_locked(nghttpw_http_handler *h)
+{
+	file_ctx *ctx = h->data;
+	return h->dtor == ctx_free ? ctx : NULL;
+}
+
+int
+nghttpw_http_handler_set_file_cache(nghttpw_http_handler *h,
+    nghttpw_duration revalidate, size_t max_entries, size_t max_bytes,
+    size_t small_max)
+{
+	file_ctx *ctx;
+	int       rv = 0;
+
+	if (h == NULL || revalidate < 0) {
+		return NGHTTPW_EINVAL;
+	}
+	pthread_mutex_lock(&http_registry_mtx);
+	if ((ctx = fs_ctx_locked(h)) == NULL) {
+		rv = NGHTTPW_EINVAL;
+	} else if (http_handler_busy_locked(h)) {
+		rv = NGHTTPW_EBUSY;
+	} else {
+		http_file_cache_configure(
+		    &ctx->cache, revalidate, max_entries, max_bytes, small_max);
+		/* The directory is looked at as often as the files. */
+		ctx->root.recheck = revalidate;
+	}
+	pthread_mutex_unlock(&http_registry_mtx);
+	return rv;
+}
+
+bool
+http_file_handler_cache_usage(
+    nghttpw_http_handler *h, size_t *entries, size_t *bytes)
+{
+	file_ctx *ctx;
+
+	pthread_mutex_lock(&http_registry_mtx);
+	ctx = fs_ctx_locked(h);
+	pthread_mutex_unlock(&http_registry_mtx);
+	if (ctx == NULL) {
+		return false;
+	}
+	http_file_cache_usage(&ctx->cache, entries, bytes);
+	return true;
+}
+
+bool
+http_file_handler_cache_inactive(nghttpw_http_handler *h, nghttpw_duration inactive)
+{
+	file_ctx *ctx;
+
+	pthread_mutex_lock(&http_registry_mtx);
+	ctx = fs_ctx_locked(h);
+	pthread_mutex_unlock(&http_registry_mtx);
+	if (ctx == NULL) {
+		return false;
+	}
+	http_file_cache_set_inactive(&ctx->cache, inactive);
+	return true;
 }

@@ -590,18 +590,24 @@ nhw_http_msg_del_header_n(nhw_http_msg *msg, const char *name, size_t nlen)
 static void
 msg_drop_data(nhw_http_msg *m)
 {
+	void (*done)(void *) = m->body_done;
+
 	if (m->data_own) {
 		free(m->data);
 	}
 	m->data     = NULL;
 	m->size     = 0;
 	m->data_own = false;
-	if (m->file_fd >= 0) {
+	if (m->file_fd >= 0 && done == NULL) {
 		close(m->file_fd);
 	}
-	m->file_fd  = -1;
-	m->file_off = 0;
-	m->file_len = 0;
+	m->file_fd   = -1;
+	m->file_off  = 0;
+	m->file_len  = 0;
+	m->body_done = NULL;
+	if (done != NULL) {
+		done(m->body_done_arg);
+	}
 }
 
 int
@@ -623,6 +629,38 @@ nhw_http_msg_set_file(nhw_http_msg *msg, int fd, uint64_t off, uint64_t len)
 	msg->file_off = off;
 	msg->file_len = len;
 	return 0;
+}
+
+int
+nhw_http_msg_lend_file(nhw_http_msg *msg, int fd, uint64_t off, uint64_t len,
+    void (*done)(void *), void *arg)
+{
+	int rv;
+
+	if (done == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	if ((rv = nhw_http_msg_set_file(msg, fd, off, len)) == 0) {
+		msg->body_done     = done;
+		msg->body_done_arg = arg;
+	}
+	return rv;
+}
+
+int
+nhw_http_msg_lend_data(nhw_http_msg *msg, const void *body, size_t size,
+    void (*done)(void *), void *arg)
+{
+	int rv;
+
+	if (done == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	if ((rv = nhw_http_msg_set_data(msg, body, size, false)) == 0) {
+		msg->body_done     = done;
+		msg->body_done_arg = arg;
+	}
+	return rv;
 }
 
 bool

@@ -62,6 +62,8 @@ typedef struct nhw_http_msg {
 	int             file_fd;  /* body from a file instead, when >= 0 */
 	uint64_t        file_off;
 	uint64_t        file_len;
+	void          (*body_done)(void *); /* a lent body: called when it goes */
+	void           *body_done_arg;
 	char           *head;     /* head too large for the pool, head_cap bytes */
 	size_t          head_cap;
 	char            version[9];
@@ -140,6 +142,15 @@ void nhw_http_msg_get_data(const nhw_http_msg *msg, const void **bodyp, size_t *
 int  nhw_http_msg_set_file(nhw_http_msg *msg, int fd, uint64_t off, uint64_t len);
 bool nhw_http_msg_get_file(const nhw_http_msg *msg, int *fdp, uint64_t *offp, uint64_t *lenp);
 int  nhw_http_res_set_file(nghttpw_http_res *res, int fd, uint64_t off, uint64_t len);
+
+/* A body lent by its owner: bytes (as set_data, not copied) or part of
+ * an open file (as set_file, but fd is not closed).  Instead of freeing or
+ * closing anything, the message calls done(arg) once when the body is
+ * replaced, reset or freed, after the connection has sent it.  On failure
+ * (NGHTTPW_EINVAL, NGHTTPW_ENOMEM) done is not called and the message is
+ * unchanged. */
+int nhw_http_msg_lend_data(nhw_http_msg *msg, const void *body, size_t size, void (*done)(void *), void *arg);
+int nhw_http_msg_lend_file(nhw_http_msg *msg, int fd, uint64_t off, uint64_t len, void (*done)(void *), void *arg);
 
 /* Whether res still carries the page nghttpw_http_res_alloc_error made
  * (no body set since): a server puts its own error page there, as nng's
