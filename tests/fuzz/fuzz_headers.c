@@ -856,6 +856,28 @@ llhttp_refusal(bool is_res, const char *head, size_t len)
 	return (why);
 }
 
+/* What the reader refuses although llhttp's lenient build parses it: a
+ * status code outside 100-599, a request target with a byte above 0x7E
+ * (it must be percent-encoded), and `chunked` named twice. */
+static bool
+strict_refusal(const model *m, bool is_res, const char *te)
+{
+	const char *first;
+
+	if (is_res && (m->status < 100 || m->status > 599)) {
+		return (true);
+	}
+	if (!is_res && m->uri != NULL) {
+		for (const unsigned char *p = (const unsigned char *) m->uri; *p != '\0'; p++) {
+			if (*p > 0x7e) {
+				return (true);
+			}
+		}
+	}
+	return (te != NULL && (first = strcasestr(te, "chunked")) != NULL &&
+	    strcasestr(first + 7, "chunked") != NULL);
+}
+
 static void
 read_back(model *m, message *x, uint8_t split)
 {
@@ -903,6 +925,10 @@ read_back(model *m, message *x, uint8_t split)
 			/* Refused on purpose: llhttp ignores an empty one, which
 			 * a peer may read otherwise (smuggling). */
 			FZ_LOG("unreadable: empty Transfer-Encoding\n");
+		} else if (rv == NGHTTPW_EPROTO && strict_refusal(m, x->is_res, te)) {
+			/* Framing stricter than llhttp's lenient build, on
+			 * purpose (RFC 9112): see strict_refusal. */
+			FZ_LOG("unreadable: refused by the strict framing rules\n");
 		} else {
 			FZ_CHECK(why != NULL,
 			    "a head that llhttp parses cannot be read back: %d "
@@ -1007,11 +1033,12 @@ write_back(model *m, message *x, uint8_t split)
 	    "the bytes sent do not start with the head");
 	FZ_LOG("wrote %zu bytes, head %zu:\n%.*s\n", out.sent_len, head_len,
 	    (int) out.sent_len, out.sent);
-	if (llhttp_refusal(x->is_res, head, head_len) != NULL) {
+	if (llhttp_refusal(x->is_res, head, head_len) != NULL ||
+	    strict_refusal(m, x->is_res, m_get(m, "Transfer-Encoding"))) {
 		/* As written (Content-Length added or dropped), the head is
-		 * one llhttp refuses: see read_back. */
-		FZ_LOG("written head refused by llhttp: %s\n",
-		    llhttp_refusal(x->is_res, head, head_len));
+		 * one llhttp refuses, or one the strict rules do: see
+		 * read_back. */
+		FZ_LOG("written head refused by llhttp or the strict rules\n");
 		nghttpw_aio_free(aio);
 		fz_script_fini(&out);
 		return;
