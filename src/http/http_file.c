@@ -739,7 +739,7 @@ dir_respond(file_ctx *ctx, nghttpw_http_req *req, nghttpw_http_res **resp)
 {
 	target           t = { 0 };
 	const char      *key = NULL;
-	size_t           klen;
+	size_t           klen = 0;
 	http_file_entry *e;
 	int              rv = 0;
 	nghttpw_time     opened;
