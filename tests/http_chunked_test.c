@@ -56,6 +56,7 @@ typedef enum {
 	MODE_BIG,     /* 10 MiB in 1000 chunks, with a trailer */
 	MODE_SMALL,   /* three short chunks */
 	MODE_FAIL,    /* a few chunks, then the handler fails */
+	MODE_UNENDED, /* a few chunks, then done with no last chunk */
 	MODE_ENDLESS, /* chunks until the write fails */
 } stream_mode;
 
@@ -142,8 +143,11 @@ streamer_step(void *arg)
 		break;
 	case MODE_SMALL:
 	case MODE_FAIL:
-		if (i == 3 && st->mode == MODE_FAIL) {
-			streamer_end(st, NGHTTPW_EINTERNAL); /* midway */
+	case MODE_UNENDED:
+		if (i == 3 && st->mode != MODE_SMALL) {
+			/* Midway: failed, or just done too soon. */
+			streamer_end(
+			    st, st->mode == MODE_FAIL ? NGHTTPW_EINTERNAL : 0);
 			return;
 		}
 		if (i == 3) {
@@ -212,6 +216,7 @@ stream_server(int *port)
 	add_streamer(s, "/big", MODE_BIG);
 	add_streamer(s, "/small", MODE_SMALL);
 	add_streamer(s, "/fail", MODE_FAIL);
+	add_streamer(s, "/unended", MODE_UNENDED);
 	add_streamer(s, "/endless", MODE_ENDLESS);
 	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/up", up_cb), 0);
 	cr_assert_eq(nghttpw_http_handler_set_method(h, "PUT"), 0);
@@ -400,6 +405,12 @@ Test(http_chunked, a_handler_failing_midway_leaves_curl_an_error,
 	    curl, port);
 	cr_assert_eq(status, 18, "curl exit %d", status);
 	cr_assert_str_eq(out, "part 0\npart 1\npart 2\n");
+	/* The same when the handler says it is done before its last
+	 * chunk: the connection cannot go on. */
+	status = run_shell(out, sizeof(out),
+	    "'%s' -sS --max-time 20 http://127.0.0.1:%d/unended 2>/dev/null",
+	    curl, port);
+	cr_assert_eq(status, 18, "curl exit %d", status);
 	/* The server goes on: the next connection is answered. */
 	cr_assert_eq(run_shell(out, sizeof(out),
 	                 "'%s' -sS --max-time 20 http://127.0.0.1:%d/small",
@@ -576,4 +587,293 @@ Test(http_chunked, a_client_connection_uploads_chunked, .timeout = 60)
 	nghttpw_http_res_free(res);
 	nghttpw_aio_free(aio);
 	nghttpw_http_server_release(s);
+}
+
+/* ------------------------------------------------ the connection level */
+
+static _Thread_local bool in_call;
+static atomic_int         cb_inside;
+
+static void
+note_cb(void *arg)
+{
+	(void) arg;
+	if (in_call) {
+		atomic_fetch_add(&cb_inside, 1);
+	}
+}
+
+static nghttpw_aio *
+noted_aio(void)
+{
+	nghttpw_aio *aio;
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, note_cb, NULL), 0);
+	nghttpw_aio_set_timeout(aio, 10000);
+	return (aio);
+}
+
+static int
+wait_result(nghttpw_aio *aio)
+{
+	nghttpw_aio_wait(aio);
+	return (nghttpw_aio_result(aio));
+}
+
+/* Receives exactly want (its length) from the peer and compares. */
+static void
+peer_expect(nghttpw_stream *peer, const char *want)
+{
+	size_t len = strlen(want);
+	char  *got = malloc(len + 1);
+
+	cr_assert_eq(recv_all(peer, got, len, NULL), 0);
+	got[len] = '\0';
+	cr_assert_str_eq(got, want);
+	free(got);
+}
+
+Test(http_chunked, chunks_queue_in_order_and_are_framed_exactly,
+    .timeout = 30)
+{
+	nghttpw_stream    *a, *b;
+	nghttpw_http_conn *c;
+	nghttpw_http_res  *res;
+	nghttpw_aio       *w[5];
+	nghttpw_iov        one[1] = { { "hello", 5 } };
+	nghttpw_iov        two[2] = { { "abc", 3 }, { "0123456789012345", 16 } };
+
+	cr_assert_eq(tcp_pair("127.0.0.1", &a, &b), 0);
+	cr_assert_eq(nghttpw_http_conn_alloc(&c, a), 0);
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	cr_assert_eq(nghttpw_http_res_set_header(res, "Transfer-Encoding", "chunked"), 0);
+	cr_assert_eq(nghttpw_http_res_set_trailer(res, "X-A", "1"), 0);
+	cr_assert_eq(nghttpw_http_res_add_trailer(res, "X-A", "2"), 0);
+	for (int i = 0; i < 5; i++) {
+		w[i] = noted_aio();
+	}
+	nghttpw_aio_set_iov(w[1], 1, one);
+	nghttpw_aio_set_iov(w[2], 2, two);
+	nghttpw_aio_set_iov(w[4], 1, one);
+	/* All queued at once, none waited for: they go in order, and none
+	 * completes inside its call. */
+	in_call = true;
+	nghttpw_http_conn_write_res_head(c, res, w[0]);
+	nghttpw_http_conn_write_chunk(c, w[1]);
+	nghttpw_http_conn_write_chunk(c, w[2]);
+	nghttpw_http_conn_write_res_trailer(c, res, w[3]);
+	nghttpw_http_conn_write_chunk(c, w[4]); /* after the end */
+	in_call = false;
+	peer_expect(b, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	               "5\r\nhello\r\n13\r\nabc0123456789012345\r\n"
+	               "0\r\nX-A: 1, 2\r\n\r\n");
+	cr_assert_eq(wait_result(w[0]), 0);
+	cr_assert_eq(wait_result(w[1]), 0);
+	cr_assert_eq(nghttpw_aio_count(w[1]), 5);
+	cr_assert_eq(wait_result(w[2]), 0);
+	cr_assert_eq(nghttpw_aio_count(w[2]), 19); /* data, not framing */
+	cr_assert_eq(wait_result(w[3]), 0);
+	cr_assert_eq(wait_result(w[4]), NGHTTPW_ESTATE, "%s",
+	    nghttpw_strerror(nghttpw_aio_result(w[4])));
+	cr_assert_eq(atomic_load(&cb_inside), 0);
+	cr_assert_not(nghttpw_http_conn_must_close(c));
+
+	/* A second message on the connection, with no trailers. */
+	nghttpw_http_res_reset(res);
+	cr_assert_eq(nghttpw_http_res_set_header(res, "Transfer-Encoding", "chunked"), 0);
+	nghttpw_http_conn_write_res_head(c, res, w[0]);
+	nghttpw_http_conn_write_res_trailer(c, res, w[1]);
+	peer_expect(b, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	               "0\r\n\r\n");
+	cr_assert_eq(wait_result(w[0]), 0);
+	cr_assert_eq(wait_result(w[1]), 0);
+
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(b);
+	nghttpw_http_res_free(res);
+	for (int i = 0; i < 5; i++) {
+		nghttpw_aio_free(w[i]);
+	}
+}
+
+Test(http_chunked, misuse_has_defined_errors, .timeout = 30)
+{
+	nghttpw_stream    *a, *b;
+	nghttpw_http_conn *c;
+	nghttpw_http_res  *res;
+	nghttpw_http_req  *req;
+	nghttpw_aio       *aio = noted_aio();
+	nghttpw_iov        iov = { "x", 1 };
+
+	cr_assert_eq(tcp_pair("127.0.0.1", &a, &b), 0);
+	cr_assert_eq(nghttpw_http_conn_alloc(&c, a), 0);
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	cr_assert_eq(nghttpw_http_req_alloc(&req, NULL), 0);
+
+	/* Trailer fields RFC 9110 6.5.1 forbids, and bad names and values,
+	 * leave the message as it was. */
+	const char *forbidden[] = { "Content-Length", "transfer-encoding",
+		"Host", "Trailer", "Content-Type", "Authorization" };
+	for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
+		cr_assert_eq(nghttpw_http_res_set_trailer(res, forbidden[i], "1"),
+		    NGHTTPW_EINVAL, "%s", forbidden[i]);
+		cr_assert_eq(nghttpw_http_req_add_trailer(req, forbidden[i], "1"),
+		    NGHTTPW_EINVAL, "%s", forbidden[i]);
+	}
+	cr_assert_eq(nghttpw_http_res_set_trailer(res, "Bad Name", "1"), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_http_res_set_trailer(res, "X-Ok", "a\r\nb"), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_http_res_set_trailer(res, NULL, "1"), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_http_res_set_trailer(NULL, "X", "1"), NGHTTPW_EINVAL);
+	cr_assert_null(nghttpw_http_res_get_trailer(res, "Bad Name"));
+	cr_assert_eq(nghttpw_http_res_set_trailer(res, "X-Ok", "1"), 0);
+	cr_assert_eq(nghttpw_http_res_set_trailer(res, "X-Ok", "2"), 0);
+	cr_assert_str_eq(nghttpw_http_res_get_trailer(res, "x-ok"), "2");
+
+	/* A chunk or an end with no chunked head. */
+	nghttpw_aio_set_iov(aio, 1, &iov);
+	nghttpw_http_conn_write_chunk(c, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_ESTATE);
+	nghttpw_http_conn_write_res_trailer(c, res, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_ESTATE);
+	/* A head with a length is no chunked head either. */
+	cr_assert_eq(nghttpw_http_res_copy_data(res, "x", 1), 0);
+	nghttpw_http_conn_write_res_head(c, res, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	nghttpw_http_conn_write_chunk(c, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_ESTATE);
+
+	/* An empty chunk would be the last one; NULL arguments. */
+	cr_assert_eq(nghttpw_http_res_set_header(res, "Transfer-Encoding", "chunked"), 0);
+	nghttpw_http_conn_write_res_head(c, res, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	nghttpw_aio_set_iov(aio, 0, NULL);
+	nghttpw_http_conn_write_chunk(c, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_EINVAL);
+	nghttpw_http_conn_write_res_trailer(c, NULL, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_EINVAL);
+	nghttpw_http_conn_write_chunk(NULL, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_EINVAL);
+	/* Another head while the chunked message is open. */
+	nghttpw_http_conn_write_res(c, res, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_ESTATE);
+	nghttpw_http_conn_write_req_head(c, req, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_ESTATE);
+	/* None of it touched the message being written. */
+	nghttpw_aio_set_iov(aio, 1, &iov);
+	nghttpw_http_conn_write_chunk(c, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	nghttpw_http_conn_write_res_trailer(c, res, aio);
+	cr_assert_eq(wait_result(aio), 0);
+	cr_assert_eq(atomic_load(&cb_inside), 0);
+	cr_assert_not(nghttpw_http_conn_must_close(c));
+
+	nghttpw_http_conn_close(c);
+	nghttpw_stream_free(b);
+	nghttpw_http_res_free(res);
+	nghttpw_http_req_free(req);
+	nghttpw_aio_free(aio);
+}
+
+/* A large chunk the peer does not read, ended by a cancel, its own
+ * timeout or a close of the connection, each at a varied moment, many
+ * times: the result is one of those, the count never more than the data,
+ * and a chunk cut midway leaves the connection to be closed and refuses
+ * more chunks. */
+typedef struct {
+	nghttpw_http_conn *c;
+	nghttpw_aio       *aio;
+	int                how;
+	unsigned           delay_us;
+} racer;
+
+static void *
+race_thread(void *arg)
+{
+	racer          *r  = arg;
+	struct timespec ts = { 0, (long) r->delay_us * 1000 };
+
+	nanosleep(&ts, NULL);
+	if (r->how == 0) {
+		nghttpw_aio_cancel(r->aio);
+	} else {
+		nghttpw_http_conn_close(r->c);
+	}
+	return (NULL);
+}
+
+Test(http_chunked, cancel_timeout_and_close_race_a_chunk, .timeout = 120)
+{
+	static unsigned char big[8u << 20];
+	nghttpw_iov          iov = { big, sizeof(big) };
+	nghttpw_iov          small = { "x", 1 };
+	unsigned             cut = 0, whole = 0;
+
+	for (unsigned round = 0; round < 300; round++) {
+		nghttpw_stream    *a, *b;
+		nghttpw_http_conn *c;
+		nghttpw_http_res  *res;
+		nghttpw_aio       *aio = new_aio();
+		nghttpw_aio       *next = new_aio();
+		racer              r;
+		pthread_t          th;
+		int                rv, rv2;
+		size_t             n;
+
+		cr_assert_eq(tcp_pair("127.0.0.1", &a, &b), 0);
+		cr_assert_eq(nghttpw_http_conn_alloc(&c, a), 0);
+		cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+		cr_assert_eq(nghttpw_http_res_set_header(res, "Transfer-Encoding", "chunked"), 0);
+		nghttpw_http_conn_write_res_head(c, res, aio);
+		cr_assert_eq(wait_result(aio), 0);
+
+		r = (racer) { c, aio, (int) (round % 3), (round * 37u) % 400u };
+		nghttpw_aio_set_iov(aio, 1, &iov);
+		if (r.how == 2) {
+			nghttpw_aio_set_timeout(aio, (nghttpw_duration) (round % 4));
+		}
+		nghttpw_aio_set_iov(next, 1, &small);
+		nghttpw_http_conn_write_chunk(c, aio);
+		nghttpw_http_conn_write_chunk(c, next); /* queued behind */
+		if (r.how != 2) {
+			cr_assert_eq(pthread_create(&th, NULL, race_thread, &r), 0);
+		}
+		rv  = wait_result(aio);
+		n   = nghttpw_aio_count(aio);
+		rv2 = wait_result(next);
+		if (r.how != 2) {
+			pthread_join(th, NULL);
+		}
+		cr_assert(rv == NGHTTPW_ECANCELED || rv == NGHTTPW_ETIMEDOUT ||
+		        rv == NGHTTPW_ECLOSED,
+		    "round %u: %s", round, nghttpw_strerror(rv));
+		cr_assert_leq(n, sizeof(big));
+		if (n > 0 || r.how == 1) {
+			/* Cut (or closed): nothing more of the message. */
+			cr_assert(rv2 == NGHTTPW_ESTATE || rv2 == NGHTTPW_ECLOSED,
+			    "round %u: %s", round, nghttpw_strerror(rv2));
+		} else {
+			/* Nothing of it left: the message goes on. */
+			cr_assert_eq(rv2, 0, "round %u: %s", round,
+			    nghttpw_strerror(rv2));
+		}
+		cut += n > 0;
+		whole += n == 0 && r.how != 1;
+		if (r.how == 1) {
+			nghttpw_stream_free(b); /* the close freed c */
+			nghttpw_http_res_free(res);
+			nghttpw_aio_free(aio);
+			nghttpw_aio_free(next);
+			continue;
+		}
+		if (n > 0) {
+			cr_assert(nghttpw_http_conn_must_close(c));
+		}
+		nghttpw_http_conn_close(c);
+		nghttpw_stream_free(b);
+		nghttpw_http_res_free(res);
+		nghttpw_aio_free(aio);
+		nghttpw_aio_free(next);
+	}
+	cr_assert_gt(cut, 0);
+	cr_log_info("chunks cut %u, not started %u", cut, whole);
 }
