@@ -877,3 +877,24 @@ Test(http_chunked, cancel_timeout_and_close_race_a_chunk, .timeout = 120)
 	cr_assert_gt(cut, 0);
 	cr_log_info("chunks cut %u, not started %u", cut, whole);
 }
+
+/* HTTP/1.0 knows no chunks (RFC 9112 6.1): the same handler's answer goes
+ * out unchunked, delimited by the close. */
+Test(http_chunked, an_http_1_0_client_gets_the_stream_unchunked,
+    .timeout = 30)
+{
+	char                 curl[4096], out[4096];
+	nghttpw_http_server *s;
+	int                  port;
+
+	find_curl(curl, sizeof(curl));
+	s = stream_server(&port);
+	cr_assert_eq(run_shell(out, sizeof(out),
+	                 "'%s' -sS -0 --max-time 20 -i http://127.0.0.1:%d/small "
+	                 "| tr -d '\\r' | grep -v -i -e '^date:' -e '^content-type:'",
+	                 curl, port),
+	    0);
+	cr_assert_str_eq(out, "HTTP/1.1 200 OK\nConnection: close\n\n"
+	                      "part 0\npart 1\npart 2\n");
+	nghttpw_http_server_release(s);
+}

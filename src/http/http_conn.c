@@ -450,10 +450,14 @@ rd_progress_message(nghttpw_http_conn *c, bool *done)
 			if (c->rd_kind == RD_HEAD) {
 				rd_head_answered(c);
 				/* For the chunk writer: HEAD is answered
-				 * with a head alone. */
+				 * with a head alone, HTTP/1.0 without
+				 * chunks. */
 				c->answer_head = c->parser.req != NULL &&
 				    strcmp(nghttpw_http_req_get_method(c->parser.req),
 				        "HEAD") == 0;
+				c->answer_10 = c->parser.req != NULL &&
+				    strcmp(nghttpw_http_req_get_version(c->parser.req),
+				        "HTTP/1.0") == 0;
 				*done = true;
 				return (0);
 			}

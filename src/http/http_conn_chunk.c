@@ -15,6 +15,33 @@
 
 static const char chunk_end[] = "\r\n";
 
+static bool
+msg_chunked(nhw_http_msg *msg)
+{
+	return (nhw_http_list_has_token(
+	    nhw_http_msg_get_known(msg, NHW_HDR_TRANSFER_ENCODING), "chunked"));
+}
+
+int
+conn_chunk_prepare(nghttpw_http_conn *c, conn_op op, nhw_http_msg *msg)
+{
+	int rv;
+
+	c->ch_unchunked = false;
+	if (op != OP_WRITE_RES_HEAD || !c->answer_10 || c->answer_head ||
+	    !msg_chunked(msg)) {
+		return (0);
+	}
+	/* The body is then delimited by the close (msg_prepare sees no
+	 * length and says so). */
+	if ((rv = nhw_http_msg_set_header_n(msg, "Connection", 10, "close", 5)) != 0) {
+		return (rv);
+	}
+	(void) nhw_http_msg_del_header_n(msg, "Transfer-Encoding", 17);
+	c->ch_unchunked = true;
+	return (0);
+}
+
 void
 conn_chunk_head(nghttpw_http_conn *c, conn_op op, nhw_http_msg *msg,
     nghttpw_http_res *res)
@@ -24,10 +51,12 @@ conn_chunk_head(nghttpw_http_conn *c, conn_op op, nhw_http_msg *msg,
 	if (op == OP_WRITE_RES || op == OP_WRITE_RES_HEAD) {
 		c->res_heads++;
 	}
+	if (c->ch_unchunked) {
+		c->ch_state = CH_RAW;
+		return;
+	}
 	if ((op != OP_WRITE_RES_HEAD && op != OP_WRITE_REQ_HEAD) ||
-	    !nhw_http_list_has_token(
-	        nhw_http_msg_get_known(msg, NHW_HDR_TRANSFER_ENCODING),
-	        "chunked")) {
+	    !msg_chunked(msg)) {
 		return;
 	}
 	c->ch_state = CH_OPEN;
@@ -82,12 +111,22 @@ conn_chunk_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 		nghttpw_aio_finish(aio, NGHTTPW_ESTATE);
 		return;
 	}
-	if (c->ch_state == CH_DISCARD) {
+	if (c->ch_state == CH_DISCARD ||
+	    (c->ch_state == CH_RAW && op != OP_WRITE_CHUNK)) {
+		/* Dropped; or the end of a raw body, which is the close. */
 		if (op != OP_WRITE_CHUNK) {
 			c->ch_state = CH_NONE;
 		}
 		nghttpw_aio_set_count(aio, 0);
 		nghttpw_aio_finish(aio, 0);
+		return;
+	}
+	if (c->ch_state == CH_RAW) {
+		nghttpw_iov *iov;
+		unsigned     n = nghttpw_aio_get_iov(aio, &iov);
+		c->ch_line     = 0;
+		c->ch_data     = conn_iov_total(iov, n);
+		(void) conn_wr_start_iov(c, aio, iov, n, deferred);
 		return;
 	}
 	if (op == OP_WRITE_CHUNK) {

@@ -64,6 +64,9 @@ typedef enum {
 	CH_OPEN,    /* its head is out (or going): chunks may follow */
 	CH_DISCARD, /* the same, but it answers HEAD (or is a 1xx, 204 or
 	             * 304): its chunks are dropped, not sent */
+	CH_RAW,     /* the same, but it answers HTTP/1.0, which knows no
+	             * chunks: their data goes out as is, and the close of
+	             * the connection ends the body */
 } chunk_state;
 
 struct nghttpw_http_conn {
@@ -134,6 +137,8 @@ struct nghttpw_http_conn {
 	size_t             ch_line; /* bytes of the size line */
 	size_t             ch_data; /* bytes of data in the chunk */
 	bool               answer_head; /* the last request read was HEAD */
+	bool               answer_10;   /* ... was HTTP/1.0 */
+	bool               ch_unchunked; /* conn_chunk_prepare took chunked off */
 	uint64_t           res_heads;   /* response heads the user wrote */
 	/* A body sent from a file after the head. */
 	nghttpw_duration   wr_stall_ms; /* bound on a send moving nothing */
@@ -188,6 +193,10 @@ bool conn_wr_start_iov(nghttpw_http_conn *c, nghttpw_aio *aio,
     const nghttpw_iov *src, unsigned n, bool deferred);
 
 /* The chunk writer (http_conn_chunk.c); mutex held. */
+/* Before a message head is laid out: a chunked response head to an
+ * HTTP/1.0 request loses its chunked coding (RFC 9112 6.1) and says
+ * Connection: close instead.  Errors: NGHTTPW_ENOMEM. */
+int    conn_chunk_prepare(nghttpw_http_conn *c, conn_op op, nhw_http_msg *msg);
 /* A message head starts (op): a chunked one opens chunks. */
 void   conn_chunk_head(nghttpw_http_conn *c, conn_op op, nhw_http_msg *msg,
       nghttpw_http_res *res);

@@ -448,6 +448,8 @@ wr_start_msg(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 	if (c->ch_state != CH_NONE) {
 		/* The chunked message before it has not ended. */
 		nghttpw_aio_finish(aio, NGHTTPW_ESTATE);
+	} else if ((rv = conn_chunk_prepare(c, op, msg)) != 0) {
+		nghttpw_aio_finish(aio, rv);
 	} else if ((rv = msg_prepare(c, msg, is_response, batch, head_only, req, res,
 	         &n, &close_delimited)) != 0) {
 		nghttpw_aio_finish(aio, rv);
