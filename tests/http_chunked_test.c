@@ -758,6 +758,8 @@ Test(http_chunked, misuse_has_defined_errors, .timeout = 30)
 	cr_assert_eq(wait_result(aio), NGHTTPW_ESTATE);
 	nghttpw_http_conn_write_req_head(c, req, aio);
 	cr_assert_eq(wait_result(aio), NGHTTPW_ESTATE);
+	nghttpw_http_conn_transact(c, req, res, aio);
+	cr_assert_eq(wait_result(aio), NGHTTPW_ESTATE);
 	/* None of it touched the message being written. */
 	nghttpw_aio_set_iov(aio, 1, &iov);
 	nghttpw_http_conn_write_chunk(c, aio);

@@ -546,8 +546,11 @@ wr_start_transact(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 	uint64_t          off, len;
 	int               rv;
 
-	if ((rv = msg_prepare(c, nhw_http_req_msg(req), false, false, false, req,
-	         NULL, &n, &(bool) { false })) != 0) {
+	if (c->ch_state != CH_NONE) {
+		/* The chunked message before it has not ended. */
+		nghttpw_aio_finish(aio, NGHTTPW_ESTATE);
+	} else if ((rv = msg_prepare(c, nhw_http_req_msg(req), false, false,
+	                false, req, NULL, &n, &(bool) { false })) != 0) {
 		nghttpw_aio_finish(aio, rv);
 	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n, deferred)) {
 		if (nhw_http_msg_get_file(nhw_http_req_msg(req), &fd, &off, &len)) {
