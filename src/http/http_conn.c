@@ -449,6 +449,15 @@ rd_progress_message(nghttpw_http_conn *c, bool *done)
 		if (state == PARSE_HEAD_DONE) {
 			if (c->rd_kind == RD_HEAD) {
 				rd_head_answered(c);
+				/* For the chunk writer: HEAD is answered
+				 * with a head alone, HTTP/1.0 without
+				 * chunks. */
+				c->answer_head = c->parser.req != NULL &&
+				    strcmp(nghttpw_http_req_get_method(c->parser.req),
+				        "HEAD") == 0;
+				c->answer_10 = c->parser.req != NULL &&
+				    strcmp(nghttpw_http_req_get_version(c->parser.req),
+				        "HTTP/1.0") == 0;
 				*done = true;
 				return (0);
 			}
@@ -829,6 +838,7 @@ conn_reap(void *arg)
 	free(c->rbuf);
 	free(c->rd_iov);
 	free(c->wr_iov);
+	free(c->ch_iov);
 	free(c->wr_bounce);
 	free(c->obuf);
 	pthread_mutex_destroy(&c->mtx);

@@ -63,6 +63,13 @@ void http_conn_flush(nghttpw_http_conn *conn, nghttpw_aio *aio);
  * before it do not wait for it. */
 void http_conn_kick_flush(nghttpw_http_conn *conn);
 
+/* For a server whose handler answers on the connection itself: how many
+ * response heads were written with write_res or write_res_head so far,
+ * and whether a chunked message is still open (its last chunk not
+ * written: the connection cannot go on). */
+uint64_t http_conn_res_heads(nghttpw_http_conn *conn);
+bool     http_conn_chunk_open(nghttpw_http_conn *conn);
+
 /* The stream underneath (for hijacking and options). */
 nghttpw_stream *http_conn_stream(nghttpw_http_conn *conn);
 

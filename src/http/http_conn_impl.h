@@ -1,5 +1,6 @@
 /* The insides of an HTTP connection, shared by its read side and
- * queues (http_conn.c) and its write side (http_conn_write.c). */
+ * queues (http_conn.c), its write side (http_conn_write.c) and its chunk
+ * writer (http_conn_chunk.c). */
 #ifndef NGHTTPW_HTTP_CONN_IMPL_H
 #define NGHTTPW_HTTP_CONN_IMPL_H
 
@@ -46,11 +47,27 @@ typedef enum {
 	OP_WRITE_REQ,
 	OP_WRITE_RES,
 	OP_WRITE_RES_HEAD,
+	OP_WRITE_REQ_HEAD,
+	OP_WRITE_CHUNK,
+	OP_WRITE_REQ_TRAILER,
+	OP_WRITE_RES_TRAILER,
 	OP_BATCH_RES,      /* http_conn_write_res_batched */
 	OP_BATCH_RES_HEAD, /* the same, head only */
 	OP_FLUSH,          /* http_conn_flush */
 	OP_TRANSACT,
 } conn_op;
+
+/* Where the chunked message being written is, as seen by the write that
+ * starts next (writes start in order). */
+typedef enum {
+	CH_NONE,    /* no chunked message: a chunk is out of place */
+	CH_OPEN,    /* its head is out (or going): chunks may follow */
+	CH_DISCARD, /* the same, but it answers HEAD (or is a 1xx, 204 or
+	             * 304): its chunks are dropped, not sent */
+	CH_RAW,     /* the same, but it answers HTTP/1.0, which knows no
+	             * chunks: their data goes out as is, and the close of
+	             * the connection ends the body */
+} chunk_state;
 
 struct nghttpw_http_conn {
 	pthread_mutex_t mtx;
@@ -113,6 +130,16 @@ struct nghttpw_http_conn {
 	char               chunk_head[24];
 	nghttpw_iov       *wr_iov;
 	unsigned           wr_iov_cap;
+	/* The chunked message being written (http_conn_chunk.c). */
+	chunk_state        ch_state;
+	nghttpw_iov       *ch_iov; /* size line, the caller's iov, CRLF */
+	unsigned           ch_iov_cap;
+	size_t             ch_line; /* bytes of the size line */
+	size_t             ch_data; /* bytes of data in the chunk */
+	bool               answer_head; /* the last request read was HEAD */
+	bool               answer_10;   /* ... was HTTP/1.0 */
+	bool               ch_unchunked; /* conn_chunk_prepare took chunked off */
+	uint64_t           res_heads;   /* response heads the user wrote */
 	/* A body sent from a file after the head. */
 	nghttpw_duration   wr_stall_ms; /* bound on a send moving nothing */
 	int                wr_file_fd;
@@ -160,5 +187,23 @@ void conn_wr_next(nghttpw_http_conn *c);
 void conn_wr_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred);
 bool conn_out_flush_first(nghttpw_http_conn *c, bool *waits);
 void conn_wr_sio_cb(void *arg);
+/* Starts writing the gather list src (n entries, kept by the caller until
+ * aio finishes) for aio; false when aio was finished instead. */
+bool conn_wr_start_iov(nghttpw_http_conn *c, nghttpw_aio *aio,
+    const nghttpw_iov *src, unsigned n, bool deferred);
+
+/* The chunk writer (http_conn_chunk.c); mutex held. */
+/* Before a message head is laid out: a chunked response head to an
+ * HTTP/1.0 request loses its chunked coding (RFC 9112 6.1) and says
+ * Connection: close instead.  Errors: NGHTTPW_ENOMEM. */
+int    conn_chunk_prepare(nghttpw_http_conn *c, conn_op op, nhw_http_msg *msg);
+/* A message head starts (op): a chunked one opens chunks. */
+void   conn_chunk_head(nghttpw_http_conn *c, conn_op op, nhw_http_msg *msg,
+      nghttpw_http_res *res);
+/* Starts a chunk or the last chunk (conn_wr_activate). */
+void   conn_chunk_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred);
+/* The pending write ends with rv: what its count is (data bytes for a
+ * chunk), and where a failed one leaves the chunked message. */
+size_t conn_chunk_write_end(nghttpw_http_conn *c, nghttpw_aio *aio, int rv);
 
 #endif

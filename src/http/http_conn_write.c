@@ -203,7 +203,7 @@ wr_finish(nghttpw_http_conn *c, int rv)
 	nghttpw_aio *aio = c->wr_user;
 
 	c->wr_user = NULL;
-	nghttpw_aio_set_count(aio, c->wr_done);
+	nghttpw_aio_set_count(aio, conn_chunk_write_end(c, aio, rv));
 	if (aio->prov_op == OP_TRANSACT && rv == 0) {
 		/* The request is out: the response is read in its turn,
 		 * after the reads started before this moment (as in nng,
@@ -408,6 +408,21 @@ conn_queue_msg(nghttpw_http_conn *c, nhw_http_msg *msg, nghttpw_http_res *res,
 	return (len);
 }
 
+bool
+conn_wr_start_iov(nghttpw_http_conn *c, nghttpw_aio *aio,
+    const nghttpw_iov *src, unsigned n, bool deferred)
+{
+	int rv;
+
+	if (!wr_begin(c, aio, WR_ALL, src, n, deferred)) {
+		return (false);
+	}
+	if ((rv = wr_send_rest(c)) != 0) {
+		wr_finish(c, rv);
+	}
+	return (true);
+}
+
 /* Starts writing the message that aio asks for (conn_start): it is laid out
  * now, not when it was queued, so that a write waiting in the queue
  * touches neither its message nor the one being sent.  Mutex held. */
@@ -416,8 +431,9 @@ wr_start_msg(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 {
 	conn_op           op    = (conn_op) aio->prov_op;
 	bool              batch = op == OP_BATCH_RES || op == OP_BATCH_RES_HEAD;
-	bool              head_only = op == OP_WRITE_RES_HEAD || op == OP_BATCH_RES_HEAD;
-	bool              is_response = op != OP_WRITE_REQ;
+	bool              head_only = op == OP_WRITE_RES_HEAD ||
+	    op == OP_BATCH_RES_HEAD || op == OP_WRITE_REQ_HEAD;
+	bool              is_response = op != OP_WRITE_REQ && op != OP_WRITE_REQ_HEAD;
 	nghttpw_http_req *req = is_response ? NULL : aio->prov_arg[0];
 	nghttpw_http_res *res = is_response ? aio->prov_arg[0] : NULL;
 	bool              close_delimited = false;
@@ -429,7 +445,12 @@ wr_start_msg(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 	int               rv;
 
 	msg = is_response ? nhw_http_res_msg(res) : nhw_http_req_msg(req);
-	if ((rv = msg_prepare(c, msg, is_response, batch, head_only, req, res,
+	if (c->ch_state != CH_NONE) {
+		/* The chunked message before it has not ended. */
+		nghttpw_aio_finish(aio, NGHTTPW_ESTATE);
+	} else if ((rv = conn_chunk_prepare(c, op, msg)) != 0) {
+		nghttpw_aio_finish(aio, rv);
+	} else if ((rv = msg_prepare(c, msg, is_response, batch, head_only, req, res,
 	         &n, &close_delimited)) != 0) {
 		nghttpw_aio_finish(aio, rv);
 	} else if (batch && !c->closed &&
@@ -437,6 +458,7 @@ wr_start_msg(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 		nghttpw_aio_set_count(aio, queued);
 		nghttpw_aio_finish(aio, 0);
 	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n, deferred)) {
+		conn_chunk_head(c, op, msg, res);
 		if (req != NULL && c->nreqs < 64) {
 			/* For read_res: the answer to HEAD has no body. */
 			c->head_reqs |= (uint64_t) (strcmp(nghttpw_http_req_get_method(
@@ -472,6 +494,13 @@ nghttpw_http_conn_write_res(
     nghttpw_http_conn *c, nghttpw_http_res *res, nghttpw_aio *aio)
 {
 	conn_start(c, aio, OP_WRITE_RES, res != NULL, res, NULL);
+}
+
+void
+nghttpw_http_conn_write_req_head(
+    nghttpw_http_conn *c, nghttpw_http_req *req, nghttpw_aio *aio)
+{
+	conn_start(c, aio, OP_WRITE_REQ_HEAD, req != NULL, req, NULL);
 }
 
 void
@@ -517,8 +546,11 @@ wr_start_transact(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 	uint64_t          off, len;
 	int               rv;
 
-	if ((rv = msg_prepare(c, nhw_http_req_msg(req), false, false, false, req,
-	         NULL, &n, &(bool) { false })) != 0) {
+	if (c->ch_state != CH_NONE) {
+		/* The chunked message before it has not ended. */
+		nghttpw_aio_finish(aio, NGHTTPW_ESTATE);
+	} else if ((rv = msg_prepare(c, nhw_http_req_msg(req), false, false,
+	                false, req, NULL, &n, &(bool) { false })) != 0) {
 		nghttpw_aio_finish(aio, rv);
 	} else if (wr_begin(c, aio, WR_ALL, c->msg_iov, n, deferred)) {
 		if (nhw_http_msg_get_file(nhw_http_req_msg(req), &fd, &off, &len)) {
@@ -560,6 +592,11 @@ conn_wr_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred)
 		break;
 	case OP_TRANSACT:
 		wr_start_transact(c, aio, deferred);
+		break;
+	case OP_WRITE_CHUNK:
+	case OP_WRITE_REQ_TRAILER:
+	case OP_WRITE_RES_TRAILER:
+		conn_chunk_activate(c, aio, deferred);
 		break;
 	default:
 		wr_start_msg(c, aio, deferred);

@@ -781,8 +781,23 @@ trailers_free(nhw_http_msg *msg)
 	}
 }
 
-int
-nhw_http_msg_add_trailer_n(nhw_http_msg *msg, const char *name,
+/* Fields a sender must not put in a trailer section (RFC 9110 6.5.1):
+ * those that frame or route the message, modify the request, carry
+ * authentication, control the response or describe its content, which a
+ * recipient needs before the body. */
+static const char *const trailer_forbidden[] = {
+	"Age", "Authorization", "Cache-Control", "Connection",
+	"Content-Encoding", "Content-Length", "Content-Range", "Content-Type",
+	"Cookie", "Date", "Expect", "Expires", "Host", "If-Match",
+	"If-Modified-Since", "If-None-Match", "If-Range", "If-Unmodified-Since",
+	"Keep-Alive", "Location", "Max-Forwards", "Pragma",
+	"Proxy-Authenticate", "Proxy-Authorization", "Range", "Retry-After",
+	"Set-Cookie", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Vary",
+	"WWW-Authenticate",
+};
+
+static int
+trailers_put(nhw_http_msg *msg, bool replace, const char *name,
     size_t name_len, const char *value, size_t value_len)
 {
 	int rv;
@@ -794,12 +809,35 @@ nhw_http_msg_add_trailer_n(nhw_http_msg *msg, const char *name,
 		}
 		nhw_http_msg_init(msg->trailers);
 	}
-	rv = nhw_http_msg_add_header_n(
-	    msg->trailers, name, name_len, value, value_len);
+	rv = replace ? nhw_http_msg_set_header_n(
+	                   msg->trailers, name, name_len, value, value_len)
+	             : nhw_http_msg_add_header_n(
+	                   msg->trailers, name, name_len, value, value_len);
 	if (rv != 0 && msg->trailers->nfields == 0) {
 		trailers_free(msg);
 	}
 	return rv;
+}
+
+int
+nhw_http_msg_add_trailer_n(nhw_http_msg *msg, const char *name,
+    size_t name_len, const char *value, size_t value_len)
+{
+	return trailers_put(msg, false, name, name_len, value, value_len);
+}
+
+int
+nhw_http_msg_put_trailer_n(nhw_http_msg *msg, bool replace, const char *name,
+    size_t name_len, const char *value, size_t value_len)
+{
+	for (size_t i = 0;
+	     i < sizeof(trailer_forbidden) / sizeof(trailer_forbidden[0]); i++) {
+		if (nhw_http_name_eq(name, name_len, trailer_forbidden[i],
+		        strlen(trailer_forbidden[i]))) {
+			return NGHTTPW_EINVAL;
+		}
+	}
+	return trailers_put(msg, replace, name, name_len, value, value_len);
 }
 
 const char *

@@ -142,6 +142,31 @@ head_buf(nhw_http_msg *m, size_t len)
 	return m->head;
 }
 
+int
+nhw_http_msg_get_last_chunk(nhw_http_msg *msg, const char **bufp, size_t *lenp)
+{
+	static const char empty[] = "0\r\n\r\n";
+	nhw_http_msg     *t       = msg->trailers;
+	size_t            len;
+	char             *buf;
+
+	if (t == NULL || t->nfields == 0) {
+		*bufp = empty;
+		*lenp = sizeof(empty) - 1;
+		return 0;
+	}
+	len = 3 + fields_size(t);
+	if ((buf = head_buf(t, len)) == NULL) {
+		return NGHTTPW_ENOMEM;
+	}
+	memcpy(buf, "0\r\n", 3);
+	(void) write_fields(t, buf + 3);
+	buf[len] = '\0';
+	*bufp    = buf;
+	*lenp    = len;
+	return 0;
+}
+
 /* ---- status phrases ---- */
 
 const char *
@@ -399,6 +424,28 @@ const char *
 nghttpw_http_req_get_trailer(nghttpw_http_req *req, const char *name)
 {
 	return nhw_http_msg_get_trailer(nhw_http_req_msg(req), name);
+}
+
+int
+nghttpw_http_req_add_trailer(
+    nghttpw_http_req *req, const char *name, const char *value)
+{
+	if (req == NULL || name == NULL || value == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	return nhw_http_msg_put_trailer_n(
+	    &req->msg, false, name, strlen(name), value, strlen(value));
+}
+
+int
+nghttpw_http_req_set_trailer(
+    nghttpw_http_req *req, const char *name, const char *value)
+{
+	if (req == NULL || name == NULL || value == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	return nhw_http_msg_put_trailer_n(
+	    &req->msg, true, name, strlen(name), value, strlen(value));
 }
 
 int
@@ -674,6 +721,28 @@ const char *
 nghttpw_http_res_get_trailer(nghttpw_http_res *res, const char *name)
 {
 	return nhw_http_msg_get_trailer(nhw_http_res_msg(res), name);
+}
+
+int
+nghttpw_http_res_add_trailer(
+    nghttpw_http_res *res, const char *name, const char *value)
+{
+	if (res == NULL || name == NULL || value == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	return nhw_http_msg_put_trailer_n(
+	    &res->msg, false, name, strlen(name), value, strlen(value));
+}
+
+int
+nghttpw_http_res_set_trailer(
+    nghttpw_http_res *res, const char *name, const char *value)
+{
+	if (res == NULL || name == NULL || value == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	return nhw_http_msg_put_trailer_n(
+	    &res->msg, true, name, strlen(name), value, strlen(value));
 }
 
 int

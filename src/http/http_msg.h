@@ -122,6 +122,14 @@ int nhw_http_msg_del_header_n(nhw_http_msg *msg, const char *name, size_t name_l
  * add_header. */
 int         nhw_http_msg_add_trailer_n(nhw_http_msg *msg, const char *name, size_t name_len, const char *value, size_t value_len);
 const char *nhw_http_msg_get_trailer(const nhw_http_msg *msg, const char *name);
+/* What the public add_trailer (replace false) and set_trailer (replace
+ * true) do: as add_header and set_header on the trailer fields, refusing
+ * (NGHTTPW_EINVAL) the fields RFC 9110 6.5.1 keeps out of trailers. */
+int nhw_http_msg_put_trailer_n(nhw_http_msg *msg, bool replace, const char *name, size_t name_len, const char *value, size_t value_len);
+/* The last chunk and the trailer section: "0\r\n", the trailer fields,
+ * "\r\n", in a buffer the message owns (valid until its trailers next
+ * change).  Fails only with NGHTTPW_ENOMEM. */
+int nhw_http_msg_get_last_chunk(nhw_http_msg *msg, const char **bufp, size_t *lenp);
 
 /* Body.  alloc_data replaces the body with an owned, uninitialized buffer
  * of size bytes (NULL when size is 0), stored in *bufp when bufp is not

@@ -417,6 +417,7 @@ sc_call_handler(srv_conn *sc)
 	nghttpw_aio_set_input(sc->aio, 0, sc->req);
 	nghttpw_aio_set_input(sc->aio, 1, h);
 	nghttpw_aio_set_input(sc->aio, 2, sc->conn);
+	sc->heads_before = http_conn_res_heads(sc->conn);
 	h->cb(sc->aio);
 	if (!aio_finished(sc->aio)) {
 		/* A handler that takes its time (a slow backend, a long
@@ -538,6 +539,7 @@ sc_handler_done(srv_conn *sc, int rv)
 {
 	nghttpw_http_server *s   = sc->srv;
 	nghttpw_http_res    *res = nghttpw_aio_get_output(sc->aio, 0);
+	bool                 answered;
 
 	if (atomic_exchange(&sc->hstate, SC_H_SHUT) == SC_H_HIJACKED) {
 		/* The connection and the request are the handler's now, and
@@ -552,7 +554,12 @@ sc_handler_done(srv_conn *sc, int rv)
 		sc->req  = NULL;
 		sc_close_locked(sc);
 		pthread_mutex_unlock(&s->mtx);
-	} else if (rv != 0) {
+		return;
+	}
+	/* A handler that wrote a response head on the connection itself
+	 * answered: nothing of ours may follow it. */
+	answered = http_conn_res_heads(sc->conn) != sc->heads_before;
+	if (rv != 0 && !answered) {
 		nghttpw_http_res_free(res);
 		sc_error(sc, NGHTTPW_HTTP_STATUS_INTERNAL_SERVER_ERROR, true, NULL);
 	} else {
@@ -561,13 +568,18 @@ sc_handler_done(srv_conn *sc, int rv)
 			 * (read_body): the next request can follow. */
 			sc->body_pending = false;
 		}
-		if (res == NULL) {
-			/* As in nng: the handler wrote its answer on the
-			 * connection itself; the next request follows. */
+		if (res == NULL || answered) {
+			/* The handler wrote its answer on the connection
+			 * itself (as in nng; a response it gives besides is
+			 * dropped).  The next request follows, unless the
+			 * answer failed or was left unfinished: a body cut
+			 * short cannot be mended but by the close. */
+			nghttpw_http_res_free(res);
 			http_handler_release(sc->h);
 			sc->h = NULL;
-			if (sc->body_pending || sc->close_after ||
-			    nghttpw_http_conn_must_close(sc->conn)) {
+			if (rv != 0 || sc->body_pending || sc->close_after ||
+			    nghttpw_http_conn_must_close(sc->conn) ||
+			    http_conn_chunk_open(sc->conn)) {
 				sc_close(sc);
 			} else {
 				sc_read_next(sc);

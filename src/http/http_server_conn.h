@@ -100,6 +100,7 @@ typedef struct srv_conn {
 	bool                  head_req;     /* HEAD: the head only */
 	bool                  close_after;  /* the stream ends after res */
 	bool                  body_pending; /* a body was left unread */
+	uint64_t              heads_before; /* http_conn_res_heads then */
 	nghttpw_sockaddr      peer;
 	nghttpw_iov           cont_iov;
 	task                  reap;
