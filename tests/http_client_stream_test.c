@@ -565,6 +565,17 @@ serve_one_then_close(srv *s, int fd, int index)
 	}
 }
 
+/* The same, but the close resets the connection (SO_LINGER 0): the
+ * client's next write on it fails rather than its read. */
+static void
+serve_one_then_reset(srv *s, int fd, int index)
+{
+	struct linger lg = { 1, 0 };
+
+	serve_one_then_close(s, fd, index);
+	cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+}
+
 static void
 get_hello(nghttpw_http_client *c, const char *method, bool stream)
 {
@@ -588,12 +599,12 @@ get_hello(nghttpw_http_client *c, const char *method, bool stream)
 }
 
 static void
-retries_once_when_idle_connection_closed(bool stream)
+retries_once_when_idle_connection_closed(bool stream, script_fn script)
 {
 	srv                  s;
 	nghttpw_http_client *c;
 
-	srv_start(&s, serve_one_then_close, 0);
+	srv_start(&s, script, 0);
 	c = client_for(&s);
 	get_hello(c, "GET", stream);
 	/* The server has closed the pooled connection. */
@@ -612,12 +623,14 @@ retries_once_when_idle_connection_closed(bool stream)
 
 Test(http_client_stream, retries_idempotent_request_on_dead_idle_connection)
 {
-	retries_once_when_idle_connection_closed(true);
+	retries_once_when_idle_connection_closed(true, serve_one_then_close);
+	retries_once_when_idle_connection_closed(true, serve_one_then_reset);
 }
 
 Test(http_client_stream, buffered_form_retries_too)
 {
-	retries_once_when_idle_connection_closed(false);
+	retries_once_when_idle_connection_closed(false, serve_one_then_close);
+	retries_once_when_idle_connection_closed(false, serve_one_then_reset);
 }
 
 static void
