@@ -956,3 +956,95 @@ Test(http_client_stream, cancel_racing_the_head_many_times)
 	nghttpw_http_client_free(c);
 	srv_stop(&s);
 }
+
+/* ---------------------------------------------------------------- TLS */
+
+#ifdef NGHTTPW_HAVE_TLS
+#include <arpa/inet.h>
+
+#include "nghttpw/tls.h"
+#include "support/tls_certs.h"
+
+static nghttpw_tls_config *
+client_tls_config(void)
+{
+	nghttpw_tls_config *cfg;
+
+	cr_assert_eq(nghttpw_tls_config_alloc(&cfg, NGHTTPW_TLS_MODE_CLIENT), 0);
+	cr_assert_eq(
+	    nghttpw_tls_config_ca_chain(cfg, tls_test_certs_get()->ca_cert, NULL),
+	    0);
+	cr_assert_eq(nghttpw_tls_config_server_name(cfg, "localhost"), 0);
+	return (cfg);
+}
+
+/* A streamed exchange over TLS: the local port of its connection, after
+ * its body ("over tls") was read; the connection is in *connp. */
+static int
+tls_stream_port(nghttpw_http_client *c, nghttpw_http_res *res,
+    nghttpw_http_conn **connp)
+{
+	nghttpw_sockaddr sa;
+	char             text[16];
+
+	cr_assert_eq(stream_exchange(c, "GET", "/secret", NULL, 5000, res, connp), 0);
+	cr_assert_eq(read_text_body(*connp, text, sizeof(text)), 0);
+	cr_assert_str_eq(text, "over tls");
+	cr_assert_eq(nghttpw_http_conn_get_addr(*connp, NGHTTPW_OPT_LOCADDR, &sa), 0);
+	return (ntohs(sa.s_in.sa_port));
+}
+
+Test(http_client_stream, a_connection_lent_before_new_tls_settings_is_not_reused)
+{
+	const tls_test_certs *certs = tls_test_certs_get();
+	nghttpw_http_server  *s;
+	nghttpw_http_handler *h;
+	nghttpw_http_client  *c;
+	nghttpw_http_res     *res;
+	nghttpw_http_conn    *conn;
+	nghttpw_tls_config   *cfg;
+	nghttpw_url          *url;
+	nghttpw_sockaddr      sa;
+	char                  buf[64];
+	int                   first;
+
+	cr_assert_not_null(certs);
+	cr_assert_eq(nghttpw_url_parse(&url, "https://127.0.0.1:0/"), 0);
+	cr_assert_eq(nghttpw_http_server_hold(&s, url), 0);
+	nghttpw_url_free(url);
+	cr_assert_eq(nghttpw_tls_config_alloc(&cfg, NGHTTPW_TLS_MODE_SERVER), 0);
+	cr_assert_eq(nghttpw_tls_config_own_cert(
+	                 cfg, certs->server_cert, certs->server_key, NULL), 0);
+	cr_assert_eq(nghttpw_http_server_set_tls(s, cfg), 0);
+	nghttpw_tls_config_free(cfg);
+	cr_assert_eq(nghttpw_http_handler_alloc_static(
+	                 &h, "/secret", "over tls", 8, "text/plain"), 0);
+	cr_assert_eq(nghttpw_http_server_add_handler(s, h), 0);
+	cr_assert_eq(nghttpw_http_server_start(s), 0);
+	cr_assert_eq(nghttpw_http_server_get_addr(s, &sa), 0);
+	snprintf(buf, sizeof(buf), "https://127.0.0.1:%d/",
+	    ntohs(sa.s_in.sa_port));
+	cr_assert_eq(nghttpw_url_parse(&url, buf), 0);
+	cr_assert_eq(nghttpw_http_client_alloc(&c, url), 0);
+	nghttpw_url_free(url);
+	cfg = client_tls_config();
+	cr_assert_eq(nghttpw_http_client_set_tls(c, cfg), 0);
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+
+	first = tls_stream_port(c, res, &conn);
+	nghttpw_http_client_release_conn(c, conn);
+	/* Reused while the settings stay ... */
+	cr_assert_eq(tls_stream_port(c, res, &conn), first);
+	/* ... but not once they changed while it was lent. */
+	cr_assert_eq(nghttpw_http_client_set_tls(c, cfg), 0);
+	nghttpw_http_client_release_conn(c, conn);
+	cr_assert_neq(tls_stream_port(c, res, &conn), first);
+	nghttpw_http_client_release_conn(c, conn);
+
+	nghttpw_tls_config_free(cfg);
+	nghttpw_http_res_free(res);
+	nghttpw_http_client_free(c);
+	nghttpw_http_server_stop(s);
+	nghttpw_http_server_release(s);
+}
+#endif

@@ -36,6 +36,10 @@ struct nghttpw_http_client {
 	nghttpw_http_conn *idle[CLIENT_MAX_IDLE];
 	size_t             nidle;
 	size_t             max_body; /* of a response */
+	/* Changes with the TLS configuration: a connection had before
+	 * (being dialed, in use, lent) is closed at its end, as the idle
+	 * ones were at once. */
+	uint64_t generation;
 };
 
 typedef enum {
@@ -70,6 +74,7 @@ typedef struct client_op {
 	bool                 stream;   /* ends with the head (transact_stream) */
 	size_t               max_body; /* of the response */
 	uint64_t             rx_mark;  /* http_conn_received before it */
+	uint64_t             generation; /* the client's, when conn was had */
 
 	nghttpw_aio *aio; /* dial, transact; composed exchange: writes */
 	nghttpw_aio *rio; /* composed exchange: reads */
@@ -206,7 +211,8 @@ op_finish(client_op *op, int rv, bool keep)
 	if (conn != NULL) {
 		op->conn = NULL;
 		if (rv == 0 && keep && !nghttpw_http_conn_must_close(conn) &&
-		    http_conn_buffered(conn) == 0 && req_allows_reuse(op->req)) {
+		    http_conn_buffered(conn) == 0 && req_allows_reuse(op->req) &&
+		    op->generation == op->cl->generation) {
 			pool_put(op->cl, conn);
 		} else {
 			nghttpw_http_conn_close(conn);
@@ -229,8 +235,8 @@ op_lend(client_op *op, bool keep)
 	nghttpw_http_conn *conn = op->conn;
 
 	op->conn = NULL;
-	http_conn_set_lender(
-	    conn, keep && req_allows_reuse(op->req) ? op->cl : NULL);
+	http_conn_set_lender(conn,
+	    keep && req_allows_reuse(op->req) ? op->cl : NULL, op->generation);
 	nghttpw_aio_set_output(op->user, 0, conn);
 	op_finish(op, 0, false);
 }
@@ -288,8 +294,9 @@ op_cancel(nghttpw_aio *aio, void *arg, int rv)
 static void
 op_dial(client_op *op)
 {
-	op->stage  = ST_DIAL;
-	op->reused = false;
+	op->stage      = ST_DIAL;
+	op->reused     = false;
+	op->generation = op->cl->generation;
 	nghttpw_stream_dialer_dial(op->cl->dialer, op->aio);
 }
 
@@ -330,8 +337,9 @@ op_acquire(client_op *op)
 		op_dial(op);
 		return;
 	}
-	op->conn   = conn;
-	op->reused = true;
+	op->conn       = conn;
+	op->reused     = true;
+	op->generation = op->cl->generation;
 	op_exchange(op);
 }
 
@@ -762,6 +770,7 @@ nghttpw_http_client_set_tls(nghttpw_http_client *cl, nghttpw_tls_config *cfg)
 	if (rv == 0) {
 		/* Idle connections were made with the old configuration. */
 		pool_clear(cl);
+		cl->generation++;
 	}
 	pthread_mutex_unlock(&cl->mtx);
 	return (rv);
@@ -879,19 +888,25 @@ void
 nghttpw_http_client_release_conn(
     nghttpw_http_client *cl, nghttpw_http_conn *conn)
 {
+	uint64_t lease;
+
 	if (conn == NULL) {
 		return;
 	}
 	/* Only a connection this client lent, whose exchange is over: any
 	 * other is closed (a body not read to its end would be taken for
 	 * the next response). */
-	if (cl != NULL && http_conn_lender(conn) == cl &&
+	if (cl != NULL && http_conn_lender(conn, &lease) == cl &&
 	    http_conn_reusable(conn)) {
-		http_conn_set_lender(conn, NULL);
+		http_conn_set_lender(conn, NULL, 0);
 		pthread_mutex_lock(&cl->mtx);
-		pool_put(cl, conn);
+		if (lease == cl->generation) {
+			pool_put(cl, conn);
+			conn = NULL;
+		}
 		pthread_mutex_unlock(&cl->mtx);
-		return;
 	}
-	nghttpw_http_conn_close(conn);
+	if (conn != NULL) {
+		nghttpw_http_conn_close(conn);
+	}
 }

@@ -1073,20 +1073,22 @@ http_conn_reusable(nghttpw_http_conn *c)
 }
 
 void
-http_conn_set_lender(nghttpw_http_conn *c, void *lender)
+http_conn_set_lender(nghttpw_http_conn *c, void *lender, uint64_t lease)
 {
 	pthread_mutex_lock(&c->mtx);
 	c->lender = lender;
+	c->lease  = lease;
 	pthread_mutex_unlock(&c->mtx);
 }
 
 void *
-http_conn_lender(nghttpw_http_conn *c)
+http_conn_lender(nghttpw_http_conn *c, uint64_t *lease)
 {
 	void *lender;
 
 	pthread_mutex_lock(&c->mtx);
 	lender = c->lender;
+	*lease = c->lease;
 	pthread_mutex_unlock(&c->mtx);
 	return (lender);
 }

@@ -79,9 +79,11 @@ uint64_t http_conn_received(nghttpw_http_conn *conn);
 bool http_conn_reusable(nghttpw_http_conn *conn);
 
 /* For a client that lends the connection to its caller: which client may
- * take it back (NULL: none, it is closed when given back). */
-void  http_conn_set_lender(nghttpw_http_conn *conn, void *lender);
-void *http_conn_lender(nghttpw_http_conn *conn);
+ * take it back (NULL: none, it is closed when given back), and a number
+ * of the client's own that the client checks then (*lease). */
+void  http_conn_set_lender(
+     nghttpw_http_conn *conn, void *lender, uint64_t lease);
+void *http_conn_lender(nghttpw_http_conn *conn, uint64_t *lease);
 
 /* Whether any byte of the request head being read (or whose read just
  * failed) had arrived: a timeout then means a slow head (answer 408),

@@ -60,6 +60,7 @@ struct nghttpw_http_conn {
 	bool            no_idle;    /* http_conn_stop_idle was called */
 	void *_Atomic   owner;
 	void           *lender;   /* http_conn_set_lender */
+	uint64_t        lease;
 	size_t          max_head;
 	size_t          max_fields;
 	size_t          max_body;
