@@ -963,6 +963,7 @@ Test(http_client_stream, cancel_racing_the_head_many_times)
 #include <arpa/inet.h>
 
 #include "nghttpw/tls.h"
+#include "support/http_util.h"
 #include "support/tls_certs.h"
 
 static nghttpw_tls_config *
@@ -996,34 +997,17 @@ tls_stream_port(nghttpw_http_client *c, nghttpw_http_res *res,
 
 Test(http_client_stream, a_connection_lent_before_new_tls_settings_is_not_reused)
 {
-	const tls_test_certs *certs = tls_test_certs_get();
-	nghttpw_http_server  *s;
-	nghttpw_http_handler *h;
-	nghttpw_http_client  *c;
-	nghttpw_http_res     *res;
-	nghttpw_http_conn    *conn;
-	nghttpw_tls_config   *cfg;
-	nghttpw_url          *url;
-	nghttpw_sockaddr      sa;
-	char                  buf[64];
-	int                   first;
+	nghttpw_http_server *s;
+	nghttpw_http_client *c;
+	nghttpw_http_res    *res;
+	nghttpw_http_conn   *conn;
+	nghttpw_tls_config  *cfg;
+	nghttpw_url         *url;
+	char                 buf[64];
+	int                  port, first;
 
-	cr_assert_not_null(certs);
-	cr_assert_eq(nghttpw_url_parse(&url, "https://127.0.0.1:0/"), 0);
-	cr_assert_eq(nghttpw_http_server_hold(&s, url), 0);
-	nghttpw_url_free(url);
-	cr_assert_eq(nghttpw_tls_config_alloc(&cfg, NGHTTPW_TLS_MODE_SERVER), 0);
-	cr_assert_eq(nghttpw_tls_config_own_cert(
-	                 cfg, certs->server_cert, certs->server_key, NULL), 0);
-	cr_assert_eq(nghttpw_http_server_set_tls(s, cfg), 0);
-	nghttpw_tls_config_free(cfg);
-	cr_assert_eq(nghttpw_http_handler_alloc_static(
-	                 &h, "/secret", "over tls", 8, "text/plain"), 0);
-	cr_assert_eq(nghttpw_http_server_add_handler(s, h), 0);
-	cr_assert_eq(nghttpw_http_server_start(s), 0);
-	cr_assert_eq(nghttpw_http_server_get_addr(s, &sa), 0);
-	snprintf(buf, sizeof(buf), "https://127.0.0.1:%d/",
-	    ntohs(sa.s_in.sa_port));
+	s = https_test_server("over tls", &port);
+	snprintf(buf, sizeof(buf), "https://127.0.0.1:%d/", port);
 	cr_assert_eq(nghttpw_url_parse(&url, buf), 0);
 	cr_assert_eq(nghttpw_http_client_alloc(&c, url), 0);
 	nghttpw_url_free(url);
