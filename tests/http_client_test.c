@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "nghttpw/http.h"
+#include "support/http_util.h"
 #include "support/pairs.h"
 
 /* ------------------------------------------------------ scripted peer */
@@ -1278,29 +1279,7 @@ Test(http_client, e2e_concurrent_exchanges)
 static nghttpw_http_server *
 tls_server_start(int *portp)
 {
-	const tls_test_certs *certs = tls_test_certs_get();
-	nghttpw_http_server  *s;
-	nghttpw_http_handler *h;
-	nghttpw_tls_config   *cfg;
-	nghttpw_url          *url;
-	nghttpw_sockaddr      sa;
-
-	cr_assert_not_null(certs);
-	cr_assert_eq(nghttpw_url_parse(&url, "https://127.0.0.1:0/"), 0);
-	cr_assert_eq(nghttpw_http_server_hold(&s, url), 0);
-	nghttpw_url_free(url);
-	cr_assert_eq(nghttpw_tls_config_alloc(&cfg, NGHTTPW_TLS_MODE_SERVER), 0);
-	cr_assert_eq(nghttpw_tls_config_own_cert(
-	                 cfg, certs->server_cert, certs->server_key, NULL), 0);
-	cr_assert_eq(nghttpw_http_server_set_tls(s, cfg), 0);
-	nghttpw_tls_config_free(cfg);
-	cr_assert_eq(nghttpw_http_handler_alloc_static(
-	                 &h, "/secret", "over tls", 8, "text/plain"), 0);
-	cr_assert_eq(nghttpw_http_server_add_handler(s, h), 0);
-	cr_assert_eq(nghttpw_http_server_start(s), 0);
-	cr_assert_eq(nghttpw_http_server_get_addr(s, &sa), 0);
-	*portp = ntohs(sa.s_in.sa_port);
-	return (s);
+	return (https_test_server("over tls", portp));
 }
 
 static nghttpw_http_client *

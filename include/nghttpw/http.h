@@ -256,6 +256,11 @@ NGHTTPW_DECL int nghttpw_http_client_set_max_body(nghttpw_http_client *cl, size_
 NGHTTPW_DECL int nghttpw_http_client_get_tls(nghttpw_http_client *c, nghttpw_tls_config **cfgp);
 NGHTTPW_DECL void nghttpw_http_client_connect(nghttpw_http_client *c, nghttpw_aio *aio);
 NGHTTPW_DECL void nghttpw_http_client_transact(nghttpw_http_client *c, nghttpw_http_req *req, nghttpw_http_res *res, nghttpw_aio *aio);
+/* Beyond nng: a transaction that ends with the response head, lending its
+ * connection (the aio's output 0) for the body to be read with
+ * nghttpw_http_conn_read_body; the connection is then given back. */
+NGHTTPW_DECL void nghttpw_http_client_transact_stream(nghttpw_http_client *c, nghttpw_http_req *req, nghttpw_http_res *res, nghttpw_aio *aio);
+NGHTTPW_DECL void nghttpw_http_client_release_conn(nghttpw_http_client *c, nghttpw_http_conn *conn);
 
 #ifdef __cplusplus
 }

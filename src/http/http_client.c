@@ -1,5 +1,7 @@
 /* HTTP client: connections to the one origin a URL names, whole exchanges
  * over them, and a few idle keep-alive connections kept for reuse.
+ * The streaming form of an exchange ends with the response head and lends
+ * the connection to the caller, who gives it back once the body is read.
  *
  * Every operation is an "op" with internal aios of its own.  All of an
  * op's state is guarded by its client's mutex; each step runs from an
@@ -34,12 +36,18 @@ struct nghttpw_http_client {
 	nghttpw_http_conn *idle[CLIENT_MAX_IDLE];
 	size_t             nidle;
 	size_t             max_body; /* of a response */
+	/* Changes with the TLS configuration: a connection had before
+	 * (being dialed, in use, lent) is closed at its end, as the idle
+	 * ones were at once. */
+	uint64_t generation;
 };
 
 typedef enum {
 	ST_DIAL,     /* aio: dialing */
 	ST_EXCHANGE, /* aio: nghttpw_http_conn_transact */
 	ST_EXPECT,   /* the composed exchange for Expect: 100-continue */
+	ST_WRITE,    /* streaming form, aio: nghttpw_http_conn_write_req */
+	ST_HEAD,     /* streaming form, aio: nghttpw_http_conn_read_res */
 } op_stage;
 
 /* The body of the request, for the composed exchange. */
@@ -63,7 +71,10 @@ typedef struct client_op {
 	bool                 retried;
 	bool                 idempotent;
 	bool                 expect;
+	bool                 stream;   /* ends with the head (transact_stream) */
 	size_t               max_body; /* of the response */
+	uint64_t             rx_mark;  /* http_conn_received before it */
+	uint64_t             generation; /* the client's, when conn was had */
 
 	nghttpw_aio *aio; /* dial, transact; composed exchange: writes */
 	nghttpw_aio *rio; /* composed exchange: reads */
@@ -80,7 +91,6 @@ typedef struct client_op {
 	bool        rd_busy;   /* rio pending */
 	bool        tm_busy;   /* tio pending */
 	bool        head_sent;
-	bool        got_reply; /* some response head (even 1xx) arrived */
 	bool        got_final;
 	bool        resp_done; /* the final response is complete */
 	body_state  body;
@@ -201,7 +211,8 @@ op_finish(client_op *op, int rv, bool keep)
 	if (conn != NULL) {
 		op->conn = NULL;
 		if (rv == 0 && keep && !nghttpw_http_conn_must_close(conn) &&
-		    http_conn_buffered(conn) == 0 && req_allows_reuse(op->req)) {
+		    http_conn_buffered(conn) == 0 && req_allows_reuse(op->req) &&
+		    op->generation == op->cl->generation) {
 			pool_put(op->cl, conn);
 		} else {
 			nghttpw_http_conn_close(conn);
@@ -211,6 +222,31 @@ op_finish(client_op *op, int rv, bool keep)
 	op->fin_aio = op->user;
 	op->fin_rv  = rv;
 	op->user    = NULL; /* the cancel function now leaves it alone */
+}
+
+/* Ends the streaming form with the final response head in op->res: the
+ * connection, its body unread, goes to the caller as the aio's output.
+ * It may come back to the pool (nghttpw_http_client_release_conn) only
+ * when keep and the request allow it, and when its body has been read to
+ * the end by then.  Lock held. */
+static void
+op_lend(client_op *op, bool keep)
+{
+	nghttpw_http_conn *conn = op->conn;
+
+	op->conn = NULL;
+	http_conn_set_lender(conn,
+	    keep && req_allows_reuse(op->req) ? op->cl : NULL, op->generation);
+	nghttpw_aio_set_output(op->user, 0, conn);
+	op_finish(op, 0, false);
+}
+
+/* Whether a response head is an interim one, which the final follows. */
+static bool
+status_interim(uint16_t status)
+{
+	return (status >= 100 && status < 200 &&
+	    status != NGHTTPW_HTTP_STATUS_SWITCHING);
 }
 
 /* Lock not held. */
@@ -258,22 +294,30 @@ op_cancel(nghttpw_aio *aio, void *arg, int rv)
 static void
 op_dial(client_op *op)
 {
-	op->stage  = ST_DIAL;
-	op->reused = false;
+	op->stage      = ST_DIAL;
+	op->reused     = false;
+	op->generation = op->cl->generation;
 	nghttpw_stream_dialer_dial(op->cl->dialer, op->aio);
 }
 
 /* Starts the exchange on op->conn.  Lock held. */
-/* Lock held. */
 static void
 op_exchange(client_op *op)
 {
+	op->rx_mark  = http_conn_received(op->conn);
 	op->max_body = op->cl->max_body;
 	/* A pooled connection may have had another limit. */
 	(void) nghttpw_http_conn_set_max_body(op->conn, op->max_body);
 	if (op->expect) {
 		op->stage = ST_EXPECT;
 		x_start(op);
+		return;
+	}
+	if (op->stream) {
+		/* The request, then heads until the final one (op_aio_cb). */
+		op->stage = ST_WRITE;
+		nghttpw_http_res_reset(op->res);
+		nghttpw_http_conn_write_req(op->conn, op->req, op->aio);
 		return;
 	}
 	op->stage = ST_EXCHANGE;
@@ -293,38 +337,36 @@ op_acquire(client_op *op)
 		op_dial(op);
 		return;
 	}
-	op->conn   = conn;
-	op->reused = true;
+	op->conn       = conn;
+	op->reused     = true;
+	op->generation = op->cl->generation;
 	op_exchange(op);
 }
 
-/* Whether any byte of a response arrived before the exchange failed:
- * bytes of an unfinished head stay in the connection's buffer, and a
- * head that was complete left its framing fields in the response (a
- * failure after a complete head means a body cut short, which needs a
- * length or chunks).  Lock held. */
+/* Whether the failure of rv is how a connection closed by the server
+ * shows itself: on the write of the request or on the read of its
+ * response. */
 static bool
-op_response_seen(client_op *op)
+err_conn_gone(int rv)
 {
-	return (http_conn_buffered(op->conn) > 0 ||
-	    nghttpw_http_res_get_header(op->res, "Content-Length") != NULL ||
-	    nghttpw_http_res_get_header(op->res, "Transfer-Encoding") != NULL);
+	return (rv == NGHTTPW_ECLOSED || rv == NGHTTPW_ECONNRESET ||
+	    rv == NGHTTPW_ECONNSHUT);
 }
 
 /* The exchange on op->conn failed with rv.  A reused connection that the
- * server had closed while it was idle shows up as ECLOSED or ECONNRESET
- * before any byte of the response; an idempotent request is then tried
- * once more on a new connection.  response_seen says some of the
- * response was read (then no retry).  Lock held. */
+ * server had closed while it was idle fails so before any byte of the
+ * response has come (the server may have closed it just as the request
+ * left, but then it never saw the request); an idempotent request is
+ * then tried once more on a new connection.  Lock held. */
 static void
-op_exchange_failed(client_op *op, int rv, bool response_seen)
+op_exchange_failed(client_op *op, int rv)
 {
-	response_seen = response_seen || op_response_seen(op);
+	bool response_seen = http_conn_received(op->conn) != op->rx_mark;
+
 	nghttpw_http_conn_close(op->conn);
 	op->conn = NULL;
 	if (op->abort_rv == 0 && op->reused && !op->retried && op->idempotent &&
-	    !response_seen &&
-	    (rv == NGHTTPW_ECLOSED || rv == NGHTTPW_ECONNRESET)) {
+	    !response_seen && err_conn_gone(rv)) {
 		op->retried = true;
 		op_dial(op);
 		return;
@@ -365,6 +407,30 @@ op_dialed(client_op *op, int rv)
 	op_exchange(op);
 }
 
+/* The streaming form's request was written, or a response head read.
+ * Lock held. */
+static void
+op_stream_step(client_op *op, int rv)
+{
+	uint16_t status;
+
+	if (op->abort_rv != 0) {
+		rv = op->abort_rv;
+	}
+	if (rv != 0) {
+		op_exchange_failed(op, rv);
+		return;
+	}
+	if (op->stage == ST_WRITE ||
+	    status_interim(status = nghttpw_http_res_get_status(op->res))) {
+		op->stage = ST_HEAD;
+		nghttpw_http_conn_read_res(op->conn, op->res, op->aio);
+		return;
+	}
+	/* After 101 the connection speaks another protocol. */
+	op_lend(op, status != NGHTTPW_HTTP_STATUS_SWITCHING);
+}
+
 static void
 op_aio_cb(void *arg)
 {
@@ -386,8 +452,12 @@ op_aio_cb(void *arg)
 			    nghttpw_http_res_get_status(op->res) !=
 			        NGHTTPW_HTTP_STATUS_SWITCHING);
 		} else {
-			op_exchange_failed(op, rv, false);
+			op_exchange_failed(op, rv);
 		}
+		break;
+	case ST_WRITE:
+	case ST_HEAD:
+		op_stream_step(op, rv);
 		break;
 	case ST_EXPECT:
 		/* A write of the composed exchange. */
@@ -471,7 +541,6 @@ x_start(client_op *op)
 
 	op->err       = 0;
 	op->head_sent = false;
-	op->got_reply = false;
 	op->got_final = false;
 	op->resp_done = false;
 	op->body      = BODY_WAITING;
@@ -506,13 +575,13 @@ x_fail(client_op *op, int rv)
 	}
 }
 
-/* The final head is in op->res: reads its body, which the answer to a
- * HEAD request has not (the connection knows 1xx, 204 and 304 have none).
- * Lock held. */
+/* The final head is in op->res: reads its body (the connection knows
+ * 1xx, 204 and 304 have none; HEAD requests are not composed), unless
+ * the streaming form leaves it to its caller.  Lock held. */
 static void
 x_read_body(client_op *op)
 {
-	if (strcmp(nghttpw_http_req_get_method(op->req), "HEAD") == 0) {
+	if (op->stream) {
 		op->resp_done = true;
 		return;
 	}
@@ -526,8 +595,7 @@ x_got_head(client_op *op)
 {
 	uint16_t status = nghttpw_http_res_get_status(op->res);
 
-	op->got_reply = true;
-	if (status >= 100 && status < 200 && status != 101) {
+	if (status_interim(status)) {
 		if (status == 100 && op->body == BODY_WAITING) {
 			nghttpw_aio_abort(op->tio, NGHTTPW_ECANCELED);
 			x_send_body(op);
@@ -587,7 +655,8 @@ op_tio_cb(void *arg)
 static void
 x_check(client_op *op)
 {
-	int err = op->abort_rv != 0 ? op->abort_rv : op->err;
+	int  err = op->abort_rv != 0 ? op->abort_rv : op->err;
+	bool keep;
 
 	if (err != 0) {
 		if (op->wr_busy) {
@@ -600,7 +669,7 @@ x_check(client_op *op)
 			nghttpw_aio_abort(op->tio, err);
 		}
 		if (!op->wr_busy && !op->rd_busy && !op->tm_busy) {
-			op_exchange_failed(op, err, op->got_reply);
+			op_exchange_failed(op, err);
 		}
 		return;
 	}
@@ -618,10 +687,13 @@ x_check(client_op *op)
 		return;
 	}
 	/* After 101 the connection speaks another protocol. */
-	op_finish(op, 0,
-	    op->body == BODY_SENT &&
-	        nghttpw_http_res_get_status(op->res) !=
-	            NGHTTPW_HTTP_STATUS_SWITCHING);
+	keep = op->body == BODY_SENT &&
+	    nghttpw_http_res_get_status(op->res) != NGHTTPW_HTTP_STATUS_SWITCHING;
+	if (op->stream) {
+		op_lend(op, keep);
+	} else {
+		op_finish(op, 0, keep);
+	}
 }
 
 /* ------------------------------------------------------------ the API */
@@ -698,6 +770,7 @@ nghttpw_http_client_set_tls(nghttpw_http_client *cl, nghttpw_tls_config *cfg)
 	if (rv == 0) {
 		/* Idle connections were made with the old configuration. */
 		pool_clear(cl);
+		cl->generation++;
 	}
 	pthread_mutex_unlock(&cl->mtx);
 	return (rv);
@@ -747,9 +820,9 @@ nghttpw_http_client_connect(nghttpw_http_client *cl, nghttpw_aio *aio)
 	pthread_mutex_unlock(&cl->mtx);
 }
 
-void
-nghttpw_http_client_transact(nghttpw_http_client *cl, nghttpw_http_req *req,
-    nghttpw_http_res *res, nghttpw_aio *aio)
+static void
+client_transact(nghttpw_http_client *cl, nghttpw_http_req *req,
+    nghttpw_http_res *res, nghttpw_aio *aio, bool stream)
 {
 	client_op  *op;
 	const char *expect;
@@ -773,7 +846,10 @@ nghttpw_http_client_transact(nghttpw_http_client *cl, nghttpw_http_req *req,
 	}
 	expect = nghttpw_http_req_get_header(req, "Expect");
 	nghttpw_http_req_get_data(req, &body, &size);
-	composed = size > 0 && nhw_http_list_has_token(expect, "100-continue");
+	/* (A HEAD request with a body is odd enough to go in one piece: the
+	 * connection then knows its answer has no body.) */
+	composed = size > 0 && nhw_http_list_has_token(expect, "100-continue") &&
+	    strcmp(nghttpw_http_req_get_method(req), "HEAD") != 0;
 	if ((rv = op_alloc(&op, cl, composed)) != 0) {
 		nghttpw_aio_finish(aio, rv);
 		return;
@@ -781,6 +857,7 @@ nghttpw_http_client_transact(nghttpw_http_client *cl, nghttpw_http_req *req,
 	op->req        = req;
 	op->res        = res;
 	op->expect     = composed;
+	op->stream     = stream;
 	op->idempotent = method_idempotent(nghttpw_http_req_get_method(req));
 	pthread_mutex_lock(&cl->mtx);
 	if (!aio_defer(aio, op_cancel, op)) {
@@ -791,4 +868,45 @@ nghttpw_http_client_transact(nghttpw_http_client *cl, nghttpw_http_req *req,
 	op->user = aio;
 	op_acquire(op);
 	op_unlock(op); /* preparing the composed exchange can fail */
+}
+
+void
+nghttpw_http_client_transact(nghttpw_http_client *cl, nghttpw_http_req *req,
+    nghttpw_http_res *res, nghttpw_aio *aio)
+{
+	client_transact(cl, req, res, aio, false);
+}
+
+void
+nghttpw_http_client_transact_stream(nghttpw_http_client *cl,
+    nghttpw_http_req *req, nghttpw_http_res *res, nghttpw_aio *aio)
+{
+	client_transact(cl, req, res, aio, true);
+}
+
+void
+nghttpw_http_client_release_conn(
+    nghttpw_http_client *cl, nghttpw_http_conn *conn)
+{
+	uint64_t lease;
+
+	if (conn == NULL) {
+		return;
+	}
+	/* Only a connection this client lent, whose exchange is over: any
+	 * other is closed (a body not read to its end would be taken for
+	 * the next response). */
+	if (cl != NULL && http_conn_lender(conn, &lease) == cl &&
+	    http_conn_reusable(conn)) {
+		http_conn_set_lender(conn, NULL, 0);
+		pthread_mutex_lock(&cl->mtx);
+		if (lease == cl->generation) {
+			pool_put(cl, conn);
+			conn = NULL;
+		}
+		pthread_mutex_unlock(&cl->mtx);
+	}
+	if (conn != NULL) {
+		nghttpw_http_conn_close(conn);
+	}
 }

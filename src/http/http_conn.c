@@ -587,6 +587,7 @@ rd_sio_cb(void *arg)
 			rv = NGHTTPW_ENOMEM;
 		}
 	}
+	c->received += n;
 	if (c->rd_kind == RD_SOME || c->rd_kind == RD_ALL) {
 		c->rd_done += n;
 	} else if (c->rbuf == NULL && n > 0) {
@@ -1052,4 +1053,52 @@ void *
 http_conn_owner(nghttpw_http_conn *c)
 {
 	return (c->owner);
+}
+
+uint64_t
+http_conn_received(nghttpw_http_conn *c)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&c->mtx);
+	n = c->received;
+	pthread_mutex_unlock(&c->mtx);
+	return (n);
+}
+
+bool
+http_conn_reusable(nghttpw_http_conn *c)
+{
+	http_parser *p = &c->parser;
+	bool         idle;
+
+	pthread_mutex_lock(&c->mtx);
+	idle = !c->closed && !c->must_close && c->rd_user == NULL &&
+	    list_empty(&c->rd_q) && c->wr_user == NULL && list_empty(&c->wr_q) &&
+	    !c->flushing && c->olen == 0 && c->rpos == c->rlen &&
+	    c->nreqs == 0 && !c->body_raw && p->res != NULL && p->head_done &&
+	    (p->message_done || (!p->in_body && http_parser_no_body(p)));
+	pthread_mutex_unlock(&c->mtx);
+	return (idle);
+}
+
+void
+http_conn_set_lender(nghttpw_http_conn *c, void *lender, uint64_t lease)
+{
+	pthread_mutex_lock(&c->mtx);
+	c->lender = lender;
+	c->lease  = lease;
+	pthread_mutex_unlock(&c->mtx);
+}
+
+void *
+http_conn_lender(nghttpw_http_conn *c, uint64_t *lease)
+{
+	void *lender;
+
+	pthread_mutex_lock(&c->mtx);
+	lender = c->lender;
+	*lease = c->lease;
+	pthread_mutex_unlock(&c->mtx);
+	return (lender);
 }

@@ -76,6 +76,22 @@ nghttpw_stream *http_conn_stream(nghttpw_http_conn *conn);
 /* Bytes received and not yet consumed (a pipelined request waiting). */
 size_t http_conn_buffered(nghttpw_http_conn *conn);
 
+/* Bytes received over the connection's life: unchanged across an exchange
+ * means that no byte of its response arrived. */
+uint64_t http_conn_received(nghttpw_http_conn *conn);
+
+/* Whether the connection can carry another exchange: open, nothing
+ * pending, queued or read ahead, every request written answered, and the
+ * last response read to the end of its body (or one that has none). */
+bool http_conn_reusable(nghttpw_http_conn *conn);
+
+/* For a client that lends the connection to its caller: which client may
+ * take it back (NULL: none, it is closed when given back), and a number
+ * of the client's own that the client checks then (*lease). */
+void  http_conn_set_lender(
+     nghttpw_http_conn *conn, void *lender, uint64_t lease);
+void *http_conn_lender(nghttpw_http_conn *conn, uint64_t *lease);
+
 /* Whether any byte of the request head being read (or whose read just
  * failed) had arrived: a timeout then means a slow head (answer 408),
  * otherwise an idle keep-alive connection (just close). */

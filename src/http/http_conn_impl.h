@@ -76,6 +76,8 @@ struct nghttpw_http_conn {
 	atomic_bool     must_close; /* read by the owner without the mutex */
 	bool            no_idle;    /* http_conn_stop_idle was called */
 	void *_Atomic   owner;
+	void           *lender;   /* http_conn_set_lender */
+	uint64_t        lease;
 	size_t          max_head;
 	size_t          max_fields;
 	size_t          max_body;
@@ -93,6 +95,7 @@ struct nghttpw_http_conn {
 	size_t       rcap;
 	size_t       rpos; /* first byte not yet consumed */
 	size_t       rlen; /* end of received bytes */
+	uint64_t     received; /* bytes ever received (http_conn_received) */
 	bool         rd_cold;     /* an idle wait: no rbuf until bytes come */
 	bool         rd_ready_wait; /* rd_sio waits for readability */
 	bool         no_ready_wait; /* the stream cannot: wait in idle_buf */

@@ -402,13 +402,19 @@ body_start(http_parser *p, parse_state *state)
 	*state = PARSE_MORE;
 }
 
+bool
+http_parser_no_body(const http_parser *p)
+{
+	return (p->no_body ||
+	    (http_parser_has_length(p) && p->ll.content_length == 0) ||
+	    (p->req != NULL && !http_parser_chunked(p) &&
+	        !http_parser_has_length(p)));
+}
+
 static bool
 body_none(http_parser *p, parse_state *state)
 {
-	if (p->no_body ||
-	    (http_parser_has_length(p) && p->ll.content_length == 0) ||
-	    (p->req != NULL && !http_parser_chunked(p) &&
-	        !http_parser_has_length(p))) {
+	if (http_parser_no_body(p)) {
 		p->message_done = true;
 		*state          = PARSE_MESSAGE_DONE;
 		return (true);

@@ -96,5 +96,7 @@ bool     http_parser_chunked(const http_parser *);
 bool     http_parser_has_length(const http_parser *);
 uint64_t http_parser_content_length(const http_parser *);
 bool     http_parser_keep_alive(const http_parser *);
+/* Whether the message has no body at all (its head says so). */
+bool     http_parser_no_body(const http_parser *);
 
 #endif

@@ -9,4 +9,10 @@
 /* Asserts that res has this status and exactly the body want. */
 void http_res_assert(nghttpw_http_res *res, uint16_t status, const char *want);
 
+#ifdef NGHTTPW_HAVE_TLS
+/* A started server on https://127.0.0.1 (port in *portp) with the test
+ * CA's localhost certificate, serving body as text/plain at /secret. */
+nghttpw_http_server *https_test_server(const char *body, int *portp);
+#endif
+
 #endif
