@@ -64,3 +64,22 @@ def readf(path, default=""):
 def pkgver(package):
     """The installed version of a Debian package."""
     return sh(f"dpkg-query -W -f='${{Version}}' {package} 2>/dev/null") or "not installed"
+
+
+def fmt(v):
+    """A median for a table: None stays None, "fail" reads "failed",
+    other strings pass; numbers get fewer decimals as they grow."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return "failed" if v == "fail" else v
+    if v >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+
+
+def ratio(a, b):
+    """a / b when both are numbers and b is positive, else None."""
+    if isinstance(a, float) and isinstance(b, float) and b > 0:
+        return a / b
+    return None

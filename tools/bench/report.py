@@ -12,7 +12,7 @@ import sys
 from collections import defaultdict
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from bench_common import blocks, pkgver, put, readf, sh  # noqa: E402
+from bench_common import blocks, pkgver, readf, sh  # noqa: E402
 
 ap = argparse.ArgumentParser()
 for a in ("results", "notes", "work", "out", "findings", "stage"):

@@ -15,7 +15,7 @@ import sys
 from collections import defaultdict
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from bench_common import blocks, pkgver, put, readf, sh  # noqa: E402
+from bench_common import fmt, pkgver, put, ratio, readf, sh  # noqa: E402
 
 NAME = "static files section"
 BEGIN = f"// BEGIN {NAME}: written by tools/bench/static, kept by tools/bench/run"
@@ -42,22 +42,6 @@ def med(metric, thr, impl):
         return None
     nums = [float(v) for v in vals if re.fullmatch(r"[0-9.]+", v)]
     return statistics.median(nums) if nums else "fail"
-
-
-def fmt(v):
-    if v is None:
-        return None
-    if isinstance(v, str):
-        return "failed" if v == "fail" else v
-    if v >= 100:
-        return f"{v:,.0f}"
-    return f"{v:.1f}" if v >= 10 else f"{v:.2f}"
-
-
-def ratio(a, b):
-    if isinstance(a, float) and isinstance(b, float) and b > 0:
-        return a / b
-    return None
 
 
 NAMES = {"nghttpw": "nghttpw-serve", "nginx": "nginx", "nginx_ofc": "nginx open_file_cache",

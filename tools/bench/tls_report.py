@@ -13,7 +13,7 @@ import time
 from collections import defaultdict
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from bench_common import blocks, pkgver, put, readf, sh  # noqa: E402
+from bench_common import pkgver, put, readf, sh  # noqa: E402
 
 BEGIN = "// BEGIN TLS handshakes section: written by tools/bench/tls, kept by the other scripts"
 END = "// END TLS handshakes section"

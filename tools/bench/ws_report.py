@@ -15,7 +15,7 @@ import sys
 from collections import defaultdict
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from bench_common import blocks, pkgver, put, readf, sh  # noqa: E402
+from bench_common import fmt, pkgver, put, ratio, readf, sh  # noqa: E402
 
 BEGIN = "// BEGIN WebSocket section: written by tools/bench/ws, kept by tools/bench/run"
 END = "// END WebSocket section"
@@ -44,22 +44,6 @@ def med(metric, thr, impl):
     if nums:
         return statistics.median(nums)
     return "n/a" if "n/a" in vals else "fail"
-
-
-def fmt(v):
-    if v is None:
-        return None
-    if isinstance(v, str):
-        return "failed" if v == "fail" else v
-    if v >= 100:
-        return f"{v:,.0f}"
-    return f"{v:.1f}" if v >= 10 else f"{v:.2f}"
-
-
-def ratio(a, b):
-    if isinstance(a, float) and isinstance(b, float) and b > 0:
-        return a / b
-    return None
 
 
 NAMES = {"nghttpw": "nghttpw", "beast": "Boost.Beast", "node": "node ws",
