@@ -531,6 +531,48 @@ Test(http_file_cache, small_file_leaves_in_one_segment)
 	unserve(&s);
 }
 
+/* Lines of a head that start with name and a colon. */
+static int
+count_field(const char *head, const char *name)
+{
+	int    n   = 0;
+	size_t len = strlen(name);
+
+	for (const char *p = strstr(head, "\r\n"); p != NULL; p = strstr(p + 2, "\r\n")) {
+		n += strncasecmp(p + 2, name, len) == 0 && p[2 + len] == ':';
+	}
+	return n;
+}
+
+/* A hit's unchanging fields come formatted by the entry: each once, as
+ * on the miss, also beside a server-wide field of the same name (which
+ * then stays out, as for any answer that has the field). */
+Test(http_file_cache, a_hit_has_each_field_once)
+{
+	static const char *const fields[] = { "Last-Modified", "ETag",
+		"Content-Type", "Accept-Ranges", "Content-Length", "Date" };
+	served s = serve(60000, 100, 1 << 20, 16384);
+	int    fd;
+
+	put("a.txt", "hello");
+	cr_assert_eq(nghttpw_http_server_set_header(s.srv, "Accept-Ranges", "none"), 0);
+	cr_assert_eq(nghttpw_http_server_set_header(s.srv, "X-Site", "yes"), 0);
+	fd = dial(s.port);
+	for (int i = 0; i < 3; i++) {
+		reply r = get(fd, "/a.txt");
+		expect(r, 200, "hello", i == 0 ? "the miss" : "a hit");
+		for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
+			cr_expect_eq(count_field(r.head, fields[k]), 1, "%s %d times:\n%s",
+			    fields[k], count_field(r.head, fields[k]), r.head);
+		}
+		cr_expect(strcasestr(r.head, "\r\nAccept-Ranges: bytes\r\n") != NULL, "%s", r.head);
+		cr_expect(strcasestr(r.head, "\r\nContent-Type: text/plain; charset=utf-8\r\n") != NULL, "%s", r.head);
+		cr_expect_eq(count_field(r.head, "X-Site"), 1, "%s", r.head);
+	}
+	close(fd);
+	unserve(&s);
+}
+
 /* --------------------------------------------------- many threads */
 
 #define CLIENTS 6

@@ -1280,3 +1280,67 @@ Test(http_res, lent_bodies_are_given_back_once)
 	cr_expect_eq(fcntl(fd, F_GETFD), FD_CLOEXEC, "the file is still open");
 	close(fd);
 }
+
+/* Count of "name:" lines in a head (case as written). */
+static int
+field_lines(const char *head, const char *name)
+{
+	int    n   = 0;
+	size_t len = strlen(name);
+
+	for (const char *p = strstr(head, "\r\n"); p != NULL; p = strstr(p + 2, "\r\n")) {
+		if (strncmp(p + 2, name, len) == 0 && p[2 + len] == ':') {
+			n++;
+		}
+	}
+	return (n);
+}
+
+/* Fields lent with a body (a cached file's): in the head once, seen by
+ * the getters, made ordinary before one of them changes, given back with
+ * the body. */
+Test(http_res, lent_fields_go_with_the_lent_body)
+{
+	static const char      bytes[] = "0123456789";
+	static const char      lines[] = "ETag: \"x\"\r\nContent-Type: text/plain\r\n";
+	static nhw_http_prefab p = { lines, sizeof(lines) - 1, { "ETag", "Content-Type" },
+		{ "\"x\"", "text/plain" }, 2 };
+	nghttpw_http_res *res;
+	const char       *head;
+	size_t            len;
+	int               one = 1;
+
+	lent_done = 0;
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	nhw_http_msg *msg = nhw_http_res_msg(res);
+	cr_expect_eq(nhw_http_msg_lend_fields(msg, &p), NGHTTPW_EINVAL, "no lent body");
+	cr_assert_eq(nhw_http_msg_lend_data(msg, bytes, 10, count_done, &one), 0);
+	cr_assert_eq(nhw_http_msg_lend_fields(msg, &p), 0);
+	cr_expect_str_eq(nghttpw_http_res_get_header(res, "etag"), "\"x\"");
+	cr_expect_str_eq(nghttpw_http_res_get_header(res, "Content-Type"), "text/plain");
+	cr_assert_eq(nhw_http_res_get_head(res, &head, &len), 0);
+	cr_expect_eq(strlen(head), len);
+	cr_expect_eq(field_lines(head, "ETag"), 1, "%s", head);
+	cr_expect_eq(field_lines(head, "Content-Type"), 1, "%s", head);
+	cr_expect(strstr(head, "\r\n\r\n") == head + len - 4, "one end: %s", head);
+
+	/* Set, added or deleted: ordinary fields first, each once. */
+	cr_assert_eq(nghttpw_http_res_set_header(res, "Content-Type", "text/html"), 0);
+	cr_assert_eq(nhw_http_res_get_head(res, &head, &len), 0);
+	cr_expect_eq(field_lines(head, "Content-Type"), 1, "%s", head);
+	cr_expect_str_eq(nghttpw_http_res_get_header(res, "Content-Type"), "text/html");
+	cr_expect_eq(field_lines(head, "ETag"), 1, "%s", head);
+	cr_assert_eq(nghttpw_http_res_del_header(res, "ETag"), 0);
+	cr_assert_eq(nhw_http_res_get_head(res, &head, &len), 0);
+	cr_expect_eq(field_lines(head, "ETag"), 0, "%s", head);
+
+	/* Given back with the body. */
+	cr_assert_eq(nhw_http_msg_lend_data(msg, bytes, 10, count_done, &one), 0);
+	cr_assert_eq(nhw_http_msg_lend_fields(msg, &p), 0);
+	cr_assert_eq(nghttpw_http_res_copy_data(res, "y", 1), 0);
+	cr_expect_null(nghttpw_http_res_get_header(res, "ETag"));
+	cr_assert_eq(nhw_http_res_get_head(res, &head, &len), 0);
+	cr_expect_eq(field_lines(head, "ETag"), 0, "%s", head);
+	nghttpw_http_res_free(res);
+	cr_expect_eq(lent_done, 2);
+}

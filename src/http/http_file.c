@@ -319,6 +319,7 @@ file_res(nghttpw_http_req *req, const http_file_rep *rep, http_file_entry *e,
 	const char       *lm_text = rep->lm_text;
 	char              lm_now[HTTP_DATE_SIZE];
 	bool              cond   = method_is(req, "GET") || method_is(req, "HEAD");
+	bool              prefab;
 	const char       *v;
 	int64_t           t;
 	int               rv;
@@ -379,10 +380,15 @@ file_res(nghttpw_http_req *req, const http_file_rep *rep, http_file_entry *e,
 		return 0;
 	}
 
+	/* A cached file's fields go as its entry formatted them, lent with
+	 * its body (unless Last-Modified moves on with the clock). */
+	prefab = e != NULL && rep->prefab.n > 0 && lm_text == rep->lm_text &&
+	    status != NGHTTPW_HTTP_STATUS_NOT_MODIFIED && len > 0;
 	if ((rv = nghttpw_http_res_alloc(&res)) != 0 ||
 	    (rv = nghttpw_http_res_set_status(res, status)) != 0 ||
-	    (rv = nghttpw_http_res_set_header(res, "Last-Modified", lm_text)) != 0 ||
-	    (rv = nghttpw_http_res_set_header(res, "ETag", etag)) != 0) {
+	    (!prefab &&
+	        ((rv = nghttpw_http_res_set_header(res, "Last-Modified", lm_text)) != 0 ||
+	            (rv = nghttpw_http_res_set_header(res, "ETag", etag)) != 0))) {
 		goto fail;
 	}
 	if (status == NGHTTPW_HTTP_STATUS_NOT_MODIFIED) {
@@ -390,8 +396,9 @@ file_res(nghttpw_http_req *req, const http_file_rep *rep, http_file_entry *e,
 		*resp = res;
 		return 0;
 	}
-	if ((rv = nghttpw_http_res_set_header(res, "Content-Type", rep->type)) != 0 ||
-	    (rv = nghttpw_http_res_set_header(res, "Accept-Ranges", "bytes")) != 0) {
+	if (!prefab &&
+	    ((rv = nghttpw_http_res_set_header(res, "Content-Type", rep->type)) != 0 ||
+	        (rv = nghttpw_http_res_set_header(res, "Accept-Ranges", "bytes")) != 0)) {
 		goto fail;
 	}
 	if (status == NGHTTPW_HTTP_STATUS_PARTIAL_CONTENT &&
@@ -401,6 +408,10 @@ file_res(nghttpw_http_req *req, const http_file_rep *rep, http_file_entry *e,
 	if (len == 0) {
 		rv = nghttpw_http_res_set_header(res, "Content-Length", "0");
 	} else if ((rv = set_body(res, rep, e, off, len)) == 0) {
+		if (prefab) {
+			(void) nhw_http_msg_lend_fields(
+			    nhw_http_res_msg(res), &rep->prefab);
+		}
 		*resp = res; /* the response has the source now */
 		return 0;
 	}

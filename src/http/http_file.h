@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "http/http_date.h"
+#include "http/http_msg.h" /* nhw_http_prefab */
 #include "nghttpw/http.h"
 
 /* The callback that nghttpw_http_handler_alloc_file() and
@@ -111,6 +112,10 @@ time_t http_file_last_modified(const struct stat *st);
 /* What a response for a regular file is made of.  Uncached, fd is the
  * open file (bytes NULL); a cache entry holds either the file open (fd)
  * or, for a small one, its bytes (fd -1). */
+/* Room for the formatted fields of a cached file: the names, a date, an
+ * entity tag of at most 63 bytes and a media type of at most 100. */
+#define HTTP_FILE_FIELDS_SIZE 256
+
 typedef struct http_file_rep {
 	struct stat st;
 	const char *type;  /* media type: a static string */
@@ -119,6 +124,11 @@ typedef struct http_file_rep {
 	time_t      lm;
 	int         fd;
 	void       *bytes;
+	/* A cached file's fields that do not change, formatted once:
+	 * Last-Modified, ETag, Content-Type, Accept-Ranges (prefab.n is 0
+	 * when they did not fit). */
+	char            fields[HTTP_FILE_FIELDS_SIZE];
+	nhw_http_prefab prefab;
 } http_file_rep;
 
 /* ------------------------------------ open-file cache (http_file_cache.c) */

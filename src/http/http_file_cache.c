@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -376,6 +377,35 @@ read_small(int fd, const struct stat *st)
 	return buf;
 }
 
+/* Formats the fields of a cached file that do not change, once, for
+ * every answer from it to borrow (a media type too long to fit leaves
+ * them to be set per answer). */
+static void
+prefab_init(http_file_rep *rep)
+{
+	static const char *const names[] = { "Last-Modified", "ETag",
+		"Content-Type", "Accept-Ranges" };
+	nhw_http_prefab *p = &rep->prefab;
+	int              n = snprintf(rep->fields, sizeof(rep->fields),
+	                 "%s: %s\r\n%s: %s\r\n%s: %s\r\n%s: bytes\r\n", names[0],
+	                 rep->lm_text, names[1], rep->etag, names[2], rep->type, names[3]);
+
+	if (n <= 0 || (size_t) n >= sizeof(rep->fields)) {
+		p->n = 0;
+		return;
+	}
+	p->lines     = rep->fields;
+	p->len       = (size_t) n;
+	p->values[0] = rep->lm_text;
+	p->values[1] = rep->etag;
+	p->values[2] = rep->type;
+	p->values[3] = "bytes";
+	for (size_t i = 0; i < 4; i++) {
+		p->names[i] = names[i];
+	}
+	p->n = 4;
+}
+
 http_file_entry *
 http_file_cache_put(http_file_cache *c, const char *key, size_t klen,
     int dirfd, const char *path, const char *absent, int fd,
@@ -404,6 +434,7 @@ http_file_cache_put(http_file_cache *c, const char *key, size_t klen,
 	lm = http_file_last_modified(st);
 	http_date_format(lm, e->rep.lm_text);
 	e->rep.lm = lm;
+	prefab_init(&e->rep);
 	if ((uint64_t) st->st_size <= c->small_max &&
 	    (uint64_t) st->st_size <= c->max_bytes) {
 		if ((e->rep.bytes = read_small(fd, st)) == NULL) {

@@ -479,6 +479,42 @@ keep_separate(const char *name, size_t nlen)
 	return nhw_http_name_eq(name, nlen, "Set-Cookie", 10);
 }
 
+/* The lent field of that name: its index, or NHW_HTTP_PREFAB_MAX. */
+static size_t
+prefab_find(const nhw_http_msg *msg, const char *name, size_t nlen)
+{
+	const nhw_http_prefab *p = msg->prefab;
+
+	for (size_t i = 0; p != NULL && i < p->n; i++) {
+		if (nhw_http_name_eq(p->names[i], strlen(p->names[i]), name, nlen)) {
+			return i;
+		}
+	}
+	return NHW_HTTP_PREFAB_MAX;
+}
+
+/* Before one of the lent fields changes: all of them become ordinary
+ * fields, so that the head has each field once. */
+static int
+prefab_materialize(nhw_http_msg *msg, const char *name, size_t nlen)
+{
+	const nhw_http_prefab *p = msg->prefab;
+	int                    rv;
+
+	if (prefab_find(msg, name, nlen) == NHW_HTTP_PREFAB_MAX) {
+		return 0;
+	}
+	msg->prefab = NULL;
+	for (size_t i = 0; i < p->n; i++) {
+		const char *n = p->names[i];
+		if ((rv = fields_append_new(msg, n, strlen(n), p->values[i],
+		         strlen(p->values[i]), (uint8_t) NHW_HDR_OTHER)) != 0) {
+			return rv;
+		}
+	}
+	return 0;
+}
+
 const nhw_http_field *
 nhw_http_msg_fields(const nhw_http_msg *msg, size_t *countp)
 {
@@ -493,7 +529,11 @@ nhw_http_msg_get_header_n(const nhw_http_msg *msg, const char *name, size_t nlen
 		return NULL;
 	}
 	size_t i = fields_find(msg, name, nlen, 0);
-	return i < msg->nfields ? msg->fields[i].value : NULL;
+	if (i < msg->nfields) {
+		return msg->fields[i].value;
+	}
+	i = prefab_find(msg, name, nlen);
+	return i < NHW_HTTP_PREFAB_MAX ? msg->prefab->values[i] : NULL;
 }
 
 const char *
@@ -528,9 +568,14 @@ int
 nhw_http_msg_add_header_n(nhw_http_msg *msg, const char *name, size_t nlen,
     const char *val, size_t vlen)
 {
+	int rv;
+
 	if (msg == NULL || !nhw_http_is_token(name, nlen) ||
 	    !nhw_http_is_value(val, vlen)) {
 		return NGHTTPW_EINVAL;
+	}
+	if ((rv = prefab_materialize(msg, name, nlen)) != 0) {
+		return rv;
 	}
 	if (!keep_separate(name, nlen)) {
 		size_t i = fields_find(msg, name, nlen, 0);
@@ -549,13 +594,16 @@ nhw_http_msg_set_header_n(nhw_http_msg *msg, const char *name, size_t nlen,
 	    !nhw_http_is_value(val, vlen)) {
 		return NGHTTPW_EINVAL;
 	}
+	int rv = prefab_materialize(msg, name, nlen);
+	if (rv != 0) {
+		return rv;
+	}
 	size_t i = fields_find(msg, name, nlen, 0);
 	if (i == msg->nfields) {
 		return fields_append_new(
 		    msg, name, nlen, val, vlen, known_of(name, nlen));
 	}
-	int rv = field_set_value(msg, &msg->fields[i], val, vlen);
-	if (rv != 0) {
+	if ((rv = field_set_value(msg, &msg->fields[i], val, vlen)) != 0) {
 		return rv;
 	}
 	/* The argument name may have pointed into a buffer just replaced;
@@ -575,6 +623,10 @@ nhw_http_msg_del_header_n(nhw_http_msg *msg, const char *name, size_t nlen)
 {
 	if (msg == NULL || !nhw_http_is_token(name, nlen)) {
 		return NGHTTPW_EINVAL;
+	}
+	int rv = prefab_materialize(msg, name, nlen);
+	if (rv != 0) {
+		return rv;
 	}
 	bool   found = false;
 	size_t i     = 0;
@@ -601,10 +653,11 @@ msg_drop_data(nhw_http_msg *m)
 	if (m->file_fd >= 0 && done == NULL) {
 		close(m->file_fd);
 	}
-	m->file_fd   = -1;
-	m->file_off  = 0;
-	m->file_len  = 0;
-	m->body_done = NULL;
+	m->file_fd    = -1;
+	m->file_off   = 0;
+	m->file_len   = 0;
+	m->body_done  = NULL;
+	m->prefab     = NULL; /* lent with the body */
 	if (done != NULL) {
 		done(m->body_done_arg);
 	}
@@ -661,6 +714,16 @@ nhw_http_msg_lend_data(nhw_http_msg *msg, const void *body, size_t size,
 		msg->body_done_arg = arg;
 	}
 	return rv;
+}
+
+int
+nhw_http_msg_lend_fields(nhw_http_msg *msg, const nhw_http_prefab *p)
+{
+	if (msg == NULL || p == NULL || msg->body_done == NULL) {
+		return NGHTTPW_EINVAL;
+	}
+	msg->prefab = p;
+	return 0;
 }
 
 bool

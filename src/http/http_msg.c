@@ -98,6 +98,10 @@ write_fields(const nhw_http_msg *m, char *p)
 		*p++ = '\r';
 		*p++ = '\n';
 	}
+	if (m->prefab != NULL) {
+		memcpy(p, m->prefab->lines, m->prefab->len);
+		p += m->prefab->len;
+	}
 	*p++ = '\r';
 	*p++ = '\n';
 	return p;
@@ -106,7 +110,7 @@ write_fields(const nhw_http_msg *m, char *p)
 static size_t
 fields_size(const nhw_http_msg *m)
 {
-	size_t n = 2;
+	size_t n = 2 + (m->prefab != NULL ? m->prefab->len : 0);
 	for (size_t i = 0; i < m->nfields; i++) {
 		n += m->fields[i].name_len + m->fields[i].value_len + 4;
 	}

@@ -41,6 +41,18 @@ typedef struct nhw_http_field {
 	uint8_t known; /* nhw_http_hdr of the name */
 } nhw_http_field;
 
+/* Fields formatted once by their owner and lent with a body: the lines
+ * ("Name: value\r\n" each) as they go in a head, and each name with its
+ * value (NUL-terminated) for the getters. */
+#define NHW_HTTP_PREFAB_MAX 4
+typedef struct nhw_http_prefab {
+	const char *lines;
+	size_t      len;
+	const char *names[NHW_HTTP_PREFAB_MAX];
+	const char *values[NHW_HTTP_PREFAB_MAX];
+	size_t      n;
+} nhw_http_prefab;
+
 /* Field slots inside the message before the slot array goes to the heap,
  * and bytes of field buffers taken from the message itself: enough for
  * the fields of a typical small request or response, so that building
@@ -64,6 +76,7 @@ typedef struct nhw_http_msg {
 	uint64_t        file_len;
 	void          (*body_done)(void *); /* a lent body: called when it goes */
 	void           *body_done_arg;
+	const nhw_http_prefab *prefab; /* fields lent with the body, or NULL */
 	char           *head;     /* head too large for the pool, head_cap bytes */
 	size_t          head_cap;
 	char            version[9];
@@ -150,6 +163,13 @@ void nhw_http_msg_get_data(const nhw_http_msg *msg, const void **bodyp, size_t *
 int  nhw_http_msg_set_file(nhw_http_msg *msg, int fd, uint64_t off, uint64_t len);
 bool nhw_http_msg_get_file(const nhw_http_msg *msg, int *fdp, uint64_t *offp, uint64_t *lenp);
 int  nhw_http_res_set_file(nghttpw_http_res *res, int fd, uint64_t off, uint64_t len);
+
+/* Fields (checked by their owner, none of them a well-known one) lent
+ * with a lent body and given back with it: the head carries their lines
+ * after the other fields, formatted once instead of per message.  The
+ * getters see them; setting, adding or deleting one of their names makes
+ * them ordinary fields first.  NGHTTPW_EINVAL without a lent body. */
+int nhw_http_msg_lend_fields(nhw_http_msg *msg, const nhw_http_prefab *p);
 
 /* A body lent by its owner: bytes (as set_data, not copied) or part of
  * an open file (as set_file, but fd is not closed).  Instead of freeing or
