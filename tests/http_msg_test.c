@@ -1280,3 +1280,44 @@ Test(http_res, lent_bodies_are_given_back_once)
 	cr_expect_eq(fcntl(fd, F_GETFD), FD_CLOEXEC, "the file is still open");
 	close(fd);
 }
+
+/* The fields in order, names as spelled, repeats folded at the first. */
+Test(http_hdr, next_header_walks_in_order)
+{
+	nghttpw_http_res *res;
+	const char       *name;
+	const char       *value;
+	void             *it = NULL;
+	const char       *want[][2] = {
+		{ "content-TYPE", "text/plain" },
+		{ "Vary", "Accept, Origin" },
+		{ "Set-Cookie", "a=1" },
+		{ "x-last", "z" },
+		{ "Set-Cookie", "b=2" },
+	};
+	size_t n = 0;
+
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	cr_assert_not(nghttpw_http_res_next_header(res, &name, &value, &it));
+	cr_assert_eq(nghttpw_http_res_add_header(res, "content-TYPE", "text/plain"), 0);
+	cr_assert_eq(nghttpw_http_res_add_header(res, "Vary", "Accept"), 0);
+	cr_assert_eq(nghttpw_http_res_add_header(res, "Set-Cookie", "a=1"), 0);
+	cr_assert_eq(nghttpw_http_res_add_header(res, "X-Gone", "1"), 0);
+	cr_assert_eq(nghttpw_http_res_add_header(res, "x-last", "z"), 0);
+	cr_assert_eq(nghttpw_http_res_add_header(res, "vary", "Origin"), 0);
+	cr_assert_eq(nghttpw_http_res_add_header(res, "Set-Cookie", "b=2"), 0);
+	cr_assert_eq(nghttpw_http_res_del_header(res, "x-gone"), 0);
+	it = NULL;
+	while (nghttpw_http_res_next_header(res, &name, &value, &it)) {
+		cr_assert_lt(n, 5);
+		cr_assert_str_eq(name, want[n][0]);
+		cr_assert_str_eq(value, want[n][1]);
+		n++;
+	}
+	cr_assert_eq(n, 5);
+	cr_assert_not(nghttpw_http_res_next_header(res, &name, &value, &it));
+	cr_assert_not(nghttpw_http_res_next_header(NULL, &name, &value, &it));
+	cr_assert_not(nghttpw_http_res_next_header(res, NULL, &value, &it));
+	cr_assert_not(nghttpw_http_res_next_header(res, &name, &value, NULL));
+	nghttpw_http_res_free(res);
+}
