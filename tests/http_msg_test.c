@@ -1323,6 +1323,16 @@ Test(http_res, lent_fields_go_with_the_lent_body)
 	cr_expect_eq(field_lines(head, "ETag"), 1, "%s", head);
 	cr_expect_eq(field_lines(head, "Content-Type"), 1, "%s", head);
 	cr_expect(strstr(head, "\r\n\r\n") == head + len - 4, "one end: %s", head);
+	{
+		const char *n, *v;
+		void       *it    = NULL;
+		int         found = 0;
+		while (nghttpw_http_res_next_header(res, &n, &v, &it)) {
+			found += strcmp(n, "ETag") == 0 && strcmp(v, "\"x\"") == 0;
+			found += strcmp(n, "Content-Type") == 0 && strcmp(v, "text/plain") == 0;
+		}
+		cr_expect_eq(found, 2, "the walk sees the lent fields");
+	}
 
 	/* Set, added or deleted: ordinary fields first, each once. */
 	cr_assert_eq(nghttpw_http_res_set_header(res, "Content-Type", "text/html"), 0);
@@ -1343,4 +1353,45 @@ Test(http_res, lent_fields_go_with_the_lent_body)
 	cr_expect_eq(field_lines(head, "ETag"), 0, "%s", head);
 	nghttpw_http_res_free(res);
 	cr_expect_eq(lent_done, 2);
+}
+
+/* The fields in order, names as spelled, repeats folded at the first. */
+Test(http_hdr, next_header_walks_in_order)
+{
+	nghttpw_http_res *res;
+	const char       *name;
+	const char       *value;
+	void             *it = NULL;
+	const char       *want[][2] = {
+		{ "content-TYPE", "text/plain" },
+		{ "Vary", "Accept, Origin" },
+		{ "Set-Cookie", "a=1" },
+		{ "x-last", "z" },
+		{ "Set-Cookie", "b=2" },
+	};
+	size_t n = 0;
+
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	cr_assert_not(nghttpw_http_res_next_header(res, &name, &value, &it));
+	cr_assert_eq(nghttpw_http_res_add_header(res, "content-TYPE", "text/plain"), 0);
+	cr_assert_eq(nghttpw_http_res_add_header(res, "Vary", "Accept"), 0);
+	cr_assert_eq(nghttpw_http_res_add_header(res, "Set-Cookie", "a=1"), 0);
+	cr_assert_eq(nghttpw_http_res_add_header(res, "X-Gone", "1"), 0);
+	cr_assert_eq(nghttpw_http_res_add_header(res, "x-last", "z"), 0);
+	cr_assert_eq(nghttpw_http_res_add_header(res, "vary", "Origin"), 0);
+	cr_assert_eq(nghttpw_http_res_add_header(res, "Set-Cookie", "b=2"), 0);
+	cr_assert_eq(nghttpw_http_res_del_header(res, "x-gone"), 0);
+	it = NULL;
+	while (nghttpw_http_res_next_header(res, &name, &value, &it)) {
+		cr_assert_lt(n, 5);
+		cr_assert_str_eq(name, want[n][0]);
+		cr_assert_str_eq(value, want[n][1]);
+		n++;
+	}
+	cr_assert_eq(n, 5);
+	cr_assert_not(nghttpw_http_res_next_header(res, &name, &value, &it));
+	cr_assert_not(nghttpw_http_res_next_header(NULL, &name, &value, &it));
+	cr_assert_not(nghttpw_http_res_next_header(res, NULL, &value, &it));
+	cr_assert_not(nghttpw_http_res_next_header(res, &name, &value, NULL));
+	nghttpw_http_res_free(res);
 }

@@ -1,12 +1,13 @@
 /*
  * nghttpw-get: fetch a URL over HTTP/1.1, a small curl.
  *
- * The connection comes from nghttpw_http_client_connect() (TCP, or TLS
- * for https when the library has it), the request is written with
- * nghttpw_http_conn_write_req(), and the response is read with
- * nghttpw_http_conn_read() and framed here, so that a body of any size
- * streams to its destination with a progress bar instead of being held in
- * memory, and so that -I can print the response head exactly as it came.
+ * Each request goes through nghttpw_http_client_transact_stream() (TCP,
+ * or TLS for https when the library has it): the client keeps the
+ * connections of one origin alive between requests and sends a request
+ * again when a kept-alive connection turns out dead.  The body is read
+ * with nghttpw_http_conn_read_body(), framed by the library, so that a
+ * body of any size streams to its destination with a progress bar
+ * instead of being held in memory.
  *
  * Only the public headers are used; the program waits for each aio in
  * turn (nghttpw_aio_wait), which is fine for a program of its own.
@@ -44,7 +45,6 @@
 
 #define PROG "nghttpw-get"
 #define MAX_REDIRECTS 10
-#define MAX_HEAD (64u * 1024u)
 #define READ_CHUNK 65536u
 #define SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 
@@ -63,7 +63,6 @@ enum {
 	EXIT_TLS         = 35,
 	EXIT_REDIRECTS   = 47,
 	EXIT_EMPTY_REPLY = 52,
-	EXIT_SEND        = 55,
 	EXIT_RECV        = 56,
 	EXIT_PEER_CERT   = 60,
 	EXIT_CA_FILE     = 77,
@@ -94,25 +93,9 @@ typedef struct {
 	double      connect_timeout; /* seconds; 0: none */
 } options;
 
-/* What we learned from a response head. */
-typedef struct {
-	char    *raw; /* the head as received, CRLFs included */
-	size_t   raw_len;
-	int      status;
-	char     reason[128];
-	bool     http10;
-	bool     chunked;
-	bool     has_length;
-	uint64_t length;
-	bool     conn_close;
-	bool     conn_keep_alive;
-	char    *location;
-} response;
-
 typedef struct {
 	const options          *opt;
 	nghttpw_http_client    *client;
-	nghttpw_http_conn      *conn;
 	nghttpw_url            *url;   /* the URL being fetched now */
 	nghttpw_url            *first; /* the one given: its origin gets -H's credentials */
 	const char             *output; /* its -o; NULL or "-": stdout */
@@ -121,12 +104,8 @@ typedef struct {
 #ifdef GET_TLS
 	nghttpw_tls_config *tls;
 #endif
-	/* Bytes received and not yet used. */
-	char  *buf;
-	size_t cap;
-	size_t pos;
-	size_t len;
-	bool   eof;
+	nghttpw_http_conn      *conn;  /* lent by the client for a body */
+	char                   *buf;   /* READ_CHUNK bytes of body at a time */
 	/* Where the body goes. */
 	FILE *out;
 	bool  out_opened;
@@ -192,7 +171,8 @@ usage(FILE *f)
 	    "  -k, --insecure           do not verify https servers\n"
 	    "  -m, --max-time SECONDS   give up after SECONDS in all\n"
 	    "      --connect-timeout SECONDS\n"
-	    "                           give up connecting after SECONDS\n"
+	    "                           give up when not connected and answered\n"
+	    "                           after SECONDS\n"
 	    "  -s, --silent             no progress bar and no error messages\n"
 	    "  -S, --show-error         error messages even with -s\n"
 	    "  -h, --help               print this and exit\n"
@@ -606,18 +586,10 @@ progress_draw(session *s, bool last)
 /* ---------------------------------------------------------- network */
 
 static void
-aio_bound(session *s, nghttpw_duration extra_limit_ms)
+aio_bound(session *s)
 {
-	nghttpw_time deadline = s->deadline;
-
-	if (extra_limit_ms > 0) {
-		nghttpw_time d = nghttpw_clock() + (nghttpw_time) extra_limit_ms;
-		if (deadline == 0 || d < deadline) {
-			deadline = d;
-		}
-	}
-	if (deadline != 0) {
-		nghttpw_aio_set_expire(s->aio, deadline);
+	if (s->deadline != 0) {
+		nghttpw_aio_set_expire(s->aio, s->deadline);
 	} else {
 		nghttpw_aio_set_timeout(s->aio, NGHTTPW_DURATION_INFINITE);
 	}
@@ -648,21 +620,10 @@ same_origin(const nghttpw_url *a, const nghttpw_url *b)
 	    strcmp(a->u_port, b->u_port) == 0);
 }
 
-static void
-drop_connection(session *s)
-{
-	if (s->conn != NULL) {
-		nghttpw_http_conn_close(s->conn);
-		s->conn = NULL;
-	}
-	s->pos = s->len = 0;
-	s->eof = false;
-}
-
+/* The client and its idle connections go with their origin. */
 static void
 drop_client(session *s)
 {
-	drop_connection(s);
 	if (s->client != NULL) {
 		nghttpw_http_client_free(s->client);
 		s->client = NULL;
@@ -674,7 +635,6 @@ drop_client(session *s)
 	}
 #endif
 }
-
 #ifdef GET_TLS
 static int
 setup_tls(session *s)
@@ -721,75 +681,73 @@ setup_tls(session *s)
 
 /* Makes sure there is a client for the current URL's origin and a
  * connection to it.  Returns 0 or an exit status. */
-static int
-ensure_connection(session *s)
-{
-	const options *o = s->opt;
-	char           where[300];
-	int            rv;
 
-	if (s->conn != NULL) {
+/* Makes sure there is a client for the current URL's origin; the client
+ * connects, or reuses one of its connections, for each request.
+ * Returns 0 or an exit status. */
+static int
+ensure_client(session *s)
+{
+	int rv;
+
+	if (s->client != NULL) {
 		return (0);
 	}
-	if (s->client == NULL) {
-		bool https = strcmp(s->url->u_scheme, "https") == 0;
-		if (!https && strcmp(s->url->u_scheme, "http") != 0) {
-			fail_msg("unsupported protocol '%s' (use http or https)",
+	bool https = strcmp(s->url->u_scheme, "https") == 0;
+	if (!https && strcmp(s->url->u_scheme, "http") != 0) {
+		fail_msg("unsupported protocol '%s' (use http or https)",
+		    s->url->u_scheme);
+		return (EXIT_FAILURE_);
+	}
+	if ((rv = nghttpw_http_client_alloc(&s->client, s->url)) != 0) {
+		if (rv == NGHTTPW_ENOTSUP) {
+			fail_msg("%s is not supported by this build of nghttpw",
 			    s->url->u_scheme);
 			return (EXIT_FAILURE_);
 		}
-		if ((rv = nghttpw_http_client_alloc(&s->client, s->url)) != 0) {
-			if (rv == NGHTTPW_ENOTSUP) {
-				fail_msg("%s is not supported by this build of nghttpw",
-				    s->url->u_scheme);
-				return (EXIT_FAILURE_);
-			}
-			fail_msg("cannot use %s: %s", s->url->u_rawurl,
-			    nghttpw_strerror(rv));
-			return (rv == NGHTTPW_EADDRINVAL ? EXIT_BAD_URL : EXIT_FAILURE_);
-		}
-		if (https) {
+		fail_msg("cannot use %s: %s", s->url->u_rawurl, nghttpw_strerror(rv));
+		return (rv == NGHTTPW_EADDRINVAL ? EXIT_BAD_URL : EXIT_FAILURE_);
+	}
+	if (https) {
 #ifdef GET_TLS
-			if ((rv = setup_tls(s)) != 0) {
-				return (rv);
-			}
+		return (setup_tls(s));
 #else
-			fail_msg("https is not supported: " PROG " was built without "
-			         "TLS");
-			return (EXIT_FAILURE_);
+		fail_msg("https is not supported: " PROG " was built without TLS");
+		return (EXIT_FAILURE_);
 #endif
-		}
 	}
-	aio_bound(s, (nghttpw_duration) (o->connect_timeout * 1000));
-	nghttpw_http_client_connect(s->client, s->aio);
-	rv = wait_aio(s);
-	if (rv != 0) {
-		origin_name(s->url, where, sizeof(where));
-		fail_msg("connect to %s failed: %s", where, nghttpw_strerror(rv));
-		switch (rv) {
-		case NGHTTPW_ETIMEDOUT:
-			return (EXIT_TIMEOUT);
-		case NGHTTPW_EADDRINVAL:
-			return (EXIT_RESOLVE);
-		case NGHTTPW_ECRYPTO:
-			return (EXIT_TLS);
-		case NGHTTPW_EPEERAUTH:
-			return (EXIT_PEER_CERT);
-		default:
-			return (EXIT_CONNECT);
-		}
-	}
-	s->conn = nghttpw_aio_get_output(s->aio, 0);
-	s->pos = s->len = 0;
-	s->eof = false;
 	return (0);
 }
 
-/* An exit status for a failed exchange. */
+/* An exit status for an exchange that failed before the response head:
+ * the connection could not be made, or the answer was not one. */
 static int
-transfer_failed(session *s, int rv, const char *what)
+exchange_failed(session *s, int rv)
 {
-	fail_msg("%s %s failed: %s", what, s->url->u_rawurl, nghttpw_strerror(rv));
+	char where[300];
+
+	switch (rv) {
+	case NGHTTPW_EADDRINVAL:
+	case NGHTTPW_ECONNREFUSED:
+	case NGHTTPW_EUNREACHABLE:
+		origin_name(s->url, where, sizeof(where));
+		fail_msg("connect to %s failed: %s", where, nghttpw_strerror(rv));
+		return (rv == NGHTTPW_EADDRINVAL ? EXIT_RESOLVE : EXIT_CONNECT);
+	case NGHTTPW_ECLOSED:
+		fail_msg("%s: the server closed the connection without an answer",
+		    s->url->u_rawurl);
+		return (EXIT_EMPTY_REPLY);
+	case NGHTTPW_EPROTO:
+		fail_msg("%s: the server's answer is not a valid HTTP response",
+		    s->url->u_rawurl);
+		return (EXIT_RECV);
+	case NGHTTPW_EMSGSIZE:
+		fail_msg("%s: the response head is too large", s->url->u_rawurl);
+		return (EXIT_RECV);
+	default:
+		break;
+	}
+	fail_msg("fetching %s failed: %s", s->url->u_rawurl, nghttpw_strerror(rv));
 	switch (rv) {
 	case NGHTTPW_ETIMEDOUT:
 		return (EXIT_TIMEOUT);
@@ -798,206 +756,7 @@ transfer_failed(session *s, int rv, const char *what)
 	case NGHTTPW_EPEERAUTH:
 		return (EXIT_PEER_CERT);
 	default:
-		return (strcmp(what, "sending to") == 0 ? EXIT_SEND : EXIT_RECV);
-	}
-}
-
-/* Receives more bytes after s->len.  Returns 0, NGHTTPW_ECLOSED at the
- * end of the connection, or another error. */
-static int
-receive_more(session *s)
-{
-	nghttpw_iov iov;
-	int         rv;
-
-	if (s->eof) {
-		return (NGHTTPW_ECLOSED);
-	}
-	if (s->pos > 0) {
-		memmove(s->buf, s->buf + s->pos, s->len - s->pos);
-		s->len -= s->pos;
-		s->pos = 0;
-	}
-	if (s->cap - s->len < READ_CHUNK / 4) {
-		size_t cap  = s->cap == 0 ? READ_CHUNK : s->cap * 2;
-		char  *grow = realloc(s->buf, cap);
-		if (grow == NULL) {
-			return (NGHTTPW_ENOMEM);
-		}
-		s->buf = grow;
-		s->cap = cap;
-	}
-	iov.iov_buf = s->buf + s->len;
-	iov.iov_len = s->cap - s->len;
-	nghttpw_aio_set_iov(s->aio, 1, &iov);
-	aio_bound(s, 0);
-	nghttpw_http_conn_read(s->conn, s->aio);
-	if ((rv = wait_aio(s)) == 0) {
-		s->len += nghttpw_aio_count(s->aio);
-	} else if (rv == NGHTTPW_ECLOSED) {
-		s->eof = true;
-	}
-	return (rv);
-}
-
-static void
-response_clear(response *r)
-{
-	free(r->raw);
-	free(r->location);
-	memset(r, 0, sizeof(*r));
-}
-
-static bool
-list_has(const char *list, size_t len, const char *token)
-{
-	size_t tlen = strlen(token);
-	size_t i    = 0;
-
-	while (i < len) {
-		while (i < len && (list[i] == ' ' || list[i] == '\t' || list[i] == ',')) {
-			i++;
-		}
-		size_t start = i;
-		while (i < len && list[i] != ',' && list[i] != ';') {
-			i++;
-		}
-		size_t end = i;
-		while (end > start && (list[end - 1] == ' ' || list[end - 1] == '\t')) {
-			end--;
-		}
-		if (end - start == tlen && strncasecmp(list + start, token, tlen) == 0) {
-			return (true);
-		}
-		while (i < len && list[i] != ',') {
-			i++;
-		}
-	}
-	return (false);
-}
-
-/* Parses the head in r->raw.  Returns 0 or an error message. */
-static const char *
-parse_head(response *r)
-{
-	const char *p   = r->raw;
-	const char *end = r->raw + r->raw_len;
-	const char *eol = strstr(p, "\r\n");
-
-	if (eol == NULL || eol - p < 12 || strncmp(p, "HTTP/", 5) != 0 ||
-	    !isdigit((unsigned char) p[5]) || p[6] != '.' ||
-	    !isdigit((unsigned char) p[7]) || p[8] != ' ' ||
-	    !isdigit((unsigned char) p[9]) || !isdigit((unsigned char) p[10]) ||
-	    !isdigit((unsigned char) p[11]) || (eol - p > 12 && p[12] != ' ')) {
-		return ("the server's answer is not an HTTP response");
-	}
-	r->http10 = p[5] == '1' && p[7] == '0';
-	r->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
-	if (eol - p > 13) {
-		size_t n = (size_t) (eol - p - 13);
-		if (n >= sizeof(r->reason)) {
-			n = sizeof(r->reason) - 1;
-		}
-		memcpy(r->reason, p + 13, n);
-		r->reason[n] = '\0';
-	}
-	for (p = eol + 2; p < end && !(p[0] == '\r' && p[1] == '\n'); p = eol + 2) {
-		const char *colon;
-		eol = strstr(p, "\r\n");
-		if (eol == NULL) {
-			return ("malformed response head");
-		}
-		colon = memchr(p, ':', (size_t) (eol - p));
-		if (colon == NULL || colon == p) {
-			return ("malformed header line in the response");
-		}
-		size_t      nlen = (size_t) (colon - p);
-		const char *v    = colon + 1;
-		while (v < eol && (*v == ' ' || *v == '\t')) {
-			v++;
-		}
-		const char *vend = eol;
-		while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t')) {
-			vend--;
-		}
-		size_t vlen = (size_t) (vend - v);
-		if (nlen == 14 && strncasecmp(p, "Content-Length", 14) == 0) {
-			uint64_t n = 0;
-			if (vlen == 0) {
-				return ("bad Content-Length in the response");
-			}
-			for (size_t i = 0; i < vlen; i++) {
-				if (!isdigit((unsigned char) v[i]) || n > UINT64_MAX / 10 - 1) {
-					return ("bad Content-Length in the response");
-				}
-				n = n * 10 + (uint64_t) (v[i] - '0');
-			}
-			if (r->has_length && r->length != n) {
-				return ("conflicting Content-Length in the response");
-			}
-			r->has_length = true;
-			r->length     = n;
-		} else if (nlen == 17 && strncasecmp(p, "Transfer-Encoding", 17) == 0) {
-			r->chunked = list_has(v, vlen, "chunked");
-		} else if (nlen == 10 && strncasecmp(p, "Connection", 10) == 0) {
-			r->conn_close      = r->conn_close || list_has(v, vlen, "close");
-			r->conn_keep_alive = r->conn_keep_alive ||
-			    list_has(v, vlen, "keep-alive");
-		} else if (nlen == 8 && strncasecmp(p, "Location", 8) == 0) {
-			free(r->location);
-			if ((r->location = strndup(v, vlen)) == NULL) {
-				return ("out of memory");
-			}
-		}
-	}
-	return (NULL);
-}
-
-/* Reads one response head.  Returns 0 or an exit status. */
-static int
-read_head(session *s, response *r)
-{
-	int rv;
-
-	for (;;) {
-		char *end = NULL;
-		/* The head ends at the first empty line. */
-		for (size_t i = s->pos; i + 4 <= s->len; i++) {
-			if (memcmp(s->buf + i, "\r\n\r\n", 4) == 0) {
-				end = s->buf + i + 4;
-				break;
-			}
-		}
-		if (end != NULL) {
-			r->raw_len = (size_t) (end - (s->buf + s->pos));
-			if ((r->raw = malloc(r->raw_len + 1)) == NULL) {
-				fail_msg("out of memory");
-				return (EXIT_FAILURE_);
-			}
-			memcpy(r->raw, s->buf + s->pos, r->raw_len);
-			r->raw[r->raw_len] = '\0';
-			s->pos += r->raw_len;
-			const char *err = parse_head(r);
-			if (err != NULL) {
-				fail_msg("%s: %s", s->url->u_rawurl, err);
-				return (EXIT_RECV);
-			}
-			return (0);
-		}
-		if (s->len - s->pos > MAX_HEAD) {
-			fail_msg("%s: the response head is too large", s->url->u_rawurl);
-			return (EXIT_RECV);
-		}
-		bool nothing_yet = s->len == s->pos;
-		if ((rv = receive_more(s)) != 0) {
-			if (rv == NGHTTPW_ECLOSED && nothing_yet) {
-				fail_msg("%s: the server closed the connection without an "
-				         "answer",
-				    s->url->u_rawurl);
-				return (EXIT_EMPTY_REPLY);
-			}
-			return (transfer_failed(s, rv, "receiving from"));
-		}
+		return (EXIT_RECV);
 	}
 }
 
@@ -1017,159 +776,94 @@ emit(session *s, const char *p, size_t n)
 	return (0);
 }
 
-/* Chunked body decoder, fed from the receive buffer. */
+/* Reads the body of the response on s->conn, as the library frames it,
+ * into the output (or dropped when s->out is NULL), each read bounded by
+ * -m.  Returns 0 or an exit status. */
 static int
-read_chunked(session *s)
+read_body(session *s, nghttpw_http_res *res)
 {
-	int rv;
+	const char *cl = nghttpw_http_res_get_header(res, "Content-Length");
+	nghttpw_iov iov;
+	int         rv;
 
-	for (;;) {
-		/* A chunk-size line. */
-		char  *eol;
-		size_t have;
-		while ((eol = memchr(s->buf + s->pos, '\n', s->len - s->pos)) == NULL) {
-			if (s->len - s->pos > 4096) {
-				fail_msg("%s: bad chunk in the response", s->url->u_rawurl);
-				return (EXIT_RECV);
-			}
-			if ((rv = receive_more(s)) != 0) {
-				return (transfer_failed(s, rv, "receiving from"));
-			}
-		}
-		const char *p    = s->buf + s->pos;
-		uint64_t    size = 0;
-		int         digits = 0;
-		while (isxdigit((unsigned char) *p)) {
-			int d = isdigit((unsigned char) *p) ? *p - '0'
-			                                    : (tolower((unsigned char) *p) - 'a' + 10);
-			if (++digits > 15) {
-				fail_msg("%s: chunk too large", s->url->u_rawurl);
-				return (EXIT_RECV);
-			}
-			size = size * 16 + (uint64_t) d;
-			p++;
-		}
-		while (*p == ' ' || *p == '\t') {
-			p++;
-		}
-		if (digits == 0 || (*p != ';' && *p != '\r') || eol[-1] != '\r') {
-			fail_msg("%s: bad chunk in the response", s->url->u_rawurl);
-			return (EXIT_RECV);
-		}
-		s->pos = (size_t) (eol + 1 - s->buf);
-		if (size == 0) {
-			break;
-		}
-		/* The data, then CRLF. */
-		while (size > 0) {
-			if (s->pos == s->len && (rv = receive_more(s)) != 0) {
-				return (transfer_failed(s, rv, "receiving from"));
-			}
-			have = s->len - s->pos;
-			if (have > size) {
-				have = (size_t) size;
-			}
-			if ((rv = emit(s, s->buf + s->pos, have)) != 0) {
-				return (rv);
-			}
-			s->pos += have;
-			size -= have;
-		}
-		while (s->len - s->pos < 2) {
-			if ((rv = receive_more(s)) != 0) {
-				return (transfer_failed(s, rv, "receiving from"));
-			}
-		}
-		if (memcmp(s->buf + s->pos, "\r\n", 2) != 0) {
-			fail_msg("%s: bad chunk in the response", s->url->u_rawurl);
-			return (EXIT_RECV);
-		}
-		s->pos += 2;
+	s->got   = 0;
+	s->total = -1;
+	if (cl != NULL && nghttpw_http_res_get_header(res, "Transfer-Encoding") == NULL) {
+		s->total = (int64_t) strtoll(cl, NULL, 10); /* for the bar only */
 	}
-	/* Trailer lines, up to an empty one. */
+	if (s->buf == NULL && (s->buf = malloc(READ_CHUNK)) == NULL) {
+		fail_msg("out of memory");
+		return (EXIT_FAILURE_);
+	}
+	iov.iov_buf = s->buf;
+	iov.iov_len = READ_CHUNK;
 	for (;;) {
-		char *eol;
-		while ((eol = memchr(s->buf + s->pos, '\n', s->len - s->pos)) == NULL) {
-			if (s->len - s->pos > MAX_HEAD) {
-				fail_msg("%s: trailer too large", s->url->u_rawurl);
+		nghttpw_aio_set_iov(s->aio, 1, &iov);
+		aio_bound(s);
+		nghttpw_http_conn_read_body(s->conn, s->aio);
+		if ((rv = wait_aio(s)) != 0) {
+			if (rv == NGHTTPW_ECLOSED) {
+				fail_msg("%s: the connection closed before the end of the "
+				         "body",
+				    s->url->u_rawurl);
 				return (EXIT_RECV);
 			}
-			if ((rv = receive_more(s)) != 0) {
-				return (transfer_failed(s, rv, "receiving from"));
-			}
+			fail_msg("receiving from %s failed: %s", s->url->u_rawurl,
+			    nghttpw_strerror(rv));
+			return (rv == NGHTTPW_ETIMEDOUT ? EXIT_TIMEOUT
+			        : rv == NGHTTPW_ECRYPTO ? EXIT_TLS
+			                                 : EXIT_RECV);
 		}
-		size_t line = (size_t) (eol - (s->buf + s->pos));
-		s->pos      = (size_t) (eol + 1 - s->buf);
-		if (line == 1 && eol[-1] == '\r') {
+		size_t n = nghttpw_aio_count(s->aio);
+		if (n == 0) {
 			return (0);
+		}
+		if ((rv = emit(s, s->buf, n)) != 0) {
+			return (rv);
 		}
 	}
 }
 
-/* Reads the body of a response to method (into the output, or dropped
- * when s->out is NULL).  *reusable says whether the connection can carry
- * another request.  Returns 0 or an exit status. */
-static int
-read_body(session *s, const response *r, const char *method, bool *reusable)
+/* Gives the lent connection back: kept for the next request when the
+ * body was read and the exchange lets it persist, else closed. */
+static void
+release_conn(session *s, bool failed)
 {
-	int rv;
-
-	*reusable = !r->conn_close && (!r->http10 || r->conn_keep_alive);
-	s->got    = 0;
-	s->total  = -1;
-	if (strcmp(method, "HEAD") == 0 || r->status < 200 || r->status == 204 ||
-	    r->status == 304) {
-		return (0);
+	if (s->conn == NULL) {
+		return;
 	}
-	if (r->chunked) {
-		if ((rv = read_chunked(s)) != 0) {
-			return (rv);
-		}
-	} else if (r->has_length) {
-		uint64_t left = r->length;
-		s->total      = (int64_t) r->length;
-		while (left > 0) {
-			if (s->pos == s->len && (rv = receive_more(s)) != 0) {
-				if (rv == NGHTTPW_ECLOSED) {
-					fail_msg("%s: the connection closed %llu bytes before "
-					         "the end of the body",
-					    s->url->u_rawurl, (unsigned long long) left);
-					return (EXIT_RECV);
-				}
-				return (transfer_failed(s, rv, "receiving from"));
-			}
-			size_t have = s->len - s->pos;
-			if (have > left) {
-				have = (size_t) left;
-			}
-			if ((rv = emit(s, s->buf + s->pos, have)) != 0) {
-				return (rv);
-			}
-			s->pos += have;
-			left -= have;
-		}
+	if (failed) {
+		nghttpw_http_conn_close(s->conn);
 	} else {
-		/* Until the server closes. */
-		*reusable = false;
-		for (;;) {
-			if ((rv = emit(s, s->buf + s->pos, s->len - s->pos)) != 0) {
-				return (rv);
-			}
-			s->pos = s->len;
-			if ((rv = receive_more(s)) == NGHTTPW_ECLOSED) {
-				break;
-			}
-			if (rv != 0) {
-				return (transfer_failed(s, rv, "receiving from"));
-			}
-		}
+		nghttpw_http_client_release_conn(s->client, s->conn);
 	}
-	if (s->pos != s->len) {
-		*reusable = false; /* something follows that we did not ask for */
+	s->conn = NULL;
+}
+
+/* Writes the response head as received: start line, then the fields in
+ * their order with the names as the server spelled them. */
+static int
+print_head(session *s, nghttpw_http_res *res)
+{
+	const char *reason = nghttpw_http_res_get_reason(res);
+	const char *name;
+	const char *value;
+	void       *it = NULL;
+
+	fprintf(s->out, "%s %03u%s%s\r\n", nghttpw_http_res_get_version(res),
+	    (unsigned) nghttpw_http_res_get_status(res),
+	    reason != NULL && *reason != '\0' ? " " : "",
+	    reason != NULL ? reason : "");
+	while (nghttpw_http_res_next_header(res, &name, &value, &it)) {
+		fprintf(s->out, "%s: %s\r\n", name, value);
+	}
+	fputs("\r\n", s->out);
+	if (ferror(s->out)) {
+		fail_msg("cannot write the output: %s", strerror(errno));
+		return (EXIT_WRITE);
 	}
 	return (0);
 }
-
 /* --------------------------------------------------------- redirects */
 
 /* RFC 3986 section 5.2.4, in place. */
@@ -1421,6 +1115,36 @@ close_output(session *s, bool quiet)
 	return (rv);
 }
 
+/* One request and the head of its final response: the client connects
+ * or reuses a connection, retries a dead kept-alive one, skips interim
+ * answers, and lends the connection (s->conn) for the body.  Returns 0
+ * or an exit status. */
+static int
+exchange(session *s, nghttpw_http_req *req, nghttpw_http_res *res)
+{
+	int rv;
+
+	if ((rv = ensure_client(s)) != 0) {
+		return (rv);
+	}
+	aio_bound(s);
+	if (s->opt->connect_timeout > 0) {
+		/* Connecting is part of the exchange: bound the whole of it
+		 * up to the head, as the earlier of the two limits. */
+		nghttpw_time d = nghttpw_clock() +
+		    (nghttpw_time) (s->opt->connect_timeout * 1000);
+		if (s->deadline == 0 || d < s->deadline) {
+			nghttpw_aio_set_expire(s->aio, d);
+		}
+	}
+	nghttpw_http_client_transact_stream(s->client, req, res, s->aio);
+	if ((rv = wait_aio(s)) != 0) {
+		return (exchange_failed(s, rv));
+	}
+	s->conn = nghttpw_aio_get_output(s->aio, 0);
+	return (0);
+}
+
 /* The whole transfer, following redirects when asked.  Returns an exit
  * status. */
 static int
@@ -1436,58 +1160,44 @@ run(session *s)
 
 	for (int hops = 0;; hops++) {
 		nghttpw_http_req *req = NULL;
-		response          r   = { 0 };
-		bool              reusable;
+		nghttpw_http_res *res = NULL;
 		bool              follow;
 
-		if ((rv = build_request(s, &req, method, with_body)) != 0 ||
-		    (rv = ensure_connection(s)) != 0) {
-			nghttpw_http_req_free(req);
+		if ((rv = build_request(s, &req, method, with_body)) != 0) {
 			break;
 		}
-		aio_bound(s, 0);
-		nghttpw_http_conn_write_req(s->conn, req, s->aio);
-		rv = wait_aio(s);
+		if ((rv = nghttpw_http_res_alloc(&res)) != 0) {
+			fail_msg("out of memory");
+			nghttpw_http_req_free(req);
+			rv = EXIT_FAILURE_;
+			break;
+		}
+		rv = exchange(s, req, res);
 		nghttpw_http_req_free(req);
 		if (rv != 0) {
-			rv = transfer_failed(s, rv, "sending to");
+			nghttpw_http_res_free(res);
 			break;
 		}
-		/* Interim answers (100 Continue and the like) come first. */
-		do {
-			response_clear(&r);
-			rv = read_head(s, &r);
-		} while (rv == 0 && r.status >= 100 && r.status < 200 && r.status != 101);
-		if (rv != 0) {
-			response_clear(&r);
-			break;
-		}
-		follow = o->follow && is_redirect(r.status) && r.location != NULL;
+		int         status   = nghttpw_http_res_get_status(res);
+		const char *location = nghttpw_http_res_get_header(res, "Location");
+		follow = o->follow && is_redirect(status) && location != NULL;
 		if (follow && hops == MAX_REDIRECTS) {
 			fail_msg("more than %d redirects, the last to %s", MAX_REDIRECTS,
-			    r.location);
-			response_clear(&r);
+			    location);
 			rv = EXIT_REDIRECTS;
-			break;
-		}
-		if (!follow && o->fail && r.status >= 400) {
+		} else if (!follow && o->fail && status >= 400) {
 			fail_msg("%s: the server answered %d %s", s->url->u_rawurl,
-			    r.status, r.reason);
-			response_clear(&r);
+			    status, nghttpw_http_res_get_reason(res));
 			rv = EXIT_HTTP_ERROR;
-			break;
+		} else if (o->head || o->include || !follow) {
+			rv = open_output(s);
 		}
-		if (o->head || o->include || !follow) {
-			if ((rv = open_output(s)) != 0) {
-				response_clear(&r);
-				break;
-			}
+		if (rv == 0 && (o->head || o->include)) {
+			rv = print_head(s, res);
 		}
-		if ((o->head || o->include) &&
-		    fwrite(r.raw, 1, r.raw_len, s->out) != r.raw_len) {
-			fail_msg("cannot write the output: %s", strerror(errno));
-			response_clear(&r);
-			rv = EXIT_WRITE;
+		if (rv != 0) {
+			release_conn(s, true);
+			nghttpw_http_res_free(res);
 			break;
 		}
 		/* The body: to the output for the last answer (unless -I),
@@ -1500,7 +1210,7 @@ run(session *s)
 		s->drawn_once = false;
 		bool bar      = s->progress;
 		s->progress   = bar && !follow && !o->head;
-		rv            = read_body(s, &r, method, &reusable);
+		rv            = read_body(s, res);
 		if (s->progress && rv == 0) {
 			progress_draw(s, true);
 		} else if (s->progress && s->drawn_once) {
@@ -1508,40 +1218,33 @@ run(session *s)
 		}
 		s->progress = bar;
 		s->out      = out;
-		if (rv != 0) {
-			response_clear(&r);
-			break;
-		}
-		if (!reusable) {
-			drop_connection(s);
-		}
-		if (!follow) {
-			response_clear(&r);
-			rv = 0;
+		release_conn(s, rv != 0);
+		if (rv != 0 || !follow) {
+			nghttpw_http_res_free(res);
 			break;
 		}
 
 		/* On to the next URL. */
-		char        *next = resolve_location(s->url, r.location);
+		char        *next = resolve_location(s->url, location);
 		nghttpw_url *nu   = NULL;
 		if (next == NULL || (rv = nghttpw_url_parse(&nu, next)) != 0) {
-			fail_msg("cannot follow the redirect to '%s'", r.location);
+			fail_msg("cannot follow the redirect to '%s'", location);
 			free(next);
-			response_clear(&r);
+			nghttpw_http_res_free(res);
 			rv = EXIT_BAD_URL;
 			break;
 		}
 		free(next);
-		if (r.status == 303 && strcmp(method, "HEAD") != 0) {
+		nghttpw_http_res_free(res);
+		if (status == 303 && strcmp(method, "HEAD") != 0) {
 			method    = "GET";
 			with_body = false;
-		} else if ((r.status == 301 || r.status == 302) &&
+		} else if ((status == 301 || status == 302) &&
 		    strcmp(method, "POST") == 0) {
 			/* What browsers and curl do. */
 			method    = "GET";
 			with_body = false;
 		}
-		response_clear(&r);
 		if (!same_origin(s->url, nu)) {
 			drop_client(s);
 		}
@@ -1632,3 +1335,4 @@ main(int argc, char **argv)
 	nghttpw_fini();
 	return (rv);
 }
+

@@ -133,6 +133,9 @@ NGHTTPW_DECL int nghttpw_http_res_set_reason(nghttpw_http_res *res, const char *
 NGHTTPW_DECL const char *nghttpw_http_res_get_version(nghttpw_http_res *res);
 NGHTTPW_DECL int nghttpw_http_res_set_version(nghttpw_http_res *res, const char *version);
 NGHTTPW_DECL const char *nghttpw_http_res_get_header(nghttpw_http_res *res, const char *name);
+/* Beyond nng 1.x (nng 2's nng_http_next_header): each header field in
+ * the order received; *iterp starts NULL. */
+NGHTTPW_DECL bool nghttpw_http_res_next_header(nghttpw_http_res *res, const char **namep, const char **valuep, void **iterp);
 NGHTTPW_DECL const char *nghttpw_http_res_get_trailer(nghttpw_http_res *res, const char *name);
 NGHTTPW_DECL int nghttpw_http_res_add_trailer(nghttpw_http_res *res, const char *name, const char *value);
 NGHTTPW_DECL int nghttpw_http_res_set_trailer(nghttpw_http_res *res, const char *name, const char *value);

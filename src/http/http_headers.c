@@ -493,6 +493,18 @@ prefab_find(const nhw_http_msg *msg, const char *name, size_t nlen)
 	return NHW_HTTP_PREFAB_MAX;
 }
 
+bool
+nhw_http_msg_prefab_field(const nhw_http_msg *msg, size_t i, const char **namep,
+    const char **valuep)
+{
+	if (msg->prefab == NULL || i >= msg->prefab->n) {
+		return false;
+	}
+	*namep  = msg->prefab->names[i];
+	*valuep = msg->prefab->values[i];
+	return true;
+}
+
 /* Before one of the lent fields changes: all of them become ordinary
  * fields, so that the head has each field once. */
 static int

@@ -721,6 +721,31 @@ nghttpw_http_res_get_header(nghttpw_http_res *res, const char *name)
 	return nhw_http_msg_get_header(nhw_http_res_msg(res), name);
 }
 
+/* The fields in the order they came (repeats combined, as they are
+ * kept); *iterp starts NULL and is the index past the last one given. */
+bool
+nghttpw_http_res_next_header(nghttpw_http_res *res, const char **namep,
+    const char **valuep, void **iterp)
+{
+	size_t                n;
+	const nhw_http_field *f;
+	uintptr_t             i;
+
+	if (res == NULL || namep == NULL || valuep == NULL || iterp == NULL) {
+		return false;
+	}
+	f = nhw_http_msg_fields(nhw_http_res_msg(res), &n);
+	i = (uintptr_t) *iterp;
+	if (i < n) {
+		*namep  = f[i].name;
+		*valuep = f[i].value;
+	} else if (!nhw_http_msg_prefab_field(nhw_http_res_msg(res), i - n, namep, valuep)) {
+		return false;
+	}
+	*iterp = (void *) (i + 1);
+	return true;
+}
+
 const char *
 nghttpw_http_res_get_trailer(nghttpw_http_res *res, const char *name)
 {

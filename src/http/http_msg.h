@@ -170,6 +170,9 @@ int  nhw_http_res_set_file(nghttpw_http_res *res, int fd, uint64_t off, uint64_t
  * getters see them; setting, adding or deleting one of their names makes
  * them ordinary fields first.  NGHTTPW_EINVAL without a lent body. */
 int nhw_http_msg_lend_fields(nhw_http_msg *msg, const nhw_http_prefab *p);
+/* The i-th lent field (after the ordinary ones, for iteration); false
+ * past the last. */
+bool nhw_http_msg_prefab_field(const nhw_http_msg *msg, size_t i, const char **namep, const char **valuep);
 
 /* A body lent by its owner: bytes (as set_data, not copied) or part of
  * an open file (as set_file, but fd is not closed).  Instead of freeing or
