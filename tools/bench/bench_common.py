@@ -7,7 +7,9 @@ line "// BEGIN <name> section..." (anything may follow the name) to the
 line "// END <name> section".  run rewrites the file and keeps them all;
 each script replaces its own and leaves the others alone."""
 import re
+import statistics
 import subprocess
+from collections import defaultdict
 
 _BEGIN = re.compile(r"^// BEGIN (.+? section)\b.*$", re.M)
 
@@ -83,3 +85,27 @@ def ratio(a, b):
     if isinstance(a, float) and isinstance(b, float) and b > 0:
         return a / b
     return None
+
+
+def read_results(path):
+    """A results.tsv (metric, threads or case, implementation, value per
+    line) as {(metric, threads, implementation): [value, ...]}."""
+    raw = defaultdict(list)
+    with open(path) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) == 4:
+                raw[tuple(parts[:3])].append(parts[3])
+    return raw
+
+
+def median(raw, metric, thr, impl):
+    """The median of the numbers recorded, None when nothing was, else
+    "n/a" or "fail" as recorded."""
+    vals = raw.get((metric, str(thr), impl))
+    if not vals:
+        return None
+    nums = [float(v) for v in vals if re.fullmatch(r"[0-9.]+", v)]
+    if nums:
+        return statistics.median(nums)
+    return "n/a" if "n/a" in vals else "fail"

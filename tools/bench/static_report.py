@@ -8,14 +8,11 @@ rewrites the rest of the file."""
 import argparse
 import os
 import platform
-import re
-import statistics
 import time
 import sys
-from collections import defaultdict
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from bench_common import fmt, pkgver, put, ratio, readf, sh  # noqa: E402
+from bench_common import fmt, median, pkgver, put, ratio, read_results, readf, sh  # noqa: E402
 
 NAME = "static files section"
 BEGIN = f"// BEGIN {NAME}: written by tools/bench/static, kept by tools/bench/run"
@@ -28,20 +25,11 @@ for a in ("reps", "dur", "syscall-n", "quick"):
     ap.add_argument("--" + a, type=int)
 args = ap.parse_args()
 
-raw = defaultdict(list)
-with open(args.results) as f:
-    for line in f:
-        parts = line.rstrip("\n").split("\t")
-        if len(parts) == 4:
-            raw[tuple(parts[:3])].append(parts[3])
+raw = read_results(args.results)
 
 
 def med(metric, thr, impl):
-    vals = raw.get((metric, str(thr), impl))
-    if not vals:
-        return None
-    nums = [float(v) for v in vals if re.fullmatch(r"[0-9.]+", v)]
-    return statistics.median(nums) if nums else "fail"
+    return median(raw, metric, thr, impl)
 
 
 NAMES = {"nghttpw": "nghttpw-serve", "nginx": "nginx", "nginx_ofc": "nginx open_file_cache",
