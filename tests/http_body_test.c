@@ -924,3 +924,79 @@ Test(http_body, transact_frames_bodies_by_the_same_rules)
 	cr_assert_eq(transact(&p, "HTTP/1.1 099 Early\r\n\r\n"), NGHTTPW_EPROTO);
 	pair_close(&p);
 }
+
+/* ------------------------------------------------------------ raw heads */
+
+static void
+expect_raw_head(nghttpw_http_res *res, const char *want)
+{
+	void  *head;
+	size_t len;
+
+	nghttpw_http_res_get_raw_head(res, &head, &len);
+	if (want == NULL) {
+		cr_assert_null(head);
+		cr_assert_eq(len, 0);
+		return;
+	}
+	cr_assert_eq(len, strlen(want), "%zu bytes, want %zu", len, strlen(want));
+	cr_assert_eq(memcmp(head, want, len), 0);
+}
+
+/* A head arriving in pieces, one after a body, one after an interim
+ * answer skipped by transact: each kept byte for byte, only when asked,
+ * while the parsed fields are combined and trimmed. */
+Test(http_body, raw_heads_are_kept_as_they_came_when_asked)
+{
+	const char *first  = "HTTP/1.1 200 OK\r\nX-Dup: 1\r\nx-dup:  2 \t\r\n"
+	                     "Content-Length: 2\r\n\r\n";
+	const char *second = "HTTP/1.1 404 Not Here\r\nContent-Length: 0\r\n\r\n";
+	char       *body;
+	size_t      len;
+	pair        p;
+
+	pair_open(&p);
+	expect_raw_head(p.res, NULL);
+	nghttpw_http_res_keep_raw_head(p.res, true);
+	send_request(&p, "GET");
+	send_request(&p, "GET");
+	send_request(&p, "GET");
+	nghttpw_http_conn_read_res(p.conn, p.res, p.aio);
+	peer_send(&p, "HTTP/1.1 200 OK\r\nX-Dup: 1\r\nx-d");
+	usleep(20000);
+	peer_send(&p, "up:  2 \t\r\nContent-Length: 2\r\n\r\nok");
+	nghttpw_aio_wait(p.aio);
+	cr_assert_eq(nghttpw_aio_result(p.aio), 0);
+	expect_raw_head(p.res, first);
+	cr_assert_str_eq(nghttpw_http_res_get_header(p.res, "X-Dup"), "1, 2");
+	cr_assert_eq(read_body(p.conn, PIECE, &body, &len), 0);
+	cr_assert_str_eq(body, "ok");
+	free(body);
+
+	peer_send(&p, second);
+	cr_assert_eq(read_res(&p), 0);
+	expect_raw_head(p.res, second);
+
+	/* Off: the copy goes at once, and the next head is not kept. */
+	nghttpw_http_res_keep_raw_head(p.res, false);
+	expect_raw_head(p.res, NULL);
+	peer_send(&p, second);
+	cr_assert_eq(read_res(&p), 0);
+	expect_raw_head(p.res, NULL);
+	pair_close(&p);
+
+	/* transact skips the 100: what is kept is the final head. */
+	pair_open(&p);
+	nghttpw_http_res_keep_raw_head(p.res, true);
+	cr_assert_eq(transact(&p, "HTTP/1.1 100 Continue\r\n\r\n"
+	                          "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+	    0);
+	expect_raw_head(p.res, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
+	nghttpw_http_res_reset(p.res);
+	expect_raw_head(p.res, NULL);
+	pair_close(&p);
+
+	nghttpw_http_res_keep_raw_head(NULL, true);
+	expect_raw_head(NULL, NULL);
+	nghttpw_http_res_get_raw_head(NULL, NULL, NULL);
+}

@@ -708,6 +708,12 @@ ensure_client(session *s)
 		fail_msg("cannot use %s: %s", s->url->u_rawurl, nghttpw_strerror(rv));
 		return (rv == NGHTTPW_EADDRINVAL ? EXIT_BAD_URL : EXIT_FAILURE_);
 	}
+	if (s->opt->connect_timeout > 0) {
+		/* At least 1 ms: the client refuses zero. */
+		double ms = s->opt->connect_timeout * 1000;
+		nghttpw_http_client_set_connect_timeout(s->client,
+		    ms < 1 ? 1 : ms > INT32_MAX ? INT32_MAX : (nghttpw_duration) ms);
+	}
 	if (https) {
 #ifdef GET_TLS
 		return (setup_tls(s));
@@ -840,25 +846,16 @@ release_conn(session *s, bool failed)
 	s->conn = NULL;
 }
 
-/* Writes the response head as received: start line, then the fields in
- * their order with the names as the server spelled them. */
+/* Writes the response head byte for byte as it came (the library keeps
+ * it when asked: see run). */
 static int
 print_head(session *s, nghttpw_http_res *res)
 {
-	const char *reason = nghttpw_http_res_get_reason(res);
-	const char *name;
-	const char *value;
-	void       *it = NULL;
+	void  *head;
+	size_t len;
 
-	fprintf(s->out, "%s %03u%s%s\r\n", nghttpw_http_res_get_version(res),
-	    (unsigned) nghttpw_http_res_get_status(res),
-	    reason != NULL && *reason != '\0' ? " " : "",
-	    reason != NULL ? reason : "");
-	while (nghttpw_http_res_next_header(res, &name, &value, &it)) {
-		fprintf(s->out, "%s: %s\r\n", name, value);
-	}
-	fputs("\r\n", s->out);
-	if (ferror(s->out)) {
+	nghttpw_http_res_get_raw_head(res, &head, &len);
+	if (fwrite(head, 1, len, s->out) != len) {
 		fail_msg("cannot write the output: %s", strerror(errno));
 		return (EXIT_WRITE);
 	}
@@ -1128,15 +1125,6 @@ exchange(session *s, nghttpw_http_req *req, nghttpw_http_res *res)
 		return (rv);
 	}
 	aio_bound(s);
-	if (s->opt->connect_timeout > 0) {
-		/* Connecting is part of the exchange: bound the whole of it
-		 * up to the head, as the earlier of the two limits. */
-		nghttpw_time d = nghttpw_clock() +
-		    (nghttpw_time) (s->opt->connect_timeout * 1000);
-		if (s->deadline == 0 || d < s->deadline) {
-			nghttpw_aio_set_expire(s->aio, d);
-		}
-	}
 	nghttpw_http_client_transact_stream(s->client, req, res, s->aio);
 	if ((rv = wait_aio(s)) != 0) {
 		return (exchange_failed(s, rv));
@@ -1172,6 +1160,7 @@ run(session *s)
 			rv = EXIT_FAILURE_;
 			break;
 		}
+		nghttpw_http_res_keep_raw_head(res, o->head || o->include);
 		rv = exchange(s, req, res);
 		nghttpw_http_req_free(req);
 		if (rv != 0) {

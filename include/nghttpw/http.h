@@ -145,6 +145,10 @@ NGHTTPW_DECL int nghttpw_http_res_del_header(nghttpw_http_res *res, const char *
 NGHTTPW_DECL int nghttpw_http_res_set_data(nghttpw_http_res *res, const void *body, size_t size);
 NGHTTPW_DECL int nghttpw_http_res_copy_data(nghttpw_http_res *res, const void *body, size_t size);
 NGHTTPW_DECL void nghttpw_http_res_get_data(nghttpw_http_res *res, void **bodyp, size_t *sizep);
+/* Keeps the bytes of the next head read into res as they came (start
+ * line, fields and the empty line), for a tool that shows them. */
+NGHTTPW_DECL void nghttpw_http_res_keep_raw_head(nghttpw_http_res *res, bool keep);
+NGHTTPW_DECL void nghttpw_http_res_get_raw_head(nghttpw_http_res *res, void **datap, size_t *sizep);
 
 /*
  * Connections.
@@ -256,6 +260,7 @@ NGHTTPW_DECL int nghttpw_http_client_set_tls(nghttpw_http_client *c, nghttpw_tls
 /* Beyond nng: the largest response body a transaction reads (default
  * NGHTTPW_HTTP_MAX_BODY_DEFAULT). */
 NGHTTPW_DECL int nghttpw_http_client_set_max_body(nghttpw_http_client *cl, size_t size);
+NGHTTPW_DECL int nghttpw_http_client_set_connect_timeout(nghttpw_http_client *cl, nghttpw_duration timeout);
 NGHTTPW_DECL int nghttpw_http_client_get_tls(nghttpw_http_client *c, nghttpw_tls_config **cfgp);
 NGHTTPW_DECL void nghttpw_http_client_connect(nghttpw_http_client *c, nghttpw_aio *aio);
 NGHTTPW_DECL void nghttpw_http_client_transact(nghttpw_http_client *c, nghttpw_http_req *req, nghttpw_http_res *res, nghttpw_aio *aio);

@@ -447,6 +447,12 @@ rd_progress_message(nghttpw_http_conn *c, bool *done)
 		}
 		c->rpos += used;
 		if (state == PARSE_HEAD_DONE) {
+			/* The head is rbuf[0, rpos): see rd_start_message. */
+			if (c->parser.res != NULL &&
+			    (rv = nhw_http_res_save_raw_head(
+			         c->parser.res, c->rbuf, c->rpos)) != 0) {
+				return (rv);
+			}
 			if (c->rd_kind == RD_HEAD) {
 				rd_head_answered(c);
 				/* For the chunk writer: HEAD is answered

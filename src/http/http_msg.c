@@ -29,6 +29,10 @@ struct nghttpw_http_res {
 	hstr         reason; /* s is NULL for the status's standard phrase */
 	uint16_t     status;
 	bool         is_error; /* body is alloc_error's page (see http_msg.h) */
+	bool         keep_raw; /* keep the next head read as it came */
+	char        *raw_head; /* that head, raw_len bytes of raw_cap */
+	size_t       raw_len;
+	size_t       raw_cap;
 };
 
 #define DEFAULT_METHOD "GET"
@@ -568,6 +572,10 @@ nghttpw_http_res_alloc(nghttpw_http_res **resp)
 	hstr_default(&res->reason, NULL);
 	res->status   = NGHTTPW_HTTP_STATUS_OK;
 	res->is_error = false;
+	res->keep_raw = false;
+	res->raw_head = NULL;
+	res->raw_len  = 0;
+	res->raw_cap  = 0;
 	*resp         = res;
 	return 0;
 }
@@ -615,6 +623,7 @@ nghttpw_http_res_free(nghttpw_http_res *res)
 	}
 	nhw_http_msg_fini(&res->msg);
 	hstr_fini(&res->reason);
+	free(res->raw_head);
 	free(res);
 }
 
@@ -628,6 +637,53 @@ nghttpw_http_res_reset(nghttpw_http_res *res)
 	hstr_default(&res->reason, NULL);
 	res->status   = NGHTTPW_HTTP_STATUS_OK;
 	res->is_error = false;
+	res->raw_len  = 0; /* the bytes go, keep_raw stays: it is a setting */
+}
+
+void
+nghttpw_http_res_keep_raw_head(nghttpw_http_res *res, bool keep)
+{
+	if (res == NULL) {
+		return;
+	}
+	res->keep_raw = keep;
+	if (!keep) {
+		free(res->raw_head);
+		res->raw_head = NULL;
+		res->raw_len = res->raw_cap = 0;
+	}
+}
+
+void
+nghttpw_http_res_get_raw_head(nghttpw_http_res *res, void **datap, size_t *sizep)
+{
+	bool have = res != NULL && res->raw_len > 0;
+
+	if (datap != NULL) {
+		*datap = have ? res->raw_head : NULL;
+	}
+	if (sizep != NULL) {
+		*sizep = have ? res->raw_len : 0;
+	}
+}
+
+int
+nhw_http_res_save_raw_head(nghttpw_http_res *res, const char *head, size_t len)
+{
+	if (!res->keep_raw) {
+		return 0;
+	}
+	if (len > res->raw_cap) {
+		char *buf = realloc(res->raw_head, len);
+		if (buf == NULL) {
+			return NGHTTPW_ENOMEM;
+		}
+		res->raw_head = buf;
+		res->raw_cap  = len;
+	}
+	memcpy(res->raw_head, head, len);
+	res->raw_len = len;
+	return 0;
 }
 
 uint16_t

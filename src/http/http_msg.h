@@ -86,6 +86,10 @@ typedef struct nhw_http_msg {
 	char            pool[NHW_HTTP_POOL]; /* last: init leaves it as is */
 } nhw_http_msg;
 
+/* Keeps head[0, len) as the raw head of res when the user asked for it
+ * with nghttpw_http_res_keep_raw_head.  Errors: NGHTTPW_ENOMEM. */
+int nhw_http_res_save_raw_head(nghttpw_http_res *res, const char *head, size_t len);
+
 /* Field-list primitives (http_headers.c) behind the functions below. */
 void nhw_http_msg_init(nhw_http_msg *msg);
 void nhw_http_msg_clear(nhw_http_msg *msg); /* reset: keeps small buffers */
