@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nghttpw/http.h"
 #include "support/http_util.h"
@@ -916,6 +917,37 @@ Test(http_client, timeout_closes_the_connection)
 	peer_stop(&p);
 }
 
+/* The connect timeout bounds the dial alone: an answer slower than it
+ * still comes, bounded by the caller's aio. */
+Test(http_client, connect_timeout_leaves_the_exchange_alone)
+{
+	peer                 p;
+	nghttpw_http_client *c;
+	exchange             x;
+	nghttpw_time         start;
+
+	cr_assert_eq(nghttpw_http_client_set_connect_timeout(NULL, 100),
+	    NGHTTPW_EINVAL);
+	peer_start(&p, serve_stall_first);
+	c = client_for(&p);
+	cr_assert_eq(nghttpw_http_client_set_connect_timeout(c, 0), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_http_client_set_connect_timeout(c, -3), NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_http_client_set_connect_timeout(
+	                 c, NGHTTPW_DURATION_INFINITE), 0);
+	cr_assert_eq(nghttpw_http_client_set_connect_timeout(
+	                 c, NGHTTPW_DURATION_DEFAULT), 0);
+	cr_assert_eq(nghttpw_http_client_set_connect_timeout(c, 100), 0);
+	start = nghttpw_clock();
+	x     = do_transact(c, "GET", "/slow", NULL, 800);
+	cr_assert_eq(x.rv, NGHTTPW_ETIMEDOUT, "%s", nghttpw_strerror(x.rv));
+	cr_assert_geq(nghttpw_clock() - start, 700);
+	exchange_free(&x);
+	peer_wait_finished(&p, 1);
+	get_ok(c, "/", "hello"); /* connecting in time still works */
+	nghttpw_http_client_free(c);
+	peer_stop(&p);
+}
+
 Test(http_client, cancel_closes_the_connection)
 {
 	peer                 p;
@@ -1358,5 +1390,26 @@ Test(http_client, https_untrusted_server_fails)
 	nghttpw_http_client_free(c);
 	nghttpw_http_server_stop(s);
 	nghttpw_http_server_release(s);
+}
+/* A server that takes the TCP connection and never answers the TLS
+ * handshake: the connect timeout ends the dial long before the aio's. */
+Test(http_client, connect_timeout_bounds_the_tls_handshake)
+{
+	nghttpw_http_client *c;
+	exchange             x;
+	nghttpw_time         start;
+	int                  port;
+	int                  lfd = raw_tcp_listen(&port);
+
+	cr_assert_geq(lfd, 0);
+	c = tls_client(port);
+	cr_assert_eq(nghttpw_http_client_set_connect_timeout(c, 200), 0);
+	start = nghttpw_clock();
+	x     = do_transact(c, "GET", "/", NULL, 10000);
+	cr_assert_eq(x.rv, NGHTTPW_ETIMEDOUT, "%s", nghttpw_strerror(x.rv));
+	cr_assert_lt(nghttpw_clock() - start, 3000);
+	exchange_free(&x);
+	nghttpw_http_client_free(c);
+	close(lfd);
 }
 #endif

@@ -36,6 +36,7 @@ struct nghttpw_http_client {
 	nghttpw_http_conn *idle[CLIENT_MAX_IDLE];
 	size_t             nidle;
 	size_t             max_body; /* of a response */
+	nghttpw_duration   connect_timeout; /* of each dial */
 	/* Changes with the TLS configuration: a connection had before
 	 * (being dialed, in use, lent) is closed at its end, as the idle
 	 * ones were at once. */
@@ -297,6 +298,7 @@ op_dial(client_op *op)
 	op->stage      = ST_DIAL;
 	op->reused     = false;
 	op->generation = op->cl->generation;
+	nghttpw_aio_set_timeout(op->aio, op->cl->connect_timeout);
 	nghttpw_stream_dialer_dial(op->cl->dialer, op->aio);
 }
 
@@ -397,6 +399,8 @@ op_dialed(client_op *op, int rv)
 		op_finish(op, rv, false);
 		return;
 	}
+	/* The connect timeout bounds the dial alone. */
+	nghttpw_aio_set_timeout(op->aio, NGHTTPW_DURATION_DEFAULT);
 	if (op->req == NULL) {
 		/* connect(): the caller owns the connection. */
 		nghttpw_aio_set_output(op->user, 0, conn);
@@ -725,8 +729,9 @@ nghttpw_http_client_alloc(nghttpw_http_client **cp, const nghttpw_url *url)
 	}
 	nghttpw_url_free(stream_url);
 	pthread_mutex_init(&cl->mtx, NULL);
-	cl->max_body = NGHTTPW_HTTP_MAX_BODY_DEFAULT;
-	*cp = cl;
+	cl->max_body        = NGHTTPW_HTTP_MAX_BODY_DEFAULT;
+	cl->connect_timeout = NGHTTPW_DURATION_INFINITE;
+	*cp                 = cl;
 	return (0);
 }
 
@@ -738,6 +743,20 @@ nghttpw_http_client_set_max_body(nghttpw_http_client *cl, size_t size)
 	}
 	pthread_mutex_lock(&cl->mtx);
 	cl->max_body = size;
+	pthread_mutex_unlock(&cl->mtx);
+	return (0);
+}
+
+int
+nghttpw_http_client_set_connect_timeout(nghttpw_http_client *cl, nghttpw_duration timeout)
+{
+	/* Zero would fail every dial at once. */
+	if (cl == NULL || timeout < NGHTTPW_DURATION_DEFAULT ||
+	    timeout == NGHTTPW_DURATION_ZERO) {
+		return (NGHTTPW_EINVAL);
+	}
+	pthread_mutex_lock(&cl->mtx);
+	cl->connect_timeout = timeout;
 	pthread_mutex_unlock(&cl->mtx);
 	return (0);
 }
