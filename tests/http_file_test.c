@@ -1350,14 +1350,13 @@ Test(http_file, listing_shows_escaped_sorted_entries)
 	make_list_tree();
 	h = listing_handler("/");
 	/* Directories first, each sorted bytewise; names escaped in the
-	 * text and percent-encoded in the links. */
+	 * text and percent-encoded in the links; ".hidden" left out. */
 	static const char want[] = LIST_HEAD("/list/")
 	    "<li><a href=\"../\">../</a></li>\n"
 	    "<li><a href=\"%3Cb%3Ex%3C/\">&lt;b&gt;x&lt;/</a></li>\n"
 	    "<li><a href=\"in/\">in/</a></li>\n"
 	    "<li><a href=\"sub/\">sub/</a></li>\n"
 	    "<li><a href=\"zdir/\">zdir/</a></li>\n"
-	    "<li><a href=\".hidden\">.hidden</a></li>\n"
 	    "<li><a href=\"%3Cscript%3E\">&lt;script&gt;</a></li>\n"
 	    "<li><a href=\"a%20b%26c\">a b&amp;c</a></li>\n"
 	    "<li><a href=\"out\">out</a></li>\n"
@@ -1584,4 +1583,106 @@ Test(http_file, e2e_listing_get_and_head)
 
 	close(fd);
 	e2e_stop(&e);
+}
+
+/* ------------------------------------------------------ hidden names */
+
+/* A name that starts with a dot (".git", ".env") is neither served nor
+ * listed, however its dot is spelled, but for "/.well-known/" at the top
+ * of the site; set_dotfiles serves and lists them all. */
+Test(http_file, hidden_names_are_refused_and_unlisted)
+{
+	static const char *const hidden[] = {
+		"/.git/config", "/.git/", "/.git", "/%2egit/config",
+		"/%2Egit/config", "/sub%2f.hidden", "/sub/.hidden", "/.env",
+		"/./.env", "//.env", "/sub/%2e%68idden", "http://test/.env",
+		"/site/.well-known/x", "/.well-known/../.env",
+	};
+	nghttpw_http_handler *h;
+	char                 *site = path_of("root/site");
+	char                 *b;
+
+	put_dir("root/.git");
+	put_text("root/.git/config", "[core]\n");
+	put_text("root/.env", "SECRET=1\n");
+	put_text("root/sub/.hidden", "hidden\n");
+	put_dir("root/.well-known");
+	put_text("root/.well-known/security.txt", "Contact: x\n");
+	put_dir("root/site");
+	put_dir("root/site/.well-known");
+	put_text("root/site/.well-known/x", "x\n");
+	put_dir("root/site/.git");
+	put_text("root/site/page.txt", "page\n");
+
+	h = listing_handler("/");
+	for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
+		expect(get(h, hidden[i]), 404, NULL, NULL, hidden[i]);
+	}
+	expect(get(h, "/.well-known/security.txt"), 200, "Contact: x\n", NULL,
+	    "well-known");
+	expect(get(h, "/%2ewell-known/security.txt"), 200, "Contact: x\n", NULL,
+	    "well-known, encoded");
+	expect(get(h, "/./a.txt"), 200, TEXT, NULL, "a \".\" segment");
+	b = body_text(get(h, "/site/"));
+	cr_expect_null(strstr(b, ".git"), "%s", b);
+	cr_expect_null(strstr(b, ".well-known"), "not the site's top: %s", b);
+	cr_expect_not_null(strstr(b, "page.txt"), "%s", b);
+	free(b);
+
+	/* Served and listed when told to. */
+	cr_assert_eq(nghttpw_http_handler_set_dotfiles(h, true), 0);
+	expect(get(h, "/.git/config"), 200, "[core]\n", NULL, "dotfiles on");
+	expect(get(h, "/%2eenv"), 200, "SECRET=1\n", NULL, "dotfiles on");
+	expect(get(h, "/site/.well-known/x"), 200, "x\n", NULL, "dotfiles on");
+	b = body_text(get(h, "/site/"));
+	cr_expect_not_null(strstr(b, "href=\".git/\""), "%s", b);
+	free(b);
+	/* Off again: nothing found under the old rule is served from the
+	 * cache. */
+	cr_assert_eq(nghttpw_http_handler_set_dotfiles(h, false), 0);
+	expect(get(h, "/.git/config"), 404, NULL, NULL, "dotfiles off again");
+	nghttpw_http_handler_free(h);
+
+	/* The site's top, served from a directory without an index. */
+	cr_assert_eq(nghttpw_http_handler_alloc_directory(&h, "/", site), 0);
+	cr_assert_eq(nghttpw_http_handler_set_listing(h, true), 0);
+	b = body_text(get(h, "/"));
+	cr_expect_not_null(strstr(b, "href=\".well-known/\""), "%s", b);
+	cr_expect_null(strstr(b, ".git"), "%s", b);
+	free(b);
+	expect(get(h, "/.well-known/x"), 200, "x\n", NULL, "top well-known");
+	nghttpw_http_handler_free(h);
+	free(site);
+
+	cr_assert_eq(nghttpw_http_handler_set_dotfiles(NULL, true), NGHTTPW_EINVAL);
+	h = file_handler("/f", "root/a.txt");
+	cr_assert_eq(nghttpw_http_handler_set_dotfiles(h, true), NGHTTPW_EINVAL);
+	cr_assert_eq(
+	    nghttpw_http_handler_set_outside_links(h, true), NGHTTPW_EINVAL);
+	nghttpw_http_handler_free(h);
+}
+
+/* Links that lead out of the tree are followed only when allowed, on
+ * both resolution paths; ".." stays refused. */
+Test(http_file, outside_links_only_when_allowed)
+{
+	nghttpw_http_handler *h = dir_handler("/");
+	char                  target[PATH_MAX * 2];
+
+	snprintf(target, sizeof(target), "%s/outside/secret.txt", base);
+	put_link(target, "root/abs-out.txt");
+	expect(get(h, "/escape.txt"), 404, NULL, NULL, "relative link out");
+	cr_assert_eq(nghttpw_http_handler_set_outside_links(h, true), 0);
+	expect(get(h, "/escape.txt"), 200, "SECRET\n", NULL, "relative, allowed");
+	expect(get(h, "/escapedir/secret.txt"), 200, "SECRET\n", NULL,
+	    "through a directory link, allowed");
+	expect(get(h, "/abs-out.txt"), 200, "SECRET\n", NULL, "absolute, allowed");
+	expect(get(h, "/../outside/secret.txt"), 404, NULL, NULL, "a .. segment");
+	expect(get(h, "/%2e%2e/outside/secret.txt"), 404, NULL, NULL, "encoded ..");
+	cr_assert_eq(nghttpw_http_handler_set_outside_links(h, false), 0);
+	expect(get(h, "/escape.txt"), 404, NULL, NULL, "refused again");
+	expect(get(h, "/abs-out.txt"), 404, NULL, NULL, "absolute, refused again");
+	cr_assert_eq(nghttpw_http_handler_set_outside_links(NULL, true),
+	    NGHTTPW_EINVAL);
+	nghttpw_http_handler_free(h);
 }

@@ -206,6 +206,8 @@ NGHTTPW_DECL int nghttpw_http_handler_alloc(nghttpw_http_handler **hp, const cha
 NGHTTPW_DECL int nghttpw_http_handler_alloc_file(nghttpw_http_handler **hp, const char *path, const char *filename);
 NGHTTPW_DECL int nghttpw_http_handler_alloc_directory(nghttpw_http_handler **hp, const char *path, const char *dirname);
 NGHTTPW_DECL int nghttpw_http_handler_set_listing(nghttpw_http_handler *h, bool enable);
+NGHTTPW_DECL int nghttpw_http_handler_set_dotfiles(nghttpw_http_handler *h, bool serve);
+NGHTTPW_DECL int nghttpw_http_handler_set_outside_links(nghttpw_http_handler *h, bool follow);
 NGHTTPW_DECL int nghttpw_http_handler_set_file_cache(nghttpw_http_handler *h, nghttpw_duration revalidate, size_t max_entries, size_t max_bytes, size_t small_max);
 NGHTTPW_DECL int nghttpw_http_handler_alloc_static(nghttpw_http_handler **hp, const char *path, const void *data, size_t size, const char *content_type);
 NGHTTPW_DECL int nghttpw_http_handler_alloc_redirect(nghttpw_http_handler **hp, const char *path, uint16_t status, const char *location);

@@ -12,6 +12,8 @@
  * Status codes chosen here:
  *   404  missing; a request path that is malformed in a way that can only
  *        be an attack (a ".." segment, NUL, backslash, after decoding);
+ *        a hidden name (a segment that starts with a dot, but
+ *        "/.well-known/") unless nghttpw_http_handler_set_dotfiles;
  *        anything that resolves outside the directory; a directory
  *        without index.html or index.htm (unless listings are on: then
  *        200 with an HTML list of its entries, see
@@ -45,6 +47,7 @@ typedef struct {
 	http_file_cache cache;
 	bool           dir;
 	bool           listing; /* directories without an index are listed */
+	bool           dotfiles; /* names that start with a dot are served */
 	bool           root_ready;
 	bool           cache_ready;
 } file_ctx;
@@ -569,6 +572,25 @@ path_is_safe(const char *p, size_t n)
 	return true;
 }
 
+/* Whether rel, the part of the decoded path dec that names a file, has a
+ * segment that starts with a dot: a hidden name such as ".git" or ".env".
+ * "." alone names nothing, and "/.well-known/" (RFC 8615) at the top of
+ * the site is public by design. */
+static bool
+names_hidden(const char *dec, const char *rel)
+{
+	for (const char *p = rel; *p != '\0';) {
+		p += strspn(p, "/");
+		size_t n = strcspn(p, "/");
+		if (n > 1 && p[0] == '.' &&
+		    !(p == dec + 1 && n == 11 && memcmp(p, ".well-known", 11) == 0)) {
+			return true;
+		}
+		p += n;
+	}
+	return false;
+}
+
 static char *
 join(const char *a, const char *b, const char *c)
 {
@@ -667,6 +689,10 @@ dir_lookup(file_ctx *ctx, const http_file_at *at, nghttpw_http_req *req,
 		goto done;
 	}
 	rel   = dec + plen; /* "" or "/..." */
+	if (!ctx->dotfiles && names_hidden(dec, rel)) {
+		t->status = NGHTTPW_HTTP_STATUS_NOT_FOUND;
+		goto done;
+	}
 	slash = dlen > 0 && dec[dlen - 1] == '/';
 	name  = dec;        /* the name the client asked for, for its type */
 
@@ -716,7 +742,8 @@ dir_lookup(file_ctx *ctx, const http_file_at *at, nghttpw_http_req *req,
 	    !has_index(dfd)) {
 		/* The directory that was checked, not one put there since. */
 		t->status = 0;
-		rv = http_file_listing_res(dfd, at, rel, dec, is_top(rel), &t->res);
+		rv = http_file_listing_res(
+		    dfd, at, rel, dec, is_top(rel), ctx->dotfiles, &t->res);
 		dfd       = -1;
 	}
 
@@ -909,8 +936,16 @@ nghttpw_http_handler_alloc_directory(
 	return alloc_fs_handler(hp, path, dirname, true);
 }
 
-int
-nghttpw_http_handler_set_listing(nghttpw_http_handler *h, bool enable)
+typedef enum {
+	DIR_LISTING,
+	DIR_DOTFILES,
+	DIR_OUTSIDE_LINKS,
+} dir_setting;
+
+/* Sets one of a directory handler's switches, while no server holds it:
+ * requests read them without a lock. */
+static int
+set_dir_switch(nghttpw_http_handler *h, dir_setting which, bool on)
 {
 	file_ctx *ctx;
 	int       rv = 0;
@@ -927,10 +962,40 @@ nghttpw_http_handler_set_listing(nghttpw_http_handler *h, bool enable)
 	} else if (http_handler_busy_locked(h)) {
 		rv = NGHTTPW_EBUSY;
 	} else {
-		ctx->listing = enable;
+		switch (which) {
+		case DIR_LISTING:
+			ctx->listing = on;
+			break;
+		case DIR_DOTFILES:
+			ctx->dotfiles = on;
+			break;
+		case DIR_OUTSIDE_LINKS:
+			ctx->root.outside_links = on;
+			break;
+		}
+		/* What the cache holds was found under the old rules. */
+		http_file_cache_clear(&ctx->cache);
 	}
 	pthread_mutex_unlock(&http_registry_mtx);
 	return rv;
+}
+
+int
+nghttpw_http_handler_set_listing(nghttpw_http_handler *h, bool enable)
+{
+	return set_dir_switch(h, DIR_LISTING, enable);
+}
+
+int
+nghttpw_http_handler_set_dotfiles(nghttpw_http_handler *h, bool serve)
+{
+	return set_dir_switch(h, DIR_DOTFILES, serve);
+}
+
+int
+nghttpw_http_handler_set_outside_links(nghttpw_http_handler *h, bool follow)
+{
+	return set_dir_switch(h, DIR_OUTSIDE_LINKS, follow);
 }
 
 /* The handler's context, when h is a file or directory handler (under

@@ -46,6 +46,7 @@ typedef struct http_file_root {
 	atomic_int       dirfd; /* -1 until opened */
 	_Atomic uint64_t checked; /* nghttpw_clock() when found current */
 	nghttpw_duration recheck;
+	bool             outside_links; /* links may lead out of the tree */
 	pthread_mutex_t  mtx; /* opening and replacing */
 	dev_t            dev; /* of dirfd */
 	ino_t            ino;
@@ -65,6 +66,7 @@ typedef struct http_file_at {
 /* Opens rel ("" or "/...", already decoded and free of ".." segments)
  * under the root without leaving it: with openat2(2) RESOLVE_BENEATH, or
  * where that is missing with realpath(3) and a check of the result.
+ * With outside_links, symbolic links are followed wherever they lead.
  * Returns 0 with an open regular file or directory in *fdp (close-on-exec)
  * and its status in *st, or the HTTP status to answer with (404 for what
  * is missing or outside, 403 for what cannot be read or is neither a
@@ -99,8 +101,10 @@ bool http_file_uses_openat2(void);
  * the root, as a whole response in *resp (an error response when it
  * cannot be read).  shown is the decoded request path, for the title;
  * top means the handler's own directory, which gets no link to "../".
+ * Unless dotfiles, names that start with a dot are left out (but
+ * ".well-known" at the top of the site, shown "/").
  * Returns 0 or NGHTTPW_ENOMEM. */
-int http_file_listing_res(int dfd, const http_file_at *root, const char *dir, const char *shown, bool top, nghttpw_http_res **resp);
+int http_file_listing_res(int dfd, const http_file_at *root, const char *dir, const char *shown, bool top, bool dotfiles, nghttpw_http_res **resp);
 
 /* ------------------------------------------- the response (http_file.c) */
 
@@ -165,6 +169,7 @@ void http_file_cache_fini(http_file_cache *c);
  * turns the cache off. */
 void http_file_cache_configure(http_file_cache *c, nghttpw_duration revalidate, size_t max_entries, size_t max_bytes, size_t small_max);
 bool http_file_cache_on(http_file_cache *c);
+void http_file_cache_clear(http_file_cache *c); /* drops every entry */
 void http_file_cache_usage(http_file_cache *c, size_t *entries, size_t *bytes);
 void http_file_cache_set_inactive(http_file_cache *c, nghttpw_duration inactive);
 

@@ -246,6 +246,17 @@ http_file_cache_configure(http_file_cache *c, nghttpw_duration revalidate,
 	release_chain(list);
 }
 
+void
+http_file_cache_clear(http_file_cache *c)
+{
+	http_file_entry *list;
+
+	pthread_mutex_lock(&c->mtx);
+	list = take_all_locked(c);
+	pthread_mutex_unlock(&c->mtx);
+	release_chain(list);
+}
+
 bool
 http_file_cache_on(http_file_cache *c)
 {

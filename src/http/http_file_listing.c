@@ -177,12 +177,13 @@ free_entries(dir_entry *e, size_t n)
 }
 
 /* Reads the entries of the directory open as dfd (which it takes), at
- * most LISTING_MAX, sorted; *morep counts the rest.  Returns 0 and
+ * most LISTING_MAX, sorted; *morep counts the rest.  hide leaves out the
+ * names that start with a dot, but ".well-known" when site_top.  Returns 0 and
  * *statusp 0 with the entries, 0 and an HTTP status in *statusp when the
  * directory cannot be read, or NGHTTPW_ENOMEM. */
 static int
-read_entries(int dfd, const http_file_at *root, const char *dir, dir_entry **ep,
-    size_t *np, size_t *morep, uint16_t *statusp)
+read_entries(int dfd, const http_file_at *root, const char *dir, bool hide,
+    bool site_top, dir_entry **ep, size_t *np, size_t *morep, uint16_t *statusp)
 {
 	DIR           *d = fdopendir(dfd);
 	dir_entry     *e = NULL, *ne;
@@ -201,7 +202,9 @@ read_entries(int dfd, const http_file_at *root, const char *dir, dir_entry **ep,
 		if ((de = readdir(d)) == NULL) {
 			break;
 		}
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    (hide && de->d_name[0] == '.' &&
+		        !(site_top && strcmp(de->d_name, ".well-known") == 0))) {
 			continue;
 		}
 		if (n == LISTING_MAX) {
@@ -248,7 +251,7 @@ nomem:
 
 int
 http_file_listing_res(int dfd, const http_file_at *root, const char *dir, const char *shown,
-    bool top, nghttpw_http_res **resp)
+    bool top, bool dotfiles, nghttpw_http_res **resp)
 {
 	nghttpw_http_res *res = NULL;
 	dir_entry        *e   = NULL;
@@ -259,7 +262,8 @@ http_file_listing_res(int dfd, const http_file_at *root, const char *dir, const 
 	char              cl[24];
 	int               rv;
 
-	if ((rv = read_entries(dfd, root, dir, &e, &n, &more, &status)) != 0) {
+	if ((rv = read_entries(dfd, root, dir, !dotfiles, strcmp(shown, "/") == 0,
+	         &e, &n, &more, &status)) != 0) {
 		return rv;
 	}
 	if (status != 0) {

@@ -12,6 +12,8 @@
  * refuses it: EPERM), the path is resolved with realpath(3) instead, which
  * reads each component's link, checked to lie under the resolved root,
  * and opened with O_NOFOLLOW so that a link put in since is refused.
+ * A handler told to (nghttpw_http_handler_set_outside_links) follows
+ * links wherever they lead; ".." segments never reach this file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +30,6 @@
 #include "http/http_server.h"
 
 #define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
-#define RESOLVE_FLAGS (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
 
 /* Set once openat2 is known not to work here (or by the tests). */
 static atomic_bool walk_only;
@@ -113,15 +114,16 @@ under_root(const char *path, const char *root)
 }
 
 /* root's resolved path + "/" + rel, resolved: *realp, which the caller
- * frees, when it lies under the root.  Returns 0 or an HTTP status. */
+ * frees, when it lies under the root (or anywhere, with outside links).
+ * Returns 0 or an HTTP status. */
 static uint16_t
-walk_resolve(const char *fspath, const char *rel, char **realp)
+walk_resolve(const http_file_root *r, const char *rel, char **realp)
 {
 	char    *root, *path, *real;
 	size_t   lr, ll = strlen(rel);
 	uint16_t status = 0;
 
-	if ((root = realpath(fspath, NULL)) == NULL) {
+	if ((root = realpath(r->fspath, NULL)) == NULL) {
 		return http_file_errno_status(errno);
 	}
 	lr = strlen(root);
@@ -135,7 +137,7 @@ walk_resolve(const char *fspath, const char *rel, char **realp)
 	memcpy(path + lr + 1, rel, ll + 1);
 	if ((real = realpath(path, NULL)) == NULL) {
 		status = http_file_errno_status(errno);
-	} else if (!under_root(real, root)) {
+	} else if (!r->outside_links && !under_root(real, root)) {
 		free(real);
 		status = NGHTTPW_HTTP_STATUS_NOT_FOUND;
 	} else {
@@ -147,12 +149,12 @@ walk_resolve(const char *fspath, const char *rel, char **realp)
 }
 
 static uint16_t
-walk_open(const char *fspath, const char *rel, int *fdp, struct stat *st)
+walk_open(const http_file_root *r, const char *rel, int *fdp, struct stat *st)
 {
 	char    *real;
 	uint16_t status;
 
-	if ((status = walk_resolve(fspath, rel, &real)) != 0) {
+	if ((status = walk_resolve(r, rel, &real)) != 0) {
 		return status;
 	}
 	/* The resolved path has no links; one put in since is refused. */
@@ -164,9 +166,12 @@ walk_open(const char *fspath, const char *rel, int *fdp, struct stat *st)
 /* ------------------------------------------------------- openat2 */
 
 static long
-openat2_call(int dirfd, const char *rel, uint64_t flags)
+openat2_call(int dirfd, const char *rel, uint64_t flags, bool outside)
 {
-	struct open_how how = { .flags = flags, .resolve = RESOLVE_FLAGS };
+	/* rel has no ".." segment: only a link can lead outside. */
+	struct open_how how = { .flags = flags,
+		.resolve = outside ? RESOLVE_NO_MAGICLINKS
+		                   : RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
 
 	return syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
 }
@@ -180,7 +185,7 @@ openat2_unusable(int err)
 	long fd;
 
 	if (err == EPERM) {
-		fd = openat2_call(AT_FDCWD, "/", O_PATH | O_CLOEXEC);
+		fd = openat2_call(AT_FDCWD, "/", O_PATH | O_CLOEXEC, false);
 		if (fd >= 0) {
 			close((int) fd);
 			return false;
@@ -294,13 +299,14 @@ http_file_root_fini(http_file_root *r)
  * instead), -EXDEV when the path leads outside or through an absolute
  * link. */
 static int
-beneath_open(int root, const char *rel, uint64_t flags)
+beneath_open(const http_file_at *at, const char *rel, uint64_t flags)
 {
 	int  tries = 0;
 	long fd;
 
 	/* EAGAIN: a rename elsewhere raced the lookup of a "..". */
-	while ((fd = openat2_call(root, beneath(rel), flags)) < 0 &&
+	while ((fd = openat2_call(at->fd, beneath(rel), flags,
+	            at->r->outside_links)) < 0 &&
 	    errno == EAGAIN && ++tries < 8) {
 	}
 	if (fd >= 0) {
@@ -317,7 +323,7 @@ http_file_root_open(const http_file_at *at, const char *rel, int *fdp,
 	int      fd = -ENOSYS;
 
 	if (!atomic_load(&walk_only)) {
-		fd = beneath_open(at->fd, rel, OPEN_FLAGS);
+		fd = beneath_open(at, rel, OPEN_FLAGS);
 	}
 	if (fd >= 0) {
 		if ((status = check_opened(fd, st)) == 0) {
@@ -331,7 +337,7 @@ http_file_root_open(const http_file_at *at, const char *rel, int *fdp,
 	if (fd != -ENOSYS && fd != -EXDEV) {
 		return http_file_errno_status(-fd);
 	}
-	return walk_open(at->r->fspath, rel, fdp, st);
+	return walk_open(at->r, rel, fdp, st);
 }
 
 bool
@@ -343,7 +349,7 @@ http_file_root_is_dir(const http_file_at *at, const char *rel)
 	bool        dir = false;
 
 	if (!atomic_load(&walk_only)) {
-		fd = beneath_open(at->fd, rel, O_PATH | O_CLOEXEC);
+		fd = beneath_open(at, rel, O_PATH | O_CLOEXEC);
 	}
 	if (fd >= 0) {
 		dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
@@ -353,7 +359,7 @@ http_file_root_is_dir(const http_file_at *at, const char *rel)
 	if (fd != -ENOSYS && fd != -EXDEV) {
 		return false; /* as root_open: the walk decides the others */
 	}
-	if (walk_resolve(at->r->fspath, rel, &real) == 0) {
+	if (walk_resolve(at->r, rel, &real) == 0) {
 		dir = stat(real, &st) == 0 && S_ISDIR(st.st_mode);
 		free(real);
 	}
