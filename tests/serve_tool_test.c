@@ -410,7 +410,7 @@ Test(serve_tool, lists_a_directory_without_index)
 	    "%s", head);
 	cr_expect_not_null(strstr(body, "<a href=\"hello.txt\">hello.txt</a>"), "%s",
 	    body);
-	cr_expect_not_null(strstr(body, "<a href=\".dot\">.dot</a>"), "%s", body);
+	cr_expect_null(strstr(body, ".dot"), "a hidden name listed: %s", body);
 	cr_expect_null(strstr(body, "href=\"../\""), "%s", body);
 	free(head);
 	free(body);
@@ -429,6 +429,94 @@ Test(serve_tool, lists_a_directory_without_index)
 	cr_expect_eq(read_response(fd, false, &head, &body, &len), 200, "%s", head);
 	cr_expect_str_eq(body, HELLO);
 	free(head);
+	free(body);
+	close(fd);
+	cr_assert_eq(kill(c.pid, SIGTERM), 0);
+	cr_expect_eq(wait_exit(&c, 20000), 0, "exit status after SIGTERM");
+}
+
+/* GET target on connection fd; the status, the body in *bodyp. */
+static int
+ask(int fd, const char *target, char **bodyp)
+{
+	char   req[512];
+	char  *head;
+	size_t len;
+	int    status;
+
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", target);
+	raw_tcp_send(fd, req);
+	status = read_response(fd, false, &head, bodyp, &len);
+	free(head);
+	return status;
+}
+
+/* A checkout served as it is: .git and .env are not published, however
+ * the dot is spelled, and not listed; /.well-known/ is; --dotfiles
+ * publishes them all, and --outside-links follows a link out. */
+Test(serve_tool, hidden_names_and_outside_links)
+{
+	static const char *const hidden[] = { "/.git/config", "/%2egit/config",
+		"/%2Egit/HEAD", "/.git/", "/.env", "/sub%2f.env", "/sub/.env" };
+	char  path[PATH_MAX + 16];
+	char *body;
+	child c;
+	int   port, fd;
+
+	need_tool();
+	snprintf(path, sizeof(path), "%s/index.html", dir);
+	cr_assert_eq(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/.git", dir);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/.well-known", dir);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	put(".git/config", "[core]\n");
+	put(".git/HEAD", "ref: refs/heads/main\n");
+	put(".env", "SECRET=1\n");
+	put("sub/.env", "SECRET=2\n");
+	put(".well-known/security.txt", "Contact: x\n");
+	snprintf(path, sizeof(path), "%s/passwd-link", dir);
+	cr_assert_eq(symlink("/etc/passwd", path), 0);
+
+	port = start_serving(&c, "--quiet");
+	fd   = raw_tcp_client(port);
+	for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
+		cr_expect_eq(ask(fd, hidden[i], &body), 404, "%s", hidden[i]);
+		cr_expect_null(strstr(body, "SECRET"), "%s: %s", hidden[i], body);
+		free(body);
+	}
+	cr_expect_eq(ask(fd, "/.well-known/security.txt", &body), 200);
+	cr_expect_str_eq(body, "Contact: x\n");
+	free(body);
+	cr_expect_eq(ask(fd, "/passwd-link", &body), 404, "a link out");
+	free(body);
+	cr_expect_eq(ask(fd, "/", &body), 200);
+	cr_expect_null(strstr(body, ".git"), "%s", body);
+	cr_expect_null(strstr(body, ".env"), "%s", body);
+	cr_expect_not_null(strstr(body, "href=\".well-known/\""), "%s", body);
+	free(body);
+	close(fd);
+	cr_assert_eq(kill(c.pid, SIGTERM), 0);
+	cr_expect_eq(wait_exit(&c, 20000), 0, "exit status after SIGTERM");
+
+	const char *args[] = { "--listen", "http://127.0.0.1:0", "--quiet",
+		"--dotfiles", "--outside-links", dir, NULL };
+	char line[512];
+	c = spawn(args);
+	cr_assert(read_line(c.out, line, sizeof(line), 10000), "no start line");
+	cr_assert_not_null(strstr(line, "http://127.0.0.1:"), "%s", line);
+	port = atoi(strstr(line, "http://127.0.0.1:") + strlen("http://127.0.0.1:"));
+	fd   = raw_tcp_client(port);
+	cr_expect_eq(ask(fd, "/%2egit/config", &body), 200);
+	cr_expect_str_eq(body, "[core]\n");
+	free(body);
+	cr_expect_eq(ask(fd, "/passwd-link", &body), 200);
+	cr_expect_not_null(strstr(body, "root:"), "%s", body);
+	free(body);
+	cr_expect_eq(ask(fd, "/", &body), 200);
+	cr_expect_not_null(strstr(body, "href=\".git/\""), "%s", body);
 	free(body);
 	close(fd);
 	cr_assert_eq(kill(c.pid, SIGTERM), 0);

@@ -4,7 +4,8 @@
  *
  *   nghttpw-serve [--listen URL] [--cert FILE --key FILE] [--threads N]
  *                 [--tls-ciphers LIST] [--tls-curves LIST] [--hsts SECONDS]
- *                 [--no-listing] [--cache-revalidate MS] [--cache-entries N]
+ *                 [--no-listing] [--dotfiles] [--outside-links]
+ *                 [--cache-revalidate MS] [--cache-entries N]
  *                 [--cache-bytes N] [--cache-small N] [--ws-echo PATH]
  *                 [--log-buffer SIZE] [--log-flush MS] [DIR]
  *
@@ -57,6 +58,8 @@
 /* Long options without a short form. */
 enum {
 	OPT_NO_LISTING = 256,
+	OPT_DOTFILES,
+	OPT_OUTSIDE_LINKS,
 	OPT_WS_ECHO,
 	OPT_WS_DEFLATE,
 	OPT_TLS_HS_TIMEOUT,
@@ -103,6 +106,12 @@ usage(FILE *f)
 	    "  -t, --threads N    I/O threads (default: one per CPU)\n"
 	    "      --no-listing   404 for a directory without index.html,\n"
 	    "                     instead of a list of its entries\n"
+	    "      --dotfiles     serve and list names that start with a dot\n"
+	    "                     (by default 404 and left out of listings,\n"
+	    "                     but /.well-known/)\n"
+	    "      --outside-links\n"
+	    "                     follow symbolic links that lead out of DIR\n"
+	    "                     (by default 404)\n"
 	    "      --ws-echo PATH a WebSocket echo endpoint at PATH on the\n"
 	    "                     same port (messages of up to 1 MiB)\n"
 	    "      --ws-deflate   accept permessage-deflate on it\n"
@@ -211,6 +220,8 @@ struct options {
 	long        hsts; /* max-age in seconds; -1: none */
 	bool        quiet;
 	bool        no_listing;
+	bool        dotfiles;
+	bool        outside_links;
 	long        log_buffer; /* bytes; -1: the default */
 	long        log_flush_ms; /* -1: the default */
 	struct cache_options cache;
@@ -307,6 +318,8 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "threads", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "no-listing", no_argument, NULL, OPT_NO_LISTING },
+		{ "dotfiles", no_argument, NULL, OPT_DOTFILES },
+		{ "outside-links", no_argument, NULL, OPT_OUTSIDE_LINKS },
 		{ "ws-echo", required_argument, NULL, OPT_WS_ECHO },
 		{ "ws-deflate", no_argument, NULL, OPT_WS_DEFLATE },
 		{ "tls-handshake-timeout", required_argument, NULL,
@@ -360,6 +373,12 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_NO_LISTING:
 			o->no_listing = true;
+			break;
+		case OPT_DOTFILES:
+			o->dotfiles = true;
+			break;
+		case OPT_OUTSIDE_LINKS:
+			o->outside_links = true;
 			break;
 		case OPT_WS_ECHO:
 			if (optarg[0] != '/' || strpbrk(optarg, "?# \t\r\n") != NULL) {
@@ -849,6 +868,12 @@ main(int argc, char **argv)
 	if (!o.no_listing && (rv = nghttpw_http_handler_set_listing(h, true)) != 0) {
 		nghttpw_http_handler_free(h);
 		fail("directory listings", NULL, rv);
+		goto out;
+	}
+	if ((rv = nghttpw_http_handler_set_dotfiles(h, o.dotfiles)) != 0 ||
+	    (rv = nghttpw_http_handler_set_outside_links(h, o.outside_links)) != 0) {
+		nghttpw_http_handler_free(h);
+		fail("directory settings", NULL, rv);
 		goto out;
 	}
 	if ((rv = nghttpw_http_handler_set_file_cache(h,
