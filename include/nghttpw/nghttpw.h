@@ -252,6 +252,11 @@ NGHTTPW_DECL const char *nghttpw_str_sockaddr(
 #define NGHTTPW_OPT_TCP_NODELAY "tcp-nodelay"
 #define NGHTTPW_OPT_TCP_KEEPALIVE "tcp-keepalive"
 #define NGHTTPW_OPT_TCP_BOUND_PORT "tcp-bound-port"
+/* Listener settings beyond nng, before listening: SO_REUSEPORT (bool),
+ * so that several processes or listeners share a port; and a socket to
+ * adopt in place of making one (int), for systemd socket activation. */
+#define NGHTTPW_OPT_TCP_REUSEPORT "tcp-reuseport"
+#define NGHTTPW_OPT_TCP_LISTEN_FD "tcp-listen-fd"
 #define NGHTTPW_OPT_RECVMAXSZ "recv-size-max"
 
 /* TLS options (tls+tcp://, https:// and wss:// dialers and listeners, and

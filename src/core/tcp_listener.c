@@ -1,6 +1,7 @@
 /* TCP listeners: accept tries accept4() at once and queues the aio only
  * when no connection is waiting. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@ typedef struct tcp_listener {
 	list_node        acceptq;
 	bool             listening;
 	bool             closed;
+	bool             reuseport;
+	int              adopt_fd; /* a socket given to listen on, or -1 */
 	nghttpw_sockaddr bound;
 	task             free_task;
 } tcp_listener;
@@ -123,6 +126,65 @@ tcp_listener_accept(void *arg, nghttpw_aio *aio)
 	pthread_mutex_unlock(&l->mtx);
 }
 
+/* The socket given with NGHTTPW_OPT_TCP_LISTEN_FD (systemd's, say): a
+ * TCP socket, bound; made to listen if it is not yet. */
+static int
+listener_adopt(int fd)
+{
+	int       type, acc, flags;
+	socklen_t len = sizeof(type);
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) {
+		return (NGHTTPW_EINVAL); /* not a socket, or not open */
+	}
+	if (type != SOCK_STREAM || getsockname(fd, (void *) &ss, &sslen) != 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+		return (NGHTTPW_EINVAL);
+	}
+	len = sizeof(acc);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) != 0 ||
+	    (!acc && listen(fd, TCP_BACKLOG) != 0)) {
+		return (plat_errno_result(errno));
+	}
+	if ((flags = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+		return (plat_errno_result(errno));
+	}
+	return (0);
+}
+
+/* A new socket, bound to the URL's address and listening; or -1 with *rv. */
+static int
+listener_open(tcp_listener *l, int *rv)
+{
+	struct sockaddr_storage ss;
+	socklen_t               len;
+	int                     fd;
+	int                     one = 1;
+
+	if ((*rv = plat_resolve(l->host, l->port, l->family, true, &ss, &len)) !=
+	    0) {
+		return (-1);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*rv = plat_errno_result(errno);
+		return (-1);
+	}
+	(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if ((l->reuseport &&
+	        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) ||
+	    bind(fd, (void *) &ss, len) != 0 || listen(fd, TCP_BACKLOG) != 0) {
+		*rv = plat_errno_result(errno);
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
 static int
 tcp_listener_listen(void *arg)
 {
@@ -130,7 +192,6 @@ tcp_listener_listen(void *arg)
 	struct sockaddr_storage ss;
 	socklen_t               len;
 	int                     fd;
-	int                     one = 1;
 	int                     rv;
 
 	pthread_mutex_lock(&l->mtx);
@@ -142,19 +203,13 @@ tcp_listener_listen(void *arg)
 		rv = NGHTTPW_ESTATE;
 		goto out;
 	}
-	if ((rv = plat_resolve(l->host, l->port, l->family, true, &ss, &len)) !=
-	    0) {
-		goto out;
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		rv = plat_errno_result(errno);
-		goto out;
-	}
-	(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (void *) &ss, len) != 0 || listen(fd, TCP_BACKLOG) != 0) {
-		rv = plat_errno_result(errno);
-		close(fd);
+	if (l->adopt_fd >= 0) {
+		if ((rv = listener_adopt(l->adopt_fd)) != 0) {
+			goto out;
+		}
+		fd          = l->adopt_fd; /* ours now, closed with l */
+		l->adopt_fd = -1;
+	} else if ((fd = listener_open(l, &rv)) < 0) {
 		goto out;
 	}
 	len = sizeof(ss);
@@ -244,7 +299,11 @@ tcp_listener_get(void *arg, const char *name, void *buf, size_t *szp,
 		return (opt_out_string(l->url, buf, szp, t));
 	}
 	pthread_mutex_lock(&l->mtx);
-	if (strcmp(name, NGHTTPW_OPT_TCP_BOUND_PORT) == 0) {
+	if (strcmp(name, NGHTTPW_OPT_TCP_REUSEPORT) == 0) {
+		rv = opt_out_bool(l->reuseport, buf, szp, t);
+	} else if (strcmp(name, NGHTTPW_OPT_TCP_LISTEN_FD) == 0) {
+		rv = NGHTTPW_EWRITEONLY;
+	} else if (strcmp(name, NGHTTPW_OPT_TCP_BOUND_PORT) == 0) {
 		rv = l->listening ? opt_out_int(ntohs(l->bound.s_in.sa_port), buf,
 		                        szp, t)
 		                  : NGHTTPW_ESTATE;
@@ -256,6 +315,35 @@ tcp_listener_get(void *arg, const char *name, void *buf, size_t *szp,
 	}
 	pthread_mutex_unlock(&l->mtx);
 	return (rv);
+}
+
+/* The settings that shape the socket itself: only before listening.
+ * Lock held. */
+static int
+listener_set_socket(tcp_listener *l, const char *name, const void *buf,
+    size_t sz, nghttpw_type t)
+{
+	bool b;
+	int  fd;
+	int  rv;
+
+	if (l->listening || l->closed) {
+		return (NGHTTPW_ESTATE);
+	}
+	if (strcmp(name, NGHTTPW_OPT_TCP_REUSEPORT) == 0) {
+		if ((rv = opt_in_bool(buf, sz, t, &b)) == 0) {
+			l->reuseport = b;
+		}
+		return (rv);
+	}
+	if ((rv = opt_in_int(buf, sz, t, &fd)) != 0) {
+		return (rv);
+	}
+	if (fd < 0) {
+		return (NGHTTPW_EINVAL);
+	}
+	l->adopt_fd = fd;
+	return (0);
 }
 
 static int
@@ -271,7 +359,12 @@ tcp_listener_set(void *arg, const char *name, const void *buf, size_t sz,
 		return (NGHTTPW_EREADONLY);
 	}
 	pthread_mutex_lock(&l->mtx);
-	rv = tcp_settings_set(&l->settings, name, buf, sz, t);
+	if (strcmp(name, NGHTTPW_OPT_TCP_REUSEPORT) == 0 ||
+	    strcmp(name, NGHTTPW_OPT_TCP_LISTEN_FD) == 0) {
+		rv = listener_set_socket(l, name, buf, sz, t);
+	} else {
+		rv = tcp_settings_set(&l->settings, name, buf, sz, t);
+	}
 	pthread_mutex_unlock(&l->mtx);
 	return (rv);
 }
@@ -315,6 +408,7 @@ tcp_listener_alloc(nghttpw_stream_listener *sl, const nghttpw_url *url)
 	list_init(&l->acceptq);
 	task_init(&l->free_task, listener_free_task, l);
 	l->pfd.fd           = -1;
+	l->adopt_fd         = -1;
 	l->pfd.cb           = listener_event;
 	l->pfd.arg          = l;
 	l->family           = tcp_scheme_family(url->u_scheme);
