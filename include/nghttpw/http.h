@@ -238,6 +238,8 @@ NGHTTPW_DECL int nghttpw_http_server_res_error(nghttpw_http_server *s, nghttpw_h
 NGHTTPW_DECL int nghttpw_http_server_get_addr(nghttpw_http_server *s, nghttpw_sockaddr *addr);
 NGHTTPW_DECL int nghttpw_http_server_set_tls(nghttpw_http_server *s, nghttpw_tls_config *cfg);
 NGHTTPW_DECL int nghttpw_http_server_get_tls(nghttpw_http_server *s, nghttpw_tls_config **cfgp);
+NGHTTPW_DECL int nghttpw_http_server_set_reuseport(nghttpw_http_server *s, bool on);
+NGHTTPW_DECL int nghttpw_http_server_set_listen_fd(nghttpw_http_server *s, int fd);
 NGHTTPW_DECL int nghttpw_http_hijack(nghttpw_http_conn *conn);
 
 /* Beyond nng: time limits (milliseconds, or NGHTTPW_DURATION_INFINITE)

@@ -465,12 +465,15 @@ listener_locked(nghttpw_http_server *s, nghttpw_stream_listener **lp)
 			s->listener = NULL;
 			return (rv);
 		}
-		if (s->tls != NULL &&
-		    ((rv = nghttpw_stream_listener_set_ptr(
+		if ((s->reuseport &&
+		        (rv = nghttpw_stream_listener_set_bool(
+		             s->listener, NGHTTPW_OPT_TCP_REUSEPORT, true)) != 0) ||
+		    (s->tls != NULL &&
+		        ((rv = nghttpw_stream_listener_set_ptr(
 		          s->listener, OPT_TLS_CONFIG, s->tls)) != 0 ||
 		        (s->tls_hs_ms != 0 &&
 		            (rv = nghttpw_stream_listener_set_ms(s->listener,
-		                 OPT_TLS_HANDSHAKE_TIMEOUT, s->tls_hs_ms)) != 0))) {
+		                 OPT_TLS_HANDSHAKE_TIMEOUT, s->tls_hs_ms)) != 0)))) {
 			nghttpw_stream_listener_free(s->listener);
 			s->listener = NULL;
 			return (rv);
@@ -836,6 +839,47 @@ nghttpw_http_server_set_tls(nghttpw_http_server *s, nghttpw_tls_config *cfg)
 	}
 	pthread_mutex_unlock(&s->mtx);
 	return (rv);
+}
+
+/* A setting of the listener's socket: only while the server is not
+ * started (the socket is made by the next start). */
+static int
+set_listener_socket(nghttpw_http_server *s, const char *name, int v)
+{
+	nghttpw_stream_listener *l;
+	int                      rv;
+
+	pthread_mutex_lock(&s->mtx);
+	if (s->starts > 0 || s->stopping) {
+		rv = NGHTTPW_EBUSY;
+	} else if ((rv = listener_locked(s, &l)) == 0) {
+		rv = strcmp(name, NGHTTPW_OPT_TCP_REUSEPORT) == 0
+		    ? nghttpw_stream_listener_set_bool(l, name, v != 0)
+		    : nghttpw_stream_listener_set_int(l, name, v);
+		if (rv == 0 && strcmp(name, NGHTTPW_OPT_TCP_REUSEPORT) == 0) {
+			s->reuseport = v != 0; /* and for listeners made later */
+		}
+	}
+	pthread_mutex_unlock(&s->mtx);
+	return (rv);
+}
+
+int
+nghttpw_http_server_set_reuseport(nghttpw_http_server *s, bool on)
+{
+	if (s == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	return (set_listener_socket(s, NGHTTPW_OPT_TCP_REUSEPORT, on));
+}
+
+int
+nghttpw_http_server_set_listen_fd(nghttpw_http_server *s, int fd)
+{
+	if (s == NULL || fd < 0) {
+		return (NGHTTPW_EINVAL);
+	}
+	return (set_listener_socket(s, NGHTTPW_OPT_TCP_LISTEN_FD, fd));
 }
 
 int

@@ -52,6 +52,7 @@ struct nghttpw_http_server {
 	nghttpw_duration         head_ms;
 	nghttpw_duration         stop_ms;
 	nghttpw_duration         tls_hs_ms; /* 0: the TLS listener's own */
+	bool                     reuseport; /* SO_REUSEPORT on each listener */
 
 	/* Read by every request, changed rarely: under hlock. */
 	pthread_rwlock_t hlock;
