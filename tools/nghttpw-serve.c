@@ -5,6 +5,8 @@
  *   nghttpw-serve [--listen URL] [--cert FILE --key FILE] [--threads N]
  *                 [--tls-ciphers LIST] [--tls-curves LIST] [--hsts SECONDS]
  *                 [--no-listing] [--dotfiles] [--outside-links]
+ *                 [--health PATH] [--workers N] [--reuseport]
+ *                 [--stop-timeout MS]
  *                 [--cache-revalidate MS] [--cache-entries N]
  *                 [--cache-bytes N] [--cache-small N] [--ws-echo PATH]
  *                 [--log-buffer SIZE] [--log-flush MS] [DIR]
@@ -45,11 +47,16 @@
 #include <nghttpw/ws.h>
 
 #include "serve/access_log.h"
+#include "serve/listen_socket.h"
+#include "serve/workers.h"
 
 #define PROG "nghttpw-serve"
 #define DEFAULT_HTTP "http://127.0.0.1:8080"
 #define DEFAULT_HTTPS "https://127.0.0.1:8443"
 #define MAX_THREADS 256 /* the library's most I/O threads */
+#define MAX_WORKERS 256
+#define DRAIN_MARGIN_MS 2000 /* beyond a worker's stop timeout */
+#define STOP_TIMEOUT_DEFAULT_MS 5000 /* the library's */
 #define WS_ECHO_MAX (1u << 20) /* the largest message echoed */
 #define WS_CLOSE_MS 3000       /* for the closing handshakes at the end */
 #define LOG_BUFFER_MAX (64u << 20)
@@ -60,6 +67,10 @@ enum {
 	OPT_NO_LISTING = 256,
 	OPT_DOTFILES,
 	OPT_OUTSIDE_LINKS,
+	OPT_HEALTH,
+	OPT_WORKERS,
+	OPT_REUSEPORT,
+	OPT_STOP_TIMEOUT,
 	OPT_WS_ECHO,
 	OPT_WS_DEFLATE,
 	OPT_TLS_HS_TIMEOUT,
@@ -112,6 +123,15 @@ usage(FILE *f)
 	    "      --outside-links\n"
 	    "                     follow symbolic links that lead out of DIR\n"
 	    "                     (by default 404)\n"
+	    "      --health PATH  answer GET PATH with 200 ok, for a load\n"
+	    "                     balancer's health checks\n"
+	    "      --workers N    N processes serving one socket; one that\n"
+	    "                     dies is started again; SIGTERM drains them\n"
+	    "      --reuseport    SO_REUSEPORT: other processes may listen on\n"
+	    "                     the same port\n"
+	    "      --stop-timeout MS\n"
+	    "                     on SIGINT or SIGTERM, let requests in flight\n"
+	    "                     finish for up to MS ms (default 5000)\n"
 	    "      --ws-echo PATH a WebSocket echo endpoint at PATH on the\n"
 	    "                     same port (messages of up to 1 MiB)\n"
 	    "      --ws-deflate   accept permessage-deflate on it\n"
@@ -222,6 +242,10 @@ struct options {
 	bool        no_listing;
 	bool        dotfiles;
 	bool        outside_links;
+	const char *health; /* the health check's path, or NULL */
+	long        workers; /* 0: serve in this process */
+	bool        reuseport;
+	long        stop_ms; /* -1: the library's default */
 	long        log_buffer; /* bytes; -1: the default */
 	long        log_flush_ms; /* -1: the default */
 	struct cache_options cache;
@@ -308,6 +332,22 @@ cache_defaults(struct cache_options *o)
 	o->small      = 16u * 1024u;
 }
 
+/* optarg as a decimal number from min to max; exits 2 otherwise. */
+static long
+number_arg(const char *opt, long min, long max)
+{
+	char *end;
+	long  v;
+
+	errno = 0;
+	v     = strtol(optarg, &end, 10);
+	if (errno != 0 || end == optarg || *end != '\0' || v < min || v > max) {
+		bad_usage("%s: '%s' is not a number from %ld to %ld", opt, optarg,
+		    min, max);
+	}
+	return (v);
+}
+
 static void
 parse_args(int argc, char **argv, struct options *o)
 {
@@ -319,6 +359,10 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "no-listing", no_argument, NULL, OPT_NO_LISTING },
 		{ "dotfiles", no_argument, NULL, OPT_DOTFILES },
+		{ "health", required_argument, NULL, OPT_HEALTH },
+		{ "workers", required_argument, NULL, OPT_WORKERS },
+		{ "reuseport", no_argument, NULL, OPT_REUSEPORT },
+		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 		{ "outside-links", no_argument, NULL, OPT_OUTSIDE_LINKS },
 		{ "ws-echo", required_argument, NULL, OPT_WS_ECHO },
 		{ "ws-deflate", no_argument, NULL, OPT_WS_DEFLATE },
@@ -343,6 +387,7 @@ parse_args(int argc, char **argv, struct options *o)
 	o->hsts         = -1;
 	o->log_buffer   = -1;
 	o->log_flush_ms = -1;
+	o->stop_ms      = -1;
 	cache_defaults(&o->cache);
 	opterr = 0; /* our own messages */
 	while ((c = getopt_long(argc, argv, ":l:c:k:t:qh", longopts, NULL)) != -1) {
@@ -379,6 +424,22 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_OUTSIDE_LINKS:
 			o->outside_links = true;
+			break;
+		case OPT_HEALTH:
+			if (optarg[0] != '/' || strpbrk(optarg, "?# \t\r\n") != NULL) {
+				bad_usage("--health: '%s' is not a path such as /healthz",
+				    optarg);
+			}
+			o->health = optarg;
+			break;
+		case OPT_WORKERS:
+			o->workers = number_arg("--workers", 1, MAX_WORKERS);
+			break;
+		case OPT_REUSEPORT:
+			o->reuseport = true;
+			break;
+		case OPT_STOP_TIMEOUT:
+			o->stop_ms = number_arg("--stop-timeout", 0, INT32_MAX);
 			break;
 		case OPT_WS_ECHO:
 			if (optarg[0] != '/' || strpbrk(optarg, "?# \t\r\n") != NULL) {
@@ -534,9 +595,8 @@ bound_port(nghttpw_http_server *s, const nghttpw_url *u)
 
 /* "http://127.0.0.1:8080/" with the port actually bound. */
 static void
-print_url(nghttpw_http_server *s, const nghttpw_url *u, const char *dir)
+print_url(unsigned port, const nghttpw_url *u, const char *dir)
 {
-	unsigned    port = bound_port(s, u);
 	const char *host = u->u_hostname;
 	const char *path = mount_path(u);
 	bool        v6   = strchr(host, ':') != NULL;
@@ -758,6 +818,45 @@ flush_ms(const struct options *o)
 	return o->log_flush_ms >= 0 ? o->log_flush_ms : LOG_FLUSH_MS;
 }
 
+/* ---------------------------------------------------------- --health */
+
+/* 200 "ok": the process serves.  A draining one has stopped listening,
+ * which a balancer sees as a failed check. */
+static void
+health_cb(nghttpw_aio *aio)
+{
+	nghttpw_http_res *res;
+	int               rv;
+
+	if ((rv = nghttpw_http_res_alloc(&res)) != 0 ||
+	    (rv = nghttpw_http_res_set_header(res, "Content-Type", "text/plain")) != 0 ||
+	    (rv = nghttpw_http_res_set_header(res, "Cache-Control", "no-store")) != 0 ||
+	    (rv = nghttpw_http_res_set_data(res, "ok\n", 3)) != 0) {
+		nghttpw_http_res_free(res);
+		nghttpw_aio_finish(aio, rv);
+		return;
+	}
+	nghttpw_aio_set_output(aio, 0, res);
+	nghttpw_aio_finish(aio, 0);
+}
+
+static int
+health_start(nghttpw_http_server *s, const char *path)
+{
+	nghttpw_http_handler *h;
+	int                   rv;
+
+	if ((rv = nghttpw_http_handler_alloc(&h, path, health_cb)) != 0) {
+		return (rv);
+	}
+	if ((rv = nghttpw_http_server_add_handler(s, h)) != 0) {
+		nghttpw_http_handler_free(h);
+	}
+	return (rv);
+}
+
+/* ------------------------------------------------------------- main */
+
 /* Waits for SIGINT or SIGTERM and returns it, writing out the log every
  * ms milliseconds meanwhile (never when ms is 0). */
 static int
@@ -787,21 +886,20 @@ main(int argc, char **argv)
 	nghttpw_http_handler *h = NULL;
 	struct stat           st;
 	bool                  https;
-	int                   sig, rv;
+	bool                  worker = false;
+	int                   listen_fd, sig, rv;
 
 	/* Before any thread exists, so that every thread inherits it: the
 	 * signals are taken by sigwait() below and nowhere else. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGCHLD); /* for the supervisor of --workers */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sigdelset(&sigs, SIGCHLD);
 	signal(SIGPIPE, SIG_IGN);
 
 	parse_args(argc, argv, &o);
-	if (o.threads > 0) {
-		nghttpw_init_set_parameter(
-		    NGHTTPW_INIT_NUM_POLLER_THREADS, (uint64_t) o.threads);
-	}
 
 	if (nghttpw_url_parse(&url, o.listen) != 0) {
 		bad_usage("--listen: '%s' is not a valid http:// or https:// URL", o.listen);
@@ -822,12 +920,41 @@ main(int argc, char **argv)
 	if (!S_ISDIR(st.st_mode)) {
 		bad_usage("%s is not a directory", o.dir);
 	}
+	listen_fd = listen_socket_from_systemd();
+	if (o.workers > 0) {
+		/* Before nghttpw starts a thread: the workers fork from here. */
+		if (listen_fd < 0 &&
+		    (listen_fd = listen_socket_bind(url->u_hostname,
+		         url->u_port[0] != '\0' ? url->u_port : (https ? "443" : "80"),
+		         o.reuseport)) < 0) {
+			nghttpw_url_free(url);
+			return (1);
+		}
+		print_url(listen_socket_port(listen_fd), url, o.dir);
+		workers_run((int) o.workers, listen_fd,
+		    (o.stop_ms >= 0 ? o.stop_ms : STOP_TIMEOUT_DEFAULT_MS) +
+		        DRAIN_MARGIN_MS);
+		worker = true;
+	}
+	if (o.threads > 0) {
+		nghttpw_init_set_parameter(
+		    NGHTTPW_INIT_NUM_POLLER_THREADS, (uint64_t) o.threads);
+	}
 	if (https) {
 		tls = tls_setup(&o);
 	}
 
 	if ((rv = nghttpw_http_server_hold(&srv, url)) != 0) {
 		fail("cannot serve", o.listen, rv);
+		goto out;
+	}
+	if ((listen_fd >= 0 &&
+	        (rv = nghttpw_http_server_set_listen_fd(srv, listen_fd)) != 0) ||
+	    (o.reuseport && (rv = nghttpw_http_server_set_reuseport(srv, true)) != 0) ||
+	    (o.stop_ms >= 0 &&
+	        (rv = nghttpw_http_server_set_stop_timeout(
+	             srv, (nghttpw_duration) o.stop_ms)) != 0)) {
+		fail("the listening socket", NULL, rv);
 		goto out;
 	}
 	if (tls != NULL && (rv = nghttpw_http_server_set_tls(srv, tls)) != 0) {
@@ -860,7 +987,8 @@ main(int argc, char **argv)
 	}
 	/* A directory owns its tree (as in nng); the echo endpoint goes
 	 * inside it, so the tree is made an ordinary one. */
-	if (o.ws_echo != NULL && (rv = nghttpw_http_handler_set_tree(h)) != 0) {
+	if ((o.ws_echo != NULL || o.health != NULL) &&
+	    (rv = nghttpw_http_handler_set_tree(h)) != 0) {
 		nghttpw_http_handler_free(h);
 		fail("directory handler for", mount_path(url), rv);
 		goto out;
@@ -888,6 +1016,10 @@ main(int argc, char **argv)
 		fail("adding the handler", NULL, rv);
 		goto out;
 	}
+	if (o.health != NULL && (rv = health_start(srv, o.health)) != 0) {
+		fail("the health check at", o.health, rv);
+		goto out;
+	}
 	if ((rv = nghttpw_http_server_start(srv)) != 0) {
 		fail("cannot listen on", o.listen, rv);
 		goto out;
@@ -897,7 +1029,9 @@ main(int argc, char **argv)
 		fail("WebSocket echo at", o.ws_echo, rv);
 		goto out;
 	}
-	print_url(srv, url, o.dir);
+	if (!worker) {
+		print_url(bound_port(srv, url), url, o.dir);
+	}
 
 	sig = wait_for_signal(&sigs, o.quiet ? 0 : flush_ms(&o));
 	fprintf(stderr, PROG ": %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
