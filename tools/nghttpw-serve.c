@@ -6,7 +6,7 @@
  *                 [--tls-ciphers LIST] [--tls-curves LIST] [--hsts SECONDS]
  *                 [--no-listing] [--dotfiles] [--outside-links]
  *                 [--health PATH] [--workers N] [--reuseport]
- *                 [--stop-timeout MS]
+ *                 [--stop-timeout MS] [--proxy-protocol]
  *                 [--cache-revalidate MS] [--cache-entries N]
  *                 [--cache-bytes N] [--cache-small N] [--ws-echo PATH]
  *                 [--log-buffer SIZE] [--log-flush MS] [DIR]
@@ -71,6 +71,7 @@ enum {
 	OPT_WORKERS,
 	OPT_REUSEPORT,
 	OPT_STOP_TIMEOUT,
+	OPT_PROXY_PROTOCOL,
 	OPT_WS_ECHO,
 	OPT_WS_DEFLATE,
 	OPT_TLS_HS_TIMEOUT,
@@ -132,6 +133,10 @@ usage(FILE *f)
 	    "      --stop-timeout MS\n"
 	    "                     on SIGINT or SIGTERM, let requests in flight\n"
 	    "                     finish for up to MS ms (default 5000)\n"
+	    "      --proxy-protocol\n"
+	    "                     every connection starts with a PROXY header\n"
+	    "                     (HAProxy's, v1 or v2): the client's address\n"
+	    "                     is logged; no header, no answer\n"
 	    "      --ws-echo PATH a WebSocket echo endpoint at PATH on the\n"
 	    "                     same port (messages of up to 1 MiB)\n"
 	    "      --ws-deflate   accept permessage-deflate on it\n"
@@ -246,6 +251,7 @@ struct options {
 	long        workers; /* 0: serve in this process */
 	bool        reuseport;
 	long        stop_ms; /* -1: the library's default */
+	bool        proxy_protocol;
 	long        log_buffer; /* bytes; -1: the default */
 	long        log_flush_ms; /* -1: the default */
 	struct cache_options cache;
@@ -363,6 +369,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "workers", required_argument, NULL, OPT_WORKERS },
 		{ "reuseport", no_argument, NULL, OPT_REUSEPORT },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+		{ "proxy-protocol", no_argument, NULL, OPT_PROXY_PROTOCOL },
 		{ "outside-links", no_argument, NULL, OPT_OUTSIDE_LINKS },
 		{ "ws-echo", required_argument, NULL, OPT_WS_ECHO },
 		{ "ws-deflate", no_argument, NULL, OPT_WS_DEFLATE },
@@ -440,6 +447,9 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_STOP_TIMEOUT:
 			o->stop_ms = number_arg("--stop-timeout", 0, INT32_MAX);
+			break;
+		case OPT_PROXY_PROTOCOL:
+			o->proxy_protocol = true;
 			break;
 		case OPT_WS_ECHO:
 			if (optarg[0] != '/' || strpbrk(optarg, "?# \t\r\n") != NULL) {
@@ -951,6 +961,8 @@ main(int argc, char **argv)
 	if ((listen_fd >= 0 &&
 	        (rv = nghttpw_http_server_set_listen_fd(srv, listen_fd)) != 0) ||
 	    (o.reuseport && (rv = nghttpw_http_server_set_reuseport(srv, true)) != 0) ||
+	    (o.proxy_protocol &&
+	        (rv = nghttpw_http_server_set_proxy_protocol(srv, true)) != 0) ||
 	    (o.stop_ms >= 0 &&
 	        (rv = nghttpw_http_server_set_stop_timeout(
 	             srv, (nghttpw_duration) o.stop_ms)) != 0)) {

@@ -240,6 +240,7 @@ NGHTTPW_DECL int nghttpw_http_server_set_tls(nghttpw_http_server *s, nghttpw_tls
 NGHTTPW_DECL int nghttpw_http_server_get_tls(nghttpw_http_server *s, nghttpw_tls_config **cfgp);
 NGHTTPW_DECL int nghttpw_http_server_set_reuseport(nghttpw_http_server *s, bool on);
 NGHTTPW_DECL int nghttpw_http_server_set_listen_fd(nghttpw_http_server *s, int fd);
+NGHTTPW_DECL int nghttpw_http_server_set_proxy_protocol(nghttpw_http_server *s, bool on);
 NGHTTPW_DECL int nghttpw_http_hijack(nghttpw_http_conn *conn);
 
 /* Beyond nng: time limits (milliseconds, or NGHTTPW_DURATION_INFINITE)

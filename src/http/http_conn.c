@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/proxy_header.h"
 #include "http/http_conn_impl.h"
 
 #define READ_BUF_INITIAL 4096
@@ -439,6 +440,14 @@ rd_progress_message(nghttpw_http_conn *c, bool *done)
 	size_t      used;
 	int         rv;
 
+	if (c->proxy_pending && c->parser.req != NULL) {
+		if ((rv = conn_take_proxy_header(c)) == PROXY_HEADER_MORE) {
+			return (rd_fill_buffer(c));
+		}
+		if (rv != 0) {
+			return (rv);
+		}
+	}
 	while (c->rpos < c->rlen) {
 		rv = http_parser_feed(
 		    &c->parser, c->rbuf, c->rpos, c->rlen - c->rpos, &state, &used);
@@ -844,6 +853,7 @@ conn_reap(void *arg)
 	http_parser_fini(&c->parser);
 	free(c->rbuf);
 	free(c->rd_iov);
+	free(c->proxied);
 	free(c->wr_iov);
 	free(c->ch_iov);
 	free(c->wr_bounce);
@@ -920,6 +930,9 @@ nghttpw_http_conn_get_addr(
 {
 	if (c == NULL) {
 		return (NGHTTPW_EINVAL);
+	}
+	if (name != NULL && addr != NULL && conn_proxied_addr(c, name, addr)) {
+		return (0);
 	}
 	return (nghttpw_stream_get_addr(c->stream, name, addr));
 }

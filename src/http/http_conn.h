@@ -70,6 +70,21 @@ void http_conn_kick_flush(nghttpw_http_conn *conn);
 uint64_t http_conn_res_heads(nghttpw_http_conn *conn);
 bool     http_conn_chunk_open(nghttpw_http_conn *conn);
 
+/* Server side, before the first read_req: the connection starts with a
+ * PROXY protocol header (versions 1 and 2, from HAProxy, nginx and other
+ * balancers), which read_req consumes before the request head.  Its
+ * addresses then stand for the stream's in nghttpw_http_conn_get_addr
+ * (remote: the client; local: where it connected).  A missing or
+ * malformed header fails read_req with NGHTTPW_EPROTO (or EMSGSIZE, or
+ * the stream's error) and http_conn_proxy_failed then says so: the server
+ * closes without an answer.  set_proxied gives the addresses directly
+ * (to a connection made again for a socket whose header was read); it
+ * fails only with NGHTTPW_ENOMEM. */
+void http_conn_expect_proxy_header(nghttpw_http_conn *conn);
+bool http_conn_proxy_failed(nghttpw_http_conn *conn);
+int  http_conn_set_proxied(nghttpw_http_conn *conn, const nghttpw_sockaddr *src,
+     const nghttpw_sockaddr *dst);
+
 /* The stream underneath (for hijacking and options). */
 nghttpw_stream *http_conn_stream(nghttpw_http_conn *conn);
 

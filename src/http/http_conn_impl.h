@@ -117,6 +117,10 @@ struct nghttpw_http_conn {
 	nghttpw_duration head_ms;
 	bool             head_started;
 	nghttpw_time     head_deadline;
+	/* PROXY protocol (http_conn_proxy.c): a header awaited before the
+	 * first request head, and the client and local addresses it gave. */
+	bool              proxy_pending;
+	nghttpw_sockaddr *proxied; /* [0] remote, [1] local; or NULL */
 
 	/* Write side. */
 	nghttpw_aio       *wr_sio;
@@ -208,5 +212,13 @@ void   conn_chunk_activate(nghttpw_http_conn *c, nghttpw_aio *aio, bool deferred
 /* The pending write ends with rv: what its count is (data bytes for a
  * chunk), and where a failed one leaves the chunked message. */
 size_t conn_chunk_write_end(nghttpw_http_conn *c, nghttpw_aio *aio, int rv);
+
+/* http_conn_proxy.c: consumes the PROXY header at the start of the read
+ * buffer (0), or returns PROXY_HEADER_MORE, NGHTTPW_EPROTO or
+ * NGHTTPW_ENOMEM.  Lock held. */
+int conn_take_proxy_header(nghttpw_http_conn *c);
+
+/* The header's address for get_addr's name, when it gave one. */
+bool conn_proxied_addr(nghttpw_http_conn *c, const char *name, nghttpw_sockaddr *addr);
 
 #endif

@@ -883,6 +883,24 @@ nghttpw_http_server_set_listen_fd(nghttpw_http_server *s, int fd)
 }
 
 int
+nghttpw_http_server_set_proxy_protocol(nghttpw_http_server *s, bool on)
+{
+	int rv = 0;
+
+	if (s == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	pthread_mutex_lock(&s->mtx);
+	if (s->starts > 0 || s->stopping) {
+		rv = NGHTTPW_EBUSY;
+	} else {
+		s->proxy_protocol = on;
+	}
+	pthread_mutex_unlock(&s->mtx);
+	return (rv);
+}
+
+int
 nghttpw_http_server_get_tls(nghttpw_http_server *s, nghttpw_tls_config **cfgp)
 {
 	nghttpw_stream_listener *l;

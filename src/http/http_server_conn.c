@@ -319,6 +319,12 @@ sc_request(srv_conn *sc)
 	nghttpw_http_handler *h;
 	char                  allow[ALLOW_MAX];
 
+	if (s->proxy_protocol) {
+		/* The client the balancer's header named, for the log. */
+		(void) nghttpw_http_conn_get_addr(
+		    sc->conn, NGHTTPW_OPT_REMADDR, &sc->peer);
+	}
+
 	sc->have_req     = true;
 	sc->head_req     = strcmp(method, "HEAD") == 0;
 	sc->body_pending = sc_has_body(req, &chunked, &length);
@@ -437,6 +443,12 @@ sc_head_failed(srv_conn *sc, int rv)
 	if (sc->srv->stopping) {
 		/* The read may have been refused before it flushed. */
 		sc_close_flushed(sc);
+		return;
+	}
+	if (sc->srv->proxy_protocol && http_conn_proxy_failed(sc->conn)) {
+		/* Not from the balancer: no answer (HAProxy's specification
+		 * says to drop the connection). */
+		sc_close(sc);
 		return;
 	}
 	switch (rv) {
@@ -697,6 +709,9 @@ http_server_conn_start_locked(nghttpw_http_server *s, nghttpw_stream *stream)
 	sc->idle_ms = s->idle_ms;
 	atomic_init(&sc->hstate, SC_H_SHUT);
 	http_conn_set_owner(conn, sc);
+	if (s->proxy_protocol) {
+		http_conn_expect_proxy_header(conn);
+	}
 	task_init(&sc->reap, sc_reap, sc);
 	(void) nghttpw_http_conn_get_addr(conn, NGHTTPW_OPT_REMADDR, &sc->peer);
 	http_conn_set_read_timeouts(conn, s->idle_ms, s->head_ms);

@@ -1,0 +1,95 @@
+/* The PROXY protocol header on a server connection: a load balancer's
+ * first bytes, naming the client, read before the first request head.
+ * Its addresses stand for the stream's from then on, for the server, its
+ * handlers and its log alike. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/proxy_header.h"
+#include "http/http_conn_impl.h"
+
+void
+http_conn_expect_proxy_header(nghttpw_http_conn *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	c->proxy_pending = true;
+	pthread_mutex_unlock(&c->mtx);
+}
+
+bool
+http_conn_proxy_failed(nghttpw_http_conn *c)
+{
+	bool failed;
+
+	pthread_mutex_lock(&c->mtx);
+	failed = c->proxy_pending;
+	pthread_mutex_unlock(&c->mtx);
+	return (failed);
+}
+
+int
+http_conn_set_proxied(nghttpw_http_conn *c, const nghttpw_sockaddr *src,
+    const nghttpw_sockaddr *dst)
+{
+	nghttpw_sockaddr *addrs;
+
+	if ((addrs = malloc(2 * sizeof(*addrs))) == NULL) {
+		return (NGHTTPW_ENOMEM);
+	}
+	addrs[0] = *src;
+	addrs[1] = *dst;
+	pthread_mutex_lock(&c->mtx);
+	free(c->proxied);
+	c->proxied       = addrs;
+	c->proxy_pending = false;
+	pthread_mutex_unlock(&c->mtx);
+	return (0);
+}
+
+int
+conn_take_proxy_header(nghttpw_http_conn *c)
+{
+	proxy_header h;
+	size_t       used;
+	int          rv;
+
+	rv = proxy_header_parse(c->rbuf + c->rpos, c->rlen - c->rpos, &used, &h);
+	if (rv != 0) {
+		return (rv); /* more wanted, or not a header: proxy_pending stays */
+	}
+	if (h.has_addr) {
+		nghttpw_sockaddr *addrs = malloc(2 * sizeof(*addrs));
+		if (addrs == NULL) {
+			return (NGHTTPW_ENOMEM);
+		}
+		addrs[0]   = h.src;
+		addrs[1]   = h.dst;
+		c->proxied = addrs;
+	}
+	/* A head is parsed in place from offset 0. */
+	c->rpos += used;
+	memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+	c->rlen -= c->rpos;
+	c->rpos          = 0;
+	c->proxy_pending = false;
+	return (0);
+}
+
+bool
+conn_proxied_addr(nghttpw_http_conn *c, const char *name, nghttpw_sockaddr *addr)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&c->mtx);
+	if (c->proxied != NULL) {
+		if (strcmp(name, NGHTTPW_OPT_REMADDR) == 0) {
+			*addr = c->proxied[0];
+			found = true;
+		} else if (strcmp(name, NGHTTPW_OPT_LOCADDR) == 0) {
+			*addr = c->proxied[1];
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return (found);
+}
