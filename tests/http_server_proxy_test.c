@@ -157,9 +157,16 @@ Test(http_server_proxy, version_1_names_the_client_for_every_request)
 	raw_tcp_send(fd, "PROXY TCP4 192.0.2.7 198.51.100.1 56324 443\r\n" GET);
 	cr_assert_eq(read_answer(fd, body, sizeof(body)), 200);
 	cr_assert_str_eq(body, "192.0.2.7:56324");
-	pthread_mutex_lock(&log_mtx);
-	cr_assert_str_eq(logged, "192.0.2.7:56324");
-	pthread_mutex_unlock(&log_mtx);
+	/* The log line is written once the answer is sent, which the client
+	 * may see first. */
+	bool seen = false;
+	for (int i = 0; i < 500 && !seen; i++) {
+		pthread_mutex_lock(&log_mtx);
+		seen = strcmp(logged, "192.0.2.7:56324") == 0;
+		pthread_mutex_unlock(&log_mtx);
+		usleep(seen ? 0 : 10000);
+	}
+	cr_assert(seen, "logged %s", logged);
 	/* Keep-alive: no second header, the same client. */
 	raw_tcp_send(fd, GET);
 	cr_assert_eq(read_answer(fd, body, sizeof(body)), 200);

@@ -7,6 +7,7 @@
  *                 [--no-listing] [--dotfiles] [--outside-links]
  *                 [--health PATH] [--workers N] [--reuseport]
  *                 [--stop-timeout MS] [--proxy-protocol]
+ *                 [--trusted-proxies LIST]
  *                 [--cache-revalidate MS] [--cache-entries N]
  *                 [--cache-bytes N] [--cache-small N] [--ws-echo PATH]
  *                 [--log-buffer SIZE] [--log-flush MS] [DIR]
@@ -72,6 +73,7 @@ enum {
 	OPT_REUSEPORT,
 	OPT_STOP_TIMEOUT,
 	OPT_PROXY_PROTOCOL,
+	OPT_TRUSTED_PROXIES,
 	OPT_WS_ECHO,
 	OPT_WS_DEFLATE,
 	OPT_TLS_HS_TIMEOUT,
@@ -137,6 +139,10 @@ usage(FILE *f)
 	    "                     every connection starts with a PROXY header\n"
 	    "                     (HAProxy's, v1 or v2): the client's address\n"
 	    "                     is logged; no header, no answer\n"
+	    "      --trusted-proxies LIST\n"
+	    "                     addresses and prefixes (10.0.0.0/8, ::1) whose\n"
+	    "                     X-Forwarded-For / Forwarded name the client\n"
+	    "                     that is logged\n"
 	    "      --ws-echo PATH a WebSocket echo endpoint at PATH on the\n"
 	    "                     same port (messages of up to 1 MiB)\n"
 	    "      --ws-deflate   accept permessage-deflate on it\n"
@@ -252,6 +258,7 @@ struct options {
 	bool        reuseport;
 	long        stop_ms; /* -1: the library's default */
 	bool        proxy_protocol;
+	const char *trusted_proxies; /* NULL: none */
 	long        log_buffer; /* bytes; -1: the default */
 	long        log_flush_ms; /* -1: the default */
 	struct cache_options cache;
@@ -370,6 +377,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "reuseport", no_argument, NULL, OPT_REUSEPORT },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 		{ "proxy-protocol", no_argument, NULL, OPT_PROXY_PROTOCOL },
+		{ "trusted-proxies", required_argument, NULL, OPT_TRUSTED_PROXIES },
 		{ "outside-links", no_argument, NULL, OPT_OUTSIDE_LINKS },
 		{ "ws-echo", required_argument, NULL, OPT_WS_ECHO },
 		{ "ws-deflate", no_argument, NULL, OPT_WS_DEFLATE },
@@ -450,6 +458,9 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_PROXY_PROTOCOL:
 			o->proxy_protocol = true;
+			break;
+		case OPT_TRUSTED_PROXIES:
+			o->trusted_proxies = optarg;
 			break;
 		case OPT_WS_ECHO:
 			if (optarg[0] != '/' || strpbrk(optarg, "?# \t\r\n") != NULL) {
@@ -968,6 +979,11 @@ main(int argc, char **argv)
 	             srv, (nghttpw_duration) o.stop_ms)) != 0)) {
 		fail("the listening socket", NULL, rv);
 		goto out;
+	}
+	if (nghttpw_http_server_set_trusted_proxies(srv, o.trusted_proxies) != 0) {
+		bad_usage("--trusted-proxies: '%s' is not a list of addresses and "
+		          "prefixes such as 10.0.0.0/8,::1",
+		    o.trusted_proxies);
 	}
 	if (tls != NULL && (rv = nghttpw_http_server_set_tls(srv, tls)) != 0) {
 		fail("TLS", NULL, rv);

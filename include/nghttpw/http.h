@@ -185,6 +185,8 @@ NGHTTPW_DECL void nghttpw_http_conn_write_req_trailer(nghttpw_http_conn *conn, n
 NGHTTPW_DECL void nghttpw_http_conn_write_res_trailer(nghttpw_http_conn *conn, nghttpw_http_res *res, nghttpw_aio *aio);
 NGHTTPW_DECL void nghttpw_http_conn_transact(nghttpw_http_conn *conn, nghttpw_http_req *req, nghttpw_http_res *res, nghttpw_aio *aio);
 NGHTTPW_DECL int nghttpw_http_conn_get_addr(nghttpw_http_conn *conn, const char *name, nghttpw_sockaddr *addr);
+NGHTTPW_DECL int nghttpw_http_conn_get_client_addr(nghttpw_http_conn *conn, nghttpw_http_req *req, nghttpw_sockaddr *addr);
+NGHTTPW_DECL int nghttpw_http_conn_get_client_scheme(nghttpw_http_conn *conn, nghttpw_http_req *req, const char **schemep);
 NGHTTPW_DECL int nghttpw_http_conn_get_bool(nghttpw_http_conn *conn, const char *name, bool *value);
 NGHTTPW_DECL int nghttpw_http_conn_get_string(nghttpw_http_conn *conn, const char *name, char **value);
 NGHTTPW_DECL int nghttpw_http_conn_set_max_header_size(nghttpw_http_conn *conn, size_t size);
@@ -241,6 +243,7 @@ NGHTTPW_DECL int nghttpw_http_server_get_tls(nghttpw_http_server *s, nghttpw_tls
 NGHTTPW_DECL int nghttpw_http_server_set_reuseport(nghttpw_http_server *s, bool on);
 NGHTTPW_DECL int nghttpw_http_server_set_listen_fd(nghttpw_http_server *s, int fd);
 NGHTTPW_DECL int nghttpw_http_server_set_proxy_protocol(nghttpw_http_server *s, bool on);
+NGHTTPW_DECL int nghttpw_http_server_set_trusted_proxies(nghttpw_http_server *s, const char *list);
 NGHTTPW_DECL int nghttpw_http_hijack(nghttpw_http_conn *conn);
 
 /* Beyond nng: time limits (milliseconds, or NGHTTPW_DURATION_INFINITE)

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/proxy_header.h"
+#include "http/http_forwarded.h"
 #include "http/http_conn_impl.h"
 
 #define READ_BUF_INITIAL 4096
@@ -854,6 +855,7 @@ conn_reap(void *arg)
 	free(c->rbuf);
 	free(c->rd_iov);
 	free(c->proxied);
+	http_trust_release(c->trust);
 	free(c->wr_iov);
 	free(c->ch_iov);
 	free(c->wr_bounce);

@@ -85,6 +85,11 @@ bool http_conn_proxy_failed(nghttpw_http_conn *conn);
 int  http_conn_set_proxied(nghttpw_http_conn *conn, const nghttpw_sockaddr *src,
      const nghttpw_sockaddr *dst);
 
+/* The trusted proxies of the server that accepted the connection (a
+ * reference is held), for nghttpw_http_conn_get_client_addr. */
+struct http_trust;
+void http_conn_set_trust(nghttpw_http_conn *conn, struct http_trust *t);
+
 /* The stream underneath (for hijacking and options). */
 nghttpw_stream *http_conn_stream(nghttpw_http_conn *conn);
 

@@ -121,6 +121,7 @@ struct nghttpw_http_conn {
 	 * first request head, and the client and local addresses it gave. */
 	bool              proxy_pending;
 	nghttpw_sockaddr *proxied; /* [0] remote, [1] local; or NULL */
+	struct http_trust *trust; /* whose forwarding fields to believe */
 
 	/* Write side. */
 	nghttpw_aio       *wr_sio;

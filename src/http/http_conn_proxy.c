@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "core/proxy_header.h"
+#include "http/http_conn.h"
 #include "http/http_conn_impl.h"
+#include "http/http_forwarded.h"
 
 void
 http_conn_expect_proxy_header(nghttpw_http_conn *c)
@@ -92,4 +94,60 @@ conn_proxied_addr(nghttpw_http_conn *c, const char *name, nghttpw_sockaddr *addr
 	}
 	pthread_mutex_unlock(&c->mtx);
 	return (found);
+}
+
+/* ------------------------------------------- forwarded by proxies */
+
+void
+http_conn_set_trust(nghttpw_http_conn *c, http_trust *t)
+{
+	http_trust_hold(t);
+	pthread_mutex_lock(&c->mtx);
+	http_trust_release(c->trust);
+	c->trust = t;
+	pthread_mutex_unlock(&c->mtx);
+}
+
+int
+nghttpw_http_conn_get_client_addr(
+    nghttpw_http_conn *c, nghttpw_http_req *req, nghttpw_sockaddr *addr)
+{
+	nghttpw_sockaddr peer;
+	int              rv;
+
+	if (c == NULL || req == NULL || addr == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	if ((rv = nghttpw_http_conn_get_addr(c, NGHTTPW_OPT_REMADDR, &peer)) != 0) {
+		return (rv);
+	}
+	/* The list is set once, before the connection serves. */
+	http_trust_client(c->trust, req, &peer, addr);
+	return (0);
+}
+
+int
+nghttpw_http_conn_get_client_scheme(
+    nghttpw_http_conn *c, nghttpw_http_req *req, const char **schemep)
+{
+	nghttpw_sockaddr peer;
+	const char      *scheme;
+	bool             verified;
+	int              rv;
+
+	if (c == NULL || req == NULL || schemep == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	if ((rv = nghttpw_http_conn_get_addr(c, NGHTTPW_OPT_REMADDR, &peer)) != 0) {
+		return (rv);
+	}
+	if ((scheme = http_trust_scheme(c->trust, req, &peer)) == NULL) {
+		/* Our own: a TLS stream answers for its verification. */
+		scheme = nghttpw_stream_get_bool(http_conn_stream(c),
+		             NGHTTPW_OPT_TLS_VERIFIED, &verified) == 0
+		    ? "https"
+		    : "http";
+	}
+	*schemep = scheme;
+	return (0);
 }

@@ -21,6 +21,7 @@
 #include "core/loop.h"
 #include "core/stream.h"
 #include "http/http_conn.h"
+#include "http/http_forwarded.h"
 #include "http/http_msg.h"
 #include "http/http_server_conn.h"
 #ifdef NGHTTPW_HAVE_TLS
@@ -558,6 +559,7 @@ server_free(nghttpw_http_server *s)
 		free(p);
 	}
 	http_server_headers_free(s);
+	http_trust_release(s->trust);
 	nghttpw_url_free(s->url);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mtx);
@@ -880,6 +882,31 @@ nghttpw_http_server_set_listen_fd(nghttpw_http_server *s, int fd)
 		return (NGHTTPW_EINVAL);
 	}
 	return (set_listener_socket(s, NGHTTPW_OPT_TCP_LISTEN_FD, fd));
+}
+
+int
+nghttpw_http_server_set_trusted_proxies(nghttpw_http_server *s, const char *list)
+{
+	http_trust *t;
+	int         rv;
+
+	if (s == NULL) {
+		return (NGHTTPW_EINVAL);
+	}
+	if ((rv = http_trust_parse(list, &t)) != 0) {
+		return (rv);
+	}
+	pthread_mutex_lock(&s->mtx);
+	if (s->starts > 0 || s->stopping) {
+		rv = NGHTTPW_EBUSY;
+	} else {
+		http_trust_release(s->trust);
+		s->trust = t;
+		t        = NULL;
+	}
+	pthread_mutex_unlock(&s->mtx);
+	http_trust_release(t);
+	return (rv);
 }
 
 int

@@ -23,6 +23,7 @@
 #include "core/stream.h"
 #include "http/http_conn.h"
 #include "http/http_date.h"
+#include "http/http_forwarded.h"
 #include "http/http_msg.h"
 #include "http/http_server_conn.h"
 
@@ -319,10 +320,14 @@ sc_request(srv_conn *sc)
 	nghttpw_http_handler *h;
 	char                  allow[ALLOW_MAX];
 
-	if (s->proxy_protocol) {
-		/* The client the balancer's header named, for the log. */
-		(void) nghttpw_http_conn_get_addr(
-		    sc->conn, NGHTTPW_OPT_REMADDR, &sc->peer);
+	if (s->proxy_protocol || s->trust != NULL) {
+		/* For the log: the client the balancer's header named, or
+		 * the one trusted proxies forwarded the request for. */
+		nghttpw_sockaddr peer;
+		if (nghttpw_http_conn_get_addr(
+		        sc->conn, NGHTTPW_OPT_REMADDR, &peer) == 0) {
+			http_trust_client(s->trust, req, &peer, &sc->peer);
+		}
 	}
 
 	sc->have_req     = true;
@@ -712,6 +717,7 @@ http_server_conn_start_locked(nghttpw_http_server *s, nghttpw_stream *stream)
 	if (s->proxy_protocol) {
 		http_conn_expect_proxy_header(conn);
 	}
+	http_conn_set_trust(conn, s->trust);
 	task_init(&sc->reap, sc_reap, sc);
 	(void) nghttpw_http_conn_get_addr(conn, NGHTTPW_OPT_REMADDR, &sc->peer);
 	http_conn_set_read_timeouts(conn, s->idle_ms, s->head_ms);

@@ -54,6 +54,7 @@ struct nghttpw_http_server {
 	nghttpw_duration         tls_hs_ms; /* 0: the TLS listener's own */
 	bool                     reuseport; /* SO_REUSEPORT on each listener */
 	bool                     proxy_protocol; /* connections start with one */
+	struct http_trust       *trust; /* trusted proxies, or NULL */
 
 	/* Read by every request, changed rarely: under hlock. */
 	pthread_rwlock_t hlock;
