@@ -55,14 +55,15 @@ static bool
 parse_host(span v, nghttpw_sockaddr *sa)
 {
 	char        text[64];
-	const char *end  = v.s + v.n;
-	const char *host = v.s, *colon;
+	const char *end, *host, *colon;
 	size_t      hn;
 	long        port = 0;
 
 	if (v.n == 0 || v.n >= sizeof(text)) {
-		return (false);
+		return (false); /* no for= at all, say */
 	}
+	end  = v.s + v.n;
+	host = v.s;
 	if (*host == '[') {
 		const char *close = memchr(host, ']', v.n);
 		if (close == NULL) {
