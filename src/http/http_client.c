@@ -75,7 +75,8 @@ typedef struct client_op {
 	nghttpw_aio *rio; /* composed exchange: reads (made when first needed) */
 	nghttpw_aio *tio; /* composed exchange: the wait for 100 */
 
-	/* Cleared for each operation, from user on. */
+	/* Cleared for each operation, from user to the composed exchange's
+	 * state, which x_start() sets. */
 	nghttpw_aio         *user;     /* the caller's aio, NULL once done */
 	nghttpw_http_req    *req;      /* NULL for connect */
 	nghttpw_http_res    *res;
@@ -84,7 +85,6 @@ typedef struct client_op {
 	int                  abort_rv; /* the caller's cancel or timeout */
 	bool                 reused;   /* conn came from the idle pool */
 	bool                 retried;
-	bool                 idempotent;
 	bool                 expect;
 	bool                 stream;   /* ends with the head (transact_stream) */
 	size_t               max_body; /* of the response */
@@ -205,7 +205,7 @@ op_get(nghttpw_http_client *cl, bool composed, client_op **opp)
 		cl->nspare++;
 		return (rv);
 	}
-	memset(&op->user, 0, sizeof(*op) - offsetof(client_op, user));
+	memset(&op->user, 0, offsetof(client_op, err) - offsetof(client_op, user));
 	*opp = op;
 	return (0);
 }
@@ -236,7 +236,8 @@ req_allows_reuse(nghttpw_http_req *req)
 	if (nhw_http_list_has_token(conn, "close")) {
 		return (false);
 	}
-	return (strcmp(nghttpw_http_req_get_version(req), "HTTP/1.0") != 0 ||
+	/* memcmp of a constant size is a compare or two, inline. */
+	return (memcmp(nghttpw_http_req_get_version(req), "HTTP/1.0", 9) != 0 ||
 	    nhw_http_list_has_token(conn, "keep-alive"));
 }
 
@@ -359,10 +360,9 @@ op_dial(client_op *op)
 static void
 op_exchange(client_op *op)
 {
-	op->rx_mark  = http_conn_received(op->conn);
 	op->max_body = op->cl->max_body;
 	/* A pooled connection may have had another limit. */
-	(void) nghttpw_http_conn_set_max_body(op->conn, op->max_body);
+	op->rx_mark = http_conn_exchange_start(op->conn, op->max_body);
 	if (op->expect) {
 		op->stage = ST_EXPECT;
 		x_start(op);
@@ -375,10 +375,9 @@ op_exchange(client_op *op)
 		nghttpw_http_conn_write_req(op->conn, op->req, op->aio);
 		return;
 	}
+	/* op->res is reset by the connection once the request is out, or
+	 * by op_exchange_failed() when it fails before. */
 	op->stage = ST_EXCHANGE;
-	/* The connection resets it too, but only once the request is out:
-	 * a failure before must not find an older response's fields. */
-	nghttpw_http_res_reset(op->res);
 	nghttpw_http_conn_transact(op->conn, op->req, op->res, op->aio);
 }
 
@@ -420,8 +419,15 @@ op_exchange_failed(client_op *op, int rv)
 
 	nghttpw_http_conn_close(op->conn);
 	op->conn = NULL;
-	if (op->abort_rv == 0 && op->reused && !op->retried && op->idempotent &&
-	    !response_seen && err_conn_gone(rv)) {
+	if (!response_seen && !op->expect && !op->stream) {
+		/* Nothing of this exchange's response is in op->res (the
+		 * connection resets it once the request is out): no older
+		 * one's fields either. */
+		nghttpw_http_res_reset(op->res);
+	}
+	if (op->abort_rv == 0 && op->reused && !op->retried && !response_seen &&
+	    err_conn_gone(rv) &&
+	    method_idempotent(nghttpw_http_req_get_method(op->req))) {
 		op->retried = true;
 		op_dial(op);
 		return;
@@ -595,6 +601,8 @@ x_start(client_op *op)
 	int rv;
 
 	op->err       = 0;
+	op->rd_busy   = false;
+	op->tm_busy   = false;
 	op->head_sent = false;
 	op->got_final = false;
 	op->resp_done = false;
@@ -890,10 +898,10 @@ client_transact(nghttpw_http_client *cl, nghttpw_http_req *req,
 	client_op    *op;
 	nhw_http_msg *msg;
 	const char   *expect;
-	void         *body;
-	size_t      size;
-	bool        composed;
-	int         rv;
+	const void   *body;
+	size_t        size;
+	bool          composed;
+	int           rv;
 
 	if (!nghttpw_aio_begin(aio)) {
 		return;
@@ -909,12 +917,15 @@ client_transact(nghttpw_http_client *cl, nghttpw_http_req *req,
 		nghttpw_aio_finish(aio, rv);
 		return;
 	}
-	expect = nhw_http_msg_get_known(msg, NHW_HDR_EXPECT);
-	nghttpw_http_req_get_data(req, &body, &size);
 	/* (A HEAD request with a body is odd enough to go in one piece: the
 	 * connection then knows its answer has no body.) */
-	composed = size > 0 && nhw_http_list_has_token(expect, "100-continue") &&
-	    strcmp(nghttpw_http_req_get_method(req), "HEAD") != 0;
+	expect   = nhw_http_msg_get_known(msg, NHW_HDR_EXPECT);
+	composed = false;
+	if (nhw_http_list_has_token(expect, "100-continue")) {
+		nhw_http_msg_get_data(msg, &body, &size);
+		composed = size > 0 &&
+		    strcmp(nghttpw_http_req_get_method(req), "HEAD") != 0;
+	}
 	pthread_mutex_lock(&cl->mtx);
 	if ((rv = op_get(cl, composed, &op)) != 0) {
 		pthread_mutex_unlock(&cl->mtx);
@@ -929,7 +940,6 @@ client_transact(nghttpw_http_client *cl, nghttpw_http_req *req,
 	op->res        = res;
 	op->expect     = composed;
 	op->stream     = stream;
-	op->idempotent = method_idempotent(nghttpw_http_req_get_method(req));
 	op->user       = aio;
 	op_acquire(op);
 	op_unlock(op); /* preparing the composed exchange can fail */
