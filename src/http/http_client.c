@@ -193,8 +193,11 @@ op_get(nghttpw_http_client *cl, bool composed, client_op **opp)
 	} else if ((rv = nghttpw_aio_alloc(&op->aio, op_aio_cb, op)) != 0) {
 		free(op);
 		return (rv);
+	} else {
+		/* Never written again: a late op_cancel() reads it unlocked
+		 * to find the lock. */
+		op->cl = cl;
 	}
-	op->cl = cl;
 	if (composed && op->rio == NULL &&
 	    ((rv = nghttpw_aio_alloc(&op->rio, op_rio_cb, op)) != 0 ||
 	        (rv = nghttpw_aio_alloc(&op->tio, op_tio_cb, op)) != 0)) {
