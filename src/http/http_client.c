@@ -41,8 +41,8 @@ struct nghttpw_http_client {
 	size_t             nidle;
 	/* Finished ops with their aios, so that an exchange allocates
 	 * nothing and hands no aio to the reaper thread. */
-	struct client_op *spare;
-	size_t            nspare;
+	struct client_op  *spare;
+	size_t             nspare;
 	size_t             max_body; /* of a response */
 	/* Changes with the TLS configuration: a connection had before
 	 * (being dialed, in use, lent) is closed at its end, as the idle
@@ -71,9 +71,9 @@ typedef struct client_op {
 	/* Kept while the op waits in the client's spares. */
 	nghttpw_http_client *cl;
 	struct client_op    *next_spare;
-	nghttpw_aio *aio; /* dial, transact; composed exchange: writes */
-	nghttpw_aio *rio; /* composed exchange: reads (made when first needed) */
-	nghttpw_aio *tio; /* composed exchange: the wait for 100 */
+	nghttpw_aio         *aio; /* dial, transact; composed: writes */
+	nghttpw_aio         *rio; /* composed: reads (made when first needed) */
+	nghttpw_aio         *tio; /* composed: the wait for 100 */
 
 	/* Cleared for each operation, from user to the composed exchange's
 	 * state, which x_start() sets. */
