@@ -976,6 +976,66 @@ Test(http_client, cancel_closes_the_connection)
 	peer_stop(&p);
 }
 
+/* Answers the first request with a field of its own, then reads nothing
+ * more until the test lets it go. */
+static atomic_bool stop_stalling;
+
+static void
+serve_answer_then_stall(peer *p, nghttpw_stream *s, int index)
+{
+	(void) index;
+	if (read_request(p, s, NULL) != 0) {
+		return;
+	}
+	send_text(s, "HTTP/1.1 200 OK\r\nX-Old: yes\r\nContent-Length: 5\r\n\r\nhello");
+	while (!atomic_load(&stop_stalling)) {
+		nghttpw_msleep(10);
+	}
+}
+
+/* A response reused for an exchange that fails while its request is
+ * still being written keeps nothing of the answer before. */
+Test(http_client, failure_before_the_request_is_out_clears_the_response)
+{
+	enum { BIG = 32 << 20 }; /* more than the socket buffers take */
+	peer                 p;
+	nghttpw_http_client *c;
+	nghttpw_aio         *aio;
+	nghttpw_http_req    *req;
+	nghttpw_http_res    *res;
+	char                *body = calloc(1, BIG);
+
+	atomic_store(&stop_stalling, false);
+	peer_start(&p, serve_answer_then_stall);
+	c = client_for(&p);
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	nghttpw_aio_set_timeout(aio, 5000);
+	nghttpw_http_req_alloc(&req, NULL);
+	nghttpw_http_res_alloc(&res);
+	nghttpw_http_client_transact(c, req, res, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), 0);
+	cr_assert_str_eq(nghttpw_http_res_get_header(res, "X-Old"), "yes");
+
+	nghttpw_http_req_set_method(req, "POST");
+	nghttpw_http_req_set_data(req, body, BIG);
+	nghttpw_aio_set_timeout(aio, 300);
+	nghttpw_http_client_transact(c, req, res, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ETIMEDOUT, "%s",
+	    nghttpw_strerror(nghttpw_aio_result(aio)));
+	cr_assert_null(nghttpw_http_res_get_header(res, "X-Old"));
+	cr_assert_eq(atomic_load(&p.accepts), 1);
+
+	atomic_store(&stop_stalling, true);
+	nghttpw_http_req_free(req);
+	nghttpw_http_res_free(res);
+	nghttpw_aio_free(aio);
+	nghttpw_http_client_free(c);
+	peer_stop(&p);
+	free(body);
+}
+
 Test(http_client, expect_timeout_while_waiting)
 {
 	peer                 p;

@@ -189,7 +189,7 @@ aio_alloc_on(nghttpw_aio **aiop, void (*cb)(void *), void *arg, loop *home)
 	if (aiop == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
-	if (home == NULL && (home = loop_pick(&rv)) == NULL) {
+	if (home == NULL && (home = loop_pick_home(&rv)) == NULL) {
 		return (rv);
 	}
 	if ((aio = calloc(1, sizeof(*aio))) == NULL) {

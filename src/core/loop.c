@@ -39,7 +39,11 @@ static struct {
 	uint64_t        num_pollers;
 	bool            num_pollers_set;
 	uint64_t        max_pollers;
+	/* Two rotations: connections and listeners take turns of their own,
+	 * so that the aios a connection allocates (a TLS handshake's timer,
+	 * a WebSocket upgrade's aio) do not decide where the next goes. */
 	atomic_uint     next;
+	atomic_uint     next_home;
 	atomic_bool     started;
 	/* the reaper: a thread that may block, for deferred frees */
 	pthread_t       reaper;
@@ -528,8 +532,8 @@ runtime_start_locked(void)
 	return (0);
 }
 
-loop *
-loop_pick(int *rvp)
+static loop *
+loop_pick_from(atomic_uint *next, int *rvp)
 {
 	unsigned i;
 
@@ -545,8 +549,20 @@ loop_pick(int *rvp)
 			return (NULL);
 		}
 	}
-	i = atomic_fetch_add(&rt.next, 1);
+	i = atomic_fetch_add(next, 1);
 	return (&rt.loops[i % rt.nloops]);
+}
+
+loop *
+loop_pick(int *rvp)
+{
+	return (loop_pick_from(&rt.next, rvp));
+}
+
+loop *
+loop_pick_home(int *rvp)
+{
+	return (loop_pick_from(&rt.next_home, rvp));
 }
 
 /* Waits until the reaper has nothing queued and is not running a task.

@@ -25,8 +25,11 @@ typedef struct timer_node {
 } timer_node;
 
 /* Starts the runtime if needed and returns a loop, round-robin; NULL when
- * the runtime could not start (*rvp says why). */
+ * the runtime could not start (*rvp says why).  loop_pick places new
+ * connections and listeners; loop_pick_home gives an aio allocated
+ * without a home its own, from a rotation of its own. */
 loop *loop_pick(int *rvp);
+loop *loop_pick_home(int *rvp);
 
 /* The loop whose thread is calling, or NULL. */
 loop *loop_current(void);

@@ -8,13 +8,16 @@
  * internal aio's callback (or from the call that starts the op), decides
  * the next step and starts it.  The caller's aio is finished once no
  * internal aio is pending any more; a cancel or timeout of the caller's
- * aio aborts whatever internal aio is running.
+ * aio aborts whatever internal aio is running.  A finished op is kept,
+ * aios and all, for the next operation: an exchange on a pooled
+ * connection then allocates nothing.
  *
  * An exchange normally goes through nghttpw_http_conn_transact().  A
  * request with "Expect: 100-continue" and a body is composed here from
  * writes and reads instead, so that the body can wait for the server's
  * interim answer. */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,7 @@
 #include "nghttpw/http.h"
 
 #define CLIENT_MAX_IDLE 8        /* idle connections kept per client */
+#define CLIENT_MAX_SPARE 16      /* finished ops kept for the next ones */
 #define EXPECT_WAIT_MS 1000      /* how long a body waits for 100 */
 #define CLIENT_OPT_TLS "tls-config"
 
@@ -35,6 +39,10 @@ struct nghttpw_http_client {
 	/* Idle connections, oldest first; taken from the end. */
 	nghttpw_http_conn *idle[CLIENT_MAX_IDLE];
 	size_t             nidle;
+	/* Finished ops with their aios, so that an exchange allocates
+	 * nothing and hands no aio to the reaper thread. */
+	struct client_op  *spare;
+	size_t             nspare;
 	size_t             max_body; /* of a response */
 	nghttpw_duration   connect_timeout; /* of each dial */
 	/* Changes with the TLS configuration: a connection had before
@@ -61,7 +69,15 @@ typedef enum {
 } body_state;
 
 typedef struct client_op {
+	/* Kept while the op waits in the client's spares. */
 	nghttpw_http_client *cl;
+	struct client_op    *next_spare;
+	nghttpw_aio         *aio; /* dial, transact; composed: writes */
+	nghttpw_aio         *rio; /* composed: reads (made when first needed) */
+	nghttpw_aio         *tio; /* composed: the wait for 100 */
+
+	/* Cleared for each operation, from user to the composed exchange's
+	 * state, which x_start() sets. */
 	nghttpw_aio         *user;     /* the caller's aio, NULL once done */
 	nghttpw_http_req    *req;      /* NULL for connect */
 	nghttpw_http_res    *res;
@@ -70,16 +86,11 @@ typedef struct client_op {
 	int                  abort_rv; /* the caller's cancel or timeout */
 	bool                 reused;   /* conn came from the idle pool */
 	bool                 retried;
-	bool                 idempotent;
 	bool                 expect;
 	bool                 stream;   /* ends with the head (transact_stream) */
 	size_t               max_body; /* of the response */
 	uint64_t             rx_mark;  /* http_conn_received before it */
 	uint64_t             generation; /* the client's, when conn was had */
-
-	nghttpw_aio *aio; /* dial, transact; composed exchange: writes */
-	nghttpw_aio *rio; /* composed exchange: reads */
-	nghttpw_aio *tio; /* composed exchange: the wait for 100 */
 
 	/* Completion, set under the lock, acted on after it. */
 	bool         done;
@@ -167,37 +178,70 @@ op_free(client_op *op)
 	free(op);
 }
 
+/* A spare op, or a new one; with the aios of the composed exchange
+ * when it is one.  Lock held. */
 static int
-op_alloc(client_op **opp, nghttpw_http_client *cl, bool composed)
+op_get(nghttpw_http_client *cl, bool composed, client_op **opp)
 {
-	client_op *op;
+	client_op *op = cl->spare;
 	int        rv;
 
-	if ((op = calloc(1, sizeof(*op))) == NULL) {
+	if (op != NULL) {
+		cl->spare = op->next_spare;
+		cl->nspare--;
+	} else if ((op = calloc(1, sizeof(*op))) == NULL) {
 		return (NGHTTPW_ENOMEM);
+	} else if ((rv = nghttpw_aio_alloc(&op->aio, op_aio_cb, op)) != 0) {
+		free(op);
+		return (rv);
+	} else {
+		/* Never written again: a late op_cancel() reads it unlocked
+		 * to find the lock. */
+		op->cl = cl;
 	}
-	op->cl = cl;
-	if ((rv = nghttpw_aio_alloc(&op->aio, op_aio_cb, op)) != 0 ||
-	    (composed &&
-	        ((rv = nghttpw_aio_alloc(&op->rio, op_rio_cb, op)) != 0 ||
-	            (rv = nghttpw_aio_alloc(&op->tio, op_tio_cb, op)) != 0))) {
-		op_free(op);
+	if (composed && op->rio == NULL &&
+	    ((rv = nghttpw_aio_alloc(&op->rio, op_rio_cb, op)) != 0 ||
+	        (rv = nghttpw_aio_alloc(&op->tio, op_tio_cb, op)) != 0)) {
+		nghttpw_aio_free(op->rio); /* neither has run */
+		op->rio = NULL;
+		op->next_spare = cl->spare; /* still fit for a plain exchange */
+		cl->spare      = op;
+		cl->nspare++;
 		return (rv);
 	}
+	memset(&op->user, 0, offsetof(client_op, err) - offsetof(client_op, user));
 	*opp = op;
 	return (0);
+}
+
+/* Keeps a finished op for the next operation, unless there are enough:
+ * false then, and the caller frees it.  Its aios may still be in their
+ * callbacks, which touch nothing of the op once it is done: one restarted
+ * by the next owner just runs again.  Lock held. */
+static bool
+op_put(nghttpw_http_client *cl, client_op *op)
+{
+	if (cl->nspare == CLIENT_MAX_SPARE) {
+		return (false);
+	}
+	op->next_spare = cl->spare;
+	cl->spare      = op;
+	cl->nspare++;
+	return (true);
 }
 
 /* Whether the request itself lets its connection persist. */
 static bool
 req_allows_reuse(nghttpw_http_req *req)
 {
-	const char *conn = nghttpw_http_req_get_header(req, "Connection");
+	const char *conn =
+	    nhw_http_msg_get_known(nhw_http_req_msg(req), NHW_HDR_CONNECTION);
 
 	if (nhw_http_list_has_token(conn, "close")) {
 		return (false);
 	}
-	return (strcmp(nghttpw_http_req_get_version(req), "HTTP/1.0") != 0 ||
+	/* memcmp of a constant size is a compare or two, inline. */
+	return (memcmp(nghttpw_http_req_get_version(req), "HTTP/1.0", 9) != 0 ||
 	    nhw_http_list_has_token(conn, "keep-alive"));
 }
 
@@ -250,26 +294,41 @@ status_interim(uint16_t status)
 	    status != NGHTTPW_HTTP_STATUS_SWITCHING);
 }
 
-/* Lock not held. */
+/* Gives back an op that never started: aio_defer refused the caller's
+ * aio (and finished it).  Drops the lock. */
 static void
-op_teardown(client_op *op)
+op_unused(client_op *op)
 {
-	nghttpw_aio_finish(op->fin_aio, op->fin_rv);
-	/* A cancel function that started before the finish may still look
-	 * at the op. */
-	aio_cancel_barrier(op);
-	op_free(op);
+	bool kept = op_put(op->cl, op);
+
+	pthread_mutex_unlock(&op->cl->mtx);
+	if (!kept) {
+		op_free(op);
+	}
 }
 
-/* Drops the lock, then ends the op if it is done. */
+/* Drops the lock, then finishes the caller's aio if the op is done.
+ * The op goes back to the spares first: once the caller's aio is
+ * finished, the client may be freed.  A cancel function that started
+ * before the finish may still call op_cancel() with the caller's aio,
+ * which the op no longer has, so it does nothing. */
 static void
 op_unlock(client_op *op)
 {
-	bool done = op->done;
+	nghttpw_http_client *cl      = op->cl;
+	bool                 done    = op->done;
+	nghttpw_aio         *fin_aio = op->fin_aio;
+	int                  fin_rv  = op->fin_rv;
+	bool                 kept    = done && op_put(cl, op);
 
-	pthread_mutex_unlock(&op->cl->mtx);
-	if (done) {
-		op_teardown(op);
+	pthread_mutex_unlock(&cl->mtx);
+	if (!done) {
+		return;
+	}
+	nghttpw_aio_finish(fin_aio, fin_rv);
+	if (!kept) {
+		aio_cancel_barrier(op);
+		op_free(op);
 	}
 }
 
@@ -283,7 +342,7 @@ op_cancel(nghttpw_aio *aio, void *arg, int rv)
 		op->abort_rv = rv;
 		/* Whatever runs reports the abort from its callback. */
 		nghttpw_aio_abort(op->aio, rv);
-		if (op->rio != NULL) {
+		if (op->expect) {
 			nghttpw_aio_abort(op->rio, rv);
 			nghttpw_aio_abort(op->tio, rv);
 		}
@@ -306,10 +365,9 @@ op_dial(client_op *op)
 static void
 op_exchange(client_op *op)
 {
-	op->rx_mark  = http_conn_received(op->conn);
 	op->max_body = op->cl->max_body;
 	/* A pooled connection may have had another limit. */
-	(void) nghttpw_http_conn_set_max_body(op->conn, op->max_body);
+	op->rx_mark = http_conn_exchange_start(op->conn, op->max_body);
 	if (op->expect) {
 		op->stage = ST_EXPECT;
 		x_start(op);
@@ -322,10 +380,9 @@ op_exchange(client_op *op)
 		nghttpw_http_conn_write_req(op->conn, op->req, op->aio);
 		return;
 	}
+	/* op->res is reset by the connection once the request is out, or
+	 * by op_exchange_failed() when it fails before. */
 	op->stage = ST_EXCHANGE;
-	/* The connection resets it too, but only once the request is out:
-	 * a failure before must not find an older response's fields. */
-	nghttpw_http_res_reset(op->res);
 	nghttpw_http_conn_transact(op->conn, op->req, op->res, op->aio);
 }
 
@@ -367,8 +424,15 @@ op_exchange_failed(client_op *op, int rv)
 
 	nghttpw_http_conn_close(op->conn);
 	op->conn = NULL;
-	if (op->abort_rv == 0 && op->reused && !op->retried && op->idempotent &&
-	    !response_seen && err_conn_gone(rv)) {
+	if (!response_seen && !op->expect && !op->stream) {
+		/* Nothing of this exchange's response is in op->res (the
+		 * connection resets it once the request is out): no older
+		 * one's fields either. */
+		nghttpw_http_res_reset(op->res);
+	}
+	if (op->abort_rv == 0 && op->reused && !op->retried && !response_seen &&
+	    err_conn_gone(rv) &&
+	    method_idempotent(nghttpw_http_req_get_method(op->req))) {
 		op->retried = true;
 		op_dial(op);
 		return;
@@ -544,6 +608,8 @@ x_start(client_op *op)
 	int rv;
 
 	op->err       = 0;
+	op->rd_busy   = false;
+	op->tm_busy   = false;
 	op->head_sent = false;
 	op->got_final = false;
 	op->resp_done = false;
@@ -770,6 +836,14 @@ nghttpw_http_client_free(nghttpw_http_client *cl)
 	pthread_mutex_lock(&cl->mtx);
 	pool_clear(cl);
 	pthread_mutex_unlock(&cl->mtx);
+	/* The caller has waited for its aios, so each spare is done but for
+	 * the tail of a callback (op_free reaps) or of a cancel function. */
+	while (cl->spare != NULL) {
+		client_op *op = cl->spare;
+		cl->spare     = op->next_spare;
+		aio_cancel_barrier(op);
+		op_free(op);
+	}
 	nghttpw_stream_dialer_free(cl->dialer);
 	nghttpw_url_free(cl->url);
 	pthread_mutex_destroy(&cl->mtx);
@@ -824,14 +898,14 @@ nghttpw_http_client_connect(nghttpw_http_client *cl, nghttpw_aio *aio)
 		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
 		return;
 	}
-	if ((rv = op_alloc(&op, cl, false)) != 0) {
+	pthread_mutex_lock(&cl->mtx);
+	if ((rv = op_get(cl, false, &op)) != 0) {
+		pthread_mutex_unlock(&cl->mtx);
 		nghttpw_aio_finish(aio, rv);
 		return;
 	}
-	pthread_mutex_lock(&cl->mtx);
 	if (!aio_defer(aio, op_cancel, op)) {
-		pthread_mutex_unlock(&cl->mtx);
-		op_free(op);
+		op_unused(op);
 		return;
 	}
 	op->user = aio;
@@ -843,12 +917,13 @@ static void
 client_transact(nghttpw_http_client *cl, nghttpw_http_req *req,
     nghttpw_http_res *res, nghttpw_aio *aio, bool stream)
 {
-	client_op  *op;
-	const char *expect;
-	void       *body;
-	size_t      size;
-	bool        composed;
-	int         rv;
+	client_op    *op;
+	nhw_http_msg *msg;
+	const char   *expect;
+	const void   *body;
+	size_t        size;
+	bool          composed;
+	int           rv;
 
 	if (!nghttpw_aio_begin(aio)) {
 		return;
@@ -857,34 +932,37 @@ client_transact(nghttpw_http_client *cl, nghttpw_http_req *req,
 		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
 		return;
 	}
-	if (nghttpw_http_req_get_header(req, "Host") == NULL &&
+	msg = nhw_http_req_msg(req);
+	if (nhw_http_msg_get_known(msg, NHW_HDR_HOST) == NULL &&
 	    cl->url->u_host != NULL &&
 	    (rv = nghttpw_http_req_set_header(req, "Host", cl->url->u_host)) != 0) {
 		nghttpw_aio_finish(aio, rv);
 		return;
 	}
-	expect = nghttpw_http_req_get_header(req, "Expect");
-	nghttpw_http_req_get_data(req, &body, &size);
 	/* (A HEAD request with a body is odd enough to go in one piece: the
 	 * connection then knows its answer has no body.) */
-	composed = size > 0 && nhw_http_list_has_token(expect, "100-continue") &&
-	    strcmp(nghttpw_http_req_get_method(req), "HEAD") != 0;
-	if ((rv = op_alloc(&op, cl, composed)) != 0) {
+	expect   = nhw_http_msg_get_known(msg, NHW_HDR_EXPECT);
+	composed = false;
+	if (nhw_http_list_has_token(expect, "100-continue")) {
+		nhw_http_msg_get_data(msg, &body, &size);
+		composed = size > 0 &&
+		    strcmp(nghttpw_http_req_get_method(req), "HEAD") != 0;
+	}
+	pthread_mutex_lock(&cl->mtx);
+	if ((rv = op_get(cl, composed, &op)) != 0) {
+		pthread_mutex_unlock(&cl->mtx);
 		nghttpw_aio_finish(aio, rv);
+		return;
+	}
+	if (!aio_defer(aio, op_cancel, op)) {
+		op_unused(op);
 		return;
 	}
 	op->req        = req;
 	op->res        = res;
 	op->expect     = composed;
 	op->stream     = stream;
-	op->idempotent = method_idempotent(nghttpw_http_req_get_method(req));
-	pthread_mutex_lock(&cl->mtx);
-	if (!aio_defer(aio, op_cancel, op)) {
-		pthread_mutex_unlock(&cl->mtx);
-		op_free(op);
-		return;
-	}
-	op->user = aio;
+	op->user       = aio;
 	op_acquire(op);
 	op_unlock(op); /* preparing the composed exchange can fail */
 }

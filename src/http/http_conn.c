@@ -1087,6 +1087,18 @@ http_conn_received(nghttpw_http_conn *c)
 	return (n);
 }
 
+uint64_t
+http_conn_exchange_start(nghttpw_http_conn *c, size_t max_body)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&c->mtx);
+	c->max_body = max_body;
+	n           = c->received;
+	pthread_mutex_unlock(&c->mtx);
+	return (n);
+}
+
 bool
 http_conn_reusable(nghttpw_http_conn *c)
 {

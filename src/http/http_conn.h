@@ -100,6 +100,11 @@ size_t http_conn_buffered(nghttpw_http_conn *conn);
  * means that no byte of its response arrived. */
 uint64_t http_conn_received(nghttpw_http_conn *conn);
 
+/* For a client about to start an exchange: sets the limit on the
+ * response's body (as nghttpw_http_conn_set_max_body) and returns
+ * http_conn_received(), under one lock. */
+uint64_t http_conn_exchange_start(nghttpw_http_conn *conn, size_t max_body);
+
 /* Whether the connection can carry another exchange: open, nothing
  * pending, queued or read ahead, every request written answered, and the
  * last response read to the end of its body (or one that has none). */

@@ -465,7 +465,10 @@ lhs_start_locked(tls_listener *l, nghttpw_stream *s)
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
-	if ((rv = nghttpw_aio_alloc(&h->timer, lhs_timer_cb, h)) != 0 ||
+	/* Both on the connection's loop.  A timer homed round-robin would
+	 * also take a turn in the rotation that places connections: with
+	 * two loops, every accepted connection then went to the same one. */
+	if ((rv = stream_aio_alloc(s, &h->timer, lhs_timer_cb, h)) != 0 ||
 	    (rv = stream_aio_alloc(s, &h->rx, lhs_rx_cb, h)) != 0) {
 		nghttpw_aio_free(h->timer);
 		free(h);

@@ -592,6 +592,17 @@ tls_send_chunk(tls_conn *c, nghttpw_aio *aio, size_t maxlen,
 	return (n);
 }
 
+/* Whether the send callback would only say WANT_WRITE: the lower send
+ * of mbedTLS's output is under way, and nothing of it has been reported
+ * done.  Flushing then is skipped: every event runs the pump, and most
+ * come while a record is on its way. */
+static bool
+tls_tx_in_flight(const tls_conn *c)
+{
+	return ((c->tx_busy || c->tx_start) && c->tx_done == 0 &&
+	    c->tx_lower_err == 0);
+}
+
 static void
 tls_do_send(tls_conn *c)
 {
@@ -602,6 +613,9 @@ tls_do_send(tls_conn *c)
 		int                  mrv;
 
 		if (c->wr_pending || tls_out_left(c) != 0) {
+			if (tls_tx_in_flight(c)) {
+				return;
+			}
 			mrv = mbedtls_ssl_flush_output(&c->ssl);
 			if (mrv == MBEDTLS_ERR_SSL_WANT_WRITE ||
 			    mrv == MBEDTLS_ERR_SSL_WANT_READ) {
@@ -651,6 +665,23 @@ tls_do_send(tls_conn *c)
 
 /* ------------------------------------------------------------ recv */
 
+/* Whether mbedtls_ssl_read could only say WANT_READ: no plaintext left
+ * of the last record, and no byte of the next one received (mbedTLS
+ * reads a record's bytes as it needs them, never ahead).  The call is
+ * then skipped, as the HTTP server asks again after every request, and
+ * the want it would have set through the receive callback is set here,
+ * so that a lower receive starts. */
+static bool
+tls_recv_dry(tls_conn *c)
+{
+	if (mbedtls_ssl_get_bytes_avail(&c->ssl) > 0 || c->rx_off < c->rx_len ||
+	    c->rx_lower_err != 0) {
+		return (false);
+	}
+	c->rx_want = true;
+	return (true);
+}
+
 static void
 tls_do_recv(tls_conn *c)
 {
@@ -671,6 +702,10 @@ tls_do_recv(tls_conn *c)
 			unsigned char *buf = iov[i].iov_buf;
 			size_t         off = 0;
 			while (off < iov[i].iov_len) {
+				if (tls_recv_dry(c)) {
+					mrv = MBEDTLS_ERR_SSL_WANT_READ;
+					break;
+				}
 				mrv = mbedtls_ssl_read(
 				    &c->ssl, buf + off, iov[i].iov_len - off);
 				if (mrv <= 0) {
@@ -890,8 +925,18 @@ tls_lower_done(tls_conn *c, nghttpw_aio *aio, bool tx)
 		}
 	}
 	due = tls_pump_report(c, &cb, &arg, &hrv);
+	if (!due) {
+		/* The reference of this lower operation goes under the same
+		 * lock; with a report due it keeps c alive through it. */
+		bool last = --c->refs == 0;
+		pthread_mutex_unlock(&c->mtx);
+		if (last) {
+			tls_run_later(&c->destroy_task, tls_destroy_task, c);
+		}
+		return;
+	}
 	pthread_mutex_unlock(&c->mtx);
-	if (due && cb != NULL) {
+	if (cb != NULL) {
 		cb(arg, hrv);
 	}
 	tls_release(c);
