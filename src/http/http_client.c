@@ -120,6 +120,7 @@ static void op_tio_cb(void *);
 static void x_start(client_op *);
 static void x_check(client_op *);
 static void x_fail(client_op *, int);
+static bool x_body_all_out(client_op *);
 
 /* ------------------------------------------------------------- the pool */
 
@@ -447,6 +448,9 @@ op_dialed(client_op *op, int rv)
 	nghttpw_stream    *s    = NULL;
 	nghttpw_http_conn *conn = NULL;
 
+	/* The connect timeout bounds the dial alone: not the exchange that
+	 * follows, nor those of a spare op made of this one. */
+	nghttpw_aio_set_timeout(op->aio, NGHTTPW_DURATION_DEFAULT);
 	if (rv == 0) {
 		s = nghttpw_aio_get_output(op->aio, 0);
 		if (op->abort_rv == 0) {
@@ -463,8 +467,6 @@ op_dialed(client_op *op, int rv)
 		op_finish(op, rv, false);
 		return;
 	}
-	/* The connect timeout bounds the dial alone. */
-	nghttpw_aio_set_timeout(op->aio, NGHTTPW_DURATION_DEFAULT);
 	if (op->req == NULL) {
 		/* connect(): the caller owns the connection. */
 		nghttpw_aio_set_output(op->user, 0, conn);
@@ -534,6 +536,11 @@ op_aio_cb(void *arg)
 			/* Failing already: only wait for the rest to stop. */
 		} else if (rv != 0 && !op->head_sent) {
 			x_fail(op, rv);
+		} else if (rv != 0 && x_body_all_out(op)) {
+			/* Stopped (the answer came) just as the last byte
+			 * went: the body is sent all the same, and the
+			 * connection may go on. */
+			op->body = BODY_SENT;
 		} else if (rv != 0) {
 			/* The body did not all go.  A server that answers
 			 * early may stop reading and close: a read still
@@ -634,6 +641,18 @@ x_send_body(client_op *op)
 	op->wr_busy = true;
 	nghttpw_aio_set_iov(op->aio, op->body_niov, op->body_iov);
 	nghttpw_http_conn_write_all(op->conn, op->aio);
+}
+
+/* Whether the body write, stopped, had moved every byte.  Lock held. */
+static bool
+x_body_all_out(client_op *op)
+{
+	size_t total = 0;
+
+	for (unsigned i = 0; i < op->body_niov; i++) {
+		total += op->body_iov[i].iov_len;
+	}
+	return (op->body == BODY_SENDING && nghttpw_aio_count(op->aio) == total);
 }
 
 /* Lock held. */
