@@ -33,10 +33,14 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # zlib1g-dev: permessage-deflate on WebSockets.
 # systemd: its systemd-socket-activate hands nghttpw-serve a socket as
 # systemd would (tests/serve_deploy_test.c); nothing runs it as init.
+# haproxy, nginx and libnginx-mod-stream (nginx's TCP balancing, which
+# sends PROXY headers): the load balancers of tools/lb/run (ctest's
+# lb_short).
 packages=(clang libclang-rt-dev pkg-config libmbedtls-dev node-llhttp zlib1g-dev
 	libcriterion-dev asciidoctor make binutils util-linux
 	openssl python3 curl ca-certificates valgrind
-	python3-websockets python3-autobahn libnng-dev chromium systemd)
+	python3-websockets python3-autobahn libnng-dev chromium systemd
+	haproxy nginx libnginx-mod-stream)
 command -v gcc >/dev/null 2>&1 || packages+=(gcc libc6-dev)
 command -v cmake >/dev/null 2>&1 || packages+=(cmake)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

@@ -55,6 +55,11 @@ conn_take_proxy_header(nghttpw_http_conn *c)
 	size_t       used;
 	int          rv;
 
+	if (c->rpos == c->rlen) {
+		/* Nothing read yet, and perhaps no buffer: rbuf may be NULL,
+		 * and NULL + 0 is undefined in C (clang's UBSan says so). */
+		return (PROXY_HEADER_MORE);
+	}
 	rv = proxy_header_parse(c->rbuf + c->rpos, c->rlen - c->rpos, &used, &h);
 	if (rv != 0) {
 		return (rv); /* more wanted, or not a header: proxy_pending stays */
