@@ -90,6 +90,13 @@ void loop_poll_del(loop *, poller_fd *);
 /* Runs t on a library thread that may block (used to free aios). */
 void runtime_reap(task *t);
 
+/* Asks for the memory freed lately to go back to the system: for a burst
+ * of frees that leaves the heaps mostly empty (connections parked), since
+ * malloc returns pages below a chunk still in use only when told.  The
+ * reaper does it when idle, a little later, at most every few hundred
+ * milliseconds however often this is called. */
+void runtime_trim_soon(void);
+
 /* Stops every loop and the reaper; used by nghttpw_fini. */
 void runtime_stop(void);
 
