@@ -21,6 +21,7 @@
 #include "core/aio.h"
 #include "core/loop.h"
 #include "core/stream.h"
+#include "core/tcp.h"
 #include "http/http_conn.h"
 #include "http/http_date.h"
 #include "http/http_msg.h"
@@ -430,6 +431,24 @@ sc_call_handler(srv_conn *sc)
 	}
 }
 
+/* Idle past the read linger: the socket waits on alone (or is closed
+ * when it cannot, as the idle timeout would). */
+static void
+sc_park(srv_conn *sc)
+{
+	nghttpw_http_server *s    = sc->srv;
+	nghttpw_duration     left = sc->idle_ms < 0
+	        ? NGHTTPW_DURATION_INFINITE
+	        : sc->idle_ms - HTTP_CONN_READ_LINGER_MS;
+
+	pthread_mutex_lock(&s->mtx);
+	if (!s->stopping) {
+		(void) http_server_park_locked(s, http_conn_stream(sc->conn), left);
+	}
+	sc_close_locked(sc);
+	pthread_mutex_unlock(&s->mtx);
+}
+
 /* What a failed head read means. */
 static void
 sc_head_failed(srv_conn *sc, int rv)
@@ -441,7 +460,9 @@ sc_head_failed(srv_conn *sc, int rv)
 	}
 	switch (rv) {
 	case NGHTTPW_ETIMEDOUT:
-		if (http_conn_head_started(sc->conn)) {
+		if (http_conn_linger_ended(sc->conn)) {
+			sc_park(sc);
+		} else if (http_conn_head_started(sc->conn)) {
 			sc_error(
 			    sc, NGHTTPW_HTTP_STATUS_REQUEST_TIMEOUT, true, NULL);
 		} else {
@@ -703,6 +724,10 @@ http_server_conn_start_locked(nghttpw_http_server *s, nghttpw_stream *stream)
 	/* A client that stops reading its response is dropped after the
 	 * idle time without progress (slow-read defence). */
 	http_conn_set_write_stall(conn, s->idle_ms);
+	if (tcp_stream_detachable(stream) &&
+	    (s->idle_ms < 0 || s->idle_ms > HTTP_CONN_READ_LINGER_MS)) {
+		http_conn_set_park(conn);
+	}
 	list_append(&s->conns, &sc->node);
 	if (s->stopping) {
 		sc_close_locked(sc);
