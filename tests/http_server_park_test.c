@@ -299,6 +299,59 @@ Test(park, stop_closes_parked_connections_and_a_restart_serves,
 	nghttpw_http_server_release(s);
 }
 
+/* A connection a handler hijacked is its own: never parked, its reads
+ * wait as long as its owner says. */
+static nghttpw_aio       *held_aio;
+static nghttpw_http_conn *held_conn;
+static atomic_int         held_entered;
+
+static void
+hold_cb(nghttpw_aio *aio)
+{
+	held_aio  = aio;
+	held_conn = nghttpw_aio_get_input(aio, 2);
+	atomic_store(&held_entered, 1);
+}
+
+Test(park, a_hijacked_connection_is_not_parked, .timeout = T_TIMEOUT)
+{
+	nghttpw_http_server  *s;
+	nghttpw_http_handler *h;
+	nghttpw_http_req     *req, *first;
+	nghttpw_aio          *aio;
+	int                   port, fd;
+
+	s = server_new(&port, 10000);
+	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/hold", hold_cb), 0);
+	cr_assert_eq(nghttpw_http_server_add_handler(s, h), 0);
+	fd = raw_tcp_client(port);
+	raw_tcp_send(fd, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+	while (!atomic_load(&held_entered)) {
+		nghttpw_msleep(5);
+	}
+	cr_assert_eq(nghttpw_http_hijack(held_conn), 0);
+	first = nghttpw_aio_get_input(held_aio, 0);
+	nghttpw_aio_finish(held_aio, 0);
+
+	cr_assert_eq(nghttpw_http_req_alloc(&req, NULL), 0);
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	nghttpw_aio_set_timeout(aio, 5000);
+	nghttpw_http_conn_read_req(held_conn, req, aio);
+	nghttpw_msleep(4 * HTTP_CONN_READ_LINGER_MS);
+	cr_assert_eq(parked_count(s), 0);
+	raw_tcp_send(fd, "GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), 0, "%s",
+	    nghttpw_strerror(nghttpw_aio_result(aio)));
+	cr_assert_str_eq(nghttpw_http_req_get_uri(req), "/second");
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	nghttpw_http_req_free(first);
+	nghttpw_http_conn_close(held_conn);
+	close(fd);
+	nghttpw_http_server_release(s);
+}
+
 /* ------------------------------------------------------------ races */
 
 typedef struct {

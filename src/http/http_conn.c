@@ -1043,10 +1043,10 @@ http_conn_stop_idle(nghttpw_http_conn *c)
 }
 
 void
-http_conn_set_park(nghttpw_http_conn *c)
+http_conn_set_park(nghttpw_http_conn *c, bool on)
 {
 	pthread_mutex_lock(&c->mtx);
-	c->park = true;
+	c->park = on;
 	pthread_mutex_unlock(&c->mtx);
 }
 

@@ -101,13 +101,14 @@ bool http_conn_head_started(nghttpw_http_conn *conn);
  * back (see http_conn_set_park). */
 #define HTTP_CONN_READ_LINGER_MS 50
 
-/* For a server that parks idle connections: a read_req that has waited
- * HTTP_CONN_READ_LINGER_MS without a byte fails with NGHTTPW_ETIMEDOUT
- * instead of waiting on without a buffer, and http_conn_linger_ended then
- * says so, so that the owner can park the stream's socket and free the
- * rest.  Only for a connection whose idle time (set_read_timeouts) is
- * longer than the linger. */
-void http_conn_set_park(nghttpw_http_conn *conn);
+/* For a server that parks idle connections (on): a read_req that has
+ * waited HTTP_CONN_READ_LINGER_MS without a byte fails with
+ * NGHTTPW_ETIMEDOUT instead of waiting on without a buffer, and
+ * http_conn_linger_ended then says so, so that the owner can park the
+ * stream's socket and free the rest.  Only for a connection whose idle
+ * time (set_read_timeouts) is longer than the linger; off again for one a
+ * handler hijacked. */
+void http_conn_set_park(nghttpw_http_conn *conn, bool on);
 bool http_conn_linger_ended(nghttpw_http_conn *conn);
 
 /* For a server's stop: fails a request head read now pending, and every

@@ -726,7 +726,7 @@ http_server_conn_start_locked(nghttpw_http_server *s, nghttpw_stream *stream)
 	http_conn_set_write_stall(conn, s->idle_ms);
 	if (tcp_stream_detachable(stream) &&
 	    (s->idle_ms < 0 || s->idle_ms > HTTP_CONN_READ_LINGER_MS)) {
-		http_conn_set_park(conn);
+		http_conn_set_park(conn, true);
 	}
 	list_append(&s->conns, &sc->node);
 	if (s->stopping) {
@@ -778,8 +778,10 @@ nghttpw_http_hijack(nghttpw_http_conn *conn)
 	pthread_mutex_lock(&sc->srv->mtx);
 	if (atomic_compare_exchange_strong(&sc->hstate, &open, SC_H_HIJACKED)) {
 		sc->conn = NULL; /* stop must not close it from now on */
-		/* nor keep it from reading requests, if it began already */
+		/* nor keep it from reading requests, if it began already,
+		 * nor end its reads for a park */
 		http_conn_resume_idle(conn);
+		http_conn_set_park(conn, false);
 		/* From here the handler may close the connection at any time,
 		 * even before its call returns: it must not point to sc. */
 		http_conn_set_owner(conn, &hijacked);
