@@ -476,6 +476,7 @@ if args.findings and os.path.exists(args.findings):
         "MEM_NGINX": fmt(get("mem_conn", 1, "nginx")) or "?",
         "MEM_NGHTTPW_BIG": fmt(get("mem_conn_big", 1, "nghttpw")) or "?",
         "MEM_NGINX_BIG": fmt(get("mem_conn_big", 1, "nginx")) or "?",
+        "MEM_CONNS": fmt(get("mem_conns", 1, "nghttpw")) or "?",
         "MEM_CONNS_BIG": fmt(get("mem_conns_big", 1, "nghttpw")) or "?",
     }
     for k, v in subst.items():
