@@ -8,7 +8,6 @@
  * The records are the server's (in s->parked, under s->mtx) from park
  * until their wait ends, and the wait's callback is the only one to free
  * them, so stop just cancels the waits and waits for the list to empty. */
-#include <stdlib.h>
 #include <unistd.h>
 
 #include "core/fd_wait.h"
