@@ -16,8 +16,9 @@
 #define LOOP_MAX_THREADS 256
 #define TIMER_HEAP_INITIAL 64
 #define LOOP_TASK_BUDGET 64
-/* runtime_trim_soon: how long after the request the trim comes (the
- * frees of a burst arrive together), and at least how far apart. */
+/* runtime_trim_soon: how long after the request, and after the last free
+ * the reaper ran, the trim comes (the frees of a burst arrive together),
+ * and at least how far apart trims are. */
 #define TRIM_DELAY_MS 20
 #define TRIM_SPACING_MS 200
 
@@ -396,12 +397,12 @@ timespec_before(const struct timespec *a, const struct timespec *b)
 	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec));
 }
 
-void
-runtime_trim_soon(void)
+/* rt.mtx held. */
+static void
+trim_want_locked(void)
 {
 	struct timespec at, spaced;
 
-	pthread_mutex_lock(&rt.mtx);
 	if (!rt.trim_wanted) {
 		clock_gettime(CLOCK_REALTIME, &at);
 		timespec_add_ms(&at, TRIM_DELAY_MS);
@@ -411,6 +412,37 @@ runtime_trim_soon(void)
 		rt.trim_at     = timespec_before(&at, &spaced) ? spaced : at;
 		pthread_cond_signal(&rt.reap_cv);
 	}
+}
+
+/* A free just ran, and what it posted to the loops (a TCP stream's own
+ * free) runs there next: the trim waits for that too.  rt.mtx held. */
+static void
+trim_put_off_locked(void)
+{
+	struct timespec at;
+
+	clock_gettime(CLOCK_REALTIME, &at);
+	timespec_add_ms(&at, TRIM_DELAY_MS);
+	if (timespec_before(&rt.trim_at, &at)) {
+		rt.trim_at = at;
+	}
+}
+
+void
+runtime_trim_soon(void)
+{
+	pthread_mutex_lock(&rt.mtx);
+	trim_want_locked();
+	pthread_mutex_unlock(&rt.mtx);
+}
+
+void
+runtime_reap_lazy(task *t)
+{
+	pthread_mutex_lock(&rt.mtx);
+	task_list_append(&rt.reap_head, &rt.reap_tail, t);
+	/* The trim's timed wake-up runs it, with whatever else came. */
+	trim_want_locked();
 	pthread_mutex_unlock(&rt.mtx);
 }
 
@@ -464,6 +496,9 @@ reaper_main(void *arg)
 		t->fn(t->arg);
 		pthread_mutex_lock(&rt.mtx);
 		rt.reap_busy = false;
+		if (rt.trim_wanted) {
+			trim_put_off_locked();
+		}
 	}
 	pthread_mutex_unlock(&rt.mtx);
 	return (NULL);

@@ -886,14 +886,11 @@ nghttpw_http_conn_alloc(nghttpw_http_conn **cp, nghttpw_stream *stream)
 	return (0);
 }
 
-void
-nghttpw_http_conn_close(nghttpw_http_conn *c)
+static void
+conn_close(nghttpw_http_conn *c, void (*reap)(task *))
 {
 	bool first;
 
-	if (c == NULL) {
-		return;
-	}
 	pthread_mutex_lock(&c->mtx);
 	first     = !c->closed;
 	c->closed = true;
@@ -905,8 +902,22 @@ nghttpw_http_conn_close(nghttpw_http_conn *c)
 		/* Pending stream operations fail with ECLOSED, and their
 		 * callbacks pass that on to the caller's aios. */
 		nghttpw_stream_close(c->stream);
-		runtime_reap(&c->reap_task);
+		reap(&c->reap_task);
 	}
+}
+
+void
+nghttpw_http_conn_close(nghttpw_http_conn *c)
+{
+	if (c != NULL) {
+		conn_close(c, runtime_reap);
+	}
+}
+
+void
+http_conn_close_lazy(nghttpw_http_conn *c)
+{
+	conn_close(c, runtime_reap_lazy);
 }
 
 bool

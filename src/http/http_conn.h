@@ -111,6 +111,10 @@ bool http_conn_head_started(nghttpw_http_conn *conn);
 void http_conn_set_park(nghttpw_http_conn *conn, bool on);
 bool http_conn_linger_ended(nghttpw_http_conn *conn);
 
+/* nghttpw_http_conn_close for a connection nobody waits for (its socket
+ * parked): freed by the reaper with others, a little later. */
+void http_conn_close_lazy(nghttpw_http_conn *conn);
+
 /* For a server's stop: fails a request head read now pending, and every
  * later one, with NGHTTPW_ECLOSED (no new request is taken). */
 void http_conn_stop_idle(nghttpw_http_conn *conn);

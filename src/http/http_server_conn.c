@@ -53,9 +53,10 @@ str_eq_nocase_trim(const char *s, const char *want)
 /* Connections. */
 
 /* Closes the connection (unless hijacked) and has the reaper free the
- * rest once no callback of ours runs.  Caller holds s->mtx. */
+ * rest once no callback of ours runs; lazy for one whose socket was
+ * parked.  Caller holds s->mtx. */
 static void
-sc_close_locked(srv_conn *sc)
+sc_end_locked(srv_conn *sc, bool lazy)
 {
 	if (sc->state == SC_DONE) {
 		return;
@@ -64,9 +65,19 @@ sc_close_locked(srv_conn *sc)
 	if (sc->conn != NULL) {
 		nghttpw_http_conn *c = sc->conn;
 		sc->conn             = NULL;
-		nghttpw_http_conn_close(c);
+		if (lazy) {
+			http_conn_close_lazy(c);
+		} else {
+			nghttpw_http_conn_close(c);
+		}
 	}
-	runtime_reap(&sc->reap);
+	(lazy ? runtime_reap_lazy : runtime_reap)(&sc->reap);
+}
+
+static void
+sc_close_locked(srv_conn *sc)
+{
+	sc_end_locked(sc, false);
 }
 
 static void
@@ -440,12 +451,15 @@ sc_park(srv_conn *sc)
 	nghttpw_duration     left = sc->idle_ms < 0
 	        ? NGHTTPW_DURATION_INFINITE
 	        : sc->idle_ms - HTTP_CONN_READ_LINGER_MS;
+	bool                 parked = false;
 
 	pthread_mutex_lock(&s->mtx);
 	if (!s->stopping) {
-		(void) http_server_park_locked(s, http_conn_stream(sc->conn), left);
+		parked = http_server_park_locked(s, http_conn_stream(sc->conn), left);
 	}
-	sc_close_locked(sc);
+	/* Its objects are freed with other parked ones', in one go, and
+	 * their pages given back after (runtime_reap_lazy). */
+	sc_end_locked(sc, parked);
 	pthread_mutex_unlock(&s->mtx);
 }
 

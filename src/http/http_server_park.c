@@ -70,8 +70,6 @@ http_server_park_locked(nghttpw_http_server *s, nghttpw_stream *stream,
 		return (true);
 	}
 	list_append(&s->parked, &p->node);
-	/* What the connection held is freed next: let the pages go. */
-	runtime_trim_soon();
 	return (true);
 }
 
