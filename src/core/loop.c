@@ -3,8 +3,12 @@
  * its queue of deferred tasks.  Other threads hand tasks over through a
  * mutex-protected post list and an eventfd wake-up. */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/loop.h"
@@ -12,6 +16,11 @@
 #define LOOP_MAX_THREADS 256
 #define TIMER_HEAP_INITIAL 64
 #define LOOP_TASK_BUDGET 64
+/* runtime_trim_soon: how long after the request, and after the last free
+ * the reaper ran, the trim comes (the frees of a burst arrive together),
+ * and at least how far apart trims are. */
+#define TRIM_DELAY_MS 20
+#define TRIM_SPACING_MS 200
 
 struct loop {
 	loop_head       head; /* first: loop_mutex and loop_cond rely on it */
@@ -53,6 +62,11 @@ static struct {
 	task           *reap_tail;
 	bool            reap_busy; /* running a task */
 	bool            reap_stop;
+	/* runtime_trim_soon: a trim is wanted, once the reaper is idle and
+	 * not before trim_at (CLOCK_REALTIME, as reap_cv). */
+	bool            trim_wanted;
+	struct timespec trim_at;
+	struct timespec trimmed_at;
 	list_node       lingering; /* runtime_linger */
 } rt = {
 	.mtx          = PTHREAD_MUTEX_INITIALIZER,
@@ -369,6 +383,99 @@ runtime_reap(task *t)
 	pthread_mutex_unlock(&rt.mtx);
 }
 
+static void
+timespec_add_ms(struct timespec *ts, long ms)
+{
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static bool
+timespec_before(const struct timespec *a, const struct timespec *b)
+{
+	return (a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec));
+}
+
+/* rt.mtx held. */
+static void
+trim_want_locked(void)
+{
+	struct timespec at, spaced;
+
+	if (!rt.trim_wanted) {
+		clock_gettime(CLOCK_REALTIME, &at);
+		timespec_add_ms(&at, TRIM_DELAY_MS);
+		spaced = rt.trimmed_at;
+		timespec_add_ms(&spaced, TRIM_SPACING_MS);
+		rt.trim_wanted = true;
+		rt.trim_at     = timespec_before(&at, &spaced) ? spaced : at;
+		pthread_cond_signal(&rt.reap_cv);
+	}
+}
+
+/* A free just ran, and what it posted to the loops (a TCP stream's own
+ * free) runs there next: the trim waits for that too.  rt.mtx held. */
+static void
+trim_put_off_locked(void)
+{
+	struct timespec at;
+
+	clock_gettime(CLOCK_REALTIME, &at);
+	timespec_add_ms(&at, TRIM_DELAY_MS);
+	if (timespec_before(&rt.trim_at, &at)) {
+		rt.trim_at = at;
+	}
+}
+
+void
+runtime_trim_soon(void)
+{
+	pthread_mutex_lock(&rt.mtx);
+	trim_want_locked();
+	pthread_mutex_unlock(&rt.mtx);
+}
+
+void
+runtime_reap_lazy(task *t)
+{
+	pthread_mutex_lock(&rt.mtx);
+	task_list_append(&rt.reap_head, &rt.reap_tail, t);
+	/* The trim's timed wake-up runs it, with whatever else came. */
+	trim_want_locked();
+	pthread_mutex_unlock(&rt.mtx);
+}
+
+/* The reaper with nothing queued: the trim if one is wanted and due, or a
+ * wait for work (or for the trim's time).  rt.mtx held. */
+static void
+reaper_idle_locked(void)
+{
+	struct timespec now;
+
+	if (!rt.trim_wanted) {
+		pthread_cond_wait(&rt.reap_cv, &rt.mtx);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (timespec_before(&now, &rt.trim_at)) {
+		(void) pthread_cond_timedwait(&rt.reap_cv, &rt.mtx, &rt.trim_at);
+		return;
+	}
+	rt.trim_wanted = false;
+	rt.trimmed_at  = now;
+	pthread_mutex_unlock(&rt.mtx);
+#ifdef __GLIBC__
+	/* Free pages anywhere in the heaps, not only at their tops. */
+	(void) malloc_trim(0);
+#endif
+	pthread_mutex_lock(&rt.mtx);
+}
+
 static void *
 reaper_main(void *arg)
 {
@@ -381,7 +488,7 @@ reaper_main(void *arg)
 			if (rt.reap_stop) {
 				break;
 			}
-			pthread_cond_wait(&rt.reap_cv, &rt.mtx);
+			reaper_idle_locked();
 			continue;
 		}
 		rt.reap_head = t->next;
@@ -393,6 +500,9 @@ reaper_main(void *arg)
 		t->fn(t->arg);
 		pthread_mutex_lock(&rt.mtx);
 		rt.reap_busy = false;
+		if (rt.trim_wanted) {
+			trim_put_off_locked();
+		}
 	}
 	pthread_mutex_unlock(&rt.mtx);
 	return (NULL);

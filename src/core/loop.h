@@ -93,6 +93,18 @@ void loop_poll_del(loop *, poller_fd *);
 /* Runs t on a library thread that may block (used to free aios). */
 void runtime_reap(task *t);
 
+/* Asks for the memory freed lately to go back to the system: for a burst
+ * of frees that leaves the heaps mostly empty (connections parked), since
+ * malloc returns pages below a chunk still in use only when told.  The
+ * reaper does it once it has been idle a little while, at most every few
+ * hundred milliseconds however often this is called. */
+void runtime_trim_soon(void);
+
+/* runtime_reap for frees nobody waits for, many at a time (connections
+ * parking): without a wake-up of the reaper each, but by the time of the
+ * next trim (runtime_trim_soon, which this asks for). */
+void runtime_reap_lazy(task *t);
+
 /* Stops every loop and the reaper; used by nghttpw_fini. */
 void runtime_stop(void);
 

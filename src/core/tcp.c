@@ -403,7 +403,9 @@ tcp_free_task(void *arg)
 	tcp_conn *c = arg;
 
 	aio_cancel_barrier(c);
-	close(c->pfd.fd);
+	if (c->pfd.fd >= 0) { /* not detached */
+		close(c->pfd.fd);
+	}
 	pthread_mutex_destroy(&c->mtx);
 	free(c);
 }
@@ -600,4 +602,39 @@ tcp_conn_abort_connect(void *handle)
 		nghttpw_stream_free(&c->stream);
 	}
 	return (aborted);
+}
+
+bool
+tcp_stream_detachable(nghttpw_stream *s)
+{
+	return (s->ops == &tcp_ops);
+}
+
+int
+tcp_stream_detach(nghttpw_stream *s, int *fdp, tcp_settings *ts)
+{
+	tcp_conn *c = s->arg;
+	int       rv = 0;
+
+	if (s->ops != &tcp_ops) {
+		return (NGHTTPW_ENOTSUP);
+	}
+	pthread_mutex_lock(&c->mtx);
+	if (c->closed || c->connect_cb != NULL || !list_empty(&c->sendq) ||
+	    !list_empty(&c->recvq) || !list_empty(&c->readyq)) {
+		rv = NGHTTPW_ESTATE;
+	} else {
+		/* Closed as far as the stream goes: its close and free leave
+		 * the socket alone. */
+		c->closed = true;
+		if (c->registered) {
+			c->registered = false;
+			loop_poll_del(c->loop, &c->pfd);
+		}
+		*fdp      = c->pfd.fd;
+		*ts       = c->settings;
+		c->pfd.fd = -1;
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return (rv);
 }

@@ -27,6 +27,16 @@ int tcp_conn_connect(int fd, const tcp_settings *ts, tcp_connect_cb cb,
  * then closed and freed), false if cb has run or is about to. */
 bool tcp_conn_abort_connect(void *handle);
 
+/* Whether s is a TCP stream, whose socket tcp_stream_detach can take. */
+bool tcp_stream_detachable(nghttpw_stream *s);
+
+/* Takes the socket out of a TCP stream with nothing pending on it, with
+ * the settings it was made with (for tcp_conn_alloc to wrap it again):
+ * the stream acts closed from then on, and its free leaves the socket
+ * open.  Errors: NGHTTPW_ENOTSUP (not TCP), NGHTTPW_ESTATE (closed, or
+ * an operation pending). */
+int tcp_stream_detach(nghttpw_stream *s, int *fdp, tcp_settings *ts);
+
 /* Shared option handling for dialers and listeners. */
 int tcp_settings_get(const tcp_settings *, const char *name, void *buf,
     size_t *szp, nghttpw_type t);

@@ -23,9 +23,10 @@
 
 #define READ_BUF_INITIAL 4096
 /* An idle keep-alive connection gives its read buffer back after this
- * long without a byte, and waits with a few inline bytes instead: the
- * buffer costs no syscall while requests follow each other closely. */
-#define READ_LINGER_MS 50
+ * long without a byte, and waits with a few inline bytes instead (or is
+ * parked by its owner, see http_conn_set_park): the buffer costs no
+ * syscall while requests follow each other closely. */
+#define READ_LINGER_MS HTTP_CONN_READ_LINGER_MS
 
 size_t
 conn_iov_total(const nghttpw_iov *iov, unsigned n)
@@ -405,6 +406,7 @@ rd_start_message(nghttpw_http_conn *c, nghttpw_http_req *req,
 	}
 	c->head_started = false;
 	c->rd_lingered  = false;
+	c->linger_ended = false;
 	c->body_raw     = false;
 	if (req != NULL) {
 		nghttpw_http_req_reset(req);
@@ -633,7 +635,12 @@ rd_sio_cb(void *arg)
 		c->ocap        = 0;
 		c->rd_cold     = true;
 		c->rd_lingered = true;
-		rd_progress(c);
+		if (c->park && c->rd_kind == RD_HEAD && c->parser.req != NULL) {
+			c->linger_ended = true;
+			conn_rd_finish(c, NGHTTPW_ETIMEDOUT);
+		} else {
+			rd_progress(c);
+		}
 	} else if (rv == NGHTTPW_ECLOSED &&
 	    (c->rd_kind == RD_WHOLE || c->rd_kind == RD_BODY ||
 	        c->rd_kind == RD_STREAM) &&
@@ -897,14 +904,11 @@ nghttpw_http_conn_alloc(nghttpw_http_conn **cp, nghttpw_stream *stream)
 	return (0);
 }
 
-void
-nghttpw_http_conn_close(nghttpw_http_conn *c)
+static void
+conn_close(nghttpw_http_conn *c, void (*reap)(task *))
 {
 	bool first;
 
-	if (c == NULL) {
-		return;
-	}
 	pthread_mutex_lock(&c->mtx);
 	first     = !c->closed;
 	c->closed = true;
@@ -916,8 +920,22 @@ nghttpw_http_conn_close(nghttpw_http_conn *c)
 		/* Pending stream operations fail with ECLOSED, and their
 		 * callbacks pass that on to the caller's aios. */
 		nghttpw_stream_close(c->stream);
-		runtime_reap(&c->reap_task);
+		reap(&c->reap_task);
 	}
+}
+
+void
+nghttpw_http_conn_close(nghttpw_http_conn *c)
+{
+	if (c != NULL) {
+		conn_close(c, runtime_reap);
+	}
+}
+
+void
+http_conn_close_lazy(nghttpw_http_conn *c)
+{
+	conn_close(c, runtime_reap_lazy);
 }
 
 bool
@@ -1054,6 +1072,25 @@ http_conn_stop_idle(nghttpw_http_conn *c)
 		nghttpw_aio_abort(c->rd_sio, NGHTTPW_ECLOSED);
 	}
 	pthread_mutex_unlock(&c->mtx);
+}
+
+void
+http_conn_set_park(nghttpw_http_conn *c, bool on)
+{
+	pthread_mutex_lock(&c->mtx);
+	c->park = on;
+	pthread_mutex_unlock(&c->mtx);
+}
+
+bool
+http_conn_linger_ended(nghttpw_http_conn *c)
+{
+	bool ended;
+
+	pthread_mutex_lock(&c->mtx);
+	ended = c->linger_ended;
+	pthread_mutex_unlock(&c->mtx);
+	return (ended);
 }
 
 void

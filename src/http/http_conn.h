@@ -122,6 +122,24 @@ void *http_conn_lender(nghttpw_http_conn *conn, uint64_t *lease);
  * otherwise an idle keep-alive connection (just close). */
 bool http_conn_head_started(nghttpw_http_conn *conn);
 
+/* How long an idle connection waits with its read buffer before giving it
+ * back (see http_conn_set_park). */
+#define HTTP_CONN_READ_LINGER_MS 50
+
+/* For a server that parks idle connections (on): a read_req that has
+ * waited HTTP_CONN_READ_LINGER_MS without a byte fails with
+ * NGHTTPW_ETIMEDOUT instead of waiting on without a buffer, and
+ * http_conn_linger_ended then says so, so that the owner can park the
+ * stream's socket and free the rest.  Only for a connection whose idle
+ * time (set_read_timeouts) is longer than the linger; off again for one a
+ * handler hijacked. */
+void http_conn_set_park(nghttpw_http_conn *conn, bool on);
+bool http_conn_linger_ended(nghttpw_http_conn *conn);
+
+/* nghttpw_http_conn_close for a connection nobody waits for (its socket
+ * parked): freed by the reaper with others, a little later. */
+void http_conn_close_lazy(nghttpw_http_conn *conn);
+
 /* For a server's stop: fails a request head read now pending, and every
  * later one, with NGHTTPW_ECLOSED (no new request is taken). */
 void http_conn_stop_idle(nghttpw_http_conn *conn);

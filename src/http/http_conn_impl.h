@@ -102,6 +102,8 @@ struct nghttpw_http_conn {
 	bool         rd_linger;   /* the stream recv is bounded by the linger */
 	bool         rd_lingered; /* this wait is past its linger */
 	bool         raw_only;    /* no head will be read again */
+	bool         park;        /* http_conn_set_park */
+	bool         linger_ended; /* a read_req ended for parking */
 	char         idle_buf[IDLE_BUF_SIZE];
 	http_parser  parser;
 	bool         body_raw; /* a raw read came after the last head */

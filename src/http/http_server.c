@@ -609,6 +609,7 @@ nghttpw_http_server_hold(nghttpw_http_server **sp, const nghttpw_url *url)
 	pthread_condattr_destroy(&attr);
 	list_init(&s->handlers);
 	list_init(&s->conns);
+	list_init(&s->parked);
 	s->idle_ms = IDLE_TIMEOUT_DEFAULT;
 	s->head_ms = REQUEST_TIMEOUT_DEFAULT;
 	s->stop_ms = STOP_TIMEOUT_DEFAULT;
@@ -686,10 +687,11 @@ server_shutdown_locked(nghttpw_http_server *s)
 			http_conn_stop_idle(sc->conn);
 		}
 	}
+	http_server_unpark_all_locked(s);
 	if (timed) {
 		deadline_after(&deadline, s->stop_ms);
 	}
-	while (!list_empty(&s->conns)) {
+	while (!list_empty(&s->conns) || !list_empty(&s->parked)) {
 		if (!timed) {
 			pthread_cond_wait(&s->cv, &s->mtx);
 		} else if (pthread_cond_timedwait(&s->cv, &s->mtx, &deadline) ==
@@ -731,6 +733,10 @@ server_shutdown_locked(nghttpw_http_server *s)
 		while (!list_empty(&s->conns)) {
 			pthread_cond_wait(&s->cv, &s->mtx);
 		}
+	}
+	/* Parked sockets close at once (their records point to s). */
+	while (!list_empty(&s->parked)) {
+		pthread_cond_wait(&s->cv, &s->mtx);
 	}
 	/* A listener cannot listen again once closed: the next start
 	 * makes a new one. */

@@ -21,6 +21,7 @@
 #include "core/aio.h"
 #include "core/loop.h"
 #include "core/stream.h"
+#include "core/tcp.h"
 #include "http/http_conn.h"
 #include "http/http_date.h"
 #include "http/http_forwarded.h"
@@ -53,9 +54,10 @@ str_eq_nocase_trim(const char *s, const char *want)
 /* Connections. */
 
 /* Closes the connection (unless hijacked) and has the reaper free the
- * rest once no callback of ours runs.  Caller holds s->mtx. */
+ * rest once no callback of ours runs; lazy for one whose socket was
+ * parked.  Caller holds s->mtx. */
 static void
-sc_close_locked(srv_conn *sc)
+sc_end_locked(srv_conn *sc, bool lazy)
 {
 	if (sc->state == SC_DONE) {
 		return;
@@ -64,9 +66,19 @@ sc_close_locked(srv_conn *sc)
 	if (sc->conn != NULL) {
 		nghttpw_http_conn *c = sc->conn;
 		sc->conn             = NULL;
-		nghttpw_http_conn_close(c);
+		if (lazy) {
+			http_conn_close_lazy(c);
+		} else {
+			nghttpw_http_conn_close(c);
+		}
 	}
-	runtime_reap(&sc->reap);
+	(lazy ? runtime_reap_lazy : runtime_reap)(&sc->reap);
+}
+
+static void
+sc_close_locked(srv_conn *sc)
+{
+	sc_end_locked(sc, false);
 }
 
 static void
@@ -441,6 +453,27 @@ sc_call_handler(srv_conn *sc)
 	}
 }
 
+/* Idle past the read linger: the socket waits on alone (or is closed
+ * when it cannot, as the idle timeout would). */
+static void
+sc_park(srv_conn *sc)
+{
+	nghttpw_http_server *s    = sc->srv;
+	nghttpw_duration     left = sc->idle_ms < 0
+	        ? NGHTTPW_DURATION_INFINITE
+	        : sc->idle_ms - HTTP_CONN_READ_LINGER_MS;
+	bool                 parked = false;
+
+	pthread_mutex_lock(&s->mtx);
+	if (!s->stopping) {
+		parked = http_server_park_locked(s, http_conn_stream(sc->conn), left);
+	}
+	/* Its objects are freed with other parked ones', in one go, and
+	 * their pages given back after (runtime_reap_lazy). */
+	sc_end_locked(sc, parked);
+	pthread_mutex_unlock(&s->mtx);
+}
+
 /* What a failed head read means. */
 static void
 sc_head_failed(srv_conn *sc, int rv)
@@ -458,7 +491,9 @@ sc_head_failed(srv_conn *sc, int rv)
 	}
 	switch (rv) {
 	case NGHTTPW_ETIMEDOUT:
-		if (http_conn_head_started(sc->conn)) {
+		if (http_conn_linger_ended(sc->conn)) {
+			sc_park(sc);
+		} else if (http_conn_head_started(sc->conn)) {
 			sc_error(
 			    sc, NGHTTPW_HTTP_STATUS_REQUEST_TIMEOUT, true, NULL);
 		} else {
@@ -724,6 +759,10 @@ http_server_conn_start_locked(nghttpw_http_server *s, nghttpw_stream *stream)
 	/* A client that stops reading its response is dropped after the
 	 * idle time without progress (slow-read defence). */
 	http_conn_set_write_stall(conn, s->idle_ms);
+	if (tcp_stream_detachable(stream) &&
+	    (s->idle_ms < 0 || s->idle_ms > HTTP_CONN_READ_LINGER_MS)) {
+		http_conn_set_park(conn, true);
+	}
 	list_append(&s->conns, &sc->node);
 	if (s->stopping) {
 		sc_close_locked(sc);
@@ -774,8 +813,10 @@ nghttpw_http_hijack(nghttpw_http_conn *conn)
 	pthread_mutex_lock(&sc->srv->mtx);
 	if (atomic_compare_exchange_strong(&sc->hstate, &open, SC_H_HIJACKED)) {
 		sc->conn = NULL; /* stop must not close it from now on */
-		/* nor keep it from reading requests, if it began already */
+		/* nor keep it from reading requests, if it began already,
+		 * nor end its reads for a park */
 		http_conn_resume_idle(conn);
+		http_conn_set_park(conn, false);
 		/* From here the handler may close the connection at any time,
 		 * even before its call returns: it must not point to sc. */
 		http_conn_set_owner(conn, &hijacked);

@@ -47,6 +47,7 @@ struct nghttpw_http_server {
 	bool                     running;  /* accepting connections */
 	atomic_bool              stopping; /* no new requests are read */
 	list_node                conns;
+	list_node                parked; /* idle sockets (srv_parked) */
 	error_page              *pages;
 	nghttpw_duration         idle_ms;
 	nghttpw_duration         head_ms;
@@ -119,5 +120,19 @@ nghttpw_http_handler *http_server_route_locked(nghttpw_http_server *s,
  * s->mtx. */
 void http_server_conn_start_locked(
     nghttpw_http_server *s, nghttpw_stream *stream);
+
+/* Parks an idle connection's TCP stream (http_server_park.c): its socket
+ * waits for the next request in a small record, for the idle time left
+ * (idle_ms, or NGHTTPW_DURATION_INFINITE), and is served as a new
+ * connection once readable.  False when it cannot (out of memory, or not
+ * a TCP stream): the stream is untouched then.  On success the stream
+ * acts closed: the caller closes and frees it, which leaves the socket
+ * open.  Caller holds s->mtx; s is not stopping. */
+bool http_server_park_locked(nghttpw_http_server *s, nghttpw_stream *stream,
+    nghttpw_duration idle_ms);
+
+/* For stop: closes every parked socket (their records leave s->parked
+ * soon after, with s->cv broadcast).  Caller holds s->mtx. */
+void http_server_unpark_all_locked(nghttpw_http_server *s);
 
 #endif

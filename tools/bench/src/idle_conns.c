@@ -5,6 +5,11 @@
  *
  *   idle_conns PORT COUNT
  *
+ * One source address has about 28,000 ephemeral ports (Linux's default
+ * range), so connections are spread over the source addresses 127.0.0.2,
+ * 127.0.0.3, ... PER_SOURCE at a time.  The caller raises the open-file
+ * limit: this process holds COUNT sockets, the server as many.
+ *
  * Prints "ready N" (N: connections that got their answer) and then waits
  * until its standard input is closed or it is killed.
  */
@@ -18,6 +23,8 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+
+#define PER_SOURCE 20000
 
 static const char request[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 
@@ -79,6 +86,19 @@ main(int argc, char **argv)
 			break;
 		}
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (count > PER_SOURCE) {
+			struct sockaddr_in src = { 0 };
+			int                one = 1;
+			src.sin_family      = AF_INET;
+			src.sin_addr.s_addr = htonl(0x7f000002u + (uint32_t) (i / PER_SOURCE));
+			/* The port is chosen at connect, per destination. */
+			setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+			if (bind(fd, (void *) &src, sizeof(src)) != 0) {
+				perror("idle_conns: bind");
+				close(fd);
+				break;
+			}
+		}
 		if (connect(fd, (void *) &sa, sizeof(sa)) != 0 || one_exchange(fd) != 0) {
 			fprintf(stderr, "idle_conns: connection %d failed: %s\n", i,
 			    strerror(errno));
