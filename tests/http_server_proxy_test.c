@@ -343,6 +343,13 @@ Test(http_server_proxy, version_1_names_the_client_for_every_request)
 	raw_tcp_send(fd, GET);
 	cr_assert_eq(read_answer(fd, body, sizeof(body)), 200);
 	cr_assert_str_eq(body, "192.0.2.7:56324 http");
+	/* Idle past the read linger, the connection is parked as its socket
+	 * alone and made again by the next request: the client is kept, and
+	 * no second header is wanted. */
+	usleep(300000);
+	raw_tcp_send(fd, GET);
+	cr_assert_eq(read_answer(fd, body, sizeof(body)), 200);
+	cr_assert_str_eq(body, "192.0.2.7:56324 http");
 	close(fd);
 	nghttpw_http_server_stop(s);
 	nghttpw_http_server_release(s);

@@ -77,13 +77,13 @@ bool     http_conn_chunk_open(nghttpw_http_conn *conn);
  * (remote: the client; local: where it connected).  A missing or
  * malformed header fails read_req with NGHTTPW_EPROTO (or EMSGSIZE, or
  * the stream's error) and http_conn_proxy_failed then says so: the server
- * closes without an answer.  set_proxied gives the addresses directly
- * (to a connection made again for a socket whose header was read); it
- * fails only with NGHTTPW_ENOMEM. */
+ * closes without an answer. */
 void http_conn_expect_proxy_header(nghttpw_http_conn *conn);
 bool http_conn_proxy_failed(nghttpw_http_conn *conn);
-int  http_conn_set_proxied(nghttpw_http_conn *conn, const nghttpw_sockaddr *src,
-     const nghttpw_sockaddr *dst);
+/* For parking: the header's addresses (remote, local; malloc'd) taken out
+ * of a connection, or NULL; and given to one made again (taken). */
+nghttpw_sockaddr *http_conn_take_proxied(nghttpw_http_conn *conn);
+void              http_conn_give_proxied(nghttpw_http_conn *conn, nghttpw_sockaddr *addrs);
 
 /* The trusted proxies of the server that accepted the connection (a
  * reference is held), for nghttpw_http_conn_get_client_addr. */

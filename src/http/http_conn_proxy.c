@@ -29,23 +29,25 @@ http_conn_proxy_failed(nghttpw_http_conn *c)
 	return (failed);
 }
 
-int
-http_conn_set_proxied(nghttpw_http_conn *c, const nghttpw_sockaddr *src,
-    const nghttpw_sockaddr *dst)
+nghttpw_sockaddr *
+http_conn_take_proxied(nghttpw_http_conn *c)
 {
 	nghttpw_sockaddr *addrs;
 
-	if ((addrs = malloc(2 * sizeof(*addrs))) == NULL) {
-		return (NGHTTPW_ENOMEM);
-	}
-	addrs[0] = *src;
-	addrs[1] = *dst;
+	pthread_mutex_lock(&c->mtx);
+	addrs      = c->proxied;
+	c->proxied = NULL;
+	pthread_mutex_unlock(&c->mtx);
+	return (addrs);
+}
+
+void
+http_conn_give_proxied(nghttpw_http_conn *c, nghttpw_sockaddr *addrs)
+{
 	pthread_mutex_lock(&c->mtx);
 	free(c->proxied);
-	c->proxied       = addrs;
-	c->proxy_pending = false;
+	c->proxied = addrs;
 	pthread_mutex_unlock(&c->mtx);
-	return (0);
 }
 
 int

@@ -466,7 +466,7 @@ sc_park(srv_conn *sc)
 
 	pthread_mutex_lock(&s->mtx);
 	if (!s->stopping) {
-		parked = http_server_park_locked(s, http_conn_stream(sc->conn), left);
+		parked = http_server_park_locked(s, sc->conn, left);
 	}
 	/* Its objects are freed with other parked ones', in one go, and
 	 * their pages given back after (runtime_reap_lazy). */
@@ -725,18 +725,28 @@ sc_cb(void *arg)
 void
 http_server_conn_start_locked(nghttpw_http_server *s, nghttpw_stream *stream)
 {
+	http_server_conn_resume_locked(s, stream, false, NULL);
+}
+
+void
+http_server_conn_resume_locked(nghttpw_http_server *s, nghttpw_stream *stream,
+    bool proxy_read, nghttpw_sockaddr *proxied)
+{
 	srv_conn          *sc;
 	nghttpw_http_conn *conn;
 
 	if ((sc = calloc(1, sizeof(*sc))) == NULL) {
 		nghttpw_stream_free(stream);
+		free(proxied);
 		return;
 	}
 	if (nghttpw_http_conn_alloc(&conn, stream) != 0) {
 		nghttpw_stream_free(stream);
+		free(proxied);
 		free(sc);
 		return;
 	}
+	http_conn_give_proxied(conn, proxied);
 	if (stream_aio_alloc(stream, &sc->aio, sc_cb, sc) != 0 ||
 	    nghttpw_http_req_alloc(&sc->req, NULL) != 0) {
 		nghttpw_aio_free(sc->aio);
@@ -749,7 +759,7 @@ http_server_conn_start_locked(nghttpw_http_server *s, nghttpw_stream *stream)
 	sc->idle_ms = s->idle_ms;
 	atomic_init(&sc->hstate, SC_H_SHUT);
 	http_conn_set_owner(conn, sc);
-	if (s->proxy_protocol) {
+	if (s->proxy_protocol && !proxy_read) {
 		http_conn_expect_proxy_header(conn);
 	}
 	http_conn_set_trust(conn, s->trust);

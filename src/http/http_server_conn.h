@@ -121,6 +121,12 @@ nghttpw_http_handler *http_server_route_locked(nghttpw_http_server *s,
 void http_server_conn_start_locked(
     nghttpw_http_server *s, nghttpw_stream *stream);
 
+/* The same for the socket of a parked connection: when proxy_read, its
+ * PROXY header was read before it parked, and proxied (taken, may be
+ * NULL) holds the addresses it gave. */
+void http_server_conn_resume_locked(nghttpw_http_server *s,
+    nghttpw_stream *stream, bool proxy_read, nghttpw_sockaddr *proxied);
+
 /* Parks an idle connection's TCP stream (http_server_park.c): its socket
  * waits for the next request in a small record, for the idle time left
  * (idle_ms, or NGHTTPW_DURATION_INFINITE), and is served as a new
@@ -128,7 +134,7 @@ void http_server_conn_start_locked(
  * a TCP stream): the stream is untouched then.  On success the stream
  * acts closed: the caller closes and frees it, which leaves the socket
  * open.  Caller holds s->mtx; s is not stopping. */
-bool http_server_park_locked(nghttpw_http_server *s, nghttpw_stream *stream,
+bool http_server_park_locked(nghttpw_http_server *s, nghttpw_http_conn *conn,
     nghttpw_duration idle_ms);
 
 /* For stop: closes every parked socket (their records leave s->parked

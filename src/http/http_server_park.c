@@ -8,11 +8,13 @@
  * The records are the server's (in s->parked, under s->mtx) from park
  * until their wait ends, and the wait's callback is the only one to free
  * them, so stop just cancels the waits and waits for the list to empty. */
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "core/fd_wait.h"
 #include "core/slab.h"
 #include "core/tcp.h"
+#include "http/http_conn.h"
 #include "http/http_server_conn.h"
 
 typedef struct srv_parked {
@@ -20,6 +22,10 @@ typedef struct srv_parked {
 	list_node            node; /* in the server's parked */
 	nghttpw_http_server *srv;
 	tcp_settings         settings; /* to wrap the socket again */
+	/* A PROXY protocol header was read: its addresses (or NULL for
+	 * LOCAL and UNKNOWN), and none is to be read again. */
+	nghttpw_sockaddr    *proxied;
+	bool                 proxy_read;
 } srv_parked;
 
 static slab parked_slab = SLAB_INITIALIZER(parked_slab, sizeof(srv_parked));
@@ -38,8 +44,9 @@ parked_done(fd_wait *w, int rv)
 		/* Timed out, stopped, or no memory to serve it: an idle
 		 * keep-alive connection may be closed at any time. */
 		close(p->wait.pfd.fd);
+		free(p->proxied);
 	} else {
-		http_server_conn_start_locked(s, stream);
+		http_server_conn_resume_locked(s, stream, p->proxy_read, p->proxied);
 	}
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mtx);
@@ -47,11 +54,12 @@ parked_done(fd_wait *w, int rv)
 }
 
 bool
-http_server_park_locked(nghttpw_http_server *s, nghttpw_stream *stream,
+http_server_park_locked(nghttpw_http_server *s, nghttpw_http_conn *conn,
     nghttpw_duration idle_ms)
 {
-	srv_parked *p;
-	int         fd;
+	nghttpw_stream *stream = http_conn_stream(conn);
+	srv_parked     *p;
+	int             fd;
 
 	if (!tcp_stream_detachable(stream) ||
 	    (p = slab_alloc(&parked_slab)) == NULL) {
@@ -61,11 +69,14 @@ http_server_park_locked(nghttpw_http_server *s, nghttpw_stream *stream,
 		slab_free(&parked_slab, p);
 		return (false);
 	}
-	p->srv = s;
+	p->srv        = s;
+	p->proxy_read = s->proxy_protocol;
+	p->proxied    = http_conn_take_proxied(conn);
 	if (fd_wait_start(&p->wait, stream->loop, fd, idle_ms, parked_done) != 0) {
 		/* The stream gave its socket up already: close it, as the
 		 * idle timeout would. */
 		close(fd);
+		free(p->proxied);
 		slab_free(&parked_slab, p);
 		return (true);
 	}
