@@ -41,7 +41,7 @@ SERVERS = [
     ("mhd", "libmicrohttpd", "lc rgb '#8a3ab9' lw 2 pt 13"),
     ("ceiling", "epoll ceiling (no HTTP)", "lc rgb '#808080' lw 1.5 dt 2 pt 1"),
 ]
-TERM = "set terminal svg size 820,480 noenhanced font 'sans,13' background '#ffffff'"
+TERM = "set terminal svg size 820,540 noenhanced font 'sans,13' background '#ffffff'"
 
 data_dir = os.path.join(args.work, "plots")
 os.makedirs(data_dir, exist_ok=True)
@@ -105,7 +105,7 @@ set ylabel "requests/s (median)"
 set yrange [0:*]
 set format y "%.0s%c"
 set grid
-set key inside right bottom opaque box
+set key outside bottom center horizontal maxcols 3
 """, [(title, style, series("rps_c", t, impl, lambda s: int(s) if s.isdigit() else None))
       for impl, title, style in SERVERS])
     plot(f"latency-{t}t", f"""
@@ -115,7 +115,8 @@ set xtics ("0%%" 1, "50%%" 2, "90%%" 10, "99%%" 100, "99.9%%" 1000, "99.99%%" 10
 set xlabel "percentile"
 set rmargin 6
 set logscale y 10
+set format y "%.0f"
 set ylabel "latency (µs), median of the runs"
 set grid
-set key inside left top opaque box
+set key outside bottom center horizontal maxcols 3
 """, [(title, style, series("latq_", t, impl, num)) for impl, title, style in SERVERS])

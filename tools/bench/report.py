@@ -276,12 +276,12 @@ def text_table():
     w0 = max(len(hdr[0]), *(len(r[0]) for r in rows))
     w2 = max(len(hdr[2]), *(len(r[2]) for r in rows))
     w3 = max(len(hdr[3]), *(len(r[3]) for r in rows))
-    out = [f"{hdr[0]:<{w0}}  {hdr[1]:>3}  {hdr[2]:>{w2}}  {hdr[3]:>{w3}}  "
-           + ("peers: value (epoll / peer, io_uring / peer)" if URING else hdr[4])]
+    out = [f"{hdr[0]:<{w0}}  {hdr[1]:>3}  {hdr[2]:>{w2}}  "
+           + (f"{hdr[3]:>{w3}}  peers: value (epoll / peer, io_uring / peer)" if URING else hdr[4])]
     out.append("-" * (w0 + w2 + w3 + 60))
     for lab, t, mv, uv, peers, better in rows:
-        out.append(f"{lab:<{w0}}  {t:>3}  {mv:>{w2}}  {uv:>{w3}}  " + " | ".join(peers)
-                   + ("" if better == "higher" else "   [lower is better]"))
+        out.append(f"{lab:<{w0}}  {t:>3}  {mv:>{w2}}  " + (f"{uv:>{w3}}  " if URING else "")
+                   + " | ".join(peers) + ("" if better == "higher" else "   [lower is better]"))
     for t, (conns, rows_) in sweep().items():
         out.append("")
         out.append(f"req/s by wrk connections, {t} thread(s): "
