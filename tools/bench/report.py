@@ -14,13 +14,14 @@ from bench_common import blocks, median, pkgver, ratio, read_results, readf, sh 
 from bench_common import fmt as bc_fmt  # noqa: E402
 
 ap = argparse.ArgumentParser()
-for a in ("results", "notes", "work", "out", "findings", "stage", "plots", "idle"):
+for a in ("results", "notes", "work", "out", "findings", "stage", "plots"):
     ap.add_argument("--" + a)
-for a in ("reps", "dur", "lreps", "sreps", "rate", "lconns", "client-k",
-          "syscall-n", "quick", "elapsed"):
+for a in ("reps", "dur", "lreps", "sreps", "idle", "idle-big", "rate", "lconns",
+          "client-k", "syscall-n", "quick", "elapsed"):
     ap.add_argument("--" + a, type=int)
 args = ap.parse_args()
-IDLE_COUNTS = [int(n) for n in (args.idle or "10000").split()]
+# The two memory tests: (metric, connections asked for).
+IDLE = [("mem_conn", args.idle), ("mem_conn_big", args.idle_big)]
 
 raw = read_results(args.results)
 
@@ -77,8 +78,8 @@ for m, lab in (("lat_p50", f"latency p50 at {args.rate}/s (us)"),
                ("lat_p99", f"latency p99 at {args.rate}/s (us)")):
     for t in (1, 2):
         ROWS.append((lab, m, t, "nghttpw", SRV_PEERS, "lower"))
-for n in IDLE_COUNTS:
-    ROWS.append((f"bytes per idle keep-alive conn, {n:,} conns", f"mem_conn_{n}", 1,
+for m, n in IDLE:
+    ROWS.append((f"bytes per idle keep-alive conn, {n:,} conns", m, 1,
                  "nghttpw", ["nginx", "nng", "mhd"], "lower"))
 ROWS.append(("bulk 1 GiB from memory, GiB/s (write_all)", "bulk", 1, "nghttpw",
              ["raw"], "higher"))
@@ -168,8 +169,8 @@ def per_backend(metric, thr, peer, main="nghttpw"):
 
 
 target("idle keep-alive connection memory <= 0.5x nginx's",
-       [(f"{b} {n:,}", r) for n in IDLE_COUNTS
-        for b, r in per_backend(f"mem_conn_{n}", 1, "nginx")], ("<=", 0.5))
+       [(f"{b} {n:,}", r) for m, n in IDLE
+        for b, r in per_backend(m, 1, "nginx")], ("<=", 0.5))
 for bound, peer, what in ((1.3, "nginx", "nginx"), (1.2, "nghttpw", "nghttpw on epoll")):
     target(f"io_uring: requests per server CPU-second >= {bound}x {what} (-c 64)",
            [(f"T={t}", ratio(get("cpu_rps", t, "nghttpw_uring"), get("cpu_rps", t, peer)))
@@ -522,10 +523,11 @@ D.append(f"""* Servers: `tools/bench/src/nghttpw_server.c` (a handler allocating
   quantile 1 - 1/X for X = 10^k/4^, which the latency plots draw.
 * Memory: each server alone with 1 thread, after 1 s of load: VmRSS (of
   nginx's master and worker) before and after `src/idle_conns.c` opened
-  the connections ({", ".join(f"{n:,}" for n in IDLE_COUNTS)}) and made one
-  request on each, divided by the connections held.  Past
-  {20000:,} connections only nghttpw and nginx are measured.  (ulimit -n is
-  raised by the script, and nginx's `worker_connections` with it.)
+  {args.idle:,} connections, and again {args.idle_big:,} (nghttpw and nginx
+  only), and made one request on each, divided by the connections held.
+  (ulimit -n is raised by the script, as far as the hard limit allows, and
+  nginx's `worker_connections` with it.)  Resident memory does not depend
+  on the machine's load, unlike the rates.
 * Bulk from memory: `src/bulk.c`: one `nghttpw_http_conn_write_all` of 1 GiB from
   4096 iovs of 256 KiB on an nghttpw TCP stream (1 poller thread) against
   the best a plain program does: non-blocking `sendmsg` of the same iovs
@@ -618,8 +620,11 @@ if args.findings and os.path.exists(args.findings):
         "SC64_NGINX": fmt(get("syscalls_c64", 1, "nginx")) or "?",
         "SC1": fmt(get("syscalls_c1", 1, "nghttpw")) or "?",
         "SC1_NGINX": fmt(get("syscalls_c1", 1, "nginx")) or "?",
-        "MEM_NGHTTPW": fmt(get(f"mem_conn_{IDLE_COUNTS[0]}", 1, "nghttpw")) or "?",
-        "MEM_NGINX": fmt(get(f"mem_conn_{IDLE_COUNTS[0]}", 1, "nginx")) or "?",
+        "MEM_NGHTTPW": fmt(get("mem_conn", 1, "nghttpw")) or "?",
+        "MEM_NGINX": fmt(get("mem_conn", 1, "nginx")) or "?",
+        "MEM_NGHTTPW_BIG": fmt(get("mem_conn_big", 1, "nghttpw")) or "?",
+        "MEM_NGINX_BIG": fmt(get("mem_conn_big", 1, "nginx")) or "?",
+        "MEM_CONNS_BIG": fmt(get("mem_conns_big", 1, "nghttpw")) or "?",
     }
     for k, v in subst.items():
         fd = fd.replace("@" + k + "@", v)
