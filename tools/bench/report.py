@@ -63,13 +63,14 @@ for m, lab in (("rps_c64", "req/s, wrk -c 64"),
 # Requests per second of server CPU (user + kernel), from the two rows
 # below: the efficiency measure that does not depend on whether the load
 # generator or the server is the bottleneck.
-for t in (1, 2):
-    for impl in ("nghttpw", "nghttpw_uring", "nginx", "nng", "mhd", "ceiling"):
-        u, k = med("cpu_user_us", t, impl), med("cpu_sys_us", t, impl)
-        if isinstance(u, float) and isinstance(k, float) and u + k > 0:
-            raw[("cpu_rps", str(t), impl)].append(str(1e6 / (u + k)))
-    ROWS.append(("req per server CPU-second, -c 64", "cpu_rps", t, "nghttpw",
-                 SRV_PEERS, "higher"))
+for x, lab in (("", "-c 64"), ("_pipe16", "pipelined")):
+    for t in (1, 2):
+        for impl in ("nghttpw", "nghttpw_uring", "nginx", "nng", "mhd", "ceiling"):
+            u, k = med("cpu_user_us" + x, t, impl), med("cpu_sys_us" + x, t, impl)
+            if isinstance(u, float) and isinstance(k, float) and u + k > 0:
+                raw[("cpu_rps" + x, str(t), impl)].append(str(1e6 / (u + k)))
+        ROWS.append((f"req per server CPU-second, {lab}", "cpu_rps" + x, t, "nghttpw",
+                     SRV_PEERS, "higher"))
 for m, lab in (("cpu_user_us", "server CPU us/request in user space, -c 64"),
                ("cpu_sys_us", "server CPU us/request in the kernel, -c 64")):
     for t in (1, 2):
@@ -502,7 +503,7 @@ D.append(f"""* Servers: `tools/bench/src/nghttpw_server.c` (a handler allocating
   (`-t` the server's thread count, at most the connections).
 * CPU per request: user and system clock ticks of the server process (and
   nginx's workers) from `/proc/PID/stat` before and after each `-c 64`
-  run, divided by the requests it served.
+  and pipelined run, divided by the requests it served.
 * Ceiling: `epoll_server.c` (see the results) on the same CPUs and ports
   scheme as the servers, in the same rounds.
 * CPU placement: with 1 thread the server runs on CPU 0 (`taskset -c 0`,
