@@ -595,11 +595,13 @@ for f, backend in (("profile.txt", "epoll"), ("profile-uring.txt", "io_uring")):
     pr = readf(os.path.join(args.work, f)).strip()
     if not pr:
         continue
-    tool = readf(os.path.join(args.work, "profile.tool")).strip()
+    tool = readf(os.path.join(args.work, f.replace(".txt", ".tool"))).strip()
     D.append(f"== Profile of the nghttpw server on {backend} (raw)")
     D.append("")
     D.append(f"Made by the script because a target was missed, with {tool}"
              + (" (`perf stat -e instructions` is not supported on this VM)" if tool == "callgrind" else "")
+             + (" (valgrind cannot run the io_uring backend; samples of `perf record -g`, "
+                "`wrk -c 64`, 1 I/O thread)" if backend == "io_uring" and tool == "perf" else "")
              + (".  Instruction counts (Ir) for the whole run; divide by "
                 f"{readf(os.path.join(args.work, 'profile.n')).strip() or '?'} for per-request costs."
                 if tool == "callgrind" else "."))
