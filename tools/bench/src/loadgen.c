@@ -10,6 +10,10 @@
  *     is measured from its scheduled time, so queueing delay is counted
  *     (no coordinated omission).  The first second is warm-up and not
  *     recorded.  Prints: "p50_us p99_us p999_us max_us done errors rate".
+ *     With LOADGEN_DIST=FILE it also writes the latency distribution there,
+ *     HDR-style: one line "X latency_us" per quantile 1 - 1/X, X = 10^(k/4)
+ *     (0%, 43.8%, ... 90%, ... 99%, ...) while at least one sample lies
+ *     beyond it, then "max latency_us".
  *
  *   loadgen closed PORT CONNS COUNT [PAUSE_MS]
  *     Closed loop: CONNS connections send requests back to back until
@@ -156,6 +160,37 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The distribution of the sorted latencies lat[0..n) for a plot whose x
+ * axis is 1 / (1 - quantile) on a log scale, as HdrHistogram draws it. */
+static void
+write_dist(const char *path, const uint64_t *lat, size_t n)
+{
+	/* 10^(j/4), so that no libm is needed (tools/bench/static builds this
+	 * file with a bare cc). */
+	static const double quarter[4] = { 1.0, 1.7782794100389228, 3.1622776601683795,
+		5.6234132519034908 };
+	FILE  *f      = fopen(path, "w");
+	double decade = 1.0;
+
+	if (f == NULL) {
+		perror("loadgen: LOADGEN_DIST");
+		exit(1);
+	}
+	for (int k = 0;; k++) {
+		double x;
+		if (k > 0 && k % 4 == 0) {
+			decade *= 10.0;
+		}
+		x = decade * quarter[k % 4];
+		if ((double) n / x < 1.0) {
+			break;
+		}
+		fprintf(f, "%.4g %.1f\n", x, lat[(size_t) ((double) n * (1.0 - 1.0 / x))] / 1e3);
+	}
+	fprintf(f, "max %.1f\n", lat[n - 1] / 1e3);
+	fclose(f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -293,6 +328,9 @@ main(int argc, char **argv)
 		    lat[(size_t) ((double) nlat * 0.99)] / 1e3,
 		    lat[(size_t) ((double) nlat * 0.999)] / 1e3, lat[nlat - 1] / 1e3,
 		    nlat, (unsigned long long) errors, (double) nlat / seconds);
+		if (getenv("LOADGEN_DIST") != NULL) {
+			write_dist(getenv("LOADGEN_DIST"), lat, nlat);
+		}
 	} else {
 		double s = (double) (now_ns() - t0) / 1e9;
 		printf("%llu %.3f %.0f\n", (unsigned long long) done, s, (double) done / s);

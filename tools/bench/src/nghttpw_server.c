@@ -2,9 +2,10 @@
  * bench server on nghttpw: every GET / is answered 200 "Hello, World!"
  * (text/plain), keep-alive, with N I/O threads.
  *
- *   nghttpw_server PORT THREADS [CERT KEY]
+ *   nghttpw_server [-f FILE] PORT THREADS [CERT KEY]
  *
- * With CERT and KEY it serves https.  Prints "ready" once listening and
+ * With CERT and KEY it serves https.  With -f, GET /file answers FILE
+ * through the library's file handler (sendfile(2) on plain TCP).  Prints "ready" once listening and
  * runs until SIGINT/SIGTERM (then stops cleanly, so that valgrind tools
  * can write their output).
  */
@@ -72,12 +73,18 @@ main(int argc, char **argv)
 	nghttpw_http_handler *h;
 	nghttpw_tls_config   *tls = NULL;
 	nghttpw_url          *url;
+	const char           *file = NULL;
 	sigset_t              sigs;
 	char                  buf[128];
 	int                   rv, sig;
 
+	if (argc > 2 && strcmp(argv[1], "-f") == 0) {
+		file = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc != 3 && argc != 5) {
-		fprintf(stderr, "usage: nghttpw_server PORT THREADS [CERT KEY]\n");
+		fprintf(stderr, "usage: nghttpw_server [-f FILE] PORT THREADS [CERT KEY]\n");
 		return 2;
 	}
 	sigemptyset(&sigs);
@@ -113,6 +120,11 @@ main(int argc, char **argv)
 	    (rv = nghttpw_http_handler_set_tree(h)) != 0 ||
 	    (rv = nghttpw_http_server_add_handler(srv, h)) != 0) {
 		die("handler", rv);
+	}
+	if (file != NULL &&
+	    ((rv = nghttpw_http_handler_alloc_file(&h, "/file", file)) != 0 ||
+	        (rv = nghttpw_http_server_add_handler(srv, h)) != 0)) {
+		die("file handler", rv);
 	}
 	if ((rv = nghttpw_http_server_start(srv)) != 0) {
 		die("start", rv);
