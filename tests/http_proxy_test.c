@@ -1,0 +1,611 @@
+/* The HTTP client through a real forward proxy: Debian's tinyproxy, run
+ * by each test on loopback with a configuration of its own.  Plain http
+ * goes to the proxy in absolute form (tinyproxy's log shows the request
+ * line it got, the origin the one it was given), https through CONNECT,
+ * with and without the proxy's Basic credentials; the environment
+ * variables and no_proxy decide whether the proxy is used.  Skipped when
+ * tinyproxy is not installed. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http/http_proxy.h"
+#include "nghttpw/http.h"
+#include "support/child.h"
+#include "support/http_util.h"
+#include "support/programs.h"
+#include "support/tmp_dir.h"
+#ifdef NGHTTPW_HAVE_TLS
+#include "nghttpw/tls.h"
+#include "support/tls_certs.h"
+#endif
+
+#define WAIT_MS 10000
+
+/* ------------------------------------------------------------- tinyproxy */
+
+typedef struct proxy {
+	child c;
+	char  dir[256];
+	char  log[300];
+	int   port;
+} proxy;
+
+/* A port that was free a moment ago, for tinyproxy to listen on. */
+static int
+free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t          len = sizeof(sa);
+	int                fd  = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *) &sa, &len), 0);
+	close(fd);
+	return (ntohs(sa.sin_port));
+}
+
+/* The number of lines of the proxy's log that contain what. */
+static int
+log_count(proxy *p, const char *what)
+{
+	FILE *f = fopen(p->log, "r");
+	char  line[1024];
+	int   n = 0;
+
+	if (f == NULL) {
+		return (0);
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		n += strstr(line, what) != NULL;
+	}
+	fclose(f);
+	return (n);
+}
+
+/* Starts tinyproxy with CONNECT allowed to connect_port (0: none) and
+ * Basic credentials user:pass when auth; skips the test without it. */
+static void
+proxy_start(proxy *p, int connect_port, bool auth)
+{
+	char  path[256];
+	char  conf[300];
+	FILE *f;
+
+	memset(p, 0, sizeof(*p));
+	if (!program_in_path("tinyproxy", path, sizeof(path))) {
+		cr_skip_test("tinyproxy is not installed");
+	}
+	cr_assert_eq(tmp_dir_make(p->dir, sizeof(p->dir), "proxy"), 0);
+	snprintf(conf, sizeof(conf), "%s/conf", p->dir);
+	snprintf(p->log, sizeof(p->log), "%s/log", p->dir);
+	p->port = free_port();
+	cr_assert_not_null(f = fopen(conf, "w"));
+	fprintf(f,
+	    "Port %d\nListen 127.0.0.1\nAllow 127.0.0.1\nTimeout 10\n"
+	    "LogLevel Connect\nLogFile \"%s\"\nMaxClients 20\n",
+	    p->port, p->log);
+	if (connect_port != 0) {
+		fprintf(f, "ConnectPort %d\n", connect_port);
+	}
+	if (auth) {
+		fprintf(f, "BasicAuth user pass\n");
+	}
+	fclose(f);
+	char *argv[] = { path, "-d", "-c", conf, NULL };
+	cr_assert_eq(child_start(&p->c, path, argv), 0);
+	/* Ready once it accepts. */
+	for (int i = 0; i < 500; i++) {
+		struct sockaddr_in sa = { .sin_family = AF_INET,
+			.sin_port = htons((uint16_t) p->port) };
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		int ok = connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0;
+		close(fd);
+		if (ok) {
+			return;
+		}
+		usleep(10000);
+	}
+	cr_assert_fail("tinyproxy did not start");
+}
+
+static void
+proxy_stop(proxy *p)
+{
+	child_stop(&p->c, SIGTERM, 5000);
+	tmp_dir_remove(p->dir);
+}
+
+static char *
+proxy_url(proxy *p, const char *userinfo)
+{
+	static char url[128];
+
+	snprintf(url, sizeof(url), "http://%s%s127.0.0.1:%d", userinfo,
+	    userinfo[0] != '\0' ? "@" : "", p->port);
+	return (url);
+}
+
+/* ---------------------------------------------------------- the origin */
+
+/* Answers with the request line and the Host field the origin got. */
+static void
+echo_cb(nghttpw_aio *aio)
+{
+	nghttpw_http_req *req = nghttpw_aio_get_input(aio, 0);
+	nghttpw_http_res *res;
+	const char       *host = nghttpw_http_req_get_header(req, "Host");
+	const char       *auth = nghttpw_http_req_get_header(req, "Proxy-Authorization");
+	char              text[512];
+	int               rv;
+
+	snprintf(text, sizeof(text), "%s %s host=%s auth=%s",
+	    nghttpw_http_req_get_method(req), nghttpw_http_req_get_uri(req),
+	    host != NULL ? host : "-", auth != NULL ? auth : "-");
+	if ((rv = nghttpw_http_res_alloc(&res)) != 0 ||
+	    (rv = nghttpw_http_res_copy_data(res, text, strlen(text))) != 0) {
+		nghttpw_aio_finish(aio, rv);
+		return;
+	}
+	nghttpw_aio_set_output(aio, 0, res);
+	nghttpw_aio_finish(aio, 0);
+}
+
+static nghttpw_http_server *
+origin_start(int *portp)
+{
+	nghttpw_url          *url;
+	nghttpw_http_server  *s;
+	nghttpw_http_handler *h;
+	nghttpw_sockaddr      sa;
+
+	cr_assert_eq(nghttpw_url_parse(&url, "http://127.0.0.1:0/"), 0);
+	cr_assert_eq(nghttpw_http_server_hold(&s, url), 0);
+	nghttpw_url_free(url);
+	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/", echo_cb), 0);
+	cr_assert_eq(nghttpw_http_handler_set_tree(h), 0);
+	cr_assert_eq(nghttpw_http_server_add_handler(s, h), 0);
+	cr_assert_eq(nghttpw_http_server_start(s), 0);
+	cr_assert_eq(nghttpw_http_server_get_addr(s, &sa), 0);
+	*portp = ntohs(sa.s_in.sa_port);
+	return (s);
+}
+
+static nghttpw_http_client *
+client_for(const char *fmt, int port)
+{
+	nghttpw_http_client *cl;
+	nghttpw_url         *url;
+	char                 s[128];
+
+	snprintf(s, sizeof(s), fmt, port);
+	cr_assert_eq(nghttpw_url_parse(&url, s), 0);
+	cr_assert_eq(nghttpw_http_client_alloc(&cl, url), 0);
+	nghttpw_url_free(url);
+	cr_assert_eq(nghttpw_http_client_set_connect_timeout(cl, WAIT_MS), 0);
+	return (cl);
+}
+
+/* One GET of uri; its result, the response in res. */
+static int
+get(nghttpw_http_client *cl, const char *uri, nghttpw_http_res *res)
+{
+	nghttpw_http_req *req;
+	nghttpw_aio      *aio;
+	int               rv;
+
+	cr_assert_eq(nghttpw_http_req_alloc(&req, NULL), 0);
+	cr_assert_eq(nghttpw_http_req_set_uri(req, uri), 0);
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	nghttpw_aio_set_timeout(aio, WAIT_MS);
+	nghttpw_http_client_transact(cl, req, res, aio);
+	nghttpw_aio_wait(aio);
+	rv = nghttpw_aio_result(aio);
+	/* The request is the caller's as it was: nothing of the proxy. */
+	cr_assert_str_eq(nghttpw_http_req_get_uri(req), uri);
+	cr_assert_null(nghttpw_http_req_get_header(req, "Proxy-Authorization"));
+	nghttpw_aio_free(aio);
+	nghttpw_http_req_free(req);
+	return (rv);
+}
+
+/* -------------------------------------------------------------- tests */
+
+Test(proxy, plain_http_absolute_form)
+{
+	proxy                p;
+	nghttpw_http_server *origin;
+	nghttpw_http_client *cl;
+	nghttpw_http_res    *res;
+	int                  port;
+	char                 want[256];
+
+	proxy_start(&p, 0, false);
+	origin = origin_start(&port);
+	cl     = client_for("http://127.0.0.1:%d/", port);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, proxy_url(&p, ""), NULL), 0);
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	cr_assert_eq(get(cl, "/a/b?c=d", res), 0);
+	/* Origin-form and the origin's Host reached the origin... */
+	snprintf(want, sizeof(want), "GET /a/b?c=d host=127.0.0.1:%d auth=-", port);
+	http_res_assert(res, 200, want);
+	/* ...after the absolute form went to the proxy. */
+	snprintf(want, sizeof(want), "GET http://127.0.0.1:%d/a/b?c=d HTTP/1.1",
+	    port);
+	cr_assert_eq(log_count(&p, want), 1, "the proxy did not see '%s'", want);
+	nghttpw_http_res_free(res);
+	nghttpw_http_client_free(cl);
+	nghttpw_http_server_release(origin);
+	proxy_stop(&p);
+}
+
+/* Several exchanges in a row through the proxy, which may keep the
+ * client's connection or close it after each answer. */
+Test(proxy, plain_http_several)
+{
+	proxy                p;
+	nghttpw_http_server *origin;
+	nghttpw_http_client *cl;
+	nghttpw_http_res    *res;
+	int                  port;
+	char                 want[256];
+
+	proxy_start(&p, 0, false);
+	origin = origin_start(&port);
+	cl     = client_for("http://127.0.0.1:%d/", port);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, proxy_url(&p, ""), NULL), 0);
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	for (int i = 0; i < 5; i++) {
+		char uri[32];
+		snprintf(uri, sizeof(uri), "/n%d", i);
+		cr_assert_eq(get(cl, uri, res), 0, "exchange %d", i);
+		snprintf(want, sizeof(want), "GET %s host=127.0.0.1:%d auth=-",
+		    uri, port);
+		http_res_assert(res, 200, want);
+	}
+	cr_assert_eq(log_count(&p, "Request (file descriptor"), 5);
+	nghttpw_http_res_free(res);
+	nghttpw_http_client_free(cl);
+	nghttpw_http_server_release(origin);
+	proxy_stop(&p);
+}
+
+Test(proxy, credentials_plain_http)
+{
+	proxy                p;
+	nghttpw_http_server *origin;
+	nghttpw_http_client *cl;
+	nghttpw_http_res    *res;
+	int                  port;
+	char                 want[256];
+
+	proxy_start(&p, 0, true);
+	origin = origin_start(&port);
+	cl     = client_for("http://127.0.0.1:%d/", port);
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	/* Without credentials the proxy answers 407 itself. */
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, proxy_url(&p, ""), NULL), 0);
+	cr_assert_eq(get(cl, "/x", res), 0);
+	cr_assert_eq(nghttpw_http_res_get_status(res), 407);
+	/* "p%61ss" is "pass" once decoded. */
+	cr_assert_eq(nghttpw_http_client_set_proxy(
+	                 cl, proxy_url(&p, "user:p%61ss"), NULL), 0);
+	cr_assert_eq(get(cl, "/x", res), 0);
+	/* The proxy took its field off. */
+	snprintf(want, sizeof(want), "GET /x host=127.0.0.1:%d auth=-", port);
+	http_res_assert(res, 200, want);
+	/* Wrong ones: tinyproxy 1.11 answers those with 401. */
+	cr_assert_eq(nghttpw_http_client_set_proxy(
+	                 cl, proxy_url(&p, "user:nope"), NULL), 0);
+	cr_assert_eq(get(cl, "/x", res), 0);
+	cr_assert(nghttpw_http_res_get_status(res) == 401 ||
+	    nghttpw_http_res_get_status(res) == 407);
+	nghttpw_http_res_free(res);
+	nghttpw_http_client_free(cl);
+	nghttpw_http_server_release(origin);
+	proxy_stop(&p);
+}
+
+Test(proxy, no_proxy_exempts_origin)
+{
+	proxy                p;
+	nghttpw_http_server *origin;
+	nghttpw_http_client *cl;
+	nghttpw_http_res    *res;
+	int                  port;
+
+	proxy_start(&p, 0, false);
+	origin = origin_start(&port);
+	cl     = client_for("http://127.0.0.1:%d/", port);
+	cr_assert_eq(nghttpw_http_client_set_proxy(
+	                 cl, proxy_url(&p, ""), "example.com, 127.0.0.0/8"), 0);
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	cr_assert_eq(get(cl, "/direct", res), 0);
+	cr_assert_eq(nghttpw_http_res_get_status(res), 200);
+	cr_assert_eq(log_count(&p, "Request (file descriptor"), 0);
+	nghttpw_http_res_free(res);
+	nghttpw_http_client_free(cl);
+	nghttpw_http_server_release(origin);
+	proxy_stop(&p);
+}
+
+Test(proxy, environment)
+{
+	proxy                p;
+	nghttpw_http_server *origin;
+	nghttpw_http_client *cl;
+	nghttpw_http_res    *res;
+	int                  port;
+
+	proxy_start(&p, 0, false);
+	origin = origin_start(&port);
+	cl     = client_for("http://127.0.0.1:%d/", port);
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	unsetenv("http_proxy");
+	unsetenv("no_proxy");
+	unsetenv("NO_PROXY");
+	/* HTTP_PROXY is not looked at (httpoxy). */
+	setenv("HTTP_PROXY", proxy_url(&p, ""), 1);
+	cr_assert_eq(nghttpw_http_client_set_proxy_env(cl), 0);
+	cr_assert_eq(get(cl, "/env0", res), 0);
+	cr_assert_eq(log_count(&p, "/env0"), 0);
+	unsetenv("HTTP_PROXY");
+	setenv("http_proxy", proxy_url(&p, ""), 1);
+	cr_assert_eq(nghttpw_http_client_set_proxy_env(cl), 0);
+	cr_assert_eq(get(cl, "/env1", res), 0);
+	cr_assert_eq(nghttpw_http_res_get_status(res), 200);
+	cr_assert_eq(log_count(&p, "/env1 HTTP/1.1"), 1);
+	setenv("NO_PROXY", "127.0.0.1", 1);
+	cr_assert_eq(nghttpw_http_client_set_proxy_env(cl), 0);
+	cr_assert_eq(get(cl, "/env2", res), 0);
+	cr_assert_eq(log_count(&p, "/env2"), 0);
+	/* no_proxy first, as curl. */
+	setenv("no_proxy", "other.example", 1);
+	cr_assert_eq(nghttpw_http_client_set_proxy_env(cl), 0);
+	cr_assert_eq(get(cl, "/env3", res), 0);
+	cr_assert_eq(log_count(&p, "/env3 HTTP/1.1"), 1);
+	unsetenv("http_proxy");
+	unsetenv("no_proxy");
+	unsetenv("NO_PROXY");
+	nghttpw_http_res_free(res);
+	nghttpw_http_client_free(cl);
+	nghttpw_http_server_release(origin);
+	proxy_stop(&p);
+}
+
+Test(proxy, bad_proxy_urls)
+{
+	nghttpw_http_client *cl = client_for("http://127.0.0.1:%d/", 9);
+
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, "https://127.0.0.1:3128", NULL),
+	    NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, "socks5://127.0.0.1", NULL),
+	    NGHTTPW_ENOTSUP);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, "http://127.0.0.1:99999", NULL),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, "http://:80", NULL),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, "http://h/path", NULL),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, "http://u:%zz@h", NULL),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_http_client_set_proxy(NULL, "http://h", NULL),
+	    NGHTTPW_EINVAL);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, "", NULL), 0);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, NULL, NULL), 0);
+	nghttpw_http_client_free(cl);
+}
+
+Test(proxy, url_parse)
+{
+	http_proxy p;
+
+	cr_assert_eq(http_proxy_parse("http://proxy.example", &p), 0);
+	cr_assert_str_eq(p.host, "proxy.example");
+	cr_assert_str_eq(p.port, "1080"); /* curl's default */
+	cr_assert_null(p.auth_line);
+	http_proxy_fini(&p);
+	cr_assert_eq(http_proxy_parse("HTTP://[::1]:3128/", &p), 0);
+	cr_assert_str_eq(p.host, "[::1]");
+	cr_assert_str_eq(p.port, "3128");
+	http_proxy_fini(&p);
+	cr_assert_eq(http_proxy_parse("10.0.0.1:8080", &p), 0);
+	cr_assert_str_eq(p.host, "10.0.0.1");
+	cr_assert_str_eq(p.port, "8080");
+	http_proxy_fini(&p);
+	/* "Aladdin:open sesame", RFC 7617's example, with escapes. */
+	cr_assert_eq(http_proxy_parse("http://Aladdin:open%20sesame@h:1", &p), 0);
+	cr_assert_str_eq(p.auth_line,
+	    "Proxy-Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\n");
+	http_proxy_fini(&p);
+}
+
+Test(proxy, no_proxy_matcher)
+{
+	/* Names: the name and its subdomains, with or without a dot. */
+	cr_assert(http_no_proxy_match("example.com", "example.com"));
+	cr_assert(http_no_proxy_match("example.com", "www.Example.COM"));
+	cr_assert(http_no_proxy_match(".example.com", "www.example.com"));
+	cr_assert(http_no_proxy_match(".example.com", "example.com"));
+	cr_assert(http_no_proxy_match("example.com", "example.com."));
+	cr_assert_not(http_no_proxy_match("example.com", "badexample.com"));
+	cr_assert_not(http_no_proxy_match("www.example.com", "example.com"));
+	cr_assert_not(http_no_proxy_match("example.com", "example.com.evil"));
+	/* Lists. */
+	cr_assert(http_no_proxy_match("a.test, b.test,c.test", "x.c.test"));
+	cr_assert(http_no_proxy_match(" localhost ,foo", "localhost"));
+	cr_assert_not(http_no_proxy_match("a.test,,b.test", "c.test"));
+	cr_assert_not(http_no_proxy_match("", "example.com"));
+	cr_assert_not(http_no_proxy_match(NULL, "example.com"));
+	/* "*" alone means every host; inside a name it is nothing. */
+	cr_assert(http_no_proxy_match("*", "anything.example"));
+	cr_assert(http_no_proxy_match("a.test, *", "10.1.2.3"));
+	cr_assert_not(http_no_proxy_match("*.example.com", "www.example.com"));
+	/* Addresses and prefixes. */
+	cr_assert(http_no_proxy_match("127.0.0.1", "127.0.0.1"));
+	cr_assert_not(http_no_proxy_match("127.0.0.1", "127.0.0.2"));
+	cr_assert(http_no_proxy_match("10.0.0.0/8", "10.200.3.4"));
+	cr_assert_not(http_no_proxy_match("10.0.0.0/8", "11.0.0.1"));
+	cr_assert(http_no_proxy_match("192.168.1.0/25", "192.168.1.127"));
+	cr_assert_not(http_no_proxy_match("192.168.1.0/25", "192.168.1.128"));
+	cr_assert(http_no_proxy_match("0.0.0.0/0", "8.8.8.8"));
+	cr_assert_not(http_no_proxy_match("10.0.0.0/33", "10.0.0.1"));
+	cr_assert(http_no_proxy_match("::1", "[::1]"));
+	cr_assert(http_no_proxy_match("[::1]", "::1"));
+	cr_assert(http_no_proxy_match("fd00::/8", "fd12:3456::1"));
+	cr_assert_not(http_no_proxy_match("fd00::/8", "fe80::1"));
+	/* An address is not a name's suffix, nor the other way. */
+	cr_assert_not(http_no_proxy_match("0.1", "10.0.0.1"));
+	cr_assert_not(http_no_proxy_match("10.0.0.0/8", "ten.example"));
+	cr_assert_not(http_no_proxy_match("127.0.0.1", "localhost"));
+}
+
+/* A "proxy" that accepts and never answers: the connect timeout bounds
+ * the tunnel as a whole. */
+Test(proxy, connect_timeout_covers_tunnel)
+{
+	nghttpw_stream_listener *l;
+	nghttpw_http_client     *cl;
+	nghttpw_aio             *aio;
+	nghttpw_aio             *acc;
+	int                      lport;
+	char                     url[64];
+	nghttpw_time             start;
+
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "tcp://127.0.0.1:0"), 0);
+	cr_assert_eq(nghttpw_stream_listener_listen(l), 0);
+	cr_assert_eq(nghttpw_stream_listener_get_int(
+	                 l, NGHTTPW_OPT_TCP_BOUND_PORT, &lport), 0);
+	cr_assert_eq(nghttpw_aio_alloc(&acc, NULL, NULL), 0);
+	nghttpw_stream_listener_accept(l, acc);
+	cl = client_for("https://127.0.0.1:%d/", 9);
+	cr_assert_eq(nghttpw_http_client_set_connect_timeout(cl, 300), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", lport);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, url, NULL), 0);
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	start = nghttpw_clock();
+	nghttpw_http_client_connect(cl, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), NGHTTPW_ETIMEDOUT);
+	cr_assert_lt(nghttpw_clock() - start, 3000);
+	nghttpw_aio_wait(acc);
+	cr_assert_eq(nghttpw_aio_result(acc), 0);
+	nghttpw_stream_free(nghttpw_aio_get_output(acc, 0));
+	nghttpw_aio_free(acc);
+	nghttpw_aio_free(aio);
+	nghttpw_http_client_free(cl);
+	nghttpw_stream_listener_free(l);
+}
+
+#ifdef NGHTTPW_HAVE_TLS
+/* An https client that trusts the test CA. */
+static nghttpw_http_client *
+https_client(int port)
+{
+	nghttpw_http_client *cl = client_for("https://localhost:%d/", port);
+	nghttpw_tls_config  *cfg;
+
+	cr_assert_eq(nghttpw_tls_config_alloc(&cfg, NGHTTPW_TLS_MODE_CLIENT), 0);
+	cr_assert_eq(nghttpw_tls_config_ca_chain(
+	                 cfg, tls_test_certs_get()->ca_cert, NULL), 0);
+	cr_assert_eq(nghttpw_http_client_set_tls(cl, cfg), 0);
+	nghttpw_tls_config_free(cfg);
+	return (cl);
+}
+
+Test(proxy, https_through_connect)
+{
+	proxy                p;
+	nghttpw_http_server *origin;
+	nghttpw_http_client *cl;
+	nghttpw_http_res    *res;
+	int                  port;
+	char                 want[128];
+
+	origin = https_test_server("secret words", &port);
+	proxy_start(&p, port, false);
+	cl = https_client(port);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, proxy_url(&p, ""), NULL), 0);
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	/* Two exchanges, one tunnel: the connection is kept. */
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(get(cl, "/secret", res), 0);
+		http_res_assert(res, 200, "secret words");
+	}
+	snprintf(want, sizeof(want), "CONNECT localhost:%d HTTP/1.1", port);
+	cr_assert_eq(log_count(&p, want), 1, "one '%s' expected", want);
+	nghttpw_http_res_free(res);
+	nghttpw_http_client_free(cl);
+	nghttpw_http_server_release(origin);
+	proxy_stop(&p);
+}
+
+Test(proxy, https_credentials)
+{
+	proxy                p;
+	nghttpw_http_server *origin;
+	nghttpw_http_client *cl;
+	nghttpw_http_res    *res;
+	int                  port;
+
+	origin = https_test_server("behind auth", &port);
+	proxy_start(&p, port, true);
+	cl = https_client(port);
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, proxy_url(&p, ""), NULL), 0);
+	cr_assert_eq(get(cl, "/secret", res), NGHTTPW_EPERM); /* 407 */
+	cr_assert_eq(nghttpw_http_client_set_proxy(
+	                 cl, proxy_url(&p, "user:pass"), NULL), 0);
+	cr_assert_eq(get(cl, "/secret", res), 0);
+	http_res_assert(res, 200, "behind auth");
+	nghttpw_http_res_free(res);
+	nghttpw_http_client_free(cl);
+	nghttpw_http_server_release(origin);
+	proxy_stop(&p);
+}
+
+/* A CONNECT the proxy refuses (a port it does not allow): the dial
+ * fails; and the TLS name is still the origin's (a wrong one fails). */
+Test(proxy, https_refused_and_verified)
+{
+	proxy                p;
+	nghttpw_http_server *origin;
+	nghttpw_http_client *cl;
+	nghttpw_http_res    *res;
+	nghttpw_tls_config  *cfg;
+	int                  port;
+
+	origin = https_test_server("x", &port);
+	proxy_start(&p, port + 1 == 65536 ? 1 : port + 1, false);
+	cl = https_client(port);
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, proxy_url(&p, ""), NULL), 0);
+	cr_assert_eq(get(cl, "/secret", res), NGHTTPW_ECONNREFUSED);
+	nghttpw_http_client_free(cl);
+	proxy_stop(&p);
+
+	proxy_start(&p, port, false);
+	cl = https_client(port);
+	cr_assert_eq(nghttpw_http_client_get_tls(cl, &cfg), 0);
+	cr_assert_eq(nghttpw_tls_config_alloc(&cfg, NGHTTPW_TLS_MODE_CLIENT), 0);
+	cr_assert_eq(nghttpw_tls_config_ca_chain(
+	                 cfg, tls_test_certs_get()->ca_cert, NULL), 0);
+	cr_assert_eq(nghttpw_tls_config_server_name(cfg, "wrong.example"), 0);
+	cr_assert_eq(nghttpw_http_client_set_tls(cl, cfg), 0);
+	nghttpw_tls_config_free(cfg);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, proxy_url(&p, ""), NULL), 0);
+	cr_assert_eq(get(cl, "/secret", res), NGHTTPW_EPEERAUTH);
+	nghttpw_http_res_free(res);
+	nghttpw_http_client_free(cl);
+	nghttpw_http_server_release(origin);
+	proxy_stop(&p);
+}
+#endif
