@@ -7,132 +7,20 @@
  * tinyproxy is not installed. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "http/http_proxy.h"
 #include "nghttpw/http.h"
-#include "support/child.h"
 #include "support/http_util.h"
-#include "support/programs.h"
-#include "support/tmp_dir.h"
+#include "support/tinyproxy.h"
 #ifdef NGHTTPW_HAVE_TLS
 #include "nghttpw/tls.h"
 #include "support/tls_certs.h"
 #endif
 
 #define WAIT_MS 10000
-
-/* ------------------------------------------------------------- tinyproxy */
-
-typedef struct proxy {
-	child c;
-	char  dir[256];
-	char  log[300];
-	int   port;
-} proxy;
-
-/* A port that was free a moment ago, for tinyproxy to listen on. */
-static int
-free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t          len = sizeof(sa);
-	int                fd  = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *) &sa, &len), 0);
-	close(fd);
-	return (ntohs(sa.sin_port));
-}
-
-/* The number of lines of the proxy's log that contain what. */
-static int
-log_count(proxy *p, const char *what)
-{
-	FILE *f = fopen(p->log, "r");
-	char  line[1024];
-	int   n = 0;
-
-	if (f == NULL) {
-		return (0);
-	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		n += strstr(line, what) != NULL;
-	}
-	fclose(f);
-	return (n);
-}
-
-/* Starts tinyproxy with CONNECT allowed to connect_port (0: none) and
- * Basic credentials user:pass when auth; skips the test without it. */
-static void
-proxy_start(proxy *p, int connect_port, bool auth)
-{
-	char  path[256];
-	char  conf[300];
-	FILE *f;
-
-	memset(p, 0, sizeof(*p));
-	if (!program_in_path("tinyproxy", path, sizeof(path))) {
-		cr_skip_test("tinyproxy is not installed");
-	}
-	cr_assert_eq(tmp_dir_make(p->dir, sizeof(p->dir), "proxy"), 0);
-	snprintf(conf, sizeof(conf), "%s/conf", p->dir);
-	snprintf(p->log, sizeof(p->log), "%s/log", p->dir);
-	p->port = free_port();
-	cr_assert_not_null(f = fopen(conf, "w"));
-	fprintf(f,
-	    "Port %d\nListen 127.0.0.1\nAllow 127.0.0.1\nTimeout 10\n"
-	    "LogLevel Connect\nLogFile \"%s\"\nMaxClients 20\n",
-	    p->port, p->log);
-	if (connect_port != 0) {
-		fprintf(f, "ConnectPort %d\n", connect_port);
-	}
-	if (auth) {
-		fprintf(f, "BasicAuth user pass\n");
-	}
-	fclose(f);
-	char *argv[] = { path, "-d", "-c", conf, NULL };
-	cr_assert_eq(child_start(&p->c, path, argv), 0);
-	/* Ready once it accepts. */
-	for (int i = 0; i < 500; i++) {
-		struct sockaddr_in sa = { .sin_family = AF_INET,
-			.sin_port = htons((uint16_t) p->port) };
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		int ok = connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0;
-		close(fd);
-		if (ok) {
-			return;
-		}
-		usleep(10000);
-	}
-	cr_assert_fail("tinyproxy did not start");
-}
-
-static void
-proxy_stop(proxy *p)
-{
-	child_stop(&p->c, SIGTERM, 5000);
-	tmp_dir_remove(p->dir);
-}
-
-static char *
-proxy_url(proxy *p, const char *userinfo)
-{
-	static char url[128];
-
-	snprintf(url, sizeof(url), "http://%s%s127.0.0.1:%d", userinfo,
-	    userinfo[0] != '\0' ? "@" : "", p->port);
-	return (url);
-}
 
 /* ---------------------------------------------------------- the origin */
 
@@ -221,17 +109,17 @@ get(nghttpw_http_client *cl, const char *uri, nghttpw_http_res *res)
 
 Test(proxy, plain_http_absolute_form)
 {
-	proxy                p;
+	tinyproxy            p;
 	nghttpw_http_server *origin;
 	nghttpw_http_client *cl;
 	nghttpw_http_res    *res;
 	int                  port;
 	char                 want[256];
 
-	proxy_start(&p, 0, false);
+	tinyproxy_start(&p, false, 0);
 	origin = origin_start(&port);
 	cl     = client_for("http://127.0.0.1:%d/", port);
-	cr_assert_eq(nghttpw_http_client_set_proxy(cl, proxy_url(&p, ""), NULL), 0);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, tinyproxy_url(&p, ""), NULL), 0);
 	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
 	cr_assert_eq(get(cl, "/a/b?c=d", res), 0);
 	/* Origin-form and the origin's Host reached the origin... */
@@ -240,28 +128,28 @@ Test(proxy, plain_http_absolute_form)
 	/* ...after the absolute form went to the proxy. */
 	snprintf(want, sizeof(want), "GET http://127.0.0.1:%d/a/b?c=d HTTP/1.1",
 	    port);
-	cr_assert_eq(log_count(&p, want), 1, "the proxy did not see '%s'", want);
+	cr_assert_eq(tinyproxy_log_count(&p, want), 1, "the proxy did not see '%s'", want);
 	nghttpw_http_res_free(res);
 	nghttpw_http_client_free(cl);
 	nghttpw_http_server_release(origin);
-	proxy_stop(&p);
+	tinyproxy_stop(&p);
 }
 
 /* Several exchanges in a row through the proxy, which may keep the
  * client's connection or close it after each answer. */
 Test(proxy, plain_http_several)
 {
-	proxy                p;
+	tinyproxy            p;
 	nghttpw_http_server *origin;
 	nghttpw_http_client *cl;
 	nghttpw_http_res    *res;
 	int                  port;
 	char                 want[256];
 
-	proxy_start(&p, 0, false);
+	tinyproxy_start(&p, false, 0);
 	origin = origin_start(&port);
 	cl     = client_for("http://127.0.0.1:%d/", port);
-	cr_assert_eq(nghttpw_http_client_set_proxy(cl, proxy_url(&p, ""), NULL), 0);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, tinyproxy_url(&p, ""), NULL), 0);
 	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
 	for (int i = 0; i < 5; i++) {
 		char uri[32];
@@ -271,81 +159,81 @@ Test(proxy, plain_http_several)
 		    uri, port);
 		http_res_assert(res, 200, want);
 	}
-	cr_assert_eq(log_count(&p, "Request (file descriptor"), 5);
+	cr_assert_eq(tinyproxy_log_count(&p, "Request (file descriptor"), 5);
 	nghttpw_http_res_free(res);
 	nghttpw_http_client_free(cl);
 	nghttpw_http_server_release(origin);
-	proxy_stop(&p);
+	tinyproxy_stop(&p);
 }
 
 Test(proxy, credentials_plain_http)
 {
-	proxy                p;
+	tinyproxy            p;
 	nghttpw_http_server *origin;
 	nghttpw_http_client *cl;
 	nghttpw_http_res    *res;
 	int                  port;
 	char                 want[256];
 
-	proxy_start(&p, 0, true);
+	tinyproxy_start(&p, true, 0);
 	origin = origin_start(&port);
 	cl     = client_for("http://127.0.0.1:%d/", port);
 	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
 	/* Without credentials the proxy answers 407 itself. */
-	cr_assert_eq(nghttpw_http_client_set_proxy(cl, proxy_url(&p, ""), NULL), 0);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, tinyproxy_url(&p, ""), NULL), 0);
 	cr_assert_eq(get(cl, "/x", res), 0);
 	cr_assert_eq(nghttpw_http_res_get_status(res), 407);
 	/* "p%61ss" is "pass" once decoded. */
 	cr_assert_eq(nghttpw_http_client_set_proxy(
-	                 cl, proxy_url(&p, "user:p%61ss"), NULL), 0);
+	                 cl, tinyproxy_url(&p, "user:p%61ss"), NULL), 0);
 	cr_assert_eq(get(cl, "/x", res), 0);
 	/* The proxy took its field off. */
 	snprintf(want, sizeof(want), "GET /x host=127.0.0.1:%d auth=-", port);
 	http_res_assert(res, 200, want);
 	/* Wrong ones: tinyproxy 1.11 answers those with 401. */
 	cr_assert_eq(nghttpw_http_client_set_proxy(
-	                 cl, proxy_url(&p, "user:nope"), NULL), 0);
+	                 cl, tinyproxy_url(&p, "user:nope"), NULL), 0);
 	cr_assert_eq(get(cl, "/x", res), 0);
 	cr_assert(nghttpw_http_res_get_status(res) == 401 ||
 	    nghttpw_http_res_get_status(res) == 407);
 	nghttpw_http_res_free(res);
 	nghttpw_http_client_free(cl);
 	nghttpw_http_server_release(origin);
-	proxy_stop(&p);
+	tinyproxy_stop(&p);
 }
 
 Test(proxy, no_proxy_exempts_origin)
 {
-	proxy                p;
+	tinyproxy            p;
 	nghttpw_http_server *origin;
 	nghttpw_http_client *cl;
 	nghttpw_http_res    *res;
 	int                  port;
 
-	proxy_start(&p, 0, false);
+	tinyproxy_start(&p, false, 0);
 	origin = origin_start(&port);
 	cl     = client_for("http://127.0.0.1:%d/", port);
 	cr_assert_eq(nghttpw_http_client_set_proxy(
-	                 cl, proxy_url(&p, ""), "example.com, 127.0.0.0/8"), 0);
+	                 cl, tinyproxy_url(&p, ""), "example.com, 127.0.0.0/8"), 0);
 	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
 	cr_assert_eq(get(cl, "/direct", res), 0);
 	cr_assert_eq(nghttpw_http_res_get_status(res), 200);
-	cr_assert_eq(log_count(&p, "Request (file descriptor"), 0);
+	cr_assert_eq(tinyproxy_log_count(&p, "Request (file descriptor"), 0);
 	nghttpw_http_res_free(res);
 	nghttpw_http_client_free(cl);
 	nghttpw_http_server_release(origin);
-	proxy_stop(&p);
+	tinyproxy_stop(&p);
 }
 
 Test(proxy, environment)
 {
-	proxy                p;
+	tinyproxy            p;
 	nghttpw_http_server *origin;
 	nghttpw_http_client *cl;
 	nghttpw_http_res    *res;
 	int                  port;
 
-	proxy_start(&p, 0, false);
+	tinyproxy_start(&p, false, 0);
 	origin = origin_start(&port);
 	cl     = client_for("http://127.0.0.1:%d/", port);
 	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
@@ -353,32 +241,32 @@ Test(proxy, environment)
 	unsetenv("no_proxy");
 	unsetenv("NO_PROXY");
 	/* HTTP_PROXY is not looked at (httpoxy). */
-	setenv("HTTP_PROXY", proxy_url(&p, ""), 1);
+	setenv("HTTP_PROXY", tinyproxy_url(&p, ""), 1);
 	cr_assert_eq(nghttpw_http_client_set_proxy_env(cl), 0);
 	cr_assert_eq(get(cl, "/env0", res), 0);
-	cr_assert_eq(log_count(&p, "/env0"), 0);
+	cr_assert_eq(tinyproxy_log_count(&p, "/env0"), 0);
 	unsetenv("HTTP_PROXY");
-	setenv("http_proxy", proxy_url(&p, ""), 1);
+	setenv("http_proxy", tinyproxy_url(&p, ""), 1);
 	cr_assert_eq(nghttpw_http_client_set_proxy_env(cl), 0);
 	cr_assert_eq(get(cl, "/env1", res), 0);
 	cr_assert_eq(nghttpw_http_res_get_status(res), 200);
-	cr_assert_eq(log_count(&p, "/env1 HTTP/1.1"), 1);
+	cr_assert_eq(tinyproxy_log_count(&p, "/env1 HTTP/1.1"), 1);
 	setenv("NO_PROXY", "127.0.0.1", 1);
 	cr_assert_eq(nghttpw_http_client_set_proxy_env(cl), 0);
 	cr_assert_eq(get(cl, "/env2", res), 0);
-	cr_assert_eq(log_count(&p, "/env2"), 0);
+	cr_assert_eq(tinyproxy_log_count(&p, "/env2"), 0);
 	/* no_proxy first, as curl. */
 	setenv("no_proxy", "other.example", 1);
 	cr_assert_eq(nghttpw_http_client_set_proxy_env(cl), 0);
 	cr_assert_eq(get(cl, "/env3", res), 0);
-	cr_assert_eq(log_count(&p, "/env3 HTTP/1.1"), 1);
+	cr_assert_eq(tinyproxy_log_count(&p, "/env3 HTTP/1.1"), 1);
 	unsetenv("http_proxy");
 	unsetenv("no_proxy");
 	unsetenv("NO_PROXY");
 	nghttpw_http_res_free(res);
 	nghttpw_http_client_free(cl);
 	nghttpw_http_server_release(origin);
-	proxy_stop(&p);
+	tinyproxy_stop(&p);
 }
 
 Test(proxy, bad_proxy_urls)
@@ -523,7 +411,7 @@ https_client(int port)
 
 Test(proxy, https_through_connect)
 {
-	proxy                p;
+	tinyproxy            p;
 	nghttpw_http_server *origin;
 	nghttpw_http_client *cl;
 	nghttpw_http_res    *res;
@@ -531,9 +419,9 @@ Test(proxy, https_through_connect)
 	char                 want[128];
 
 	origin = https_test_server("secret words", &port);
-	proxy_start(&p, port, false);
+	tinyproxy_start(&p, false, port);
 	cl = https_client(port);
-	cr_assert_eq(nghttpw_http_client_set_proxy(cl, proxy_url(&p, ""), NULL), 0);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, tinyproxy_url(&p, ""), NULL), 0);
 	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
 	/* Two exchanges, one tunnel: the connection is kept. */
 	for (int i = 0; i < 2; i++) {
@@ -541,42 +429,42 @@ Test(proxy, https_through_connect)
 		http_res_assert(res, 200, "secret words");
 	}
 	snprintf(want, sizeof(want), "CONNECT localhost:%d HTTP/1.1", port);
-	cr_assert_eq(log_count(&p, want), 1, "one '%s' expected", want);
+	cr_assert_eq(tinyproxy_log_count(&p, want), 1, "one '%s' expected", want);
 	nghttpw_http_res_free(res);
 	nghttpw_http_client_free(cl);
 	nghttpw_http_server_release(origin);
-	proxy_stop(&p);
+	tinyproxy_stop(&p);
 }
 
 Test(proxy, https_credentials)
 {
-	proxy                p;
+	tinyproxy            p;
 	nghttpw_http_server *origin;
 	nghttpw_http_client *cl;
 	nghttpw_http_res    *res;
 	int                  port;
 
 	origin = https_test_server("behind auth", &port);
-	proxy_start(&p, port, true);
+	tinyproxy_start(&p, true, port);
 	cl = https_client(port);
 	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
-	cr_assert_eq(nghttpw_http_client_set_proxy(cl, proxy_url(&p, ""), NULL), 0);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, tinyproxy_url(&p, ""), NULL), 0);
 	cr_assert_eq(get(cl, "/secret", res), NGHTTPW_EPERM); /* 407 */
 	cr_assert_eq(nghttpw_http_client_set_proxy(
-	                 cl, proxy_url(&p, "user:pass"), NULL), 0);
+	                 cl, tinyproxy_url(&p, "user:pass"), NULL), 0);
 	cr_assert_eq(get(cl, "/secret", res), 0);
 	http_res_assert(res, 200, "behind auth");
 	nghttpw_http_res_free(res);
 	nghttpw_http_client_free(cl);
 	nghttpw_http_server_release(origin);
-	proxy_stop(&p);
+	tinyproxy_stop(&p);
 }
 
 /* A CONNECT the proxy refuses (a port it does not allow): the dial
  * fails; and the TLS name is still the origin's (a wrong one fails). */
 Test(proxy, https_refused_and_verified)
 {
-	proxy                p;
+	tinyproxy            p;
 	nghttpw_http_server *origin;
 	nghttpw_http_client *cl;
 	nghttpw_http_res    *res;
@@ -584,15 +472,15 @@ Test(proxy, https_refused_and_verified)
 	int                  port;
 
 	origin = https_test_server("x", &port);
-	proxy_start(&p, port + 1 == 65536 ? 1 : port + 1, false);
+	tinyproxy_start(&p, false, port + 1 == 65536 ? 1 : port + 1);
 	cl = https_client(port);
 	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
-	cr_assert_eq(nghttpw_http_client_set_proxy(cl, proxy_url(&p, ""), NULL), 0);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, tinyproxy_url(&p, ""), NULL), 0);
 	cr_assert_eq(get(cl, "/secret", res), NGHTTPW_ECONNREFUSED);
 	nghttpw_http_client_free(cl);
-	proxy_stop(&p);
+	tinyproxy_stop(&p);
 
-	proxy_start(&p, port, false);
+	tinyproxy_start(&p, false, port);
 	cl = https_client(port);
 	cr_assert_eq(nghttpw_http_client_get_tls(cl, &cfg), 0);
 	cr_assert_eq(nghttpw_tls_config_alloc(&cfg, NGHTTPW_TLS_MODE_CLIENT), 0);
@@ -601,11 +489,11 @@ Test(proxy, https_refused_and_verified)
 	cr_assert_eq(nghttpw_tls_config_server_name(cfg, "wrong.example"), 0);
 	cr_assert_eq(nghttpw_http_client_set_tls(cl, cfg), 0);
 	nghttpw_tls_config_free(cfg);
-	cr_assert_eq(nghttpw_http_client_set_proxy(cl, proxy_url(&p, ""), NULL), 0);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, tinyproxy_url(&p, ""), NULL), 0);
 	cr_assert_eq(get(cl, "/secret", res), NGHTTPW_EPEERAUTH);
 	nghttpw_http_res_free(res);
 	nghttpw_http_client_free(cl);
 	nghttpw_http_server_release(origin);
-	proxy_stop(&p);
+	tinyproxy_stop(&p);
 }
 #endif
