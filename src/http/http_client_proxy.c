@@ -259,12 +259,13 @@ client_tunnel_step(client_op *op, int rv)
 	long     head_len;
 	unsigned status;
 
-	if (op->abort_rv != 0) {
-		rv = op->abort_rv;
-	}
 	if (op->stage == ST_TUNNEL_TLS) {
+		/* A stream made just as the caller gave up is freed there. */
 		client_dialed(op, rv, rv == 0 ? nghttpw_aio_get_output(op->aio, 0) : NULL);
 		return;
+	}
+	if (op->abort_rv != 0) {
+		rv = op->abort_rv;
 	}
 	if (rv != 0) {
 		tunnel_fail(op, rv);
