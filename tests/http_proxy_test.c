@@ -269,6 +269,49 @@ Test(proxy, environment)
 	tinyproxy_stop(&p);
 }
 
+/* A ws:// client goes through a tunnel (proxies seldom pass an upgrade
+ * on): its connection reaches the origin itself, with origin-form. */
+Test(proxy, ws_origin_tunnels)
+{
+	tinyproxy            p;
+	nghttpw_http_server *origin;
+	nghttpw_http_client *cl;
+	nghttpw_http_conn   *conn;
+	nghttpw_http_req    *req;
+	nghttpw_http_res    *res;
+	nghttpw_aio         *aio;
+	int                  port;
+	char                 want[256];
+
+	origin = origin_start(&port);
+	tinyproxy_start(&p, false, port);
+	cl = client_for("ws://127.0.0.1:%d/", port);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, tinyproxy_url(&p, ""), NULL), 0);
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	nghttpw_aio_set_timeout(aio, WAIT_MS);
+	nghttpw_http_client_connect(cl, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), 0);
+	conn = nghttpw_aio_get_output(aio, 0);
+	snprintf(want, sizeof(want), "CONNECT 127.0.0.1:%d HTTP/1.1", port);
+	cr_assert_eq(tinyproxy_log_count(&p, want), 1);
+	cr_assert_eq(nghttpw_http_req_alloc(&req, NULL), 0);
+	cr_assert_eq(nghttpw_http_req_set_uri(req, "/through"), 0);
+	cr_assert_eq(nghttpw_http_req_set_header(req, "Host", "origin.test"), 0);
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	nghttpw_http_conn_transact(conn, req, res, aio);
+	nghttpw_aio_wait(aio);
+	cr_assert_eq(nghttpw_aio_result(aio), 0);
+	http_res_assert(res, 200, "GET /through host=origin.test auth=-");
+	nghttpw_http_conn_close(conn);
+	nghttpw_http_req_free(req);
+	nghttpw_http_res_free(res);
+	nghttpw_aio_free(aio);
+	nghttpw_http_client_free(cl);
+	nghttpw_http_server_release(origin);
+	tinyproxy_stop(&p);
+}
+
 Test(proxy, bad_proxy_urls)
 {
 	nghttpw_http_client *cl = client_for("http://127.0.0.1:%d/", 9);
