@@ -445,6 +445,7 @@ Test(get_tool, bad_arguments_exit_2)
 
 #include "nghttpw/http.h"
 #include "nghttpw/tls.h"
+#include "support/http_util.h"
 #include "support/tls_certs.h"
 
 /* https against our own server, in this process, with the test CA. */
@@ -896,3 +897,53 @@ Test(get_tool, proxy_from_the_environment)
 	tinyproxy_stop(&p);
 	py_stop(&s);
 }
+
+#ifdef NGHTTPW_HAVE_TLS
+/* https through the proxy's CONNECT, which wants credentials: without
+ * them exit 56 as curl; with them (from -x or https_proxy) the body,
+ * the server verified with the test CA inside the tunnel. */
+Test(get_tool, https_through_a_proxy_with_credentials)
+{
+	nghttpw_http_server *origin;
+	tinyproxy            p;
+	char                 ca[300], u[96];
+	int                  port;
+	result               r;
+
+	if (!find_tool()) {
+		cr_skip_test("nghttpw-get not built (looked for %s)", tool);
+	}
+	origin = https_test_server("in the tunnel\n", &port);
+	tinyproxy_start(&p, true, port);
+	proxy_env_clear();
+	cr_assert_eq(tls_test_write_file(p.dir, "ca.pem",
+	                 tls_test_certs_get()->ca_cert, NULL), 0);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", p.dir);
+	snprintf(u, sizeof(u), "https://localhost:%d/secret", port);
+
+	r = run_tool(p.dir, "--cacert", ca, "-x", tinyproxy_url(&p, ""), u, NULL);
+	cr_assert_eq(r.status, 56, "exit %d: %s", r.status, r.err);
+	cr_assert_not_null(strstr(r.err, "407"), "%s", r.err);
+	result_free(&r);
+
+	r = run_tool(p.dir, "--cacert", ca, "-x", tinyproxy_url(&p, "user:pass"),
+	    u, NULL);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert_str_eq(r.out, "in the tunnel\n");
+	result_free(&r);
+
+	/* http_proxy is for http only. */
+	setenv("http_proxy", tinyproxy_url(&p, ""), 1);
+	setenv("HTTPS_PROXY", tinyproxy_url(&p, "user:pass"), 1);
+	r = run_tool(p.dir, "--cacert", ca, u, NULL);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert_str_eq(r.out, "in the tunnel\n");
+	result_free(&r);
+	proxy_env_clear();
+
+	snprintf(u, sizeof(u), "CONNECT localhost:%d HTTP/1.1", port);
+	cr_assert_eq(tinyproxy_log_count(&p, u), 3);
+	tinyproxy_stop(&p);
+	nghttpw_http_server_release(origin);
+}
+#endif
