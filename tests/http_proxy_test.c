@@ -18,6 +18,7 @@
 #include "nghttpw/http.h"
 #include "support/http_util.h"
 #include "support/tinyproxy.h"
+#include "support/ws_util.h"
 #ifdef NGHTTPW_HAVE_TLS
 #include "nghttpw/tls.h"
 #include "support/tls_certs.h"
@@ -619,6 +620,71 @@ Test(proxy, https_cancel_and_concurrent)
 	}
 	nghttpw_http_client_free(cl);
 	nghttpw_http_server_release(origin);
+	tinyproxy_stop(&p);
+}
+/* A wss dialer with NGHTTPW_OPT_WS_PROXY: the WebSocket goes through a
+ * CONNECT tunnel, with the TLS handshake to the server in it; the
+ * option reads back, and "" takes the proxy away. */
+Test(proxy, wss_dialer_option)
+{
+	const tls_test_certs    *certs = tls_test_certs_get();
+	tinyproxy                p;
+	nghttpw_tls_config      *scfg, *ccfg;
+	nghttpw_stream_listener *l;
+	nghttpw_stream_dialer   *d;
+	nghttpw_stream          *c, *sv;
+	char                     url[64], want[64], buf[16];
+	char                    *got;
+	int                      port;
+	size_t                   n;
+	unsigned                 fl;
+
+	cr_assert_eq(nghttpw_tls_config_alloc(&scfg, NGHTTPW_TLS_MODE_SERVER), 0);
+	cr_assert_eq(nghttpw_tls_config_own_cert(
+	                 scfg, certs->server_cert, certs->server_key, NULL), 0);
+	cr_assert_eq(nghttpw_tls_config_alloc(&ccfg, NGHTTPW_TLS_MODE_CLIENT), 0);
+	cr_assert_eq(nghttpw_tls_config_ca_chain(ccfg, certs->ca_cert, NULL), 0);
+	cr_assert_eq(nghttpw_stream_listener_alloc(&l, "wss://127.0.0.1:0/ws"), 0);
+	cr_assert_eq(nghttpw_stream_listener_set_ptr(l, NGHTTPW_OPT_TLS_CONFIG, scfg), 0);
+	cr_assert_eq(nghttpw_stream_listener_listen(l), 0);
+	cr_assert_eq(nghttpw_stream_listener_get_int(
+	                 l, NGHTTPW_OPT_TCP_BOUND_PORT, &port), 0);
+	tinyproxy_start(&p, true, port);
+	snprintf(url, sizeof(url), "wss://localhost:%d/ws", port);
+	cr_assert_eq(nghttpw_stream_dialer_alloc(&d, url), 0);
+	cr_assert_eq(nghttpw_stream_dialer_set_ptr(d, NGHTTPW_OPT_TLS_CONFIG, ccfg), 0);
+	cr_assert_eq(nghttpw_stream_dialer_set_string(
+	                 d, NGHTTPW_OPT_WS_PROXY, tinyproxy_url(&p, "user:pass")), 0);
+	cr_assert_eq(nghttpw_stream_dialer_get_string(d, NGHTTPW_OPT_WS_PROXY, &got), 0);
+	cr_assert_str_eq(got, tinyproxy_url(&p, "user:pass"));
+	nghttpw_strfree(got);
+	cr_assert_eq(nghttpw_stream_dialer_set_string(
+	                 d, NGHTTPW_OPT_WS_PROXY, "https://127.0.0.1:1"), NGHTTPW_ENOTSUP);
+	cr_assert_eq(ws_dial_accept(l, d, &c, &sv), 0);
+	snprintf(want, sizeof(want), "CONNECT localhost:%d HTTP/1.1", port);
+	cr_assert_eq(tinyproxy_log_count(&p, want), 1);
+	cr_assert_eq(ws_send(c, NGHTTPW_WS_TEXT, "tunnelled", 9), 0);
+	cr_assert_eq(ws_recv(sv, buf, sizeof(buf), &n, &fl, 0), 0);
+	cr_assert_eq(n, 9);
+	cr_assert_eq(memcmp(buf, "tunnelled", 9), 0);
+	nghttpw_stream_free(c);
+	nghttpw_stream_free(sv);
+	/* Exempt, then none: straight to the server. */
+	cr_assert_eq(nghttpw_stream_dialer_set_string(
+	                 d, NGHTTPW_OPT_WS_NO_PROXY, "localhost"), 0);
+	cr_assert_eq(ws_dial_accept(l, d, &c, &sv), 0);
+	nghttpw_stream_free(c);
+	nghttpw_stream_free(sv);
+	cr_assert_eq(nghttpw_stream_dialer_set_string(d, NGHTTPW_OPT_WS_NO_PROXY, ""), 0);
+	cr_assert_eq(nghttpw_stream_dialer_set_string(d, NGHTTPW_OPT_WS_PROXY, ""), 0);
+	cr_assert_eq(ws_dial_accept(l, d, &c, &sv), 0);
+	nghttpw_stream_free(c);
+	nghttpw_stream_free(sv);
+	cr_assert_eq(tinyproxy_log_count(&p, want), 1);
+	nghttpw_stream_dialer_free(d);
+	nghttpw_stream_listener_free(l);
+	nghttpw_tls_config_free(scfg);
+	nghttpw_tls_config_free(ccfg);
 	tinyproxy_stop(&p);
 }
 #endif
