@@ -363,6 +363,25 @@ Test(proxy, url_parse)
 	http_proxy_fini(&p);
 }
 
+Test(proxy, connect_answer_head)
+{
+	unsigned status = 1;
+
+	cr_assert_eq(http_proxy_connect_res("HTTP/1.1 200 OK\r\n", 17, 64, &status), 0);
+	cr_assert_eq(http_proxy_connect_res("HTTP/1.1 200 OK\r\n\r\n", 19, 64, &status), 19);
+	cr_assert_eq(status, 200);
+	cr_assert_eq(http_proxy_connect_res("HTTP/1.0 407 Auth\r\nA: b\r\n\r\nbody", 31,
+	                 64, &status), 27);
+	cr_assert_eq(status, 407);
+	/* Not a status: 0, which opens no tunnel (found by fuzzing). */
+	cr_assert_eq(http_proxy_connect_res("HTTP/1.1 007 X\r\n\r\n", 18, 64, &status), 18);
+	cr_assert_eq(status, 0);
+	cr_assert_eq(http_proxy_connect_res("SSH-2.0-x\r\n\r\n", 13, 64, &status), 13);
+	cr_assert_eq(status, 0);
+	/* No end of the head within the bound. */
+	cr_assert_eq(http_proxy_connect_res("HTTP/1.1 200 OK\r\nX: y", 21, 21, &status), -1);
+}
+
 Test(proxy, no_proxy_matcher)
 {
 	/* Names: the name and its subdomains, with or without a dot. */

@@ -332,11 +332,11 @@ http_proxy_connect_res(
 	if (end == NULL) {
 		return (len >= max ? -1 : 0);
 	}
-	/* "HTTP/1.x NNN" */
+	/* "HTTP/1.x NNN", NNN from 100 */
 	*status = 0;
 	if ((size_t) (end - buf) >= 13 && memcmp(buf, "HTTP/1.", 7) == 0 &&
 	    isdigit((unsigned char) buf[7]) && buf[8] == ' ' &&
-	    isdigit((unsigned char) buf[9]) && isdigit((unsigned char) buf[10]) &&
+	    buf[9] >= '1' && buf[9] <= '9' && isdigit((unsigned char) buf[10]) &&
 	    isdigit((unsigned char) buf[11]) &&
 	    (buf[12] == ' ' || buf[12] == '\r')) {
 		*status = (unsigned) ((buf[9] - '0') * 100 + (buf[10] - '0') * 10 +
