@@ -9,6 +9,9 @@
  * body of any size streams to its destination with a progress bar
  * instead of being held in memory.
  *
+ * A forward proxy is used as curl uses one: -x and --noproxy, or else
+ * the environment's http_proxy, https_proxy and no_proxy.
+ *
  * Only the public headers are used; the program waits for each aio in
  * turn (nghttpw_aio_wait), which is fine for a program of its own.
  */

@@ -64,10 +64,14 @@ int
 nghttpw_http_client_set_proxy(
     nghttpw_http_client *cl, const char *proxy, const char *no_proxy)
 {
-	http_proxy             p;
+	http_proxy             p      = { NULL, NULL, NULL };
 	nghttpw_stream_dialer *d      = NULL;
 	char                  *auth   = NULL;
 	char                  *prefix = NULL;
+	nghttpw_stream_dialer *old_dialer;
+	char                  *old_auth;
+	char                  *old_prefix;
+	char                  *old_cred;
 	char                  *durl;
 	size_t                 len;
 	int                    rv;
@@ -106,13 +110,20 @@ nghttpw_http_client_set_proxy(
 		}
 	}
 	pthread_mutex_lock(&cl->mtx);
-	client_proxy_clear(cl);
+	/* The old settings go into the new ones' place, and are freed once
+	 * the lock is let go. */
+	old_dialer       = cl->proxy_dialer;
+	old_auth         = cl->authority;
+	old_prefix       = cl->via_prefix;
+	old_cred         = cl->proxy_auth;
+	cl->proxy_dialer = d;
+	cl->authority    = auth;
+	cl->via_prefix   = prefix;
+	cl->proxy_auth   = p.auth_line; /* NULL without a proxy */
+	cl->tunnel       = false;
+	cl->origin_tls   = false;
 	if (proxy != NULL) {
 		const char *scheme = cl->url->u_scheme;
-		cl->proxy_dialer   = d;
-		cl->authority      = auth;
-		cl->via_prefix     = prefix;
-		cl->proxy_auth     = p.auth_line;
 		p.auth_line        = NULL;
 		/* Proxies seldom pass an upgrade on: ws goes through a
 		 * tunnel too, as with curl. */
@@ -126,9 +137,12 @@ nghttpw_http_client_set_proxy(
 	}
 	cl->generation++;
 	pthread_mutex_unlock(&cl->mtx);
-	if (proxy != NULL) {
-		http_proxy_fini(&p);
-	}
+	/* A dial to the old proxy still in progress fails (ECLOSED). */
+	nghttpw_stream_dialer_free(old_dialer);
+	free(old_auth);
+	free(old_prefix);
+	free(old_cred);
+	http_proxy_fini(&p);
 	return (0);
 }
 
