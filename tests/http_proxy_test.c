@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,6 +313,62 @@ Test(proxy, ws_origin_tunnels)
 	nghttpw_http_res_free(res);
 	nghttpw_aio_free(aio);
 	nghttpw_http_client_free(cl);
+	nghttpw_http_server_release(origin);
+	tinyproxy_stop(&p);
+}
+
+typedef struct {
+	nghttpw_http_client *cl;
+	const char          *url;
+	atomic_bool          stop;
+} toggler;
+
+static void *
+toggle_proxy(void *arg)
+{
+	toggler *t = arg;
+
+	for (int i = 0; !atomic_load(&t->stop); i++) {
+		cr_assert_eq(nghttpw_http_client_set_proxy(
+		                 t->cl, i % 2 == 0 ? t->url : NULL, NULL), 0);
+		nghttpw_msleep(1);
+	}
+	return (NULL);
+}
+
+/* The proxy changes (on, off) while exchanges run: each ends once, with
+ * the origin's answer or ECLOSED (a dial to the proxy just dropped). */
+Test(proxy, changed_while_in_use)
+{
+	tinyproxy            p;
+	nghttpw_http_server *origin;
+	nghttpw_http_res    *res;
+	toggler              t;
+	pthread_t            thr;
+	int                  port;
+	int                  ok = 0;
+
+	tinyproxy_start(&p, false, 0);
+	origin = origin_start(&port);
+	t.cl   = client_for("http://127.0.0.1:%d/", port);
+	t.url  = tinyproxy_url(&p, "");
+	atomic_init(&t.stop, false);
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	cr_assert_eq(pthread_create(&thr, NULL, toggle_proxy, &t), 0);
+	for (int i = 0; i < 200; i++) {
+		int rv = get(t.cl, "/toggle", res);
+		cr_assert(rv == 0 || rv == NGHTTPW_ECLOSED, "%d: %s", i,
+		    nghttpw_strerror(rv));
+		if (rv == 0) {
+			cr_assert_eq(nghttpw_http_res_get_status(res), 200);
+			ok++;
+		}
+	}
+	atomic_store(&t.stop, true);
+	pthread_join(thr, NULL);
+	cr_assert_gt(ok, 100);
+	nghttpw_http_res_free(res);
+	nghttpw_http_client_free(t.cl);
 	nghttpw_http_server_release(origin);
 	tinyproxy_stop(&p);
 }

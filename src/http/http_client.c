@@ -407,13 +407,18 @@ client_dialed(client_op *op, int rv, nghttpw_stream *s)
 	/* The connect timeout bounds the dial alone: not the exchange that
 	 * follows, nor those of a spare op made of this one. */
 	nghttpw_aio_set_timeout(op->aio, NGHTTPW_DURATION_DEFAULT);
+	if (rv == 0 && op->abort_rv == 0 && op->generation != cl->generation &&
+	    (op->via_proxy || cl->proxy_dialer != NULL)) {
+		/* The proxy changed meanwhile: this stream goes the old
+		 * way, which the request may not be fit for. */
+		nghttpw_stream_free(s);
+		op_dial(op);
+		return;
+	}
 	if (rv == 0) {
 		if (op->abort_rv == 0) {
 			rv = nghttpw_http_conn_alloc(&conn, s);
-			/* (A proxy changed meanwhile leaves the connection
-			 * to be closed at its end: the generation changed.) */
 			if (rv == 0 && op->via_proxy && !op->tunnel &&
-			    cl->via_prefix != NULL &&
 			    (rv = http_conn_set_via(
 			         conn, cl->via_prefix, cl->proxy_auth)) != 0) {
 				nghttpw_http_conn_close(conn);
