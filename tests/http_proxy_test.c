@@ -171,6 +171,81 @@ Test(proxy, plain_http_several)
 	tinyproxy_stop(&p);
 }
 
+/* Answers with the target as the server got it and the client's port,
+ * which tells one connection from another. */
+static void
+peer_cb(nghttpw_aio *aio)
+{
+	nghttpw_http_req  *req  = nghttpw_aio_get_input(aio, 0);
+	nghttpw_http_conn *conn = nghttpw_aio_get_input(aio, 2);
+	nghttpw_http_res  *res;
+	nghttpw_sockaddr   sa;
+	char               text[512];
+	int                rv;
+
+	if ((rv = nghttpw_http_conn_get_addr(conn, NGHTTPW_OPT_REMADDR, &sa)) != 0) {
+		nghttpw_aio_finish(aio, rv);
+		return;
+	}
+	snprintf(text, sizeof(text), "%s %u", nghttpw_http_req_get_uri(req),
+	    ntohs(sa.s_in.sa_port));
+	if ((rv = nghttpw_http_res_alloc(&res)) != 0 ||
+	    (rv = nghttpw_http_res_copy_data(res, text, strlen(text))) != 0) {
+		nghttpw_aio_finish(aio, rv);
+		return;
+	}
+	nghttpw_aio_set_output(aio, 0, res);
+	nghttpw_aio_finish(aio, 0);
+}
+
+/* tinyproxy closes each client connection after its answer; a proxy
+ * that keeps them (here a server of ours standing in for one) gets every
+ * exchange on the one connection, in absolute form. */
+Test(proxy, plain_http_keep_alive)
+{
+	nghttpw_url          *url;
+	nghttpw_http_server  *fake;
+	nghttpw_http_handler *h;
+	nghttpw_sockaddr      sa;
+	nghttpw_http_client  *cl;
+	nghttpw_http_res     *res;
+	char                  proxy[64], first[64];
+	void                 *body;
+	size_t                size;
+
+	cr_assert_eq(nghttpw_url_parse(&url, "http://127.0.0.1:0/"), 0);
+	cr_assert_eq(nghttpw_http_server_hold(&fake, url), 0);
+	nghttpw_url_free(url);
+	cr_assert_eq(nghttpw_http_handler_alloc(&h, "/", peer_cb), 0);
+	cr_assert_eq(nghttpw_http_handler_set_tree(h), 0);
+	cr_assert_eq(nghttpw_http_server_add_handler(fake, h), 0);
+	cr_assert_eq(nghttpw_http_server_start(fake), 0);
+	cr_assert_eq(nghttpw_http_server_get_addr(fake, &sa), 0);
+	snprintf(proxy, sizeof(proxy), "127.0.0.1:%d", ntohs(sa.s_in.sa_port));
+	cl = client_for("http://origin.test:%d/", 8080);
+	cr_assert_eq(nghttpw_http_client_set_proxy(cl, proxy, NULL), 0);
+	cr_assert_eq(nghttpw_http_res_alloc(&res), 0);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(get(cl, "/k", res), 0);
+		cr_assert_eq(nghttpw_http_res_get_status(res), 200);
+		nghttpw_http_res_get_data(res, &body, &size);
+		cr_assert_lt(size, sizeof(first));
+		if (i == 0) {
+			memcpy(first, body, size);
+			first[size] = '\0';
+			cr_assert_eq(strncmp(first, "http://origin.test:8080/k ", 26), 0,
+			    "'%s'", first);
+		} else {
+			cr_assert(size == strlen(first) && memcmp(body, first, size) == 0,
+			    "another connection: '%.*s' after '%s'", (int) size,
+			    (char *) body, first);
+		}
+	}
+	nghttpw_http_res_free(res);
+	nghttpw_http_client_free(cl);
+	nghttpw_http_server_release(fake);
+}
+
 Test(proxy, credentials_plain_http)
 {
 	tinyproxy            p;
