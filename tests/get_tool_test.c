@@ -2,7 +2,8 @@
  * 127.0.0.1 (a port the kernel picks, files in a temporary directory):
  * byte-exact downloads, -o, -I, --fail, -L, refused connections and bad
  * arguments; and against canned servers of its own, which credentials a
- * redirect carries.  Skipped when the tool or python3 is missing. */
+ * redirect carries.  Through tinyproxy: -x, --noproxy and the
+ * environment's proxy variables.  Skipped when the tool or python3 is missing. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #include "nghttpw/nghttpw.h"
 #include "support/pairs.h"
 #include "support/programs.h"
+#include "support/tinyproxy.h"
 #include "support/tmp_dir.h"
 
 #define BIG_SIZE 1000000
@@ -443,6 +445,7 @@ Test(get_tool, bad_arguments_exit_2)
 
 #include "nghttpw/http.h"
 #include "nghttpw/tls.h"
+#include "support/http_util.h"
 #include "support/tls_certs.h"
 
 /* https against our own server, in this process, with the test CA. */
@@ -786,3 +789,161 @@ Test(get_tool, a_failed_url_does_not_stop_the_next)
 	result_free(&r);
 	tmp_dir_remove(dir);
 }
+
+/* ------------------------------------------------------------ proxies */
+
+static void
+proxy_env_clear(void)
+{
+	static const char *const vars[] = { "http_proxy", "HTTP_PROXY",
+		"https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY" };
+
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		unsetenv(vars[i]);
+	}
+}
+
+/* Fetches /sub/index.html (with the arguments before the URL); asserts
+ * it came, and returns how many times the proxy has seen it. */
+static int
+fetch_counting(pyserver *s, tinyproxy *p, const char *a1, const char *a2)
+{
+	char   line[200];
+	result r;
+
+	if (a1 == NULL) {
+		r = run_tool(s->dir, url_of(s, "/sub/index.html"), NULL);
+	} else if (a2 == NULL) {
+		r = run_tool(s->dir, a1, url_of(s, "/sub/index.html"), NULL);
+	} else {
+		r = run_tool(s->dir, a1, a2, url_of(s, "/sub/index.html"), NULL);
+	}
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert_str_eq(r.out, INDEX_HTML);
+	result_free(&r);
+	snprintf(line, sizeof(line), "GET %s HTTP/1.1", url_of(s, "/sub/index.html"));
+	return (tinyproxy_log_count(p, line));
+}
+
+Test(get_tool, proxy_option_and_noproxy)
+{
+	pyserver  s;
+	tinyproxy p;
+
+	setup(&s);
+	tinyproxy_start(&p, false, 0);
+	proxy_env_clear();
+	cr_assert_eq(fetch_counting(&s, &p, NULL, NULL), 0);
+	/* Absolute form to the proxy. */
+	cr_assert_eq(fetch_counting(&s, &p, "-x", tinyproxy_url(&p, "")), 1);
+	cr_assert_eq(fetch_counting(&s, &p, "--proxy", tinyproxy_url(&p, "")), 2);
+	/* --noproxy: the origin directly, by address, prefix or "*". */
+	static const char *const lists[] = { "127.0.0.1", "example.com,127.0.0.0/8",
+		"*" };
+	result r;
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		r = run_tool(s.dir, "-x", tinyproxy_url(&p, ""), "--noproxy",
+		    lists[i], url_of(&s, "/sub/index.html"), NULL);
+		cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+		cr_assert_str_eq(r.out, INDEX_HTML);
+		result_free(&r);
+	}
+	/* A list that does not name it; an empty --proxy means none. */
+	char xarg[160];
+	snprintf(xarg, sizeof(xarg), "--proxy=%s", tinyproxy_url(&p, ""));
+	cr_assert_eq(fetch_counting(&s, &p, "--noproxy=other.example", xarg), 3);
+	cr_assert_eq(fetch_counting(&s, &p, "--noproxy=other.example", "--proxy="), 3);
+	/* Only http:// proxies. */
+	r = run_tool(s.dir, "-x", "https://127.0.0.1:1", url_of(&s, "/"), NULL);
+	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+	cr_assert_not_null(strstr(r.err, "only http:// proxies"), "%s", r.err);
+	result_free(&r);
+	tinyproxy_stop(&p);
+	py_stop(&s);
+}
+
+Test(get_tool, proxy_from_the_environment)
+{
+	pyserver  s;
+	tinyproxy p;
+
+	setup(&s);
+	tinyproxy_start(&p, false, 0);
+	proxy_env_clear();
+	/* HTTP_PROXY is ignored, as curl does (httpoxy). */
+	setenv("HTTP_PROXY", tinyproxy_url(&p, ""), 1);
+	cr_assert_eq(fetch_counting(&s, &p, NULL, NULL), 0);
+	setenv("http_proxy", tinyproxy_url(&p, ""), 1);
+	cr_assert_eq(fetch_counting(&s, &p, NULL, NULL), 1);
+	/* -x "" turns it off; --noproxy and no_proxy exempt the origin. */
+	cr_assert_eq(fetch_counting(&s, &p, "-x", ""), 1);
+	cr_assert_eq(fetch_counting(&s, &p, "--noproxy", "127.0.0.1"), 1);
+	setenv("no_proxy", "localhost,127.0.0.1", 1);
+	cr_assert_eq(fetch_counting(&s, &p, NULL, NULL), 1);
+	/* --noproxy stands instead of no_proxy. */
+	cr_assert_eq(fetch_counting(&s, &p, "--noproxy", "example.com"), 2);
+	/* A proxy that wants credentials: its 407 is the answer. */
+	proxy_env_clear();
+	tinyproxy_stop(&p);
+	tinyproxy_start(&p, true, 0);
+	result r = run_tool(s.dir, "-f", "-x", tinyproxy_url(&p, ""),
+	    url_of(&s, "/sub/index.html"), NULL);
+	cr_assert_eq(r.status, 22, "exit %d: %s", r.status, r.err);
+	result_free(&r);
+	/* tinyproxy logs the refused request too. */
+	int refused = tinyproxy_log_count(&p, "/sub/index.html HTTP/1.1");
+	cr_assert_eq(fetch_counting(&s, &p, "-x", tinyproxy_url(&p, "user:pass")),
+	    refused + 1);
+	tinyproxy_stop(&p);
+	py_stop(&s);
+}
+
+#ifdef NGHTTPW_HAVE_TLS
+/* https through the proxy's CONNECT, which wants credentials: without
+ * them exit 56 as curl; with them (from -x or https_proxy) the body,
+ * the server verified with the test CA inside the tunnel. */
+Test(get_tool, https_through_a_proxy_with_credentials)
+{
+	nghttpw_http_server *origin;
+	tinyproxy            p;
+	char                 ca[300], u[96];
+	int                  port;
+	result               r;
+
+	if (!find_tool()) {
+		cr_skip_test("nghttpw-get not built (looked for %s)", tool);
+	}
+	origin = https_test_server("in the tunnel\n", &port);
+	tinyproxy_start(&p, true, port);
+	proxy_env_clear();
+	cr_assert_eq(tls_test_write_file(p.dir, "ca.pem",
+	                 tls_test_certs_get()->ca_cert, NULL), 0);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", p.dir);
+	snprintf(u, sizeof(u), "https://localhost:%d/secret", port);
+
+	r = run_tool(p.dir, "--cacert", ca, "-x", tinyproxy_url(&p, ""), u, NULL);
+	cr_assert_eq(r.status, 56, "exit %d: %s", r.status, r.err);
+	cr_assert_not_null(strstr(r.err, "407"), "%s", r.err);
+	result_free(&r);
+
+	r = run_tool(p.dir, "--cacert", ca, "-x", tinyproxy_url(&p, "user:pass"),
+	    u, NULL);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert_str_eq(r.out, "in the tunnel\n");
+	result_free(&r);
+
+	/* http_proxy is for http only. */
+	setenv("http_proxy", tinyproxy_url(&p, ""), 1);
+	setenv("HTTPS_PROXY", tinyproxy_url(&p, "user:pass"), 1);
+	r = run_tool(p.dir, "--cacert", ca, u, NULL);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert_str_eq(r.out, "in the tunnel\n");
+	result_free(&r);
+	proxy_env_clear();
+
+	snprintf(u, sizeof(u), "CONNECT localhost:%d HTTP/1.1", port);
+	cr_assert_eq(tinyproxy_log_count(&p, u), 3);
+	tinyproxy_stop(&p);
+	nghttpw_http_server_release(origin);
+}
+#endif

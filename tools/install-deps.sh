@@ -31,6 +31,9 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # with Debian's npm package) is just as good.
 # chromium: a real browser, run headless by tests/ws_browser_test.c.
 # zlib1g-dev: permessage-deflate on WebSockets.
+# tinyproxy: a real forward proxy, started on loopback by
+# tests/http_proxy_test.c and tests/get_tool_test.c for the client's
+# proxy support (absolute form, CONNECT, Basic credentials).
 # systemd: its systemd-socket-activate hands nghttpw-serve a socket as
 # systemd would (tests/serve_deploy_test.c); nothing runs it as init.
 # haproxy, nginx and libnginx-mod-stream (nginx's TCP balancing, which
@@ -40,7 +43,7 @@ packages=(clang libclang-rt-dev pkg-config libmbedtls-dev node-llhttp zlib1g-dev
 	libcriterion-dev asciidoctor make binutils util-linux
 	openssl python3 curl ca-certificates valgrind
 	python3-websockets python3-autobahn libnng-dev chromium systemd
-	haproxy nginx libnginx-mod-stream)
+	haproxy nginx libnginx-mod-stream tinyproxy)
 command -v gcc >/dev/null 2>&1 || packages+=(gcc libc6-dev)
 command -v cmake >/dev/null 2>&1 || packages+=(cmake)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

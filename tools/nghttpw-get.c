@@ -9,6 +9,9 @@
  * body of any size streams to its destination with a progress bar
  * instead of being held in memory.
  *
+ * A forward proxy is used as curl uses one: -x and --noproxy, or else
+ * the environment's http_proxy, https_proxy and no_proxy.
+ *
  * Only the public headers are used; the program waits for each aio in
  * turn (nghttpw_aio_wait), which is fine for a program of its own.
  */
@@ -54,6 +57,7 @@ enum {
 	EXIT_FAILURE_    = 1,  /* anything else; unsupported protocol */
 	EXIT_USAGE       = 2,
 	EXIT_BAD_URL     = 3,
+	EXIT_BAD_PROXY   = 5,  /* curl: "couldn't resolve proxy" */
 	EXIT_RESOLVE     = 6,
 	EXIT_CONNECT     = 7,
 	EXIT_HTTP_ERROR  = 22, /* --fail and a status of 400 or more */
@@ -91,6 +95,8 @@ typedef struct {
 	bool        fail;
 	double      max_time;        /* seconds; 0: none */
 	double      connect_timeout; /* seconds; 0: none */
+	const char *proxy;   /* -x; NULL: the environment's */
+	const char *noproxy; /* --noproxy; NULL: the environment's */
 } options;
 
 typedef struct {
@@ -173,6 +179,13 @@ usage(FILE *f)
 	    "      --connect-timeout SECONDS\n"
 	    "                           give up when not connected and answered\n"
 	    "                           after SECONDS\n"
+	    "  -x, --proxy URL          go through the HTTP proxy at URL\n"
+	    "                           (http://[user:pass@]host[:port], port\n"
+	    "                           1080 by default; \"\" for none) instead\n"
+	    "                           of http_proxy, https_proxy, HTTPS_PROXY\n"
+	    "      --noproxy LIST       reach the hosts of LIST (names, domains,\n"
+	    "                           addresses, CIDR prefixes, * for all)\n"
+	    "                           directly, instead of no_proxy, NO_PROXY\n"
 	    "  -s, --silent             no progress bar and no error messages\n"
 	    "  -S, --show-error         error messages even with -s\n"
 	    "  -h, --help               print this and exit\n"
@@ -293,6 +306,8 @@ typedef enum {
 	OPT_CONNECT_TIMEOUT,
 	OPT_SILENT,
 	OPT_SHOW_ERROR,
+	OPT_PROXY,
+	OPT_NOPROXY,
 	OPT_HELP,
 	OPT_VERSION,
 } opt_id;
@@ -319,6 +334,8 @@ static const struct {
 	{ 0, "connect-timeout", true, OPT_CONNECT_TIMEOUT },
 	{ 's', "silent", false, OPT_SILENT },
 	{ 'S', "show-error", false, OPT_SHOW_ERROR },
+	{ 'x', "proxy", true, OPT_PROXY },
+	{ 0, "noproxy", true, OPT_NOPROXY },
 	{ 'h', "help", false, OPT_HELP },
 	{ 'V', "version", false, OPT_VERSION },
 };
@@ -407,6 +424,12 @@ apply_option(options *o, opt_id id, const char *arg, const char *spelled)
 		break;
 	case OPT_SHOW_ERROR:
 		o->show_error = true;
+		break;
+	case OPT_PROXY:
+		o->proxy = arg;
+		break;
+	case OPT_NOPROXY:
+		o->noproxy = arg;
 		break;
 	case OPT_HELP:
 		usage(stdout);
@@ -682,6 +705,45 @@ setup_tls(session *s)
 /* Makes sure there is a client for the current URL's origin and a
  * connection to it.  Returns 0 or an exit status. */
 
+/* The proxy of the new client, as curl picks it: -x and --noproxy, or
+ * else the environment's variables.  Returns 0 or an exit status. */
+static int
+setup_proxy(session *s, bool https)
+{
+	const options *o = s->opt;
+	const char    *proxy;
+	const char    *noproxy;
+	int            rv;
+
+	if (o->proxy == NULL && o->noproxy == NULL) {
+		rv = nghttpw_http_client_set_proxy_env(s->client);
+		proxy = "the proxy of the environment";
+	} else {
+		proxy = o->proxy;
+		if (proxy == NULL && https) {
+			proxy = getenv("https_proxy") != NULL ? getenv("https_proxy")
+			                                      : getenv("HTTPS_PROXY");
+		} else if (proxy == NULL) {
+			proxy = getenv("http_proxy"); /* not HTTP_PROXY: httpoxy */
+		}
+		noproxy = o->noproxy;
+		if (noproxy == NULL) {
+			noproxy = getenv("no_proxy") != NULL ? getenv("no_proxy")
+			                                     : getenv("NO_PROXY");
+		}
+		rv = nghttpw_http_client_set_proxy(s->client, proxy, noproxy);
+	}
+	if (rv == NGHTTPW_ENOTSUP) {
+		fail_msg("%s: only http:// proxies are supported", proxy);
+		return (EXIT_FAILURE_);
+	}
+	if (rv != 0) {
+		fail_msg("cannot use %s: %s", proxy, nghttpw_strerror(rv));
+		return (EXIT_BAD_PROXY);
+	}
+	return (0);
+}
+
 /* Makes sure there is a client for the current URL's origin; the client
  * connects, or reuses one of its connections, for each request.
  * Returns 0 or an exit status. */
@@ -714,6 +776,9 @@ ensure_client(session *s)
 		nghttpw_http_client_set_connect_timeout(s->client,
 		    ms < 1 ? 1 : ms > INT32_MAX ? INT32_MAX : (nghttpw_duration) ms);
 	}
+	if ((rv = setup_proxy(s, https)) != 0) {
+		return (rv);
+	}
 	if (https) {
 #ifdef GET_TLS
 		return (setup_tls(s));
@@ -743,6 +808,10 @@ exchange_failed(session *s, int rv)
 		fail_msg("%s: the server closed the connection without an answer",
 		    s->url->u_rawurl);
 		return (EXIT_EMPTY_REPLY);
+	case NGHTTPW_EPERM:
+		/* Only a proxy's CONNECT gives this: 407, as curl says. */
+		fail_msg("%s: the proxy wants credentials (407)", s->url->u_rawurl);
+		return (EXIT_RECV);
 	case NGHTTPW_EPROTO:
 		fail_msg("%s: the server's answer is not a valid HTTP response",
 		    s->url->u_rawurl);

@@ -269,6 +269,11 @@ NGHTTPW_DECL int nghttpw_http_client_set_tls(nghttpw_http_client *c, nghttpw_tls
  * NGHTTPW_HTTP_MAX_BODY_DEFAULT). */
 NGHTTPW_DECL int nghttpw_http_client_set_max_body(nghttpw_http_client *cl, size_t size);
 NGHTTPW_DECL int nghttpw_http_client_set_connect_timeout(nghttpw_http_client *cl, nghttpw_duration timeout);
+/* Beyond nng: a forward proxy ("http://[user:pass@]host[:port]", NULL or
+ * "" for none) unless no_proxy (curl's list) exempts the origin; or the
+ * one curl's environment variables name. */
+NGHTTPW_DECL int nghttpw_http_client_set_proxy(nghttpw_http_client *cl, const char *proxy, const char *no_proxy);
+NGHTTPW_DECL int nghttpw_http_client_set_proxy_env(nghttpw_http_client *cl);
 NGHTTPW_DECL int nghttpw_http_client_get_tls(nghttpw_http_client *c, nghttpw_tls_config **cfgp);
 NGHTTPW_DECL void nghttpw_http_client_connect(nghttpw_http_client *c, nghttpw_aio *aio);
 NGHTTPW_DECL void nghttpw_http_client_transact(nghttpw_http_client *c, nghttpw_http_req *req, nghttpw_http_res *res, nghttpw_aio *aio);

@@ -59,6 +59,13 @@ enum nghttpw_ws_status {
  * past this, unless nothing is queued.  Default 16 MiB; 0: no limit. */
 #define NGHTTPW_OPT_WS_SEND_QUEUE_MAX "ws:send-queue-max"
 
+/* On dialers (strings): the forward proxy the dial goes through, as
+ * nghttpw_http_client_set_proxy takes it ("" for none, the default), and
+ * the servers it does not apply to (curl's no_proxy list).  The
+ * connection is a CONNECT tunnel, with TLS to the server in it for wss. */
+#define NGHTTPW_OPT_WS_PROXY "ws:proxy"
+#define NGHTTPW_OPT_WS_NO_PROXY "ws:no-proxy"
+
 /* permessage-deflate compression (RFC 7692), off by default.  On dialers
  * and listeners; NGHTTPW_OPT_WS_DEFLATE on a stream (read-only) says
  * whether it was agreed.  See nghttpw_ws(7). */

@@ -27,90 +27,7 @@
 #include "http/http_msg.h"
 #include "nghttpw/http.h"
 
-#define CLIENT_MAX_IDLE 8        /* idle connections kept per client */
-#define CLIENT_MAX_SPARE 16      /* finished ops kept for the next ones */
-#define EXPECT_WAIT_MS 1000      /* how long a body waits for 100 */
-#define CLIENT_OPT_TLS "tls-config"
-
-struct nghttpw_http_client {
-	pthread_mutex_t        mtx;
-	nghttpw_url           *url;
-	nghttpw_stream_dialer *dialer;
-	/* Idle connections, oldest first; taken from the end. */
-	nghttpw_http_conn *idle[CLIENT_MAX_IDLE];
-	size_t             nidle;
-	/* Finished ops with their aios, so that an exchange allocates
-	 * nothing and hands no aio to the reaper thread. */
-	struct client_op  *spare;
-	size_t             nspare;
-	size_t             max_body; /* of a response */
-	nghttpw_duration   connect_timeout; /* of each dial */
-	/* Changes with the TLS configuration: a connection had before
-	 * (being dialed, in use, lent) is closed at its end, as the idle
-	 * ones were at once. */
-	uint64_t generation;
-};
-
-typedef enum {
-	ST_DIAL,     /* aio: dialing */
-	ST_EXCHANGE, /* aio: nghttpw_http_conn_transact */
-	ST_EXPECT,   /* the composed exchange for Expect: 100-continue */
-	ST_WRITE,    /* streaming form, aio: nghttpw_http_conn_write_req */
-	ST_HEAD,     /* streaming form, aio: nghttpw_http_conn_read_res */
-} op_stage;
-
-/* The body of the request, for the composed exchange. */
-typedef enum {
-	BODY_WAITING, /* not sent yet: waiting for 100, a final answer or time */
-	BODY_SENDING,
-	BODY_SENT,
-	BODY_SKIPPED, /* a final response came first, or the write failed
-	                 after it: the connection is not reused */
-} body_state;
-
-typedef struct client_op {
-	/* Kept while the op waits in the client's spares. */
-	nghttpw_http_client *cl;
-	struct client_op    *next_spare;
-	nghttpw_aio         *aio; /* dial, transact; composed: writes */
-	nghttpw_aio         *rio; /* composed: reads (made when first needed) */
-	nghttpw_aio         *tio; /* composed: the wait for 100 */
-
-	/* Cleared for each operation, from user to the composed exchange's
-	 * state, which x_start() sets. */
-	nghttpw_aio         *user;     /* the caller's aio, NULL once done */
-	nghttpw_http_req    *req;      /* NULL for connect */
-	nghttpw_http_res    *res;
-	nghttpw_http_conn   *conn;     /* the connection in use */
-	op_stage             stage;
-	int                  abort_rv; /* the caller's cancel or timeout */
-	bool                 reused;   /* conn came from the idle pool */
-	bool                 retried;
-	bool                 expect;
-	bool                 stream;   /* ends with the head (transact_stream) */
-	size_t               max_body; /* of the response */
-	uint64_t             rx_mark;  /* http_conn_received before it */
-	uint64_t             generation; /* the client's, when conn was had */
-
-	/* Completion, set under the lock, acted on after it. */
-	bool         done;
-	nghttpw_aio *fin_aio;
-	int          fin_rv;
-
-	/* The composed exchange. */
-	int         err;       /* first failure: everything is aborted */
-	bool        wr_busy;   /* aio pending */
-	bool        rd_busy;   /* rio pending */
-	bool        tm_busy;   /* tio pending */
-	bool        head_sent;
-	bool        got_final;
-	bool        resp_done; /* the final response is complete */
-	body_state  body;
-	nghttpw_iov head_iov;
-	nghttpw_iov body_iov[3];
-	unsigned    body_niov;
-	char        chunk_head[24];
-} client_op;
+#include "http/http_client_impl.h"
 
 static const char chunk_tail[] = "\r\n0\r\n\r\n";
 
@@ -352,14 +269,34 @@ op_cancel(nghttpw_aio *aio, void *arg, int rv)
 }
 
 /* Lock held. */
+void
+client_dial_bound(client_op *op)
+{
+	if (op->dial_deadline != 0) {
+		nghttpw_aio_set_expire(op->aio, op->dial_deadline);
+	} else {
+		nghttpw_aio_set_timeout(op->aio, NGHTTPW_DURATION_INFINITE);
+	}
+}
+
+/* Lock held. */
 static void
 op_dial(client_op *op)
 {
-	op->stage      = ST_DIAL;
-	op->reused     = false;
-	op->generation = op->cl->generation;
-	nghttpw_aio_set_timeout(op->aio, op->cl->connect_timeout);
-	nghttpw_stream_dialer_dial(op->cl->dialer, op->aio);
+	nghttpw_http_client *cl = op->cl;
+
+	op->stage         = ST_DIAL;
+	op->reused        = false;
+	op->generation    = cl->generation;
+	op->dial_deadline = 0;
+	op->via_proxy     = cl->proxy_dialer != NULL;
+	op->tunnel        = op->via_proxy && cl->tunnel;
+	if (cl->connect_timeout > 0) {
+		op->dial_deadline = nghttpw_clock() + (nghttpw_time) cl->connect_timeout;
+	}
+	client_dial_bound(op);
+	nghttpw_stream_dialer_dial(
+	    cl->proxy_dialer != NULL ? cl->proxy_dialer : cl->dialer, op->aio);
 }
 
 /* Starts the exchange on op->conn.  Lock held. */
@@ -441,22 +378,55 @@ op_exchange_failed(client_op *op, int rv)
 	op_finish(op, rv, false);
 }
 
-/* Lock held. */
+/* The dial (to the origin or to the proxy) ended.  Lock held. */
 static void
 op_dialed(client_op *op, int rv)
 {
-	nghttpw_stream    *s    = NULL;
-	nghttpw_http_conn *conn = NULL;
+	nghttpw_stream *s = rv == 0 ? nghttpw_aio_get_output(op->aio, 0) : NULL;
+
+	if (s != NULL && op->abort_rv == 0 && op->tunnel) {
+		if (op->cl->authority != NULL) {
+			client_tunnel_start(op, s);
+			return;
+		}
+		/* The proxy was taken away meanwhile. */
+		nghttpw_stream_free(s);
+		s  = NULL;
+		rv = NGHTTPW_ECLOSED;
+	}
+	client_dialed(op, rv, s);
+}
+
+/* Lock held. */
+void
+client_dialed(client_op *op, int rv, nghttpw_stream *s)
+{
+	nghttpw_http_client *cl   = op->cl;
+	nghttpw_http_conn   *conn = NULL;
 
 	/* The connect timeout bounds the dial alone: not the exchange that
 	 * follows, nor those of a spare op made of this one. */
 	nghttpw_aio_set_timeout(op->aio, NGHTTPW_DURATION_DEFAULT);
+	if (rv == 0 && op->abort_rv == 0 && op->generation != cl->generation &&
+	    (op->via_proxy || cl->proxy_dialer != NULL)) {
+		/* The proxy changed meanwhile: this stream goes the old
+		 * way, which the request may not be fit for. */
+		nghttpw_stream_free(s);
+		op_dial(op);
+		return;
+	}
 	if (rv == 0) {
-		s = nghttpw_aio_get_output(op->aio, 0);
 		if (op->abort_rv == 0) {
 			rv = nghttpw_http_conn_alloc(&conn, s);
+			if (rv == 0 && op->via_proxy && !op->tunnel &&
+			    (rv = http_conn_set_via(
+			         conn, cl->via_prefix, cl->proxy_auth)) != 0) {
+				nghttpw_http_conn_close(conn);
+				conn = NULL;
+				s    = NULL; /* the connection had it */
+			}
 		}
-		if (op->abort_rv != 0 || rv != 0) {
+		if (op->abort_rv != 0 || (rv != 0 && s != NULL)) {
 			nghttpw_stream_free(s); /* e.g. made just as it was aborted */
 		}
 	}
@@ -511,6 +481,11 @@ op_aio_cb(void *arg)
 	switch (op->stage) {
 	case ST_DIAL:
 		op_dialed(op, rv);
+		break;
+	case ST_TUNNEL_SEND:
+	case ST_TUNNEL_RECV:
+	case ST_TUNNEL_TLS:
+		client_tunnel_step(op, rv);
 		break;
 	case ST_EXCHANGE:
 		if (op->abort_rv != 0) {
@@ -589,7 +564,8 @@ x_prepare(client_op *op)
 			return (rv);
 		}
 	}
-	if ((rv = nhw_http_req_get_head(op->req, &head, &head_len)) != 0) {
+	if ((rv = nhw_http_req_get_head_via(op->req, http_conn_via(op->conn),
+	         &head, &head_len)) != 0) {
 		return (rv);
 	}
 	op->head_iov = (nghttpw_iov) { (void *) head, head_len };
@@ -864,6 +840,7 @@ nghttpw_http_client_free(nghttpw_http_client *cl)
 		op_free(op);
 	}
 	nghttpw_stream_dialer_free(cl->dialer);
+	client_proxy_clear(cl);
 	nghttpw_url_free(cl->url);
 	pthread_mutex_destroy(&cl->mtx);
 	free(cl);

@@ -862,6 +862,7 @@ conn_reap(void *arg)
 	free(c->rbuf);
 	free(c->rd_iov);
 	free(c->proxied);
+	free(c->via);
 	http_trust_release(c->trust);
 	free(c->wr_iov);
 	free(c->ch_iov);
@@ -1171,4 +1172,35 @@ http_conn_lender(nghttpw_http_conn *c, uint64_t *lease)
 	*lease = c->lease;
 	pthread_mutex_unlock(&c->mtx);
 	return (lender);
+}
+
+int
+http_conn_set_via(nghttpw_http_conn *c, const char *prefix, const char *lines)
+{
+	size_t        plen = strlen(prefix) + 1;
+	size_t        llen = lines != NULL ? strlen(lines) + 1 : 0;
+	nhw_http_via *via;
+	char         *p;
+
+	/* One allocation: the structure, then its strings. */
+	if ((via = malloc(sizeof(*via) + plen + llen)) == NULL) {
+		return (NGHTTPW_ENOMEM);
+	}
+	p = (char *) (via + 1);
+	memcpy(p, prefix, plen);
+	via->prefix = p;
+	via->lines  = NULL;
+	if (lines != NULL) {
+		memcpy(p + plen, lines, llen);
+		via->lines = p + plen;
+	}
+	free(c->via);
+	c->via = via;
+	return (0);
+}
+
+const nhw_http_via *
+http_conn_via(nghttpw_http_conn *c)
+{
+	return (c->via);
 }

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "core/stream.h"
+#include "http/http_msg.h"
 #include "nghttpw/http.h"
 
 /* Bounds for reading request heads: idle_ms for the first byte of a head
@@ -109,6 +110,13 @@ uint64_t http_conn_exchange_start(nghttpw_http_conn *conn, size_t max_body);
  * pending, queued or read ahead, every request written answered, and the
  * last response read to the end of its body (or one that has none). */
 bool http_conn_reusable(nghttpw_http_conn *conn);
+
+/* For a client's connection to a forward proxy, before its first
+ * request: the absolute-form prefix and the extra lines (both copied)
+ * that every request head written on it carries (see nhw_http_via). */
+int                 http_conn_set_via(
+                    nghttpw_http_conn *conn, const char *prefix, const char *lines);
+const nhw_http_via *http_conn_via(nghttpw_http_conn *conn);
 
 /* For a client that lends the connection to its caller: which client may
  * take it back (NULL: none, it is closed when given back), and a number

@@ -124,6 +124,9 @@ struct nghttpw_http_conn {
 	bool              proxy_pending;
 	nghttpw_sockaddr *proxied; /* [0] remote, [1] local; or NULL */
 	struct http_trust *trust; /* whose forwarding fields to believe */
+	/* A client's connection to a forward proxy: what its request heads
+	 * carry beyond the request (http_conn_set_via), or NULL. */
+	nhw_http_via      *via;
 
 	/* Write side. */
 	nghttpw_aio       *wr_sio;

@@ -356,7 +356,7 @@ msg_prepare(nghttpw_http_conn *c, nhw_http_msg *msg, bool is_response,
 		}
 	}
 	rv = is_response ? nhw_http_res_get_head(res, &head, &head_len)
-	                 : nhw_http_req_get_head(req, &head, &head_len);
+	                 : nhw_http_req_get_head_via(req, c->via, &head, &head_len);
 	if (rv != 0) {
 		return (rv);
 	}

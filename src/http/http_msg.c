@@ -509,19 +509,40 @@ nghttpw_http_req_get_data(nghttpw_http_req *req, void **bodyp, size_t *sizep)
 	}
 }
 
-size_t
-nhw_http_req_head_size(const nghttpw_http_req *req)
+/* The absolute form goes to a proxy in place of an origin-form target
+ * ("/..."); "*" and targets already absolute stay as they are. */
+static bool
+via_applies(const nghttpw_http_req *req, const nhw_http_via *via)
 {
-	return req->method.len + 1 + req->uri.len + 1 + 8 + 2 +
-	    fields_size(&req->msg);
+	return (via != NULL && req->uri.len > 0 && req->uri.s[0] == '/');
 }
 
-void
-nhw_http_req_head_write(const nghttpw_http_req *req, char *p)
+static size_t
+req_head_size(const nghttpw_http_req *req, const nhw_http_via *via)
+{
+	size_t n = req->method.len + 1 + req->uri.len + 1 + 8 + 2 +
+	    fields_size(&req->msg);
+
+	if (via_applies(req, via)) {
+		n += strlen(via->prefix);
+	}
+	if (via != NULL && via->lines != NULL) {
+		n += strlen(via->lines);
+	}
+	return (n);
+}
+
+static void
+req_head_write(const nghttpw_http_req *req, const nhw_http_via *via, char *p)
 {
 	memcpy(p, req->method.s, req->method.len);
 	p += req->method.len;
 	*p++ = ' ';
+	if (via_applies(req, via)) {
+		size_t n = strlen(via->prefix);
+		memcpy(p, via->prefix, n);
+		p += n;
+	}
 	memcpy(p, req->uri.s, req->uri.len);
 	p += req->uri.len;
 	*p++ = ' ';
@@ -529,22 +550,46 @@ nhw_http_req_head_write(const nghttpw_http_req *req, char *p)
 	p += 8;
 	*p++ = '\r';
 	*p++ = '\n';
+	if (via != NULL && via->lines != NULL) {
+		size_t n = strlen(via->lines);
+		memcpy(p, via->lines, n);
+		p += n;
+	}
 	(void) write_fields(&req->msg, p);
+}
+
+size_t
+nhw_http_req_head_size(const nghttpw_http_req *req)
+{
+	return (req_head_size(req, NULL));
+}
+
+void
+nhw_http_req_head_write(const nghttpw_http_req *req, char *p)
+{
+	req_head_write(req, NULL, p);
+}
+
+int
+nhw_http_req_get_head_via(nghttpw_http_req *req, const nhw_http_via *via,
+    const char **bufp, size_t *lenp)
+{
+	size_t len = req_head_size(req, via);
+	char  *buf = head_buf(&req->msg, len);
+	if (buf == NULL) {
+		return NGHTTPW_ENOMEM;
+	}
+	req_head_write(req, via, buf);
+	buf[len] = '\0';
+	*bufp    = buf;
+	*lenp    = len;
+	return 0;
 }
 
 int
 nhw_http_req_get_head(nghttpw_http_req *req, const char **bufp, size_t *lenp)
 {
-	size_t len = nhw_http_req_head_size(req);
-	char  *buf = head_buf(&req->msg, len);
-	if (buf == NULL) {
-		return NGHTTPW_ENOMEM;
-	}
-	nhw_http_req_head_write(req, buf);
-	buf[len] = '\0';
-	*bufp    = buf;
-	*lenp    = len;
-	return 0;
+	return (nhw_http_req_get_head_via(req, NULL, bufp, lenp));
 }
 
 /* ---- responses ---- */

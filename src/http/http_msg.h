@@ -212,6 +212,19 @@ int nhw_http_res_set_reason_n(nghttpw_http_res *res, const char *reason, size_t 
 size_t nhw_http_req_head_size(const nghttpw_http_req *req);
 void   nhw_http_req_head_write(const nghttpw_http_req *req, char *buf);
 int    nhw_http_req_get_head(nghttpw_http_req *req, const char **bufp, size_t *lenp);
+
+/* What a request sent to a forward proxy carries beyond its own head,
+ * without the request being changed: prefix ("http://host:port") before
+ * an origin-form target, making it absolute-form (RFC 9112 3.2.2), and
+ * lines ("Name: value\r\n"..., or NULL) after the request line. */
+typedef struct nhw_http_via {
+	const char *prefix;
+	const char *lines;
+} nhw_http_via;
+
+/* get_head with via (NULL: the same as get_head). */
+int nhw_http_req_get_head_via(nghttpw_http_req *req, const nhw_http_via *via,
+    const char **bufp, size_t *lenp);
 size_t nhw_http_res_head_size(const nghttpw_http_res *res);
 void   nhw_http_res_head_write(const nghttpw_http_res *res, char *buf);
 int    nhw_http_res_get_head(nghttpw_http_res *res, const char **bufp, size_t *lenp);

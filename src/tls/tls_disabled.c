@@ -4,6 +4,7 @@
 #ifndef NGHTTPW_HAVE_TLS
 
 #include "nghttpw/tls.h"
+#include "tls/tls_over.h"
 #include "tls/tls_settings.h"
 
 int
@@ -193,6 +194,18 @@ tls_setting_set(nghttpw_tls_config *cfg, const char *name, const void *buf,
 	(void) sz;
 	(void) t;
 	return (NGHTTPW_ENOTSUP);
+}
+
+void
+tls_client_over(nghttpw_stream *lower, nghttpw_tls_config *cfg,
+    const char *host, nghttpw_aio *aio)
+{
+	(void) cfg;
+	(void) host;
+	nghttpw_stream_free(lower);
+	if (nghttpw_aio_begin(aio)) {
+		nghttpw_aio_finish(aio, NGHTTPW_ENOTSUP);
+	}
 }
 
 #else

@@ -22,6 +22,8 @@ typedef struct ws_dialer {
 	nghttpw_url         *url; /* ws://..., for the request */
 	nghttpw_http_client *client;
 	ws_endpoint          ep;
+	char                *proxy;    /* NGHTTPW_OPT_WS_PROXY, or NULL */
+	char                *no_proxy; /* NGHTTPW_OPT_WS_NO_PROXY, or NULL */
 	list_node            dials;
 	unsigned             refs; /* the user's, plus one per dial */
 	bool                 closed;
@@ -52,6 +54,8 @@ dialer_release(ws_dialer *d)
 	if (last) {
 		nghttpw_http_client_free(d->client);
 		nghttpw_url_free(d->url);
+		free(d->proxy);
+		free(d->no_proxy);
 		ws_endpoint_fini(&d->ep);
 		pthread_cond_destroy(&d->idle);
 		pthread_mutex_destroy(&d->mtx);
@@ -264,11 +268,43 @@ ws_dialer_get(void *arg, const char *name, void *buf, size_t *szp, nghttpw_type 
 		if ((rv = nghttpw_http_client_get_tls(d->client, &cfg)) == 0) {
 			rv = NGHTTPW_EWRITEONLY;
 		}
+	} else if (strcmp(name, NGHTTPW_OPT_WS_PROXY) == 0) {
+		rv = opt_out_string(d->proxy != NULL ? d->proxy : "", buf, szp, t);
+	} else if (strcmp(name, NGHTTPW_OPT_WS_NO_PROXY) == 0) {
+		rv = opt_out_string(d->no_proxy != NULL ? d->no_proxy : "", buf, szp, t);
 	} else {
 		rv = ws_endpoint_get(&d->ep, name, buf, szp, t);
 	}
 	pthread_mutex_unlock(&d->mtx);
 	return (rv);
+}
+
+/* One of the proxy options: the client takes both anew.  Lock held. */
+static int
+dialer_set_proxy(ws_dialer *d, bool proxy, const void *buf, size_t sz,
+    nghttpw_type t)
+{
+	char      **slot = proxy ? &d->proxy : &d->no_proxy;
+	const char *str;
+	char       *old;
+	int         rv;
+
+	if ((rv = opt_in_string(buf, sz, t, &str)) != 0) {
+		return (rv);
+	}
+	old = *slot;
+	if ((*slot = strdup(str)) == NULL) {
+		*slot = old;
+		return (NGHTTPW_ENOMEM);
+	}
+	if ((rv = nghttpw_http_client_set_proxy(
+	         d->client, d->proxy, d->no_proxy)) != 0) {
+		free(*slot);
+		*slot = old;
+		return (rv);
+	}
+	free(old);
+	return (0);
 }
 
 static int
@@ -287,6 +323,10 @@ ws_dialer_set(
 		if ((rv = opt_in_ptr(buf, sz, t, &cfg)) == 0) {
 			rv = nghttpw_http_client_set_tls(d->client, cfg);
 		}
+	} else if (strcmp(name, NGHTTPW_OPT_WS_PROXY) == 0 ||
+	    strcmp(name, NGHTTPW_OPT_WS_NO_PROXY) == 0) {
+		rv = dialer_set_proxy(d, strcmp(name, NGHTTPW_OPT_WS_PROXY) == 0,
+		    buf, sz, t);
 	} else if (tls_setting_is(name)) {
 		/* wss: they act on the configuration of the TLS dialer. */
 		nghttpw_tls_config *tls;
