@@ -75,7 +75,20 @@ else
 	fi
 	echo "$me: installing ${missing[*]}"
 	apt-get update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+	# Servers (nginx, haproxy, tinyproxy) are test peers that the tests
+	# start on loopback ports of their own: their packages must not start
+	# them as services on port 80 (or fail to, in a container).
+	policy=/usr/sbin/policy-rc.d
+	own_policy=0
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+		own_policy=1
+	fi
+	rv=0
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" || rv=$?
+	[ $own_policy = 1 ] && rm -f "$policy"
+	[ $rv = 0 ] || exit $rv
 	echo "$me: Debian packages done"
 fi
 
