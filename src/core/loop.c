@@ -1,10 +1,11 @@
 /* The I/O thread pool.  Each loop thread alternates between waiting in
- * epoll (bounded by its nearest timer), firing expired timers and running
+ * its poller, epoll or io_uring (bounded by its nearest timer), firing expired timers and running
  * its queue of deferred tasks.  Other threads hand tasks over through a
  * mutex-protected post list and an eventfd wake-up. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/loop.h"
@@ -39,6 +40,8 @@ static struct {
 	uint64_t        num_pollers;
 	bool            num_pollers_set;
 	uint64_t        max_pollers;
+	uint64_t        backend_param; /* NGHTTPW_POLLER_* */
+	poller_backend  backend;       /* of the loops running */
 	atomic_uint     next;
 	atomic_bool     started;
 	/* the reaper: a thread that may block, for deferred frees */
@@ -53,6 +56,7 @@ static struct {
 } rt = {
 	.mtx          = PTHREAD_MUTEX_INITIALIZER,
 	.lingering    = { &rt.lingering, &rt.lingering },
+	.backend_param = NGHTTPW_POLLER_AUTO,
 	.reap_cv      = PTHREAD_COND_INITIALIZER,
 	.reap_idle_cv = PTHREAD_COND_INITIALIZER,
 };
@@ -342,6 +346,12 @@ loop_main(void *arg)
 	return (NULL);
 }
 
+poller *
+loop_poller(loop *l)
+{
+	return (&l->poller);
+}
+
 int
 loop_poll_add(loop *l, poller_fd *pfd)
 {
@@ -406,7 +416,7 @@ loop_destroy(loop *l)
 }
 
 static int
-loop_create(loop *l)
+loop_create(loop *l, poller_backend backend)
 {
 	int rv;
 
@@ -418,7 +428,7 @@ loop_create(loop *l)
 		pthread_mutex_destroy(&l->head.mtx);
 		return (NGHTTPW_ENOMEM);
 	}
-	if ((rv = poller_open(&l->poller)) != 0) {
+	if ((rv = poller_open(&l->poller, backend)) != 0) {
 		free(l->heap);
 		pthread_cond_destroy(&l->head.cv);
 		pthread_mutex_destroy(&l->head.mtx);
@@ -486,6 +496,36 @@ loops_destroy(unsigned n)
 	rt.nloops = 0;
 }
 
+/* The back-end asked for: the parameter, or when that says AUTO the
+ * environment's NGHTTPW_POLLER; AUTO means io_uring where it works. */
+static int
+runtime_backend(poller_backend *bp)
+{
+	uint64_t    want = rt.backend_param;
+	const char *env  = getenv("NGHTTPW_POLLER");
+
+	if (want == NGHTTPW_POLLER_AUTO && env != NULL) {
+		if (strcmp(env, "epoll") == 0) {
+			want = NGHTTPW_POLLER_EPOLL;
+		} else if (strcmp(env, "io_uring") == 0) {
+			want = NGHTTPW_POLLER_IO_URING;
+		}
+	}
+	switch (want) {
+	case NGHTTPW_POLLER_EPOLL:
+		*bp = POLLER_BACKEND_EPOLL;
+		return (0);
+	case NGHTTPW_POLLER_IO_URING:
+		*bp = POLLER_BACKEND_IO_URING;
+		/* Asked for by name: no quiet fall-back. */
+		return (poller_uring_usable() ? 0 : NGHTTPW_ENOTSUP);
+	default:
+		*bp = poller_uring_usable() ? POLLER_BACKEND_IO_URING
+		                            : POLLER_BACKEND_EPOLL;
+		return (0);
+	}
+}
+
 static int
 runtime_start_locked(void)
 {
@@ -493,6 +533,9 @@ runtime_start_locked(void)
 	unsigned n;
 	int      rv;
 
+	if ((rv = runtime_backend(&rt.backend)) != 0) {
+		return (rv);
+	}
 	if (!rt.num_pollers_set) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 		want      = cpus < 1 ? 1 : (uint64_t) cpus;
@@ -511,7 +554,7 @@ runtime_start_locked(void)
 		return (NGHTTPW_ENOMEM);
 	}
 	for (unsigned i = 0; i < n; i++) {
-		if ((rv = loop_create(&rt.loops[i])) != 0) {
+		if ((rv = loop_create(&rt.loops[i], rt.backend)) != 0) {
 			loops_halt(i);
 			loops_destroy(i);
 			return (rv);
@@ -631,6 +674,11 @@ nghttpw_init_set_parameter(nghttpw_init_parameter p, uint64_t value)
 			break;
 		case NGHTTPW_INIT_MAX_POLLER_THREADS:
 			rt.max_pollers = value;
+			break;
+		case NGHTTPW_INIT_POLLER_BACKEND:
+			if (value <= NGHTTPW_POLLER_IO_URING) {
+				rt.backend_param = value;
+			}
 			break;
 		default:
 			/* nng's task, expire and resolver threads: our loops
