@@ -31,7 +31,8 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # with Debian's npm package) is just as good.
 # chromium: a real browser, run headless by tests/ws_browser_test.c.
 # zlib1g-dev: permessage-deflate on WebSockets.
-packages=(clang libclang-rt-dev pkg-config libmbedtls-dev node-llhttp zlib1g-dev
+# liburing-dev: the io_uring back-end of the event loops.
+packages=(clang libclang-rt-dev pkg-config libmbedtls-dev node-llhttp zlib1g-dev liburing-dev
 	libcriterion-dev asciidoctor make binutils util-linux
 	openssl python3 curl ca-certificates valgrind
 	python3-websockets python3-autobahn libnng-dev chromium)
