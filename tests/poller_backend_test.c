@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <linux/filter.h>
 #include <linux/io_uring.h>
 #include <linux/seccomp.h>
@@ -15,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "nghttpw/nghttpw.h"
@@ -46,20 +49,33 @@ count_rings(void)
 	return (n);
 }
 
-/* Whether this kernel lets the process set up a ring at all. */
-static bool
-kernel_allows_uring(void)
+static void *
+try_ring(void *arg)
 {
 	struct io_uring_params p;
 	long                   fd;
 
 	memset(&p, 0, sizeof(p));
 	fd = syscall(__NR_io_uring_setup, 4, &p);
-	if (fd < 0) {
-		return (false);
+	if (fd >= 0) {
+		close((int) fd);
+		*(bool *) arg = true;
 	}
-	close((int) fd);
-	return (true);
+	return (NULL);
+}
+
+/* Whether this kernel lets the process set up a ring at all.  Asked on a
+ * thread of its own: the kernel interrupts the thread that set up a ring
+ * when the ring goes (see starting_thread_is_not_interrupted). */
+static bool
+kernel_allows_uring(void)
+{
+	pthread_t t;
+	bool      ok = false;
+
+	cr_assert_eq(pthread_create(&t, NULL, try_ring, &ok), 0);
+	pthread_join(t, NULL);
+	return (ok);
 }
 
 /* Starts the runtime with LOOPS loops through a TCP pair, checks that
@@ -191,4 +207,31 @@ Test(poller_backend, refused_forced_says_enotsup)
 	/* and epoll still serves once asked for */
 	nghttpw_init_set_parameter(NGHTTPW_INIT_POLLER_BACKEND, NGHTTPW_POLLER_EPOLL);
 	cr_assert_eq(start_and_echo(), 0);
+}
+
+/* The thread that starts the runtime on io_uring is not one of the
+ * rings' users: the kernel interrupts those when a ring goes (the probe's,
+ * at once), and a blocking call with a timeout would fail with EINTR. */
+Test(poller_backend, starting_thread_is_not_interrupted)
+{
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 300000 };
+	nghttpw_aio   *aio;
+	int            sv[2];
+	char           c;
+
+	need_uring();
+	nghttpw_init_set_parameter(
+	    NGHTTPW_INIT_POLLER_BACKEND, NGHTTPW_POLLER_IO_URING);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	cr_assert_eq(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		errno = 0;
+		cr_assert_eq(recv(sv[0], &c, 1, 0), -1);
+		cr_assert_eq(errno, EAGAIN, "recv: %s", strerror(errno));
+	}
+	nghttpw_aio_free(aio);
+	nghttpw_fini();
+	close(sv[0]);
+	close(sv[1]);
 }

@@ -316,6 +316,7 @@ loop_main(void *arg)
 	loop *l = arg;
 
 	current_loop = l;
+	poller_start(&l->poller);
 	pthread_mutex_lock(&l->head.mtx);
 	for (;;) {
 		l->wake_pending = false;

@@ -60,6 +60,18 @@ poller_open(poller *p, poller_backend backend)
 }
 
 void
+poller_start(poller *p)
+{
+#ifdef NGHTTPW_HAVE_IO_URING
+	if (p->ring != NULL) {
+		poller_uring_start(p);
+	}
+#else
+	(void) p;
+#endif
+}
+
+void
 poller_close(poller *p)
 {
 #ifdef NGHTTPW_HAVE_IO_URING

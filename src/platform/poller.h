@@ -46,6 +46,10 @@ bool poller_uring_usable(void);
 int  poller_open(poller *, poller_backend);
 void poller_close(poller *);
 
+/* Called by the thread that will run p, before its first poller_run: on
+ * io_uring only that thread ever submits. */
+void poller_start(poller *);
+
 /* Registers fd edge-triggered for input and output; events reach pfd->cb.
  * Any thread.  On io_uring too, through an epoll set the ring watches. */
 int  poller_add(poller *, poller_fd *);

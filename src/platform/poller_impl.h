@@ -11,6 +11,7 @@ bool poller_epoll_run(poller *, int timeout_ms);
 #ifdef NGHTTPW_HAVE_IO_URING
 /* Sets up p->ring over p's epoll set and eventfd, which are open. */
 int  poller_uring_open(poller *);
+void poller_uring_start(poller *);
 void poller_uring_close(poller *);
 bool poller_uring_run(poller *, int timeout_ms);
 #endif

@@ -27,6 +27,7 @@ struct poller_ring {
 	bool            woken;
 	bool            closing;
 	unsigned        inflight; /* operations of poller_sqe's callers */
+	int             setup_rv;
 };
 
 /* The operations the stream code and the poller itself use. */
@@ -84,15 +85,37 @@ ring_has_all(struct io_uring *ring)
 static pthread_once_t usable_once = PTHREAD_ONCE_INIT;
 static bool           usable;
 
+/* The kernel counts a thread that sets up a ring among its users, and
+ * when the ring goes it interrupts each of them (a blocking call with a
+ * timeout then fails with EINTR).  So the user's threads never set one
+ * up: a thread of ours does it, and is gone by then. */
 static void
-usable_probe(void)
+run_apart(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, fn, arg) == 0) {
+		pthread_join(t, NULL);
+	}
+}
+
+static void *
+usable_probe_main(void *arg)
 {
 	struct io_uring ring;
 
+	(void) arg;
 	if (ring_setup(&ring, 4) == 0) {
 		usable = ring_has_all(&ring);
 		io_uring_queue_exit(&ring);
 	}
+	return (NULL);
+}
+
+static void
+usable_probe(void)
+{
+	run_apart(usable_probe_main, NULL);
 }
 
 bool
@@ -225,6 +248,15 @@ ring_wake_done(poller_op *op, int res, unsigned flags)
 	ring_arm_wake(r);
 }
 
+static void *
+ring_setup_main(void *arg)
+{
+	poller_ring *r = arg;
+
+	r->setup_rv = ring_setup(&r->ring, RING_ENTRIES);
+	return (NULL);
+}
+
 int
 poller_uring_open(poller *p)
 {
@@ -237,25 +269,29 @@ poller_uring_open(poller *p)
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		return (NGHTTPW_ENOMEM);
 	}
-	if ((rv = ring_setup(&r->ring, RING_ENTRIES)) != 0) {
+	r->setup_rv = -EAGAIN; /* if the thread could not start */
+	run_apart(ring_setup_main, r);
+	if ((rv = r->setup_rv) != 0) {
 		free(r);
 		return (plat_errno_result(-rv));
 	}
-	r->owner        = p;
+	r->owner         = p;
 	r->epoll_op.done = ring_epoll_done;
 	r->wake_op.done  = ring_wake_done;
-	p->ring         = r;
-	ring_arm_epoll(r);
-	ring_arm_wake(r);
-	/* Armed before the loop's thread starts, so that a wake posted
-	 * from now on is seen. */
-	if ((rv = io_uring_submit(&r->ring)) < 0) {
-		io_uring_queue_exit(&r->ring);
-		free(r);
-		p->ring = NULL;
-		return (plat_errno_result(-rv));
-	}
+	p->ring          = r;
 	return (0);
+}
+
+void
+poller_uring_start(poller *p)
+{
+	/* Armed by the loop's thread: the kernel runs the work that
+	 * completes an operation in the thread that submitted it, which
+	 * would otherwise be whoever started the runtime (its blocking
+	 * calls then fail with EINTR, and its exit cancels them).  A wake
+	 * written before this stays in the eventfd. */
+	ring_arm_epoll(p->ring);
+	ring_arm_wake(p->ring);
 }
 
 void
