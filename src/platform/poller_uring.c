@@ -39,6 +39,7 @@ static const int ring_ops_needed[] = {
 	IORING_OP_POLL_ADD,
 	IORING_OP_ASYNC_CANCEL,
 	IORING_OP_READ,
+	IORING_OP_ACCEPT,
 };
 
 static int
