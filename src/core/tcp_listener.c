@@ -196,7 +196,7 @@ static void
 ring_stash_locked(tcp_listener *l, int fd)
 {
 	if (l->nstash == l->stash_cap) {
-		unsigned cap = l->stash_cap == 0 ? TCP_STASH : 2 * l->stash_cap;
+		unsigned cap = 2 * l->stash_cap;
 		int     *grown = realloc(l->stash, cap * sizeof(*grown));
 		if (grown == NULL) {
 			close(fd); /* the peer sees a reset, as on a full backlog */
@@ -517,9 +517,19 @@ tcp_listener_alloc(nghttpw_stream_listener *sl, const nghttpw_url *url)
 	l->pfd.cb           = listener_event;
 	l->pfd.arg          = l;
 #ifdef NGHTTPW_HAVE_IO_URING
-	l->on_ring           = loop_poller(l->loop)->ring != NULL;
-	l->accept_op.done    = ring_accept_done;
+	l->on_ring        = loop_poller(l->loop)->ring != NULL;
+	l->accept_op.done = ring_accept_done;
 	task_init(&l->arm_task, ring_arm_task, l);
+	/* Room for what is taken before an accept asks: a connection taken
+	 * must never be dropped for want of it (it grows only in the
+	 * moment a cancel takes to land). */
+	if (l->on_ring) {
+		if ((l->stash = calloc(TCP_STASH, sizeof(*l->stash))) == NULL) {
+			listener_destroy(l);
+			return (NGHTTPW_ENOMEM);
+		}
+		l->stash_cap = TCP_STASH;
+	}
 #endif
 	l->family           = tcp_scheme_family(url->u_scheme);
 	l->settings.nodelay = true;
