@@ -39,7 +39,8 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # haproxy, nginx and libnginx-mod-stream (nginx's TCP balancing, which
 # sends PROXY headers): the load balancers of tools/lb/run (ctest's
 # lb_short).
-packages=(clang libclang-rt-dev pkg-config libmbedtls-dev node-llhttp zlib1g-dev
+# liburing-dev: the io_uring back-end of the event loops.
+packages=(clang libclang-rt-dev pkg-config libmbedtls-dev node-llhttp zlib1g-dev liburing-dev
 	libcriterion-dev asciidoctor make binutils util-linux
 	openssl python3 curl ca-certificates valgrind
 	python3-websockets python3-autobahn libnng-dev chromium systemd

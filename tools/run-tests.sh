@@ -7,6 +7,9 @@
 #          stream_test, url_test, http_msg_test and http_conn_test under
 #          valgrind (memcheck; definite leaks count), one Criterion job each
 #   fuzz   build/fuzz     every libFuzzer target for FUZZ_SECONDS (15) each
+# and, only when named, the same ctest again on the io_uring back-end
+# (NGHTTPW_POLLER=io_uring), in the build dir of the stage without -uring:
+#   gcc-uring  asan-uring  tsan-uring
 # Missing Debian packages are installed first (tools/install-deps.sh).
 # Ends with one line 'run-tests: N passed, M failed[, K skipped]' (tests
 # of all three builds; a build that fails counts as one failure; the tsan
@@ -14,9 +17,11 @@
 # Criterion cannot start under TSan, see CMakeLists.txt) and exits
 # non-zero if anything failed.
 #
-# usage: bash tools/run-tests.sh [gcc] [valgrind] [asan] [tsan] [fuzz]
-#        (default: all; the stages run in that order whatever the order
-#        given, since valgrind uses what gcc built)
+# usage: bash tools/run-tests.sh [gcc] [gcc-uring] [valgrind] [asan]
+#        [asan-uring] [tsan] [tsan-uring] [fuzz]
+#        (default: gcc valgrind asan tsan fuzz; the stages run in that
+#        order whatever the order given, since valgrind uses what gcc
+#        built)
 # Environment: JOBS (parallel jobs for make and ctest; default 2).
 set -uo pipefail
 
@@ -31,14 +36,15 @@ bash tools/install-deps.sh || {
 	exit 1
 }
 
-all_stages=(gcc valgrind asan tsan fuzz)
+all_stages=(gcc gcc-uring valgrind asan asan-uring tsan tsan-uring fuzz)
+default_stages=(gcc valgrind asan tsan fuzz)
 asked=("$@")
-[ ${#asked[@]} -gt 0 ] || asked=("${all_stages[@]}")
+[ ${#asked[@]} -gt 0 ] || asked=("${default_stages[@]}")
 for s in "${asked[@]}"; do
 	case "$s" in
-	gcc | valgrind | asan | tsan | fuzz) ;;
+	gcc | gcc-uring | valgrind | asan | asan-uring | tsan | tsan-uring | fuzz) ;;
 	*)
-		echo "$me: unknown build '$s' (use gcc, valgrind, asan, tsan, fuzz)" >&2
+		echo "$me: unknown build '$s' (use gcc, gcc-uring, valgrind, asan, asan-uring, tsan, tsan-uring, fuzz)" >&2
 		exit 2
 		;;
 	esac
@@ -112,10 +118,12 @@ EOF
 }
 
 # run_build NAME CC CFLAGS SANITIZE [extra cmake args...]
+# Environment: BUILD_AS, the name of the stage whose build dir to reuse
+# (the -uring stages; the same arguments leave its build as it is).
 run_build() {
 	local name=$1 cc=$2 cflags=$3 san=$4
 	shift 4
-	local dir="build/ci-$name" t0=$SECONDS prefix="" log rc line passed failed skipped
+	local dir="build/ci-${BUILD_AS:-$name}" t0=$SECONDS prefix="" log rc line passed failed skipped
 	log="$root/build/ci-$name.log"
 	mkdir -p build
 	echo
@@ -275,6 +283,9 @@ for s in "${stages[@]}"; do
 	gcc)
 		run_build gcc gcc "-O2 -g" ""
 		;;
+	gcc-uring)
+		NGHTTPW_POLLER=io_uring BUILD_AS=gcc run_build gcc-uring gcc "-O2 -g" ""
+		;;
 	valgrind)
 		run_valgrind
 		;;
@@ -292,9 +303,20 @@ for s in "${stages[@]}"; do
 			UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 			run_build asan-O0 gcc "-O0 -g" "address,undefined" -DNGHTTPW_MANPAGES=OFF
 		;;
+	asan-uring)
+		NGHTTPW_POLLER=io_uring BUILD_AS=asan-O0 \
+			ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+			UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+			run_build asan-uring gcc "-O0 -g" "address,undefined" -DNGHTTPW_MANPAGES=OFF
+		;;
 	tsan)
 		TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 atexit_sleep_ms=0" \
 			run_build tsan clang "-O1 -g" "thread" -DNGHTTPW_MANPAGES=OFF
+		;;
+	tsan-uring)
+		NGHTTPW_POLLER=io_uring BUILD_AS=tsan \
+			TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 atexit_sleep_ms=0" \
+			run_build tsan-uring clang "-O1 -g" "thread" -DNGHTTPW_MANPAGES=OFF
 		;;
 	fuzz)
 		# A short run of every libFuzzer target on its seeds and the

@@ -97,6 +97,18 @@ enum {
 	NGHTTPW_INIT_MAX_TASK_THREADS,
 	NGHTTPW_INIT_MAX_EXPIRE_THREADS,
 	NGHTTPW_INIT_MAX_POLLER_THREADS,
+	/* nghttpw's own, numbered apart from nng's: which kernel interface
+	 * the I/O threads wait in, one of NGHTTPW_POLLER_*. */
+	NGHTTPW_INIT_POLLER_BACKEND = 0x100,
+};
+
+/* Values of NGHTTPW_INIT_POLLER_BACKEND.  AUTO (the default) takes the
+ * environment variable NGHTTPW_POLLER (epoll or io_uring) if set, else
+ * io_uring where the kernel allows it, else epoll. */
+enum {
+	NGHTTPW_POLLER_AUTO     = 0,
+	NGHTTPW_POLLER_EPOLL    = 1,
+	NGHTTPW_POLLER_IO_URING = 2,
 };
 
 NGHTTPW_DECL void nghttpw_init_set_parameter(nghttpw_init_parameter, uint64_t);

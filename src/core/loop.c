@@ -1,5 +1,5 @@
 /* The I/O thread pool.  Each loop thread alternates between waiting in
- * epoll (bounded by its nearest timer), firing expired timers and running
+ * its poller, epoll or io_uring (bounded by its nearest timer), firing expired timers and running
  * its queue of deferred tasks.  Other threads hand tasks over through a
  * mutex-protected post list and an eventfd wake-up. */
 #include <errno.h>
@@ -8,6 +8,7 @@
 #endif
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +49,8 @@ static struct {
 	uint64_t        num_pollers;
 	bool            num_pollers_set;
 	uint64_t        max_pollers;
+	uint64_t        backend_param; /* NGHTTPW_POLLER_* */
+	poller_backend  backend;       /* of the loops running */
 	/* Two rotations: connections and listeners take turns of their own,
 	 * so that the aios a connection allocates (a TLS handshake's timer,
 	 * a WebSocket upgrade's aio) do not decide where the next goes. */
@@ -71,6 +74,7 @@ static struct {
 } rt = {
 	.mtx          = PTHREAD_MUTEX_INITIALIZER,
 	.lingering    = { &rt.lingering, &rt.lingering },
+	.backend_param = NGHTTPW_POLLER_AUTO,
 	.reap_cv      = PTHREAD_COND_INITIALIZER,
 	.reap_idle_cv = PTHREAD_COND_INITIALIZER,
 };
@@ -330,6 +334,7 @@ loop_main(void *arg)
 	loop *l = arg;
 
 	current_loop = l;
+	poller_start(&l->poller);
 	pthread_mutex_lock(&l->head.mtx);
 	for (;;) {
 		l->wake_pending = false;
@@ -358,6 +363,12 @@ loop_main(void *arg)
 	}
 	pthread_mutex_unlock(&l->head.mtx);
 	return (NULL);
+}
+
+poller *
+loop_poller(loop *l)
+{
+	return (&l->poller);
 }
 
 int
@@ -520,7 +531,7 @@ loop_destroy(loop *l)
 }
 
 static int
-loop_create(loop *l)
+loop_create(loop *l, poller_backend backend)
 {
 	int rv;
 
@@ -532,7 +543,7 @@ loop_create(loop *l)
 		pthread_mutex_destroy(&l->head.mtx);
 		return (NGHTTPW_ENOMEM);
 	}
-	if ((rv = poller_open(&l->poller)) != 0) {
+	if ((rv = poller_open(&l->poller, backend)) != 0) {
 		free(l->heap);
 		pthread_cond_destroy(&l->head.cv);
 		pthread_mutex_destroy(&l->head.mtx);
@@ -600,6 +611,36 @@ loops_destroy(unsigned n)
 	rt.nloops = 0;
 }
 
+/* The back-end asked for: the parameter, or when that says AUTO the
+ * environment's NGHTTPW_POLLER; AUTO means io_uring where it works. */
+static int
+runtime_backend(poller_backend *bp)
+{
+	uint64_t    want = rt.backend_param;
+	const char *env  = getenv("NGHTTPW_POLLER");
+
+	if (want == NGHTTPW_POLLER_AUTO && env != NULL) {
+		if (strcmp(env, "epoll") == 0) {
+			want = NGHTTPW_POLLER_EPOLL;
+		} else if (strcmp(env, "io_uring") == 0) {
+			want = NGHTTPW_POLLER_IO_URING;
+		}
+	}
+	switch (want) {
+	case NGHTTPW_POLLER_EPOLL:
+		*bp = POLLER_BACKEND_EPOLL;
+		return (0);
+	case NGHTTPW_POLLER_IO_URING:
+		*bp = POLLER_BACKEND_IO_URING;
+		/* Asked for by name: no quiet fall-back. */
+		return (poller_uring_usable() ? 0 : NGHTTPW_ENOTSUP);
+	default:
+		*bp = poller_uring_usable() ? POLLER_BACKEND_IO_URING
+		                            : POLLER_BACKEND_EPOLL;
+		return (0);
+	}
+}
+
 static int
 runtime_start_locked(void)
 {
@@ -607,6 +648,9 @@ runtime_start_locked(void)
 	unsigned n;
 	int      rv;
 
+	if ((rv = runtime_backend(&rt.backend)) != 0) {
+		return (rv);
+	}
 	if (!rt.num_pollers_set) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 		want      = cpus < 1 ? 1 : (uint64_t) cpus;
@@ -625,7 +669,7 @@ runtime_start_locked(void)
 		return (NGHTTPW_ENOMEM);
 	}
 	for (unsigned i = 0; i < n; i++) {
-		if ((rv = loop_create(&rt.loops[i])) != 0) {
+		if ((rv = loop_create(&rt.loops[i], rt.backend)) != 0) {
 			loops_halt(i);
 			loops_destroy(i);
 			return (rv);
@@ -757,6 +801,11 @@ nghttpw_init_set_parameter(nghttpw_init_parameter p, uint64_t value)
 			break;
 		case NGHTTPW_INIT_MAX_POLLER_THREADS:
 			rt.max_pollers = value;
+			break;
+		case NGHTTPW_INIT_POLLER_BACKEND:
+			if (value <= NGHTTPW_POLLER_IO_URING) {
+				rt.backend_param = value;
+			}
 			break;
 		default:
 			/* nng's task, expire and resolver threads: our loops

@@ -1,4 +1,4 @@
-/* Event loops: one thread each, running an epoll poller, a per-loop timer
+/* Event loops: one thread each, running a poller (epoll or io_uring), a per-loop timer
  * heap and a run queue of deferred tasks.  Sockets belong to one loop;
  * completions run on the thread that saw the I/O. */
 #ifndef NGHTTPW_CORE_LOOP_H
@@ -85,6 +85,10 @@ timer_armed(const timer_node *t)
 {
 	return (t->index != SIZE_MAX);
 }
+
+/* The loop's poller: its back-end, and on io_uring its ring, which only
+ * the loop's own thread may submit to. */
+poller *loop_poller(loop *);
 
 /* Readiness registration for a descriptor. */
 int  loop_poll_add(loop *, poller_fd *);

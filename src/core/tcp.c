@@ -1,6 +1,7 @@
-/* TCP streams.  Every send and recv first tries the system call at once;
- * only when the socket would block is the aio queued, and the loop's
- * edge-triggered readiness events then drain the queues in order. */
+/* TCP streams.  On epoll every send and recv first tries the system call
+ * at once; only when the socket would block is the aio queued, and the
+ * loop's edge-triggered readiness events then drain the queues in order.
+ * On io_uring (tcp_uring.c) they are operations on the loop's ring. */
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -10,43 +11,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/aio.h"
 #include "core/options.h"
-#include "core/tcp.h"
+#include "core/tcp_conn.h"
 #include "platform/socket.h"
 
 #define TCP_RECV_IOV 64
 
-typedef struct tcp_conn {
-	nghttpw_stream   stream;
-	pthread_mutex_t  mtx;
-	poller_fd        pfd;
-	loop            *loop;
-	list_node        sendq;
-	list_node        recvq;
-	list_node        readyq; /* stream_wait_readable's aios */
-	bool             closed;
-	bool             registered;
-	bool             unreadable; /* last read emptied it, no event since */
-	bool             eof_pending; /* the peer's FIN or an error is queued */
-	tcp_settings     settings;
-	nghttpw_sockaddr local;
-	nghttpw_sockaddr remote;
-	task             free_task;
-	/* While connecting: whom to tell, and whether that is still owed. */
-	tcp_connect_cb   connect_cb;
-	void            *connect_arg;
-} tcp_conn;
-
-enum { IO_DONE, IO_AGAIN };
 
 static const nghttpw_stream_ops tcp_ops;
 
-/* Sends as much of aio as the socket takes.  IO_DONE with *rv set when the
- * operation is over (some bytes went, or an error). */
 /* The file variant of tcp_send_some: the kernel copies from the page
  * cache to the socket, the file is never read into user memory. */
-static int
+int
 tcp_sendfile_some(tcp_conn *c, nghttpw_aio *aio, int *rv)
 {
 	while (aio->file_len > 0) {
@@ -81,7 +57,9 @@ tcp_sendfile_some(tcp_conn *c, nghttpw_aio *aio, int *rv)
 	return (IO_DONE);
 }
 
-static int
+/* Sends as much of aio as the socket takes.  IO_DONE with *rv set when the
+ * operation is over (some bytes went, or an error). */
+int
 tcp_send_some(tcp_conn *c, nghttpw_aio *aio, int *rv)
 {
 	struct iovec vec[IOV_MAX];
@@ -122,7 +100,7 @@ tcp_send_some(tcp_conn *c, nghttpw_aio *aio, int *rv)
 	}
 }
 
-static int
+int
 tcp_recv_some(tcp_conn *c, nghttpw_aio *aio, int *rv)
 {
 	struct iovec vec[TCP_RECV_IOV];
@@ -202,7 +180,7 @@ tcp_fail_queue(list_node *q, int rv)
 	}
 }
 
-static void
+void
 tcp_connected(tcp_conn *c, tcp_connect_cb cb, void *arg)
 {
 	struct sockaddr_storage ss;
@@ -322,7 +300,11 @@ tcp_begin_own(nghttpw_stream *s, nghttpw_aio *aio)
 	if (!nghttpw_aio_begin(aio)) {
 		return (NULL);
 	}
-	if (s->ops != &tcp_ops) {
+	if (s->ops != &tcp_ops
+#ifdef NGHTTPW_HAVE_IO_URING
+	    && s->ops != &tcp_uring_ops
+#endif
+	) {
 		nghttpw_aio_finish(aio, NGHTTPW_ENOTSUP);
 		return (NULL);
 	}
@@ -345,6 +327,12 @@ stream_sendfile(nghttpw_stream *s, int fd, uint64_t off, uint64_t len,
 	aio->file_fd  = fd;
 	aio->file_off = off;
 	aio->file_len = len;
+#ifdef NGHTTPW_HAVE_IO_URING
+	if (s->ops == &tcp_uring_ops) {
+		tcp_uring_sendfile(c, aio);
+		return;
+	}
+#endif
 	tcp_submit(c, aio, &c->sendq, tcp_sendfile_some);
 }
 
@@ -353,9 +341,16 @@ stream_wait_readable(nghttpw_stream *s, nghttpw_aio *aio)
 {
 	tcp_conn *c;
 
-	if ((c = tcp_begin_own(s, aio)) != NULL) {
-		tcp_submit(c, aio, &c->readyq, tcp_readable);
+	if ((c = tcp_begin_own(s, aio)) == NULL) {
+		return;
 	}
+#ifdef NGHTTPW_HAVE_IO_URING
+	if (s->ops == &tcp_uring_ops) {
+		tcp_uring_wait_readable(c, aio);
+		return;
+	}
+#endif
+	tcp_submit(c, aio, &c->readyq, tcp_readable);
 }
 
 static void
@@ -447,7 +442,7 @@ tcp_settings_set(tcp_settings *ts, const char *name, const void *buf,
 	return (NGHTTPW_ENOTSUP);
 }
 
-static int
+int
 tcp_get(void *arg, const char *name, void *buf, size_t *szp, nghttpw_type t)
 {
 	tcp_conn *c = arg;
@@ -465,7 +460,7 @@ tcp_get(void *arg, const char *name, void *buf, size_t *szp, nghttpw_type t)
 	return (rv);
 }
 
-static int
+int
 tcp_set(void *arg, const char *name, const void *buf, size_t sz, nghttpw_type t)
 {
 	tcp_conn    *c = arg;
@@ -503,15 +498,22 @@ tcp_conn_new(tcp_conn **cp, int fd, const tcp_settings *ts)
 	struct sockaddr_storage ss;
 	socklen_t               len = sizeof(ss);
 	tcp_conn               *c;
-	int                     rv = 0;
+	loop                   *l;
+	size_t                  size = sizeof(*c);
+	int                     rv   = 0;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		return (NGHTTPW_ENOMEM);
-	}
-	if ((c->loop = loop_pick(&rv)) == NULL) {
-		free(c);
+	if ((l = loop_pick(&rv)) == NULL) {
 		return (rv);
 	}
+#ifdef NGHTTPW_HAVE_IO_URING
+	if (tcp_conn_on_ring(l)) {
+		size = tcp_uring_conn_size;
+	}
+#endif
+	if ((c = calloc(1, size)) == NULL) {
+		return (NGHTTPW_ENOMEM);
+	}
+	c->loop = l;
 	pthread_mutex_init(&c->mtx, NULL);
 	list_init(&c->sendq);
 	list_init(&c->recvq);
@@ -523,6 +525,13 @@ tcp_conn_new(tcp_conn **cp, int fd, const tcp_settings *ts)
 	c->pfd.cb   = tcp_event;
 	c->pfd.arg  = c;
 	c->settings = *ts;
+#ifdef NGHTTPW_HAVE_IO_URING
+	if (tcp_conn_on_ring(l)) {
+		stream_init(&c->stream, &tcp_uring_ops, c);
+		c->stream.loop = c->loop;
+		tcp_uring_init(c);
+	}
+#endif
 	(void) plat_set_nodelay(fd, ts->nodelay);
 	(void) plat_set_keepalive(fd, ts->keepalive);
 	if (getsockname(fd, (void *) &ss, &len) == 0) {
@@ -532,7 +541,7 @@ tcp_conn_new(tcp_conn **cp, int fd, const tcp_settings *ts)
 	return (0);
 }
 
-static void
+void
 tcp_conn_destroy(tcp_conn *c)
 {
 	pthread_mutex_destroy(&c->mtx);
@@ -552,6 +561,10 @@ tcp_conn_alloc(nghttpw_stream **sp, int fd, const tcp_settings *ts)
 	}
 	if (getpeername(fd, (void *) &ss, &len) == 0) {
 		plat_sockaddr_from(&c->remote, &ss);
+	}
+	if (tcp_conn_on_ring(c->loop)) {
+		*sp = &c->stream;
+		return (0);
 	}
 	if ((rv = loop_poll_add(c->loop, &c->pfd)) != 0) {
 		tcp_conn_destroy(c);
@@ -575,6 +588,12 @@ tcp_conn_connect(int fd, const tcp_settings *ts, tcp_connect_cb cb,
 	c->connect_cb  = cb;
 	c->connect_arg = cb_arg;
 	*handle        = c;
+#ifdef NGHTTPW_HAVE_IO_URING
+	if (tcp_conn_on_ring(c->loop)) {
+		tcp_uring_connect(c);
+		return (0);
+	}
+#endif
 	/* Registering a socket edge-triggered reports it writable as soon as
 	 * the connect is done, even when that was before this call. */
 	pthread_mutex_lock(&c->mtx);

@@ -1,8 +1,11 @@
 /* TCP listeners: accept tries accept4() at once and queues the aio only
- * when no connection is waiting. */
+ * when no connection is waiting.  On io_uring a multishot accept on the
+ * listener's loop takes the connections instead, without a system call
+ * each, into a small stash that accepts draw from. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,8 +15,15 @@
 #include "core/options.h"
 #include "core/tcp.h"
 #include "platform/socket.h"
+#ifdef NGHTTPW_HAVE_IO_URING
+#include "platform/poller_uring.h"
+#endif
 
 #define TCP_BACKLOG 512
+/* Connections taken ahead of accepts; past that the kernel's backlog
+ * holds them (the multishot accept is cancelled until there is room).
+ * Those it takes before the cancel lands are kept too. */
+#define TCP_STASH 16
 
 typedef struct tcp_listener {
 	pthread_mutex_t  mtx;
@@ -31,6 +41,17 @@ typedef struct tcp_listener {
 	int              adopt_fd; /* a socket given to listen on, or -1 */
 	nghttpw_sockaddr bound;
 	task             free_task;
+#ifdef NGHTTPW_HAVE_IO_URING
+	bool             on_ring;
+	bool             armed;      /* the multishot accept is in the kernel */
+	bool             arm_posted; /* arm_task is queued */
+	bool             free_pending;
+	poller_op        accept_op;
+	task             arm_task;
+	unsigned         nstash;
+	unsigned         stash_cap;
+	int             *stash;
+#endif
 } tcp_listener;
 
 enum { ACCEPT_DONE, ACCEPT_AGAIN };
@@ -43,6 +64,16 @@ listener_accept_one(tcp_listener *l, nghttpw_aio *aio, int *rv)
 	nghttpw_stream *s;
 	int             fd;
 
+#ifdef NGHTTPW_HAVE_IO_URING
+	if (l->on_ring) {
+		if (l->nstash == 0) {
+			return (ACCEPT_AGAIN);
+		}
+		fd = l->stash[0];
+		memmove(l->stash, l->stash + 1, --l->nstash * sizeof(l->stash[0]));
+		goto got_fd;
+	}
+#endif
 	for (;;) {
 		fd = accept4(l->pfd.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
@@ -62,6 +93,9 @@ listener_accept_one(tcp_listener *l, nghttpw_aio *aio, int *rv)
 			return (ACCEPT_DONE);
 		}
 	}
+#ifdef NGHTTPW_HAVE_IO_URING
+got_fd:
+#endif
 	if ((*rv = tcp_conn_alloc(&s, fd, &l->settings)) != 0) {
 		close(fd);
 		return (ACCEPT_DONE);
@@ -70,15 +104,13 @@ listener_accept_one(tcp_listener *l, nghttpw_aio *aio, int *rv)
 	return (ACCEPT_DONE);
 }
 
+/* Serves queued accepts while connections wait. */
 static void
-listener_event(void *arg, unsigned events)
+listener_drain_locked(tcp_listener *l)
 {
-	tcp_listener *l = arg;
-	list_node    *node;
-	int           rv;
+	list_node *node;
+	int        rv;
 
-	(void) events;
-	pthread_mutex_lock(&l->mtx);
 	while (!l->closed && (node = list_first(&l->acceptq)) != NULL) {
 		nghttpw_aio *aio = LIST_ENTRY(node, nghttpw_aio, prov_node);
 		if (listener_accept_one(l, aio, &rv) == ACCEPT_AGAIN) {
@@ -87,8 +119,131 @@ listener_event(void *arg, unsigned events)
 		list_remove(node);
 		nghttpw_aio_finish(aio, rv);
 	}
+}
+
+static void
+listener_event(void *arg, unsigned events)
+{
+	tcp_listener *l = arg;
+
+	(void) events;
+	pthread_mutex_lock(&l->mtx);
+	listener_drain_locked(l);
 	pthread_mutex_unlock(&l->mtx);
 }
+
+static void listener_destroy(tcp_listener *l);
+
+#ifdef NGHTTPW_HAVE_IO_URING
+/* The multishot accept, on the listener's loop.  Whatever thread asks
+ * for it posts arm_task there; the loop's thread arms it directly. */
+static void
+ring_arm_locked(tcp_listener *l)
+{
+	poller              *p = loop_poller(l->loop);
+	struct io_uring_sqe *sqe;
+
+	if (l->closed || l->armed || l->nstash >= TCP_STASH || poller_closing(p)) {
+		return;
+	}
+	if ((sqe = poller_sqe(p, &l->accept_op)) != NULL) {
+		io_uring_prep_multishot_accept(
+		    sqe, l->pfd.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		l->armed = true;
+	}
+}
+
+/* Arms, or cancels once closed or full. */
+static void
+ring_update_locked(tcp_listener *l)
+{
+	if (loop_current() != l->loop) {
+		if (!l->arm_posted) {
+			l->arm_posted = true;
+			loop_post(l->loop, &l->arm_task);
+		}
+	} else if (l->armed && (l->closed || l->nstash >= TCP_STASH)) {
+		(void) poller_cancel(loop_poller(l->loop), &l->accept_op);
+	} else {
+		ring_arm_locked(l);
+	}
+}
+
+/* Unlocks; frees l if it was let go of and the kernel is done with it. */
+static void
+ring_unlock(tcp_listener *l)
+{
+	bool done = l->free_pending && !l->armed && !l->arm_posted;
+
+	pthread_mutex_unlock(&l->mtx);
+	if (done) {
+		listener_destroy(l);
+	}
+}
+
+static void
+ring_arm_task(void *arg)
+{
+	tcp_listener *l = arg;
+
+	pthread_mutex_lock(&l->mtx);
+	l->arm_posted = false;
+	if (l->listening) {
+		ring_update_locked(l);
+	}
+	ring_unlock(l);
+}
+
+/* Keeps an accepted descriptor for the next accept. */
+static void
+ring_stash_locked(tcp_listener *l, int fd)
+{
+	if (l->nstash == l->stash_cap) {
+		unsigned cap = 2 * l->stash_cap;
+		int     *grown = realloc(l->stash, cap * sizeof(*grown));
+		if (grown == NULL) {
+			close(fd); /* the peer sees a reset, as on a full backlog */
+			return;
+		}
+		l->stash     = grown;
+		l->stash_cap = cap;
+	}
+	l->stash[l->nstash++] = fd;
+}
+
+static void
+ring_accept_done(poller_op *op, int res, unsigned flags)
+{
+	tcp_listener *l = (tcp_listener *) (void *) ((char *) op -
+	    offsetof(tcp_listener, accept_op));
+	list_node    *node;
+
+	pthread_mutex_lock(&l->mtx);
+	if ((flags & IORING_CQE_F_MORE) == 0) {
+		l->armed = false;
+	}
+	if (res >= 0) {
+		if (l->closed) {
+			close(res);
+		} else {
+			ring_stash_locked(l, res);
+		}
+		listener_drain_locked(l);
+	} else if (res != -ECANCELED && !l->closed &&
+	    (node = list_first(&l->acceptq)) != NULL) {
+		/* As accept4's error would (EMFILE, say); the next accept
+		 * arms again, so that no error is retried in a loop. */
+		list_remove(node);
+		nghttpw_aio_finish(LIST_ENTRY(node, nghttpw_aio, prov_node),
+		    plat_errno_result(-res));
+	}
+	/* Cancelled when full, armed again when not. */
+	if (l->armed ? l->nstash >= TCP_STASH : (res >= 0 || res == -ECANCELED)) {
+		ring_update_locked(l);
+	}
+	ring_unlock(l);
+}
+#endif
 
 static void
 listener_cancel(nghttpw_aio *aio, void *arg, int rv)
@@ -123,6 +278,13 @@ tcp_listener_accept(void *arg, nghttpw_aio *aio)
 	} else if (aio_defer(aio, listener_cancel, l)) {
 		list_append(&l->acceptq, &aio->prov_node);
 	}
+#ifdef NGHTTPW_HAVE_IO_URING
+	/* A connection drawn from the stash makes room; an error stopped
+	 * the multishot accept. */
+	if (l->on_ring && l->listening && !l->closed && !l->armed) {
+		ring_update_locked(l);
+	}
+#endif
 	pthread_mutex_unlock(&l->mtx);
 }
 
@@ -220,6 +382,13 @@ tcp_listener_listen(void *arg)
 		goto out;
 	}
 	l->pfd.fd = fd;
+#ifdef NGHTTPW_HAVE_IO_URING
+	if (l->on_ring) {
+		l->listening = true;
+		ring_update_locked(l);
+		goto out;
+	}
+#endif
 	if ((rv = loop_poll_add(l->loop, &l->pfd)) != 0) {
 		close(fd);
 		l->pfd.fd = -1;
@@ -240,10 +409,24 @@ tcp_listener_close(void *arg)
 	pthread_mutex_lock(&l->mtx);
 	if (!l->closed) {
 		l->closed = true;
+#ifdef NGHTTPW_HAVE_IO_URING
+		if (l->listening && l->on_ring) {
+			/* The kernel holds the socket while the accept is in
+			 * flight: shut down, it stops listening now, and the
+			 * accept ends. */
+			(void) shutdown(l->pfd.fd, SHUT_RDWR);
+			while (l->nstash > 0) {
+				close(l->stash[--l->nstash]);
+			}
+			ring_update_locked(l);
+		} else
+#endif
 		if (l->listening) {
 			/* The port is free again when close returns; an event
 			 * still in flight sees closed and leaves the fd alone. */
 			loop_poll_del(l->loop, &l->pfd);
+		}
+		if (l->listening) {
 			close(l->pfd.fd);
 			l->pfd.fd = -1;
 		}
@@ -266,15 +449,31 @@ tcp_listener_stop(void *arg)
 }
 
 static void
-listener_free_task(void *arg)
+listener_destroy(tcp_listener *l)
 {
-	tcp_listener *l = arg;
-
+#ifdef NGHTTPW_HAVE_IO_URING
+	free(l->stash);
+#endif
 	pthread_mutex_destroy(&l->mtx);
 	free(l->url);
 	free(l->host);
 	free(l->port);
 	free(l);
+}
+
+static void
+listener_free_task(void *arg)
+{
+	tcp_listener *l = arg;
+
+#ifdef NGHTTPW_HAVE_IO_URING
+	/* The last of the accept's completions frees it, if still to come. */
+	pthread_mutex_lock(&l->mtx);
+	l->free_pending = true;
+	ring_unlock(l);
+#else
+	listener_destroy(l);
+#endif
 }
 
 static void
@@ -411,6 +610,21 @@ tcp_listener_alloc(nghttpw_stream_listener *sl, const nghttpw_url *url)
 	l->adopt_fd         = -1;
 	l->pfd.cb           = listener_event;
 	l->pfd.arg          = l;
+#ifdef NGHTTPW_HAVE_IO_URING
+	l->on_ring        = loop_poller(l->loop)->ring != NULL;
+	l->accept_op.done = ring_accept_done;
+	task_init(&l->arm_task, ring_arm_task, l);
+	/* Room for what is taken before an accept asks: a connection taken
+	 * must never be dropped for want of it (it grows only in the
+	 * moment a cancel takes to land). */
+	if (l->on_ring) {
+		if ((l->stash = calloc(TCP_STASH, sizeof(*l->stash))) == NULL) {
+			listener_destroy(l);
+			return (NGHTTPW_ENOMEM);
+		}
+		l->stash_cap = TCP_STASH;
+	}
+#endif
 	l->family           = tcp_scheme_family(url->u_scheme);
 	l->settings.nodelay = true;
 	sl->ops             = &tcp_listener_ops;

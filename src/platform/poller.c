@@ -1,4 +1,6 @@
-/* epoll(7) back-end of the event loop. */
+/* The poller's epoll(7) back-end, and what both back-ends share: on
+ * io_uring, descriptors that stay on readiness (listeners, the wake-up)
+ * are in the same epoll set, which the ring watches. */
 #include <errno.h>
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -6,16 +8,25 @@
 #include <unistd.h>
 
 #include "nghttpw/nghttpw.h"
-#include "platform/poller.h"
+#include "platform/poller_impl.h"
 #include "platform/socket.h"
 
 #define POLLER_BATCH 64
 
+#ifndef NGHTTPW_HAVE_IO_URING
+bool
+poller_uring_usable(void)
+{
+	return (false);
+}
+#endif
+
 int
-poller_open(poller *p)
+poller_open(poller *p, poller_backend backend)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 
+	p->ring = NULL;
 	if ((p->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		return (plat_errno_result(errno));
 	}
@@ -23,6 +34,20 @@ poller_open(poller *p)
 		int rv = plat_errno_result(errno);
 		close(p->epfd);
 		return (rv);
+	}
+	if (backend == POLLER_BACKEND_IO_URING) {
+#ifdef NGHTTPW_HAVE_IO_URING
+		int rv = poller_uring_open(p);
+		if (rv != 0) {
+			close(p->wakefd);
+			close(p->epfd);
+		}
+		return (rv);
+#else
+		close(p->wakefd);
+		close(p->epfd);
+		return (NGHTTPW_ENOTSUP);
+#endif
 	}
 	/* A NULL data pointer marks the wake-up descriptor. */
 	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->wakefd, &ev) != 0) {
@@ -35,8 +60,25 @@ poller_open(poller *p)
 }
 
 void
+poller_start(poller *p)
+{
+#ifdef NGHTTPW_HAVE_IO_URING
+	if (p->ring != NULL) {
+		poller_uring_start(p);
+	}
+#else
+	(void) p;
+#endif
+}
+
+void
 poller_close(poller *p)
 {
+#ifdef NGHTTPW_HAVE_IO_URING
+	if (p->ring != NULL) {
+		poller_uring_close(p);
+	}
+#endif
 	close(p->wakefd);
 	close(p->epfd);
 }
@@ -73,7 +115,7 @@ poller_wake(poller *p)
 }
 
 bool
-poller_run(poller *p, int timeout_ms)
+poller_epoll_run(poller *p, int timeout_ms)
 {
 	struct epoll_event evs[POLLER_BATCH];
 	bool               woken = false;
@@ -104,5 +146,43 @@ poller_run(poller *p, int timeout_ms)
 		}
 		pfd->cb(pfd->arg, events);
 	}
+	/* A full batch may have left some behind: the ring, which watches
+	 * the set, is told of it only once. */
+	if (n == POLLER_BATCH && p->ring != NULL) {
+		woken |= poller_epoll_run(p, 0);
+	}
 	return (woken);
 }
+
+bool
+poller_run(poller *p, int timeout_ms)
+{
+#ifdef NGHTTPW_HAVE_IO_URING
+	if (p->ring != NULL) {
+		return (poller_uring_run(p, timeout_ms));
+	}
+#endif
+	return (poller_epoll_run(p, timeout_ms));
+}
+
+#ifndef NGHTTPW_HAVE_IO_URING
+unsigned
+poller_ops_inflight(poller *p)
+{
+	(void) p;
+	return (0);
+}
+
+void
+poller_cancel_all(poller *p)
+{
+	(void) p;
+}
+
+bool
+poller_closing(poller *p)
+{
+	(void) p;
+	return (false);
+}
+#endif
