@@ -83,6 +83,16 @@ pair(int sv[2])
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 }
 
+
+/* Parking takes a socket out of an epoll stream: io_uring's streams are
+ * not parked (yet), whatever NGHTTPW_POLLER says. */
+static void
+on_epoll(void)
+{
+	nghttpw_init_set_parameter(NGHTTPW_INIT_POLLER_BACKEND, NGHTTPW_POLLER_EPOLL);
+}
+TestSuite(tcp_detach, .init = on_epoll);
+
 Test(fd_wait, data_ends_the_wait, .timeout = T_TIMEOUT)
 {
 	waiter wt;

@@ -1587,6 +1587,18 @@ Test(http_file, e2e_listing_get_and_head)
 
 /* ------------------------------------------------------ hidden names */
 
+/* The body of a 200 response as a string (freed by the caller); the
+ * response is freed. */
+static char *
+page_text(nghttpw_http_res *res)
+{
+	char *b = body_text(res);
+
+	cr_expect_eq(nghttpw_http_res_get_status(res), 200);
+	nghttpw_http_res_free(res);
+	return b;
+}
+
 /* A name that starts with a dot (".git", ".env") is neither served nor
  * listed, however its dot is spelled, but for "/.well-known/" at the top
  * of the site; set_dotfiles serves and lists them all. */
@@ -1623,7 +1635,7 @@ Test(http_file, hidden_names_are_refused_and_unlisted)
 	expect(get(h, "/%2ewell-known/security.txt"), 200, "Contact: x\n", NULL,
 	    "well-known, encoded");
 	expect(get(h, "/./a.txt"), 200, TEXT, NULL, "a \".\" segment");
-	b = body_text(get(h, "/site/"));
+	b = page_text(get(h, "/site/"));
 	cr_expect_null(strstr(b, ".git"), "%s", b);
 	cr_expect_null(strstr(b, ".well-known"), "not the site's top: %s", b);
 	cr_expect_not_null(strstr(b, "page.txt"), "%s", b);
@@ -1634,7 +1646,7 @@ Test(http_file, hidden_names_are_refused_and_unlisted)
 	expect(get(h, "/.git/config"), 200, "[core]\n", NULL, "dotfiles on");
 	expect(get(h, "/%2eenv"), 200, "SECRET=1\n", NULL, "dotfiles on");
 	expect(get(h, "/site/.well-known/x"), 200, "x\n", NULL, "dotfiles on");
-	b = body_text(get(h, "/site/"));
+	b = page_text(get(h, "/site/"));
 	cr_expect_not_null(strstr(b, "href=\".git/\""), "%s", b);
 	free(b);
 	/* Off again: nothing found under the old rule is served from the
@@ -1646,7 +1658,7 @@ Test(http_file, hidden_names_are_refused_and_unlisted)
 	/* The site's top, served from a directory without an index. */
 	cr_assert_eq(nghttpw_http_handler_alloc_directory(&h, "/", site), 0);
 	cr_assert_eq(nghttpw_http_handler_set_listing(h, true), 0);
-	b = body_text(get(h, "/"));
+	b = page_text(get(h, "/"));
 	cr_expect_not_null(strstr(b, "href=\".well-known/\""), "%s", b);
 	cr_expect_null(strstr(b, ".git"), "%s", b);
 	free(b);
