@@ -420,13 +420,7 @@ parse_args(int argc, char **argv, struct options *o)
 			o->key = optarg;
 			break;
 		case 't':
-			errno      = 0;
-			o->threads = strtol(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    o->threads < 1 || o->threads > MAX_THREADS) {
-				bad_usage("--threads: '%s' is not a number from 1 to %d",
-				    optarg, MAX_THREADS);
-			}
+			o->threads = number_arg("--threads", 1, MAX_THREADS);
 			break;
 		case 'q':
 			o->quiet = true;

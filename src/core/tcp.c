@@ -270,18 +270,26 @@ tcp_submit(tcp_conn *c, nghttpw_aio *aio, list_node *q,
 	pthread_mutex_unlock(&c->mtx);
 }
 
+bool
+tcp_io_begin(nghttpw_aio *aio)
+{
+	if (!nghttpw_aio_begin(aio)) {
+		return (false);
+	}
+	if (aio_iov_residual(aio) == 0) {
+		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
+		return (false);
+	}
+	return (true);
+}
+
 static void
 tcp_start(tcp_conn *c, nghttpw_aio *aio, list_node *q,
     int (*io)(tcp_conn *, nghttpw_aio *, int *))
 {
-	if (!nghttpw_aio_begin(aio)) {
-		return;
+	if (tcp_io_begin(aio)) {
+		tcp_submit(c, aio, q, io);
 	}
-	if (aio_iov_residual(aio) == 0) {
-		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
-		return;
-	}
-	tcp_submit(c, aio, q, io);
 }
 
 static void

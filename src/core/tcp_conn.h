@@ -32,6 +32,9 @@ enum { IO_DONE, IO_AGAIN };
 /* What both paths share, from tcp.c.  The _some functions move what the
  * socket takes now, without blocking: IO_DONE with *rv set when the
  * operation is over, IO_AGAIN when nothing could move. */
+/* Begins a send or recv: false when the aio is already over (stopped,
+ * or refused with NGHTTPW_EINVAL for an empty iov). */
+bool tcp_io_begin(nghttpw_aio *aio);
 int  tcp_send_some(tcp_conn *c, nghttpw_aio *aio, int *rv);
 int  tcp_recv_some(tcp_conn *c, nghttpw_aio *aio, int *rv);
 int  tcp_sendfile_some(tcp_conn *c, nghttpw_aio *aio, int *rv);

@@ -429,14 +429,9 @@ static void
 uring_start(uring_conn *u, uring_op *op, nghttpw_aio *aio,
     int (*io)(tcp_conn *, nghttpw_aio *, int *))
 {
-	if (!nghttpw_aio_begin(aio)) {
-		return;
+	if (tcp_io_begin(aio)) {
+		uring_submit(u, op, aio, io);
 	}
-	if (aio_iov_residual(aio) == 0) {
-		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
-		return;
-	}
-	uring_submit(u, op, aio, io);
 }
 
 static void
