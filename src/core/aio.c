@@ -88,13 +88,13 @@ enum {
 static inline void
 aio_lock(nghttpw_aio *aio)
 {
-	pthread_mutex_lock(loop_mutex(aio->home));
+	plat_mutex_lock(loop_mutex(aio->home));
 }
 
 static inline void
 aio_unlock(nghttpw_aio *aio)
 {
-	pthread_mutex_unlock(loop_mutex(aio->home));
+	plat_mutex_unlock(loop_mutex(aio->home));
 }
 
 /* Wakes nghttpw_aio_wait; a broadcast nobody waits for is skipped, as it
@@ -103,7 +103,7 @@ static inline void
 aio_wake_locked(nghttpw_aio *aio)
 {
 	if (aio->waiters > 0) {
-		pthread_cond_broadcast(loop_cond(aio->home));
+		plat_cond_broadcast(loop_cond(aio->home));
 	}
 }
 
@@ -203,9 +203,9 @@ aio_alloc_on(nghttpw_aio **aiop, void (*cb)(void *), void *arg, loop *home)
 	aio->iov_cap = AIO_IOV_INLINE;
 	timer_init(&aio->timer, aio_expire);
 	task_init(&aio->done_task, aio_run_callback, aio);
-	pthread_mutex_lock(loop_mutex(home));
+	plat_mutex_lock(loop_mutex(home));
 	rv = loop_timer_reserve_locked(home);
-	pthread_mutex_unlock(loop_mutex(home));
+	plat_mutex_unlock(loop_mutex(home));
 	if (rv != 0) {
 		free(aio);
 		return (rv);
@@ -312,7 +312,7 @@ nghttpw_aio_wait(nghttpw_aio *aio)
 	aio_lock(aio);
 	aio->waiters++;
 	while (aio->pending || aio->in_cb || aio->cancelling > 0) {
-		pthread_cond_wait(loop_cond(aio->home), loop_mutex(aio->home));
+		plat_cond_wait(loop_cond(aio->home), loop_mutex(aio->home));
 	}
 	aio->waiters--;
 	aio_unlock(aio);

@@ -25,15 +25,15 @@ fw_event(void *arg, unsigned events)
 	if ((events & POLLER_IN) == 0) {
 		return; /* writable: the registration says so once */
 	}
-	pthread_mutex_lock(loop_mutex(l));
+	plat_mutex_lock(loop_mutex(l));
 	if (w->state != FW_WAITING) {
-		pthread_mutex_unlock(loop_mutex(l));
+		plat_mutex_unlock(loop_mutex(l));
 		return;
 	}
 	loop_timer_remove_locked(l, &w->timer);
 	loop_poll_del(l, &w->pfd);
 	fw_end_locked(w);
-	pthread_mutex_unlock(loop_mutex(l));
+	plat_mutex_unlock(loop_mutex(l));
 	w->cb(w, 0);
 }
 
@@ -52,9 +52,9 @@ fw_expire(timer_node *t)
 		rv = NGHTTPW_ECANCELED; /* the poller was left by the cancel */
 	}
 	fw_end_locked(w);
-	pthread_mutex_unlock(loop_mutex(l));
+	plat_mutex_unlock(loop_mutex(l));
 	w->cb(w, rv);
-	pthread_mutex_lock(loop_mutex(l));
+	plat_mutex_lock(loop_mutex(l));
 }
 
 int
@@ -70,10 +70,10 @@ fd_wait_start(fd_wait *w, loop *l, int fd, nghttpw_duration timeout_ms,
 	w->cb      = cb;
 	w->state   = FW_WAITING;
 	timer_init(&w->timer, fw_expire);
-	pthread_mutex_lock(loop_mutex(l));
+	plat_mutex_lock(loop_mutex(l));
 	/* The heap slot is needed for a cancel even without a timeout. */
 	if ((rv = loop_timer_reserve_locked(l)) != 0) {
-		pthread_mutex_unlock(loop_mutex(l));
+		plat_mutex_unlock(loop_mutex(l));
 		return (rv);
 	}
 	if (timeout_ms >= 0) {
@@ -86,7 +86,7 @@ fd_wait_start(fd_wait *w, loop *l, int fd, nghttpw_duration timeout_ms,
 		loop_timer_remove_locked(l, &w->timer);
 		loop_timer_release_locked(l);
 	}
-	pthread_mutex_unlock(loop_mutex(l));
+	plat_mutex_unlock(loop_mutex(l));
 	return (rv);
 }
 
@@ -96,7 +96,7 @@ fd_wait_cancel(fd_wait *w)
 	loop *l = w->loop;
 	bool  won;
 
-	pthread_mutex_lock(loop_mutex(l));
+	plat_mutex_lock(loop_mutex(l));
 	if ((won = w->state == FW_WAITING)) {
 		w->state = FW_CANCELLED;
 		loop_poll_del(l, &w->pfd);
@@ -104,6 +104,6 @@ fd_wait_cancel(fd_wait *w)
 		w->timer.deadline = 0;
 		loop_timer_add_locked(l, &w->timer);
 	}
-	pthread_mutex_unlock(loop_mutex(l));
+	plat_mutex_unlock(loop_mutex(l));
 	return (won);
 }

@@ -145,9 +145,9 @@ loop_post(loop *l, task *t)
 		loop_push_local(l, t);
 		return;
 	}
-	pthread_mutex_lock(&l->head.mtx);
+	plat_mutex_lock(&l->head.mtx);
 	loop_post_locked(l, t);
-	pthread_mutex_unlock(&l->head.mtx);
+	plat_mutex_unlock(&l->head.mtx);
 }
 
 /* Timer heap: a binary min-heap on deadline, each node knowing its index
@@ -335,7 +335,7 @@ loop_main(void *arg)
 
 	current_loop = l;
 	poller_start(&l->poller);
-	pthread_mutex_lock(&l->head.mtx);
+	plat_mutex_lock(&l->head.mtx);
 	for (;;) {
 		l->wake_pending = false;
 		loop_take_posted_locked(l);
@@ -344,13 +344,13 @@ loop_main(void *arg)
 			break;
 		}
 		int wait_ms = loop_wait_ms(l);
-		pthread_mutex_unlock(&l->head.mtx);
+		plat_mutex_unlock(&l->head.mtx);
 
 		poller_run(&l->poller, wait_ms);
 
-		pthread_mutex_lock(&l->head.mtx);
+		plat_mutex_lock(&l->head.mtx);
 		loop_expire_locked(l);
-		pthread_mutex_unlock(&l->head.mtx);
+		plat_mutex_unlock(&l->head.mtx);
 
 		/* Tasks queued by tasks (a callback starting the next step
 		 * that completes at once) run now, up to a budget, rather
@@ -359,9 +359,9 @@ loop_main(void *arg)
 			loop_run_tasks(l);
 		}
 
-		pthread_mutex_lock(&l->head.mtx);
+		plat_mutex_lock(&l->head.mtx);
 	}
-	pthread_mutex_unlock(&l->head.mtx);
+	plat_mutex_unlock(&l->head.mtx);
 	return (NULL);
 }
 
@@ -526,8 +526,6 @@ loop_destroy(loop *l)
 {
 	poller_close(&l->poller);
 	free(l->heap);
-	pthread_cond_destroy(&l->head.cv);
-	pthread_mutex_destroy(&l->head.mtx);
 }
 
 static int
@@ -535,18 +533,14 @@ loop_create(loop *l, poller_backend backend)
 {
 	int rv;
 
-	pthread_mutex_init(&l->head.mtx, NULL);
-	pthread_cond_init(&l->head.cv, NULL);
+	plat_mutex_init(&l->head.mtx);
+	plat_cond_init(&l->head.cv);
 	l->heap_cap = TIMER_HEAP_INITIAL;
 	if ((l->heap = calloc(l->heap_cap, sizeof(*l->heap))) == NULL) {
-		pthread_cond_destroy(&l->head.cv);
-		pthread_mutex_destroy(&l->head.mtx);
 		return (NGHTTPW_ENOMEM);
 	}
 	if ((rv = poller_open(&l->poller, backend)) != 0) {
 		free(l->heap);
-		pthread_cond_destroy(&l->head.cv);
-		pthread_mutex_destroy(&l->head.mtx);
 		return (rv);
 	}
 	if ((rv = pthread_create(&l->thread, NULL, loop_main, l)) != 0) {
@@ -564,10 +558,10 @@ loops_halt(unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		loop *l = &rt.loops[i];
-		pthread_mutex_lock(&l->head.mtx);
+		plat_mutex_lock(&l->head.mtx);
 		l->stopping = true;
 		poller_wake(&l->poller);
-		pthread_mutex_unlock(&l->head.mtx);
+		plat_mutex_unlock(&l->head.mtx);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		pthread_join(rt.loops[i].thread, NULL);
@@ -587,9 +581,9 @@ loops_drain(unsigned n)
 		ran = false;
 		for (unsigned i = 0; i < n; i++) {
 			loop *l = &rt.loops[i];
-			pthread_mutex_lock(&l->head.mtx);
+			plat_mutex_lock(&l->head.mtx);
 			loop_take_posted_locked(l);
-			pthread_mutex_unlock(&l->head.mtx);
+			plat_mutex_unlock(&l->head.mtx);
 			current_loop = l;
 			while (l->run_head != NULL) {
 				loop_run_tasks(l);

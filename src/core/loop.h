@@ -10,6 +10,7 @@
 #include "core/list.h"
 #include "core/task.h"
 #include "nghttpw/nghttpw.h"
+#include "platform/mutex.h"
 #include "platform/poller.h"
 
 #define TIMER_NEVER UINT64_MAX
@@ -37,20 +38,20 @@ loop *loop_current(void);
 /* The start of every loop, visible so that the mutex (taken by every aio
  * operation) is reached without a call or a pointer of its own. */
 typedef struct loop_head {
-	pthread_mutex_t mtx;
+	plat_mutex mtx;
 	/* For threads that wait, under mtx, on something homed on the loop.
 	 * Shared: a broadcast wakes every such waiter, and each rechecks its
 	 * own condition. */
-	pthread_cond_t cv;
+	plat_cond cv;
 } loop_head;
 
-static inline pthread_mutex_t *
+static inline plat_mutex *
 loop_mutex(loop *l)
 {
 	return (&((loop_head *) (void *) l)->mtx);
 }
 
-static inline pthread_cond_t *
+static inline plat_cond *
 loop_cond(loop *l)
 {
 	return (&((loop_head *) (void *) l)->cv);

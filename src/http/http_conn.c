@@ -12,7 +12,6 @@
  *
  * This file has the queues, the read side and the life cycle; the write
  * side is in http_conn_write.c, the shared state in http_conn_impl.h. */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,7 +154,7 @@ conn_start(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op, bool valid,
 	aio->prov_op     = (uint8_t) op;
 	aio->prov_arg[0] = arg0;
 	aio->prov_arg[1] = arg1;
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	if (c->closed) {
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
 	} else if (*user == NULL && list_empty(q)) {
@@ -163,7 +162,7 @@ conn_start(nghttpw_http_conn *c, nghttpw_aio *aio, conn_op op, bool valid,
 	} else {
 		queue_append(c, q, aio);
 	}
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 /* The raw reads and writes: into or from aio's iov, which must hold a
@@ -595,7 +594,7 @@ rd_sio_cb(void *arg)
 	int                rv = nghttpw_aio_result(c->rd_sio);
 	size_t             n  = nghttpw_aio_count(c->rd_sio);
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	if (c->rd_ready_wait) {
 		c->rd_ready_wait = false;
 		if (rv == NGHTTPW_ENOTSUP) {
@@ -658,7 +657,7 @@ rd_sio_cb(void *arg)
 	} else {
 		rd_progress(c);
 	}
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 /* The caller's aio of a read, a write or a transact was cancelled or timed
@@ -671,7 +670,7 @@ conn_cancel(nghttpw_aio *aio, void *arg, int rv)
 {
 	nghttpw_http_conn *c = arg;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	if (c->rd_user == aio && c->rd_abort == 0) {
 		c->rd_abort = rv;
 		nghttpw_aio_abort(c->rd_sio, rv);
@@ -682,7 +681,7 @@ conn_cancel(nghttpw_aio *aio, void *arg, int rv)
 		list_remove(&aio->prov_node);
 		nghttpw_aio_finish(aio, rv);
 	}
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 /* Makes aio the pending read; deferred when it waited in the queue (its
@@ -793,7 +792,7 @@ conn_read_body(nghttpw_http_conn *c, const void *msg, size_t max,
 	if (!nghttpw_aio_begin(aio)) {
 		return;
 	}
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	if ((c->parser.req != msg && c->parser.res != msg) ||
 	    !c->parser.head_done || c->parser.in_body) {
 		/* Only right after the head of this message was read. */
@@ -812,7 +811,7 @@ conn_read_body(nghttpw_http_conn *c, const void *msg, size_t max,
 			rd_progress(c);
 		}
 	}
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 bool
@@ -820,10 +819,10 @@ http_conn_body_done(nghttpw_http_conn *c, nghttpw_http_req *req)
 {
 	bool done;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	done = c->parser.req == req && c->parser.message_done &&
 	    c->rd_user == NULL && !c->body_raw;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (done);
 }
 
@@ -868,7 +867,6 @@ conn_reap(void *arg)
 	free(c->ch_iov);
 	free(c->wr_bounce);
 	free(c->obuf);
-	pthread_mutex_destroy(&c->mtx);
 	free(c);
 }
 
@@ -890,7 +888,7 @@ nghttpw_http_conn_alloc(nghttpw_http_conn **cp, nghttpw_stream *stream)
 		free(c);
 		return (rv);
 	}
-	pthread_mutex_init(&c->mtx, NULL);
+	plat_mutex_init(&c->mtx);
 	list_init(&c->rd_q);
 	list_init(&c->wr_q);
 	task_init(&c->reap_task, conn_reap, c);
@@ -910,13 +908,13 @@ conn_close(nghttpw_http_conn *c, void (*reap)(task *))
 {
 	bool first;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	first     = !c->closed;
 	c->closed = true;
 	/* What waits in the queues never started: it ends now. */
 	queue_fail(&c->rd_q, NGHTTPW_ECLOSED);
 	queue_fail(&c->wr_q, NGHTTPW_ECLOSED);
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	if (first) {
 		/* Pending stream operations fail with ECLOSED, and their
 		 * callbacks pass that on to the caller's aios. */
@@ -983,9 +981,9 @@ conn_set_limit(nghttpw_http_conn *c, size_t *limit, size_t value, size_t min)
 	if (c == NULL || value < min) {
 		return (NGHTTPW_EINVAL);
 	}
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	*limit = value;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (0);
 }
 
@@ -1011,27 +1009,27 @@ nghttpw_http_conn_set_max_body(nghttpw_http_conn *c, size_t size)
 void
 http_conn_set_raw_only(nghttpw_http_conn *c)
 {
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	c->raw_only = true;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 void
 http_conn_set_read_timeouts(
     nghttpw_http_conn *c, nghttpw_duration idle_ms, nghttpw_duration head_ms)
 {
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	c->idle_ms = idle_ms;
 	c->head_ms = head_ms;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 void
 http_conn_set_write_stall(nghttpw_http_conn *c, nghttpw_duration ms)
 {
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	c->wr_stall_ms = ms;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 nghttpw_stream *
@@ -1045,9 +1043,9 @@ http_conn_buffered(nghttpw_http_conn *c)
 {
 	size_t n;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	n = c->rlen - c->rpos;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (n);
 }
 
@@ -1056,31 +1054,31 @@ http_conn_head_started(nghttpw_http_conn *c)
 {
 	bool started;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	started = c->head_started || c->rlen > 0;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (started);
 }
 
 void
 http_conn_stop_idle(nghttpw_http_conn *c)
 {
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	c->no_idle = true;
 	if (c->rd_user != NULL && c->rd_kind == RD_HEAD && c->rd_abort == 0) {
 		/* As conn_cancel: the stream aio's callback reports it. */
 		c->rd_abort = NGHTTPW_ECLOSED;
 		nghttpw_aio_abort(c->rd_sio, NGHTTPW_ECLOSED);
 	}
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 void
 http_conn_set_park(nghttpw_http_conn *c, bool on)
 {
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	c->park = on;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 bool
@@ -1088,18 +1086,18 @@ http_conn_linger_ended(nghttpw_http_conn *c)
 {
 	bool ended;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	ended = c->linger_ended;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (ended);
 }
 
 void
 http_conn_resume_idle(nghttpw_http_conn *c)
 {
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	c->no_idle = false;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 void
@@ -1119,9 +1117,9 @@ http_conn_received(nghttpw_http_conn *c)
 {
 	uint64_t n;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	n = c->received;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (n);
 }
 
@@ -1130,10 +1128,10 @@ http_conn_exchange_start(nghttpw_http_conn *c, size_t max_body)
 {
 	uint64_t n;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	c->max_body = max_body;
 	n           = c->received;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (n);
 }
 
@@ -1143,23 +1141,23 @@ http_conn_reusable(nghttpw_http_conn *c)
 	http_parser *p = &c->parser;
 	bool         idle;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	idle = !c->closed && !c->must_close && c->rd_user == NULL &&
 	    list_empty(&c->rd_q) && c->wr_user == NULL && list_empty(&c->wr_q) &&
 	    !c->flushing && c->olen == 0 && c->rpos == c->rlen &&
 	    c->nreqs == 0 && !c->body_raw && p->res != NULL && p->head_done &&
 	    (p->message_done || (!p->in_body && http_parser_no_body(p)));
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (idle);
 }
 
 void
 http_conn_set_lender(nghttpw_http_conn *c, void *lender, uint64_t lease)
 {
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	c->lender = lender;
 	c->lease  = lease;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 void *
@@ -1167,10 +1165,10 @@ http_conn_lender(nghttpw_http_conn *c, uint64_t *lease)
 {
 	void *lender;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	lender = c->lender;
 	*lease = c->lease;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (lender);
 }
 

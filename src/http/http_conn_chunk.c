@@ -222,9 +222,9 @@ http_conn_res_heads(nghttpw_http_conn *c)
 {
 	uint64_t n;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	n = c->res_heads;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (n);
 }
 
@@ -233,8 +233,8 @@ http_conn_chunk_open(nghttpw_http_conn *c)
 {
 	bool open;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	open = c->ch_state != CH_NONE;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (open);
 }

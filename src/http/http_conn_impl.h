@@ -4,7 +4,6 @@
 #ifndef NGHTTPW_HTTP_CONN_IMPL_H
 #define NGHTTPW_HTTP_CONN_IMPL_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -70,7 +69,7 @@ typedef enum {
 } chunk_state;
 
 struct nghttpw_http_conn {
-	pthread_mutex_t mtx;
+	plat_mutex mtx;
 	nghttpw_stream *stream;
 	bool            closed;
 	atomic_bool     must_close; /* read by the owner without the mutex */

@@ -13,9 +13,9 @@
 void
 http_conn_expect_proxy_header(nghttpw_http_conn *c)
 {
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	c->proxy_pending = true;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 bool
@@ -23,9 +23,9 @@ http_conn_proxy_failed(nghttpw_http_conn *c)
 {
 	bool failed;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	failed = c->proxy_pending;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (failed);
 }
 
@@ -34,20 +34,20 @@ http_conn_take_proxied(nghttpw_http_conn *c)
 {
 	nghttpw_sockaddr *addrs;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	addrs      = c->proxied;
 	c->proxied = NULL;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (addrs);
 }
 
 void
 http_conn_give_proxied(nghttpw_http_conn *c, nghttpw_sockaddr *addrs)
 {
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	free(c->proxied);
 	c->proxied = addrs;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 int
@@ -89,7 +89,7 @@ conn_proxied_addr(nghttpw_http_conn *c, const char *name, nghttpw_sockaddr *addr
 {
 	bool found = false;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	if (c->proxied != NULL) {
 		if (strcmp(name, NGHTTPW_OPT_REMADDR) == 0) {
 			*addr = c->proxied[0];
@@ -99,7 +99,7 @@ conn_proxied_addr(nghttpw_http_conn *c, const char *name, nghttpw_sockaddr *addr
 			found = true;
 		}
 	}
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (found);
 }
 
@@ -109,10 +109,10 @@ void
 http_conn_set_trust(nghttpw_http_conn *c, http_trust *t)
 {
 	http_trust_hold(t);
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	http_trust_release(c->trust);
 	c->trust = t;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 int

@@ -227,10 +227,10 @@ conn_wr_sio_cb(void *arg)
 
 	size_t             n  = nghttpw_aio_count(c->wr_sio);
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	if (c->flushing) {
 		out_sent(c, rv, n);
-		pthread_mutex_unlock(&c->mtx);
+		plat_mutex_unlock(&c->mtx);
 		return;
 	}
 	c->wr_done += n;
@@ -257,7 +257,7 @@ conn_wr_sio_cb(void *arg)
 	if (rv != 0) {
 		wr_finish(c, rv);
 	}
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 /* Makes aio the pending write, as rd_begin. */
@@ -521,12 +521,12 @@ http_conn_write_res_batched(nghttpw_http_conn *c, nghttpw_http_res *res,
 void
 http_conn_kick_flush(nghttpw_http_conn *c)
 {
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	if (!c->closed) {
 		/* Nobody waits for it: out_flushed just empties the queue. */
 		(void) conn_out_flush_first(c, NULL);
 	}
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 void
