@@ -85,6 +85,20 @@ enum {
 	REAP_QUEUED_CB, /* ... and the operation finished meanwhile */
 };
 
+/* cb_state: the count of callbacks queued or running, and two flags for
+ * when the last one to end has something to do under the lock.  A
+ * callback that ends with no flag set needs only one atomic step, and
+ * touches the aio no more after it: whoever waits for it may free it. */
+#define CB_WAITERS (1u << 30) /* a thread is in nghttpw_aio_wait */
+#define CB_REAP (1u << 31)    /* reaped while a callback was owed */
+#define CB_COUNT(s) ((s) & ~(CB_WAITERS | CB_REAP))
+
+static inline unsigned
+aio_callbacks(nghttpw_aio *aio)
+{
+	return (CB_COUNT(atomic_load(&aio->cb_state)));
+}
+
 static inline void
 aio_lock(nghttpw_aio *aio)
 {
@@ -117,7 +131,7 @@ aio_dispatch_locked(nghttpw_aio *aio)
 	aio->pending = false;
 	/* A counter: a callback that restarts the aio may still be running
 	 * its tail on one loop when the next completion runs on another. */
-	aio->in_cb++;
+	atomic_fetch_add(&aio->cb_state, 1);
 	if (aio->reap == REAP_QUEUED) {
 		aio->reap = REAP_QUEUED_CB;
 	} else if (!loop_push_current(&aio->done_task)) {
@@ -241,10 +255,13 @@ nghttpw_aio_free(nghttpw_aio *aio)
 static bool
 aio_reap_locked(nghttpw_aio *aio)
 {
-	if (aio->in_cb > 0) {
+	/* Flagged first, so that a callback ending at the same time either
+	 * is counted here or sees the flag and comes to the lock. */
+	if (CB_COUNT(atomic_fetch_or(&aio->cb_state, CB_REAP)) > 0) {
 		aio->reap = REAP_HELD;
 		return (false);
 	}
+	atomic_fetch_and(&aio->cb_state, ~CB_REAP);
 	aio->reap         = REAP_QUEUED;
 	aio->done_task.fn  = aio_reap_task;
 	return (true);
@@ -310,11 +327,15 @@ nghttpw_aio_wait(nghttpw_aio *aio)
 		return;
 	}
 	aio_lock(aio);
-	aio->waiters++;
-	while (aio->pending || aio->in_cb || aio->cancelling > 0) {
+	if (aio->waiters++ == 0) {
+		atomic_fetch_or(&aio->cb_state, CB_WAITERS);
+	}
+	while (aio->pending || aio_callbacks(aio) > 0 || aio->cancelling > 0) {
 		plat_cond_wait(loop_cond(aio->home), loop_mutex(aio->home));
 	}
-	aio->waiters--;
+	if (--aio->waiters == 0) {
+		atomic_fetch_and(&aio->cb_state, ~CB_WAITERS);
+	}
 	aio_unlock(aio);
 }
 
@@ -324,7 +345,7 @@ nghttpw_aio_busy(nghttpw_aio *aio)
 	bool busy;
 
 	aio_lock(aio);
-	busy = aio->pending || aio->in_cb || aio->cancelling > 0;
+	busy = aio->pending || aio_callbacks(aio) > 0 || aio->cancelling > 0;
 	aio_unlock(aio);
 	return (busy);
 }
@@ -621,12 +642,21 @@ aio_run_callback(void *arg)
 {
 	nghttpw_aio *aio = arg;
 	bool         reap;
+	unsigned     s;
 
 	if (aio->cb != NULL) {
 		aio->cb(aio->cb_arg);
 	}
+	/* Nobody waiting and not reaped: the count goes down, and that is
+	 * all (most callbacks). */
+	s = atomic_load(&aio->cb_state);
+	while ((s & (CB_WAITERS | CB_REAP)) == 0) {
+		if (atomic_compare_exchange_weak(&aio->cb_state, &s, s - 1)) {
+			return;
+		}
+	}
 	aio_lock(aio);
-	aio->in_cb--;
+	atomic_fetch_sub(&aio->cb_state, 1);
 	aio_wake_locked(aio);
 	reap = aio->reap == REAP_HELD && aio_reap_locked(aio);
 	aio_unlock(aio);

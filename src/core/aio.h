@@ -47,8 +47,11 @@ struct nghttpw_aio {
 	int        abort_rv;   /* abort seen between begin and defer, or
 	                        * the refusal nghttpw_aio_defer delivers late */
 	unsigned   cancelling; /* cancel functions now running */
-	unsigned   in_cb;      /* callbacks queued or running */
-	unsigned   waiters;    /* threads in nghttpw_aio_wait */
+	/* Callbacks queued or running, and flags (aio.c's CB_*) that make
+	 * the end of a callback take the lock: changed under the lock, but
+	 * also without it by a callback that ends with nobody to tell. */
+	atomic_uint cb_state;
+	unsigned    waiters; /* threads in nghttpw_aio_wait */
 	int        file_fd;    /* the provider's, see below */
 	/* Bytes, not bitfields: use_expire is written without the lock. */
 	bool    use_expire;
