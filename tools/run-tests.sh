@@ -6,13 +6,11 @@
 #   valgrind  build/ci-gcc (as the gcc stage left it): aio_test,
 #          stream_test, url_test, http_msg_test and http_conn_test under
 #          valgrind (memcheck; definite leaks count), one Criterion job each
-#   fuzz   build/fuzz     every libFuzzer target for FUZZ_SECONDS (15) each
-#   gcc-uring  the gcc build's ctest again on the io_uring back-end
-#          (NGHTTPW_POLLER=io_uring; the other stages run on epoll, the
-#          default)
-# and, only when named, the same for the sanitizer builds (they do not fit
-# CI's 30 minutes on 2 cores beside the rest yet):
-#   asan-uring  tsan-uring
+#   fuzz   build/fuzz     every libFuzzer target for FUZZ_SECONDS (15) each,
+#          one per CPU at a time
+#   gcc-uring, asan-uring, tsan-uring  the gcc, asan and tsan builds'
+#          ctest again on the io_uring back-end (NGHTTPW_POLLER=io_uring;
+#          the other stages run on epoll, the default)
 # Missing Debian packages are installed first (tools/install-deps.sh).
 # Ends with one line 'run-tests: N passed, M failed[, K skipped]' (tests
 # of all three builds; a build that fails counts as one failure; the tsan
@@ -22,7 +20,7 @@
 #
 # usage: bash tools/run-tests.sh [gcc] [gcc-uring] [valgrind] [asan]
 #        [asan-uring] [tsan] [tsan-uring] [fuzz]
-#        (default: gcc gcc-uring valgrind asan tsan fuzz; the stages run in that
+#        (default: all of them; the stages run in that
 #        order whatever the order given, since valgrind uses what gcc
 #        built)
 # Environment: JOBS (parallel jobs for make and ctest; default 2).
@@ -40,7 +38,7 @@ bash tools/install-deps.sh || {
 }
 
 all_stages=(gcc gcc-uring valgrind asan asan-uring tsan tsan-uring fuzz)
-default_stages=(gcc gcc-uring valgrind asan tsan fuzz)
+default_stages=("${all_stages[@]}")
 asked=("$@")
 [ ${#asked[@]} -gt 0 ] || asked=("${default_stages[@]}")
 for s in "${asked[@]}"; do
