@@ -83,6 +83,14 @@ struct nghttpw_stream_listener {
 void stream_sendfile(nghttpw_stream *s, int fd, uint64_t off, uint64_t len,
     nghttpw_aio *aio);
 
+/* Sends from iov what the socket takes at once, without an aio: for a
+ * caller that would otherwise begin, finish and call back an operation
+ * for a send that usually goes whole (an HTTP answer).  Returns the bytes
+ * sent; 0 when none went: s is not an epoll TCP stream, is closed, has
+ * sends queued, its socket is full, or failed (the caller's next send
+ * through an aio then meets the error). */
+size_t stream_send_now(nghttpw_stream *s, const nghttpw_iov *iov, unsigned niov);
+
 /* Finishes the aio (count 0) once s has something to read -- data, an end
  * or an error -- without reading it, so that a connection idle for long
  * needs no buffer until then.  Only TCP streams can; others finish it

@@ -16,7 +16,8 @@
 #include "platform/socket.h"
 
 #define TCP_RECV_IOV 64
-
+/* stream_send_now's entries: a message's head, chunk framing and body. */
+#define SEND_NOW_IOV 8
 
 static const nghttpw_stream_ops tcp_ops;
 
@@ -317,6 +318,37 @@ tcp_begin_own(nghttpw_stream *s, nghttpw_aio *aio)
 		return (NULL);
 	}
 	return (s->arg);
+}
+
+size_t
+stream_send_now(nghttpw_stream *s, const nghttpw_iov *iov, unsigned niov)
+{
+	struct iovec  vec[SEND_NOW_IOV];
+	struct msghdr msg = { 0 };
+	tcp_conn     *c;
+	ssize_t       n = 0;
+
+	if (s->ops != &tcp_ops) {
+		return (0);
+	}
+	c = s->arg;
+	for (unsigned i = 0; i < niov && msg.msg_iovlen < SEND_NOW_IOV; i++) {
+		if (iov[i].iov_len > 0) {
+			vec[msg.msg_iovlen].iov_base = iov[i].iov_buf;
+			vec[msg.msg_iovlen].iov_len  = iov[i].iov_len;
+			msg.msg_iovlen++;
+		}
+	}
+	msg.msg_iov = vec;
+	pthread_mutex_lock(&c->mtx);
+	if (!c->closed && c->connect_cb == NULL && list_empty(&c->sendq) &&
+	    msg.msg_iovlen > 0) {
+		do {
+			n = sendmsg(c->pfd.fd, &msg, MSG_NOSIGNAL);
+		} while (n < 0 && errno == EINTR);
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return (n > 0 ? (size_t) n : 0);
 }
 
 void

@@ -136,6 +136,26 @@ out_reserve(nghttpw_http_conn *c, size_t len)
 
 /* Write side. */
 
+/* The first send of a whole write, tried on the socket at once: an
+ * answer usually fits, and then it is done without a stream operation
+ * (begun, finished and called back).  True when that finished the write;
+ * else what went is counted and the stream sends the rest.  Not for a
+ * file body, nor after a first send, which found the socket full. */
+static bool
+wr_send_now(nghttpw_http_conn *c)
+{
+	if (c->wr_done > 0 || c->wr_total == 0 || c->wr_kind != WR_ALL ||
+	    c->wr_file_left > 0) {
+		return (false);
+	}
+	c->wr_done = stream_send_now(c->stream, c->wr_src, c->wr_nsrc);
+	if (c->wr_done < c->wr_total) {
+		return (false);
+	}
+	wr_finish(c, 0);
+	return (true);
+}
+
 /* Sends what is left of the gather list (after the queued answers); an
  * error is the caller's to report with wr_finish. */
 static int
@@ -148,6 +168,9 @@ wr_send_rest(nghttpw_http_conn *c)
 		return (NGHTTPW_ECLOSED);
 	}
 	if (conn_out_flush_first(c, &c->wr_after_flush)) {
+		return (0);
+	}
+	if (wr_send_now(c)) {
 		return (0);
 	}
 	rv = conn_iov_set_rest(c->wr_sio, c->wr_src, c->wr_nsrc, c->wr_done,
