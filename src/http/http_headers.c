@@ -188,18 +188,39 @@ static const struct {
 	[NHW_HDR_TRANSFER_ENCODING] = { "Transfer-Encoding", 17 },
 };
 
-#define KNOWN_COUNT (sizeof(known_names) / sizeof(known_names[0]))
+static bool
+is_known(const char *name, size_t nlen, uint8_t h)
+{
+	return nhw_http_name_eq(name, nlen, known_names[h].name, known_names[h].len);
+}
 
+/* Asked for every field stored, so the candidate is picked by length:
+ * only Date and Host share one. */
 static uint8_t
 known_of(const char *name, size_t nlen)
 {
-	for (uint8_t h = 1; h < KNOWN_COUNT; h++) {
-		if (nhw_http_name_eq(
-		        name, nlen, known_names[h].name, known_names[h].len)) {
-			return h;
-		}
+	uint8_t h;
+
+	switch (nlen) {
+	case 4:
+		h = is_known(name, nlen, NHW_HDR_DATE) ? NHW_HDR_DATE : NHW_HDR_HOST;
+		break;
+	case 6:
+		h = NHW_HDR_EXPECT;
+		break;
+	case 10:
+		h = NHW_HDR_CONNECTION;
+		break;
+	case 14:
+		h = NHW_HDR_CONTENT_LENGTH;
+		break;
+	case 17:
+		h = NHW_HDR_TRANSFER_ENCODING;
+		break;
+	default:
+		return NHW_HDR_OTHER;
 	}
-	return NHW_HDR_OTHER;
+	return is_known(name, nlen, h) ? h : (uint8_t) NHW_HDR_OTHER;
 }
 
 size_t
@@ -508,7 +529,7 @@ nhw_http_msg_prefab_field(const nhw_http_msg *msg, size_t i, const char **namep,
 /* Before one of the lent fields changes: all of them become ordinary
  * fields, so that the head has each field once. */
 static int
-prefab_materialize(nhw_http_msg *msg, const char *name, size_t nlen)
+prefab_materialize_named(nhw_http_msg *msg, const char *name, size_t nlen)
 {
 	const nhw_http_prefab *p = msg->prefab;
 	int                    rv;
@@ -525,6 +546,13 @@ prefab_materialize(nhw_http_msg *msg, const char *name, size_t nlen)
 		}
 	}
 	return 0;
+}
+
+/* Most messages lend no fields: that case costs no call. */
+static int
+prefab_materialize(nhw_http_msg *msg, const char *name, size_t nlen)
+{
+	return msg->prefab == NULL ? 0 : prefab_materialize_named(msg, name, nlen);
 }
 
 const nhw_http_field *
