@@ -7,7 +7,10 @@
  * small pool while that lasts and from the heap after.  Slots past
  * nfields are spares whose buffers are kept for reuse, so a message that
  * is reset and refilled with headers of similar sizes (a keep-alive
- * connection) allocates nothing, and a small one never does.
+ * connection) allocates nothing, and a small one never does.  Only the
+ * first nslots slots have ever been set: a slot is cleared when first
+ * used, so making, resetting and freeing a message with few fields
+ * touches only those.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -409,28 +412,28 @@ field_append(nhw_http_msg *m, nhw_http_field *f, const char *val, size_t vlen)
 static int
 fields_reserve(nhw_http_msg *m)
 {
-	if (m->nfields < m->fcap) {
-		return 0;
-	}
-	size_t          ncap = m->fcap * 2;
-	nhw_http_field *nf;
-	if (ncap > SIZE_MAX / sizeof(nhw_http_field)) {
-		return NGHTTPW_ENOMEM;
-	}
-	if (m->fields == m->slots) {
-		/* Moving out of the message: the buffers go with the slots
-		 * (pool buffers do not move with them). */
-		if ((nf = malloc(ncap * sizeof(*nf))) == NULL) {
+	if (m->nfields == m->fcap) {
+		size_t          ncap = m->fcap * 2;
+		nhw_http_field *nf;
+		if (ncap > SIZE_MAX / sizeof(nhw_http_field)) {
 			return NGHTTPW_ENOMEM;
 		}
-		memcpy(nf, m->slots, sizeof(m->slots));
-		memset(m->slots, 0, sizeof(m->slots));
-	} else if ((nf = realloc(m->fields, ncap * sizeof(*nf))) == NULL) {
-		return NGHTTPW_ENOMEM;
+		if (m->fields == m->slots) {
+			/* Moving out of the message: the buffers go with the
+			 * slots (pool buffers do not move with them). */
+			if ((nf = malloc(ncap * sizeof(*nf))) == NULL) {
+				return NGHTTPW_ENOMEM;
+			}
+			memcpy(nf, m->slots, sizeof(m->slots));
+		} else if ((nf = realloc(m->fields, ncap * sizeof(*nf))) == NULL) {
+			return NGHTTPW_ENOMEM;
+		}
+		m->fields = nf;
+		m->fcap   = ncap;
 	}
-	memset(nf + m->fcap, 0, (ncap - m->fcap) * sizeof(*nf));
-	m->fields = nf;
-	m->fcap   = ncap;
+	if (m->nfields == m->nslots) {
+		memset(&m->fields[m->nslots++], 0, sizeof(m->fields[0]));
+	}
 	return 0;
 }
 
@@ -854,8 +857,8 @@ nhw_http_msg_get_data(const nhw_http_msg *msg, const void **bodyp, size_t *sizep
 void
 nhw_http_msg_init(nhw_http_msg *msg)
 {
-	/* The pool's bytes need no clearing. */
-	memset(msg, 0, offsetof(nhw_http_msg, pool));
+	/* Neither the slots nor the pool need clearing (see nslots). */
+	memset(msg, 0, offsetof(nhw_http_msg, slots));
 	msg->fields  = msg->slots;
 	msg->fcap    = NHW_HTTP_INLINE_FIELDS;
 	msg->file_fd = -1;
@@ -866,7 +869,7 @@ nhw_http_msg_init(nhw_http_msg *msg)
 static void
 fields_free(nhw_http_msg *msg)
 {
-	for (size_t i = 0; i < msg->fcap; i++) {
+	for (size_t i = 0; i < msg->nslots; i++) {
 		buf_put(msg, msg->fields[i].name);
 	}
 	if (msg->fields != msg->slots) {
@@ -959,11 +962,11 @@ nhw_http_msg_clear(nhw_http_msg *msg)
 	msg->known   = 0;
 	if (msg->fcap > FIELD_KEEP_SLOTS) {
 		fields_free(msg);
-		memset(msg->slots, 0, sizeof(msg->slots));
 		msg->fields = msg->slots;
 		msg->fcap   = NHW_HTTP_INLINE_FIELDS;
+		msg->nslots = 0;
 	} else {
-		for (size_t i = 0; i < msg->fcap; i++) {
+		for (size_t i = 0; i < msg->nslots; i++) {
 			nhw_http_field *f = &msg->fields[i];
 			/* Pool buffers are all taken back below. */
 			if (inside(f->name, msg->pool, sizeof(msg->pool)) ||

@@ -66,6 +66,8 @@ typedef struct nhw_http_prefab {
 typedef struct nhw_http_msg {
 	nhw_http_field *fields;   /* fcap slots, nfields in use */
 	size_t          nfields;  /* slots past nfields keep spare buffers */
+	size_t          nslots;   /* slots ever filled (the rest unset): a
+	                           * small message clears only those */
 	size_t          fcap;
 	unsigned        known;    /* bit h set: a field of nhw_http_hdr h */
 	void           *data;     /* body */
@@ -82,8 +84,9 @@ typedef struct nhw_http_msg {
 	char            version[9];
 	size_t          pool_len; /* bytes of pool handed out since a reset */
 	struct nhw_http_msg *trailers; /* received after a chunked body */
+	/* Last: init leaves them as they are. */
 	nhw_http_field  slots[NHW_HTTP_INLINE_FIELDS]; /* fields, when small */
-	char            pool[NHW_HTTP_POOL]; /* last: init leaves it as is */
+	char            pool[NHW_HTTP_POOL];
 } nhw_http_msg;
 
 /* Keeps head[0, len) as the raw head of res when the user asked for it
