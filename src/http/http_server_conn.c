@@ -12,7 +12,6 @@
  * is under the server's mutex, which a request never takes: requests take
  * only the handler lock, for reading, to route.  Handlers and the access
  * log run with no lock of ours held. */
-#include <ctype.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +258,20 @@ sc_read_body(srv_conn *sc)
 	http_conn_read_body(sc->conn, sc->req, sc->h->max_body, sc->aio);
 }
 
+/* The bytes of a uri-host[:port] (RFC 3986: letters, digits and
+ * "-._~!$&'()*+;=:%[]"), by byte, ASCII only: one load per byte, as every
+ * request's Host is checked. */
+static const unsigned char host_tab[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+	0, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0, /* 0x20 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 0, /* 0x30 */
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, /* 0x50 */
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0, /* 0x70 */
+};
+
 /* The Host field: required in HTTP/1.1, never repeated (repeats are
  * combined with ", ", so a comma means two), and a uri-host[:port] in its
  * characters: no space, slash or '@' a router or proxy might read
@@ -270,8 +283,7 @@ host_field_ok(const char *h, const char *version)
 		return (strcmp(version, "HTTP/1.1") != 0);
 	}
 	for (const char *p = h; *p != '\0'; p++) {
-		unsigned char ch = (unsigned char) *p;
-		if (!(isalnum(ch) || strchr("-._~!$&'()*+;=:%[]", ch) != NULL)) {
+		if (host_tab[(unsigned char) *p] == 0) {
 			return (false);
 		}
 	}
