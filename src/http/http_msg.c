@@ -356,6 +356,12 @@ nghttpw_http_req_get_method(nghttpw_http_req *req)
 	return req != NULL ? req->method.s : NULL;
 }
 
+bool
+nhw_http_req_is_head(const nghttpw_http_req *req)
+{
+	return req->method.len == 4 && memcmp(req->method.s, "HEAD", 4) == 0;
+}
+
 int
 nhw_http_req_set_method_n(nghttpw_http_req *req, const char *method, size_t len)
 {

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <nghttpw/http.h>
 
@@ -194,6 +195,18 @@ int nhw_http_msg_lend_file(nhw_http_msg *msg, int fd, uint64_t off, uint64_t len
  * (no body set since): a server puts its own error page there, as nng's
  * does. */
 bool nhw_http_res_is_error(const nghttpw_http_res *res);
+
+/* Whether version, as the version getters give it (always "HTTP/x.y"
+ * and its NUL), is v: a comparison of fixed size, which needs no call,
+ * as every message asks. */
+static inline bool
+nhw_http_version_is(const char *version, const char v[9])
+{
+	return memcmp(version, v, 9) == 0;
+}
+
+/* Whether the request's method is HEAD (answered with a head alone). */
+bool nhw_http_req_is_head(const nghttpw_http_req *req);
 
 /* Start-line setters with counted strings, checked as the public setters
  * check.  Errors: NGHTTPW_EINVAL, NGHTTPW_ENOMEM (message unchanged). */

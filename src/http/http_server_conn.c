@@ -164,7 +164,8 @@ sc_write(srv_conn *sc, nghttpw_http_res *res)
 	if (sc->close_after) {
 		(void) nghttpw_http_res_set_header(res, "Connection", "close");
 	} else if (sc->have_req &&
-	    strcmp(nghttpw_http_req_get_version(sc->req), "HTTP/1.0") == 0 &&
+	    nhw_http_version_is(
+	        nghttpw_http_req_get_version(sc->req), "HTTP/1.0") &&
 	    nhw_http_msg_get_known(nhw_http_res_msg(res), NHW_HDR_CONNECTION) ==
 	        NULL) {
 		/* It asked for keep-alive (else must_close said so). */
@@ -280,7 +281,7 @@ static bool
 host_field_ok(const char *h, const char *version)
 {
 	if (h == NULL) {
-		return (strcmp(version, "HTTP/1.1") != 0);
+		return (!nhw_http_version_is(version, "HTTP/1.1"));
 	}
 	for (const char *p = h; *p != '\0'; p++) {
 		if (host_tab[(unsigned char) *p] == 0) {
@@ -355,10 +356,11 @@ sc_request(srv_conn *sc)
 	}
 
 	sc->have_req     = true;
-	sc->head_req     = strcmp(method, "HEAD") == 0;
+	sc->head_req     = nhw_http_req_is_head(req);
 	sc->body_pending = sc_has_body(req, &chunked, &length);
 
-	if (strcmp(version, "HTTP/1.1") != 0 && strcmp(version, "HTTP/1.0") != 0) {
+	if (!nhw_http_version_is(version, "HTTP/1.1") &&
+	    !nhw_http_version_is(version, "HTTP/1.0")) {
 		sc_error(sc, NGHTTPW_HTTP_STATUS_HTTP_VERSION_NOT_SUPP, true,
 		    NULL);
 		return (false);
@@ -383,7 +385,7 @@ sc_request(srv_conn *sc)
 		sc_error(sc, NGHTTPW_HTTP_STATUS_BAD_REQUEST, true, NULL);
 		return (false);
 	}
-	if (te != NULL && strcmp(version, "HTTP/1.0") == 0) {
+	if (te != NULL && nhw_http_version_is(version, "HTTP/1.0")) {
 		/* RFC 9112 6.1: a 1.0 peer may not frame what follows the
 		 * way we do, so the connection ends after this answer. */
 		sc->close_after = true;
@@ -399,7 +401,7 @@ sc_request(srv_conn *sc)
 	}
 	pthread_rwlock_rdlock(&s->hlock);
 	h = http_server_route_locked(
-	    s, host, host_len, path, path_len, method, allow);
+	    s, host, host_len, path, path_len, method, sc->head_req, allow);
 	if (h != NULL) {
 		/* Held: a del_handler meanwhile leaves it to this request. */
 		http_handler_hold(h);
@@ -421,7 +423,7 @@ sc_request(srv_conn *sc)
 		sc_error(sc, NGHTTPW_HTTP_STATUS_PAYLOAD_TOO_LARGE, true, NULL);
 		return (false);
 	}
-	if (want_continue && strcmp(version, "HTTP/1.1") == 0 &&
+	if (want_continue && nhw_http_version_is(version, "HTTP/1.1") &&
 	    http_conn_buffered(sc->conn) == 0) {
 		sc->state             = SC_CONTINUE;
 		sc->cont_iov.iov_buf  = (void *) continue_line;
