@@ -132,7 +132,10 @@ nhw_http_name_eq(const char *a, size_t alen, const char *b, size_t blen)
 		return false;
 	}
 	for (size_t i = 0; i < alen; i++) {
-		if (lower((unsigned char) a[i]) != lower((unsigned char) b[i])) {
+		/* Names mostly come spelled alike: equal bytes need no
+		 * folding. */
+		if (a[i] != b[i] &&
+		    lower((unsigned char) a[i]) != lower((unsigned char) b[i])) {
 			return false;
 		}
 	}
