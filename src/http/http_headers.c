@@ -52,12 +52,13 @@ nhw_http_is_token(const char *s, size_t len)
 	if (s == NULL || len == 0) {
 		return false;
 	}
+	/* No early exit: a name that fails is rare, and the loop without a
+	 * branch per byte is the shorter one. */
+	unsigned char all = 1;
 	for (size_t i = 0; i < len; i++) {
-		if (tchar_tab[(unsigned char) s[i]] == 0) {
-			return false;
-		}
+		all &= tchar_tab[(unsigned char) s[i]];
 	}
-	return true;
+	return all != 0;
 }
 
 /* Whether any of the 8 bytes in w is a CTL (below 0x20, or 0x7f).  Each
