@@ -1356,6 +1356,26 @@ Test(hostile, host_must_be_one_valid_field, SRV)
 	RUN(cases);
 }
 
+/* Host's bytes are those of RFC 3986's uri-host and port: letters,
+ * digits and "-._~!$&'()*+;=:%[]".  Any other printable byte gets 400 and
+ * the close; each is tried inside a name, "a?b". */
+Test(hostile, host_bytes_are_rfc3986s, SRV)
+{
+	static const char punct[] = "-._~!$&'()*+;=:%[]";
+
+	for (int ch = 0x21; ch < 0x7f; ch++) {
+		bool  ok = (ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= 'a' && ch <= 'z') || strchr(punct, ch) != NULL;
+		char  name[32], req[64];
+		hcase c = { name, req, 0, ok ? 200 : 400, !ok };
+
+		(void) snprintf(name, sizeof(name), "Host \"a%cb\"", ch);
+		c.len = (size_t) snprintf(req, sizeof(req),
+		    "GET /static HTTP/1.1\r\nHost: a%cb\r\n\r\n", ch);
+		run_case(&c);
+	}
+}
+
 /* Was a bug: the asterisk form is taken with any method.  RFC 9112
  * 3.2.4: it is only for a server-wide OPTIONS.  Today
  *   "GET * HTTP/1.1\r\nHost: x\r\n\r\n"  -> 404, kept open

@@ -470,11 +470,11 @@ rd_progress_message(nghttpw_http_conn *c, bool *done)
 				 * with a head alone, HTTP/1.0 without
 				 * chunks. */
 				c->answer_head = c->parser.req != NULL &&
-				    strcmp(nghttpw_http_req_get_method(c->parser.req),
-				        "HEAD") == 0;
+				    nhw_http_req_is_head(c->parser.req);
 				c->answer_10 = c->parser.req != NULL &&
-				    strcmp(nghttpw_http_req_get_version(c->parser.req),
-				        "HTTP/1.0") == 0;
+				    nhw_http_version_is(nghttpw_http_req_get_version(
+				                            c->parser.req),
+				        "HTTP/1.0");
 				*done = true;
 				return (0);
 			}

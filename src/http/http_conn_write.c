@@ -324,7 +324,7 @@ msg_says_close(nhw_http_msg *msg, const char *version)
 	if (nhw_http_list_has_token(conn, "close")) {
 		return (true);
 	}
-	return (strcmp(version, "HTTP/1.0") == 0 &&
+	return (nhw_http_version_is(version, "HTTP/1.0") &&
 	    !nhw_http_list_has_token(conn, "keep-alive"));
 }
 

@@ -7,7 +7,10 @@
  * small pool while that lasts and from the heap after.  Slots past
  * nfields are spares whose buffers are kept for reuse, so a message that
  * is reset and refilled with headers of similar sizes (a keep-alive
- * connection) allocates nothing, and a small one never does.
+ * connection) allocates nothing, and a small one never does.  Only the
+ * first nslots slots have ever been set: a slot is cleared when first
+ * used, so making, resetting and freeing a message with few fields
+ * touches only those.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -49,12 +52,13 @@ nhw_http_is_token(const char *s, size_t len)
 	if (s == NULL || len == 0) {
 		return false;
 	}
+	/* No early exit: a name that fails is rare, and the loop without a
+	 * branch per byte is the shorter one. */
+	unsigned char all = 1;
 	for (size_t i = 0; i < len; i++) {
-		if (tchar_tab[(unsigned char) s[i]] == 0) {
-			return false;
-		}
+		all &= tchar_tab[(unsigned char) s[i]];
 	}
-	return true;
+	return all != 0;
 }
 
 /* Whether any of the 8 bytes in w is a CTL (below 0x20, or 0x7f).  Each
@@ -129,7 +133,10 @@ nhw_http_name_eq(const char *a, size_t alen, const char *b, size_t blen)
 		return false;
 	}
 	for (size_t i = 0; i < alen; i++) {
-		if (lower((unsigned char) a[i]) != lower((unsigned char) b[i])) {
+		/* Names mostly come spelled alike: equal bytes need no
+		 * folding. */
+		if (a[i] != b[i] &&
+		    lower((unsigned char) a[i]) != lower((unsigned char) b[i])) {
 			return false;
 		}
 	}
@@ -188,18 +195,39 @@ static const struct {
 	[NHW_HDR_TRANSFER_ENCODING] = { "Transfer-Encoding", 17 },
 };
 
-#define KNOWN_COUNT (sizeof(known_names) / sizeof(known_names[0]))
+static bool
+is_known(const char *name, size_t nlen, uint8_t h)
+{
+	return nhw_http_name_eq(name, nlen, known_names[h].name, known_names[h].len);
+}
 
+/* Asked for every field stored, so the candidate is picked by length:
+ * only Date and Host share one. */
 static uint8_t
 known_of(const char *name, size_t nlen)
 {
-	for (uint8_t h = 1; h < KNOWN_COUNT; h++) {
-		if (nhw_http_name_eq(
-		        name, nlen, known_names[h].name, known_names[h].len)) {
-			return h;
-		}
+	uint8_t h;
+
+	switch (nlen) {
+	case 4:
+		h = is_known(name, nlen, NHW_HDR_DATE) ? NHW_HDR_DATE : NHW_HDR_HOST;
+		break;
+	case 6:
+		h = NHW_HDR_EXPECT;
+		break;
+	case 10:
+		h = NHW_HDR_CONNECTION;
+		break;
+	case 14:
+		h = NHW_HDR_CONTENT_LENGTH;
+		break;
+	case 17:
+		h = NHW_HDR_TRANSFER_ENCODING;
+		break;
+	default:
+		return NHW_HDR_OTHER;
 	}
-	return NHW_HDR_OTHER;
+	return is_known(name, nlen, h) ? h : (uint8_t) NHW_HDR_OTHER;
 }
 
 size_t
@@ -388,28 +416,28 @@ field_append(nhw_http_msg *m, nhw_http_field *f, const char *val, size_t vlen)
 static int
 fields_reserve(nhw_http_msg *m)
 {
-	if (m->nfields < m->fcap) {
-		return 0;
-	}
-	size_t          ncap = m->fcap * 2;
-	nhw_http_field *nf;
-	if (ncap > SIZE_MAX / sizeof(nhw_http_field)) {
-		return NGHTTPW_ENOMEM;
-	}
-	if (m->fields == m->slots) {
-		/* Moving out of the message: the buffers go with the slots
-		 * (pool buffers do not move with them). */
-		if ((nf = malloc(ncap * sizeof(*nf))) == NULL) {
+	if (m->nfields == m->fcap) {
+		size_t          ncap = m->fcap * 2;
+		nhw_http_field *nf;
+		if (ncap > SIZE_MAX / sizeof(nhw_http_field)) {
 			return NGHTTPW_ENOMEM;
 		}
-		memcpy(nf, m->slots, sizeof(m->slots));
-		memset(m->slots, 0, sizeof(m->slots));
-	} else if ((nf = realloc(m->fields, ncap * sizeof(*nf))) == NULL) {
-		return NGHTTPW_ENOMEM;
+		if (m->fields == m->slots) {
+			/* Moving out of the message: the buffers go with the
+			 * slots (pool buffers do not move with them). */
+			if ((nf = malloc(ncap * sizeof(*nf))) == NULL) {
+				return NGHTTPW_ENOMEM;
+			}
+			memcpy(nf, m->slots, sizeof(m->slots));
+		} else if ((nf = realloc(m->fields, ncap * sizeof(*nf))) == NULL) {
+			return NGHTTPW_ENOMEM;
+		}
+		m->fields = nf;
+		m->fcap   = ncap;
 	}
-	memset(nf + m->fcap, 0, (ncap - m->fcap) * sizeof(*nf));
-	m->fields = nf;
-	m->fcap   = ncap;
+	if (m->nfields == m->nslots) {
+		memset(&m->fields[m->nslots++], 0, sizeof(m->fields[0]));
+	}
 	return 0;
 }
 
@@ -508,7 +536,7 @@ nhw_http_msg_prefab_field(const nhw_http_msg *msg, size_t i, const char **namep,
 /* Before one of the lent fields changes: all of them become ordinary
  * fields, so that the head has each field once. */
 static int
-prefab_materialize(nhw_http_msg *msg, const char *name, size_t nlen)
+prefab_materialize_named(nhw_http_msg *msg, const char *name, size_t nlen)
 {
 	const nhw_http_prefab *p = msg->prefab;
 	int                    rv;
@@ -525,6 +553,13 @@ prefab_materialize(nhw_http_msg *msg, const char *name, size_t nlen)
 		}
 	}
 	return 0;
+}
+
+/* Most messages lend no fields: that case costs no call. */
+static int
+prefab_materialize(nhw_http_msg *msg, const char *name, size_t nlen)
+{
+	return msg->prefab == NULL ? 0 : prefab_materialize_named(msg, name, nlen);
 }
 
 const nhw_http_field *
@@ -826,8 +861,8 @@ nhw_http_msg_get_data(const nhw_http_msg *msg, const void **bodyp, size_t *sizep
 void
 nhw_http_msg_init(nhw_http_msg *msg)
 {
-	/* The pool's bytes need no clearing. */
-	memset(msg, 0, offsetof(nhw_http_msg, pool));
+	/* Neither the slots nor the pool need clearing (see nslots). */
+	memset(msg, 0, offsetof(nhw_http_msg, slots));
 	msg->fields  = msg->slots;
 	msg->fcap    = NHW_HTTP_INLINE_FIELDS;
 	msg->file_fd = -1;
@@ -838,7 +873,7 @@ nhw_http_msg_init(nhw_http_msg *msg)
 static void
 fields_free(nhw_http_msg *msg)
 {
-	for (size_t i = 0; i < msg->fcap; i++) {
+	for (size_t i = 0; i < msg->nslots; i++) {
 		buf_put(msg, msg->fields[i].name);
 	}
 	if (msg->fields != msg->slots) {
@@ -931,11 +966,11 @@ nhw_http_msg_clear(nhw_http_msg *msg)
 	msg->known   = 0;
 	if (msg->fcap > FIELD_KEEP_SLOTS) {
 		fields_free(msg);
-		memset(msg->slots, 0, sizeof(msg->slots));
 		msg->fields = msg->slots;
 		msg->fcap   = NHW_HTTP_INLINE_FIELDS;
+		msg->nslots = 0;
 	} else {
-		for (size_t i = 0; i < msg->fcap; i++) {
+		for (size_t i = 0; i < msg->nslots; i++) {
 			nhw_http_field *f = &msg->fields[i];
 			/* Pool buffers are all taken back below. */
 			if (inside(f->name, msg->pool, sizeof(msg->pool)) ||

@@ -356,6 +356,12 @@ nghttpw_http_req_get_method(nghttpw_http_req *req)
 	return req != NULL ? req->method.s : NULL;
 }
 
+bool
+nhw_http_req_is_head(const nghttpw_http_req *req)
+{
+	return req->method.len == 4 && memcmp(req->method.s, "HEAD", 4) == 0;
+}
+
 int
 nhw_http_req_set_method_n(nghttpw_http_req *req, const char *method, size_t len)
 {
@@ -944,19 +950,24 @@ nghttpw_http_res_get_data(nghttpw_http_res *res, void **bodyp, size_t *sizep)
 	}
 }
 
+static size_t
+res_head_size(const nghttpw_http_res *res, size_t rlen)
+{
+	return 8 + 1 + 3 + 1 + rlen + 2 + fields_size(&res->msg);
+}
+
 size_t
 nhw_http_res_head_size(const nghttpw_http_res *res)
 {
 	size_t rlen;
 	(void) res_reason(res, &rlen);
-	return 8 + 1 + 3 + 1 + rlen + 2 + fields_size(&res->msg);
+	return res_head_size(res, rlen);
 }
 
-void
-nhw_http_res_head_write(const nghttpw_http_res *res, char *p)
+static void
+res_head_write(const nghttpw_http_res *res, const char *reason, size_t rlen,
+    char *p)
 {
-	size_t      rlen;
-	const char *reason = res_reason(res, &rlen);
 	memcpy(p, res->msg.version, 8);
 	p += 8;
 	*p++ = ' ';
@@ -971,15 +982,26 @@ nhw_http_res_head_write(const nghttpw_http_res *res, char *p)
 	(void) write_fields(&res->msg, p);
 }
 
+void
+nhw_http_res_head_write(const nghttpw_http_res *res, char *p)
+{
+	size_t      rlen;
+	const char *reason = res_reason(res, &rlen);
+	res_head_write(res, reason, rlen, p);
+}
+
 int
 nhw_http_res_get_head(nghttpw_http_res *res, const char **bufp, size_t *lenp)
 {
-	size_t len = nhw_http_res_head_size(res);
-	char  *buf = head_buf(&res->msg, len);
+	size_t      rlen;
+	const char *reason = res_reason(res, &rlen); /* once for both passes */
+	size_t      len    = res_head_size(res, rlen);
+	char       *buf    = head_buf(&res->msg, len);
+
 	if (buf == NULL) {
 		return NGHTTPW_ENOMEM;
 	}
-	nhw_http_res_head_write(res, buf);
+	res_head_write(res, reason, rlen, buf);
 	buf[len] = '\0';
 	*bufp    = buf;
 	*lenp    = len;

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <nghttpw/http.h>
 
@@ -66,6 +67,8 @@ typedef struct nhw_http_prefab {
 typedef struct nhw_http_msg {
 	nhw_http_field *fields;   /* fcap slots, nfields in use */
 	size_t          nfields;  /* slots past nfields keep spare buffers */
+	size_t          nslots;   /* slots ever filled (the rest unset): a
+	                           * small message clears only those */
 	size_t          fcap;
 	unsigned        known;    /* bit h set: a field of nhw_http_hdr h */
 	void           *data;     /* body */
@@ -82,8 +85,9 @@ typedef struct nhw_http_msg {
 	char            version[9];
 	size_t          pool_len; /* bytes of pool handed out since a reset */
 	struct nhw_http_msg *trailers; /* received after a chunked body */
+	/* Last: init leaves them as they are. */
 	nhw_http_field  slots[NHW_HTTP_INLINE_FIELDS]; /* fields, when small */
-	char            pool[NHW_HTTP_POOL]; /* last: init leaves it as is */
+	char            pool[NHW_HTTP_POOL];
 } nhw_http_msg;
 
 /* Keeps head[0, len) as the raw head of res when the user asked for it
@@ -191,6 +195,18 @@ int nhw_http_msg_lend_file(nhw_http_msg *msg, int fd, uint64_t off, uint64_t len
  * (no body set since): a server puts its own error page there, as nng's
  * does. */
 bool nhw_http_res_is_error(const nghttpw_http_res *res);
+
+/* Whether version, as the version getters give it (always "HTTP/x.y"
+ * and its NUL), is v: a comparison of fixed size, which needs no call,
+ * as every message asks. */
+static inline bool
+nhw_http_version_is(const char *version, const char v[9])
+{
+	return memcmp(version, v, 9) == 0;
+}
+
+/* Whether the request's method is HEAD (answered with a head alone). */
+bool nhw_http_req_is_head(const nghttpw_http_req *req);
 
 /* Start-line setters with counted strings, checked as the public setters
  * check.  Errors: NGHTTPW_EINVAL, NGHTTPW_ENOMEM (message unchanged). */

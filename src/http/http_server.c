@@ -256,11 +256,10 @@ allow_add(char *allow, const char *method)
 nghttpw_http_handler *
 http_server_route_locked(nghttpw_http_server *s, const char *host,
     size_t host_len, const char *path, size_t path_len, const char *method,
-    char *allow)
+    bool is_head, char *allow)
 {
 	nghttpw_http_handler *best       = NULL;
 	unsigned long         best_score = 0;
-	bool                  is_head    = strcmp(method, "HEAD") == 0;
 
 	allow[0] = '\0';
 	for (list_node *n = s->handlers.next; n != &s->handlers; n = n->next) {

@@ -12,7 +12,6 @@
  * is under the server's mutex, which a request never takes: requests take
  * only the handler lock, for reading, to route.  Handlers and the access
  * log run with no lock of ours held. */
-#include <ctype.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,7 +164,8 @@ sc_write(srv_conn *sc, nghttpw_http_res *res)
 	if (sc->close_after) {
 		(void) nghttpw_http_res_set_header(res, "Connection", "close");
 	} else if (sc->have_req &&
-	    strcmp(nghttpw_http_req_get_version(sc->req), "HTTP/1.0") == 0 &&
+	    nhw_http_version_is(
+	        nghttpw_http_req_get_version(sc->req), "HTTP/1.0") &&
 	    nhw_http_msg_get_known(nhw_http_res_msg(res), NHW_HDR_CONNECTION) ==
 	        NULL) {
 		/* It asked for keep-alive (else must_close said so). */
@@ -259,6 +259,20 @@ sc_read_body(srv_conn *sc)
 	http_conn_read_body(sc->conn, sc->req, sc->h->max_body, sc->aio);
 }
 
+/* The bytes of a uri-host[:port] (RFC 3986: letters, digits and
+ * "-._~!$&'()*+;=:%[]"), by byte, ASCII only: one load per byte, as every
+ * request's Host is checked. */
+static const unsigned char host_tab[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+	0, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0, /* 0x20 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 0, /* 0x30 */
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, /* 0x50 */
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0, /* 0x70 */
+};
+
 /* The Host field: required in HTTP/1.1, never repeated (repeats are
  * combined with ", ", so a comma means two), and a uri-host[:port] in its
  * characters: no space, slash or '@' a router or proxy might read
@@ -267,11 +281,10 @@ static bool
 host_field_ok(const char *h, const char *version)
 {
 	if (h == NULL) {
-		return (strcmp(version, "HTTP/1.1") != 0);
+		return (!nhw_http_version_is(version, "HTTP/1.1"));
 	}
 	for (const char *p = h; *p != '\0'; p++) {
-		unsigned char ch = (unsigned char) *p;
-		if (!(isalnum(ch) || strchr("-._~!$&'()*+;=:%[]", ch) != NULL)) {
+		if (host_tab[(unsigned char) *p] == 0) {
 			return (false);
 		}
 	}
@@ -343,10 +356,11 @@ sc_request(srv_conn *sc)
 	}
 
 	sc->have_req     = true;
-	sc->head_req     = strcmp(method, "HEAD") == 0;
+	sc->head_req     = nhw_http_req_is_head(req);
 	sc->body_pending = sc_has_body(req, &chunked, &length);
 
-	if (strcmp(version, "HTTP/1.1") != 0 && strcmp(version, "HTTP/1.0") != 0) {
+	if (!nhw_http_version_is(version, "HTTP/1.1") &&
+	    !nhw_http_version_is(version, "HTTP/1.0")) {
 		sc_error(sc, NGHTTPW_HTTP_STATUS_HTTP_VERSION_NOT_SUPP, true,
 		    NULL);
 		return (false);
@@ -371,7 +385,7 @@ sc_request(srv_conn *sc)
 		sc_error(sc, NGHTTPW_HTTP_STATUS_BAD_REQUEST, true, NULL);
 		return (false);
 	}
-	if (te != NULL && strcmp(version, "HTTP/1.0") == 0) {
+	if (te != NULL && nhw_http_version_is(version, "HTTP/1.0")) {
 		/* RFC 9112 6.1: a 1.0 peer may not frame what follows the
 		 * way we do, so the connection ends after this answer. */
 		sc->close_after = true;
@@ -387,7 +401,7 @@ sc_request(srv_conn *sc)
 	}
 	pthread_rwlock_rdlock(&s->hlock);
 	h = http_server_route_locked(
-	    s, host, host_len, path, path_len, method, allow);
+	    s, host, host_len, path, path_len, method, sc->head_req, allow);
 	if (h != NULL) {
 		/* Held: a del_handler meanwhile leaves it to this request. */
 		http_handler_hold(h);
@@ -409,7 +423,7 @@ sc_request(srv_conn *sc)
 		sc_error(sc, NGHTTPW_HTTP_STATUS_PAYLOAD_TOO_LARGE, true, NULL);
 		return (false);
 	}
-	if (want_continue && strcmp(version, "HTTP/1.1") == 0 &&
+	if (want_continue && nhw_http_version_is(version, "HTTP/1.1") &&
 	    http_conn_buffered(sc->conn) == 0) {
 		sc->state             = SC_CONTINUE;
 		sc->cont_iov.iov_buf  = (void *) continue_line;

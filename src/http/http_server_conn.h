@@ -111,10 +111,11 @@ typedef struct srv_conn {
 } srv_conn;
 
 /* The handler for a request (NULL: none), and in allow the methods its
- * path takes when only the method failed.  Caller holds s->hlock. */
+ * path takes when only the method failed.  is_head says that method is
+ * HEAD.  Caller holds s->hlock. */
 nghttpw_http_handler *http_server_route_locked(nghttpw_http_server *s,
     const char *host, size_t host_len, const char *path, size_t path_len,
-    const char *method, char *allow);
+    const char *method, bool is_head, char *allow);
 
 /* Takes on an accepted stream (freed on failure).  Caller holds
  * s->mtx. */
