@@ -15,6 +15,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "core/loop.h"
 #include "http/http_conn.h"
 #include "http/http_server_conn.h"
 #include "nghttpw/http.h"
@@ -45,7 +46,11 @@ server_new(int *portp, nghttpw_duration idle_ms)
 	nghttpw_http_server  *s;
 	nghttpw_http_handler *h;
 	nghttpw_sockaddr      sa;
+	int                   rv = 0;
 
+	if (loop_pick(&rv) == NULL && rv == NGHTTPW_ENOTSUP) {
+		cr_skip_test("the kernel refuses io_uring here");
+	}
 	cr_assert_eq(nghttpw_url_parse(&url, "http://127.0.0.1:0"), 0);
 	cr_assert_eq(nghttpw_http_server_hold(&s, url), 0);
 	nghttpw_url_free(url);
@@ -185,18 +190,30 @@ log_fn(void *arg, nghttpw_http_req *req, nghttpw_http_res *res,
 	pthread_mutex_unlock(&lr->mtx);
 }
 
-
-/* Parking takes a socket out of an epoll stream: io_uring's streams are
- * not parked (yet), whatever NGHTTPW_POLLER says. */
+/* Parking works on both back-ends: each test is in the suite park, on the
+ * back-end the environment picks (NGHTTPW_POLLER; epoll when unset), and
+ * in park_uring on io_uring, skipped where the kernel refuses it. */
 static void
-on_epoll(void)
+on_uring(void)
 {
-	nghttpw_init_set_parameter(NGHTTPW_INIT_POLLER_BACKEND, NGHTTPW_POLLER_EPOLL);
+	nghttpw_init_set_parameter(
+	    NGHTTPW_INIT_POLLER_BACKEND, NGHTTPW_POLLER_IO_URING);
 }
-TestSuite(park, .init = on_epoll);
+TestSuite(park_uring, .init = on_uring);
 
-Test(park, an_idle_connection_is_parked_and_served_again,
-    .timeout = T_TIMEOUT)
+#define PARK_TEST(name, secs)                                              \
+	static void name##_body(void);                                     \
+	Test(park, name, .timeout = secs)                                  \
+	{                                                                  \
+		name##_body();                                             \
+	}                                                                  \
+	Test(park_uring, name, .timeout = secs)                            \
+	{                                                                  \
+		name##_body();                                             \
+	}                                                                  \
+	static void name##_body(void)
+
+PARK_TEST(an_idle_connection_is_parked_and_served_again, T_TIMEOUT)
 {
 	log_rec              lr = { .mtx = PTHREAD_MUTEX_INITIALIZER };
 	nghttpw_http_server *s;
@@ -229,7 +246,7 @@ Test(park, an_idle_connection_is_parked_and_served_again,
 	nghttpw_http_server_release(s);
 }
 
-Test(park, the_idle_timeout_closes_a_parked_connection, .timeout = T_TIMEOUT)
+PARK_TEST(the_idle_timeout_closes_a_parked_connection, T_TIMEOUT)
 {
 	nghttpw_http_server *s;
 	int                  port, fd;
@@ -249,7 +266,7 @@ Test(park, the_idle_timeout_closes_a_parked_connection, .timeout = T_TIMEOUT)
 	nghttpw_http_server_release(s);
 }
 
-Test(park, a_peer_that_leaves_while_parked_is_let_go, .timeout = T_TIMEOUT)
+PARK_TEST(a_peer_that_leaves_while_parked_is_let_go, T_TIMEOUT)
 {
 	nghttpw_http_server *s;
 	int                  port, fd;
@@ -274,8 +291,7 @@ Test(park, a_peer_that_leaves_while_parked_is_let_go, .timeout = T_TIMEOUT)
 	nghttpw_http_server_release(s);
 }
 
-Test(park, stop_closes_parked_connections_and_a_restart_serves,
-    .timeout = T_TIMEOUT)
+PARK_TEST(stop_closes_parked_connections_and_a_restart_serves, T_TIMEOUT)
 {
 	enum { N = 40 };
 	nghttpw_http_server *s;
@@ -323,7 +339,7 @@ hold_cb(nghttpw_aio *aio)
 	atomic_store(&held_entered, 1);
 }
 
-Test(park, a_hijacked_connection_is_not_parked, .timeout = T_TIMEOUT)
+PARK_TEST(a_hijacked_connection_is_not_parked, T_TIMEOUT)
 {
 	nghttpw_http_server  *s;
 	nghttpw_http_handler *h;
@@ -395,7 +411,7 @@ race_park(void *arg)
 	return (NULL);
 }
 
-Test(park, requests_that_come_as_the_connection_parks, .timeout = 120)
+PARK_TEST(requests_that_come_as_the_connection_parks, 120)
 {
 	enum { T = 4 };
 	nghttpw_http_server *s;
@@ -443,7 +459,7 @@ wake_and_read(void *arg)
 	return (NULL);
 }
 
-Test(park, stop_racing_wake_ups, .timeout = 120)
+PARK_TEST(stop_racing_wake_ups, 120)
 {
 	enum { N = 8 };
 
@@ -476,4 +492,140 @@ Test(park, stop_racing_wake_ups, .timeout = 120)
 		}
 		nghttpw_http_server_release(s);
 	}
+}
+
+/* Many connections parking and waking at once while others come and go:
+ * a close or a reset while parked or lingering, a request and a close at
+ * once.  Every few rounds all clients wait until parked, then send
+ * together, so that many records wake at the same moment on every loop.
+ * Each request is answered; once every client is gone nothing is left
+ * parked or open. */
+enum { CHURN_T = 8, CHURN_ROUNDS = 60 };
+
+typedef struct {
+	int                port;
+	unsigned           seed;
+	pthread_barrier_t *together;
+	atomic_int        *finished;
+	atomic_int         failed; /* round + 1 of the first failure */
+} churner;
+
+static int
+churn_reconnect(int fd, int port, bool reset)
+{
+	if (reset) {
+		struct linger lg = { 1, 0 };
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(fd);
+	return (raw_tcp_client(port));
+}
+
+static void *
+churn(void *arg)
+{
+	churner *c  = arg;
+	int      fd = raw_tcp_client(c->port);
+
+	for (int i = 0; i < CHURN_ROUNDS; i++) {
+		unsigned r = (unsigned) rand_r(&c->seed);
+		char     body[16];
+
+		if (i % 10 == 9) {
+			/* All parked, then all awake at once. */
+			usleep(3 * HTTP_CONN_READ_LINGER_MS * 1000);
+			pthread_barrier_wait(c->together);
+		}
+		if (send(fd, get_root, sizeof(get_root) - 1, MSG_NOSIGNAL) < 0 ||
+		    read_answer(fd, body, sizeof(body)) != 200 ||
+		    strcmp(body, "root") != 0) {
+			int none = 0;
+			atomic_compare_exchange_strong(&c->failed, &none, i + 1);
+			fd = churn_reconnect(fd, c->port, false);
+			continue;
+		}
+		switch (r % 8) {
+		case 0:
+		case 1:
+			/* Gone while it lingers or once parked. */
+			usleep((r >> 3) % (3 * HTTP_CONN_READ_LINGER_MS * 1000));
+			fd = churn_reconnect(fd, c->port, r % 8 == 1);
+			break;
+		case 2:
+			/* A request nobody waits for the answer to. */
+			(void) !send(fd, get_root, sizeof(get_root) - 1, MSG_NOSIGNAL);
+			fd = churn_reconnect(fd, c->port, false);
+			break;
+		default:
+			/* Around the linger: parks about two times in three. */
+			usleep((r >> 3) % (3 * HTTP_CONN_READ_LINGER_MS * 1000));
+			break;
+		}
+	}
+	close(fd);
+	atomic_fetch_add(c->finished, 1);
+	return (NULL);
+}
+
+static size_t
+conn_count(nghttpw_http_server *s)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&s->mtx);
+	for (list_node *p = s->conns.next; p != &s->conns; p = p->next) {
+		n++;
+	}
+	pthread_mutex_unlock(&s->mtx);
+	return (n);
+}
+
+PARK_TEST(many_connections_park_and_wake_while_others_close, 120)
+{
+	nghttpw_http_server *s;
+	pthread_barrier_t    together;
+	churner              c[CHURN_T];
+	pthread_t            t[CHURN_T];
+	atomic_int           finished = 0;
+	size_t               most_parked = 0;
+	nghttpw_time         deadline;
+	int                  port;
+
+	s = server_new(&port, 10000);
+	pthread_barrier_init(&together, NULL, CHURN_T);
+	for (int i = 0; i < CHURN_T; i++) {
+		c[i].port     = port;
+		c[i].seed     = (unsigned) i * 104729u + 3u;
+		c[i].together = &together;
+		c[i].finished = &finished;
+		atomic_init(&c[i].failed, 0);
+		pthread_create(&t[i], NULL, churn, &c[i]);
+	}
+	/* Watch how many are parked at once while they run. */
+	while (atomic_load(&finished) < CHURN_T) {
+		size_t n = parked_count(s);
+		if (n > most_parked) {
+			most_parked = n;
+		}
+		nghttpw_msleep(2);
+	}
+	for (int i = 0; i < CHURN_T; i++) {
+		pthread_join(t[i], NULL);
+	}
+	pthread_barrier_destroy(&together);
+	for (int i = 0; i < CHURN_T; i++) {
+		cr_assert_eq(atomic_load(&c[i].failed), 0,
+		    "client %d failed in round %d", i, atomic_load(&c[i].failed));
+	}
+	cr_assert_geq(most_parked, CHURN_T / 2, "at most %zu parked at once",
+	    most_parked);
+	/* Every client closed: each parked record woke to the end, and each
+	 * connection closed. */
+	cr_assert(parked_becomes(s, 0, 3000), "%zu left parked", parked_count(s));
+	deadline = nghttpw_clock() + 3000;
+	while (conn_count(s) != 0 && nghttpw_clock() < deadline) {
+		nghttpw_msleep(5);
+	}
+	cr_assert_eq(conn_count(s), 0, "connections left open");
+	nghttpw_http_server_release(s);
 }

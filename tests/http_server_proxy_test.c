@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/http_server_conn.h"
 #include "nghttpw/http.h"
 #include "support/raw_tcp.h"
 
@@ -347,6 +348,9 @@ Test(http_server_proxy, version_1_names_the_client_for_every_request)
 	 * alone and made again by the next request: the client is kept, and
 	 * no second header is wanted. */
 	usleep(300000);
+	pthread_mutex_lock(&s->mtx);
+	cr_assert(!list_empty(&s->parked), "not parked");
+	pthread_mutex_unlock(&s->mtx);
 	raw_tcp_send(fd, GET);
 	cr_assert_eq(read_answer(fd, body, sizeof(body)), 200);
 	cr_assert_str_eq(body, "192.0.2.7:56324 http");

@@ -606,9 +606,8 @@ loops_destroy(unsigned n)
 }
 
 /* The back-end asked for: the parameter, or when that says AUTO the
- * environment's NGHTTPW_POLLER; AUTO means epoll for now: idle
- * connections are parked only on epoll, and io_uring is to be measured on
- * a quiet machine before it is chosen for everyone. */
+ * environment's NGHTTPW_POLLER; AUTO means epoll for now: io_uring is to
+ * be measured on a quiet machine before it is chosen for everyone. */
 static int
 runtime_backend(poller_backend *bp)
 {

@@ -666,7 +666,29 @@ tcp_conn_abort_connect(void *handle)
 bool
 tcp_stream_detachable(nghttpw_stream *s)
 {
-	return (s->ops == &tcp_ops);
+	return (s->ops == &tcp_ops
+#ifdef NGHTTPW_HAVE_IO_URING
+	    || s->ops == &tcp_uring_ops
+#endif
+	);
+}
+
+/* Whether the socket is in use: an operation is queued, or (on io_uring)
+ * still in the kernel, where a recv could take bytes nobody would see.
+ * Conn locked. */
+static bool
+tcp_busy_locked(tcp_conn *c)
+{
+	if (c->connect_cb != NULL || !list_empty(&c->sendq) ||
+	    !list_empty(&c->recvq) || !list_empty(&c->readyq)) {
+		return (true);
+	}
+#ifdef NGHTTPW_HAVE_IO_URING
+	if (c->stream.ops == &tcp_uring_ops) {
+		return (tcp_uring_busy_locked(c));
+	}
+#endif
+	return (false);
 }
 
 int
@@ -675,12 +697,11 @@ tcp_stream_detach(nghttpw_stream *s, int *fdp, tcp_settings *ts)
 	tcp_conn *c = s->arg;
 	int       rv = 0;
 
-	if (s->ops != &tcp_ops) {
+	if (!tcp_stream_detachable(s)) {
 		return (NGHTTPW_ENOTSUP);
 	}
 	pthread_mutex_lock(&c->mtx);
-	if (c->closed || c->connect_cb != NULL || !list_empty(&c->sendq) ||
-	    !list_empty(&c->recvq) || !list_empty(&c->readyq)) {
+	if (c->closed || tcp_busy_locked(c)) {
 		rv = NGHTTPW_ESTATE;
 	} else {
 		/* Closed as far as the stream goes: its close and free leave

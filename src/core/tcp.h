@@ -33,8 +33,11 @@ bool tcp_stream_detachable(nghttpw_stream *s);
 /* Takes the socket out of a TCP stream with nothing pending on it, with
  * the settings it was made with (for tcp_conn_alloc to wrap it again):
  * the stream acts closed from then on, and its free leaves the socket
- * open.  Errors: NGHTTPW_ENOTSUP (not TCP), NGHTTPW_ESTATE (closed, or
- * an operation pending). */
+ * open.  On either back-end; on io_uring the stream has no buffer of its
+ * own (recvs go straight into the caller's iov), so once no operation is
+ * in the kernel no byte of the socket's is held anywhere.  Any thread.
+ * Errors: NGHTTPW_ENOTSUP (not TCP), NGHTTPW_ESTATE (closed, or an
+ * operation pending, or on io_uring one whose completion is not back). */
 int tcp_stream_detach(nghttpw_stream *s, int *fdp, tcp_settings *ts);
 
 /* Shared option handling for dialers and listeners. */

@@ -62,6 +62,9 @@ void tcp_uring_init(tcp_conn *c);
 void tcp_uring_connect(tcp_conn *c);
 void tcp_uring_sendfile(tcp_conn *c, nghttpw_aio *aio);
 void tcp_uring_wait_readable(tcp_conn *c, nghttpw_aio *aio);
+/* Whether an operation of c is still in the kernel (its completion not
+ * yet back).  Conn locked. */
+bool tcp_uring_busy_locked(tcp_conn *c);
 #endif
 
 #endif

@@ -94,10 +94,23 @@ uring_idle_locked(uring_conn *u)
 	    !u->connect.inflight && !u->kick_posted);
 }
 
+bool
+tcp_uring_busy_locked(tcp_conn *c)
+{
+	uring_conn *u = (uring_conn *) c;
+
+	/* A kick posted alone does not count: it finds the conn closed
+	 * (detached) and leaves the socket alone. */
+	return (u->send.inflight || u->recv.inflight || u->ready.inflight ||
+	    u->connect.inflight);
+}
+
 static void
 uring_destroy(uring_conn *u)
 {
-	close(u->c.pfd.fd);
+	if (u->c.pfd.fd >= 0) { /* not detached */
+		close(u->c.pfd.fd);
+	}
 	pthread_cond_destroy(&u->cv);
 	tcp_conn_destroy(&u->c);
 }

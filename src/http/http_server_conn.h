@@ -131,8 +131,9 @@ void http_server_conn_resume_locked(nghttpw_http_server *s,
 /* Parks an idle connection's TCP stream (http_server_park.c): its socket
  * waits for the next request in a small record, for the idle time left
  * (idle_ms, or NGHTTPW_DURATION_INFINITE), and is served as a new
- * connection once readable.  False when it cannot (out of memory, or not
- * a TCP stream): the stream is untouched then.  On success the stream
+ * connection once readable.  False when it cannot (out of memory, not
+ * a TCP stream, or one closed or still busy: tcp_stream_detach's
+ * NGHTTPW_ESTATE): the stream is untouched then.  On success the stream
  * acts closed: the caller closes and frees it, which leaves the socket
  * open.  Caller holds s->mtx; s is not stopping. */
 bool http_server_park_locked(nghttpw_http_server *s, nghttpw_http_conn *conn,

@@ -4,6 +4,8 @@
  * request, aio and TCP stream are freed.  Once the socket is readable
  * (the next request, or the peer's close) it is served as if just
  * accepted; at the idle timeout, or the server's stop, it is closed.
+ * The same on epoll and io_uring: there the wait is in the epoll set the
+ * ring watches, and the socket wakes as a ring stream again.
  *
  * The records are the server's (in s->parked, under s->mtx) from park
  * until their wait ends, and the wait's callback is the only one to free
