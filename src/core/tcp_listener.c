@@ -1,7 +1,9 @@
 /* TCP listeners: accept tries accept4() at once and queues the aio only
  * when no connection is waiting.  On io_uring a multishot accept on the
  * listener's loop takes the connections instead, without a system call
- * each, into a small stash that accepts draw from. */
+ * each, into a small stash that accepts draw from; but not from a socket
+ * handed over (NGHTTPW_OPT_TCP_LISTEN_FD), which other processes may
+ * share. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -371,6 +373,14 @@ tcp_listener_listen(void *arg)
 		}
 		fd          = l->adopt_fd; /* ours now, closed with l */
 		l->adopt_fd = -1;
+#ifdef NGHTTPW_HAVE_IO_URING
+		/* A socket handed over may be shared with other processes
+		 * (nghttpw-serve's workers, systemd's).  A multishot accept
+		 * takes connections off the shared queue as they come, and a
+		 * process killed then drops them; accept4 on readiness takes
+		 * one only when this process is there to serve it. */
+		l->on_ring = false;
+#endif
 	} else if ((fd = listener_open(l, &rv)) < 0) {
 		goto out;
 	}
