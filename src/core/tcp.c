@@ -210,7 +210,7 @@ tcp_event(void *arg, unsigned events)
 	tcp_conn      *c = arg;
 	tcp_connect_cb cb;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	if (events & (POLLER_HUP | POLLER_ERR)) {
 		/* Edge-triggered: this is the only word of it (see
 		 * tcp_recv_some), even when it comes with the connect. */
@@ -218,11 +218,11 @@ tcp_event(void *arg, unsigned events)
 	}
 	if ((cb = c->connect_cb) != NULL) {
 		if ((events & POLLER_OUT) == 0) {
-			pthread_mutex_unlock(&c->mtx);
+			plat_mutex_unlock(&c->mtx);
 			return;
 		}
 		c->connect_cb = NULL;
-		pthread_mutex_unlock(&c->mtx);
+		plat_mutex_unlock(&c->mtx);
 		tcp_connected(c, cb, c->connect_arg);
 		return;
 	}
@@ -236,7 +236,7 @@ tcp_event(void *arg, unsigned events)
 			tcp_drain(c, &c->recvq, tcp_recv_some);
 		}
 	}
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 static void
@@ -244,12 +244,12 @@ tcp_cancel(nghttpw_aio *aio, void *arg, int rv)
 {
 	tcp_conn *c = arg;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	if (list_linked(&aio->prov_node)) {
 		list_remove(&aio->prov_node);
 		nghttpw_aio_finish(aio, rv);
 	}
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 /* Serves a begun aio at once when nothing is queued before it and the
@@ -260,7 +260,7 @@ tcp_submit(tcp_conn *c, nghttpw_aio *aio, list_node *q,
 {
 	int rv;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	if (c->closed) {
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
 	} else if (list_empty(q) && io(c, aio, &rv) == IO_DONE) {
@@ -268,7 +268,7 @@ tcp_submit(tcp_conn *c, nghttpw_aio *aio, list_node *q,
 	} else if (aio_defer(aio, tcp_cancel, c)) {
 		list_append(q, &aio->prov_node);
 	}
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 bool
@@ -340,14 +340,14 @@ stream_send_now(nghttpw_stream *s, const nghttpw_iov *iov, unsigned niov)
 		}
 	}
 	msg.msg_iov = vec;
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	if (!c->closed && c->connect_cb == NULL && list_empty(&c->sendq) &&
 	    msg.msg_iovlen > 0) {
 		do {
 			n = sendmsg(c->pfd.fd, &msg, MSG_NOSIGNAL);
 		} while (n < 0 && errno == EINTR);
 	}
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (n > 0 ? (size_t) n : 0);
 }
 
@@ -405,7 +405,7 @@ tcp_close(void *arg)
 {
 	tcp_conn *c = arg;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	if (!c->closed) {
 		c->closed = true;
 		(void) shutdown(c->pfd.fd, SHUT_RDWR);
@@ -413,7 +413,7 @@ tcp_close(void *arg)
 		tcp_fail_queue(&c->recvq, NGHTTPW_ECLOSED);
 		tcp_fail_queue(&c->readyq, NGHTTPW_ECLOSED);
 	}
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
 
 static void
@@ -422,12 +422,12 @@ tcp_stop(void *arg)
 	tcp_conn *c = arg;
 
 	tcp_close(c);
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	if (c->registered) {
 		c->registered = false;
 		loop_poll_del(c->loop, &c->pfd);
 	}
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	/* Wait out cancel functions that were handed this stream. */
 	aio_cancel_barrier(c);
 }
@@ -441,7 +441,6 @@ tcp_free_task(void *arg)
 	if (c->pfd.fd >= 0) { /* not detached */
 		close(c->pfd.fd);
 	}
-	pthread_mutex_destroy(&c->mtx);
 	free(c);
 }
 
@@ -488,7 +487,7 @@ tcp_get(void *arg, const char *name, void *buf, size_t *szp, nghttpw_type t)
 	tcp_conn *c = arg;
 	int       rv;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	if (strcmp(name, NGHTTPW_OPT_LOCADDR) == 0) {
 		rv = opt_out_addr(&c->local, buf, szp, t);
 	} else if (strcmp(name, NGHTTPW_OPT_REMADDR) == 0) {
@@ -496,7 +495,7 @@ tcp_get(void *arg, const char *name, void *buf, size_t *szp, nghttpw_type t)
 	} else {
 		rv = tcp_settings_get(&c->settings, name, buf, szp, t);
 	}
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (rv);
 }
 
@@ -511,14 +510,14 @@ tcp_set(void *arg, const char *name, const void *buf, size_t sz, nghttpw_type t)
 	    strcmp(name, NGHTTPW_OPT_REMADDR) == 0) {
 		return (NGHTTPW_EREADONLY);
 	}
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	ts = c->settings;
 	if ((rv = tcp_settings_set(&ts, name, buf, sz, t)) == 0 &&
 	    (rv = plat_set_nodelay(c->pfd.fd, ts.nodelay)) == 0 &&
 	    (rv = plat_set_keepalive(c->pfd.fd, ts.keepalive)) == 0) {
 		c->settings = ts;
 	}
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (rv);
 }
 
@@ -554,7 +553,7 @@ tcp_conn_new(tcp_conn **cp, int fd, const tcp_settings *ts)
 		return (NGHTTPW_ENOMEM);
 	}
 	c->loop = l;
-	pthread_mutex_init(&c->mtx, NULL);
+	plat_mutex_init(&c->mtx);
 	list_init(&c->sendq);
 	list_init(&c->recvq);
 	list_init(&c->readyq);
@@ -584,7 +583,6 @@ tcp_conn_new(tcp_conn **cp, int fd, const tcp_settings *ts)
 void
 tcp_conn_destroy(tcp_conn *c)
 {
-	pthread_mutex_destroy(&c->mtx);
 	free(c);
 }
 
@@ -636,14 +634,14 @@ tcp_conn_connect(int fd, const tcp_settings *ts, tcp_connect_cb cb,
 #endif
 	/* Registering a socket edge-triggered reports it writable as soon as
 	 * the connect is done, even when that was before this call. */
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	if ((rv = loop_poll_add(c->loop, &c->pfd)) != 0) {
-		pthread_mutex_unlock(&c->mtx);
+		plat_mutex_unlock(&c->mtx);
 		tcp_conn_destroy(c);
 		return (rv);
 	}
 	c->registered = true;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (0);
 }
 
@@ -653,10 +651,10 @@ tcp_conn_abort_connect(void *handle)
 	tcp_conn *c = handle;
 	bool      aborted;
 
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	aborted       = c->connect_cb != NULL;
 	c->connect_cb = NULL;
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	if (aborted) {
 		nghttpw_stream_free(&c->stream);
 	}
@@ -700,7 +698,7 @@ tcp_stream_detach(nghttpw_stream *s, int *fdp, tcp_settings *ts)
 	if (!tcp_stream_detachable(s)) {
 		return (NGHTTPW_ENOTSUP);
 	}
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	if (c->closed || tcp_busy_locked(c)) {
 		rv = NGHTTPW_ESTATE;
 	} else {
@@ -715,6 +713,6 @@ tcp_stream_detach(nghttpw_stream *s, int *fdp, tcp_settings *ts)
 		*ts       = c->settings;
 		c->pfd.fd = -1;
 	}
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 	return (rv);
 }

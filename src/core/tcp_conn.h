@@ -8,7 +8,7 @@
 
 typedef struct tcp_conn {
 	nghttpw_stream   stream;
-	pthread_mutex_t  mtx;
+	plat_mutex       mtx;
 	poller_fd        pfd;
 	loop            *loop;
 	list_node        sendq;

@@ -50,7 +50,7 @@ typedef struct uring_op {
 
 struct uring_conn {
 	tcp_conn       c; /* first: the stream's arg is either */
-	pthread_cond_t cv;
+	plat_cond      cv;
 	uring_op       send;
 	uring_op       recv;
 	uring_op       ready;
@@ -111,7 +111,6 @@ uring_destroy(uring_conn *u)
 	if (u->c.pfd.fd >= 0) { /* not detached */
 		close(u->c.pfd.fd);
 	}
-	pthread_cond_destroy(&u->cv);
 	tcp_conn_destroy(&u->c);
 }
 
@@ -122,9 +121,9 @@ uring_unlock(uring_conn *u)
 	bool done = u->free_pending && uring_idle_locked(u);
 
 	if (u->stop_waiters > 0) {
-		pthread_cond_broadcast(&u->cv);
+		plat_cond_broadcast(&u->cv);
 	}
-	pthread_mutex_unlock(&u->c.mtx);
+	plat_mutex_unlock(&u->c.mtx);
 	if (done) {
 		uring_destroy(u);
 	}
@@ -298,7 +297,7 @@ uring_connect_done(uring_conn *u)
 		return;
 	}
 	u->c.connect_cb = NULL;
-	pthread_mutex_unlock(&u->c.mtx);
+	plat_mutex_unlock(&u->c.mtx);
 	/* May free the stream: u is not touched after. */
 	tcp_connected(&u->c, cb, u->c.connect_arg);
 }
@@ -312,7 +311,7 @@ uring_op_done(poller_op *pop, int res, unsigned flags)
 	int          rv;
 
 	(void) flags;
-	pthread_mutex_lock(&u->c.mtx);
+	plat_mutex_lock(&u->c.mtx);
 	op->inflight = false;
 	if (op == &u->connect) {
 		uring_connect_done(u);
@@ -341,7 +340,7 @@ uring_kick(void *arg)
 	uring_conn *u = arg;
 	uring_op   *ops[] = { &u->send, &u->recv, &u->ready, &u->connect };
 
-	pthread_mutex_lock(&u->c.mtx);
+	plat_mutex_lock(&u->c.mtx);
 	u->kick_posted = false;
 	if (u->c.connect_cb != NULL && !u->c.closed && !u->connect.inflight) {
 		struct io_uring_sqe *sqe;
@@ -386,7 +385,7 @@ uring_cancel(nghttpw_aio *aio, void *arg, int rv)
 	uring_conn *u = arg;
 	uring_op   *op;
 
-	pthread_mutex_lock(&u->c.mtx);
+	plat_mutex_lock(&u->c.mtx);
 	if (list_linked(&aio->prov_node)) {
 		if ((op = uring_holder(u, aio)) != NULL) {
 			if (op->cancel_rv == 0) {
@@ -398,7 +397,7 @@ uring_cancel(nghttpw_aio *aio, void *arg, int rv)
 			nghttpw_aio_finish(aio, rv);
 		}
 	}
-	pthread_mutex_unlock(&u->c.mtx);
+	plat_mutex_unlock(&u->c.mtx);
 }
 
 static bool
@@ -418,7 +417,7 @@ uring_submit(uring_conn *u, uring_op *op, nghttpw_aio *aio,
 {
 	int rv;
 
-	pthread_mutex_lock(&u->c.mtx);
+	plat_mutex_lock(&u->c.mtx);
 	if (u->c.closed) {
 		nghttpw_aio_finish(aio, NGHTTPW_ECLOSED);
 	} else if (io != NULL && !uring_on_loop(u) && op->aio == NULL &&
@@ -435,7 +434,7 @@ uring_submit(uring_conn *u, uring_op *op, nghttpw_aio *aio,
 			}
 		}
 	}
-	pthread_mutex_unlock(&u->c.mtx);
+	plat_mutex_unlock(&u->c.mtx);
 }
 
 static void
@@ -502,7 +501,7 @@ uring_close(void *arg)
 {
 	uring_conn *u = arg;
 
-	pthread_mutex_lock(&u->c.mtx);
+	plat_mutex_lock(&u->c.mtx);
 	if (!u->c.closed) {
 		u->c.closed = true;
 		(void) shutdown(u->c.pfd.fd, SHUT_RDWR);
@@ -511,7 +510,7 @@ uring_close(void *arg)
 		uring_fail_op_locked(u, &u->ready);
 		uring_cancel_op_locked(u, &u->connect);
 	}
-	pthread_mutex_unlock(&u->c.mtx);
+	plat_mutex_unlock(&u->c.mtx);
 }
 
 static bool
@@ -527,7 +526,7 @@ uring_stop(void *arg)
 	uring_op   *ops[] = { &u->send, &u->recv, &u->ready };
 
 	uring_close(u);
-	pthread_mutex_lock(&u->c.mtx);
+	plat_mutex_lock(&u->c.mtx);
 	if (uring_on_loop(u)) {
 		/* The completions would come on this very thread, later: end
 		 * the operations now, and let those find no aio. */
@@ -544,11 +543,11 @@ uring_stop(void *arg)
 	} else {
 		u->stop_waiters++;
 		while (uring_holds_aio_locked(u)) {
-			pthread_cond_wait(&u->cv, &u->c.mtx);
+			plat_cond_wait(&u->cv, &u->c.mtx);
 		}
 		u->stop_waiters--;
 	}
-	pthread_mutex_unlock(&u->c.mtx);
+	plat_mutex_unlock(&u->c.mtx);
 	/* Wait out cancel functions that were handed this stream. */
 	aio_cancel_barrier(u);
 }
@@ -559,7 +558,7 @@ uring_free_task(void *arg)
 	uring_conn *u = arg;
 
 	aio_cancel_barrier(u);
-	pthread_mutex_lock(&u->c.mtx);
+	plat_mutex_lock(&u->c.mtx);
 	u->free_pending = true;
 	uring_unlock(u);
 }
@@ -600,7 +599,7 @@ tcp_uring_init(tcp_conn *c)
 {
 	uring_conn *u = (uring_conn *) c;
 
-	pthread_cond_init(&u->cv, NULL);
+	plat_cond_init(&u->cv);
 	uring_op_init(u, &u->send, &c->sendq, u->send_vec, URING_SEND_IOV);
 	uring_op_init(u, &u->recv, &c->recvq, u->recv_vec, URING_RECV_IOV);
 	uring_op_init(u, &u->ready, &c->readyq, NULL, 0);
@@ -615,12 +614,12 @@ tcp_uring_connect(tcp_conn *c)
 	uring_conn *u = (uring_conn *) c;
 
 	/* The poll for writability goes in from the loop. */
-	pthread_mutex_lock(&c->mtx);
+	plat_mutex_lock(&c->mtx);
 	if (uring_on_loop(u)) {
-		pthread_mutex_unlock(&c->mtx);
+		plat_mutex_unlock(&c->mtx);
 		uring_kick(u);
 		return;
 	}
 	uring_kick_locked(u);
-	pthread_mutex_unlock(&c->mtx);
+	plat_mutex_unlock(&c->mtx);
 }
