@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "nghttpw/nghttpw.h"
 #include "platform/poller_impl.h"
@@ -42,15 +44,36 @@ static const int ring_ops_needed[] = {
 	IORING_OP_ACCEPT,
 };
 
+/* How the kernel runs the work that completes an operation, best first.
+ * By default it interrupts the submitting thread for it (an IPI and a
+ * signal-like detour through the kernel, per completion while the thread
+ * runs).  COOP_TASKRUN leaves it for the thread's next entry into the
+ * kernel; DEFER_TASKRUN (Linux 6.1) for its next wait on the ring, which
+ * a loop makes every turn anyway, so completions come in one batch.  It
+ * needs a single submitting thread: the loop's, which takes the ring
+ * over when it starts (the ring is made disabled by another thread). */
+static const unsigned ring_taskrun_flags[] = {
+	IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+	    IORING_SETUP_R_DISABLED,
+	IORING_SETUP_COOP_TASKRUN,
+	0,
+};
+
 static int
 ring_setup(struct io_uring *ring, unsigned entries)
 {
 	struct io_uring_params params;
+	int                    rv = -EINVAL;
 
-	memset(&params, 0, sizeof(params));
-	params.flags      = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
-	params.cq_entries = RING_CQ_ENTRIES;
-	return (io_uring_queue_init_params(entries, ring, &params));
+	for (size_t i = 0; i < sizeof(ring_taskrun_flags) / sizeof(ring_taskrun_flags[0]) &&
+	     rv == -EINVAL; i++) {
+		memset(&params, 0, sizeof(params));
+		params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL |
+		    ring_taskrun_flags[i];
+		params.cq_entries = RING_CQ_ENTRIES;
+		rv = io_uring_queue_init_params(entries, ring, &params);
+	}
+	return (rv);
 }
 
 /* Whether the kernel behind ring has all this back-end relies on: each
@@ -286,6 +309,13 @@ poller_uring_open(poller *p)
 void
 poller_uring_start(poller *p)
 {
+	/* The loop's thread becomes the ring's one submitter.  Debian's
+	 * liburing 2.3 declares io_uring_enable_rings but does not export
+	 * it: the system call, then. */
+	if (p->ring->ring.flags & IORING_SETUP_R_DISABLED) {
+		(void) syscall(__NR_io_uring_register, p->ring->ring.ring_fd,
+		    IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+	}
 	/* Armed by the loop's thread: the kernel runs the work that
 	 * completes an operation in the thread that submitted it, which
 	 * would otherwise be whoever started the runtime (its blocking
@@ -337,8 +367,10 @@ poller_uring_run(poller *p, int timeout_ms)
 	if (timeout_ms == 0) {
 		/* Nothing to wait for: submit if there is anything, and take
 		 * what has already completed. */
-		if (io_uring_sq_ready(&r->ring) > 0) {
-			(void) io_uring_submit(&r->ring);
+		if (io_uring_sq_ready(&r->ring) > 0 ||
+		    (r->ring.flags & IORING_SETUP_DEFER_TASKRUN)) {
+			/* Deferred completions are posted only when asked. */
+			(void) io_uring_submit_and_get_events(&r->ring);
 		}
 	} else if (timeout_ms < 0) {
 		(void) io_uring_submit_and_wait(&r->ring, 1);
