@@ -606,8 +606,9 @@ loops_destroy(unsigned n)
 }
 
 /* The back-end asked for: the parameter, or when that says AUTO the
- * environment's NGHTTPW_POLLER; AUTO means epoll for now: io_uring is to
- * be measured on a quiet machine before it is chosen for everyone. */
+ * environment's NGHTTPW_POLLER; AUTO means epoll: measured, io_uring is
+ * not clearly faster (the kernel's TCP work dominates), and epoll runs
+ * where containers refuse io_uring. */
 static int
 runtime_backend(poller_backend *bp)
 {
