@@ -17,6 +17,10 @@
 #define LOOP_MAX_THREADS 256
 #define TIMER_HEAP_INITIAL 64
 #define LOOP_TASK_BUDGET 64
+/* A stopping loop waits this long, at most this many times, for the
+ * operations it cancelled to come back from the kernel. */
+#define LOOP_DRAIN_TURN_MS 100
+#define LOOP_DRAIN_TURNS 20
 /* runtime_trim_soon: how long after the request, and after the last free
  * the reaper ran, the trim comes (the frees of a burst arrive together),
  * and at least how far apart trims are. */
@@ -331,7 +335,8 @@ loop_run_tasks(loop *l)
 static void *
 loop_main(void *arg)
 {
-	loop *l = arg;
+	loop    *l           = arg;
+	unsigned drain_turns = 0;
 
 	current_loop = l;
 	poller_start(&l->poller);
@@ -339,11 +344,20 @@ loop_main(void *arg)
 	for (;;) {
 		l->wake_pending = false;
 		loop_take_posted_locked(l);
-		if (l->stopping && l->run_head == NULL) {
-			l->exited = true;
-			break;
-		}
 		int wait_ms = loop_wait_ms(l);
+		if (l->stopping && l->run_head == NULL) {
+			/* On io_uring, operations still in the kernel hold their
+			 * streams until they complete: cancel them and serve
+			 * what comes back, so that everything is freed; a
+			 * bounded while, should the kernel keep one. */
+			if (poller_ops_inflight(&l->poller) == 0 ||
+			    drain_turns++ == LOOP_DRAIN_TURNS) {
+				l->exited = true;
+				break;
+			}
+			poller_cancel_all(&l->poller);
+			wait_ms = LOOP_DRAIN_TURN_MS;
+		}
 		plat_mutex_unlock(&l->head.mtx);
 
 		poller_run(&l->poller, wait_ms);
