@@ -345,11 +345,23 @@ TWIN_TEST(tcp_detach, the_socket_outlives_its_stream, T_TIMEOUT)
 	nghttpw_stream_free(b);
 }
 
+/* An aio receiving into buf on s, started. */
+static nghttpw_aio *
+recv_started(nghttpw_stream *s, char *buf, size_t len)
+{
+	nghttpw_aio *aio;
+	nghttpw_iov  iov = { .iov_buf = buf, .iov_len = len };
+
+	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
+	cr_assert_eq(nghttpw_aio_set_iov(aio, 1, &iov), 0);
+	nghttpw_stream_recv(s, aio);
+	return (aio);
+}
+
 TWIN_TEST(tcp_detach, only_tcp_streams_with_nothing_pending, T_TIMEOUT)
 {
 	nghttpw_stream *a, *b;
 	nghttpw_aio    *aio;
-	nghttpw_iov     iov;
 	char            buf[8];
 	tcp_settings    ts;
 	int             fd;
@@ -361,11 +373,7 @@ TWIN_TEST(tcp_detach, only_tcp_streams_with_nothing_pending, T_TIMEOUT)
 	nghttpw_stream_free(b);
 
 	a_tcp_pair(&a, &b);
-	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
-	iov.iov_buf = buf;
-	iov.iov_len = sizeof(buf);
-	cr_assert_eq(nghttpw_aio_set_iov(aio, 1, &iov), 0);
-	nghttpw_stream_recv(a, aio);
+	aio = recv_started(a, buf, sizeof(buf));
 	cr_assert_eq(tcp_stream_detach(a, &fd, &ts), NGHTTPW_ESTATE);
 	nghttpw_stream_close(a);
 	nghttpw_aio_wait(aio);
@@ -382,17 +390,12 @@ TWIN_TEST(tcp_detach, a_recv_once_over_leaves_the_socket_free, T_TIMEOUT)
 {
 	nghttpw_stream *a, *b;
 	nghttpw_aio    *aio;
-	nghttpw_iov     iov;
 	char            buf[8];
 	tcp_settings    ts;
 	int             fd;
 
 	a_tcp_pair(&a, &b);
-	cr_assert_eq(nghttpw_aio_alloc(&aio, NULL, NULL), 0);
-	iov.iov_buf = buf;
-	iov.iov_len = sizeof(buf);
-	cr_assert_eq(nghttpw_aio_set_iov(aio, 1, &iov), 0);
-	nghttpw_stream_recv(a, aio);
+	aio = recv_started(a, buf, sizeof(buf));
 	nghttpw_msleep(20); /* in the kernel by now, on io_uring */
 	cr_assert_eq(tcp_stream_detach(a, &fd, &ts), NGHTTPW_ESTATE);
 	nghttpw_aio_cancel(aio);

@@ -34,6 +34,17 @@ cpu_relax(void)
 #endif
 }
 
+/* Locks m marked as having sleepers, sleeping until it is free: whoever
+ * unlocks then wakes one, which marks it again, so no sleeper is
+ * forgotten. */
+static void
+mutex_lock_marked(plat_mutex *m)
+{
+	while (atomic_exchange_explicit(&m->state, 2, memory_order_acquire) != 0) {
+		futex_wait(&m->state, 2);
+	}
+}
+
 void
 plat_mutex_lock_contended(plat_mutex *m)
 {
@@ -46,11 +57,7 @@ plat_mutex_lock_contended(plat_mutex *m)
 		}
 		cpu_relax();
 	}
-	/* Marked as having sleepers from now on: whoever unlocks wakes one,
-	 * which marks it again, so no sleeper is forgotten. */
-	while (atomic_exchange_explicit(&m->state, 2, memory_order_acquire) != 0) {
-		futex_wait(&m->state, 2);
-	}
+	mutex_lock_marked(m);
 }
 
 void
@@ -68,11 +75,8 @@ plat_cond_wait(plat_cond *c, plat_mutex *m)
 
 	plat_mutex_unlock(m);
 	futex_wait(&c->seq, seq);
-	/* Others woken with us may still sleep on the mutex: lock as one
-	 * that has sleepers, so that our unlock wakes the next. */
-	while (atomic_exchange_explicit(&m->state, 2, memory_order_acquire) != 0) {
-		futex_wait(&m->state, 2);
-	}
+	/* Others woken with us may still sleep on the mutex. */
+	mutex_lock_marked(m);
 }
 
 void
