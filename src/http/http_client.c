@@ -16,7 +16,6 @@
  * request with "Expect: 100-continue" and a body is composed here from
  * writes and reads instead, so that the body can wait for the server's
  * interim answer. */
-#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,7 +218,7 @@ op_unused(client_op *op)
 {
 	bool kept = op_put(op->cl, op);
 
-	pthread_mutex_unlock(&op->cl->mtx);
+	plat_mutex_unlock(&op->cl->mtx);
 	if (!kept) {
 		op_free(op);
 	}
@@ -239,7 +238,7 @@ op_unlock(client_op *op)
 	int                  fin_rv  = op->fin_rv;
 	bool                 kept    = done && op_put(cl, op);
 
-	pthread_mutex_unlock(&cl->mtx);
+	plat_mutex_unlock(&cl->mtx);
 	if (!done) {
 		return;
 	}
@@ -255,7 +254,7 @@ op_cancel(nghttpw_aio *aio, void *arg, int rv)
 {
 	client_op *op = arg;
 
-	pthread_mutex_lock(&op->cl->mtx);
+	plat_mutex_lock(&op->cl->mtx);
 	if (op->user == aio && op->abort_rv == 0) {
 		op->abort_rv = rv;
 		/* Whatever runs reports the abort from its callback. */
@@ -265,7 +264,7 @@ op_cancel(nghttpw_aio *aio, void *arg, int rv)
 			nghttpw_aio_abort(op->tio, rv);
 		}
 	}
-	pthread_mutex_unlock(&op->cl->mtx);
+	plat_mutex_unlock(&op->cl->mtx);
 }
 
 /* Lock held. */
@@ -477,7 +476,7 @@ op_aio_cb(void *arg)
 	client_op *op = arg;
 	int        rv = nghttpw_aio_result(op->aio);
 
-	pthread_mutex_lock(&op->cl->mtx);
+	plat_mutex_lock(&op->cl->mtx);
 	switch (op->stage) {
 	case ST_DIAL:
 		op_dialed(op, rv);
@@ -684,7 +683,7 @@ op_rio_cb(void *arg)
 	client_op *op = arg;
 	int        rv = nghttpw_aio_result(op->rio);
 
-	pthread_mutex_lock(&op->cl->mtx);
+	plat_mutex_lock(&op->cl->mtx);
 	op->rd_busy = false;
 	if (op->err != 0 || op->abort_rv != 0) {
 		/* Failing already: only wait for the rest to stop. */
@@ -705,7 +704,7 @@ op_tio_cb(void *arg)
 	client_op *op = arg;
 	int        rv = nghttpw_aio_result(op->tio);
 
-	pthread_mutex_lock(&op->cl->mtx);
+	plat_mutex_lock(&op->cl->mtx);
 	op->tm_busy = false;
 	if (rv == 0 && op->err == 0 && op->abort_rv == 0 &&
 	    op->body == BODY_WAITING && !op->got_final) {
@@ -789,7 +788,7 @@ nghttpw_http_client_alloc(nghttpw_http_client **cp, const nghttpw_url *url)
 		return (rv);
 	}
 	nghttpw_url_free(stream_url);
-	pthread_mutex_init(&cl->mtx, NULL);
+	plat_mutex_init(&cl->mtx);
 	cl->max_body        = NGHTTPW_HTTP_MAX_BODY_DEFAULT;
 	cl->connect_timeout = NGHTTPW_DURATION_INFINITE;
 	*cp                 = cl;
@@ -802,9 +801,9 @@ nghttpw_http_client_set_max_body(nghttpw_http_client *cl, size_t size)
 	if (cl == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
-	pthread_mutex_lock(&cl->mtx);
+	plat_mutex_lock(&cl->mtx);
 	cl->max_body = size;
-	pthread_mutex_unlock(&cl->mtx);
+	plat_mutex_unlock(&cl->mtx);
 	return (0);
 }
 
@@ -816,9 +815,9 @@ nghttpw_http_client_set_connect_timeout(nghttpw_http_client *cl, nghttpw_duratio
 	    timeout == NGHTTPW_DURATION_ZERO) {
 		return (NGHTTPW_EINVAL);
 	}
-	pthread_mutex_lock(&cl->mtx);
+	plat_mutex_lock(&cl->mtx);
 	cl->connect_timeout = timeout;
-	pthread_mutex_unlock(&cl->mtx);
+	plat_mutex_unlock(&cl->mtx);
 	return (0);
 }
 
@@ -828,9 +827,9 @@ nghttpw_http_client_free(nghttpw_http_client *cl)
 	if (cl == NULL) {
 		return;
 	}
-	pthread_mutex_lock(&cl->mtx);
+	plat_mutex_lock(&cl->mtx);
 	pool_clear(cl);
-	pthread_mutex_unlock(&cl->mtx);
+	plat_mutex_unlock(&cl->mtx);
 	/* The caller has waited for its aios, so each spare is done but for
 	 * the tail of a callback (op_free reaps) or of a cancel function. */
 	while (cl->spare != NULL) {
@@ -842,7 +841,6 @@ nghttpw_http_client_free(nghttpw_http_client *cl)
 	nghttpw_stream_dialer_free(cl->dialer);
 	client_proxy_clear(cl);
 	nghttpw_url_free(cl->url);
-	pthread_mutex_destroy(&cl->mtx);
 	free(cl);
 }
 
@@ -854,14 +852,14 @@ nghttpw_http_client_set_tls(nghttpw_http_client *cl, nghttpw_tls_config *cfg)
 	if (cl == NULL) {
 		return (NGHTTPW_EINVAL);
 	}
-	pthread_mutex_lock(&cl->mtx);
+	plat_mutex_lock(&cl->mtx);
 	rv = nghttpw_stream_dialer_set_ptr(cl->dialer, CLIENT_OPT_TLS, cfg);
 	if (rv == 0) {
 		/* Idle connections were made with the old configuration. */
 		pool_clear(cl);
 		cl->generation++;
 	}
-	pthread_mutex_unlock(&cl->mtx);
+	plat_mutex_unlock(&cl->mtx);
 	return (rv);
 }
 
@@ -894,9 +892,9 @@ nghttpw_http_client_connect(nghttpw_http_client *cl, nghttpw_aio *aio)
 		nghttpw_aio_finish(aio, NGHTTPW_EINVAL);
 		return;
 	}
-	pthread_mutex_lock(&cl->mtx);
+	plat_mutex_lock(&cl->mtx);
 	if ((rv = op_get(cl, false, &op)) != 0) {
-		pthread_mutex_unlock(&cl->mtx);
+		plat_mutex_unlock(&cl->mtx);
 		nghttpw_aio_finish(aio, rv);
 		return;
 	}
@@ -906,7 +904,7 @@ nghttpw_http_client_connect(nghttpw_http_client *cl, nghttpw_aio *aio)
 	}
 	op->user = aio;
 	op_dial(op);
-	pthread_mutex_unlock(&cl->mtx);
+	plat_mutex_unlock(&cl->mtx);
 }
 
 static void
@@ -944,9 +942,9 @@ client_transact(nghttpw_http_client *cl, nghttpw_http_req *req,
 		composed = size > 0 &&
 		    strcmp(nghttpw_http_req_get_method(req), "HEAD") != 0;
 	}
-	pthread_mutex_lock(&cl->mtx);
+	plat_mutex_lock(&cl->mtx);
 	if ((rv = op_get(cl, composed, &op)) != 0) {
-		pthread_mutex_unlock(&cl->mtx);
+		plat_mutex_unlock(&cl->mtx);
 		nghttpw_aio_finish(aio, rv);
 		return;
 	}
@@ -992,12 +990,12 @@ nghttpw_http_client_release_conn(
 	if (cl != NULL && http_conn_lender(conn, &lease) == cl &&
 	    http_conn_reusable(conn)) {
 		http_conn_set_lender(conn, NULL, 0);
-		pthread_mutex_lock(&cl->mtx);
+		plat_mutex_lock(&cl->mtx);
 		if (lease == cl->generation) {
 			pool_put(cl, conn);
 			conn = NULL;
 		}
-		pthread_mutex_unlock(&cl->mtx);
+		plat_mutex_unlock(&cl->mtx);
 	}
 	if (conn != NULL) {
 		nghttpw_http_conn_close(conn);

@@ -4,11 +4,11 @@
 #ifndef NGHTTPW_HTTP_CLIENT_IMPL_H
 #define NGHTTPW_HTTP_CLIENT_IMPL_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "nghttpw/http.h"
+#include "platform/mutex.h"
 
 #define CLIENT_MAX_IDLE 8        /* idle connections kept per client */
 #define CLIENT_MAX_SPARE 16      /* finished ops kept for the next ones */
@@ -16,7 +16,7 @@
 #define CLIENT_OPT_TLS "tls-config"
 
 struct nghttpw_http_client {
-	pthread_mutex_t        mtx;
+	plat_mutex             mtx;
 	nghttpw_url           *url;
 	nghttpw_stream_dialer *dialer;
 	/* Idle connections, oldest first; taken from the end. */

@@ -109,7 +109,7 @@ nghttpw_http_client_set_proxy(
 			return (rv);
 		}
 	}
-	pthread_mutex_lock(&cl->mtx);
+	plat_mutex_lock(&cl->mtx);
 	/* The old settings go into the new ones' place, and are freed once
 	 * the lock is let go. */
 	old_dialer       = cl->proxy_dialer;
@@ -136,7 +136,7 @@ nghttpw_http_client_set_proxy(
 		nghttpw_http_conn_close(cl->idle[--cl->nidle]);
 	}
 	cl->generation++;
-	pthread_mutex_unlock(&cl->mtx);
+	plat_mutex_unlock(&cl->mtx);
 	/* A dial to the old proxy still in progress fails (ECLOSED). */
 	nghttpw_stream_dialer_free(old_dialer);
 	free(old_auth);
