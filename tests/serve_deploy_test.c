@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +191,60 @@ Test(serve_deploy, workers_restart_and_drain)
 	cr_assert_geq(got, BIG, "%zu bytes of %u came", got, BIG);
 	cr_assert_lt(got, BIG + 1024, "%zu bytes", got);
 	cr_assert_eq(child_wait(&c, 30000), 0, "the supervisor's exit status");
+}
+
+/* Whether pid has ended: gone, or a zombie nobody has reaped yet. */
+static bool
+process_ended(pid_t pid)
+{
+	char  path[64], state = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long) pid);
+	if ((f = fopen(path, "r")) == NULL) {
+		return (true);
+	}
+	/* "pid (comm) S ...": the state follows the last ')'. */
+	char line[512];
+	if (fgets(line, sizeof(line), f) != NULL && strrchr(line, ')') != NULL) {
+		state = strrchr(line, ')')[2];
+	}
+	fclose(f);
+	return (state == 'Z' || state == 'X');
+}
+
+/* A supervisor killed outright leaves no worker behind: each gets
+ * SIGTERM from the kernel, drains and exits, and the port is closed. */
+Test(serve_deploy, workers_end_with_a_killed_supervisor)
+{
+	char *const argv[] = { serve_path, "--listen", "http://127.0.0.1:0",
+		"--workers", "2", "--quiet", dir, NULL };
+	child       c;
+	pid_t       pids[8];
+	size_t      len;
+	int         port, n, probe = -1;
+
+	cr_assert_eq(child_start(&c, serve_path, argv), 0);
+	port = serving_port(&c);
+	cr_assert_eq(get(port, "/a.txt", &len), 200);
+	if ((n = workers_of(c.pid, pids, 8)) < 0) {
+		child_stop(&c, SIGKILL, 5000);
+		cr_skip_test("no /proc/PID/task/PID/children on this kernel");
+	}
+	cr_assert_eq(n, 2, "%d workers", n);
+	cr_assert_eq(child_stop(&c, SIGKILL, 5000), -1, "killed by the signal");
+	for (int i = 0; i < 2; i++) {
+		for (int t = 0; t < 500 && !process_ended(pids[i]); t++) {
+			nghttpw_msleep(10);
+		}
+		cr_assert(process_ended(pids[i]), "worker %ld runs 5 s on",
+		    (long) pids[i]);
+	}
+	probe = raw_tcp_connect(port);
+	if (probe >= 0) {
+		close(probe);
+	}
+	cr_assert_lt(probe, 0, "the port still accepts");
 }
 
 /* systemd-socket-activate (systemd's own tool) binds the port and hands

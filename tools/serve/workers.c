@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,13 +27,21 @@ typedef struct {
 	int    restarts;
 } pool;
 
-/* Forks worker i: returns true in the worker. */
+/* Forks worker i: returns true in the worker.  A worker whose
+ * supervisor is gone (killed, say) drains as on SIGTERM: nothing would
+ * start it again or stop it, and it would hold the socket and the
+ * supervisor's standard output and error. */
 static bool
 spawn(pool *p, int i)
 {
-	pid_t pid = fork();
+	pid_t supervisor = getpid();
+	pid_t pid        = fork();
 
 	if (pid == 0) {
+		(void) prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != supervisor) {
+			raise(SIGTERM); /* it died before the prctl */
+		}
 		return (true);
 	}
 	if (pid < 0) {
