@@ -380,6 +380,9 @@ tcp_listener_listen(void *arg)
 		 * process killed then drops them; accept4 on readiness takes
 		 * one only when this process is there to serve it. */
 		l->on_ring = false;
+		free(l->stash); /* nothing is stashed on readiness */
+		l->stash     = NULL;
+		l->stash_cap = 0;
 #endif
 	} else if ((fd = listener_open(l, &rv)) < 0) {
 		goto out;
