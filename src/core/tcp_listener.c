@@ -380,9 +380,6 @@ tcp_listener_listen(void *arg)
 		 * process killed then drops them; accept4 on readiness takes
 		 * one only when this process is there to serve it. */
 		l->on_ring = false;
-		free(l->stash); /* nothing is stashed on readiness */
-		l->stash     = NULL;
-		l->stash_cap = 0;
 #endif
 	} else if ((fd = listener_open(l, &rv)) < 0) {
 		goto out;
@@ -397,6 +394,16 @@ tcp_listener_listen(void *arg)
 	l->pfd.fd = fd;
 #ifdef NGHTTPW_HAVE_IO_URING
 	if (l->on_ring) {
+		/* Room for what a multishot accept takes before an accept
+		 * asks: a connection taken must never be dropped for want of
+		 * it (it grows only in the moment a cancel takes to land). */
+		if ((l->stash = calloc(TCP_STASH, sizeof(*l->stash))) == NULL) {
+			close(fd);
+			l->pfd.fd = -1;
+			rv        = NGHTTPW_ENOMEM;
+			goto out;
+		}
+		l->stash_cap = TCP_STASH;
 		l->listening = true;
 		ring_update_locked(l);
 		goto out;
@@ -627,16 +634,6 @@ tcp_listener_alloc(nghttpw_stream_listener *sl, const nghttpw_url *url)
 	l->on_ring        = loop_poller(l->loop)->ring != NULL;
 	l->accept_op.done = ring_accept_done;
 	task_init(&l->arm_task, ring_arm_task, l);
-	/* Room for what is taken before an accept asks: a connection taken
-	 * must never be dropped for want of it (it grows only in the
-	 * moment a cancel takes to land). */
-	if (l->on_ring) {
-		if ((l->stash = calloc(TCP_STASH, sizeof(*l->stash))) == NULL) {
-			listener_destroy(l);
-			return (NGHTTPW_ENOMEM);
-		}
-		l->stash_cap = TCP_STASH;
-	}
 #endif
 	l->family           = tcp_scheme_family(url->u_scheme);
 	l->settings.nodelay = true;
