@@ -99,13 +99,18 @@ def read_results(path):
     return raw
 
 
+def is_number(v):
+    """Whether a recorded value is a measurement ("n/a" and "fail" are not)."""
+    return re.fullmatch(r"[0-9.]+", v) is not None
+
+
 def median(raw, metric, thr, impl):
     """The median of the numbers recorded, None when nothing was, else
     "n/a" or "fail" as recorded."""
     vals = raw.get((metric, str(thr), impl))
     if not vals:
         return None
-    nums = [float(v) for v in vals if re.fullmatch(r"[0-9.]+", v)]
+    nums = [float(v) for v in vals if is_number(v)]
     if nums:
         return statistics.median(nums)
     return "n/a" if "n/a" in vals else "fail"

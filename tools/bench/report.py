@@ -11,7 +11,7 @@ import time
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from bench_common import blocks, median, pkgver, ratio, read_results, readf, sh  # noqa: E402
+from bench_common import blocks, is_number, median, pkgver, ratio, read_results, readf, sh  # noqa: E402
 from bench_common import fmt as bc_fmt  # noqa: E402
 
 ap = argparse.ArgumentParser()
@@ -162,10 +162,9 @@ BACKENDS = [("epoll", "nghttpw")] + ([("io_uring", "nghttpw_uring")] if URING el
 def paired_ratio(metric, thr, a, b):
     """The median of a's n-th value over b's n-th: for rows run in pairs,
     back to back, so that the machine's drift between runs cancels."""
-    num = re.compile(r"[0-9.]+")
     rs = [float(x) / float(y) for x, y in zip(raw.get((metric, str(thr), a), []),
                                               raw.get((metric, str(thr), b), []))
-          if num.fullmatch(x) and num.fullmatch(y) and float(y) > 0]
+          if is_number(x) and is_number(y) and float(y) > 0]
     return statistics.median(rs) if rs else None
 
 
